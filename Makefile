@@ -1,0 +1,46 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+REGION ?= blekinge
+PORT   ?= 8501
+SHARED_PACK ?= ../shared/data/blekinge
+
+.PHONY: run test lint bench build clean-store
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Link the shared Blekinge pack into the git-ignored data/packs/ if it is beside the checkout.
+data/packs/blekinge:
+	@mkdir -p data/packs
+	@if [ -d "$(SHARED_PACK)" ]; then ln -sfn "$$(cd $(SHARED_PACK) && pwd)" data/packs/blekinge; \
+	  echo "linked $(SHARED_PACK) into data/packs/blekinge"; \
+	else echo "no pack at $(SHARED_PACK): the app starts with what OpenStreetMap (online) gives"; fi
+
+build: $(STAMP) data/packs/blekinge
+	$(VENV)/bin/livability build --region $(REGION)
+
+run: $(STAMP) data/packs/blekinge
+	@$(VENV)/bin/livability info --region $(REGION) >/dev/null 2>&1 || \
+	  $(VENV)/bin/livability build --region $(REGION) || \
+	  echo "build failed or incomplete: the app will say what is missing"
+	$(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT) --server.headless true \
+	  --browser.gatherUsageStats false
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check geo layers app tests benchmarks streamlit_app.py
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+clean-store:
+	rm -rf data/blekinge data/cache
