@@ -1,0 +1,14 @@
+"""``livability export``: registered by :func:`register` (filled in by its issue)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    """Add the ``export`` sub-command to the CLI's sub-parsers."""
+    p: argparse.ArgumentParser = sub.add_parser("export", help="(not yet implemented)")
+    p.set_defaults(func=lambda args: (_ for _ in ()).throw(NotImplementedError("export")))

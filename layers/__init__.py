@@ -1,0 +1,74 @@
+"""The layer registry: one declarative spec per theme, iterated over by the UI, the CLI and scoring.
+
+>>> from layers import get_layer
+>>> get_layer("schools").title("sv")
+'Skolor'
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from geo.errors import UnknownLayerError
+
+from . import culture, housing, nature, schools, services, transit, workplaces
+from .personas import PERSONAS, Persona, get_persona
+from .spec import Indicator, LayerSpec, OsmRule
+
+__all__ = [
+    "LAYERS",
+    "PERSONAS",
+    "Indicator",
+    "LayerSpec",
+    "OsmRule",
+    "Persona",
+    "all_indicators",
+    "get_indicator",
+    "get_layer",
+    "get_persona",
+    "layer_keys",
+]
+
+#: Theme layers in display order.
+LAYERS: dict[str, LayerSpec] = {
+    m.SPEC.key: m.SPEC
+    for m in (housing, schools, transit, nature, workplaces, services, culture)
+}
+
+
+def layer_keys() -> list[str]:
+    """Return the registered layer keys in display order."""
+    return list(LAYERS)
+
+
+def _unknown(kind: str, key: str, known: list[str]) -> UnknownLayerError:
+    close = difflib.get_close_matches(key, known, n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return UnknownLayerError(f"No {kind} {key!r}.{hint} Known {kind}s: {', '.join(known)}")
+
+
+def get_layer(key: str) -> LayerSpec:
+    """Return the spec of layer ``key``.
+
+    Raises
+    ------
+    UnknownLayerError
+        Listing the known layers and the closest matches.
+    """
+    try:
+        return LAYERS[key]
+    except KeyError:
+        raise _unknown("layer", key, layer_keys()) from None
+
+
+def all_indicators() -> list[Indicator]:
+    """Return every indicator of every layer, in registry order."""
+    return [ind for spec in LAYERS.values() for ind in spec.indicators]
+
+
+def get_indicator(key: str) -> Indicator:
+    """Return the indicator ``key`` (``transit.rail``)."""
+    for ind in all_indicators():
+        if ind.key == key:
+            return ind
+    raise _unknown("indicator", key, [i.key for i in all_indicators()])

@@ -1,0 +1,37 @@
+"""Culture and leisure: libraries, theatres, cinemas, museums, sports venues."""
+
+from __future__ import annotations
+
+from .spec import Indicator, LayerSpec, OsmRule
+
+SPEC = LayerSpec(
+    key="culture",
+    title_en="Culture and leisure",
+    title_sv="Kultur och fritid",
+    description_en="Libraries, theatres, cinemas, museums, sports centres, pitches and pools.",
+    description_sv="Bibliotek, teatrar, biografer, museer, sporthallar, planer och simhallar.",
+    osm=(
+        OsmRule("amenity", "library", "library"),
+        OsmRule("amenity", "theatre", "venue"),
+        OsmRule("amenity", "cinema", "venue"),
+        OsmRule("amenity", "arts_centre", "venue"),
+        OsmRule("tourism", "museum", "venue"),
+        OsmRule("leisure", "sports_centre", "sports"),
+        OsmRule("leisure", "swimming_pool", "sports"),
+        OsmRule("leisure", "pitch", "sports"),
+        OsmRule("leisure", "fitness_centre", "sports"),
+    ),
+    pack_kind_hints=(("librar", "library"), ("sport", "sports"), ("museum", "venue")),
+    indicators=(
+        Indicator("culture.library", "Library by bike", "Bibliotek med cykel",
+                  kinds=("library",), mode="bike", threshold_m=2000),
+        Indicator("culture.sports", "Sports venue on foot", "Idrottsplats till fots",
+                  kinds=("sports",), mode="walk", threshold_m=800),
+        Indicator("culture.venue", "Theatre, cinema or museum by bike",
+                  "Teater, bio eller museum med cykel", kinds=("venue",), mode="bike",
+                  threshold_m=4000, weight=0.5),
+    ),
+    default_weight=1.0,
+    color="#e6ab02",
+    icon="♫",
+)

@@ -1,0 +1,35 @@
+"""Nature: parks, nature reserves, protected areas, beaches and bathing places, natural monuments."""
+
+from __future__ import annotations
+
+from .spec import Indicator, LayerSpec, OsmRule
+
+SPEC = LayerSpec(
+    key="nature",
+    title_en="Nature",
+    title_sv="Natur",
+    description_en="Parks, nature reserves, bathing places, natural monuments and the biosphere area.",
+    description_sv="Parker, naturreservat, badplatser, naturminnen och biosfärområdet.",
+    osm=(
+        OsmRule("leisure", "nature_reserve", "nature_reserve"),
+        OsmRule("boundary", "protected_area", "nature_reserve"),
+        OsmRule("leisure", "park", "park"),
+        OsmRule("leisure", "swimming_area", "bathing_place"),
+        OsmRule("natural", "beach", "bathing_place"),
+    ),
+    pack_kind_hints=(("bathing", "bathing_place"), ("natural_monument", "natural_monument"),
+                     ("biosphere", "biosphere_area"), ("nature_reserve", "nature_reserve"),
+                     ("park", "park")),
+    indicators=(
+        Indicator("nature.green_space", "Green space (1.5 ha+) on foot",
+                  "Grönområde (1,5 ha+) till fots", kinds=("park", "nature_reserve"),
+                  mode="walk", threshold_m=500, min_area_ha=1.5, weight=1.5),
+        Indicator("nature.reserve", "Nature reserve by bike", "Naturreservat med cykel",
+                  kinds=("nature_reserve",), mode="bike", threshold_m=3000),
+        Indicator("nature.bathing", "Bathing place by bike", "Badplats med cykel",
+                  kinds=("bathing_place",), mode="bike", threshold_m=2000),
+    ),
+    default_weight=1.0,
+    color="#66a61e",
+    icon="♣",
+)

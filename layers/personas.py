@@ -1,0 +1,58 @@
+"""Persona presets: theme weights for typical newcomers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["PERSONAS", "Persona", "get_persona"]
+
+
+@dataclass(frozen=True)
+class Persona:
+    """A named set of theme weights (missing themes weigh 0)."""
+
+    key: str
+    title_en: str
+    title_sv: str
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def title(self, lang: str = "en") -> str:
+        """Label in ``lang``."""
+        return self.title_sv if lang == "sv" else self.title_en
+
+
+PERSONAS: dict[str, Persona] = {
+    p.key: p
+    for p in (
+        Persona("balanced", "Balanced", "Balanserad",
+                {"housing": 1, "schools": 1, "transit": 1, "nature": 1, "workplaces": 1,
+                 "services": 1, "culture": 1}),
+        Persona("family", "Family with children", "Barnfamilj",
+                {"housing": 2, "schools": 3, "transit": 1, "nature": 2, "workplaces": 1,
+                 "services": 1.5, "culture": 1}),
+        Persona("student", "Student", "Student",
+                {"housing": 3, "schools": 0.5, "transit": 3, "nature": 1, "workplaces": 0.5,
+                 "services": 1.5, "culture": 2}),
+        Persona("commuter", "Commuter", "Pendlare",
+                {"housing": 1.5, "schools": 0.5, "transit": 3, "nature": 0.5, "workplaces": 3,
+                 "services": 1, "culture": 0.5}),
+        Persona("retiree", "Retiree", "Pensionär",
+                {"housing": 1.5, "schools": 0, "transit": 1.5, "nature": 2, "workplaces": 0,
+                 "services": 3, "culture": 2}),
+        Persona("remote", "Remote worker", "Distansarbetare",
+                {"housing": 2.5, "schools": 0.5, "transit": 1, "nature": 3, "workplaces": 0,
+                 "services": 1.5, "culture": 1.5}),
+    )
+}
+
+
+def get_persona(key: str) -> Persona:
+    """Return persona ``key``; unknown keys raise a KeyError listing the known ones."""
+    try:
+        return PERSONAS[key]
+    except KeyError:
+        from geo.errors import UnknownLayerError
+
+        raise UnknownLayerError(
+            f"No persona {key!r}. Known personas: {', '.join(PERSONAS)}"
+        ) from None

@@ -1,0 +1,43 @@
+"""Schools: preschools, compulsory and upper-secondary schools; school results per municipality."""
+
+from __future__ import annotations
+
+from .spec import Indicator, LayerSpec, OsmRule
+
+SPEC = LayerSpec(
+    key="schools",
+    title_en="Schools",
+    title_sv="Skolor",
+    description_en="Preschools, schools and colleges; results and certified teachers per municipality.",
+    description_sv="Förskolor, skolor och gymnasier; resultat och behöriga lärare per kommun.",
+    osm=(
+        OsmRule("amenity", "kindergarten", "kindergarten"),
+        OsmRule("amenity", "school", "school"),
+        OsmRule("amenity", "college", "college"),
+        OsmRule("amenity", "university", "university"),
+    ),
+    pack_kind_hints=(("school_units", "school"), ("preschool", "kindergarten"),
+                     ("upper_secondary", "college")),
+    indicators=(
+        Indicator("schools.preschool", "Preschool on foot", "Förskola till fots",
+                  kinds=("kindergarten",), mode="walk", threshold_m=500),
+        Indicator("schools.primary", "Compulsory school on foot", "Grundskola till fots",
+                  kinds=("school",), mode="walk", threshold_m=800, weight=1.5),
+        Indicator("schools.upper_secondary", "Upper secondary school by bike",
+                  "Gymnasieskola med cykel", kinds=("college",), mode="bike", threshold_m=5000),
+        Indicator("schools.eligibility", "Pupils eligible for upper secondary",
+                  "Elever behöriga till gymnasiet", measure="stat",
+                  table="school_upper_secondary_eligibility_2024_25",
+                  column="Andel (%) elever behöriga till yrkesprog.", weight=1.0),
+        Indicator("schools.grade6_pass", "Grade 6 pupils passing all subjects",
+                  "Elever i åk 6 godkända i alla ämnen", measure="stat",
+                  table="school_grade6_pass_rates_2024_25",
+                  column="Andel (%) elever som fått godkänt betyg i alla ämnen", weight=0.5),
+        Indicator("schools.certified_teachers", "Certified teachers", "Behöriga lärare",
+                  measure="stat", table="school_teacher_certification_2024_25",
+                  column="Andel med lärarlegitimation och behörighet", weight=0.5),
+    ),
+    default_weight=1.0,
+    color="#d95f02",
+    icon="✎",
+)

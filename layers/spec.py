@@ -1,0 +1,186 @@
+"""Declarative layer and indicator specs (frozen dataclasses validated at construction)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["DECAYS", "MEASURES", "MODES", "Indicator", "LayerSpec", "OsmRule"]
+
+Measure = Literal["nearest", "count", "gravity", "stat"]
+Mode = Literal["walk", "bike", "car"]
+
+MEASURES: tuple[str, ...] = ("nearest", "count", "gravity", "stat")
+MODES: tuple[str, ...] = ("walk", "bike", "car")
+DECAYS: tuple[str, ...] = ("logistic", "linear", "exponential", "step")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One 0-100 indicator of a theme.
+
+    Parameters
+    ----------
+    key
+        Unique within the registry, ``<layer>.<name>`` by convention (``transit.rail``).
+    title_en, title_sv
+        Labels in English and Swedish.
+    measure
+        ``nearest``: distance to the nearest feature of ``kinds`` through ``decay``;
+        ``count``: number of features of ``kinds`` reachable within ``budget_min`` by ``mode``,
+        saturating at ``target_count``; ``gravity``: sum of decayed opportunities; ``stat``: a
+        municipal statistic from ``table``/``column``, normalised across the places compared.
+    kinds
+        Feature kinds (the ``kind`` column) that count as this amenity.
+    mode
+        Travel mode: ``walk`` (4.8 km/h), ``bike`` (15 km/h) or ``car``.
+    threshold_m
+        Distance t at which the soft-threshold score is 50 (GHSCI: k=5, t=500 m for walking).
+    max_m
+        Distance at which the linear decay reaches 0 (default 3 t).
+    decay
+        Default decay function (``logistic``, ``linear``, ``exponential``, ``step``).
+    budget_min, target_count
+        For ``count``/``gravity``: time budget and the count giving 100.
+    table, column, higher_is_better
+        For ``stat``: table name in the store, column, direction.
+    min_area_ha
+        For polygon amenities (green space): only features at least this large count.
+    weight
+        Weight of the indicator inside its theme.
+    """
+
+    key: str
+    title_en: str
+    title_sv: str
+    measure: Measure = "nearest"
+    kinds: tuple[str, ...] = ()
+    mode: Mode = "walk"
+    threshold_m: float = 500.0
+    max_m: float | None = None
+    decay: str = "logistic"
+    budget_min: float | None = None
+    target_count: float | None = None
+    table: str | None = None
+    column: str | None = None
+    higher_is_better: bool = True
+    min_area_ha: float | None = None
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.measure not in MEASURES:
+            raise ValueError(f"indicator {self.key}: measure {self.measure!r} not in {MEASURES}")
+        if self.mode not in MODES:
+            raise ValueError(f"indicator {self.key}: mode {self.mode!r} not in {MODES}")
+        if self.decay not in DECAYS:
+            raise ValueError(f"indicator {self.key}: decay {self.decay!r} not in {DECAYS}")
+        if self.measure == "stat":
+            if not (self.table and self.column):
+                raise ValueError(f"indicator {self.key}: a stat indicator needs table and column")
+        elif not self.kinds:
+            raise ValueError(f"indicator {self.key}: a {self.measure} indicator needs kinds")
+        if self.measure in ("count", "gravity") and not (self.budget_min and self.target_count):
+            raise ValueError(f"indicator {self.key}: {self.measure} needs budget_min and target_count")
+        if self.threshold_m <= 0 or self.weight < 0:
+            raise ValueError(f"indicator {self.key}: threshold_m must be > 0 and weight >= 0")
+
+    @property
+    def layer(self) -> str:
+        """The layer key (the part before the dot)."""
+        return self.key.split(".", 1)[0]
+
+    def title(self, lang: str = "en") -> str:
+        """Label in ``lang`` (``en`` or ``sv``)."""
+        return self.title_sv if lang == "sv" else self.title_en
+
+
+@dataclass(frozen=True)
+class OsmRule:
+    """``key=value`` OSM tag (value ``*`` for any) mapped to a feature kind."""
+
+    key: str
+    value: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A theme layer: what feeds it and how it is scored.
+
+    Parameters
+    ----------
+    key
+        Registry key (``schools``).
+    title_en, title_sv
+        Labels.
+    osm
+        OSM tag rules; the first rule that matches a feature gives its kind.
+    pack_kind_hints
+        ``(substring of the pack file path, kind)`` pairs used when a pack file states no kind.
+    indicators
+        The theme's indicators.
+    default_weight
+        Theme weight in the default (balanced) composite.
+    color
+        Marker colour on the map (a colour-blind-safe palette entry).
+    icon
+        Short symbol for legends.
+    """
+
+    key: str
+    title_en: str
+    title_sv: str
+    osm: tuple[OsmRule, ...] = ()
+    pack_kind_hints: tuple[tuple[str, str], ...] = ()
+    indicators: tuple[Indicator, ...] = ()
+    default_weight: float = 1.0
+    color: str = "#444444"
+    icon: str = "•"
+    description_en: str = ""
+    description_sv: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key.isidentifier():
+            raise ValueError(f"layer key {self.key!r} must be an identifier")
+        for ind in self.indicators:
+            if ind.layer != self.key:
+                raise ValueError(f"indicator {ind.key!r} must start with '{self.key}.'")
+        keys = [i.key for i in self.indicators]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"layer {self.key}: duplicate indicator keys")
+
+    def title(self, lang: str = "en") -> str:
+        """Label in ``lang`` (``en`` or ``sv``)."""
+        return self.title_sv if lang == "sv" else self.title_en
+
+    @property
+    def osm_tags(self) -> dict[str, bool | list[str]]:
+        """The tags dict osmnx's ``features_*`` functions take."""
+        tags: dict[str, bool | list[str]] = {}
+        for r in self.osm:
+            if r.value == "*":
+                tags[r.key] = True
+            elif tags.get(r.key) is not True:
+                vals = tags.setdefault(r.key, [])
+                assert isinstance(vals, list)
+                if r.value not in vals:
+                    vals.append(r.value)
+        return tags
+
+    def kind_for_tags(self, tags: dict[str, object]) -> str | None:
+        """Return the kind of the first rule matching ``tags`` (a feature's OSM tags), else None."""
+        for r in self.osm:
+            v = tags.get(r.key)
+            if v is None or (isinstance(v, float) and v != v):
+                continue
+            if r.value == "*" or str(v) == r.value:
+                return r.kind
+        return None
+
+    def kind_for_pack_file(self, path: str) -> str:
+        """Kind for a pack file that states none, from :attr:`pack_kind_hints`, else the layer key."""
+        low = path.lower()
+        for hint, kind in self.pack_kind_hints:
+            if hint in low:
+                return kind
+        return self.key

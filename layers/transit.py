@@ -1,0 +1,30 @@
+"""Transit: bus stops and platforms (departures from GTFS when loaded), railway stations."""
+
+from __future__ import annotations
+
+from .spec import Indicator, LayerSpec, OsmRule
+
+SPEC = LayerSpec(
+    key="transit",
+    title_en="Transit",
+    title_sv="Kollektivtrafik",
+    description_en="Bus stops and railway stations; departures per hour when a GTFS feed is loaded.",
+    description_sv="Busshållplatser och järnvägsstationer; avgångar per timme när GTFS finns.",
+    osm=(
+        OsmRule("railway", "station", "rail_station"),
+        OsmRule("railway", "halt", "rail_station"),
+        OsmRule("highway", "bus_stop", "bus_stop"),
+        OsmRule("public_transport", "platform", "bus_stop"),
+        OsmRule("public_transport", "stop_position", "bus_stop"),
+    ),
+    pack_kind_hints=(("rail", "rail_station"), ("bus", "bus_stop"), ("stop", "bus_stop")),
+    indicators=(
+        Indicator("transit.bus", "Bus stop on foot", "Busshållplats till fots",
+                  kinds=("bus_stop",), mode="walk", threshold_m=400, weight=1.0),
+        Indicator("transit.rail", "Railway station by bike", "Järnvägsstation med cykel",
+                  kinds=("rail_station",), mode="bike", threshold_m=2000, weight=1.0),
+    ),
+    default_weight=1.0,
+    color="#1b9e77",
+    icon="⇄",
+)
