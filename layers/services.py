@@ -27,7 +27,7 @@ SPEC = LayerSpec(
         Indicator("services.pharmacy", "Pharmacy by bike", "Apotek med cykel",
                   kinds=("pharmacy",), mode="bike", threshold_m=2000),
         Indicator("services.health", "Health centre by bike", "Vårdcentral med cykel",
-                  kinds=("clinic", "doctors", "hospital"), mode="bike", threshold_m=3000,
+                  kinds=("clinic", "hospital"), mode="bike", threshold_m=3000,
                   weight=1.5),
         Indicator("services.hospital", "Hospital by car", "Sjukhus med bil",
                   kinds=("hospital",), mode="car", threshold_m=20000, weight=0.5),
