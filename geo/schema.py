@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -160,7 +160,7 @@ def conform(
             f"layer {layer!r} from {provenance.source!r} has no CRS; set one (e.g. EPSG:4326) "
             "in the file or the pack manifest"
         )
-    out = gdf.to_crs(STORE_CRS) if str(gdf.crs) != STORE_CRS else gdf.copy()
+    out = gdf.to_crs(STORE_CRS) if gdf.crs.to_epsg() != 4326 else gdf.copy()
     out = out[out.geometry.notna() & ~out.geometry.is_empty].copy()
     out["layer"] = layer
     if kind is not None:
