@@ -1,0 +1,497 @@
+"""Accessibility indicators: distances per travel mode, decay functions, counts and statistics.
+
+Every indicator of the layer registry becomes an :class:`IndicatorResult` over a set of points (the
+grid cells and the locality centres): a raw value (distance in metres, a count, a statistic), a
+0-100 score, the nearest named amenity, and flags (``approximate``, ``partial``, ``missing``).
+
+Distances
+---------
+Along the stored street network of the mode when there is one (``walk``; ``bike`` falls back to the
+walking network, ``car`` uses ``drive``), as multi-source shortest paths from all amenities at once
+(:class:`geo.network.StreetGraph`), with points and amenities snapped to their nearest node and the
+snap distances added. Without a network: straight-line distance times :data:`DETOUR` (1.3 on foot
+and by bike, 1.4 by car; typical network/Euclidean ratios in Swedish towns and the countryside),
+and the result is flagged ``approximate``. Car costs are metres-equivalent at 50 km/h.
+
+Polygon amenities (parks, reserves, industrial land) are represented by points along their outline
+(every :data:`OUTLINE_STEP_M`, at most 200 per polygon) plus their centroid, so the distance is the
+distance to the nearest edge of the area; points inside the polygon get distance 0. Counts use one
+point per feature (its representative point).
+
+Scores
+------
+Nearest measures go through a decay function of :data:`DECAYS` (a dispatch table): ``logistic``
+(GHSCI soft threshold, 50 at ``t``, k = 5), ``linear`` (100 at 0, 0 at ``max_m``, default 3 t),
+``exponential`` (50 at ``t``), ``step`` (100 within ``t``). Unreachable amenities score 0 (not
+missing). Count measures: ``100 * min(1, n / target_count)`` with ``n`` the features reachable within
+the time budget; gravity: the same with decayed counts. Transit features that carry ``value``
+(departures per hour, from GTFS) are scored by frequency class: the best of
+``factor(class) * decay(distance to the nearest stop of that class)`` (:data:`DEPARTURE_CLASSES`).
+Statistics are min-max normalised across the municipalities compared (a single one scores 50).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+from shapely.geometry import MultiPolygon
+
+from .network import MODE_SPEEDS_KMH, StreetGraph
+from .settings import WORK_CRS
+
+__all__ = [
+    "DECAYS",
+    "DEPARTURE_CLASSES",
+    "DETOUR",
+    "OUTLINE_STEP_M",
+    "Amenities",
+    "DistanceEngine",
+    "IndicatorResult",
+    "compute_indicator",
+    "decay_score",
+    "select_amenities",
+    "stat_by_municipality",
+]
+
+log = logging.getLogger(__name__)
+
+#: Straight-line -> travel distance factors used without a street network.
+DETOUR: dict[str, float] = {"walk": 1.3, "bike": 1.3, "car": 1.4}
+#: Spacing of the points that stand for a polygon's outline.
+OUTLINE_STEP_M = 50.0
+#: ``(minimum departures per hour, factor)``; features without a value get the last factor.
+DEPARTURE_CLASSES: tuple[tuple[float, float], ...] = ((4.0, 1.0), (2.0, 0.75), (1.0, 0.5),
+                                                      (0.0, 0.25))
+_UNKNOWN_DEPARTURES_FACTOR = 0.5
+_NETWORK_FOR_MODE: dict[str, tuple[str, ...]] = {"walk": ("walk",), "bike": ("bike", "walk"),
+                                                 "car": ("drive", "car")}
+
+
+# -- decay functions ----------------------------------------------------------------------------
+def _logistic(d: np.ndarray, t: float, max_m: float) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return 100.0 / (1.0 + np.exp(5.0 * (d - t) / t))
+
+
+def _linear(d: np.ndarray, t: float, max_m: float) -> np.ndarray:
+    return 100.0 * np.clip(1.0 - d / max_m, 0.0, 1.0)
+
+
+def _exponential(d: np.ndarray, t: float, max_m: float) -> np.ndarray:
+    return 100.0 * np.exp(-d / t * np.log(2.0))
+
+
+def _step(d: np.ndarray, t: float, max_m: float) -> np.ndarray:
+    return np.where(d <= t, 100.0, 0.0)
+
+
+#: Decay functions ``f(distance, t, max_m) -> 0..100`` by name.
+DECAYS: dict[str, Callable[[np.ndarray, float, float], np.ndarray]] = {
+    "logistic": _logistic,
+    "linear": _linear,
+    "exponential": _exponential,
+    "step": _step,
+}
+
+
+def decay_score(d: np.ndarray, name: str, t: float, max_m: float | None = None) -> np.ndarray:
+    """Score 0-100 for distances ``d`` (``inf`` -> 0, NaN stays NaN).
+
+    Examples
+    --------
+    >>> decay_score(np.array([500.0, np.inf]), "logistic", 500.0).tolist()
+    [50.0, 0.0]
+    """
+    try:
+        fn = DECAYS[name]
+    except KeyError:
+        from .errors import LivabilityError
+
+        raise LivabilityError(
+            f"No decay function {name!r}. Known: {', '.join(DECAYS)}"
+        ) from None
+    d = np.asarray(d, dtype=float)
+    out = np.asarray(fn(np.where(np.isinf(d), 0.0, d), float(t), float(max_m or 3.0 * t)),
+                     dtype=float)
+    out = np.where(np.isinf(d), 0.0, out)
+    return np.where(np.isnan(d), np.nan, out)
+
+
+# -- amenities -----------------------------------------------------------------------------------
+@dataclass
+class Amenities:
+    """The candidate features of one indicator, as points in the work CRS.
+
+    ``xy`` may hold several points per feature (polygon outlines); ``feature`` maps each point to
+    its row in ``table`` (``name``, ``kind``, ``uid``, ``value``, ``coverage``); ``anchor`` is one
+    point per feature (for counts); ``polygons`` the metric polygons (for containment) or None.
+    """
+
+    xy: np.ndarray
+    feature: np.ndarray
+    table: pd.DataFrame
+    anchor: np.ndarray
+    polygons: gpd.GeoSeries | None = None
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+def _outline_points(geom: Any) -> np.ndarray:
+    pts: list[tuple[float, float]] = []
+    polys = geom.geoms if isinstance(geom, MultiPolygon) else [geom]
+    for p in polys:
+        ring = p.exterior
+        k = int(np.clip(ring.length / OUTLINE_STEP_M, 4, 200))
+        pts.extend((q.x, q.y) for q in (ring.interpolate(s) for s in np.linspace(0, ring.length, k,
+                                                                                   endpoint=False)))
+    c = geom.centroid
+    pts.append((c.x, c.y))
+    return np.asarray(pts, dtype=float)
+
+
+def select_amenities(layer: gpd.GeoDataFrame, kinds: tuple[str, ...],
+                     min_area_ha: float | None = None) -> tuple[Amenities, list[str]]:
+    """Pick the features of ``kinds`` (polygons at least ``min_area_ha``); returns notes too.
+
+    Point features pass the area filter (their area is unknown); the note says how many.
+    """
+    notes: list[str] = []
+    empty = Amenities(np.zeros((0, 2)), np.zeros(0, dtype=np.int64),
+                      pd.DataFrame(columns=["name", "kind", "uid", "value", "coverage"]),
+                      np.zeros((0, 2)))
+    if layer.empty or "kind" not in layer.columns:
+        return empty, notes
+    sel = layer[layer["kind"].isin(kinds)]
+    if sel.empty:
+        return empty, notes
+    sel = sel.to_crs(WORK_CRS).reset_index(drop=True)
+    is_poly = sel.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    if min_area_ha:
+        area_ha = sel.geometry.area.to_numpy() / 1e4
+        small = is_poly & (area_ha < min_area_ha)
+        if small.any():
+            notes.append(f"{int(small.sum())} areas under {min_area_ha:g} ha left out")
+        n_pts = int((~is_poly).sum())
+        if n_pts:
+            notes.append(f"{n_pts} features are points (area unknown) and count")
+        sel = sel[~small].reset_index(drop=True)
+        is_poly = is_poly[~small]
+        if sel.empty:
+            return empty, notes
+    xy_parts, feat_parts = [], []
+    anchors = np.column_stack([sel.geometry.representative_point().x,
+                               sel.geometry.representative_point().y])
+    for i, (g, poly) in enumerate(zip(sel.geometry, is_poly)):
+        pts = _outline_points(g) if poly else anchors[i:i + 1]
+        xy_parts.append(pts)
+        feat_parts.append(np.full(len(pts), i, dtype=np.int64))
+    table = pd.DataFrame({
+        "name": sel.get("name", None),
+        "kind": sel["kind"].astype(str),
+        "uid": sel["uid"] if "uid" in sel else np.arange(len(sel)).astype(str),
+        "value": pd.to_numeric(sel["value"], errors="coerce") if "value" in sel else np.nan,
+        "coverage": sel.get("coverage", "complete"),
+    })
+    polys = sel.geometry[is_poly] if is_poly.any() else None
+    return Amenities(np.vstack(xy_parts), np.concatenate(feat_parts), table, anchors, polys), notes
+
+
+# -- distances -----------------------------------------------------------------------------------
+class DistanceEngine:
+    """Travel costs from a fixed set of points to amenities, by mode.
+
+    Parameters
+    ----------
+    points
+        ``(n, 2)`` metric coordinates (cells, locality centres).
+    networks
+        Mode -> ``(nodes, edges)`` frames as stored (``snapshot.network``), any may be missing.
+    """
+
+    def __init__(self, points: np.ndarray,
+                 networks: dict[str, tuple[pd.DataFrame, pd.DataFrame] | None] | None = None,
+                 graphs: dict[str, StreetGraph] | None = None) -> None:
+        self.points = np.asarray(points, dtype=float).reshape(-1, 2)
+        self._frames = networks or {}
+        self._graphs: dict[str, StreetGraph | None] = dict(graphs or {})
+        self._snaps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.notes: dict[str, str] = {}
+
+    def graph(self, mode: str) -> StreetGraph | None:
+        """The street graph used for ``mode`` (built on first use), or None (straight line)."""
+        if mode in self._graphs:
+            return self._graphs[mode]
+        g = None
+        for name in _NETWORK_FOR_MODE[mode]:
+            frames = self._frames.get(name)
+            if frames is not None and len(frames[0]) and len(frames[1]):
+                g = StreetGraph.from_frames(frames[0], frames[1], mode=mode)
+                if name != _NETWORK_FOR_MODE[mode][0]:
+                    self.notes[mode] = f"{mode} distances along the {name} network"
+                break
+        if g is None:
+            self.notes[mode] = (f"no {_NETWORK_FOR_MODE[mode][0]} network loaded: straight-line "
+                                f"distance x {DETOUR[mode]} (approximate)")
+        self._graphs[mode] = g
+        return g
+
+    def approximate(self, mode: str) -> bool:
+        """True when ``mode`` uses straight-line distances."""
+        return self.graph(mode) is None
+
+    def _snap(self, mode: str, g: StreetGraph) -> tuple[np.ndarray, np.ndarray]:
+        if mode not in self._snaps:
+            self._snaps[mode] = g.snap(self.points[:, 0], self.points[:, 1])
+        return self._snaps[mode]
+
+    def _inside(self, amen: Amenities) -> tuple[np.ndarray, np.ndarray]:
+        """Points inside an amenity polygon: (mask, feature index)."""
+        mask = np.zeros(len(self.points), dtype=bool)
+        feat = np.full(len(self.points), -1, dtype=np.int64)
+        if amen.polygons is None or not len(self.points):
+            return mask, feat
+        pts = gpd.GeoSeries(gpd.points_from_xy(self.points[:, 0], self.points[:, 1]), crs=WORK_CRS)
+        pi, gi = amen.polygons.sindex.query(pts, predicate="within")
+        mask[pi] = True
+        feat[pi] = amen.polygons.index.to_numpy()[gi]
+        return mask, feat
+
+    def nearest(self, mode: str, amen: Amenities,
+                subset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Cost (m) to the nearest amenity and its feature index for every point (``-1``: none).
+
+        ``subset`` restricts the amenity *points* used (a boolean mask over ``amen.xy``).
+        """
+        n = len(self.points)
+        xy, feat = amen.xy, amen.feature
+        if subset is not None:
+            xy, feat = xy[subset], feat[subset]
+        if len(xy) == 0:
+            return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+        g = self.graph(mode)
+        if g is None:
+            d, i = cKDTree(xy).query(self.points)
+            dist, which = np.asarray(d) * DETOUR[mode], feat[np.asarray(i)]
+        else:
+            pnode, psnap = self._snap(mode, g)
+            anode, asnap = g.snap(xy[:, 0], xy[:, 1])
+            dnode, src = g.nearest_from(anode, asnap)
+            dist = dnode[pnode] + psnap
+            s = src[pnode]
+            which = np.where(s >= 0, feat[np.maximum(s, 0)], -1)
+        inside, ifeat = self._inside(amen)
+        if subset is not None:
+            keep = np.isin(ifeat, np.unique(feat))
+            inside &= keep
+        dist = np.where(inside, 0.0, dist)
+        which = np.where(inside, ifeat, which)
+        return dist, which
+
+    def count_within(self, mode: str, amen: Amenities, budget_m: float) -> np.ndarray:
+        """Number of amenity features within ``budget_m`` (metres-equivalent) of every point."""
+        n = len(self.points)
+        if len(amen) == 0:
+            return np.zeros(n)
+        g = self.graph(mode)
+        if g is None:
+            r = budget_m / DETOUR[mode]
+            return np.asarray(cKDTree(amen.anchor).query_ball_point(self.points, r,
+                                                                      return_length=True),
+                              dtype=float)
+        pnode, psnap = self._snap(mode, g)
+        anode, asnap = g.snap(amen.anchor[:, 0], amen.anchor[:, 1])
+        node_counts = g.counts_within(anode, budget_m, asnap)
+        # a point's own snap distance uses up part of the budget: approximate by its node's count
+        return np.where(psnap <= budget_m, node_counts[pnode], 0).astype(float)
+
+
+# -- statistics ----------------------------------------------------------------------------------
+def _to_number(s: pd.Series) -> pd.Series:
+    if s.dtype == object:
+        s = s.astype(str).str.replace("\u00a0", "").str.replace(" ", "").str.replace(",", ".")
+    return pd.to_numeric(s, errors="coerce")
+
+
+def stat_by_municipality(df: pd.DataFrame, column: str | None) -> tuple[pd.Series, str]:
+    """One value per municipality code: the latest year with a value > 0 (0 means missing).
+
+    Returns the series (index: 4-digit code) and the column actually used ("" when none fits).
+    """
+    mcol = next((c for c in ("municipality", "kommun_kod", "Kommun-kod") if c in df.columns), None)
+    if mcol is None:
+        return pd.Series(dtype=float), ""
+    col = column if column in df.columns else ("value" if "value" in df.columns else None)
+    if col is None:
+        return pd.Series(dtype=float), ""
+    t = pd.DataFrame({"m": df[mcol].astype(str).str.strip().str.zfill(4),
+                      "v": _to_number(df[col])})
+    t["y"] = _to_number(df["year"]) if "year" in df.columns else 0
+    t = t[t["v"] > 0]
+    if t.empty:
+        return pd.Series(dtype=float), col
+    latest = t.groupby("m")["y"].transform("max")
+    t = t[t["y"] == latest]
+    return t.groupby("m")["v"].mean(), col
+
+
+# -- indicators ----------------------------------------------------------------------------------
+@dataclass
+class IndicatorResult:
+    """An indicator over the points of a model.
+
+    ``raw``: distance (m, metres-equivalent by car), count, or statistic per point; ``score``
+    0-100 with the default decay (NaN where not computable); ``nearest``: row in ``amenities``
+    (-1: none); ``classes``: ``(factor, distances)`` per departure class for re-scoring with
+    another decay (nearest measures only).
+    """
+
+    key: str
+    measure: str
+    mode: str
+    missing: bool = False
+    reason: str = ""
+    approximate: bool = False
+    partial: bool = False
+    notes: list[str] = field(default_factory=list)
+    raw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    score: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    nearest: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    amenities: pd.DataFrame = field(default_factory=pd.DataFrame)
+    classes: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    decay: str = "logistic"
+    threshold_m: float = 500.0
+    max_m: float | None = None
+    unit: str = "m"
+
+    def rescore(self, decay: str) -> np.ndarray:
+        """Scores under another decay (only nearest measures change)."""
+        if self.missing or self.measure != "nearest" or not self.classes:
+            return self.score
+        parts = [f * decay_score(d, decay, self.threshold_m, self.max_m) for f, d in self.classes]
+        return np.max(np.vstack(parts), axis=0)
+
+
+def _missing(ind: Any, n: int, reason: str, **kw: Any) -> IndicatorResult:
+    return IndicatorResult(ind.key, ind.measure, ind.mode, missing=True, reason=reason,
+                           raw=np.full(n, np.nan), score=np.full(n, np.nan),
+                           nearest=np.full(n, -1, dtype=np.int64), **kw)
+
+
+def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFrame | None = None,
+                      layer_status: Any = None, table: pd.DataFrame | None = None,
+                      municipalities: np.ndarray | None = None,
+                      decay: str | None = None) -> IndicatorResult:
+    """Compute one :class:`layers.Indicator` over the engine's points.
+
+    Parameters
+    ----------
+    ind
+        The indicator spec.
+    engine
+        Distances from the points.
+    layer, layer_status
+        The indicator's layer and its :class:`geo.store.LayerStatus` (distance/count measures).
+    table, municipalities
+        The statistics table and each point's municipality code (stat measures).
+    decay
+        Overrides the indicator's default decay.
+    """
+    n = len(engine.points)
+    dec = decay or ind.decay
+    if ind.measure == "stat":
+        if table is None:
+            return _missing(ind, n, f"statistics table {ind.table!r} not loaded", unit="stat")
+        values, col = stat_by_municipality(table, ind.column)
+        if values.empty:
+            return _missing(ind, n, f"table {ind.table!r} has no usable values in column "
+                            f"{ind.column!r}", unit="stat")
+        munis = np.asarray(municipalities if municipalities is not None else [None] * n,
+                           dtype=object)
+        compared = values[values.index.isin(pd.unique(munis))]
+        if compared.empty:
+            return _missing(ind, n, f"table {ind.table!r} has no value for these municipalities",
+                            unit="stat")
+        raw = pd.Series(munis).map(compared).to_numpy(dtype=float)
+        lo, hi = float(compared.min()), float(compared.max())
+        if hi > lo:
+            score = 100.0 * (raw - lo) / (hi - lo)
+            if not ind.higher_is_better:
+                score = 100.0 - score
+        else:
+            score = np.where(np.isnan(raw), np.nan, 50.0)
+        notes = [f"min-max across {len(compared)} municipalities ({lo:g}-{hi:g})"]
+        if col != ind.column:
+            notes.append(f"column {col!r} used")
+        return IndicatorResult(ind.key, "stat", ind.mode, raw=raw, score=score,
+                               nearest=np.full(n, -1, dtype=np.int64), notes=notes, unit="stat")
+
+    status_reason = getattr(layer_status, "reason", "") if layer_status is not None else ""
+    partial = getattr(layer_status, "coverage", "") == "partial"
+    lay = layer if layer is not None else gpd.GeoDataFrame()
+    amen, notes = select_amenities(lay, tuple(ind.kinds), ind.min_area_ha)
+    kinds = ", ".join(k.replace("_", " ") for k in ind.kinds)
+    if len(amen) == 0:
+        if lay.empty:
+            why = f"no {kinds}: the {ind.layer} layer is not loaded"
+            if status_reason:
+                why += f" ({status_reason})"
+        else:
+            present = ", ".join(sorted(lay["kind"].astype(str).unique())) if "kind" in lay else ""
+            why = f"no {kinds} among the {len(lay)} {ind.layer} features (kinds: {present})"
+            if ind.min_area_ha:
+                why += f" of at least {ind.min_area_ha:g} ha"
+        return _missing(ind, n, why, partial=partial, notes=notes)
+    partial = partial or bool((amen.table["coverage"].astype(str) == "partial").any())
+    approximate = engine.approximate(ind.mode)
+    if ind.mode in engine.notes:
+        notes.append(engine.notes[ind.mode])
+    common = dict(approximate=approximate, partial=partial, notes=notes, amenities=amen.table,
+                  decay=dec, threshold_m=ind.threshold_m, max_m=ind.max_m)
+    if ind.measure in ("count", "gravity"):
+        speed = MODE_SPEEDS_KMH[ind.mode] * 1000.0 / 60.0
+        budget = float(ind.budget_min) * speed
+        if ind.measure == "count":
+            cnt = engine.count_within(ind.mode, amen, budget)
+        else:  # gravity: each feature weighs decay(distance); nearest-per-feature via counts rings
+            rings = np.linspace(budget / 4, budget, 4)
+            prev = np.zeros(n)
+            cnt = np.zeros(n)
+            for r in rings:
+                c = engine.count_within(ind.mode, amen, r)
+                cnt += (c - prev) * decay_score(np.full(n, r), dec, ind.threshold_m, ind.max_m) / 100
+                prev = c
+        score = 100.0 * np.minimum(1.0, cnt / float(ind.target_count))
+        dist, which = engine.nearest(ind.mode, amen)
+        return IndicatorResult(ind.key, ind.measure, ind.mode, raw=cnt, score=score,
+                               nearest=which, unit="count", **common)  # type: ignore[arg-type]
+
+    dist, which = engine.nearest(ind.mode, amen)
+    classes: list[tuple[float, np.ndarray]] = [(1.0, dist)]
+    values = amen.table["value"].to_numpy(dtype=float)
+    if ind.layer == "transit" and np.isfinite(values).any():
+        classes = []
+        pt_val = values[amen.feature]
+        lower = np.inf
+        for min_dep, factor in DEPARTURE_CLASSES:
+            sel = (pt_val >= min_dep) & (pt_val < lower)
+            lower = min_dep
+            if sel.any():
+                classes.append((factor, engine.nearest(ind.mode, amen, subset=sel)[0]))
+        unknown = ~np.isfinite(pt_val)
+        if unknown.any():
+            classes.append((_UNKNOWN_DEPARTURES_FACTOR,
+                            engine.nearest(ind.mode, amen, subset=unknown)[0]))
+        notes.append("weighted by departures per hour (" + ", ".join(
+            f">={m:g}/h x{f:g}" for m, f in DEPARTURE_CLASSES) + ")")
+    res = IndicatorResult(ind.key, "nearest", ind.mode, raw=dist, nearest=which, classes=classes,
+                          **common)  # type: ignore[arg-type]
+    res.score = res.rescore(dec)
+    return res

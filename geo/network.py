@@ -1,0 +1,315 @@
+"""The accessibility kernel: a street network as a sparse matrix and multi-source shortest paths.
+
+A :class:`StreetGraph` holds one travel mode's network projected to the metric work CRS
+(:data:`geo.settings.WORK_CRS`, SWEREF 99 TM) as a ``scipy.sparse`` CSR matrix of travel *cost*.
+
+Cost units
+----------
+Every cost is in **metres** or, for the car, **metres-equivalent**:
+
+- ``walk`` and ``bike``: the edge length in metres. Both networks are treated as undirected (the
+  cheaper of the two directions is kept), because people walk and cycle both ways along a street.
+- ``car`` (alias ``drive``): ``length * CAR_REFERENCE_KMH / speed``, where ``speed`` is the edge's
+  ``maxspeed`` (km/h) when stated, else the typical speed of its ``highway`` class
+  (:data:`CAR_SPEEDS_KMH`). A cost of 1,000 therefore means "as long as driving 1 km at 50 km/h"
+  (72 s). Car networks keep their direction (one-way streets).
+
+Travel time in minutes for any mode is ``cost / speed`` with :data:`MODE_SPEEDS_KMH`
+(see :func:`minutes`).
+
+Shortest paths run from *all* sources at once (one Dijkstra pass): without offsets through
+``scipy.sparse.csgraph.dijkstra(min_only=True)``; with per-source offsets (the distance from an
+amenity to the node it was snapped to) through a virtual super-source joined to every source node by
+an edge as long as its offset.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+
+from .errors import DataSourceError
+from .settings import STORE_CRS, WORK_CRS
+
+__all__ = [
+    "CAR_REFERENCE_KMH",
+    "CAR_SPEEDS_KMH",
+    "MODE_SPEEDS_KMH",
+    "StreetGraph",
+    "minutes",
+    "project_lonlat",
+]
+
+log = logging.getLogger(__name__)
+
+#: Speeds used to turn costs into minutes (walk 4.8 km/h, bike 15 km/h, car reference speed).
+MODE_SPEEDS_KMH: dict[str, float] = {"walk": 4.8, "bike": 15.0, "car": 50.0, "drive": 50.0}
+#: The car's reference speed: car costs are metres driven at this speed.
+CAR_REFERENCE_KMH = 50.0
+#: Typical speeds per OSM ``highway`` class (Swedish defaults), used when ``maxspeed`` is unknown.
+CAR_SPEEDS_KMH: dict[str, float] = {
+    "motorway": 110.0, "motorway_link": 70.0, "trunk": 90.0, "trunk_link": 60.0,
+    "primary": 80.0, "primary_link": 50.0, "secondary": 70.0, "secondary_link": 50.0,
+    "tertiary": 60.0, "tertiary_link": 40.0, "unclassified": 50.0, "residential": 40.0,
+    "living_street": 15.0, "service": 20.0, "road": 40.0, "track": 20.0,
+}
+_DEFAULT_CAR_KMH = 40.0
+_MODE_ALIASES = {"drive": "car"}
+
+
+def minutes(cost_m: np.ndarray | float, mode: str) -> np.ndarray | float:
+    """Travel time in minutes for a cost in metres(-equivalent) of ``mode``."""
+    speed = MODE_SPEEDS_KMH[mode] * 1000.0 / 60.0  # metres per minute
+    return np.asarray(cost_m, dtype=float) / speed if np.ndim(cost_m) else float(cost_m) / speed
+
+
+def project_lonlat(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Project lon/lat (EPSG:4326) to the metric work CRS; returns an ``(n, 2)`` array."""
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs(STORE_CRS, WORK_CRS, always_xy=True)
+    x, y = tr.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    return np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+
+
+def _first_number(v: Any) -> float:
+    """``'50'``, ``'50;70'``, ``['50', '70']``, ``50`` -> 50.0; anything else -> NaN."""
+    if isinstance(v, (list, tuple, np.ndarray)):
+        v = v[0] if len(v) else None
+    if v is None:
+        return np.nan
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return float(v)
+    s = str(v).split(";")[0].split("|")[0].strip().split(" ")[0]
+    try:
+        return float(s)
+    except ValueError:
+        return np.nan
+
+
+def _highway_class(v: Any) -> str:
+    if isinstance(v, (list, tuple, np.ndarray)):
+        v = v[0] if len(v) else ""
+    return "" if v is None else str(v)
+
+
+def car_speeds(edges: pd.DataFrame) -> np.ndarray:
+    """Speed (km/h) per edge: ``maxspeed`` when stated, else the ``highway`` class default."""
+    n = len(edges)
+    speed = np.full(n, np.nan)
+    if "maxspeed" in edges.columns:
+        speed = np.array([_first_number(v) for v in edges["maxspeed"]], dtype=float)
+    if "highway" in edges.columns:
+        by_class = np.array([CAR_SPEEDS_KMH.get(_highway_class(v), _DEFAULT_CAR_KMH)
+                             for v in edges["highway"]], dtype=float)
+    else:
+        by_class = np.full(n, _DEFAULT_CAR_KMH)
+    bad = ~np.isfinite(speed) | (speed <= 0)
+    speed[bad] = by_class[bad]
+    return speed
+
+
+class StreetGraph:
+    """One travel mode's street network as a CSR matrix of travel cost (metres or car-equivalent).
+
+    Build with :meth:`from_frames`. Attributes: ``n_nodes``, ``node_ids`` (original ids),
+    ``xy`` (``(n, 2)`` metric coordinates), ``mode``, ``matrix`` (cost from row to column).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> nodes = pd.DataFrame({"node": [1, 2, 3], "x": [15.0, 15.001, 15.002], "y": [56.0] * 3})
+    >>> edges = pd.DataFrame({"u": [1, 2], "v": [2, 3], "length": [60.0, 70.0]})
+    >>> g = StreetGraph.from_frames(nodes, edges)
+    >>> g.distances_from(np.array([0])).tolist()
+    [0.0, 60.0, 130.0]
+    """
+
+    def __init__(self, node_ids: np.ndarray, xy: np.ndarray, matrix: sparse.csr_matrix,
+                 mode: str) -> None:
+        self.node_ids = np.asarray(node_ids)
+        self.xy = np.asarray(xy, dtype=float)
+        self.n_nodes = len(self.node_ids)
+        self.mode = _MODE_ALIASES.get(mode, mode)
+        self.matrix = matrix.tocsr()
+        self.directed = self.mode == "car"
+        # distances "to the nearest amenity" follow edges backwards on a directed graph
+        self._search = self.matrix.T.tocsr() if self.directed else self.matrix
+        self._tree: cKDTree | None = None
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def from_frames(cls, nodes: pd.DataFrame, edges: pd.DataFrame, *, mode: str = "walk",
+                    projected: bool = False) -> StreetGraph:
+        """Build from the store's node and edge frames.
+
+        Parameters
+        ----------
+        nodes
+            ``node`` (int64), ``x``, ``y`` (lon/lat, or metric when ``projected``).
+        edges
+            ``u``, ``v`` (node ids), ``length`` (m); optional ``highway``, ``maxspeed`` (km/h).
+        mode
+            ``walk``, ``bike``, ``car`` (or ``drive``): decides the cost (see the module docstring).
+        projected
+            True when ``x``/``y`` are already in the work CRS (tests, benchmarks).
+
+        Raises
+        ------
+        DataSourceError
+            When columns are missing or no edge joins two known nodes.
+        """
+        for frame, cols, what in ((nodes, ("node", "x", "y"), "nodes"),
+                                  (edges, ("u", "v", "length"), "edges")):
+            miss = [c for c in cols if c not in frame.columns]
+            if miss:
+                raise DataSourceError(
+                    f"street network {what} lack column(s) {', '.join(miss)}; "
+                    "rebuild the region so the network is stored with node, x, y / u, v, length"
+                )
+        mode = _MODE_ALIASES.get(mode, mode)
+        if mode not in ("walk", "bike", "car"):
+            raise ValueError(f"mode {mode!r} is not one of walk, bike, car (drive)")
+        ids = nodes["node"].to_numpy(dtype=np.int64)
+        if projected:
+            xy = nodes[["x", "y"]].to_numpy(dtype=float)
+        else:
+            xy = project_lonlat(nodes["x"].to_numpy(), nodes["y"].to_numpy())
+        index = pd.Index(ids)
+        ui = index.get_indexer(edges["u"].to_numpy(dtype=np.int64))
+        vi = index.get_indexer(edges["v"].to_numpy(dtype=np.int64))
+        length = pd.to_numeric(edges["length"], errors="coerce").to_numpy(dtype=float)
+        cost = length.copy()
+        if mode == "car":
+            cost = length * CAR_REFERENCE_KMH / car_speeds(edges)
+        ok = (ui >= 0) & (vi >= 0) & np.isfinite(cost) & (ui != vi)
+        if not ok.any():
+            raise DataSourceError(
+                f"the {mode} network has {len(edges)} edges but none joins two of its "
+                f"{len(nodes)} nodes; rebuild the region"
+            )
+        ui, vi, cost = ui[ok], vi[ok], np.maximum(cost[ok], 0.0)
+        if mode != "car":  # undirected: both directions
+            ui, vi = np.concatenate([ui, vi]), np.concatenate([vi, ui])
+            cost = np.concatenate([cost, cost])
+        # parallel edges: keep the cheapest (a COO->CSR conversion would add them up)
+        order = np.lexsort((cost, vi, ui))
+        ui, vi, cost = ui[order], vi[order], cost[order]
+        first = np.ones(len(ui), dtype=bool)
+        first[1:] = (ui[1:] != ui[:-1]) | (vi[1:] != vi[:-1])
+        ui, vi, cost = ui[first], vi[first], cost[first]
+        n = len(ids)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.add.at(indptr, ui + 1, 1)
+        indptr = np.cumsum(indptr)
+        mat = sparse.csr_matrix((cost, vi.astype(np.int32), indptr), shape=(n, n))
+        log.info("%s network: %d nodes, %d directed edges", mode, n, len(cost))
+        return cls(ids, xy, mat, mode)
+
+    # -- queries --------------------------------------------------------------------------
+    @property
+    def tree(self) -> cKDTree:
+        """KD-tree over the node coordinates (built on first use)."""
+        if self._tree is None:
+            self._tree = cKDTree(self.xy)
+        return self._tree
+
+    def snap(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest node to each metric point: ``(node index, snap distance in m)``."""
+        pts = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+        if len(pts) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        dist, idx = self.tree.query(pts)
+        return np.asarray(idx, dtype=np.int64), np.asarray(dist, dtype=float)
+
+    def _with_super_source(self, sources: np.ndarray, offsets: np.ndarray) -> sparse.csr_matrix:
+        m = self._search
+        n = self.n_nodes
+        indptr = np.concatenate([m.indptr, [m.indptr[-1] + len(sources)]])
+        indices = np.concatenate([m.indices, sources.astype(m.indices.dtype)])
+        data = np.concatenate([m.data, offsets.astype(float)])
+        return sparse.csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
+
+    def nearest_from(self, sources: np.ndarray, offsets: np.ndarray | None = None,
+                     limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+        """Cost to the nearest source from every node, and which source it is.
+
+        Parameters
+        ----------
+        sources
+            Node indices (``0 .. n_nodes-1``) of the sources; duplicates allowed.
+        offsets
+            Extra cost per source (e.g. the amenity's snap distance), default 0.
+        limit
+            Stop searching beyond this cost; farther nodes get ``inf``.
+
+        Returns
+        -------
+        dist, which
+            ``(n_nodes,)`` cost to the nearest source plus its offset (``inf`` when unreachable),
+            and the position in ``sources`` of that source (``-1`` when unreachable).
+        """
+        sources = np.asarray(sources, dtype=np.int64)
+        n = self.n_nodes
+        if len(sources) == 0:
+            return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+        if offsets is None:
+            offsets = np.zeros(len(sources))
+        offsets = np.asarray(offsets, dtype=float)
+        # per node keep the source with the smallest offset
+        order = np.lexsort((offsets, sources))
+        keep = np.ones(len(order), dtype=bool)
+        keep[1:] = sources[order][1:] != sources[order][:-1]
+        pos = order[keep]
+        src, off = sources[pos], offsets[pos]
+        if not off.any():
+            dist, _, which_node = dijkstra(self._search, directed=True, indices=src,
+                                           limit=limit, min_only=True, return_predecessors=True)
+            which_node = np.asarray(which_node, dtype=np.int64)
+        else:
+            g = self._with_super_source(src, off)
+            dist, pred = dijkstra(g, directed=True, indices=n, limit=limit,
+                                  return_predecessors=True)
+            dist = dist[:n]
+            pred = np.asarray(pred[:n], dtype=np.int64)
+            # follow predecessors to the source node (pointer jumping, log(depth) rounds)
+            root = np.where((pred == n) | (pred < 0), np.arange(n), pred)
+            while True:
+                nxt = root[root]
+                if np.array_equal(nxt, root):
+                    break
+                root = nxt
+            which_node = np.where(np.isfinite(dist), root, -1)
+        lookup = np.full(n, -1, dtype=np.int64)
+        lookup[src] = pos
+        which = np.where(which_node >= 0, lookup[np.maximum(which_node, 0)], -1)
+        return np.asarray(dist, dtype=float), which
+
+    def distances_from(self, sources: np.ndarray, offsets: np.ndarray | None = None,
+                       limit: float = np.inf) -> np.ndarray:
+        """Cost from every node to the nearest of ``sources`` (plus its offset); see :meth:`nearest_from`."""
+        return self.nearest_from(sources, offsets, limit)[0]
+
+    def counts_within(self, sources: np.ndarray, budget: float,
+                      offsets: np.ndarray | None = None, chunk: int = 64) -> np.ndarray:
+        """Number of sources reachable within ``budget`` from every node (cumulative opportunities).
+
+        One bounded Dijkstra per distinct source node, in chunks to bound memory.
+        """
+        sources = np.asarray(sources, dtype=np.int64)
+        off = np.zeros(len(sources)) if offsets is None else np.asarray(offsets, dtype=float)
+        counts = np.zeros(self.n_nodes, dtype=np.int64)
+        for start in range(0, len(sources), chunk):
+            s, o = sources[start:start + chunk], off[start:start + chunk]
+            d = dijkstra(self._search, directed=True, indices=s, limit=budget)
+            counts += ((d + o[:, None]) <= budget).sum(axis=0)
+        return counts
+
+    def __repr__(self) -> str:
+        return f"StreetGraph({self.mode}, {self.n_nodes} nodes, {self.matrix.nnz} edges)"
