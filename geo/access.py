@@ -442,12 +442,14 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
         if lay.empty:
             why = f"no {kinds}: the {ind.layer} layer is not loaded"
             if status_reason:
-                why += f" ({status_reason})"
+                why += f"; {status_reason}"
         else:
             present = ", ".join(sorted(lay["kind"].astype(str).unique())) if "kind" in lay else ""
             why = f"no {kinds} among the {len(lay)} {ind.layer} features (kinds: {present})"
             if ind.min_area_ha:
                 why += f" of at least {ind.min_area_ha:g} ha"
+            if status_reason:
+                why += f"; {status_reason}"
         return _missing(ind, n, why, partial=partial, notes=notes)
     partial = partial or bool((amen.table["coverage"].astype(str) == "partial").any())
     approximate = engine.approximate(ind.mode)

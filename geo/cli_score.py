@@ -1,14 +1,137 @@
-"""``livability score``: registered by :func:`register` (filled in by its issue)."""
+"""``livability score``: a ranked table of localities, one place's breakdown, a CSV export.
+
+Examples
+--------
+``livability score --region blekinge --persona family --weights schools=3,transit=1``
+``livability score --region blekinge --explain Bräkne-Hoby --lang sv``
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 from typing import Any
 
-__all__ = ["register"]
+from .errors import LivabilityError
+
+__all__ = ["parse_weights", "register", "run", "table_text"]
+
+
+def parse_weights(text: str | None) -> dict[str, float]:
+    """``"schools=3,transit=1"`` -> ``{"schools": 3.0, "transit": 1.0}``.
+
+    Raises
+    ------
+    LivabilityError
+        For an item that is not ``theme=number``.
+    """
+    out: dict[str, float] = {}
+    if not text:
+        return out
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, sep, val = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[key.strip()] = float(val)
+        except ValueError:
+            raise LivabilityError(
+                f"--weights item {item!r} is not theme=number; write e.g. schools=3,transit=1"
+            ) from None
+    return out
+
+
+def table_text(frame: Any, missing_everywhere: dict[str, str], *, approximate: bool,
+               lang: str = "en") -> str:
+    """The ranked table as text: rank, name, municipality, score, rank band, missing indicators."""
+    sv = lang == "sv"
+    head = ("Plats", "Ort", "Kommun", "Betyg", "Band", "Saknas här") if sv else (
+        "Rank", "Locality", "Municipality", "Score", "Band", "Missing here")
+    rows = []
+    for r in frame.sort_values(["rank", "name"], na_position="last").itertuples(index=False):
+        rank = "-" if math.isnan(r.rank) else str(int(r.rank))
+        scr = "-" if math.isnan(r.composite) else f"{r.composite:.1f}"
+        band = ""
+        if hasattr(r, "rank_low") and not math.isnan(float(r.rank_low)):
+            band = f"{int(r.rank_low)}-{int(r.rank_high)}"
+        extra = [k for k in str(r.missing).split(", ") if k and k not in missing_everywhere]
+        rows.append((rank, str(r.name), str(r.municipality_name or r.municipality), scr, band,
+                     ", ".join(extra)))
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
+              for i, h in enumerate(head)]
+    fmt = "  ".join(f"{{:{'>' if i in (0, 3) else '<'}{w}}}" for i, w in enumerate(widths))
+    lines = [fmt.format(*head), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*row).rstrip() for row in rows]
+    if missing_everywhere:
+        lines.append("")
+        lines.append("Saknas överallt (räknas inte som noll):" if sv else
+                     "Missing everywhere (left out, not counted as zero):")
+        lines += [f"  {k}: {why}" for k, why in missing_everywhere.items()]
+    if approximate:
+        lines.append("")
+        lines.append("Avstånd är ungefärliga: fågelvägen x omvägsfaktor (inget gatunät laddat)." if sv
+                     else "Distances are approximate: straight line x detour factor "
+                          "(no street network loaded).")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``livability score``."""
+    from .scoring import build_model, explain, score
+    from .sensitivity import attach_bands, rank_bands
+    from .store import open_snapshot
+
+    snap = open_snapshot(args.region, args.data_dir)
+    weights = parse_weights(args.weights)
+    model = build_model(snap, resolution=args.resolution, decay=args.decay)
+    scores = score(model, weights, persona=args.persona, penalty=args.penalty)
+    if args.explain:
+        print(explain(model, scores, args.explain).to_text(args.lang))
+        return 0
+    frame = scores.localities
+    if args.sensitivity > 0:
+        bands = rank_bands(model, weights, persona=args.persona, penalty=args.penalty,
+                           n=args.sensitivity)
+        frame = attach_bands(frame, bands)
+    if args.out:
+        try:
+            frame.sort_values("rank").to_csv(args.out, index=False)
+        except OSError as exc:
+            raise LivabilityError(f"cannot write {args.out}: {exc.strerror}; "
+                                  "choose a writable path with --out") from None
+        print(f"wrote {len(frame)} localities to {args.out}", file=sys.stderr)
+    print(table_text(frame, scores.missing, approximate=scores.approximate, lang=args.lang))
+    return 0
 
 
 def register(sub: Any) -> None:
     """Add the ``score`` sub-command to the CLI's sub-parsers."""
-    p: argparse.ArgumentParser = sub.add_parser("score", help="(not yet implemented)")
-    p.set_defaults(func=lambda args: (_ for _ in ()).throw(NotImplementedError("score")))
+    from layers import PERSONAS
+
+    from .access import DECAYS
+
+    p: argparse.ArgumentParser = sub.add_parser(
+        "score", help="rank localities by livability; --explain NAME breaks one down",
+        description="Score every locality of a built region and print a ranked table with rank "
+                    "bands and the indicators that could not be computed.")
+    p.add_argument("--region", default="blekinge", help="region key of a built snapshot")
+    p.add_argument("--persona", default=None, choices=sorted(PERSONAS),
+                   help="weight preset (default: every theme weighs its default)")
+    p.add_argument("--weights", default=None, metavar="THEME=W,...",
+                   help="theme weights on top of the persona, e.g. schools=3,transit=1")
+    p.add_argument("--penalty", action="store_true",
+                   help="Mazziotta-Pareto penalty: lower scores for unbalanced places")
+    p.add_argument("--decay", default=None, choices=sorted(DECAYS),
+                   help="one decay for every distance indicator (default: each indicator's own)")
+    p.add_argument("--resolution", type=int, default=9, help="H3 resolution of the grid (9)")
+    p.add_argument("--out", default=None, metavar="FILE.csv", help="also write the table as CSV")
+    p.add_argument("--explain", default=None, metavar="NAME",
+                   help="print the breakdown of one locality (name or code)")
+    p.add_argument("--lang", default="en", choices=("en", "sv"), help="output language")
+    p.add_argument("--sensitivity", type=int, default=200, metavar="N",
+                   help="weight/decay draws for the rank band (0: no band)")
+    p.set_defaults(func=run)
