@@ -1,14 +1,107 @@
-"""``livability export``: registered by :func:`register` (filled in by its issue)."""
+"""``livability export``: layers and scores for planners (GeoPackage, GeoParquet, GeoJSON, CSV, PostGIS)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-__all__ = ["register"]
+from .settings import DEFAULT_REGION
+
+__all__ = ["parse_weights", "register"]
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    """Parse ``schools=2,transit=1`` into ``{"schools": 2.0, "transit": 1.0}``."""
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, val = part.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[key.strip()] = float(val)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"--weights takes THEME=NUMBER pairs like schools=2,transit=1; got {part!r}"
+            ) from None
+    return out
 
 
 def register(sub: Any) -> None:
     """Add the ``export`` sub-command to the CLI's sub-parsers."""
-    p: argparse.ArgumentParser = sub.add_parser("export", help="(not yet implemented)")
-    p.set_defaults(func=lambda args: (_ for _ in ()).throw(NotImplementedError("export")))
+    from .export import FORMATS
+
+    p: argparse.ArgumentParser = sub.add_parser(
+        "export", help="export layers and scores (gpkg, parquet, geojson, csv, postgis)",
+        description="Export a region's layers (and scores) with their provenance and attribution. "
+                    "Files are written atomically and never overwritten without --force; PostGIS "
+                    "exports run in one transaction.")
+    p.add_argument("--region", default=DEFAULT_REGION, help="region key (default: blekinge)")
+    p.add_argument("--format", required=True, choices=list(FORMATS), dest="fmt",
+                   help="gpkg: one file; parquet/geojson/csv: a folder; postgis: a database")
+    p.add_argument("--out", required=True, metavar="PATH_OR_DSN",
+                   help="output file/folder, or postgresql://USER:PASSWORD@HOST:PORT/DB")
+    p.add_argument("--crs", type=int, choices=[3006, 4326], default=None,
+                   help="3006 SWEREF 99 TM (default) or 4326 WGS 84 (GeoJSON: 4326 only)")
+    p.add_argument("--layers", default=None, metavar="KEY,...",
+                   help="comma-separated layer keys (default: every layer in the store)")
+    p.add_argument("--scores", action="store_true",
+                   help="add locality, municipality and H3 cell scores")
+    p.add_argument("--persona", default=None, help="persona for --scores (family, student ...)")
+    p.add_argument("--weights", type=parse_weights, default=None, metavar="THEME=W,...",
+                   help="theme weights for --scores, e.g. schools=2,transit=1")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file or folder")
+    p.add_argument("--mode", choices=["replace", "append"], default="replace",
+                   help="PostGIS: replace the exported tables (default) or append rows")
+    p.add_argument("--schema", default="livability", help="PostGIS schema (default: livability)")
+    p.set_defaults(func=_export)
+
+
+def _open(region: str, data: str | None) -> Any:
+    """Open the snapshot of ``region`` (a key, or a name/code geo.regions resolves to one)."""
+    from .errors import LivabilityError, StoreError
+    from .store import open_snapshot
+
+    try:
+        return open_snapshot(region, data)
+    except StoreError as first:
+        try:
+            from .regions import resolve_region
+
+            resolved = resolve_region(region).key
+        except (ImportError, LivabilityError):
+            raise first from None
+        if resolved == region:
+            raise
+        return open_snapshot(resolved, data)
+
+
+def _scores(snapshot: Any, persona: str | None, weights: dict[str, float] | None) -> Any:
+    from .export import ExportError
+
+    try:
+        from . import scoring
+    except ImportError as exc:
+        raise ExportError("--scores needs geo.scoring, which this installation lacks; "
+                          "export without --scores") from exc
+    model = scoring.build_model(snapshot)
+    return scoring.score(model, weights, persona=persona)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import ExportError, export
+
+    if (args.persona or args.weights) and not args.scores:
+        raise ExportError("--persona/--weights only apply with --scores; add --scores")
+    layers = None
+    if args.layers:
+        layers = [k.strip() for k in args.layers.split(",") if k.strip()]
+        from layers import get_layer
+
+        for k in layers:
+            get_layer(k)  # unknown names fail before any work, listing the known layers
+    snap = _open(args.region, args.data_dir)
+    scores = _scores(snap, args.persona, args.weights) if args.scores else None
+    report = export(snap, args.fmt, args.out, crs=args.crs, layers=layers, scores=scores,
+                    force=args.force, mode=args.mode, schema=args.schema)
+    print("\n".join(report.lines()))
+    return 0

@@ -314,8 +314,8 @@ def _layer_sources(snapshot: Any, key: str, gdf: gpd.GeoDataFrame) -> list[Prove
 def _scoring_parameters(scores: Any) -> dict[str, Any]:
     """Whatever the Scores object says about how it was computed (weights, persona, ...)."""
     params: dict[str, Any] = {}
-    for attr in ("parameters", "params", "weights", "persona", "theme_weights", "decay", "mode",
-                 "resolution", "model_params"):
+    for attr in ("parameters", "params", "weights", "persona", "penalty", "approximate", "missing",
+                 "resolution", "decay"):
         val = getattr(scores, attr, None)
         if val is None or callable(val):
             continue
