@@ -53,9 +53,13 @@ def write_postgis_table(table: ExportTable, conn: Any, schema: str, mode: str) -
         conn.execute(text(f"DROP TABLE {_q(schema)}.{_q(table.name)} CASCADE"))
     if table.is_geo:
         table.frame.to_postgis(table.name, conn, schema=schema, if_exists="append", index=False)
-        conn.execute(text(
-            f"CREATE INDEX IF NOT EXISTS {_q(table.name + '_geometry_gist')} "
-            f"ON {_q(schema)}.{_q(table.name)} USING GIST (geometry)"))
+        has_gist = conn.execute(text(
+            "SELECT 1 FROM pg_indexes WHERE schemaname = :s AND tablename = :t "
+            "AND indexdef ILIKE '%USING gist (geometry)%'"), {"s": schema, "t": table.name}).first()
+        if has_gist is None:  # GeoAlchemy2 normally creates idx_<table>_geometry itself
+            conn.execute(text(
+                f"CREATE INDEX {_q(table.name + '_geometry_gist')} "
+                f"ON {_q(schema)}.{_q(table.name)} USING GIST (geometry)"))
     else:
         table.frame.to_sql(table.name, conn, schema=schema, if_exists="append", index=False)
     if table.key_column and table.key_column in table.frame:
@@ -89,7 +93,6 @@ def write_postgis(bundle: ExportBundle, dsn: str, *, schema: str = "livability",
     """
     try:
         import sqlalchemy as sa
-        from sqlalchemy.exc import SQLAlchemyError
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise ExportError("PostGIS export needs SQLAlchemy, psycopg and GeoAlchemy2: "
                           "pip install '.[postgis]'") from exc
@@ -109,7 +112,10 @@ def write_postgis(bundle: ExportBundle, dsn: str, *, schema: str = "livability",
             for t in tables:
                 write_postgis_table(t, conn, schema, mode)
                 items.append(ExportedItem(t.name, len(t.frame), f"{schema}.{t.name}"))
-    except SQLAlchemyError as exc:
+    except ExportError as exc:
+        raise ExportError(f"PostGIS export to {redact(dsn)} (schema {schema}) failed and was "
+                          f"rolled back: {exc}") from exc
+    except Exception as exc:  # SQLAlchemy wraps most errors; COPY raises psycopg's own
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExportError(f"PostGIS export to {redact(dsn)} (schema {schema}) failed and was "
                           f"rolled back: {first}") from exc

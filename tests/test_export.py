@@ -266,7 +266,7 @@ def test_failure_midway_leaves_old_output_and_no_partial(snap: Any, tmp_path: Pa
         written.append(table.name)
 
     monkeypatch.setattr(ef, "write_table", flaky)
-    with pytest.raises(ExportError, match="simulated: disk full.*unchanged"):
+    with pytest.raises(ExportError, match=r"simulated: disk full.*unchanged"):
         export(snap, fmt, out, crs=crs, force=True)
     assert written == ["schools", "transit"]
     assert _snapshot_of(out) == before  # old export intact
