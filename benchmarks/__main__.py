@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(rows))
     print()
     print(f"machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']} RAM, Python {m['python']}, "
-          f"{m['platform']}; process peak RSS {m['peak_rss_mib']:.0f} MiB")
+          f"{m['platform']}; load average {m['loadavg']}; process peak RSS "
+          f"{m['peak_rss_mib']:.0f} MiB (getrusage maxrss)")
     print(f"total wall time {total:.1f} s" + (" (--quick: tiny sizes)" if args.quick else ""))
     path = write_json(rows, args.out, {"quick": args.quick, "only": args.only,
                                        "total_s": total})

@@ -121,7 +121,7 @@ def _copy_with_networks(snap: Any, data: Path, networks: dict[str, tuple[pd.Data
 
 
 def blekinge_snapshot(data: Path, *, net: SyntheticNetwork | None = None,
-                      amenities_scale: float = 1.0,
+                      extra_pack: Path | None = None,
                       modes: tuple[str, ...] = ("walk", "bike", "drive")) -> Any:
     """Build the Blekinge snapshot into ``data`` from the real pack (+ SYNTHETIC extras).
 
@@ -130,10 +130,10 @@ def blekinge_snapshot(data: Path, *, net: SyntheticNetwork | None = None,
     data
         A temporary store folder.
     net
-        When given: SYNTHETIC amenities placed on it are added as a second pack, and the network is
-        stored for ``modes``. When None: the real pack only (what ``make run`` builds offline).
-    amenities_scale
-        Multiplies :data:`SYNTHETIC_KINDS`.
+        When given, the SYNTHETIC network is stored for ``modes``. When None (and no
+        ``extra_pack``): the real pack only, what ``make run`` builds offline.
+    extra_pack
+        A pack of SYNTHETIC amenities (:func:`synthetic_pack`) read beside the real one.
 
     Returns
     -------
@@ -145,9 +145,7 @@ def blekinge_snapshot(data: Path, *, net: SyntheticNetwork | None = None,
     pack = pack_path()
     if pack is None:
         raise FileNotFoundError("the Blekinge pack (../shared/data/blekinge) is not here")
-    packs = [pack]
-    if net is not None:
-        packs.append(synthetic_pack(data / "_synthetic_pack", net, amenities_scale))
+    packs = [pack] + ([extra_pack] if extra_pack is not None else [])
     snap = build_region("blekinge", packs=packs, offline=True, data=data, default_packs=False)
     if net is None:
         return snap

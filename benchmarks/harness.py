@@ -161,7 +161,10 @@ def machine() -> dict[str, Any]:
             if ln.startswith("model name"):
                 cpu = ln.split(":", 1)[1].strip()
                 break
-    return {"nproc": os.cpu_count(), "cpu": cpu, "memory": mem,
+    load = ""
+    with contextlib.suppress(OSError):
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return {"nproc": os.cpu_count(), "cpu": cpu, "memory": mem, "loadavg": load,
             "python": platform.python_version(), "platform": platform.platform(),
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 

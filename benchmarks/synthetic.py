@@ -14,6 +14,7 @@ frames.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -57,8 +58,13 @@ _KEEP_RURAL = 0.59
 _KEEP_TOWN = 0.72
 _DIAGONAL = 0.05
 
-_TO_METRIC = Transformer.from_crs("EPSG:4326", "EPSG:3006", always_xy=True)
-_TO_LONLAT = Transformer.from_crs("EPSG:3006", "EPSG:4326", always_xy=True)
+
+
+@lru_cache(maxsize=1)
+def _transformers() -> tuple[Transformer, Transformer]:
+    """(lon/lat -> EPSG:3006, EPSG:3006 -> lon/lat), built on first use."""
+    return (Transformer.from_crs("EPSG:4326", "EPSG:3006", always_xy=True),
+            Transformer.from_crs("EPSG:3006", "EPSG:4326", always_xy=True))
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,7 @@ def synthetic_network(scale: float = 1.0, seed: int = 20261127) -> SyntheticNetw
     if scale <= 0:
         raise ValueError(f"scale must be > 0, got {scale!r}; use 1.0 for Blekinge size")
     rng = np.random.default_rng(seed)
+    _TO_METRIC, _TO_LONLAT = _transformers()
     f = 1.0 / np.sqrt(scale)
     (xmin, ymin) = _TO_METRIC.transform(EXTENT[0], EXTENT[1])
     (xmax, ymax) = _TO_METRIC.transform(EXTENT[2], EXTENT[3])
@@ -219,6 +226,12 @@ def synthetic_network(scale: float = 1.0, seed: int = 20261127) -> SyntheticNetw
     return SyntheticNetwork(nodes=nodes, edges=edges, xy=xy)
 
 
+def _density(net: SyntheticNetwork) -> np.ndarray:
+    """Number of nodes within 300 m of each node (high in the town grids)."""
+    tree = cKDTree(net.xy)
+    return np.asarray(tree.query_ball_point(net.xy, r=300.0, return_length=True), dtype=float)
+
+
 def synthetic_amenities(
     net: SyntheticNetwork, kinds: dict[str, int], seed: int = 7
 ) -> pd.DataFrame:
@@ -240,15 +253,16 @@ def synthetic_amenities(
     """
     rng = np.random.default_rng(seed)
     # nodes of the town grids are close together: weight by local density
-    tree = cKDTree(net.xy)
-    dens = np.asarray([len(n) for n in tree.query_ball_point(net.xy, r=300.0)], dtype=float)
+    dens = _density(net)
     p = dens**2 / (dens**2).sum()
-    rows = []
+    lon, lat = net.nodes["x"].to_numpy(), net.nodes["y"].to_numpy()
+    parts = []
     for kind, count in kinds.items():
         pick = rng.choice(net.n_nodes, size=count, replace=False, p=p)
-        for i, k in enumerate(pick):
-            rows.append((kind, f"synthetic {kind} {i + 1}", float(net.nodes.x.iat[k]),
-                         float(net.nodes.y.iat[k])))
-    out = pd.DataFrame(rows, columns=["kind", "name", "lon", "lat"])
+        parts.append(pd.DataFrame({"kind": kind,
+                                   "name": [f"synthetic {kind} {i + 1}" for i in range(count)],
+                                   "lon": lon[pick], "lat": lat[pick]}))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["kind", "name", "lon", "lat"])
     out["synthetic"] = True
     return out
