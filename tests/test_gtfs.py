@@ -85,6 +85,9 @@ def synthetic_files(*, feed_info: bool = True) -> dict[str, str]:
     for i, t0 in enumerate(RAIL_OUT):
         trips.append(f"RAIL1,WK,ro{i}")
         st += _trip_rows(f"ro{i}", [("STN_P1", _hm(t0)), ("R", _hm(t0 + 30))])
+    # invalid GTFS: the first stop has no time; its rows must not borrow times from other trips
+    trips.append("BUS1,WK,bad")
+    st += _trip_rows("bad", [("B", ""), ("A", "")])
     trips.append("FERRY1,WK,f0")
     st += _trip_rows("f0", [("F", "09:00:00"), ("G", "09:40:00")])
     trips.append("BUS1,SAT,s0")
@@ -325,6 +328,18 @@ def test_stops_without_coordinates(tmp_path: Path) -> None:
     files["stops.txt"] = "stop_id,stop_name,stop_lat,stop_lon\nA,Torget,0,0\nB,Skolan,,\n"
     with pytest.raises(DataSourceError, match=r"zerocoords\.zip: no stop .*valid stop_lat"):
         gtfs_from_zip(write_zip(tmp_path / "zerocoords.zip", files))
+
+
+def test_malformed_csv(tmp_path: Path) -> None:
+    files = synthetic_files()
+    files["stop_times.txt"] += "b0,A\n"  # too few columns
+    with pytest.raises(DataSourceError, match=r"bad\.zip: stop_times\.txt cannot be parsed as CSV"
+                       r" \(.*columns.*\); fix the file"):
+        gtfs_from_zip(write_zip(tmp_path / "bad.zip", files))
+    files = synthetic_files()
+    files["stop_times.txt"] += "b0,A,first,07:00:00,07:00:00,0\n"  # stop_sequence not a number
+    with pytest.raises(DataSourceError, match=r"seq\.zip: stop_times\.txt cannot be parsed"):
+        gtfs_from_zip(write_zip(tmp_path / "seq.zip", files))
 
 
 def test_no_calendar_at_all(tmp_path: Path) -> None:
