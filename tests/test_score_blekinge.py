@@ -1,0 +1,109 @@
+"""Scores on the real Blekinge pack (skipped when ../shared/data/blekinge is absent)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geo.cli import main
+from geo.scoring import build_model, explain, score
+from geo.sensitivity import rank_bands
+
+pytestmark = pytest.mark.pack
+
+
+@pytest.fixture(scope="module")
+def model(blekinge_snapshot):  # type: ignore[no-untyped-def]
+    return build_model(blekinge_snapshot)
+
+
+def col(model, key: str) -> int:  # type: ignore[no-untyped-def]
+    return model.ind_keys.index(key)
+
+
+def test_all_52_localities_scored_and_ranked(model) -> None:  # type: ignore[no-untyped-def]
+    s = score(model, persona="family")
+    loc = s.localities
+    assert len(loc) == 52
+    assert loc["composite"].notna().all()
+    assert ((loc["composite"] >= 0) & (loc["composite"] <= 100)).all()
+    assert sorted(loc["rank"].astype(int)) == list(range(1, 53))
+    assert loc["population"].sum() == 132691
+    assert len(s.municipalities) == 5 and s.municipalities["rank"].notna().all()
+    assert s.cells["composite"].notna().all()
+
+
+def test_explain_brakne_hoby_names_its_station(model) -> None:  # type: ignore[no-untyped-def]
+    e = explain(model, score(model, persona="family"), "Bräkne-Hoby")
+    rail = next(r for r in e.indicators if r["key"] == "transit.rail")
+    near = rail["nearest"][0]
+    assert near["name"] == "Bräkne-Hoby station"
+    assert 0 < near["distance_m"] < 1500 and near["mode"] == "bike"
+    assert rail["approximate"]  # no street network in the pack
+    assert "Bräkne-Hoby station" in e.to_text()
+
+
+def test_station_nearby_scores_higher_on_rail(model) -> None:  # type: ignore[no-untyped-def]
+    j = col(model, "transit.rail")
+    n_cells = len(model.cells)
+    centre_dist = model.results["transit.rail"].raw[n_cells:]
+    rail = model.loc_scores[:, j]
+    near, far = rail[centre_dist < 2500], rail[centre_dist > 5000]
+    assert len(near) >= 5 and len(far) >= 10
+    assert near.min() > far.max()
+
+
+def test_rent_present(model) -> None:  # type: ignore[no-untyped-def]
+    assert "housing.rent" not in model.missing
+    j = col(model, "housing.rent")
+    vals = model.loc_scores[:, j]
+    assert np.isfinite(vals).all()
+    assert len(np.unique(np.round(vals, 6))) == 5  # one value per municipality
+    assert vals.min() == pytest.approx(0) and vals.max() == pytest.approx(100)
+
+
+def test_bus_and_workplaces_missing_not_zero(model) -> None:  # type: ignore[no-untyped-def]
+    for key in ("transit.bus", "workplaces.jobs_30min", "workplaces.nearest"):
+        assert key in model.missing, key
+        assert model.missing[key]
+        assert np.isnan(model.loc_scores[:, col(model, key)]).all()
+    s = score(model)
+    assert s.localities["theme:workplaces"].isna().all()
+    assert s.localities["missing"].str.contains("transit.bus").all()
+    # transit is the rail score alone, not dragged down by a zero for buses
+    j = col(model, "transit.rail")
+    assert np.allclose(s.localities["theme:transit"].to_numpy(), model.loc_scores[:, j])
+
+
+def test_rank_bands_present(model) -> None:  # type: ignore[no-untyped-def]
+    bands = rank_bands(model, persona="family", n=100)
+    assert len(bands) == 52
+    assert (bands["rank_low"] >= 1).all() and (bands["rank_high"] <= 52).all()
+    assert (bands["rank_low"] <= bands["rank_high"]).all()
+    assert (bands["rank_high"] > bands["rank_low"]).any()
+
+
+def test_cli_table_and_explain(blekinge_store, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "scores.csv"
+    rc = main(["--data-dir", str(blekinge_store), "score", "--region", "blekinge", "--persona",
+               "family", "--weights", "schools=3,transit=1", "--sensitivity", "40",
+               "--out", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "Band" in text and "Bräkne-Hoby" in text
+    assert "transit.bus:" in text and "not counted as zero" in text
+    lines = [ln for ln in text.splitlines() if ln.strip().startswith("1 ")]
+    assert lines and "-" in lines[0].split()[-1]
+    import pandas as pd
+
+    csv = pd.read_csv(out)
+    assert len(csv) == 52 and {"rank_low", "rank_high", "top5_share"} <= set(csv.columns)
+    rc = main(["--data-dir", str(blekinge_store), "score", "--region", "blekinge", "--explain",
+               "Bräkne-Hoby", "--lang", "sv"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "Bräkne-Hoby station" in text and "med cykel" in text
+    rc = main(["--data-dir", str(blekinge_store), "score", "--region", "blekinge", "--explain",
+               "Brakne-Hoby"])
+    assert rc == 2
+    assert "Did you mean Bräkne-Hoby" in capsys.readouterr().err
