@@ -1,0 +1,171 @@
+"""Thin cached wrappers around the engine: snapshot, score model, scores, rank bands, map.
+
+Caches are keyed by (region, data dir, snapshot build time) so a rebuilt snapshot is picked up on the
+next rerun. Scoring (``geo.scoring``) is optional: when it is not installed or fails, the app shows the
+data without scores and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from geo.errors import LivabilityError
+from geo.settings import DEFAULT_REGION, data_dir
+from geo.store import MANIFEST, Snapshot, list_snapshots, open_snapshot, snapshot_path
+
+__all__ = [
+    "ScoreResult",
+    "SnapKey",
+    "current_key",
+    "explanation",
+    "get_layer",
+    "get_model",
+    "get_rank_bands",
+    "get_scores",
+    "get_snapshot",
+    "scoring_available",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SnapKey:
+    """Identifies one built snapshot (hashable, used as cache key)."""
+
+    region: str
+    data: str
+    built_at: str
+
+
+def current_key(region: str | None = None) -> SnapKey | None:
+    """Return the key of the snapshot to show, or None when nothing is built.
+
+    The region is ``region``, else ``LIVABILITY_REGION``, else Blekinge, else the only built one.
+    """
+    import os
+
+    root = data_dir()
+    region = region or os.environ.get("LIVABILITY_REGION") or DEFAULT_REGION
+    mpath = snapshot_path(region, root) / MANIFEST
+    if not mpath.is_file():
+        built = list_snapshots(root)
+        if not built:
+            return None
+        region = built[0]
+        mpath = snapshot_path(region, root) / MANIFEST
+    try:
+        built_at = str(json.loads(mpath.read_text(encoding="utf-8")).get("built_at", ""))
+    except (OSError, json.JSONDecodeError):
+        built_at = "unreadable"
+    return SnapKey(region, str(root), built_at)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def get_snapshot(key: SnapKey) -> Snapshot:
+    """Open (and verify) the snapshot once per build."""
+    return open_snapshot(key.region, Path(key.data))
+
+
+def scoring_available() -> bool:
+    """True when ``geo.scoring`` can be imported."""
+    try:
+        import_module("geo.scoring")
+    except ImportError:
+        return False
+    return True
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def get_model(key: SnapKey) -> Any:
+    """Build the score model (accessibility per indicator) once per snapshot."""
+    scoring = import_module("geo.scoring")
+    return scoring.build_model(get_snapshot(key))
+
+
+@dataclass
+class ScoreResult:
+    """Scores for one weighting, or the reason there are none."""
+
+    scores: Any = None
+    localities: pd.DataFrame | None = None
+    municipalities: pd.DataFrame | None = None
+    cells: pd.DataFrame | None = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when locality scores exist."""
+        return self.localities is not None and len(self.localities) > 0
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _score(key: SnapKey, weights: tuple[tuple[str, float], ...]) -> ScoreResult:
+    if not scoring_available():
+        return ScoreResult(error="")
+    try:
+        scoring = import_module("geo.scoring")
+        model = get_model(key)
+        s = scoring.score(model, weights=dict(weights))
+    except LivabilityError as exc:
+        return ScoreResult(error=str(exc))
+    except Exception as exc:  # scoring is another team's module; never let it kill the page
+        log.exception("scoring failed")
+        return ScoreResult(error=f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+    return ScoreResult(
+        scores=s,
+        localities=getattr(s, "localities", None),
+        municipalities=getattr(s, "municipalities", None),
+        cells=getattr(s, "cells", None),
+    )
+
+
+def get_scores(key: SnapKey, weights: dict[str, float]) -> ScoreResult:
+    """Scores for ``weights`` (cached per weights tuple)."""
+    return _score(key, tuple(sorted((k, float(v)) for k, v in weights.items())))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _bands(key: SnapKey, weights: tuple[tuple[str, float], ...]) -> pd.DataFrame | None:
+    try:
+        sens = import_module("geo.sensitivity")
+        df = sens.rank_bands(get_model(key), dict(weights))
+    except ImportError:
+        return None
+    except Exception:
+        log.exception("rank bands failed")
+        return None
+    return pd.DataFrame(df)
+
+
+def get_rank_bands(key: SnapKey, weights: dict[str, float]) -> pd.DataFrame | None:
+    """Rank bands (rank_low, rank_high, top5_share) per place, or None when not available."""
+    return _bands(key, tuple(sorted((k, float(v)) for k, v in weights.items())))
+
+
+def explanation(key: SnapKey, result: ScoreResult, place: str) -> dict[str, Any] | None:
+    """``geo.scoring.explain(...).as_dict()`` for ``place`` or None when not available."""
+    if result.scores is None:
+        return None
+    try:
+        scoring = import_module("geo.scoring")
+        exp = scoring.explain(get_model(key), result.scores, place)
+    except Exception:
+        log.exception("explain failed for %s", place)
+        return None
+    d = exp.as_dict() if hasattr(exp, "as_dict") else exp
+    return d if isinstance(d, dict) else None
+
+
+def get_layer(key: SnapKey, layer: str) -> gpd.GeoDataFrame:
+    """One theme layer from the snapshot."""
+    return get_snapshot(key).layer(layer)

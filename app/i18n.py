@@ -1,0 +1,141 @@
+"""UI strings in English and Swedish. ``t(key, lang)`` falls back to English, then to the key."""
+
+from __future__ import annotations
+
+__all__ = ["LANGS", "STRINGS", "t"]
+
+LANGS: tuple[str, ...] = ("en", "sv")
+
+#: key -> (English, Swedish)
+STRINGS: dict[str, tuple[str, str]] = {
+    "app_title": ("Livability explorer", "Livskvalitetsutforskaren"),
+    "tagline": ("Where to live in {region}: open data, transparent scores.",
+                "Var ska man bo i {region}: öppna data, öppna poäng."),
+    "language": ("Language", "Språk"),
+    "page": ("Page", "Sida"),
+    "page_map": ("Map", "Karta"),
+    "page_profile": ("Place profile", "Ortsprofil"),
+    "page_compare": ("Compare", "Jämför"),
+    "page_export": ("Download", "Ladda ner"),
+    "page_data": ("About the data", "Om data"),
+    "what_matters": ("What matters to you", "Vad är viktigt för dig"),
+    "persona": ("Preset", "Förval"),
+    "custom": ("Custom", "Egen"),
+    "weights_help": ("0 = ignore, 5 = very important", "0 = strunta i, 5 = mycket viktigt"),
+    "reset_weights": ("Reset to profile", "Återställ profil"),
+    "base_tiles": ("Background map (OpenStreetMap tiles, needs internet)",
+                   "Bakgrundskarta (OpenStreetMap, kräver internet)"),
+    "show_hexagons": ("Show hexagon scores", "Visa hexagonpoäng"),
+    "theme_layers": ("Point layers on the map", "Punktlager på kartan"),
+    "score": ("Score", "Poäng"),
+    "rank": ("Rank", "Placering"),
+    "rank_band": ("Rank band", "Placeringsintervall"),
+    "rank_band_help": ("How the rank moves under other reasonable weights",
+                       "Hur placeringen rör sig med andra rimliga vikter"),
+    "top5_share": ("Share of weightings where it is top 5", "Andel viktningar med topp 5"),
+    "locality": ("Locality", "Tätort"),
+    "localities": ("Localities", "Tätorter"),
+    "municipality": ("Municipality", "Kommun"),
+    "municipalities": ("Municipalities", "Kommuner"),
+    "population": ("Population", "Folkmängd"),
+    "hexagons": ("Hexagons", "Hexagoner"),
+    "ranking": ("Ranking", "Rangordning"),
+    "ranking_caption": ("Localities ranked for the weights on the left (text alternative to the map).",
+                        "Tätorter rangordnade efter vikterna till vänster (textalternativ till kartan)."),
+    "legend": ("Legend", "Teckenförklaring"),
+    "legend_text": ("Colour: score 0-100 (dark purple low, yellow high; grey = no score). "
+                    "Circle size: population.",
+                    "Färg: poäng 0-100 (mörklila låg, gul hög; grå = ingen poäng). "
+                    "Cirkelns storlek: folkmängd."),
+    "map_click_hint": ("Click a locality on the map, or pick one below, to open its profile.",
+                       "Klicka på en tätort på kartan, eller välj nedan, för att öppna profilen."),
+    "open_profile": ("Open profile", "Öppna profil"),
+    "choose_place": ("Place", "Ort"),
+    "no_scores": ("Scores are not available yet: the map shows the data without scores.",
+                  "Poäng finns inte ännu: kartan visar data utan poäng."),
+    "scores_failed": ("Scores could not be computed: {msg}",
+                      "Poängen kunde inte beräknas: {msg}"),
+    "breakdown": ("Theme breakdown", "Poäng per tema"),
+    "indicators": ("Indicators and nearest places", "Indikatorer och närmaste platser"),
+    "key_facts": ("Key facts", "Fakta"),
+    "rent": ("Median rent (SEK/m² per year)", "Medianhyra (kr/m² och år)"),
+    "school_results": ("School results", "Skolresultat"),
+    "coverage_warnings": ("Coverage warnings", "Täckningsvarningar"),
+    "sources": ("Sources", "Källor"),
+    "missing_indicators": ("Could not compute: {items}", "Kunde inte beräknas: {items}"),
+    "no_place": ("Pick a place to see its profile.", "Välj en ort för att se dess profil."),
+    "compare_pick": ("Pick 2 to 4 places", "Välj 2 till 4 orter"),
+    "compare_kind": ("Compare", "Jämför"),
+    "compare_need_two": ("Pick at least two places.", "Välj minst två orter."),
+    "compare_best": ("Best value per row is highlighted.", "Bästa värdet per rad är markerat."),
+    "export_intro": ("Download the current layers and scores (with source and licence columns).",
+                     "Ladda ner aktuella lager och poäng (med käll- och licenskolumner)."),
+    "export_what": ("What to download", "Vad vill du ladda ner"),
+    "export_format": ("Format", "Format"),
+    "download": ("Download", "Ladda ner"),
+    "data_loaded": ("What is loaded", "Vad som är inläst"),
+    "region": ("Region", "Region"),
+    "built_at": ("Built", "Byggd"),
+    "layer": ("Layer", "Lager"),
+    "count": ("Features", "Objekt"),
+    "coverage": ("Coverage", "Täckning"),
+    "reason": ("Why missing / note", "Varför saknas / not"),
+    "licence": ("Licence", "Licens"),
+    "date": ("Date", "Datum"),
+    "tables": ("Statistics tables", "Statistiktabeller"),
+    "networks": ("Street networks", "Vägnät"),
+    "attributions": ("Attributions", "Erkännanden"),
+    "refresh": ("How to refresh", "Så uppdaterar du"),
+    "refresh_text": ("Rebuild the snapshot from the command line (the app picks it up on reload):",
+                     "Bygg om ögonblicksbilden från kommandoraden (appen läser in den vid omladdning):"),
+    "own_pack": ("Add your own data", "Lägg till egna data"),
+    "own_pack_text": (
+        "Put a folder with a `pack.json` (files, theme, source, licence, date, coverage) under "
+        "`data/packs/<name>/`, or pass `--pack <folder>` to the build, then rebuild.",
+        "Lägg en mapp med en `pack.json` (filer, tema, källa, licens, datum, täckning) i "
+        "`data/packs/<namn>/`, eller ange `--pack <mapp>` vid bygget, och bygg om."),
+    "partial": ("partial", "ofullständig"),
+    "missing": ("missing", "saknas"),
+    "complete": ("complete", "komplett"),
+    "first_run_title": ("No data built yet", "Inga data byggda ännu"),
+    "first_run_text": (
+        "The explorer needs a local snapshot of the region. Build it once (a few minutes; works "
+        "offline with the Blekinge data pack):",
+        "Utforskaren behöver en lokal ögonblicksbild av regionen. Bygg den en gång (några minuter; "
+        "fungerar utan internet med Blekinges datapaket):"),
+    "first_run_then": ("Then reload this page. Data folder: `{path}`",
+                       "Ladda sedan om sidan. Datamapp: `{path}`"),
+    "error_title": ("Something went wrong", "Något gick fel"),
+    "error_todo": ("What to do: {todo}", "Vad du kan göra: {todo}"),
+    "error_generic_todo": (
+        "reload the page; if it persists, rebuild the data with `livability build --region {region}` "
+        "and check the server log.",
+        "ladda om sidan; om felet kvarstår, bygg om data med `livability build --region {region}` "
+        "och läs serverloggen."),
+    "loading": ("Loading data…", "Läser in data…"),
+    "computing": ("Computing scores…", "Beräknar poäng…"),
+    "mode_walk": ("on foot", "till fots"),
+    "mode_bike": ("by bike", "med cykel"),
+    "mode_car": ("by car", "med bil"),
+    "distance": ("Distance", "Avstånd"),
+    "nearest": ("Nearest", "Närmast"),
+    "value": ("Value", "Värde"),
+    "theme": ("Theme", "Tema"),
+    "indicator": ("Indicator", "Indikator"),
+    "approx_note": ("Distances are straight-line × detour factor where no street network is loaded.",
+                    "Avstånd är fågelvägen × omvägsfaktor där vägnät saknas."),
+    "layer_partial_note": ("{layer}: partial data ({count} features)",
+                           "{layer}: ofullständiga data ({count} objekt)"),
+    "layer_missing_note": ("{layer}: missing ({reason})", "{layer}: saknas ({reason})"),
+    "share_link": ("This page's address holds your choices: copy it to share the view.",
+                   "Sidans adress innehåller dina val: kopiera den för att dela vyn."),
+}
+
+
+def t(key: str, lang: str = "en", **fmt: object) -> str:
+    """Return the UI string ``key`` in ``lang`` (English fallback), formatted with ``fmt``."""
+    pair = STRINGS.get(key)
+    if pair is None:
+        return key
+    text = pair[1] if lang == "sv" else pair[0]
+    return text.format(**fmt) if fmt else text

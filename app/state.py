@@ -1,0 +1,114 @@
+"""The view's state as URL query parameters: parsed strictly, anything bad or hostile is dropped.
+
+Pure functions (no streamlit import) so they are easy to test:
+
+>>> parse_params({"page": "profile", "lang": "sv", "weights": "schools:3,evil:9"}).weights
+{'schools': 3.0}
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from layers import LAYERS, PERSONAS
+
+__all__ = ["MAX_WEIGHT", "PAGES", "ViewState", "encode_params", "parse_params", "persona_weights"]
+
+PAGES: tuple[str, ...] = ("map", "profile", "compare", "export", "data")
+MAX_WEIGHT = 5.0
+_CODE_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,40}$")
+
+
+@dataclass
+class ViewState:
+    """What the URL can hold."""
+
+    page: str = "map"
+    lang: str = "en"
+    persona: str = "balanced"
+    weights: dict[str, float] = field(default_factory=dict)
+    place: str | None = None
+    compare: list[str] = field(default_factory=list)
+
+
+def _first(v: object) -> str:
+    if isinstance(v, (list, tuple)):
+        v = v[0] if v else ""
+    return str(v) if v is not None else ""
+
+
+def _weight(text: str) -> float | None:
+    try:
+        w = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(w) or w < 0 or w > MAX_WEIGHT:
+        return None
+    return round(w * 2) / 2
+
+
+def parse_params(params: Mapping[str, object], known_places: Iterable[str] | None = None) -> ViewState:
+    """Build a :class:`ViewState` from query parameters, ignoring every invalid value.
+
+    Parameters
+    ----------
+    params
+        ``st.query_params`` or a plain dict (values may be strings or lists of strings).
+    known_places
+        Valid place codes; when given, ``place`` and ``compare`` entries not in it are dropped.
+    """
+    s = ViewState()
+    known = set(known_places) if known_places is not None else None
+    page = _first(params.get("page"))[:20]
+    if page in PAGES:
+        s.page = page
+    lang = _first(params.get("lang"))[:5]
+    if lang in ("en", "sv"):
+        s.lang = lang
+    persona = _first(params.get("persona"))[:30]
+    if persona in PERSONAS:
+        s.persona = persona
+    raw = _first(params.get("weights"))[:400]
+    for item in raw.split(","):
+        key, _, val = item.partition(":")
+        if key in LAYERS and val:
+            w = _weight(val)
+            if w is not None:
+                s.weights[key] = w
+
+    def ok(code: str) -> bool:
+        return bool(_CODE_RE.match(code)) and (known is None or code in known)
+
+    place = _first(params.get("place"))[:40]
+    if place and ok(place):
+        s.place = place
+    cmp = [c for c in _first(params.get("compare"))[:200].split(",") if c and ok(c)]
+    s.compare = list(dict.fromkeys(cmp))[:4]
+    return s
+
+
+def persona_weights(persona: str) -> dict[str, float]:
+    """Theme weights of ``persona`` for every registered theme (missing ones 0)."""
+    p = PERSONAS.get(persona, PERSONAS["balanced"])
+    return {k: float(p.weights.get(k, 0.0)) for k in LAYERS}
+
+
+def encode_params(s: ViewState) -> dict[str, str]:
+    """Query parameters for ``s`` (defaults left out, weights only when they differ from the persona)."""
+    out: dict[str, str] = {"page": s.page}
+    if s.lang != "en":
+        out["lang"] = s.lang
+    if s.persona != "balanced":
+        out["persona"] = s.persona
+    base = persona_weights(s.persona)
+    diff = {k: v for k, v in s.weights.items() if k in base and v != base[k]}
+    if diff:
+        out["weights"] = ",".join(f"{k}:{v:g}" for k, v in s.weights.items())
+    if s.place:
+        out["place"] = s.place
+    if s.compare:
+        out["compare"] = ",".join(s.compare)
+    return out

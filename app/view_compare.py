@@ -1,0 +1,92 @@
+"""Compare two to four localities or municipalities side by side, best value per row highlighted."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from layers import LAYERS
+
+from .common import Ctx, bound, place_options, store, theme_title
+
+__all__ = ["compare_frame", "render"]
+
+
+def compare_frame(table: pd.DataFrame, codes: list[str], labels: dict[str, str],
+                  lang: str) -> pd.DataFrame:
+    """Rows: composite, rank, each theme, population; columns: the places in ``codes``."""
+    df = table.copy()
+    df["code"] = df["code"].astype(str)
+    df = df.set_index("code").reindex(codes)
+    rows: dict[str, pd.Series] = {}
+    if "composite" in df:
+        rows["composite"] = df["composite"]
+    for key in LAYERS:
+        col = f"theme:{key}"
+        if col in df:
+            rows[theme_title(key, lang)] = df[col]
+    if "rank" in df:
+        rows["rank"] = df["rank"]
+    if "population" in df:
+        rows["population"] = df["population"]
+    out = pd.DataFrame(rows).T
+    out.columns = [labels.get(c, c) for c in codes]
+    return out
+
+
+def render(ctx: Ctx) -> None:
+    """Draw the compare page."""
+    kind = store("compare_kind", st.radio(
+        ctx.t("compare_kind"), ["localities", "municipalities"], horizontal=True,
+        key=bound("compare_kind", ctx.lang), format_func=ctx.t))
+    if not ctx.result.ok:
+        st.info(ctx.t("no_scores") if not ctx.result.error
+                else ctx.t("scores_failed", msg=ctx.result.error))
+        return
+    if kind == "localities":
+        opts = place_options(ctx)
+        table = ctx.result.localities
+    else:
+        table = ctx.result.municipalities
+        if table is None or not len(table):
+            st.info(ctx.t("no_scores"))
+            return
+        name_col = "name" if "name" in table else "code"
+        opts = dict(zip(table["code"].astype(str), table[name_col].astype(str), strict=False))
+    current = [c for c in (st.session_state.get("compare") or []) if c in opts]
+    if len(current) < 2:
+        current = list(opts)[:2]
+    st.session_state["compare"] = current
+    codes = store("compare", st.multiselect(
+        ctx.t("compare_pick"), list(opts), key=bound("compare", ctx.lang),
+        format_func=lambda c: opts.get(c, c), max_selections=4))
+    if len(codes) < 2 or table is None:
+        st.info(ctx.t("compare_need_two"))
+        return
+    frame = compare_frame(table, codes, opts, ctx.lang)
+    names = {"composite": ctx.t("score"), "rank": ctx.t("rank"), "population": ctx.t("population")}
+    frame = frame.rename(index=names)
+    score_rows = [r for r in frame.index if r not in (ctx.t("rank"), ctx.t("population"))]
+
+    def highlight(row: pd.Series) -> list[str]:
+        if row.name not in score_rows and row.name != ctx.t("rank"):
+            return [""] * len(row)
+        vals = pd.to_numeric(row, errors="coerce")
+        best = vals.min() if row.name == ctx.t("rank") else vals.max()
+        return ["background-color: #fde72566; font-weight: 600" if v == best else "" for v in vals]
+
+    st.dataframe(frame.style.apply(highlight, axis=1).format("{:.1f}", na_rep="–"),
+                 width="stretch", key="compare_table")
+    st.caption(ctx.t("compare_best"))
+    long = (frame.loc[score_rows].reset_index(names="theme")
+            .melt(id_vars="theme", var_name="place", value_name="score").dropna())
+    if len(long):
+        chart = alt.Chart(long).mark_bar().encode(
+            y=alt.Y("theme:N", sort=None, title=None),
+            x=alt.X("score:Q", scale=alt.Scale(domain=[0, 100]), title=ctx.t("score")),
+            yOffset="place:N",
+            color=alt.Color("place:N", scale=alt.Scale(scheme="viridis"), title=None),
+            tooltip=["place", "theme", "score"],
+        )
+        st.altair_chart(chart, width="stretch")

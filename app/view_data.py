@@ -1,0 +1,76 @@
+"""About the data: what is loaded, coverage, sources, licences, dates; how to refresh and extend."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from layers import LAYERS
+
+from .common import Ctx, coverage_label, theme_title
+
+__all__ = ["layer_table", "render"]
+
+
+def layer_table(ctx: Ctx) -> pd.DataFrame:
+    """One row per layer (registered or in the snapshot): count, coverage, reason, sources."""
+    snap = ctx.snapshot
+    keys = list(LAYERS) + [k for k in snap.layer_keys() if k not in LAYERS]
+    rows = []
+    for k in keys:
+        s = snap.layer_status(k)
+        rows.append({
+            ctx.t("layer"): theme_title(k, ctx.lang),
+            ctx.t("count"): s.count,
+            ctx.t("coverage"): coverage_label(s.coverage, ctx.lang),
+            ctx.t("sources"): "; ".join(p.source for p in s.sources),
+            ctx.t("licence"): "; ".join(sorted({p.license for p in s.sources if p.license})),
+            ctx.t("date"): "; ".join(sorted({p.date for p in s.sources if p.date})),
+            ctx.t("reason"): s.reason or "; ".join(p.note for p in s.sources if p.note),
+        })
+    return pd.DataFrame(rows)
+
+
+def render(ctx: Ctx) -> None:
+    """Draw the data page."""
+    snap = ctx.snapshot
+    man = snap.manifest
+    st.subheader(ctx.t("data_loaded"))
+    c1, c2, c3 = st.columns(3)
+    c1.metric(ctx.t("region"), snap.region_name)
+    c2.metric(ctx.t("localities"), len(snap.localities()))
+    c3.metric(ctx.t("built_at"), snap.built_at[:16].replace("T", " "))
+    st.caption(f"{snap.path} · software {man.get('software_version', '?')}")
+    st.dataframe(layer_table(ctx), hide_index=True, width="stretch", key="layers_table")
+    base = man.get("base", {})
+    if base:
+        rows = [{"": name, ctx.t("count"): e.get("count"),
+                 ctx.t("sources"): "; ".join(p.get("source", "") for p in e.get("sources", [])),
+                 ctx.t("licence"): "; ".join(p.get("license", "") for p in e.get("sources", []))}
+                for name, e in base.items()]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    tables = man.get("tables", {})
+    if tables:
+        st.subheader(ctx.t("tables"))
+        rows = [{"": name, "rows": e.get("rows"),
+                 ctx.t("sources"): "; ".join(p.get("source", "") for p in e.get("sources", [])),
+                 ctx.t("licence"): "; ".join(p.get("license", "") for p in e.get("sources", [])),
+                 ctx.t("date"): "; ".join(p.get("date", "") for p in e.get("sources", []))}
+                for name, e in tables.items()]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    nets = man.get("networks", {})
+    st.subheader(ctx.t("networks"))
+    if nets:
+        st.dataframe(pd.DataFrame([{"mode": m, "nodes": e.get("nodes"), "edges": e.get("edges")}
+                                   for m, e in nets.items()]), hide_index=True)
+    else:
+        st.caption(ctx.t("approx_note"))
+    st.subheader(ctx.t("attributions"))
+    for line in snap.attributions():
+        st.markdown(f"- {line}")
+    st.subheader(ctx.t("refresh"))
+    st.markdown(ctx.t("refresh_text"))
+    st.code(f"livability build --region {ctx.key.region} --pack ../shared/data/blekinge\n"
+            f"# or: make build", language="bash")
+    st.subheader(ctx.t("own_pack"))
+    st.markdown(ctx.t("own_pack_text"))

@@ -1,0 +1,219 @@
+"""Place profile: score, rank and band, theme breakdown, nearest amenities, facts, coverage, sources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from layers import LAYERS, get_indicator
+
+from .common import Ctx, bound, coverage_label, place_options, store, theme_title
+from .data import explanation, get_rank_bands
+
+__all__ = ["breakdown_frame", "municipal_facts", "render"]
+
+
+def _indicator_title(key: str, lang: str) -> str:
+    try:
+        return get_indicator(key).title(lang)
+    except KeyError:
+        return key
+
+
+def breakdown_frame(row: pd.Series, lang: str) -> pd.DataFrame:
+    """``theme:<key>`` columns of a score row as (theme, score) rows, in registry order."""
+    rows = []
+    for key in LAYERS:
+        col = f"theme:{key}"
+        if col in row.index and pd.notna(row[col]):
+            rows.append({"theme": theme_title(key, lang), "score": round(float(row[col]), 1)})
+    return pd.DataFrame(rows, columns=["theme", "score"])
+
+
+def _match_rows(df: pd.DataFrame, code: str, name: str) -> pd.DataFrame:
+    for col in df.columns:
+        vals = df[col].astype(str).str.strip()
+        hit = df[(vals == code) | (vals.str.casefold() == name.casefold())]
+        if len(hit):
+            return hit
+    return df.iloc[0:0]
+
+
+def municipal_facts(snapshot: Any, muni_code: str, muni_name: str, lang: str) -> list[tuple[str, str]]:
+    """Rent and school results of a municipality from the snapshot's tables as (label, value)."""
+    facts: list[tuple[str, str]] = []
+    for name in snapshot.table_names():
+        low = name.lower()
+        if not ("rent" in low or low.startswith("school")):
+            continue
+        df = snapshot.table(name)
+        if df is None or not len(df):
+            continue
+        hit = _match_rows(df, muni_code, muni_name)
+        if not len(hit):
+            continue
+        year_col = next((c for c in hit.columns if str(c).lower() in ("year", "år", "ar")), None)
+        num = hit.select_dtypes("number")
+        num = num[[c for c in num.columns if c != year_col and "relation" not in str(c).lower()]]
+        if year_col is not None and len(num.columns):
+            good = hit[num.iloc[:, 0].fillna(0) > 0]
+            if len(good):
+                hit = good.sort_values(year_col).tail(1)
+                num = hit[num.columns]
+        if not len(num.columns):
+            continue
+        col = num.columns[0]
+        val = hit[col].iloc[0]
+        if pd.isna(val):
+            continue
+        label = name.replace("_", " ")
+        if year_col is not None:
+            label += f" ({hit[year_col].iloc[0]})"
+        facts.append((f"{label}: {col}", f"{float(val):,.1f}".replace(",", " ")))
+    return facts
+
+
+def _indicator_rows(exp: dict[str, Any], ctx: Ctx) -> pd.DataFrame:
+    """One row per indicator: title, score, nearest named amenity with distance and mode, notes."""
+    items = exp.get("indicators") or []
+    rows = []
+    for it in items if isinstance(items, list) else []:
+        if not isinstance(it, dict):
+            continue
+        nearest = it.get("nearest") or []
+        if isinstance(nearest, dict):
+            nearest = [nearest]
+        names = []
+        for a in nearest[:3] if isinstance(nearest, list) else []:
+            if not isinstance(a, dict):
+                continue
+            dist = a.get("distance_m")
+            mode = str(a.get("mode") or it.get("mode") or "")
+            txt = str(a.get("name") or str(a.get("kind") or "—").replace("_", " "))
+            if isinstance(dist, (int, float)) and np.isfinite(dist):
+                txt += f", {dist / 1000:.1f} km" if dist >= 1000 else f", {dist:.0f} m"
+            if mode:
+                txt += f" {ctx.t('mode_' + mode)}"
+            mins = a.get("minutes")
+            if mode == "car" and isinstance(mins, (int, float)) and np.isfinite(mins):
+                txt += f" (~{mins:.0f} min)"
+            names.append(txt)
+        title = it.get("title_sv") if ctx.lang == "sv" else it.get("title")
+        score = it.get("score")
+        notes = []
+        if it.get("missing"):
+            notes.append(f"{ctx.t('missing')}: {it.get('reason', '')}")
+        if it.get("partial"):
+            notes.append(ctx.t("partial"))
+        if it.get("approximate"):
+            notes.append("≈")
+        rows.append({
+            ctx.t("theme"): theme_title(str(it.get("theme", "")), ctx.lang),
+            ctx.t("indicator"): str(title or it.get("key", "")),
+            ctx.t("score"): round(float(score), 1)
+            if isinstance(score, (int, float)) and np.isfinite(score) else None,
+            ctx.t("nearest"): "; ".join(names),
+            ctx.t("reason"): "; ".join(notes),
+        })
+    return pd.DataFrame(rows)
+
+
+def render(ctx: Ctx) -> None:
+    """Draw the profile of the selected place."""
+    opts = place_options(ctx, include_municipalities=True)
+    if not opts:
+        st.info(ctx.t("no_place"))
+        return
+    if st.session_state.get("place") not in opts:
+        st.session_state["place"] = next(iter(opts))
+    code = store("place", st.selectbox(ctx.t("choose_place"), list(opts),
+                                       key=bound("place", ctx.lang), format_func=opts.get))
+    snap = ctx.snapshot
+    locs = snap.localities()
+    locs["code"] = locs["code"].astype(str)
+    loc = locs[locs["code"] == code]
+    row: pd.Series | None = None
+    table = ctx.result.localities
+    if loc.empty and ctx.result.municipalities is not None:
+        table = ctx.result.municipalities
+    if ctx.result.ok and table is not None and "code" in table:
+        hit = table[table["code"].astype(str) == code]
+        row = hit.iloc[0] if len(hit) else None
+    name = str(loc["name"].iloc[0]) if len(loc) else opts[code]
+    st.header(name)
+    muni_code = str(loc["municipality"].iloc[0]) if len(loc) and "municipality" in loc else code
+    muni_name = str(loc["municipality_name"].iloc[0]) if len(loc) and "municipality_name" in loc \
+        else ""
+    if muni_name:
+        st.caption(f"{ctx.t('municipality')}: {muni_name}")
+    if row is None:
+        st.info(ctx.t("no_scores") if not ctx.result.error
+                else ctx.t("scores_failed", msg=ctx.result.error))
+    else:
+        c1, c2, c3 = st.columns(3)
+        c1.metric(ctx.t("score"), f"{float(row['composite']):.1f}" if pd.notna(row.get("composite"))
+                  else "–")
+        n = len(table) if table is not None else 0
+        c2.metric(ctx.t("rank"), f"{int(row['rank'])} / {n}" if pd.notna(row.get("rank")) else "–")
+        bands = get_rank_bands(ctx.key, ctx.weights)
+        band_txt = "–"
+        b = pd.DataFrame()
+        if bands is not None and len(bands):
+            b = bands[bands["code"].astype(str) == code] if "code" in bands else bands.iloc[0:0]
+            if len(b) and {"rank_low", "rank_high"} <= set(b.columns):
+                band_txt = f"{int(b['rank_low'].iloc[0])}–{int(b['rank_high'].iloc[0])}"
+        c3.metric(ctx.t("rank_band"), band_txt, help=ctx.t("rank_band_help"))
+        if bands is not None and len(b) and "top5_share" in b:
+            c3.caption(f"{ctx.t('top5_share')}: {float(b['top5_share'].iloc[0]):.0%}")
+        st.subheader(ctx.t("breakdown"))
+        bd = breakdown_frame(row, ctx.lang)
+        if len(bd):
+            chart = alt.Chart(bd).mark_bar().encode(
+                x=alt.X("score:Q", scale=alt.Scale(domain=[0, 100]), title=ctx.t("score")),
+                y=alt.Y("theme:N", sort=None, title=None),
+                color=alt.Color("score:Q", scale=alt.Scale(scheme="viridis", domain=[0, 100]),
+                                legend=None),
+                tooltip=["theme", "score"],
+            ).properties(height=32 * len(bd) + 20)
+            st.altair_chart(chart, width="stretch")
+            st.dataframe(bd.rename(columns={"theme": ctx.t("theme"), "score": ctx.t("score")}),
+                         hide_index=True, key="breakdown_table")
+        missing = row.get("missing")
+        if (isinstance(missing, (list, tuple)) and missing) or (isinstance(missing, str) and missing):
+            keys = [k.strip() for k in missing.split(",")] if isinstance(missing, str) \
+                else [str(k) for k in missing]
+            items = ", ".join(_indicator_title(k, ctx.lang) for k in keys if k)
+            st.warning(ctx.t("missing_indicators", items=items))
+        exp = explanation(ctx.key, ctx.result, code)
+        if exp:
+            ind = _indicator_rows(exp, ctx)
+            if len(ind):
+                st.subheader(ctx.t("indicators"))
+                st.dataframe(ind, hide_index=True, width="stretch")
+                st.caption(ctx.t("approx_note"))
+    st.subheader(ctx.t("key_facts"))
+    facts: list[tuple[str, str]] = []
+    if len(loc) and "population" in loc and pd.notna(loc["population"].iloc[0]):
+        facts.append((ctx.t("population"), f"{int(loc['population'].iloc[0]):,}".replace(",", " ")))
+    if muni_name:
+        facts.append((ctx.t("municipality"), muni_name))
+    facts += municipal_facts(snap, muni_code, muni_name, ctx.lang)
+    st.table(pd.DataFrame(facts, columns=[ctx.t("key_facts"), ctx.t("value")]).set_index(
+        ctx.t("key_facts")))
+    st.subheader(ctx.t("coverage_warnings"))
+    warned = False
+    for key in LAYERS:
+        s = snap.layer_status(key)
+        if s.coverage != "complete":
+            warned = True
+            st.markdown(f"- **{theme_title(key, ctx.lang)}**: {coverage_label(s.coverage, ctx.lang)}"
+                        f"{' – ' + s.reason if s.reason else ''}")
+    if not warned:
+        st.caption("–")
+    with st.expander(ctx.t("sources")):
+        for line in snap.attributions():
+            st.markdown(f"- {line}")

@@ -1,0 +1,97 @@
+"""Livability explorer: page frame and navigation. The views live in the ``app`` package.
+
+Run with ``make run`` or ``streamlit run streamlit_app.py``. The data folder is ``LIVABILITY_DATA_DIR``
+(default ``./data``); the region ``LIVABILITY_REGION`` (default ``blekinge``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from app import state as app_state
+from app import view_first_run as first_run
+from app.common import Ctx, bound, compute_result, error_panel, store, weights_sidebar
+from app.data import current_key, get_snapshot
+from app.i18n import t
+from app.views import VIEWS
+from geo.errors import LivabilityError
+from geo.settings import data_dir
+
+log = logging.getLogger("livability.app")
+
+st.set_page_config(page_title="Livability explorer", page_icon="🗺️", layout="wide")
+
+
+def _init_state(known_places: set[str] | None) -> None:
+    """First run of a session: take the view from the URL (invalid values are ignored)."""
+    if st.session_state.get("_init"):
+        return
+    s = app_state.parse_params(st.query_params.to_dict(), known_places)
+    st.session_state.update(page=s.page, lang=s.lang, persona=s.persona, place=s.place,
+                            compare=s.compare, _init=True)
+    weights = app_state.persona_weights(s.persona) | s.weights
+    for k, v in weights.items():
+        st.session_state[f"w_{k}"] = v
+
+
+def _apply_goto() -> None:
+    goto = st.session_state.pop("_goto", None)
+    if goto:
+        st.session_state["page"], st.session_state["place"] = goto
+
+
+def _sync_url(ctx: Ctx) -> None:
+    s = app_state.ViewState(page=st.session_state["page"], lang=ctx.lang, persona=ctx.persona,
+                            weights=ctx.weights, place=st.session_state.get("place"),
+                            compare=list(st.session_state.get("compare") or []))
+    wanted = app_state.encode_params(s)
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def main() -> None:
+    """Frame: language, navigation, weights; then the chosen view inside an error boundary."""
+    key = current_key()
+    known: set[str] | None = None
+    if key is not None:
+        try:
+            snap = get_snapshot(key)
+            known = set(snap.localities()["code"].astype(str))
+            known |= set(snap.municipalities().get("code", []).astype(str))
+        except LivabilityError as exc:
+            _init_state(None)
+            lang = st.session_state["lang"]
+            st.title(t("app_title", lang))
+            error_panel(str(exc), f"`livability build --region {key.region}`", lang)
+            return
+    _init_state(known)
+    _apply_goto()
+    lang = st.sidebar.segmented_control(
+        t("language", st.session_state["lang"]), ["en", "sv"], key="lang", required=True,
+        format_func=lambda v: {"en": "English", "sv": "Svenska"}[v])
+    lang = lang or "en"
+    if key is None:
+        first_run.render(lang, data_dir())
+        return
+    store("page", st.sidebar.radio(t("page", lang), list(VIEWS), key=bound("page", lang),
+                                   format_func=lambda p: t(f"page_{p}", lang)))
+    persona, weights = weights_sidebar(lang)
+    ctx = Ctx(key=key, lang=lang, persona=persona, weights=weights)
+    st.title(t("app_title", lang))
+    st.caption(t("tagline", lang, region=ctx.snapshot.region_name))
+    try:
+        compute_result(ctx)
+        VIEWS[st.session_state["page"]](ctx)
+    except LivabilityError as exc:
+        error_panel(str(exc), f"`livability build --region {key.region}`", lang)
+    except Exception as exc:
+        log.exception("view %s failed", st.session_state.get("page"))
+        error_panel(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
+                    t("error_generic_todo", lang, region=key.region), lang)
+    _sync_url(ctx)
+    st.sidebar.caption(t("share_link", lang))
+
+
+main()

@@ -1,0 +1,225 @@
+"""Real-browser test: headless Debian Chromium drives the app built from the Blekinge pack.
+
+Skips when chromium/chromedriver or the pack are missing. Screenshots go to artifacts/screenshots/
+(git-ignored). Timings are printed with ``-s`` and written to artifacts/screenshots/timings.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SHOTS = ROOT / "artifacts" / "screenshots"
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.pack]
+
+if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+    pytest.skip("Debian chromium / chromedriver not installed", allow_module_level=True)
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _hostile_store(src: Path, dst: Path) -> Path:
+    """Copy of the store in which the largest locality is renamed to a hostile string."""
+    from geo.store import open_snapshot, write_snapshot
+
+    snap = open_snapshot("blekinge", src)
+    with write_snapshot("blekinge", {k: v for k, v in snap.manifest["region"].items()
+                                     if k != "key"}, dst) as w:
+        for rel in snap.manifest["files"]:
+            if rel == "localities.parquet":
+                continue
+            target = w.tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(snap.path / rel, target)
+        for key in ("parameters", "inputs", "base", "layers", "tables", "networks"):
+            w.manifest[key] = snap.manifest.get(key, {})
+        locs = snap.localities()
+        i = locs["population"].idxmax()
+        locs.loc[i, "name"] = HOSTILE
+        w._write("localities.parquet", locs)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def app_url(blekinge_store: Path) -> Iterator[str]:
+    """Start ``streamlit run`` on a free port against a hostile-name copy of the Blekinge store."""
+    data = _hostile_store(blekinge_store, Path(tempfile.mkdtemp(prefix="livability-browser-")))
+    port = _free_port()
+    env = os.environ | {"LIVABILITY_DATA_DIR": str(data), "LIVABILITY_TILES": "none"}
+    log = (SHOTS / "streamlit.log")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+             "--server.port", str(port), "--server.headless", "true",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[object]:
+    """Headless Chromium with a fresh profile and no background networking."""
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    opts = Options()
+    opts.binary_location = str(CHROMIUM)
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1000"):
+        opts.add_argument(arg)
+    drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
+    drv.set_page_load_timeout(60)
+    try:
+        yield drv
+    finally:
+        drv.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _map_frame(drv: object, timeout: float = 60) -> object:
+    """Wait for the st_folium iframe and switch into it."""
+    frame = WebDriverWait(drv, timeout).until(ec.presence_of_element_located(
+        (By.CSS_SELECTOR, "iframe[title*='streamlit_folium']")))
+    drv.switch_to.frame(frame)  # type: ignore[attr-defined]
+    return frame
+
+
+def _wait_markers(drv: object, n: int, timeout: float = 60) -> int:
+    WebDriverWait(drv, timeout).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".leaflet-container path.locality-marker")) >= n)
+    return len(drv.find_elements(By.CSS_SELECTOR, ".leaflet-container path.locality-marker"))  # type: ignore[attr-defined]
+
+
+def _body_text(drv: object) -> str:
+    return str(drv.find_element(By.TAG_NAME, "body").text)  # type: ignore[attr-defined]
+
+
+def test_map_language_profile_and_hostile_name(app_url: str, driver: object) -> None:
+    drv = driver
+    timings: dict[str, float] = {}
+    # cold load first (builds the score model), then the warm measurement
+    drv.get(app_url)  # type: ignore[attr-defined]
+    _map_frame(drv, 180)
+    _wait_markers(drv, 40, 180)
+    drv.switch_to.default_content()  # type: ignore[attr-defined]
+
+    t0 = time.perf_counter()
+    drv.get(app_url)  # type: ignore[attr-defined]
+    _map_frame(drv)
+    n = _wait_markers(drv, 40)
+    timings["warm_first_map_s"] = round(time.perf_counter() - t0, 2)
+    assert n >= 40
+    assert drv.find_elements(By.CSS_SELECTOR, ".leaflet-container")  # type: ignore[attr-defined]
+    # the page loaded nothing from the internet: every script is inline or a data: URL
+    srcs = drv.execute_script(  # type: ignore[attr-defined]
+        "return Array.from(document.scripts).map(s => s.src).filter(s => s.startsWith('http'))")
+    assert not [s for s in srcs if "127.0.0.1" not in s], srcs
+    drv.save_screenshot(str(SHOTS / "01_map_en.png"))  # type: ignore[attr-defined]
+    # the hostile name is inert text inside a tooltip, never an <img>
+    assert not drv.find_elements(By.CSS_SELECTOR, "img[src='x']")  # type: ignore[attr-defined]
+    drv.switch_to.default_content()  # type: ignore[attr-defined]
+    assert not drv.find_elements(By.CSS_SELECTOR, "img[src='x']")  # type: ignore[attr-defined]
+    body = _body_text(drv)
+    assert "Ranking" in body and "What matters to you" in body
+
+    # weight change -> ranking re-rendered
+    first_row = drv.find_element(By.CSS_SELECTOR, "[data-testid='stDataFrame']")  # type: ignore[attr-defined]
+    assert first_row is not None
+    slider = drv.find_elements(By.CSS_SELECTOR, "[data-testid='stSlider'] input[type='range']")[2]  # type: ignore[attr-defined]
+    drv.execute_script("arguments[0].focus()", slider)  # type: ignore[attr-defined]
+    t0 = time.perf_counter()
+    ActionChains(drv).send_keys(Keys.END).perform()
+    WebDriverWait(drv, 30).until(lambda d: "weights=" in d.current_url)
+    WebDriverWait(drv, 30).until(lambda d: not d.find_elements(
+        By.CSS_SELECTOR, "[data-testid='stStatusWidget']"))
+    timings["weight_change_rerender_s"] = round(time.perf_counter() - t0, 2)
+    drv.save_screenshot(str(SHOTS / "02_weights_changed.png"))  # type: ignore[attr-defined]
+
+    # Swedish labels
+    sv = [b for b in drv.find_elements(By.TAG_NAME, "button")  # type: ignore[attr-defined]
+          if b.text.strip() == "Svenska"]
+    assert sv, "no language switch"
+    sv[0].click()
+    WebDriverWait(drv, 60).until(lambda d: "Rangordning" in _body_text(d))
+    body = _body_text(drv)
+    assert "lang=sv" in drv.current_url  # type: ignore[attr-defined]
+    assert "Rangordning" in body and "Ranking" not in body
+    _map_frame(drv)
+    _wait_markers(drv, 40)
+    drv.switch_to.default_content()  # type: ignore[attr-defined]
+    drv.save_screenshot(str(SHOTS / "03_map_sv.png"))  # type: ignore[attr-defined]
+
+    # clicking a locality marker on the map opens its profile
+    _map_frame(drv)
+    marker = drv.find_elements(By.CSS_SELECTOR, "path.locality-marker")[-1]  # type: ignore[attr-defined]
+    ActionChains(drv).move_to_element(marker).click().perform()
+    drv.switch_to.default_content()  # type: ignore[attr-defined]
+    WebDriverWait(drv, 60).until(lambda d: "page=profile" in d.current_url
+                                 and "Poäng per tema" in _body_text(d))
+    drv.save_screenshot(str(SHOTS / "035_clicked_profile_sv.png"))  # type: ignore[attr-defined]
+
+    # profile of a locality: breakdown shown; then the hostile-named one renders as text
+    drv.get(app_url + "/?page=profile&place=1082TC102")  # type: ignore[attr-defined]
+    WebDriverWait(drv, 60).until(lambda d: "Theme breakdown" in _body_text(d))
+    WebDriverWait(drv, 60).until(lambda d: d.find_elements(
+        By.CSS_SELECTOR, "[data-testid='stVegaLiteChart'], .vega-embed"))
+    assert "Karlshamn" in _body_text(drv)
+    drv.save_screenshot(str(SHOTS / "04_profile.png"))  # type: ignore[attr-defined]
+
+    drv.get(app_url + "/?page=profile&place=1080TC109")  # type: ignore[attr-defined]
+    WebDriverWait(drv, 60).until(lambda d: "Theme breakdown" in _body_text(d))
+    assert HOSTILE in _body_text(drv)
+    assert not drv.find_elements(By.CSS_SELECTOR, "img[src='x']")  # type: ignore[attr-defined]
+    drv.save_screenshot(str(SHOTS / "05_profile_hostile.png"))  # type: ignore[attr-defined]
+
+    for page in ("compare", "export", "data"):
+        drv.get(app_url + f"/?page={page}")  # type: ignore[attr-defined]
+        WebDriverWait(drv, 60).until(lambda d: "Livability explorer" in _body_text(d))
+        time.sleep(1.5)
+        assert "Something went wrong" not in _body_text(drv)
+        drv.save_screenshot(str(SHOTS / f"06_{page}.png"))  # type: ignore[attr-defined]
+    (SHOTS / "timings.json").write_text(json.dumps(timings, indent=2))
+    print(timings)
