@@ -148,6 +148,16 @@ def _remove(p: Path) -> None:
         p.unlink(missing_ok=True)
 
 
+def _fsync_tree(p: Path) -> None:
+    """Flush every file of a finished temporary target to disk before it is swapped in."""
+    for f in [p] if p.is_file() else [q for q in p.rglob("*") if q.is_file()]:
+        fd = os.open(f, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def _swap_in(tmp: Path, out: Path) -> None:
     """Move ``tmp`` to ``out``; an existing ``out`` is replaced only once ``tmp`` is complete."""
     if tmp.is_file() and (out.is_file() or not out.exists()):
@@ -176,6 +186,7 @@ def _export_file(spec: _Format, bundle: ExportBundle, out: Path, force: bool
     tmp = _tmp_sibling(out, spec.folder, spec.suffix or out.suffix)
     try:
         items = spec.writer(bundle, tmp)
+        _fsync_tree(tmp)
         if not spec.folder:
             items = [ExportedItem(i.name, i.count, i.target.replace(tmp.name, out.name, 1))
                      for i in items]
