@@ -466,6 +466,24 @@ def test_url_http_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status
     assert list(tmp_path.iterdir()) == []
 
 
+def test_url_unwritable_cache(feed_zip: Path, tmp_path: Path,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setattr(requests, "get", FakeServer(feed_zip.read_bytes()).get)
+    with pytest.raises(DataSourceError, match=r"cannot write the GTFS cache in .*file.*cache_dir"):
+        gtfs_from_url(URL, KEY, cache_dir=blocker / "gtfs")
+
+
+def test_url_default_cache_dir(feed_zip: Path, tmp_path: Path,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVABILITY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(requests, "get", FakeServer(feed_zip.read_bytes()).get)
+    gtfs_from_url(URL, KEY)
+    cached = sorted(p.name for p in (tmp_path / "data" / "cache" / "gtfs").iterdir())
+    assert len(cached) == 2 and cached[0].startswith("blekinge-") and cached[0].endswith(".json")
+
+
 def test_url_html_instead_of_zip_is_not_cached(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(requests, "get", lambda *a, **k: FakeResponse(

@@ -772,8 +772,14 @@ def _download(
                 f"GTFS {clean} answered HTTP {status}{cached}; try again later or pass a local "
                 "zip with --gtfs"
             )
-        zip_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=zip_path.parent, suffix=".part")
+        try:
+            zip_path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=zip_path.parent, suffix=".part")
+        except OSError as exc:
+            raise DataSourceError(
+                f"cannot write the GTFS cache in {zip_path.parent} ({exc.strerror}); pass a "
+                "writable cache_dir (or --data-dir)"
+            ) from None
         tmp = Path(tmp_name)
         size = 0
         try:
