@@ -313,7 +313,12 @@ def compose(ind_scores: np.ndarray, theme_matrix: np.ndarray, theme_weights: np.
 
 def _rank(values: np.ndarray) -> np.ndarray:
     """1 = highest; ties share the best rank; NaN -> NaN."""
-    return pd.Series(values).rank(ascending=False, method="min").to_numpy()
+    from scipy.stats import rankdata
+
+    ok = ~np.isnan(values)
+    out = np.full(len(values), np.nan)
+    out[ok] = rankdata(-values[ok], method="min")
+    return out
 
 
 @dataclass
@@ -357,28 +362,29 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
     lth, lcomp = compose(model.loc_scores, tm, tw, penalty=penalty)
     tcols = [f"theme:{t}" for t in model.themes]
     L = model.localities
-    loc = pd.DataFrame({"code": L["code"].to_numpy(), "name": L["name"].to_numpy(),
-                        "municipality": L["municipality"].to_numpy(),
-                        "municipality_name": L["municipality_name"].to_numpy(),
-                        "population": L["population"].to_numpy(),
-                        "composite": lcomp, "rank": _rank(lcomp)})
-    loc[tcols] = lth
-    loc["missing"] = model.loc_missing
+    lcols: dict[str, Any] = {c: L[c].to_numpy() for c in ("code", "name", "municipality",
+                                                           "municipality_name", "population")}
+    lcols |= {"composite": lcomp, "rank": _rank(lcomp)}
+    lcols |= {c: lth[:, k] for k, c in enumerate(tcols)}
+    lcols["missing"] = model.loc_missing
+    loc = pd.DataFrame(lcols)
     # municipalities: population-weighted means of their localities
     codes, mi = np.unique(L["municipality"].to_numpy(dtype=str), return_inverse=True)
-    r = _rollup_matrix(mi.astype(np.int64), L["population"].to_numpy(dtype=float), len(codes))
+    pop = L["population"].to_numpy(dtype=float)
+    r = _rollup_matrix(mi.astype(np.int64), pop, len(codes))
     mvals = _rollup(r, np.column_stack([lcomp, lth]))
-    mun = pd.DataFrame({"code": codes,
-                        "name": [model.municipality_names.get(c, c) for c in codes],
-                        "population": np.bincount(mi, weights=L["population"].to_numpy(dtype=float),
-                                                  minlength=len(codes)),
-                        "composite": mvals[:, 0], "rank": _rank(mvals[:, 0])})
-    mun[tcols] = mvals[:, 1:]
+    mcols: dict[str, Any] = {"code": codes,
+                             "name": [model.municipality_names.get(c, c) for c in codes],
+                             "population": np.bincount(mi, weights=pop, minlength=len(codes)),
+                             "composite": mvals[:, 0], "rank": _rank(mvals[:, 0])}
+    mcols |= {c: mvals[:, 1 + k] for k, c in enumerate(tcols)}
+    mun = pd.DataFrame(mcols)
     C = model.cells
-    cells = pd.DataFrame({"h3": C["h3"].to_numpy(), "locality": C["locality"].to_numpy(),
-                          "municipality": C["municipality"].to_numpy(),
-                          "weight": C["weight"].to_numpy(), "composite": ccomp})
-    cells[tcols] = cth
+    ccols: dict[str, Any] = {c: C[c].to_numpy() for c in ("h3", "locality", "municipality",
+                                                           "weight")}
+    ccols["composite"] = ccomp
+    ccols |= {c: cth[:, k] for k, c in enumerate(tcols)}
+    cells = pd.DataFrame(ccols)
     return Scores(loc, mun, cells, dict(zip(model.themes, tw.tolist())), persona, penalty,
                   model.missing, model.approximate, lth)
 
@@ -497,17 +503,8 @@ def find_locality(model: ScoreModel, place: str) -> int:
                               f"Run 'livability score --region {model.region}' to list them.")
 
 
-def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
-    """Break down the score of a locality (by name or code).
-
-    Each indicator row: ``key``, ``title`` (en), ``title_sv``, ``theme``, ``measure``, ``mode``,
-    ``score`` (locality roll-up), ``raw`` (from the locality's centre: distance m / count / value),
-    ``missing`` + ``reason``, ``approximate``, ``partial``, ``notes`` and ``nearest``: the named
-    nearest amenity from the centre (``name``, ``kind``, ``distance_m``, ``minutes``, ``mode``).
-    """
-    i = find_locality(model, place)
-    n_cells = len(model.cells)
-    p = n_cells + i  # the locality centre's point index
+def _indicator_rows(model: ScoreModel, p: int, ind_scores: np.ndarray) -> list[dict[str, Any]]:
+    """Explanation rows for point ``p`` (a cell or a locality centre) with its indicator scores."""
     rows = []
     for j, ind in enumerate(model.indicators):
         res = model.results[ind.key]
@@ -522,15 +519,53 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
                          else str(a["name"]), "kind": str(a["kind"]), "distance_m": d,
                          "minutes": float(minutes(d, ind.mode)) if np.isfinite(d) else float("nan"),
                          "mode": ind.mode})
+        val = float(ind_scores[j])
         rows.append({"key": ind.key, "title": ind.title("en"), "title_sv": ind.title("sv"),
                      "theme": ind.layer, "measure": ind.measure, "mode": ind.mode,
-                     "score": float(model.loc_scores[i, j]), "raw": raw,
-                     "missing": bool(res.missing or np.isnan(model.loc_scores[i, j])),
-                     "reason": res.reason or ("no value for this place" if np.isnan(
-                         model.loc_scores[i, j]) else ""),
+                     "score": val, "raw": raw, "missing": bool(res.missing or np.isnan(val)),
+                     "reason": res.reason or ("no value for this place" if np.isnan(val) else ""),
                      "approximate": res.approximate, "partial": res.partial,
                      "notes": list(res.notes), "nearest": near,
                      "speed_kmh": MODE_SPEEDS_KMH[ind.mode]})
+    return rows
+
+
+def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
+    """Break down the score of a locality (by name or code) or of one grid cell (by H3 id).
+
+    Each indicator row: ``key``, ``title`` (en), ``title_sv``, ``theme``, ``measure``, ``mode``,
+    ``score`` (the locality's population-weighted roll-up, or the cell's own), ``raw`` (from the
+    locality's centre or the cell's centre: distance m / count / value), ``missing`` + ``reason``,
+    ``approximate``, ``partial``, ``notes`` and ``nearest``: the named nearest amenity
+    (``name``, ``kind``, ``distance_m``, ``minutes``, ``mode``).
+
+    Raises
+    ------
+    RegionNotFoundError
+        For an unknown name, with the closest matches.
+    """
+    cell_hit = np.flatnonzero(model.cells["h3"].to_numpy() == place.strip())
+    if len(cell_hit):
+        c = int(cell_hit[0])
+        C = scores.cells
+        lcode = C["locality"].iloc[c]
+        lrow = model.localities.index[model.localities["code"] == lcode]
+        lname = str(model.localities.loc[lrow[0], "name"]) if len(lrow) else ""
+        muni = str(C["municipality"].iloc[c])
+        rows = _indicator_rows(model, c, model.cell_scores[c])
+        return Explanation(
+            code=str(C["h3"].iloc[c]), name=f"{lname} ({C['h3'].iloc[c]})" if lname
+            else str(C["h3"].iloc[c]), municipality=muni,
+            municipality_name=model.municipality_names.get(muni, ""),
+            population=float(C["weight"].iloc[c]), composite=float(C["composite"].iloc[c]),
+            rank=float("nan"), n_ranked=int(scores.localities["rank"].notna().sum()), n_cells=1,
+            themes={t: float(C[f"theme:{t}"].iloc[c]) for t in model.themes},
+            indicators=rows, weights=scores.weights,
+            approximate=any(r["approximate"] for r in rows if not r["missing"]),
+            persona=scores.persona, penalty=scores.penalty,
+        )
+    i = find_locality(model, place)
+    rows = _indicator_rows(model, len(model.cells) + i, model.loc_scores[i])
     L = scores.localities
     return Explanation(
         code=str(L["code"].iloc[i]), name=str(L["name"].iloc[i]),

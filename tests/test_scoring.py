@@ -174,3 +174,15 @@ def test_helsinki_every_cell_scored_along_network(helsinki_model) -> None:  # ty
     e = explain(m, s, "Synthetic centre")
     row = next(r for r in e.indicators if r["key"] == "transit.bus")
     assert row["nearest"] and 0 <= row["nearest"][0]["distance_m"] < 1000
+
+
+def test_explain_a_cell(model) -> None:  # type: ignore[no-untyped-def]
+    s = score(model)
+    h = model.cells.loc[model.cells["locality"] == "T1", "h3"].iloc[0]
+    e = explain(model, s, h)
+    c = s.cells.set_index("h3").loc[h]
+    assert e.code == h and e.name.startswith("Alpha") and e.n_cells == 1
+    assert e.composite == pytest.approx(c["composite"])
+    rail = next(r for r in e.indicators if r["key"] == "transit.rail")
+    assert rail["nearest"][0]["name"] == "Alpha station"
+    assert "Alpha" in e.to_text()
