@@ -142,7 +142,25 @@ def test_online_places_and_empty_answers(overpass: list[str], tmp_path: Path) ->
     assert places[["name", "place"]].values.tolist() == [["Helsinki", "city"]]
     assert places["code"].tolist() == ["osm:node/" + places["code"].iloc[0].split("/")[1]]
     # an area without any feature: layers are simply absent, no error
-    empty = osm_online(box(24.9301, 60.1601, 24.9302, 60.1602), modes=(), cache_dir=tmp_path)
-    assert empty.layers == {}
+    empty = osm_online(box(24.9301, 60.1601, 24.9302, 60.1602), modes=("walk",),
+                       cache_dir=tmp_path)
+    assert empty.layers == {} and empty.networks == {}
     with pytest.raises(ValueError, match="needs a non-empty"):
         osm_online(Polygon(), cache_dir=tmp_path)
+
+
+def test_online_server_error(overpass: list[str], tmp_path: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    class Busy(_Response):
+        def __init__(self) -> None:
+            super().__init__({})
+            self.status_code, self.ok, self.reason = 503, False, "Service Unavailable"
+            self.text = "<html>server busy</html>"
+
+        def json(self) -> dict[str, Any]:
+            raise requests.exceptions.JSONDecodeError("Expecting value", self.text, 0)
+
+    monkeypatch.setattr(requests, "post", lambda *a, **k: Busy())
+    with pytest.raises(OfflineError, match=r"Overpass answered features with an error .*503"):
+        osm_online(SMALL, layers=["schools"], modes=(), cache_dir=tmp_path)
+    assert not list(tmp_path.glob("*.json"))  # errors are not cached

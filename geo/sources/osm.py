@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -105,9 +105,14 @@ def _modes(modes: Iterable[str]) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def _buildings_to_points(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Replace building polygons by their centroid with ``value`` = footprint area in m²."""
-    is_building = (gdf["kind"] != "residential_area") & gdf.geometry.geom_type.isin(
+def _buildings_to_points(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
+    """Replace building polygons by their centroid with ``value`` = footprint area in m².
+
+    Buildings are the features whose kind comes from a ``building=*`` rule; other polygons
+    (residential landuse) stay polygons.
+    """
+    building_kinds = {r.kind for r in spec.osm if r.key == "building"}
+    is_building = gdf["kind"].isin(building_kinds) & gdf.geometry.geom_type.isin(
         ["Polygon", "MultiPolygon"]
     )
     if not is_building.any():
@@ -120,7 +125,9 @@ def _buildings_to_points(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 #: Per-layer post-processing after kinds are known (dispatch table).
-_POSTPROCESS = {"housing": _buildings_to_points}
+_POSTPROCESS: dict[str, Callable[[gpd.GeoDataFrame, LayerSpec], gpd.GeoDataFrame]] = {
+    "housing": _buildings_to_points,
+}
 
 
 def _split_layers(
@@ -154,7 +161,7 @@ def _split_layers(
         sel = gpd.GeoDataFrame(sel, geometry="geometry", crs=raw.crs)
         post = _POSTPROCESS.get(spec.key)
         if post is not None:
-            sel = post(sel)
+            sel = post(sel, spec)
         result.add_layer(spec.key, conform(sel, spec.key, prov, uid_prefix="osm"), prov)
 
 
@@ -424,6 +431,7 @@ def osm_from_pbf(
             osm.get_data_by_custom_criteria,
             custom_filter=_merged_tags(specs),
             tags_as_columns=["name", *keys],
+            keep_other_tags=False,
             filter_type="keep",
             keep_nodes=True,
             keep_ways=True,
@@ -516,6 +524,7 @@ def osm_places_from_pbf(
         osm.get_data_by_custom_criteria,
         custom_filter={"place": list(PLACE_VALUES)},
         tags_as_columns=["name", "place", "population"],
+        keep_other_tags=False,
         keep_nodes=True,
         keep_ways=True,
         keep_relations=False,
@@ -650,7 +659,9 @@ def osm_from_xml(
         raw = _osmnx_features(lambda: ox.features_from_xml(p, polygon=polygon, tags=tags), keys)
         _split_layers(raw, specs, prov, result)
     for mode in mode_list:
-        G = _xml_graph(p, mode)
+        G = _graph_or_none(lambda m=mode: _xml_graph(p, m), f"{mode} network in {p.name}")
+        if G is None:
+            continue
         if polygon is not None and len(G):
             inside = [
                 n for n, d in G.nodes(data=True) if polygon.intersects(shapely.Point(d["x"], d["y"]))
@@ -704,12 +715,28 @@ class _OsmnxSettings:
 def _online(call: Any, what: str) -> Any:
     """Run an Overpass call, turning network failures into :class:`OfflineError`."""
     import requests
+    from osmnx._errors import ResponseStatusCodeError
 
     try:
         return call()
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
         raise OfflineError(f"cannot reach Overpass for {what} ({type(e).__name__}); "
                            f"{_OFFLINE_HINT}") from e
+    except ResponseStatusCodeError as e:
+        first = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+        raise OfflineError(f"Overpass answered {what} with an error ({first}); try again later, "
+                           "or use --offline with --pbf/--pack") from e
+
+
+def _graph_or_none(call: Any, what: str) -> Any:
+    """Run an osmnx graph builder; None when the area holds no such ways."""
+    from osmnx._errors import InsufficientResponseError
+
+    try:
+        return call()
+    except InsufficientResponseError as e:
+        log.info("no %s: %s", what, e)
+        return None
 
 
 def _check_polygon(polygon: BaseGeometry) -> None:
@@ -761,12 +788,15 @@ def osm_online(
             _split_layers(raw, specs, prov, result)
         for mode in mode_list:
             G = _online(
-                lambda m=mode: ox.graph_from_polygon(
-                    polygon, network_type=m, simplify=True, retain_all=True
+                lambda m=mode: _graph_or_none(
+                    lambda: ox.graph_from_polygon(
+                        polygon, network_type=m, simplify=True, retain_all=True
+                    ),
+                    f"{m} network in the polygon",
                 ),
                 f"the {mode} network",
             )
-            if len(G.edges):
+            if G is not None and len(G.edges):
                 result.networks[mode] = network_from_graph(G, mode, prov)
     return result
 
