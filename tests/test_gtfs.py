@@ -239,10 +239,13 @@ def test_calendar_dates_only_feed_and_nested_folder(tmp_path: Path) -> None:
     files["calendar_dates.txt"] = "service_id,date,exception_type\n" + "".join(
         f"WK,{d},1\n" for d in ("20260310", "20260311", "20260317")
     )
+    # a byte-order mark and blanks after the commas, as some exporters write them
+    files["stops.txt"] = "\ufeff" + files["stops.txt"].replace(",", ", ")
     nested = {f"feed/{k}": v for k, v in files.items()}
     result = gtfs_from_zip(write_zip(tmp_path / "cd_only.zip", nested))
     rows = by_uid(result)
     assert rows["gtfs:A"].departures_day == 7  # Tuesday 2026-03-10 (ties: earliest)
+    assert rows["gtfs:A"].name == "Torget" and rows["gtfs:STN"].kind == "rail_station"
     assert result.name == "GTFS cd_only"
     assert set(result.layers["transit"]["source_date"]) == {"2026-03-10..2026-03-17"}
 

@@ -181,7 +181,8 @@ class _Feed:
         df = table.to_pandas()
         for c in use:  # surrounding blanks (", 07:00:00") are tolerated
             if c not in category and c not in numeric and df[c].notna().any():
-                df[c] = df[c].str.strip()
+                stripped = df[c].str.strip()
+                df[c] = stripped.mask(stripped == "")
         return df
 
 
