@@ -344,3 +344,26 @@ def test_blekinge_pack_export_gpkg_and_parquet(blekinge_snapshot: Any, tmp_path:
     rp = export(snap, "parquet", tmp_path / "pq", crs=4326)
     assert rp.counts == {**{k: v for k, v in report.counts.items() if k != "metadata"},
                          "metadata": rp.counts["metadata"]}
+
+
+@pytest.mark.pack
+@pytest.mark.slow
+def test_cli_scores_on_blekinge_pack(blekinge_store: Path, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "scores.gpkg"
+    rc = main(["--data-dir", str(blekinge_store), "export", "--region", "blekinge", "--format",
+               "gpkg", "--out", str(out), "--scores", "--persona", "family",
+               "--weights", "transit=2", "--layers", "transit"])
+    assert rc == 0, capsys.readouterr().err
+    loc = gpd.read_file(out, layer="locality_scores")
+    assert len(loc) == len(gpd.read_file(out, layer="localities")) > 0
+    assert loc["composite"].between(0, 100).all() and loc["rank"].min() == 1
+    assert {"theme_transit", "theme_schools"} <= set(loc)
+    cells = gpd.read_file(out, layer="cell_scores")
+    assert len(cells) > 0 and set(cells.geom_type) == {"Polygon"}
+    meta = gpd.read_file(out, layer="metadata")
+    params = json.loads(meta.loc[meta.table_name == "cell_scores", "scoring_parameters"].iloc[0])
+    assert params["persona"] == "family" and params["weights"]["transit"] == 2.0
+    rc = main(["--data-dir", str(blekinge_store), "export", "--format", "csv", "--out",
+               str(tmp_path / "c"), "--persona", "family"])
+    assert rc == 2 and "add --scores" in capsys.readouterr().err
