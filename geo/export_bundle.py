@@ -167,7 +167,9 @@ class ExportBundle:
                              "source_date": p.date, "coverage": p.coverage,
                              "attribution": attribution_for([p]) if t.kind != "scores"
                              else t.attribution,
-                             "url": p.url, "note": p.note})
+                             "url": p.url,
+                             "note": p.note if t.kind != "scores"
+                             else f"scores derived from this source. {p.note}".strip()})
         for name, reason in self.skipped.items():
             rows.append({"table_name": name, "title": name, "table_kind": "layer",
                          "feature_count": 0, "source": "", "license": "", "source_date": "",

@@ -106,8 +106,10 @@ def write_postgis(bundle: ExportBundle, dsn: str, *, schema: str = "livability",
     tables = [*bundle.tables,
               ExportTable("metadata", bundle.metadata_frame(), "metadata", "Export metadata")]
     items: list[ExportedItem] = []
+    connected = False
     try:
         with engine.begin() as conn:
+            connected = True
             conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {_q(schema)}"))
             for t in tables:
                 write_postgis_table(t, conn, schema, mode)
@@ -117,6 +119,9 @@ def write_postgis(bundle: ExportBundle, dsn: str, *, schema: str = "livability",
                           f"rolled back: {exc}") from exc
     except Exception as exc:  # SQLAlchemy wraps most errors; COPY raises psycopg's own
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if not connected:
+            raise ExportError(f"cannot connect to PostgreSQL at {redact(dsn)}: {first}. Check "
+                              "host, port, database and credentials in --out") from exc
         raise ExportError(f"PostGIS export to {redact(dsn)} (schema {schema}) failed and was "
                           f"rolled back: {first}") from exc
     finally:
