@@ -75,7 +75,7 @@ def main() -> None:
     if key is None:
         first_run.render(lang, data_dir())
         return
-    store("page", st.sidebar.radio(t("page", lang), list(VIEWS), key=bound("page", lang),
+    store("page", st.sidebar.radio(t("page", lang), list(VIEWS), **bound("page", lang),
                                    format_func=lambda p: t(f"page_{p}", lang)))
     persona, weights = weights_sidebar(lang)
     ctx = Ctx(key=key, lang=lang, persona=persona, weights=weights)

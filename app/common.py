@@ -60,17 +60,22 @@ def coverage_label(coverage: str, lang: str) -> str:
     return t(coverage, lang) if coverage in ("partial", "missing", "complete") else coverage
 
 
-def bound(name: str, lang: str) -> str:
-    """Widget key for the state value ``name`` in ``lang``, pre-filled from ``session_state[name]``.
+def _sync(name: str, wkey: str) -> None:
+    st.session_state[name] = st.session_state.get(wkey)
+
+
+def bound(name: str, lang: str) -> dict[str, Any]:
+    """Widget kwargs (key, on_change, args) binding the canonical state ``name`` in ``lang``.
 
     Widgets whose option labels are translated get one key per language (Streamlit keeps a
-    widget's rendered labels otherwise); the canonical value lives in ``session_state[name]``.
-    Call :func:`store` with the widget's return value afterwards.
+    widget's rendered labels otherwise). The canonical value lives in ``session_state[name]``:
+    it is copied into the widget before it is drawn, and the widget's ``on_change`` copies a
+    user's choice back (callbacks run before the script, so the canonical value is current).
     """
     wkey = f"{name}__{lang}"
     if name in st.session_state:
         st.session_state[wkey] = st.session_state[name]
-    return wkey
+    return {"key": wkey, "on_change": _sync, "args": (name, wkey)}
 
 
 def store(name: str, value: Any) -> Any:
@@ -90,8 +95,9 @@ def weights_sidebar(lang: str) -> tuple[str, dict[str, float]]:
     """Persona preset and one slider per theme in the sidebar; returns (persona, weights)."""
     st.sidebar.subheader(t("what_matters", lang))
     persona = store("persona", st.sidebar.selectbox(
-        t("persona", lang), list(PERSONAS), key=bound("persona", lang),
-        format_func=lambda k: PERSONAS[k].title(lang), on_change=_apply_persona, args=(lang,),
+        t("persona", lang), list(PERSONAS),
+        format_func=lambda k: PERSONAS[k].title(lang),
+        **(bound("persona", lang) | {"on_change": _apply_persona, "args": (lang,)}),
     ))
     weights: dict[str, float] = {}
     for k, spec in LAYERS.items():

@@ -39,7 +39,7 @@ def render(ctx: Ctx) -> None:
     """Draw the compare page."""
     kind = store("compare_kind", st.radio(
         ctx.t("compare_kind"), ["localities", "municipalities"], horizontal=True,
-        key=bound("compare_kind", ctx.lang), format_func=ctx.t))
+        **bound("compare_kind", ctx.lang), format_func=ctx.t))
     if not ctx.result.ok:
         st.info(ctx.t("no_scores") if not ctx.result.error
                 else ctx.t("scores_failed", msg=ctx.result.error))
@@ -59,7 +59,7 @@ def render(ctx: Ctx) -> None:
         current = list(opts)[:2]
     st.session_state["compare"] = current
     codes = store("compare", st.multiselect(
-        ctx.t("compare_pick"), list(opts), key=bound("compare", ctx.lang),
+        ctx.t("compare_pick"), list(opts), **bound("compare", ctx.lang),
         format_func=lambda c: opts.get(c, c), max_selections=4))
     if len(codes) < 2 or table is None:
         st.info(ctx.t("compare_need_two"))

@@ -131,7 +131,7 @@ def render(ctx: Ctx) -> None:
     if st.session_state.get("place") not in opts:
         st.session_state["place"] = next(iter(opts))
     code = store("place", st.selectbox(ctx.t("choose_place"), list(opts),
-                                       key=bound("place", ctx.lang), format_func=opts.get))
+                                       **bound("place", ctx.lang), format_func=opts.get))
     snap = ctx.snapshot
     locs = snap.localities()
     locs["code"] = locs["code"].astype(str)

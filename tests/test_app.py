@@ -1,0 +1,276 @@
+"""Streamlit AppTest tests of every page, run against a small SYNTHETIC store (and the pack)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from _app_fixtures import HOSTILE, write_synthetic_store
+
+from app.state import encode_params, parse_params, persona_weights
+
+AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+
+
+@pytest.fixture(scope="module")
+def synth_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_synthetic_store(tmp_path_factory.mktemp("synth"))
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, data: Path, **params: str) -> AppTest:
+    monkeypatch.setenv("LIVABILITY_DATA_DIR", str(data))
+    monkeypatch.delenv("LIVABILITY_REGION", raising=False)
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    return at
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [e for e in at.error], [e.value for e in at.error]
+
+
+def _ranking(at: AppTest) -> list[str]:
+    for df in at.dataframe:
+        v = df.value
+        if isinstance(v, pd.DataFrame) and {"Rank", "Locality"} <= set(v.columns):
+            return v.sort_values("Rank")["Locality"].tolist()
+    raise AssertionError("no ranking table on the page")
+
+
+def _text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [h.value for h in at.header] + [h.value for h in at.subheader] + [t.value for t in at.title]
+    parts += [i.value for i in at.info] + [w.value for w in at.warning] + [c.value for c in at.code]
+    return "\n".join(str(p) for p in parts)
+
+
+# -- pure state parsing -----------------------------------------------------------------------
+def test_parse_params_drops_hostile_values() -> None:
+    s = parse_params({"page": "<script>", "lang": "xx", "persona": "../../etc",
+                      "weights": "transit:NaN,schools:9,nature:2.5,evil:1,housing:-1",
+                      "place": HOSTILE, "compare": "S001,<b>,S002,S001"},
+                     known_places={"S001", "S002"})
+    assert (s.page, s.lang, s.persona, s.place) == ("map", "en", "balanced", None)
+    assert s.weights == {"nature": 2.5}
+    assert s.compare == ["S001", "S002"]
+
+
+def test_encode_roundtrip() -> None:
+    w = persona_weights("family") | {"transit": 4.0}
+    p = encode_params(parse_params({"page": "profile", "persona": "family", "lang": "sv",
+                                    "weights": ",".join(f"{k}:{v:g}" for k, v in w.items()),
+                                    "place": "S001"}))
+    assert p["page"] == "profile" and p["lang"] == "sv" and p["persona"] == "family"
+    assert "transit:4" in p["weights"] and p["place"] == "S001"
+    assert parse_params(p).weights == w
+
+
+# -- first run / damaged store ------------------------------------------------------------------
+def test_first_run_screen_with_empty_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    at = _run(monkeypatch, tmp_path / "empty")
+    _ok(at)
+    assert at.header[0].value == "No data built yet"
+    code = "\n".join(c.value for c in at.code)
+    assert "make build" in code and "livability build --region blekinge --pack" in code
+
+
+def test_damaged_store_shows_error_panel(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                         synth_store: Path) -> None:
+    data = tmp_path / "damaged"
+    shutil.copytree(synth_store, data)
+    (data / "blekinge" / "localities.parquet").write_bytes(b"not parquet")
+    at = _run(monkeypatch, data)
+    assert not at.exception
+    assert len(at.error) == 1
+    assert "damaged" in at.error[0].value and "livability build --region blekinge" in at.error[0].value
+
+
+# -- every page ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("page", ["map", "profile", "compare", "export", "data"])
+def test_every_page_renders(monkeypatch: pytest.MonkeyPatch, synth_store: Path, page: str) -> None:
+    at = _run(monkeypatch, synth_store, page=page)
+    _ok(at)
+    assert at.title[0].value == "Livability explorer"
+    assert at.sidebar.radio(key="page__en").value == page
+    assert len(at.sidebar.slider) == 7
+    assert at.sidebar.selectbox(key="persona__en").value == "balanced"
+
+
+def test_map_page_ranking_and_widgets(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
+    at = _run(monkeypatch, synth_store)
+    _ok(at)
+    ranking = _ranking(at)
+    assert len(ranking) == 5 and HOSTILE in ranking
+    assert at.sidebar.toggle(key="tiles").value is False  # offline-first default
+    assert at.sidebar.toggle(key="hexagons").value is True
+    assert "partial" in _text(at)  # the schools layer is flagged partial
+
+
+def test_weight_change_reorders_ranking_and_url(monkeypatch: pytest.MonkeyPatch,
+                                                synth_store: Path) -> None:
+    at = _run(monkeypatch, synth_store)
+    before = _ranking(at)
+    for k in ("schools", "services", "nature"):
+        at.sidebar.slider(key=f"w_{k}").set_value(0.0)
+    at.sidebar.slider(key="w_transit").set_value(5.0).run()
+    _ok(at)
+    after = _ranking(at)
+    assert after != before
+    assert after[:2] == ["Epsilonstad", "Betaköping"]  # the two places with a station
+    assert "transit:5" in at.query_params["weights"]
+
+
+def test_persona_change_moves_sliders_and_ranking(monkeypatch: pytest.MonkeyPatch,
+                                                  synth_store: Path) -> None:
+    at = _run(monkeypatch, synth_store)
+    before = _ranking(at)
+    at.sidebar.selectbox(key="persona__en").set_value("commuter").run()
+    _ok(at)
+    assert at.sidebar.slider(key="w_transit").value == 3.0
+    assert at.sidebar.slider(key="w_nature").value == 0.5
+    assert _ranking(at) != before
+    assert at.query_params["persona"] == "commuter"
+
+
+def test_bad_query_params_ignored(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
+    at = _run(monkeypatch, synth_store, page="<script>alert(1)</script>", lang="xx",
+              persona="nope", weights="transit:1e999,evil:3,schools:abc", place=HOSTILE,
+              compare="../../etc/passwd")
+    _ok(at)
+    assert at.sidebar.radio(key="page__en").value == "map"
+    assert at.title[0].value == "Livability explorer"
+    assert at.sidebar.slider(key="w_transit").value == 1.0
+
+
+def test_url_state_restored(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
+    at = _run(monkeypatch, synth_store, page="profile", place="S004", lang="sv",
+              persona="family", weights="transit:4")
+    _ok(at)
+    assert at.title[0].value == "Livskvalitetsutforskaren"
+    assert at.sidebar.radio(key="page__sv").value == "profile"
+    assert at.selectbox(key="place__sv").value == "S004"
+    assert at.sidebar.slider(key="w_transit").value == 4.0
+    assert at.sidebar.slider(key="w_schools").value == 3.0  # family preset
+    assert at.header[0].value == "Deltavik"
+
+
+def test_language_switch(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
+    at = _run(monkeypatch, synth_store)
+    assert "Ranking" in [s.value for s in at.subheader]
+    at.sidebar.segmented_control(key="lang").set_value("sv").run()
+    _ok(at)
+    assert "Rangordning" in [s.value for s in at.subheader]
+    assert at.sidebar.selectbox(key="persona__sv").value == "balanced"
+    assert at.query_params["lang"] == "sv"
+
+
+def test_profile_page(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
+    at = _run(monkeypatch, synth_store, page="profile", place="S005")
+    _ok(at)
+    assert at.header[0].value == "Epsilonstad"
+    labels = [m.label for m in at.metric]
+    assert labels[:3] == ["Score", "Rank", "Rank band"]
+    assert at.metric[1].value.endswith("/ 5")
+    subs = [s.value for s in at.subheader]
+    assert {"Theme breakdown", "Key facts", "Coverage warnings"} <= set(subs)
+    breakdown = next(d.value for d in at.dataframe if "Theme" in d.value.columns
+                     and "Indicator" not in d.value.columns)
+    assert "Transit" in breakdown["Theme"].tolist()
+    indicators = next(d.value for d in at.dataframe if "Indicator" in d.value.columns)
+    assert indicators["Nearest"].str.contains("Epsilon C").any()
+
+
+def test_profile_hostile_name_is_plain_text(monkeypatch: pytest.MonkeyPatch,
+                                            synth_store: Path) -> None:
+    at = _run(monkeypatch, synth_store, page="profile", place="S003")
+    _ok(at)
+    assert at.header[0].value == HOSTILE  # st.header renders it as text, not HTML
+
+
+def test_compare_page(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
+    at = _run(monkeypatch, synth_store, page="compare", compare="S001,S005,S004")
+    _ok(at)
+    assert at.multiselect(key="compare__en").value == ["S001", "S005", "S004"]
+    table = at.dataframe[0].value
+    table = table.data if hasattr(table, "data") else table
+    assert list(table.columns)[:1] == ["Alphaby (Västkommun)"]
+    assert "Score" in table.index
+    at.radio(key="compare_kind__en").set_value("municipalities").run()
+    _ok(at)
+    assert len(at.multiselect(key="compare__en").value) == 2
+
+
+def test_export_page_builds_download(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
+    at = _run(monkeypatch, synth_store, page="export")
+    _ok(at)
+    assert set(at.multiselect(key="export_layers__en").value) == {"schools", "transit",
+                                                                  "services", "nature"}
+    at.radio(key="export_fmt").set_value("csv")
+    at.button(key="export_prepare").click().run()
+    _ok(at)
+    assert at.session_state["_export"][1][:2] == b"PK"  # a zip
+
+
+def test_export_bytes_formats(synth_store: Path) -> None:
+    import io
+    import zipfile
+
+    from app.view_export import export_bytes
+    from geo.store import open_snapshot
+
+    snap = open_snapshot("blekinge", synth_store)
+    gpkg = export_bytes(snap, "gpkg", ["transit"], None)
+    assert gpkg[:16] == b"SQLite format 3\x00"
+    z = zipfile.ZipFile(io.BytesIO(export_bytes(snap, "geojson", ["transit"], None)))
+    assert any(n.endswith(".geojson") or n.endswith(".json") for n in z.namelist())
+
+
+def test_data_page(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
+    at = _run(monkeypatch, synth_store, page="data")
+    _ok(at)
+    layers = at.dataframe[0].value
+    row = layers.set_index("Layer")
+    assert row.loc["Schools", "Coverage"] == "partial"
+    assert row.loc["Housing", "Coverage"] == "missing"
+    assert "synthetic store has none" in row.loc["Housing", "Why missing / note"]
+    assert row.loc["Transit", "Features"] == 2
+    assert "livability build --region blekinge" in "\n".join(c.value for c in at.code)
+
+
+# -- the real pack ------------------------------------------------------------------------------
+@pytest.mark.pack
+def test_blekinge_map_and_profile(monkeypatch: pytest.MonkeyPatch, blekinge_store: Path) -> None:
+    at = _run(monkeypatch, blekinge_store)
+    _ok(at)
+    ranking = _ranking(at)
+    assert len(ranking) >= 40 and "Karlskrona" in ranking
+    at.sidebar.selectbox(key="persona__en").set_value("retiree").run()
+    _ok(at)
+    assert _ranking(at) != ranking
+    at = _run(monkeypatch, blekinge_store, page="profile", place="1082TC102")
+    _ok(at)
+    assert at.header[0].value == "Karlshamn"
+    facts = at.table[0].value
+    assert any("rent" in str(i) for i in facts.index)
+
+
+def test_navigation_by_widgets(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
+    at = _run(monkeypatch, synth_store)
+    at.sidebar.radio(key="page__en").set_value("data").run()
+    _ok(at)
+    assert at.sidebar.radio(key="page__en").value == "data"
+    assert at.subheader[0].value == "What is loaded"
+    assert at.query_params["page"] == "data"
+    at.sidebar.segmented_control(key="lang").set_value("sv").run()
+    assert at.sidebar.radio(key="page__sv").value == "data"  # page kept across languages
+    at.sidebar.radio(key="page__sv").set_value("profile").run()
+    at.selectbox(key="place__sv").set_value("S002").run()
+    _ok(at)
+    assert at.header[0].value == "Betaköping"
+    assert at.query_params["place"] == "S002"

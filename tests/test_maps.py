@@ -1,0 +1,139 @@
+"""geo.maps: offline assets, escaping, colours, sizes, hexagons, the county payload."""
+
+from __future__ import annotations
+
+import re
+
+import folium
+import geopandas as gpd
+import h3
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from geo import maps
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def _synthetic() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """SYNTHETIC boundary and localities."""
+    boundary = gpd.GeoDataFrame(geometry=[box(15.0, 56.0, 15.5, 56.3)], crs="EPSG:4326")
+    locs = gpd.GeoDataFrame(
+        {"code": ["A1", "B2", "C3"], "name": ["Alpha", HOSTILE, "Gamma `${x}`"],
+         "population": [10000, 500, None]},
+        geometry=[Point(15.1, 56.1), Point(15.2, 56.2), Point(15.3, 56.25)], crs="EPSG:4326")
+    return boundary, locs
+
+
+def test_assets_are_inlined_not_cdn() -> None:
+    b, locs = _synthetic()
+    layer = gpd.GeoDataFrame({"name": ["X"], "kind": ["school"]}, geometry=[Point(15.1, 56.1)],
+                             crs="EPSG:4326")
+    m = maps.build_region_map(b, locs, layers={"schools": ("Schools", "#d95f02", layer)})
+    html = maps.map_html(m)
+    assert maps.cdn_links(html) == []
+    assert "jquery" not in html.lower() and "bootstrap" not in html.lower()
+    assert html.count("data:text/javascript;base64,") == 2  # leaflet + markercluster
+    assert "cdn.jsdelivr" not in html and "cdnjs" not in html
+    assert "L.markerClusterGroup" in html
+
+
+def test_leaflet_css_images_inlined() -> None:
+    import base64
+
+    css = base64.b64decode(maps.asset_data_url("leaflet.css").split(",", 1)[1]).decode()
+    assert "url(images/" not in css and "data:image/png;base64," in css
+    with pytest.raises(KeyError, match="Known assets"):
+        maps.asset_data_url("nope.js")
+
+
+def test_hostile_names_escaped_in_tooltips() -> None:
+    b, locs = _synthetic()
+    m = maps.build_region_map(b, locs)
+    html = maps.map_html(m)
+    assert HOSTILE not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "${x}" not in html and "&#36;&#123;x&#125;" in html
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (HOSTILE, "&lt;img src=x onerror=alert(1)&gt;"),
+    ("a`b", "a&#96;b"),
+    ("\\", "&#92;"),
+    (None, ""),
+    (float("nan"), ""),
+    ("Sölvesborg & Co", "Sölvesborg &amp; Co"),
+])
+def test_safe_text(text: object, expected: str) -> None:
+    assert maps.safe_text(text) == expected
+
+
+def test_score_colors_and_legend() -> None:
+    assert maps.score_color(0) == maps.PALETTE[0]
+    assert maps.score_color(100) == maps.PALETTE[-1]
+    assert maps.score_color(49.9) == maps.PALETTE[3]
+    assert maps.score_color(float("nan")) == maps.NO_SCORE_COLOR
+    assert maps.score_color(None) == maps.NO_SCORE_COLOR
+    bins = maps.legend_bins()
+    assert len(bins) == 8 and bins[0][1] == 0 and bins[-1][2] == 100
+
+
+def test_marker_radius_grows_with_population() -> None:
+    r = [maps.marker_radius(p) for p in (None, 0, 200, 2000, 20000, 10**7)]
+    assert r[0] == r[1] == 4.0
+    assert r[2] < r[3] < r[4] <= r[5] == 22.0
+
+
+def test_localities_coloured_by_score_with_code_in_tooltip() -> None:
+    _b, locs = _synthetic()
+    scores = pd.DataFrame({"code": ["A1", "B2", "C3"], "composite": [90.0, 10.0, None],
+                           "rank": [1, 2, None]})
+    m = folium.Map(tiles=None)
+    assert maps.add_localities(m, locs, scores) == 3
+    html = maps.map_html(m)
+    assert html.count("locality-marker") == 3
+    assert maps.PALETTE[7] in html and maps.PALETTE[0] in html and maps.NO_SCORE_COLOR in html
+    assert re.search(r"\[A1\]", html) and "#1" in html
+
+
+def test_coarsen_cells_weighted_mean() -> None:
+    parent = h3.latlng_to_cell(56.1, 15.1, 7)
+    kids = list(h3.cell_to_children(parent, 9))[:2]
+    cells = pd.DataFrame({"h3": kids, "composite": [10.0, 40.0], "weight": [3.0, 1.0]})
+    out = maps.coarsen_cells(cells, 7)
+    assert out["h3"].tolist() == [parent]
+    assert out["composite"].iloc[0] == pytest.approx(17.5)
+    m = folium.Map(tiles=None)
+    assert maps.add_cells(m, cells) == 1
+    assert maps.add_cells(m, cells, resolution=None) == 2
+    assert maps.add_cells(m, pd.DataFrame()) == 0
+
+
+def test_tiles_only_when_asked() -> None:
+    b, locs = _synthetic()
+    assert "tile.openstreetmap.org" not in maps.map_html(maps.build_region_map(b, locs))
+    html = maps.map_html(maps.build_region_map(b, locs, tiles=True))
+    assert "tile.openstreetmap.org" in html and "OpenStreetMap contributors" in html
+
+
+@pytest.mark.pack
+def test_county_payload_under_2mb(blekinge_snapshot) -> None:  # type: ignore[no-untyped-def]
+    from layers import LAYERS
+
+    snap = blekinge_snapshot
+    try:
+        from geo.scoring import build_model, score
+        s = score(build_model(snap))
+        scores, cells = s.localities, s.cells
+    except ImportError:
+        scores = cells = None
+    layers = {k: (spec.title_en, spec.color, snap.layer(k)) for k, spec in LAYERS.items()
+              if snap.layer_status(k).available}
+    m = maps.build_region_map(snap.boundary(), snap.localities(),
+                              municipalities=snap.municipalities(), scores=scores, cells=cells,
+                              layers=layers)
+    html = maps.map_html(m)
+    assert len(html.encode()) < 2_000_000, len(html.encode())
+    assert html.count("locality-marker") >= 40
+    assert maps.cdn_links(html) == []
