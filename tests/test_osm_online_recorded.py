@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import osmnx as ox
 import pytest
 import requests
 from _osm_fixtures import HELSINKI, answer_overpass, counts_by_kind, helsinki_elements
@@ -82,8 +83,13 @@ def overpass(monkeypatch: pytest.MonkeyPatch, elements: list[dict[str, Any]]) ->
 
 def test_online_recorded_same_schema_and_kinds(overpass: list[str], tmp_path: Path,
                                                pbf_small: Any) -> None:
+    before = (ox.settings.cache_folder, ox.settings.requests_timeout, ox.settings.use_cache)
     result = osm_online(SMALL, modes=("walk", "bike", "drive"), cache_dir=tmp_path)
+    # osmnx's global settings are put back
+    assert (ox.settings.cache_folder, ox.settings.requests_timeout,
+            ox.settings.use_cache) == before
     assert len(overpass) == 4  # one features query, one per network
+    assert all(q.startswith("[out:json][timeout:300]") for q in overpass)
     assert len(list(tmp_path.glob("*.json"))) == 4  # all cached
     counts = counts_by_kind(result.layers)
     assert counts == {

@@ -13,7 +13,7 @@ import pytest
 from _osm_fixtures import HELSINKI, counts_by_kind, helsinki_elements, write_osm_xml
 from shapely.geometry import box
 
-from geo.errors import DataSourceError
+from geo.errors import DataSourceError, UnknownLayerError
 from geo.schema import FEATURE_COLUMNS, LOCALITY_COLUMNS
 from geo.sources.base import SourceResult
 from geo.sources.osm import (
@@ -144,6 +144,8 @@ def test_pbf_bad_input(tmp_path: Path) -> None:
         osm_places_from_pbf(fake)
     with pytest.raises(ValueError, match="unknown network mode"):
         osm_from_pbf(HELSINKI, modes=("car",))
+    with pytest.raises(UnknownLayerError, match="Did you mean schools"):
+        osm_from_pbf(HELSINKI, layers=["scools"])
 
 
 # --- OSM XML, written from the same extract ------------------------------------------------------

@@ -57,6 +57,8 @@ _PLACE_TAGS: dict[str, bool | str | list[str]] = {"place": list(PLACE_VALUES)}
 _ONEWAY_YES = frozenset({"yes", "true", "1"})
 _ONEWAY_REVERSE = frozenset({"-1", "reverse"})
 _OVERPASS_HOST = "overpass-api.de"
+#: Overpass server-side and HTTP timeout (seconds) for the queries this module sends.
+OVERPASS_TIMEOUT_S = 300
 _OFFLINE_HINT = "no network: use --offline with --pbf/--pack, or try again online"
 
 
@@ -684,7 +686,7 @@ def _overpass_reachable(timeout: float = 3.0) -> bool:
 
 
 class _OsmnxSettings:
-    """Temporarily set osmnx settings (cache on, cache folder, no rate-limit pause when offline)."""
+    """Temporarily set osmnx settings: cache on, cache folder, timeout, no rate-limit pause offline."""
 
     def __init__(self, cache_dir: str | os.PathLike[str] | None) -> None:
         from ..settings import cache_dir as default_cache
@@ -692,6 +694,8 @@ class _OsmnxSettings:
         self.values: dict[str, Any] = {
             "use_cache": True,
             "cache_folder": Path(cache_dir) if cache_dir else default_cache(),
+            # county-sized queries need more than osmnx's 180 s server and client timeout
+            "requests_timeout": OVERPASS_TIMEOUT_S,
         }
         if not _overpass_reachable():
             # cached answers still work; uncached ones fail at once instead of a 60 s pause
