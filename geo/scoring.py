@@ -327,7 +327,7 @@ class Scores:
 
     ``localities``: code, name, municipality, municipality_name, population, composite, rank,
     ``theme:<key>`` per theme, missing. ``municipalities``: code, name, population, composite, rank,
-    themes. ``cells``: h3, locality, municipality, weight, composite, themes.
+    themes. ``cells``: h3, locality, municipality, weight, lon, lat, composite, themes.
     """
 
     localities: pd.DataFrame
@@ -381,7 +381,7 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
     mun = pd.DataFrame(mcols)
     C = model.cells
     ccols: dict[str, Any] = {c: C[c].to_numpy() for c in ("h3", "locality", "municipality",
-                                                           "weight")}
+                                                           "weight", "lon", "lat")}
     ccols["composite"] = ccomp
     ccols |= {c: cth[:, k] for k, c in enumerate(tcols)}
     cells = pd.DataFrame(ccols)
@@ -441,6 +441,12 @@ class Explanation:
                  f"{t['rank']} {rank} {t['of']} {self.n_ranked}"]
         if self.approximate:
             lines.append(f"  ({t['approx']})")
+        seen: list[str] = []
+        for row in self.indicators:
+            for note in row["notes"]:
+                if "network" in note and note not in seen:
+                    seen.append(note)
+        lines += [f"  ({n})" for n in seen]
         for th, val in self.themes.items():
             title = LAYERS[th].title(lang)
             lines.append(f"  {t['theme']} {title}: "
