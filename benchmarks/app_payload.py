@@ -42,7 +42,7 @@ def run(quick: bool = False) -> list[Row]:
                     note="skipped: the Blekinge pack (../shared/data/blekinge) is not here")]
     from geo.scoring import build_model, score
 
-    runs = 3 if quick else 9
+    runs = 2 if quick else 9
     data = temp_data_dir()
     try:
         snap = blekinge_snapshot(data)

@@ -103,7 +103,7 @@ def _pandana_rows(net: Network, ours: np.ndarray, g: Any, sources: np.ndarray, o
                                    twoway=False)
 
     prep_times = []
-    pn = None
+    pn: Any = None
     for _ in range(runs):
         t0 = time.perf_counter()
         pn = prep()
