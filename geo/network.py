@@ -300,15 +300,18 @@ class StreetGraph:
                       offsets: np.ndarray | None = None, chunk: int = 64) -> np.ndarray:
         """Number of sources reachable within ``budget`` from every node (cumulative opportunities).
 
-        One bounded Dijkstra per distinct source node, in chunks to bound memory.
+        One bounded Dijkstra per *distinct* source node (sources sharing a node share the search),
+        in chunks of ``chunk`` nodes to bound memory.
         """
         sources = np.asarray(sources, dtype=np.int64)
         off = np.zeros(len(sources)) if offsets is None else np.asarray(offsets, dtype=float)
         counts = np.zeros(self.n_nodes, dtype=np.int64)
-        for start in range(0, len(sources), chunk):
-            s, o = sources[start:start + chunk], off[start:start + chunk]
-            d = dijkstra(self._search, directed=True, indices=s, limit=budget)
-            counts += ((d + o[:, None]) <= budget).sum(axis=0)
+        uniq, inv = np.unique(sources, return_inverse=True)
+        for start in range(0, len(uniq), chunk):
+            nodes = uniq[start:start + chunk]
+            d = dijkstra(self._search, directed=True, indices=nodes, limit=budget)
+            sel = np.flatnonzero((inv >= start) & (inv < start + len(nodes)))
+            counts += ((d[inv[sel] - start] + off[sel][:, None]) <= budget).sum(axis=0)
         return counts
 
     def __repr__(self) -> str:

@@ -143,3 +143,11 @@ def test_helsinki_matches_networkx(helsinki_walk) -> None:  # type: ignore[no-un
         if checked >= 20:
             break
     assert checked >= 15
+
+
+def test_counts_within_budget_with_offsets() -> None:
+    g = line_graph()
+    # three sources: two share node 0 (offsets 0 and 60), one at node 3
+    c = g.counts_within(np.array([0, 0, 3]), 150.0, np.array([0.0, 60.0, 0.0]))
+    # node 0: both node-0 sources (0, 60); node 1: 100 and 160 -> 1, plus node 3 at 200 -> no
+    assert c.tolist() == [2, 1, 1, 1, 0]
