@@ -50,7 +50,9 @@ def write_postgis_table(table: ExportTable, conn: Any, schema: str, mode: str) -
     exists = conn.execute(text("SELECT to_regclass(:n)"),
                           {"n": f"{_q(schema)}.{_q(table.name)}"}).scalar() is not None
     if exists and mode == "replace":
-        conn.execute(text(f"DROP TABLE {_q(schema)}.{_q(table.name)} CASCADE"))
+        # no CASCADE: a planner's view on the table makes the export fail (and roll back)
+        # rather than silently dropping their view
+        conn.execute(text(f"DROP TABLE {_q(schema)}.{_q(table.name)}"))
     if table.is_geo:
         table.frame.to_postgis(table.name, conn, schema=schema, if_exists="append", index=False)
         has_gist = conn.execute(text(

@@ -193,6 +193,19 @@ def test_sql_error_midway_rolls_back(snap: Any, dsn: str, engine: Any, schema: s
     assert _count(engine, schema, "transit") is None
 
 
+def test_replace_keeps_user_views(snap: Any, dsn: str, engine: Any, schema: str) -> None:
+    """Replacing a table a planner built a view on fails and rolls back; the view survives."""
+    import sqlalchemy as sa
+
+    export(snap, "postgis", dsn, layers=["schools"], schema=schema)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE VIEW "{schema}".my_view AS SELECT uid FROM "{schema}".schools'))
+    with pytest.raises(ExportError, match=r"rolled back: .*depend"):
+        export(snap, "postgis", dsn, layers=["schools", "transit"], schema=schema)
+    assert _count(engine, schema, "my_view") == 3
+    assert _count(engine, schema, "transit") is None
+
+
 def test_cli_postgis(snap: Any, dsn: str, engine: Any, schema: str, tmp_path: Path,
                      capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["--data-dir", str(tmp_path / "data"), "export", "--region", REGION,
