@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -385,7 +386,10 @@ def _pbf_call(path: Path, fn: Any, *args: Any, **kw: Any) -> Any:
     from pyrosm.exceptions import PBFException
 
     try:
-        return fn(*args, **kw)
+        with warnings.catch_warnings():
+            # an empty answer is normal here (no relations in a small area); None is handled
+            warnings.filterwarnings("ignore", "Could not find any OSM data", UserWarning)
+            return fn(*args, **kw)
     except PBFException as e:
         raise _bad_pbf(path, str(e).splitlines()[0] if str(e) else type(e).__name__) from e
 
@@ -428,18 +432,27 @@ def osm_from_pbf(
     keys = _rule_keys(specs)
     frames: list[gpd.GeoDataFrame | None] = []
     if specs:
-        gdf = _pbf_call(
-            p,
-            osm.get_data_by_custom_criteria,
-            custom_filter=_merged_tags(specs),
-            tags_as_columns=["name", *keys],
-            keep_other_tags=False,
-            filter_type="keep",
-            keep_nodes=True,
-            keep_ways=True,
-            keep_relations=True,
-        )
-        frames.append(gdf)
+        # Relations are read apart: in one read pyrosm drops the member ways of a kept relation,
+        # even members with tags of their own (a tennis court inside a park multipolygon).
+        parts = [
+            _pbf_call(
+                p,
+                osm.get_data_by_custom_criteria,
+                custom_filter=_merged_tags(specs),
+                tags_as_columns=["name", *keys],
+                keep_other_tags=False,
+                filter_type="keep",
+                keep_nodes=which != "relations",
+                keep_ways=which != "relations",
+                keep_relations=which == "relations",
+            )
+            for which in ("nodes+ways", "relations")
+        ]
+        found = [f for f in parts if f is not None and len(f)]
+        if found:
+            frames.append(
+                gpd.GeoDataFrame(pd.concat(found, ignore_index=True), crs=found[0].crs)
+            )
     raw_nets: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
     for mode in mode_list:
         got = _pbf_call(
