@@ -134,7 +134,11 @@ def _check(fmt: str, crs: int) -> _Format:
 def _tmp_sibling(out: Path, folder: bool, suffix: str) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     if folder:
-        return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the export is meant to be shared
+        return tmp
     fd, name = tempfile.mkstemp(prefix=f".{out.name}.tmp-", suffix=suffix, dir=out.parent)
     os.close(fd)
     os.unlink(name)  # GDAL wants to create the file itself

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -246,6 +247,10 @@ def test_refuses_overwrite_without_force(snap: Any, tmp_path: Path, fmt: str, cr
     report = export(snap, fmt, out, crs=crs, force=True)
     assert "transit" in report.counts and _snapshot_of(out) != before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["data", out.name])
+    umask = os.umask(0)
+    os.umask(umask)
+    want = (0o777 if out.is_dir() else 0o666) & ~umask
+    assert out.stat().st_mode & 0o777 == want  # the usual permissions, not a private temp
 
 
 @pytest.mark.parametrize(("fmt", "crs"), [("gpkg", 3006), ("parquet", 3006), ("geojson", 4326),
