@@ -7,6 +7,7 @@ finished target into place atomically.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Iterator
@@ -121,14 +122,25 @@ def write_gpkg(bundle: ExportBundle, target: Path) -> list[ExportedItem]:
 
 
 # -- GeoParquet -----------------------------------------------------------------------------------
+def _geoarrow_table(gdf: gpd.GeoDataFrame) -> Any:
+    """Arrow table with GeoParquet 1.1 ``geo`` metadata, as geopandas would write it."""
+    try:  # geopandas' own converter, without a detour through a file
+        from geopandas.io.arrow import _geopandas_to_arrow
+
+        return _geopandas_to_arrow(gdf, index=False, schema_version=GEOPARQUET_VERSION)
+    except (ImportError, TypeError):  # private API moved: write to memory and read back
+        buf = io.BytesIO()
+        gdf.to_parquet(buf, index=False, schema_version=GEOPARQUET_VERSION)
+        buf.seek(0)
+        return pq.read_table(buf)
+
+
 def _parquet_table(table: ExportTable, target: Path, bundle: ExportBundle) -> None:
     meta = {"export": {k: v for k, v in bundle.metadata_dict().items() if k != "tables"},
             "table": {"name": table.name, **table_metadata(table)}}
     blob = json.dumps(meta, ensure_ascii=False, default=str).encode("utf-8")
     if table.is_geo:
-        from geopandas.io.arrow import _geopandas_to_arrow
-
-        arrow = _geopandas_to_arrow(table.frame, index=False, schema_version=GEOPARQUET_VERSION)
+        arrow = _geoarrow_table(table.frame)
     else:
         import pyarrow as pa
 
