@@ -372,3 +372,19 @@ def test_cli_scores_on_blekinge_pack(blekinge_store: Path, tmp_path: Path,
     rc = main(["--data-dir", str(blekinge_store), "export", "--format", "csv", "--out",
                str(tmp_path / "c"), "--persona", "family"])
     assert rc == 2 and "add --scores" in capsys.readouterr().err
+
+
+def test_geoparquet_fallback_when_private_converter_moves(snap: Any, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import geopandas.io.arrow as gia
+
+    def moved(*args: Any, **kwargs: Any) -> None:
+        raise TypeError("simulated: signature changed")
+
+    monkeypatch.setattr(gia, "_geopandas_to_arrow", moved)
+    export(snap, "parquet", tmp_path / "pq", layers=["transit"])
+    kv = pq.read_schema(tmp_path / "pq" / "transit.parquet").metadata
+    assert json.loads(kv[b"geo"])["version"] == "1.1.0"
+    assert json.loads(kv[b"livability"])["table"]["attribution"] == OSM_ATTRIBUTION
+    assert sorted(gpd.read_parquet(tmp_path / "pq" / "transit.parquet")["uid"]) == ["syn:t1",
+                                                                                  "syn:t2"]
