@@ -151,6 +151,11 @@ def test_online_places_and_empty_answers(overpass: list[str], tmp_path: Path) ->
     empty = osm_online(box(24.9301, 60.1601, 24.9302, 60.1602), modes=("walk",),
                        cache_dir=tmp_path)
     assert empty.layers == {} and empty.networks == {}
+    # an invalid (self-touching bow-tie) polygon is repaired, not refused
+    bowtie = Polygon([(24.940, 60.166), (24.948, 60.172), (24.948, 60.166), (24.940, 60.172)])
+    assert not bowtie.is_valid
+    tied = osm_online(bowtie, layers=["transit"], modes=(), cache_dir=tmp_path)
+    assert len(tied.layers["transit"]) == 12  # both triangles (the PBF read gives 12 too)
     with pytest.raises(ValueError, match="needs a non-empty"):
         osm_online(Polygon(), cache_dir=tmp_path)
 

@@ -756,11 +756,22 @@ def _graph_or_none(call: Any, what: str) -> Any:
         return None
 
 
-def _check_polygon(polygon: BaseGeometry) -> None:
+def _check_polygon(polygon: BaseGeometry) -> BaseGeometry:
+    """Return ``polygon``, repaired if invalid (osmnx refuses invalid polygons)."""
     if polygon is None or polygon.geom_type not in ("Polygon", "MultiPolygon") or polygon.is_empty:
         raise ValueError(
             f"osm_online needs a non-empty (Multi)Polygon in EPSG:4326, got {polygon!r:.60}"
         )
+    if not polygon.is_valid:
+        fixed = shapely.make_valid(polygon)
+        if fixed.geom_type == "GeometryCollection":
+            fixed = shapely.union_all(
+                [g for g in fixed.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
+            )
+        if fixed.geom_type in ("Polygon", "MultiPolygon") and not fixed.is_empty:
+            log.info("repaired an invalid query polygon (%s)", shapely.is_valid_reason(polygon))
+            return fixed
+    return polygon
 
 
 def osm_online(
@@ -782,7 +793,7 @@ def osm_online(
     """
     import osmnx as ox
 
-    _check_polygon(polygon)
+    polygon = _check_polygon(polygon)
     specs = _specs(layers)
     mode_list = _modes(modes)
     prov = Provenance(
@@ -827,7 +838,7 @@ def osm_places_online(
     """
     import osmnx as ox
 
-    _check_polygon(polygon)
+    polygon = _check_polygon(polygon)
     prov = Provenance(
         source="OpenStreetMap (Overpass via osmnx)",
         license=OSM_LICENSE,
