@@ -122,17 +122,27 @@ def write_gpkg(bundle: ExportBundle, target: Path) -> list[ExportedItem]:
 
 
 # -- GeoParquet -----------------------------------------------------------------------------------
-def _geoarrow_table(gdf: gpd.GeoDataFrame) -> Any:
-    """Arrow table with GeoParquet 1.1 ``geo`` metadata, as geopandas would write it."""
-    try:  # geopandas' own converter, without a detour through a file
+def _private_converter() -> Any:
+    """geopandas' own GeoDataFrame -> Arrow converter, or None when its private API moved."""
+    try:
         from geopandas.io.arrow import _geopandas_to_arrow
+    except ImportError:
+        return None
+    return _geopandas_to_arrow
 
-        return _geopandas_to_arrow(gdf, index=False, schema_version=GEOPARQUET_VERSION)
-    except (ImportError, TypeError):  # private API moved: write to memory and read back
-        buf = io.BytesIO()
-        gdf.to_parquet(buf, index=False, schema_version=GEOPARQUET_VERSION)
-        buf.seek(0)
-        return pq.read_table(buf)
+
+def _geoarrow_table(gdf: gpd.GeoDataFrame) -> Any:
+    """Arrow table with GeoParquet 1.1 ``geo`` metadata, as geopandas writes it."""
+    convert = _private_converter()
+    if convert is not None:
+        try:  # no detour through a file
+            return convert(gdf, index=False, schema_version=GEOPARQUET_VERSION)
+        except TypeError:  # signature changed
+            pass
+    buf = io.BytesIO()
+    gdf.to_parquet(buf, index=False, schema_version=GEOPARQUET_VERSION)
+    buf.seek(0)
+    return pq.read_table(buf)
 
 
 def _parquet_table(table: ExportTable, target: Path, bundle: ExportBundle) -> None:

@@ -376,12 +376,7 @@ def test_cli_scores_on_blekinge_pack(blekinge_store: Path, tmp_path: Path,
 
 def test_geoparquet_fallback_when_private_converter_moves(snap: Any, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    import geopandas.io.arrow as gia
-
-    def moved(*args: Any, **kwargs: Any) -> None:
-        raise TypeError("simulated: signature changed")
-
-    monkeypatch.setattr(gia, "_geopandas_to_arrow", moved)
+    monkeypatch.setattr(ef, "_private_converter", lambda: None)
     export(snap, "parquet", tmp_path / "pq", layers=["transit"])
     kv = pq.read_schema(tmp_path / "pq" / "transit.parquet").metadata
     assert json.loads(kv[b"geo"])["version"] == "1.1.0"
