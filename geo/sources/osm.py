@@ -10,34 +10,48 @@ kinds from the layer specs):
 Each reads every layer's tags in one pass, then hands every feature to the layers whose
 :meth:`layers.LayerSpec.kind_for_tags` gives it a kind. Networks are plain node/edge frames
 (:class:`geo.sources.base.NetworkData`); walk and bike networks store both directions of every edge.
+Tag handling lives in :mod:`geo.sources.osm_tags`, network frames in :mod:`geo.sources.osm_network`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from layers import LAYERS, LayerSpec, get_layer
-
 from ..errors import DataSourceError, OfflineError
-from ..schema import LOCALITY_COLUMNS, Provenance, conform
-from ..settings import OSM_ATTRIBUTION, OSM_LICENSE, STORE_CRS, WORK_CRS
-from .base import NetworkData, SourceResult
+from ..schema import Provenance
+from ..settings import OSM_ATTRIBUTION, OSM_LICENSE
+from .base import SourceResult
+from .osm_network import _finish_network, _pyrosm_directed, _xml_graph, network_from_graph
+from .osm_tags import (
+    _PLACE_TAGS,
+    MODES,
+    PLACE_VALUES,
+    _clip,
+    _merged_tags,
+    _modes,
+    _places_frame,
+    _raw_from_osmnx,
+    _raw_from_pyrosm,
+    _rule_keys,
+    _specs,
+    _split_layers,
+)
 
 __all__ = [
     "MODES",
+    "OVERPASS_TIMEOUT_S",
+    "PLACE_VALUES",
     "network_from_graph",
     "osm_from_pbf",
     "osm_from_xml",
@@ -48,292 +62,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Network modes this source extracts.
-MODES: tuple[str, ...] = ("walk", "bike", "drive")
 _PYROSM_NETWORK = {"walk": "walking", "bike": "cycling", "drive": "driving"}
-_BIDIRECTIONAL = frozenset({"walk", "bike"})
-#: ``place=*`` values kept as localities (settlements, not neighbourhoods).
-PLACE_VALUES: tuple[str, ...] = ("city", "town", "village", "hamlet")
-_PLACE_TAGS: dict[str, bool | str | list[str]] = {"place": list(PLACE_VALUES)}
-_ONEWAY_YES = frozenset({"yes", "true", "1"})
-_ONEWAY_REVERSE = frozenset({"-1", "reverse"})
 _OVERPASS_HOST = "overpass-api.de"
 #: Overpass server-side and HTTP timeout (seconds) for the queries this module sends.
 OVERPASS_TIMEOUT_S = 300
 _OFFLINE_HINT = "no network: use --offline with --pbf/--pack, or try again online"
-
-
-# --------------------------------------------------------------------------------------------
-# layer selection and tags
-# --------------------------------------------------------------------------------------------
-
-
-def _specs(layers: Iterable[str] | None) -> list[LayerSpec]:
-    keys = list(LAYERS) if layers is None else list(layers)
-    return [get_layer(k) for k in keys if get_layer(k).osm]
-
-
-def _merged_tags(specs: Iterable[LayerSpec]) -> dict[str, bool | str | list[str]]:
-    """Union of the specs' osmnx ``tags`` dicts (``True`` wins over value lists)."""
-    merged: dict[str, bool | str | list[str]] = {}
-    for spec in specs:
-        for key, val in spec.osm_tags.items():
-            have = merged.get(key)
-            if val is True or have is True:
-                merged[key] = True
-            else:
-                assert isinstance(val, list)
-                vals = list(have) if isinstance(have, list) else []
-                merged[key] = vals + [v for v in val if v not in vals]
-    return merged
-
-
-def _rule_keys(specs: Iterable[LayerSpec]) -> list[str]:
-    keys: list[str] = []
-    for spec in specs:
-        keys += [r.key for r in spec.osm if r.key not in keys]
-    return keys
-
-
-def _modes(modes: Iterable[str]) -> list[str]:
-    out = list(modes)
-    bad = [m for m in out if m not in MODES]
-    if bad:
-        raise ValueError(f"unknown network mode(s) {', '.join(bad)}; use some of {', '.join(MODES)}")
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# raw features -> layers
-# --------------------------------------------------------------------------------------------
-
-
-def _buildings_to_points(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
-    """Replace building polygons by their centroid with ``value`` = footprint area in m².
-
-    Buildings are the features whose kind comes from a ``building=*`` rule; other polygons
-    (residential landuse) stay polygons.
-    """
-    building_kinds = {r.kind for r in spec.osm if r.key == "building"}
-    is_building = gdf["kind"].isin(building_kinds) & gdf.geometry.geom_type.isin(
-        ["Polygon", "MultiPolygon"]
-    )
-    if not is_building.any():
-        return gdf
-    out = gdf.copy()
-    metric = out.loc[is_building, "geometry"].to_crs(WORK_CRS)
-    out.loc[is_building, "value"] = metric.area.round(1).to_numpy()
-    out.loc[is_building, "geometry"] = metric.centroid.to_crs(out.crs).to_numpy()
-    return out
-
-
-#: Per-layer post-processing after kinds are known (dispatch table).
-_POSTPROCESS: dict[str, Callable[[gpd.GeoDataFrame, LayerSpec], gpd.GeoDataFrame]] = {
-    "housing": _buildings_to_points,
-}
-
-
-def _split_layers(
-    raw: gpd.GeoDataFrame,
-    specs: list[LayerSpec],
-    prov: Provenance,
-    result: SourceResult,
-) -> None:
-    """Hand each raw feature to the layers whose rules match it and add them to ``result``.
-
-    ``raw`` has ``uid``, ``name``, one column per rule key and a geometry.
-    """
-    if raw.empty:
-        for spec in specs:
-            log.info("%d features in layer %s", 0, spec.key)
-        return
-    for spec in specs:
-        keys = [k for k in dict.fromkeys(r.key for r in spec.osm) if k in raw.columns]
-        if not keys:
-            log.info("%d features in layer %s", 0, spec.key)
-            continue
-        records = raw[keys].to_dict("records")
-        kinds = pd.Series([spec.kind_for_tags(t) for t in records], index=raw.index, dtype=object)
-        hit = kinds.notna()
-        log.info("%d features in layer %s", int(hit.sum()), spec.key)
-        if not hit.any():
-            continue
-        sel = raw.loc[hit, ["uid", "name", "geometry"]].copy()
-        sel["kind"] = kinds[hit]
-        sel["value"] = np.nan
-        sel = gpd.GeoDataFrame(sel, geometry="geometry", crs=raw.crs)
-        post = _POSTPROCESS.get(spec.key)
-        if post is not None:
-            sel = post(sel, spec)
-        result.add_layer(spec.key, conform(sel, spec.key, prov, uid_prefix="osm"), prov)
-
-
-def _clip(gdf: gpd.GeoDataFrame, polygon: BaseGeometry | None) -> gpd.GeoDataFrame:
-    """Keep features that intersect ``polygon`` (whole, not cut), like osmnx does."""
-    if polygon is None or gdf.empty:
-        return gdf
-    shapely.prepare(polygon)
-    return gdf[shapely.intersects(polygon, gdf.geometry.to_numpy())]
-
-
-def _json_tag(tags: object, key: str) -> Any:
-    if not isinstance(tags, str) or not tags:
-        return None
-    import json
-
-    try:
-        return json.loads(tags).get(key)
-    except ValueError:
-        return None
-
-
-def _nulls_to_none(frame: pd.DataFrame) -> pd.DataFrame:
-    """Tag columns as plain objects with None for missing (not NaN, which would print as 'nan')."""
-    for col in frame.columns:
-        if col != "uid":
-            vals = frame[col].astype(object)
-            frame[col] = pd.Series(
-                [None if (v is None or (isinstance(v, float) and v != v)) else v for v in vals],
-                index=frame.index,
-                dtype=object,
-            )
-    return frame
-
-
-def _raw_from_pyrosm(gdf: gpd.GeoDataFrame | None, keys: list[str]) -> gpd.GeoDataFrame:
-    """pyrosm frame (``id``, ``osm_type``, tag columns, JSON ``tags``) -> raw feature frame."""
-    cols = ["uid", "name", *keys]
-    if gdf is None or len(gdf) == 0:
-        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([]), crs=STORE_CRS)
-    out = pd.DataFrame(index=gdf.index)
-    out["uid"] = "osm:" + gdf["osm_type"].astype(str) + "/" + gdf["id"].astype("int64").astype(str)
-    for key in ["name", *keys]:
-        if key in gdf.columns:
-            out[key] = gdf[key]
-        elif "tags" in gdf.columns:
-            out[key] = [_json_tag(t, key) for t in gdf["tags"]]
-        else:
-            out[key] = None
-    crs = gdf.crs or STORE_CRS
-    return gpd.GeoDataFrame(_nulls_to_none(out), geometry=gdf.geometry.to_numpy(), crs=crs)
-
-
-def _raw_from_osmnx(gdf: gpd.GeoDataFrame, keys: list[str]) -> gpd.GeoDataFrame:
-    """osmnx features frame (index ``element``, ``id``) -> raw feature frame."""
-    if len(gdf) == 0:
-        return _raw_from_pyrosm(None, keys)
-    idx = gdf.index.to_frame(index=False)
-    out = pd.DataFrame(
-        {"uid": ("osm:" + idx["element"].astype(str) + "/" + idx["id"].astype(str)).to_numpy()}
-    )
-    for key in ["name", *keys]:
-        out[key] = gdf[key].to_numpy() if key in gdf.columns else None
-    return gpd.GeoDataFrame(
-        _nulls_to_none(out), geometry=gdf.geometry.to_numpy(), crs=gdf.crs or STORE_CRS
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# networks
-# --------------------------------------------------------------------------------------------
-
-
-def _first(value: object) -> object:
-    if isinstance(value, list | tuple | np.ndarray):
-        return value[0] if len(value) else None
-    return value
-
-
-_SPEED = re.compile(r"(\d+(?:\.\d+)?)\s*(mph)?")
-
-
-def _parse_maxspeed(value: object) -> float:
-    """OSM ``maxspeed`` (``"50"``, ``"30 mph"``, lists from simplified edges) -> km/h, NaN if unknown."""
-    if isinstance(value, list | tuple | np.ndarray):
-        speeds = [_parse_maxspeed(v) for v in value]
-        speeds = [s for s in speeds if s == s]
-        return float(min(speeds)) if speeds else float("nan")
-    if value is None or (isinstance(value, float) and value != value):
-        return float("nan")
-    m = _SPEED.search(str(value))
-    if not m:
-        return float("nan")
-    speed = float(m.group(1))
-    return speed * 1.609344 if m.group(2) else speed
-
-
-def _finish_network(
-    nodes: pd.DataFrame, edges: pd.DataFrame, mode: str, prov: Provenance
-) -> NetworkData:
-    """Normalise dtypes, add reverse edges for walk/bike, drop unused nodes."""
-    edges = edges.copy()
-    edges["u"] = edges["u"].astype("int64")
-    edges["v"] = edges["v"].astype("int64")
-    edges["length"] = pd.to_numeric(edges["length"], errors="coerce").astype(float)
-    edges["highway"] = pd.Series(
-        [None if h is None or h != h else str(h) for h in map(_first, edges.get("highway", []))],
-        index=edges.index,
-        dtype=object,
-    )
-    edges["maxspeed"] = [_parse_maxspeed(s) for s in edges.get("maxspeed", [None] * len(edges))]
-    edges = edges[["u", "v", "length", "highway", "maxspeed"]]
-    edges = edges[edges["u"] != edges["v"]]
-    if mode in _BIDIRECTIONAL:
-        rev = edges.rename(columns={"u": "v", "v": "u"})[edges.columns]
-        both = pd.concat([edges, rev], ignore_index=True)
-        # keep one edge per direction and way-length (parallel ways of other lengths stay)
-        both["_len"] = both["length"].round(1)
-        edges = both.drop_duplicates(["u", "v", "_len"]).drop(columns="_len")
-    edges = edges.reset_index(drop=True)
-    used = pd.unique(np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()]))
-    nodes = nodes[nodes["node"].isin(used)].drop_duplicates("node")
-    nodes = pd.DataFrame(
-        {
-            "node": nodes["node"].astype("int64").to_numpy(),
-            "x": nodes["x"].astype(float).to_numpy(),
-            "y": nodes["y"].astype(float).to_numpy(),
-        }
-    )
-    log.info("%d nodes and %d edges in the %s network", len(nodes), len(edges), mode)
-    return NetworkData(nodes=nodes, edges=edges, provenance=prov)
-
-
-def network_from_graph(G: Any, mode: str, prov: Provenance) -> NetworkData:
-    """Turn an osmnx ``MultiDiGraph`` (lon/lat node coordinates) into :class:`NetworkData`.
-
-    Parameters
-    ----------
-    G
-        Unprojected osmnx graph: nodes carry ``x``/``y``, edges ``length``, ``highway``, ``maxspeed``.
-    mode
-        ``walk``, ``bike`` or ``drive``; walk and bike get both directions of every edge.
-    prov
-        Provenance of the network.
-    """
-    nodes = pd.DataFrame(
-        [(n, d.get("x"), d.get("y")) for n, d in G.nodes(data=True)], columns=["node", "x", "y"]
-    )
-    edges = pd.DataFrame(
-        [
-            (u, v, d.get("length"), d.get("highway"), d.get("maxspeed"))
-            for u, v, d in G.edges(data=True)
-        ],
-        columns=["u", "v", "length", "highway", "maxspeed"],
-    )
-    return _finish_network(nodes, edges, mode, prov)
-
-
-def _pyrosm_directed(edges: pd.DataFrame, mode: str) -> pd.DataFrame:
-    """pyrosm drive edges are stored as drawn: apply ``oneway``/roundabouts like osmnx."""
-    if mode in _BIDIRECTIONAL:
-        return edges
-    oneway = edges.get("oneway", pd.Series(None, index=edges.index)).astype(str).str.lower()
-    junction = edges.get("junction", pd.Series(None, index=edges.index)).astype(str)
-    forward_only = oneway.isin(_ONEWAY_YES) | ((junction == "roundabout") & ~oneway.isin(["no"]))
-    reverse_only = oneway.isin(_ONEWAY_REVERSE)
-    fwd = edges[~reverse_only]
-    back = edges[~forward_only].rename(columns={"u": "v", "v": "u"})
-    return pd.concat([fwd, back[fwd.columns]], ignore_index=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,43 +217,6 @@ def osm_from_pbf(
     return result
 
 
-def _places_frame(
-    raw: pd.DataFrame, geometry: Any, crs: Any, prov: Provenance
-) -> gpd.GeoDataFrame:
-    """Raw ``uid``/``name``/``place``/``population`` rows -> locality schema (points)."""
-    gdf = gpd.GeoDataFrame(raw.reset_index(drop=True), geometry=list(geometry), crs=crs)
-    gdf = gdf[gdf["place"].isin(PLACE_VALUES) & gdf["name"].notna()].to_crs(STORE_CRS)
-    poly = gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
-    if poly.any():
-        gdf.loc[poly, "geometry"] = (
-            gdf.loc[poly, "geometry"].to_crs(WORK_CRS).representative_point().to_crs(STORE_CRS)
-        )
-    pop = pd.to_numeric(
-        gdf["population"].astype(str).str.replace(r"[\s,]", "", regex=True), errors="coerce"
-    )
-    out = gpd.GeoDataFrame(
-        {
-            "code": gdf["uid"].to_numpy(),
-            "name": gdf["name"].astype(str).to_numpy(),
-            "municipality": None,
-            "municipality_name": None,
-            "population": pop.to_numpy(),
-            "area_ha": np.nan,
-            "source": prov.source,
-            "license": prov.license,
-            "source_date": prov.date,
-            "coverage": "partial",
-            "place": gdf["place"].to_numpy(),
-        },
-        geometry=gdf.geometry.to_numpy(),
-        crs=STORE_CRS,
-    )
-    cols = [c for c in LOCALITY_COLUMNS if c != "geometry"]
-    out = gpd.GeoDataFrame(out[[*cols, "place", "geometry"]], geometry="geometry", crs=STORE_CRS)
-    log.info("%d places (%s) as localities", len(out), ", ".join(PLACE_VALUES))
-    return out.reset_index(drop=True)
-
-
 def osm_places_from_pbf(
     path: str | os.PathLike[str], polygon: BaseGeometry | None = None
 ) -> gpd.GeoDataFrame:
@@ -561,53 +257,6 @@ def osm_places_from_pbf(
 # osmnx: XML and Overpass
 # --------------------------------------------------------------------------------------------
 
-_BRACKET = re.compile(r'\["([^"]+)"(?:(!?~)"([^"]*)")?\]')
-
-
-def _way_filter(mode: str) -> list[tuple[str, str | None, re.Pattern[str] | None]]:
-    """osmnx's Overpass way filter for ``mode`` as ``(key, op, regex)`` predicates."""
-    from osmnx._overpass import _get_network_filter
-
-    return [
-        (k, op or None, re.compile(rx) if op else None)
-        for k, op, rx in _BRACKET.findall(_get_network_filter(mode))
-    ]
-
-
-def _edge_passes(attrs: dict[str, Any], preds: list[tuple[str, str | None, Any]]) -> bool:
-    for key, op, rx in preds:
-        val = attrs.get(key)
-        vals = [str(v) for v in val] if isinstance(val, list) else [] if val is None else [str(val)]
-        if op is None and not vals:
-            return False
-        if op == "~" and not any(rx.search(v) for v in vals):
-            return False
-        if op == "!~" and any(rx.search(v) for v in vals):
-            return False
-    return True
-
-
-def _xml_graph(path: Path, mode: str) -> Any:
-    """osmnx graph of ``mode`` from an XML file: all ways read, then osmnx's way filter applied."""
-    import osmnx as ox
-
-    preds = _way_filter(mode)
-    keep = list(ox.settings.useful_tags_way)
-    ox.settings.useful_tags_way = list(dict.fromkeys(keep + [k for k, _, _ in preds]))
-    try:
-        G = ox.graph_from_xml(
-            path, bidirectional=mode == "walk", simplify=False, retain_all=True
-        )
-    finally:
-        ox.settings.useful_tags_way = keep
-    drop = [(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if not _edge_passes(d, preds)]
-    G.remove_edges_from(drop)
-    import networkx as nx
-
-    G.remove_nodes_from(list(nx.isolates(G)))
-    if len(G.edges):
-        G = ox.simplify_graph(G)
-    return G
 
 
 def _xml_date(path: Path) -> str:
