@@ -88,7 +88,8 @@ def _pandana_rows(net: Network, ours: np.ndarray, g: Any, sources: np.ndarray, o
         import pandana
     except ImportError as exc:
         return [Row("kernel pandana (prep+query)", net.label,
-                    note=f"pandana: not installable here ({exc})")]
+                    note=f"pandana not installed ({exc}); install the optional extra: "
+                         "pip install -e '.[bench]'")]
     nodes = net.nodes.set_index("node")
     node_ids = g.node_ids
     # pandana snaps POIs by euclidean nearest node: give it the metric coordinates
