@@ -192,3 +192,12 @@ def test_xml_bad_input(tmp_path: Path) -> None:
     bad.write_text("<osm><node id='1'")
     with pytest.raises(DataSourceError, match="is not a readable OSM XML file"):
         osm_from_xml(bad)
+
+
+def test_pbf_polygon_keeps_whole_features() -> None:
+    # a box over the west half of Kaisaniemi park (relation 6627217): the park comes whole
+    cut = box(24.9413267, 60.1729189, 24.94571635, 60.1770342)
+    nature = osm_from_pbf(HELSINKI, cut, layers=["nature"], modes=()).layers["nature"]
+    park = nature.set_index("uid").loc[["osm:relation/6627217"]].to_crs("EPSG:3067")
+    assert park.area.iloc[0] == pytest.approx(141_310, abs=5)
+    assert park.geometry.iloc[0].bounds[2] > cut.bounds[2]

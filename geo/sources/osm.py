@@ -89,7 +89,15 @@ def _open_pbf(path: str | os.PathLike[str], polygon: BaseGeometry | None, **kw: 
     if not p.is_file():
         raise _bad_pbf(p, "no such file")
     try:
-        return pyrosm.OSM(str(p), bounding_box=polygon, progress=False, **kw)
+        # complete_relations: a relation crossing the polygon's edge (a nature reserve on the
+        # county border) gets its whole geometry, not only the member ways inside
+        return pyrosm.OSM(
+            str(p),
+            bounding_box=polygon,
+            complete_relations=polygon is not None,
+            progress=False,
+            **kw,
+        )
     except PBFException as e:
         raise _bad_pbf(p, str(e).splitlines()[0] if str(e) else type(e).__name__) from e
 
