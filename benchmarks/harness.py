@@ -1,9 +1,10 @@
 """Timing, memory and table helpers shared by the benchmark modules.
 
-Timing: ``time.perf_counter`` around each run, after one untimed warm-up run. Memory: the peak of
-Python and numpy allocations traced by :mod:`tracemalloc` during one extra, untimed run (tracing
-slows Python code, so it never overlaps the timed runs). The process's peak RSS
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) is recorded once per run of the whole suite.
+Timing: ``time.perf_counter`` around each run, after one untimed warm-up run; calls faster than
+20 ms are repeated within a run (``timeit``-style) and the run's time divided by the count.
+Memory: the peak of Python and numpy allocations traced by :mod:`tracemalloc` during one extra,
+untimed run (tracing slows Python code, so it never overlaps the timed runs). The process's peak
+RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) is recorded once per run of the whole suite.
 """
 
 from __future__ import annotations
@@ -77,16 +78,30 @@ class Row:
         return d
 
 
-def measure(fn: Callable[[], Any], runs: int, warmup: int = 1) -> list[float]:
-    """Run ``fn`` ``warmup`` times untimed, then ``runs`` times; return the seconds of each run."""
+def measure(fn: Callable[[], Any], runs: int, warmup: int = 1,
+            min_run_s: float = 0.02) -> list[float]:
+    """Seconds per call of ``fn`` for each of ``runs`` timed runs, after ``warmup`` untimed calls.
+
+    A call faster than ``min_run_s`` is repeated within each run (``timeit``-style) so that clock
+    resolution, the garbage collection before each run and cold caches do not dominate; the run's
+    time is then divided by the number of calls.
+    """
     for _ in range(warmup):
         fn()
+    number = 1
+    if warmup:
+        t0 = time.perf_counter()
+        fn()
+        first = time.perf_counter() - t0
+        if first < min_run_s:
+            number = max(1, min(1000, math.ceil(min_run_s / max(first, 1e-6))))
     out = []
     for _ in range(runs):
         gc.collect()
         t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
+        for _ in range(number):
+            fn()
+        out.append((time.perf_counter() - t0) / number)
     return out
 
 

@@ -6,7 +6,8 @@ provenance says "SYNTHETIC", and every table row that uses it says "synthetic".
 The network is a jittered rural grid over Blekinge's extent (lon 14.4-16.0 E, lat 56.0-56.45 N)
 with bond dropout (missing links) and a few diagonals, plus denser jittered town grids placed at
 the approximate centres of the county's larger towns, stitched to the rural grid and reduced to its
-largest connected component. At ``scale=1`` it has about 150,000 nodes and 400,000 directed edges
+largest connected component. Node ids and row order are shuffled (unrelated to position, as in
+OSM extracts). At ``scale=1`` it has about 150,000 nodes and 400,000 directed edges
 (both directions stored, like a walk network). The same ``seed`` and ``scale`` always give the same
 frames.
 """
@@ -211,9 +212,13 @@ def synthetic_network(scale: float = 1.0, seed: int = 20261127) -> SyntheticNetw
     speed = pd.Series(kind).map({"residential": 30, "tertiary": 50, "unclassified": 70,
                                  "secondary": 90}).to_numpy()
     lon, lat = _TO_LONLAT.transform(xy[:, 0], xy[:, 1])
-    ids = np.arange(len(xy), dtype=np.int64) + 1
-    nodes = pd.DataFrame({"node": ids, "x": np.round(lon, 7), "y": np.round(lat, 7),
-                          "synthetic": True})
+    # ids and row order unrelated to position, as in OSM extracts (a grid-ordered node list would
+    # flatter a CSR kernel: neighbours next to each other in memory)
+    ids = rng.permutation(len(xy)).astype(np.int64) + 1
+    order = rng.permutation(len(xy))
+    xy = xy[order]
+    nodes = pd.DataFrame({"node": ids[order], "x": np.round(lon[order], 7),
+                          "y": np.round(lat[order], 7), "synthetic": True})
     edges = pd.DataFrame({
         "u": np.concatenate([ids[u], ids[v]]),
         "v": np.concatenate([ids[v], ids[u]]),
