@@ -23,7 +23,7 @@ from .settings import OSM_ATTRIBUTION, STORE_CRS, WORK_CRS, pack_dirs
 from .sources.base import SourceResult
 from .store import Snapshot, open_snapshot, write_snapshot
 
-__all__ = ["build_region", "fingerprint", "layer_coverage"]
+__all__ = ["build_region", "dedupe_across_sources", "fingerprint", "layer_coverage"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ Progress = Callable[[str], None]
 #: How far outside every municipality polygon a feature may lie and still be assigned to the
 #: nearest one (simplified boundaries miss coastal islands such as central Karlskrona's Trossö).
 MAX_ASSIGN_DISTANCE_M = 2000.0
+#: Points of the same kind from two sources closer than this are one place (pack + GTFS stations).
+DEDUPE_DISTANCE_M = 100.0
 
 
 def fingerprint(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -82,6 +84,36 @@ def _clip(gdf: gpd.GeoDataFrame, region: Region) -> gpd.GeoDataFrame:
     if dropped:
         log.info("%d of %d features outside %s dropped", dropped, len(gdf), region.name)
     return out.reset_index(drop=True)
+
+
+def dedupe_across_sources(gdf: gpd.GeoDataFrame, tolerance_m: float = DEDUPE_DISTANCE_M) -> gpd.GeoDataFrame:
+    """Drop point features that another source already gives: same kind, within ``tolerance_m``.
+
+    Features of one source are never merged with each other (two bus stops on either side of a
+    street are both real). Rows with a ``value`` (e.g. GTFS departures) win over rows without; then
+    the source listed first wins. Polygons are kept as they are.
+    """
+    if gdf.empty or gdf["source"].nunique() < 2:
+        return gdf
+    from scipy.spatial import cKDTree
+
+    pts = gdf.geom_type == "Point"
+    metric = gdf[pts].to_crs(WORK_CRS)
+    order = metric.assign(_has=metric["value"].notna()).sort_values("_has", ascending=False,
+                                                                     kind="stable").index
+    drop: set[int] = set()
+    for _, group in metric.loc[order].groupby("kind", sort=False):
+        xy = list(zip(group.geometry.x, group.geometry.y))
+        tree = cKDTree(xy)
+        idx, src = list(group.index), list(group["source"])
+        for i, j in sorted(tree.query_pairs(tolerance_m)):
+            a, b = (i, j) if order.get_loc(idx[i]) < order.get_loc(idx[j]) else (j, i)
+            if src[a] != src[b] and idx[a] not in drop:
+                drop.add(idx[b])
+    if drop:
+        log.info("%d features dropped as duplicates of another source's (within %.0f m)",
+                 len(drop), tolerance_m)
+    return gdf.drop(index=sorted(drop)).reset_index(drop=True)
 
 
 def layer_coverage(key: str, gdf: gpd.GeoDataFrame, provs: Sequence[Provenance]) -> tuple[str, str]:
@@ -311,7 +343,7 @@ def build_region(
         provs = [p for r in results for p in r.provenance.get(key, [])]
         gdf = (gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=STORE_CRS)
                if frames else empty_features())
-        gdf = _clip(gdf, reg)
+        gdf = dedupe_across_sources(_clip(gdf, reg))
         if len(gdf):
             gdf["uid"] = gdf["uid"].where(~gdf["uid"].duplicated(), gdf["uid"] + "~" +
                                           gdf.groupby("uid").cumcount().astype(str))

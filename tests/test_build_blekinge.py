@@ -34,7 +34,10 @@ def test_layers_counts_and_coverage(blekinge_snapshot) -> None:  # type: ignore[
     assert {"Ronneby station", "Karlshamn station", "Bräkne-Hoby station"} <= names
     nature = s.layer_status("nature")
     assert nature.kinds["nature_reserve"] == 28 and nature.kinds["natural_monument"] >= 60
-    assert nature.kinds["bathing_place"] > 100 and nature.kinds["biosphere_area"] == 1
+    # 58 EU bathing waters + 88 topographic bathing places, 45 of them the same place twice
+    assert nature.kinds["bathing_place"] == 98 and nature.kinds["biosphere_area"] == 1
+    bathing = s.layer("nature").query("kind == 'bathing_place'")
+    assert bathing["name"].notna().sum() == 55  # every named EU entry inside the county is kept
     assert nature.coverage == "partial"
     schools = s.layer_status("schools")
     assert (schools.count, schools.coverage) == (40, "partial")
@@ -116,3 +119,25 @@ def test_single_file_added_to_layer(pack_dir: Path, tmp_path: Path) -> None:
     row = snap.layer("culture").iloc[0]
     assert (row["name"], row["municipality"], row["source"]) == ("Stadsbiblioteket (test entry)", "1080",
                                                                  "user file my_libraries.csv")
+
+
+def test_dedupe_prefers_rows_with_values() -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from geo.build import dedupe_across_sources
+    from geo.schema import Provenance, conform
+
+    pack = conform(gpd.GeoDataFrame({"name": ["Ronneby station", "Kallinge"], "kind": "rail_station"},
+                                    geometry=[Point(15.28294, 56.20698), Point(15.29, 56.24)],
+                                    crs="EPSG:4326"), "transit", Provenance("pack", "CC0-1.0"))
+    gtfs = conform(gpd.GeoDataFrame({"name": ["Ronneby station (GTFS)", "Ronneby busstation"],
+                                     "kind": ["rail_station", "bus_stop"], "value": [4.5, 9.0]},
+                                    geometry=[Point(15.28310, 56.20710), Point(15.28300, 56.20700)],
+                                    crs="EPSG:4326"), "transit", Provenance("gtfs", "CC0-1.0"))
+    import pandas as pd
+
+    merged = gpd.GeoDataFrame(pd.concat([pack, gtfs], ignore_index=True), crs="EPSG:4326")
+    out = dedupe_across_sources(merged)
+    assert sorted(out["name"]) == ["Kallinge", "Ronneby busstation", "Ronneby station (GTFS)"]
+    assert out.loc[out["name"] == "Ronneby station (GTFS)", "value"].item() == 4.5
