@@ -27,7 +27,11 @@ missing). Count measures: ``100 * min(1, n / target_count)`` with ``n`` the feat
 the time budget; gravity: the same with decayed counts. Transit features that carry ``value``
 (departures per hour, from GTFS) are scored by frequency class: the best of
 ``factor(class) * decay(distance to the nearest stop of that class)`` (:data:`DEPARTURE_CLASSES`).
-Statistics are min-max normalised across the municipalities compared (a single one scores 50).
+Statistics are standardised across the municipalities compared, as AARP's index does ("the average
+place scores 50"): ``50 + STAT_Z_POINTS * z`` clipped to 0-100, with ``z`` the standard score (sign
+flipped where lower is better). Min-max scaling would put two of five municipalities at 0 and 100
+however small their difference, and let municipal statistics swamp the local distance indicators.
+A single municipality scores 50.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Straight-line -> travel distance factors used without a street network.
+#: Points per standard deviation for statistics (five municipalities span roughly 10-90).
+STAT_Z_POINTS = 20.0
 DETOUR: dict[str, float] = {"walk": 1.3, "bike": 1.3, "car": 1.4}
 #: Spacing of the points that stand for a polygon's outline.
 OUTLINE_STEP_M = 50.0
@@ -420,14 +426,15 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
             return _missing(ind, n, f"table {ind.table!r} has no value for these municipalities",
                             unit="stat")
         raw = pd.Series(munis).map(compared).to_numpy(dtype=float)
-        lo, hi = float(compared.min()), float(compared.max())
-        if hi > lo:
-            score = 100.0 * (raw - lo) / (hi - lo)
-            if not ind.higher_is_better:
-                score = 100.0 - score
+        mean, std = float(compared.mean()), float(compared.std(ddof=0))
+        if std > 0:
+            z = (raw - mean) / std
+            score = np.clip(50.0 + STAT_Z_POINTS * (z if ind.higher_is_better else -z), 0.0, 100.0)
         else:
             score = np.where(np.isnan(raw), np.nan, 50.0)
-        notes = [f"min-max across {len(compared)} municipalities ({lo:g}-{hi:g})"]
+        lo, hi = float(compared.min()), float(compared.max())
+        notes = [f"standardised across {len(compared)} municipalities (mean {mean:.4g}, "
+                 f"range {lo:g}-{hi:g}): 50 = average, ±{STAT_Z_POINTS:g} per standard deviation"]
         if col != ind.column:
             notes.append(f"column {col!r} used")
         return IndicatorResult(ind.key, "stat", ind.mode, raw=raw, score=score,

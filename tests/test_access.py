@@ -143,8 +143,12 @@ def test_stat_latest_positive_year_and_normalisation() -> None:
     # only municipalities 0001 and 0002 are compared
     res = compute_indicator(ind, eng, table=table, municipalities=np.array(["0001", "0002", "0009"]))
     assert res.raw[:2].tolist() == [1000.0, 800.0]
-    assert res.score[:2].tolist() == [0.0, 100.0]
+    # standard scores: two values are one standard deviation either side of their mean
+    assert res.score[:2].tolist() == [30.0, 70.0]
     assert np.isnan(res.score[2])
+    three = compute_indicator(ind, eng, table=table, municipalities=np.array(["0001", "0002", "0003"]))
+    z = 200 / np.std([1000.0, 800.0, 1200.0])
+    assert three.score.tolist() == pytest.approx([50.0, 50 + 20 * z, 50 - 20 * z])
     one = compute_indicator(ind, eng, table=table, municipalities=np.array(["0001"] * 3))
     assert one.score.tolist() == [50.0, 50.0, 50.0]
     none = compute_indicator(ind, eng, table=None, municipalities=np.array(["0001"] * 3))

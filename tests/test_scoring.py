@@ -47,7 +47,8 @@ def test_locality_indicator_is_population_weighted_cell_mean(model) -> None:  # 
 def test_stat_indicator_uses_latest_positive_year(model) -> None:  # type: ignore[no-untyped-def]
     j = col(model, "housing.rent")
     # 0002's 2021 value is 0 (missing), so 2020's 800 counts; lower rent is better
-    assert model.loc_scores[:, j].tolist() == pytest.approx([0.0, 0.0, 100.0])
+    # standardised: two municipalities, one standard deviation either side of the mean
+    assert model.loc_scores[:, j].tolist() == pytest.approx([30.0, 30.0, 70.0])
 
 
 def test_missing_indicator_renormalised_not_zero(model) -> None:  # type: ignore[no-untyped-def]
