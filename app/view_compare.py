@@ -76,8 +76,12 @@ def render(ctx: Ctx) -> None:
         best = vals.min() if row.name == ctx.t("rank") else vals.max()
         return ["background-color: #fde72566; font-weight: 600" if v == best else "" for v in vals]
 
-    st.dataframe(frame.style.apply(highlight, axis=1).format("{:.1f}", na_rep="–"),
-                 width="stretch", key="compare_table")
+    frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
+    whole = [r for r in (ctx.t("rank"), ctx.t("population")) if r in frame.index]
+    styler = frame.style.apply(highlight, axis=1).format("{:.1f}", na_rep="–")
+    if whole:
+        styler = styler.format("{:,.0f}", na_rep="–", subset=pd.IndexSlice[whole, :])
+    st.dataframe(styler, width="stretch", key="compare_table")
     st.caption(ctx.t("compare_best"))
     long = (frame.loc[score_rows].reset_index(names="theme")
             .melt(id_vars="theme", var_name="place", value_name="score").dropna())

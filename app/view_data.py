@@ -41,7 +41,17 @@ def render(ctx: Ctx) -> None:
     c2.metric(ctx.t("localities"), len(snap.localities()))
     c3.metric(ctx.t("built_at"), snap.built_at[:16].replace("T", " "))
     st.caption(f"{snap.path} · software {man.get('software_version', '?')}")
-    st.dataframe(layer_table(ctx), hide_index=True, width="stretch", key="layers_table")
+    table = layer_table(ctx)
+    st.dataframe(table.drop(columns=[ctx.t("reason")]), hide_index=True, width="stretch",
+                 key="layers_table")
+    gaps = [(k, snap.layer_status(k)) for k in LAYERS]
+    gaps = [(k, s) for k, s in gaps if s.coverage != "complete"]
+    if gaps:
+        st.markdown(f"**{ctx.t('coverage_warnings')}**")
+        for k, s in gaps:
+            note = s.reason or "; ".join(p.note for p in s.sources if p.note)
+            st.markdown(f"- **{theme_title(k, ctx.lang)}** ({coverage_label(s.coverage, ctx.lang)}, "
+                        f"{s.count}): {note}")
     base = man.get("base", {})
     if base:
         rows = [{"": name, ctx.t("count"): e.get("count"),

@@ -110,23 +110,7 @@ def render(ctx: Ctx) -> None:
             notes.append(ctx.t("layer_missing_note", layer=theme_title(key, ctx.lang),
                                reason=s.reason or ctx.t("missing")))
     left, right = st.columns([3, 2], gap="medium")
-    with left:
-        t0 = time.perf_counter()
-        fmap = _build_map(ctx, tiles, hexagons)
-        st.session_state["_map_build_s"] = time.perf_counter() - t0
-        ret = st_folium(fmap, key="county_map", height=560, use_container_width=True,
-                        returned_objects=["last_object_clicked_tooltip"])
-        _legend(ctx)
-        if notes:
-            with st.expander(f"{ctx.t('coverage_warnings')} ({len(notes)})"):
-                for n in notes:
-                    st.markdown(f"- {n}")
-        codes = set(snap.localities()["code"].astype(str))
-        code = _clicked_code(ret, codes)
-        if code and code != st.session_state.get("_last_click"):
-            st.session_state["_last_click"] = code
-            st.session_state["_goto"] = ("profile", code)
-            st.rerun()
+    # the ranking is drawn first so it updates before the (heavier) map is rebuilt
     with right:
         st.subheader(ctx.t("ranking"))
         table = ranking_table(ctx)
@@ -152,3 +136,20 @@ def render(ctx: Ctx) -> None:
             if st.button(ctx.t("open_profile"), key="open_profile", disabled=pick is None):
                 st.session_state["_goto"] = ("profile", pick)
                 st.rerun()
+    with left:
+        t0 = time.perf_counter()
+        fmap = _build_map(ctx, tiles, hexagons)
+        st.session_state["_map_build_s"] = time.perf_counter() - t0
+        ret = st_folium(fmap, key="county_map", height=560, use_container_width=True,
+                        returned_objects=["last_object_clicked_tooltip"])
+        _legend(ctx)
+        if notes:
+            with st.expander(f"{ctx.t('coverage_warnings')} ({len(notes)})"):
+                for n in notes:
+                    st.markdown(f"- {n}")
+        codes = set(snap.localities()["code"].astype(str))
+        code = _clicked_code(ret, codes)
+        if code and code != st.session_state.get("_last_click"):
+            st.session_state["_last_click"] = code
+            st.session_state["_goto"] = ("profile", code)
+            st.rerun()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import logging
 import math
 import re
@@ -35,6 +36,7 @@ __all__ = [
     "NO_SCORE_COLOR",
     "OSM_TILE_URL",
     "PALETTE",
+    "OfflineFastMarkerCluster",
     "OfflineMap",
     "OfflineMarkerCluster",
     "add_boundaries",
@@ -44,6 +46,7 @@ __all__ = [
     "asset_data_url",
     "build_region_map",
     "coarsen_cells",
+    "fit_zoom",
     "legend_bins",
     "map_html",
     "marker_radius",
@@ -119,6 +122,9 @@ class OfflineMap(folium.Map):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # folium gives min/max zoom only to a tile layer; markercluster needs the map's maxZoom
+        self.options.setdefault("maxZoom", kwargs.get("max_zoom") or 18)
+        self.options.setdefault("minZoom", kwargs.get("min_zoom") or 5)
         self.default_js = [("leaflet", asset_data_url("leaflet.js"))]
         self.default_css = [("leaflet_css", asset_data_url("leaflet.css"))]
 
@@ -321,30 +327,77 @@ def add_localities(m: folium.Map, localities: gpd.GeoDataFrame, scores: pd.DataF
     return len(locs)
 
 
+class OfflineFastMarkerCluster(folium.plugins.FastMarkerCluster):
+    """:class:`folium.plugins.FastMarkerCluster` (markers made in the browser) with inlined assets."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_js = [("markerclusterjs", asset_data_url("markercluster.js"))]
+        self.default_css = [
+            ("markerclustercss", asset_data_url("markercluster.css")),
+            ("markerclusterdefaultcss", asset_data_url("markercluster.default.css")),
+        ]
+
+
+# folium writes "var callback = " before this expression
+_POINT_CALLBACK = """function (row) {
+    var m = L.circleMarker(new L.LatLng(row[0], row[1]),
+        {radius: 5, color: '#212121', weight: 1, fillColor: %s, fillOpacity: 0.9});
+    m.bindTooltip(row[2]);
+    return m;
+}"""
+
+
 def add_point_layer(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, color: str,
-                    show: bool = False, max_points: int = 3000) -> int:
-    """Add a toggleable, clustered layer of features (polygons shown at a representative point)."""
+                    show: bool = False, max_points: int = 5000) -> int:
+    """Add a toggleable, clustered layer of features (polygons shown at a representative point).
+
+    Markers are created in the browser from one JSON array (fast to render, small to send);
+    tooltip texts are escaped with :func:`safe_text` and travel as JSON strings.
+    """
     if gdf is None or not len(gdf):
         return 0
     if len(gdf) > max_points:
         log.info("layer %s: %d features, drawing the first %d", name, len(gdf), max_points)
         gdf = gdf.iloc[:max_points]
-    group = folium.FeatureGroup(name=safe_text(name), show=show)
-    cluster = OfflineMarkerCluster(options={"showCoverageOnHover": False, "maxClusterRadius": 40})
     names = gdf["name"] if "name" in gdf else pd.Series([None] * len(gdf), index=gdf.index)
     kinds = gdf["kind"] if "kind" in gdf else pd.Series([""] * len(gdf), index=gdf.index)
+    rows = []
     for pt, nm, kind in zip(_points(gdf), names, kinds, strict=True):
         if pt is None or pt.is_empty:
             continue
         label = safe_text(nm) or "—"
-        folium.CircleMarker(
-            location=(pt.y, pt.x), radius=5, color="#212121", weight=1, fill=True,
-            fill_color=color, fill_opacity=0.9,
-            tooltip=folium.Tooltip(f"{label} <span style='color:#777'>({safe_text(kind)})</span>"),
-        ).add_to(cluster)
-    cluster.add_to(group)
+        kind_txt = safe_text(str(kind).replace("_", " ")) if kind else ""
+        tip = f"{label} <span style='color:#777'>({kind_txt})</span>" if kind_txt else label
+        rows.append([round(pt.y, 6), round(pt.x, 6), tip])
+    group = folium.FeatureGroup(name=safe_text(name), show=show)
+    OfflineFastMarkerCluster(
+        rows, callback=_POINT_CALLBACK % json.dumps(str(color)), control=False,
+        options={"showCoverageOnHover": False, "maxClusterRadius": 40},
+    ).add_to(group)
     group.add_to(m)
-    return len(gdf)
+    return len(rows)
+
+
+def fit_zoom(bounds: Sequence[float], width_px: int = 520, height_px: int = 540) -> float:
+    """Web-Mercator zoom (quarter steps) that fits ``(minx, miny, maxx, maxy)`` into the pixels.
+
+    Used instead of Leaflet's ``fitBounds``, which measures the container before an iframe has its
+    final size and so zooms out too far.
+
+    >>> fit_zoom((14.4, 55.9, 16.3, 56.5))
+    8.5
+    """
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+
+    def merc_y(lat: float) -> float:
+        lat = max(min(lat, 85.0), -85.0)
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    dx = max(maxx - minx, 1e-6) / 360.0
+    dy = max(merc_y(maxy) - merc_y(miny), 1e-6) / (2 * math.pi)
+    z = min(math.log2(width_px / 256 / dx), math.log2(height_px / 256 / dy))
+    return float(max(1.0, min(18.0, math.floor(z * 4) / 4)))
 
 
 def build_region_map(
@@ -386,7 +439,8 @@ def build_region_map(
     labels = labels or {}
     bounds = boundary.total_bounds if boundary is not None and len(boundary) else localities.total_bounds
     minx, miny, maxx, maxy = (float(v) for v in bounds)
-    m = OfflineMap(location=((miny + maxy) / 2, (minx + maxx) / 2), zoom_start=9, tiles=None,
+    m = OfflineMap(location=((miny + maxy) / 2, (minx + maxx) / 2),
+                   zoom_start=fit_zoom((minx, miny, maxx, maxy)), tiles=None,
                    control_scale=True, prefer_canvas=False, zoom_snap=0.25, zoom_delta=0.5)
     if tiles:
         folium.TileLayer(OSM_TILE_URL, attr=OSM_ATTRIBUTION, name="OpenStreetMap",
@@ -400,7 +454,6 @@ def build_region_map(
         add_point_layer(m, gdf, name=title, color=color)
     add_localities(m, localities, scores, name=labels.get("localities", "Localities"), labels=labels)
     folium.LayerControl(collapsed=True).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
 

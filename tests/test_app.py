@@ -238,7 +238,7 @@ def test_data_page(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
     row = layers.set_index("Layer")
     assert row.loc["Schools", "Coverage"] == "partial"
     assert row.loc["Housing", "Coverage"] == "missing"
-    assert "synthetic store has none" in row.loc["Housing", "Why missing / note"]
+    assert "synthetic store has none" in "\n".join(m.value for m in at.markdown)
     assert row.loc["Transit", "Features"] == 2
     assert "livability build --region blekinge" in "\n".join(c.value for c in at.code)
 

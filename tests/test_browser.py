@@ -158,6 +158,15 @@ def test_map_language_profile_and_hostile_name(app_url: str, driver: object) -> 
         "return Array.from(document.scripts).map(s => s.src).filter(s => s.startsWith('http'))")
     assert not [s for s in srcs if "127.0.0.1" not in s], srcs
     drv.save_screenshot(str(SHOTS / "01_map_en.png"))  # type: ignore[attr-defined]
+    # a theme layer toggled in the layer control shows clustered points (no app rerun)
+    n_overlays = drv.execute_script("""
+        const labels = Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'));
+        const hit = labels.find(l => l.textContent.includes('Schools'));
+        if (hit) { hit.querySelector('input').click(); }
+        return labels.length;""")  # type: ignore[attr-defined]
+    assert n_overlays >= 3  # hexagons, localities and at least one theme layer
+    WebDriverWait(drv, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".marker-cluster"))
+    drv.save_screenshot(str(SHOTS / "01b_map_schools_layer.png"))  # type: ignore[attr-defined]
     # the hostile name is inert text inside a tooltip, never an <img>
     assert not drv.find_elements(By.CSS_SELECTOR, "img[src='x']")  # type: ignore[attr-defined]
     drv.switch_to.default_content()  # type: ignore[attr-defined]
@@ -223,3 +232,31 @@ def test_map_language_profile_and_hostile_name(app_url: str, driver: object) -> 
         drv.save_screenshot(str(SHOTS / f"06_{page}.png"))  # type: ignore[attr-defined]
     (SHOTS / "timings.json").write_text(json.dumps(timings, indent=2))
     print(timings)
+
+
+def test_standalone_map_layers_toggle_without_errors(driver: object, tmp_path: Path) -> None:
+    """A saved county map (SYNTHETIC points) works offline from file://, layers toggle cleanly."""
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    from geo import maps
+
+    b = gpd.GeoDataFrame(geometry=[box(15.0, 56.0, 15.5, 56.3)], crs="EPSG:4326")
+    locs = gpd.GeoDataFrame({"code": ["A1"], "name": [HOSTILE], "population": [1000]},
+                            geometry=[Point(15.1, 56.1)], crs="EPSG:4326")
+    pts = gpd.GeoDataFrame({"name": [HOSTILE, "Y", "Z"], "kind": ["school"] * 3},
+                           geometry=[Point(15.1, 56.1), Point(15.11, 56.1), Point(15.3, 56.2)],
+                           crs="EPSG:4326")
+    html = maps.map_html(maps.build_region_map(b, locs, layers={"s": ("Schools", "#d95f02", pts)}))
+    trap = ("<script>window.__errors=[];window.onerror=function(m){window.__errors.push(String(m))};"
+            "</script>")
+    f = tmp_path / "map.html"
+    f.write_text(html.replace("<head>", "<head>" + trap, 1), encoding="utf-8")
+    drv = driver
+    drv.get(f.as_uri())  # type: ignore[attr-defined]
+    WebDriverWait(drv, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "path.locality-marker"))
+    drv.execute_script("""document.querySelectorAll('.leaflet-control-layers-overlays input')
+        .forEach(i => i.click());""")  # type: ignore[attr-defined]
+    WebDriverWait(drv, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".marker-cluster"))
+    assert drv.execute_script("return window.__errors") == []  # type: ignore[attr-defined]
+    assert not drv.find_elements(By.CSS_SELECTOR, "img[src='x']")  # type: ignore[attr-defined]

@@ -37,6 +37,7 @@ def test_assets_are_inlined_not_cdn() -> None:
     assert html.count("data:text/javascript;base64,") == 2  # leaflet + markercluster
     assert "cdn.jsdelivr" not in html and "cdnjs" not in html
     assert "L.markerClusterGroup" in html
+    assert re.search(r"var callback = \s*function \(row\)", html)  # a valid expression
 
 
 def test_leaflet_css_images_inlined() -> None:
@@ -50,10 +51,13 @@ def test_leaflet_css_images_inlined() -> None:
 
 def test_hostile_names_escaped_in_tooltips() -> None:
     b, locs = _synthetic()
-    m = maps.build_region_map(b, locs)
+    layer = gpd.GeoDataFrame({"name": [HOSTILE], "kind": ["<b>kind</b>"]},
+                             geometry=[Point(15.1, 56.1)], crs="EPSG:4326")
+    m = maps.build_region_map(b, locs, layers={"x": ("Layer <i>", "#000", layer)})
     html = maps.map_html(m)
     assert HOSTILE not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<b>kind</b>" not in html and "Layer <i>" not in html
     assert "${x}" not in html and "&#36;&#123;x&#125;" in html
 
 
@@ -137,3 +141,26 @@ def test_county_payload_under_2mb(blekinge_snapshot) -> None:  # type: ignore[no
     assert len(html.encode()) < 2_000_000, len(html.encode())
     assert html.count("locality-marker") >= 40
     assert maps.cdn_links(html) == []
+
+
+def test_map_scripts_are_valid_javascript(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Every inline script of a full map parses (node --check); catches template mistakes."""
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not installed")
+    b, locs = _synthetic()
+    layer = gpd.GeoDataFrame({"name": [HOSTILE, "B"], "kind": ["school", "x"]},
+                             geometry=[Point(15.1, 56.1), Point(15.2, 56.2)], crs="EPSG:4326")
+    cells = pd.DataFrame({"h3": [h3.latlng_to_cell(56.1, 15.1, 9)], "composite": [50.0]})
+    html = maps.map_html(maps.build_region_map(
+        b, locs, cells=cells, layers={"schools": ("Schools", "#d95f02", layer)}))
+    scripts = re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+    assert scripts
+    for i, js in enumerate(scripts):
+        f = tmp_path / f"s{i}.js"
+        f.write_text(js)
+        res = subprocess.run([node, "--check", str(f)], capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr[:500]
