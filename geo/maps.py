@@ -348,6 +348,17 @@ _POINT_CALLBACK = """function (row) {
 }"""
 
 
+# cluster bubbles in the layer's own colour (the default green would read as a score colour)
+_CLUSTER_ICON = """function (cluster) {
+    var n = cluster.getChildCount();
+    var size = n < 10 ? 26 : (n < 100 ? 32 : 38);
+    return L.divIcon({html: '<div style="background:' + %s + ';color:#fff;border:2px solid #fff;'
+        + 'border-radius:50%%;width:' + size + 'px;height:' + size + 'px;line-height:' + (size - 4)
+        + 'px;text-align:center;font:600 12px sans-serif;box-shadow:0 0 3px #0008">' + n + '</div>',
+        className: 'theme-cluster marker-cluster', iconSize: L.point(size, size)});
+}"""
+
+
 def add_point_layer(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, color: str,
                     show: bool = False, max_points: int = 5000) -> int:
     """Add a toggleable, clustered layer of features (polygons shown at a representative point).
@@ -373,6 +384,7 @@ def add_point_layer(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, color: s
     group = folium.FeatureGroup(name=safe_text(name), show=show)
     OfflineFastMarkerCluster(
         rows, callback=_POINT_CALLBACK % json.dumps(str(color)), control=False,
+        icon_create_function=_CLUSTER_ICON % json.dumps(str(color)),
         options={"showCoverageOnHover": False, "maxClusterRadius": 40},
     ).add_to(group)
     group.add_to(m)
