@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from layers import LAYERS, get_indicator
+from layers import LAYERS, all_indicators, get_indicator
 
 from .common import Ctx, bound, coverage_label, place_options, store, theme_title
 from .data import explanation, get_rank_bands
@@ -34,46 +34,39 @@ def breakdown_frame(row: pd.Series, lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["theme", "score"])
 
 
-def _match_rows(df: pd.DataFrame, code: str, name: str) -> pd.DataFrame:
-    for col in df.columns:
-        vals = df[col].astype(str).str.strip()
-        hit = df[(vals == code) | (vals.str.casefold() == name.casefold())]
-        if len(hit):
-            return hit
-    return df.iloc[0:0]
-
-
 def municipal_facts(snapshot: Any, muni_code: str, muni_name: str, lang: str) -> list[tuple[str, str]]:
-    """Rent and school results of a municipality from the snapshot's tables as (label, value)."""
+    """Values of the municipal statistics indicators (rent, school results) as (label, value).
+
+    Reads each ``stat`` indicator's table and column from the snapshot; rows are matched on the
+    ``municipality`` code column (or a name column); for yearly tables the latest year with a
+    positive value is taken and shown in the label.
+    """
     facts: list[tuple[str, str]] = []
-    for name in snapshot.table_names():
-        low = name.lower()
-        if not ("rent" in low or low.startswith("school")):
+    for ind in all_indicators():
+        if ind.measure != "stat" or not ind.table or not ind.column:
             continue
-        df = snapshot.table(name)
-        if df is None or not len(df):
+        df = snapshot.table(ind.table)
+        if df is None or not len(df) or ind.column not in df:
             continue
-        hit = _match_rows(df, muni_code, muni_name)
+        if "municipality" in df:
+            hit = df[df["municipality"].astype(str).str.strip() == muni_code]
+        else:
+            names = next((c for c in df.columns if str(c).lower() in ("kommun", "name")), None)
+            hit = df[df[names].astype(str).str.strip() == muni_name] if names else df.iloc[0:0]
+        vals = pd.to_numeric(hit[ind.column], errors="coerce")
+        hit = hit[vals.notna() & (vals > 0)]
         if not len(hit):
             continue
-        year_col = next((c for c in hit.columns if str(c).lower() in ("year", "år", "ar")), None)
-        num = hit.select_dtypes("number")
-        num = num[[c for c in num.columns if c != year_col and "relation" not in str(c).lower()]]
-        if year_col is not None and len(num.columns):
-            good = hit[num.iloc[:, 0].fillna(0) > 0]
-            if len(good):
-                hit = good.sort_values(year_col).tail(1)
-                num = hit[num.columns]
-        if not len(num.columns):
-            continue
-        col = num.columns[0]
-        val = hit[col].iloc[0]
-        if pd.isna(val):
-            continue
-        label = name.replace("_", " ")
+        year_col = next((c for c in ("year", "Year") if c in hit), None)
+        label = ind.title(lang)
         if year_col is not None:
-            label += f" ({hit[year_col].iloc[0]})"
-        facts.append((f"{label}: {col}", f"{float(val):,.1f}".replace(",", " ")))
+            hit = hit.sort_values(year_col)
+            label += f" ({hit[year_col].iloc[-1]})"
+        val = float(pd.to_numeric(hit[ind.column], errors="coerce").iloc[-1])
+        unit = " %" if "%" in ind.column or "andel" in ind.column.lower() else ""
+        if ind.layer == "housing":
+            unit = " kr/m²/år" if lang == "sv" else " SEK/m²/yr"
+        facts.append((label, f"{val:,.1f}".replace(",", " ") + unit))
     return facts
 
 
@@ -193,7 +186,9 @@ def render(ctx: Ctx) -> None:
             ind = _indicator_rows(exp, ctx)
             if len(ind):
                 st.subheader(ctx.t("indicators"))
-                st.dataframe(ind, hide_index=True, width="stretch")
+                st.dataframe(ind, hide_index=True, width="stretch", column_config={
+                    ctx.t("nearest"): st.column_config.TextColumn(width="large"),
+                    ctx.t("indicator"): st.column_config.TextColumn(width="medium")})
                 st.caption(ctx.t("approx_note"))
     st.subheader(ctx.t("key_facts"))
     facts: list[tuple[str, str]] = []

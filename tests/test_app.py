@@ -257,7 +257,8 @@ def test_blekinge_map_and_profile(monkeypatch: pytest.MonkeyPatch, blekinge_stor
     _ok(at)
     assert at.header[0].value == "Karlshamn"
     facts = at.table[0].value
-    assert any("rent" in str(i) for i in facts.index)
+    assert any("rent" in str(i).lower() for i in facts.index)
+    assert any("%" in str(v) for v in facts.iloc[:, 0])
 
 
 def test_navigation_by_widgets(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
