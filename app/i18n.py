@@ -61,6 +61,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rent": ("Median rent (SEK/m² per year)", "Medianhyra (kr/m² och år)"),
     "school_results": ("School results", "Skolresultat"),
     "coverage_warnings": ("Coverage warnings", "Täckningsvarningar"),
+    "coverage_layers": ("Data gaps in the map layers", "Luckor i kartlagrens data"),
     "sources": ("Sources", "Källor"),
     "missing_indicators": ("Could not compute: {items}", "Kunde inte beräknas: {items}"),
     "no_place": ("Pick a place to see its profile.", "Välj en ort för att se dess profil."),

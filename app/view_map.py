@@ -131,8 +131,9 @@ def render(ctx: Ctx) -> None:
         opts = {str(c): str(n) for c, n in zip(snap.localities()["code"],
                                                 snap.localities()["name"], strict=False)}
         if opts:
-            pick = st.selectbox(ctx.t("choose_place"), list(opts), format_func=opts.get,
-                                key="map_pick", index=None)
+            pick = st.selectbox(ctx.t("choose_place"), list(opts),
+                                format_func=lambda c: opts.get(c, str(c)), key="map_pick",
+                                index=None)
             if st.button(ctx.t("open_profile"), key="open_profile", disabled=pick is None):
                 st.session_state["_goto"] = ("profile", pick)
                 st.rerun()

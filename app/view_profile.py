@@ -124,7 +124,8 @@ def render(ctx: Ctx) -> None:
     if st.session_state.get("place") not in opts:
         st.session_state["place"] = next(iter(opts))
     code = store("place", st.selectbox(ctx.t("choose_place"), list(opts),
-                                       **bound("place", ctx.lang), format_func=opts.get))
+                                       format_func=lambda c: opts.get(c, str(c)),
+                                       **bound("place", ctx.lang)))
     snap = ctx.snapshot
     locs = snap.localities()
     locs["code"] = locs["code"].astype(str)
@@ -199,7 +200,7 @@ def render(ctx: Ctx) -> None:
     facts += municipal_facts(snap, muni_code, muni_name, ctx.lang)
     st.table(pd.DataFrame(facts, columns=[ctx.t("key_facts"), ctx.t("value")]).set_index(
         ctx.t("key_facts")))
-    st.subheader(ctx.t("coverage_warnings"))
+    st.subheader(ctx.t("coverage_layers"))
     warned = False
     for key in LAYERS:
         s = snap.layer_status(key)

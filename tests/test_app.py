@@ -178,7 +178,7 @@ def test_profile_page(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> Non
     assert labels[:3] == ["Score", "Rank", "Rank band"]
     assert at.metric[1].value.endswith("/ 5")
     subs = [s.value for s in at.subheader]
-    assert {"Theme breakdown", "Key facts", "Coverage warnings"} <= set(subs)
+    assert {"Theme breakdown", "Key facts", "Data gaps in the map layers"} <= set(subs)
     breakdown = next(d.value for d in at.dataframe if "Theme" in d.value.columns
                      and "Indicator" not in d.value.columns)
     assert "Transit" in breakdown["Theme"].tolist()
