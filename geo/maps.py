@@ -30,12 +30,14 @@ from typing import Any
 import folium
 import folium.plugins
 import geopandas as gpd
+import jinja2
 import pandas as pd
 
 __all__ = [
     "NO_SCORE_COLOR",
     "OSM_TILE_URL",
     "PALETTE",
+    "FitBoundsWhenSized",
     "OfflineFastMarkerCluster",
     "OfflineMap",
     "OfflineMarkerCluster",
@@ -391,6 +393,25 @@ def add_point_layer(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, color: s
     return len(rows)
 
 
+class FitBoundsWhenSized(folium.MacroElement):
+    """Fit the map to ``bounds`` once its container has its final size (iframes size late)."""
+
+    _template = jinja2.Template("""
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var bounds = {{ this.bounds|tojson }};
+            var fit = function () { map.invalidateSize(); map.fitBounds(bounds); };
+            setTimeout(fit, 250);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, bounds: Sequence[Sequence[float]]) -> None:
+        super().__init__()
+        self._name = "FitBoundsWhenSized"
+        self.bounds = [[float(v) for v in corner] for corner in bounds]
+
+
 def fit_zoom(bounds: Sequence[float], width_px: int = 520, height_px: int = 540) -> float:
     """Web-Mercator zoom (quarter steps) that fits ``(minx, miny, maxx, maxy)`` into the pixels.
 
@@ -466,6 +487,7 @@ def build_region_map(
         add_point_layer(m, gdf, name=title, color=color)
     add_localities(m, localities, scores, name=labels.get("localities", "Localities"), labels=labels)
     folium.LayerControl(collapsed=True).add_to(m)
+    m.add_child(FitBoundsWhenSized([[miny, minx], [maxy, maxx]]))
     return m
 
 
