@@ -275,3 +275,26 @@ def test_navigation_by_widgets(monkeypatch: pytest.MonkeyPatch, synth_store: Pat
     _ok(at)
     assert at.header[0].value == "Betaköping"
     assert at.query_params["place"] == "S002"
+
+
+def test_municipality_profile(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
+    at = _run(monkeypatch, synth_store, page="profile", place="9902")
+    _ok(at)
+    assert at.header[0].value == "Östkommun (municipality)"
+    assert at.metric[1].value.endswith("/ 2")
+
+
+def test_scoring_failure_shows_data_without_scores(monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    import geo.scoring
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise RuntimeError("synthetic failure")
+
+    monkeypatch.setattr(geo.scoring, "score", boom)
+    data = write_synthetic_store(tmp_path / "fail")  # fresh store: nothing cached
+    at = _run(monkeypatch, data)
+    assert not at.exception and not at.error
+    assert any("synthetic failure" in w.value for w in at.warning)
+    names = at.dataframe[0].value["name"].tolist()
+    assert len(names) == 5  # the localities are still listed, without scores
