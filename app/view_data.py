@@ -62,7 +62,7 @@ def render(ctx: Ctx) -> None:
     tables = man.get("tables", {})
     if tables:
         st.subheader(ctx.t("tables"))
-        rows = [{"": name, "rows": e.get("rows"),
+        rows = [{"": name, ctx.t("rows"): e.get("rows"),
                  ctx.t("sources"): "; ".join(p.get("source", "") for p in e.get("sources", [])),
                  ctx.t("licence"): "; ".join(p.get("license", "") for p in e.get("sources", [])),
                  ctx.t("date"): "; ".join(p.get("date", "") for p in e.get("sources", []))}

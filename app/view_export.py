@@ -94,8 +94,8 @@ def render(ctx: Ctx) -> None:
     fmt = st.radio(ctx.t("export_format"), list(FORMATS), key="export_fmt", horizontal=True,
                    format_func=lambda f: FORMATS[f][0])
     sig = (ctx.key, fmt, tuple(layers), tuple(sorted(ctx.weights.items())))
-    if st.button(ctx.t("export_format") + " → " + FORMATS[fmt][0], key="export_prepare"):
-        with st.spinner("…"):
+    if st.button(ctx.t("prepare", fmt=FORMATS[fmt][0]), key="export_prepare"):
+        with st.spinner(ctx.t("preparing")):
             data = export_bytes(snap, fmt, layers, ctx.result.scores)
         st.session_state["_export"] = (sig, data)
     ready = st.session_state.get("_export")

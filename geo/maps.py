@@ -238,7 +238,8 @@ def coarsen_cells(cells: pd.DataFrame, resolution: int, column: str = "composite
 
 
 def add_cells(m: folium.Map, cells: pd.DataFrame, *, name: str = "Hexagons",
-              resolution: int | None = 7, max_cells: int = 6000, column: str = "composite") -> int:
+              resolution: int | None = 7, max_cells: int = 6000, column: str = "composite",
+              label: str = "") -> int:
     """Draw H3 hexagons (column ``h3``) coloured by ``column``.
 
     Cells finer than ``resolution`` are aggregated to it (res-9 cells are a few pixels wide at county
@@ -269,7 +270,7 @@ def add_cells(m: folium.Map, cells: pd.DataFrame, *, name: str = "Hexagons",
         name=name,
         style_function=lambda f: {"fillColor": f["properties"]["c"], "color": f["properties"]["c"],
                                   "weight": 0.3, "fillOpacity": 0.55},
-        tooltip=folium.GeoJsonTooltip(fields=["v"], aliases=[safe_text(name)]),
+        tooltip=folium.GeoJsonTooltip(fields=["v"], aliases=[safe_text(label or name)]),
     ).add_to(m)
     log.info("%d hexagons drawn", len(features))
     return len(features)
@@ -482,7 +483,7 @@ def build_region_map(
         "<style>.leaflet-container{background:#dbe7ee;}</style>"))
     add_boundaries(m, boundary, municipalities, region_label=region_label)
     if cells is not None:
-        add_cells(m, cells, name=labels.get("hexagons", "Hexagons"))
+        add_cells(m, cells, name=labels.get("hexagons", "Hexagons"), label=labels.get("score", ""))
     for _key, (title, color, gdf) in (layers or {}).items():
         add_point_layer(m, gdf, name=title, color=color)
     add_localities(m, localities, scores, name=labels.get("localities", "Localities"), labels=labels)
