@@ -151,3 +151,163 @@ def test_counts_within_budget_with_offsets() -> None:
     c = g.counts_within(np.array([0, 0, 3]), 150.0, np.array([0.0, 60.0, 0.0]))
     # node 0: both node-0 sources (0, 60); node 1: 100 and 160 -> 1, plus node 3 at 200 -> no
     assert c.tolist() == [2, 1, 1, 1, 0]
+
+
+# -- node reordering, vectorised car speeds, counts_within against brute force ----------------------
+def random_network(seed: int, n: int = 120, car: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """SYNTHETIC test network: random points joined to near neighbours, shuffled ids and rows.
+
+    With ``car`` about a third of the links are one-way (stored in one direction only), the others
+    in both directions with different speeds (``highway`` classes and some ``maxspeed`` values).
+    """
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 2000, size=(n, 2))
+    ids = rng.permutation(np.arange(1000, 1000 + n)).astype(np.int64)
+    us, vs = [], []
+    for i in range(n):
+        near = np.argsort(np.hypot(*(xy - xy[i]).T))[1:4]
+        for j in near:
+            us.append(i)
+            vs.append(int(j))
+    u, v = np.array(us), np.array(vs)
+    length = np.hypot(*(xy[u] - xy[v]).T) * rng.uniform(1.0, 1.3, size=len(u))
+    edges = pd.DataFrame({"u": ids[u], "v": ids[v], "length": length})
+    if car:
+        oneway = rng.random(len(u)) < 0.33
+        back = edges[~oneway].rename(columns={"u": "v", "v": "u"})
+        edges = pd.concat([edges, back], ignore_index=True)
+        classes = np.array(["primary", "residential", "service", "tertiary"])
+        edges["highway"] = classes[rng.integers(0, 4, size=len(edges))]
+        edges["maxspeed"] = np.where(rng.random(len(edges)) < 0.3, 70.0, np.nan)
+    edges = edges.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    nodes = pd.DataFrame({"node": ids, "x": xy[:, 0], "y": xy[:, 1]})
+    return nodes, edges
+
+
+def networkx_graph(g: StreetGraph):  # type: ignore[no-untyped-def]
+    """The graph's public matrix as a networkx DiGraph over node indices."""
+    import networkx as nx
+
+    m = g.matrix.tocoo()
+    G = nx.DiGraph()
+    G.add_nodes_from(range(g.n_nodes))
+    G.add_weighted_edges_from(zip(m.row.tolist(), m.col.tolist(), m.data.tolist(), strict=True))
+    return G
+
+
+def brute_counts(g: StreetGraph, sources: np.ndarray, offsets: np.ndarray,
+                 budget: float) -> np.ndarray:
+    """Count per node by one full networkx Dijkstra from every node (travelling forwards)."""
+    import networkx as nx
+
+    G = networkx_graph(g)
+    out = np.zeros(g.n_nodes, dtype=np.int64)
+    for v in range(g.n_nodes):
+        d = nx.single_source_dijkstra_path_length(G, v)
+        out[v] = sum(1 for s, o in zip(sources, offsets, strict=True)
+                     if s in d and d[s] + o <= budget)
+    return out
+
+
+def test_reordering_is_invisible_to_callers() -> None:
+    import networkx as nx
+
+    nodes, edges = random_network(3)
+    g = StreetGraph.from_frames(nodes, edges, projected=True)
+    # public order = the input order of the nodes frame
+    assert g.node_ids.tolist() == nodes["node"].tolist()
+    assert np.array_equal(g.xy, nodes[["x", "y"]].to_numpy())
+    # the internal order really differs (otherwise this test proves nothing)
+    assert not np.array_equal(g._perm, np.arange(g.n_nodes))
+    idx, _ = g.snap(nodes["x"].to_numpy(), nodes["y"].to_numpy())
+    assert idx.tolist() == list(range(g.n_nodes))
+    G = networkx_graph(g)
+    for s in (0, 17, 55):
+        ref = nx.single_source_dijkstra_path_length(G, s)
+        d = g.distances_from(np.array([s]))
+        expected = np.array([ref.get(v, np.inf) for v in range(g.n_nodes)])
+        assert np.array_equal(np.isfinite(d), np.isfinite(expected))
+        assert np.allclose(d[np.isfinite(d)], expected[np.isfinite(expected)], rtol=0, atol=1e-9)
+    d, which = g.nearest_from(np.array([5, 40, 90]), np.array([3.0, 0.0, 250.0]))
+    dists = [nx.single_source_dijkstra_path_length(G, s) for s in (5, 40, 90)]
+    for v in range(g.n_nodes):
+        cand = [dd.get(v, np.inf) + o for dd, o in zip(dists, (3.0, 0.0, 250.0), strict=True)]
+        assert d[v] == pytest.approx(min(cand), abs=1e-9)
+        if np.isfinite(d[v]):
+            assert cand[which[v]] == pytest.approx(d[v], abs=1e-9)
+        else:
+            assert which[v] == -1
+
+
+@pytest.mark.parametrize("mode", ["walk", "car"])
+def test_counts_within_matches_brute_force(mode: str) -> None:
+    nodes, edges = random_network(11, n=90, car=mode == "car")
+    g = StreetGraph.from_frames(nodes, edges, mode=mode, projected=True)
+    rng = np.random.default_rng(5)
+    sources = rng.integers(0, g.n_nodes, size=40)  # with repeated nodes
+    offsets = np.where(rng.random(40) < 0.5, 0.0, rng.uniform(0, 300, size=40))
+    budget = 900.0
+    expected = brute_counts(g, sources, offsets, budget)
+    assert expected.min() < expected.max()  # a meaningful budget: counts vary
+    got = g.counts_within(sources, budget, offsets, chunk=7)
+    assert got.dtype == np.int64 and np.array_equal(got, expected)
+    # counting only at some nodes: fewer targets than sources -> searched from the targets
+    at = np.array([3, 3, 50, 0, 89, 12])
+    assert np.array_equal(g.counts_within(sources, budget, offsets, at=at), expected[at])
+    # more targets than sources -> the per-source searches, same answer
+    many = np.arange(g.n_nodes)[::-1]
+    assert np.array_equal(g.counts_within(sources[:5], budget, offsets[:5], at=many),
+                          brute_counts(g, sources[:5], offsets[:5], budget)[many])
+
+
+def test_car_counts_follow_one_way_streets() -> None:
+    # 1 -> 2 one way (1000 m residential = cost 1250), 2 <-> 3 both ways (cost 500)
+    nodes = pd.DataFrame({"node": [1, 2, 3], "x": [0.0, 1000, 2000], "y": [0.0, 0, 0]})
+    edges = pd.DataFrame({"u": [1, 2, 3], "v": [2, 3, 2], "length": [1000.0, 1000, 1000],
+                          "highway": ["residential", "primary", "primary"],
+                          "maxspeed": [None, 100, 100]})
+    g = StreetGraph.from_frames(nodes, edges, mode="car", projected=True)
+    # a workplace at node 1 is reachable from nowhere else; one at node 3 from 2 (500), 1 (1750)
+    assert g.counts_within(np.array([0]), 2000.0).tolist() == [1, 0, 0]
+    assert g.counts_within(np.array([2]), 2000.0).tolist() == [1, 1, 1]
+    assert g.counts_within(np.array([2]), 1000.0).tolist() == [0, 1, 1]
+    assert g.counts_within(np.array([0, 2, 2]), 1000.0, at=np.array([1])).tolist() == [2]
+
+
+def _car_speeds_per_row(edges: pd.DataFrame) -> np.ndarray:
+    """The original per-edge Python implementation, the reference for the vectorised one."""
+    from geo.network import _DEFAULT_CAR_KMH, CAR_SPEEDS_KMH, _first_number, _highway_class
+
+    speed = np.array([_first_number(v) for v in edges["maxspeed"]], dtype=float)
+    by_class = np.array([CAR_SPEEDS_KMH.get(_highway_class(v), _DEFAULT_CAR_KMH)
+                         for v in edges["highway"]], dtype=float)
+    bad = ~np.isfinite(speed) | (speed <= 0)
+    speed[bad] = by_class[bad]
+    return speed
+
+
+def test_car_speeds_vectorised_equals_per_row() -> None:
+    from geo.network import car_speeds
+
+    maxspeed = [50, 70.0, None, np.nan, "30", "50;70", "80|60", " 90 ", "30 mph", "none", "",
+                ["40", "60"], [], ("100",), 0, -5, "signals", np.array([110.0]), "20"]
+    highway = ["motorway", "residential", ["primary", "secondary"], None, "weird", "service",
+               "track", np.nan, "living_street", "trunk", "unclassified", [], "road",
+               ("tertiary",), "primary", "secondary_link", "motorway_link", "primary", "service"]
+    edges = pd.DataFrame({"maxspeed": pd.Series(maxspeed, dtype=object),
+                          "highway": pd.Series(highway, dtype=object)})
+    got = car_speeds(edges)
+    assert np.array_equal(got, _car_speeds_per_row(edges))
+    assert got.tolist() == [50.0, 70.0, 80.0, 40.0, 30.0, 50.0, 80.0, 90.0, 30.0, 90.0, 50.0,
+                            40.0, 40.0, 100.0, 80.0, 50.0, 70.0, 110.0, 20.0]
+    # an unhashable item (nested list) takes the per-row path: str([20]) is no number
+    nested = pd.DataFrame({"maxspeed": pd.Series([[[20]], "60"], dtype=object),
+                           "highway": ["service", "primary"]})
+    assert car_speeds(nested).tolist() == [20.0, 60.0]
+    # the store's form: float maxspeed (NaN unknown), string highway
+    store = pd.DataFrame({"maxspeed": [np.nan, 30.0, np.nan, 0.0],
+                          "highway": ["primary", "service", "weird", "track"]})
+    assert car_speeds(store).tolist() == [80.0, 30.0, 40.0, 20.0]
+    assert np.array_equal(car_speeds(store), _car_speeds_per_row(store))
+    only_highway = pd.DataFrame({"highway": ["motorway", "service"]})
+    assert car_speeds(only_highway).tolist() == [110.0, 20.0]
