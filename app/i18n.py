@@ -95,9 +95,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "own_pack": ("Add your own data", "Lägg till egna data"),
     "own_pack_text": (
         "Put a folder with a `pack.json` (files, theme, source, licence, date, coverage) under "
-        "`data/packs/<name>/`, or pass `--pack <folder>` to the build, then rebuild.",
+        "`data/packs/<name>/`, or pass `--pack <folder>` to the build; one file goes into a layer "
+        "with `--file <layer>=<file>` (GeoJSON, GeoPackage or CSV). Then rebuild.",
         "Lägg en mapp med en `pack.json` (filer, tema, källa, licens, datum, täckning) i "
-        "`data/packs/<namn>/`, eller ange `--pack <mapp>` vid bygget, och bygg om."),
+        "`data/packs/<namn>/`, eller ange `--pack <mapp>` vid bygget; en enstaka fil läggs i ett "
+        "lager med `--file <lager>=<fil>` (GeoJSON, GeoPackage eller CSV). Bygg sedan om."),
     "partial": ("partial", "ofullständig"),
     "missing": ("missing", "saknas"),
     "complete": ("complete", "komplett"),

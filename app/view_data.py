@@ -80,7 +80,9 @@ def render(ctx: Ctx) -> None:
         st.markdown(f"- {line}")
     st.subheader(ctx.t("refresh"))
     st.markdown(ctx.t("refresh_text"))
-    st.code(f"livability build --region {ctx.key.region} --pack ../shared/data/blekinge\n"
+    st.code(f"livability build --region {ctx.key.region} --pack ../shared/data/blekinge --offline\n"
             f"# or: make build", language="bash")
     st.subheader(ctx.t("own_pack"))
     st.markdown(ctx.t("own_pack_text"))
+    st.code(f"livability build --region {ctx.key.region} --file schools=my_schools.geojson\n"
+            f"livability build --region {ctx.key.region} --pack path/to/my_pack", language="bash")

@@ -17,5 +17,6 @@ def render(lang: str, data: Path) -> None:
     st.header(t("first_run_title", lang))
     st.markdown(t("first_run_text", lang))
     st.code("make build\n\n# or, explicitly:\n"
-            "livability build --region blekinge --pack ../shared/data/blekinge", language="bash")
+            "livability build --region blekinge --pack ../shared/data/blekinge --offline",
+            language="bash")
     st.markdown(t("first_run_then", lang, path=str(data)))
