@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ __all__ = [
     "bound",
     "coverage_label",
     "error_panel",
+    "md_text",
     "place_options",
     "store",
     "theme_title",
@@ -47,6 +49,14 @@ class Ctx:
     def t(self, key: str, **fmt: object) -> str:
         """Translate ``key`` into the current language."""
         return t(key, self.lang, **fmt)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+
+
+def md_text(value: object) -> str:
+    """Escape a data string for ``st.markdown``: no links, images, HTML or emphasis from data."""
+    return _MD_SPECIAL.sub(r"\\\1", "" if value is None else str(value))
 
 
 def theme_title(key: str, lang: str) -> str:

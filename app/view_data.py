@@ -7,7 +7,7 @@ import streamlit as st
 
 from layers import LAYERS
 
-from .common import Ctx, coverage_label, theme_title
+from .common import Ctx, coverage_label, md_text, theme_title
 
 __all__ = ["layer_table", "render"]
 
@@ -51,7 +51,7 @@ def render(ctx: Ctx) -> None:
         for k, s in gaps:
             note = s.reason or "; ".join(p.note for p in s.sources if p.note)
             st.markdown(f"- **{theme_title(k, ctx.lang)}** ({coverage_label(s.coverage, ctx.lang)}, "
-                        f"{s.count}): {note}")
+                        f"{s.count}): {md_text(note)}")
     base = man.get("base", {})
     if base:
         rows = [{"": name, ctx.t("count"): e.get("count"),
@@ -77,7 +77,7 @@ def render(ctx: Ctx) -> None:
         st.caption(ctx.t("approx_note"))
     st.subheader(ctx.t("attributions"))
     for line in snap.attributions():
-        st.markdown(f"- {line}")
+        st.markdown(f"- {md_text(line)}")
     st.subheader(ctx.t("refresh"))
     st.markdown(ctx.t("refresh_text"))
     st.code(f"livability build --region {ctx.key.region} --pack ../shared/data/blekinge --offline\n"

@@ -13,7 +13,7 @@ from streamlit_folium import st_folium
 from geo import maps
 from layers import LAYERS
 
-from .common import Ctx, coverage_label, theme_title
+from .common import Ctx, coverage_label, md_text, theme_title
 from .data import get_layer
 
 __all__ = ["ranking_table", "render", "tiles_default"]
@@ -108,7 +108,7 @@ def render(ctx: Ctx) -> None:
             notes.append(ctx.t("layer_partial_note", layer=theme_title(key, ctx.lang), count=s.count))
         elif not s.available:
             notes.append(ctx.t("layer_missing_note", layer=theme_title(key, ctx.lang),
-                               reason=s.reason or ctx.t("missing")))
+                               reason=md_text(s.reason) if s.reason else ctx.t("missing")))
     left, right = st.columns([3, 2], gap="medium")
     # the ranking is drawn first so it updates before the (heavier) map is rebuilt
     with right:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from layers import LAYERS, all_indicators, get_indicator
 
-from .common import Ctx, bound, coverage_label, place_options, store, theme_title
+from .common import Ctx, bound, coverage_label, md_text, place_options, store, theme_title
 from .data import explanation, get_rank_bands
 
 __all__ = ["breakdown_frame", "municipal_facts", "render"]
@@ -207,9 +207,9 @@ def render(ctx: Ctx) -> None:
         if s.coverage != "complete":
             warned = True
             st.markdown(f"- **{theme_title(key, ctx.lang)}**: {coverage_label(s.coverage, ctx.lang)}"
-                        f"{' – ' + s.reason if s.reason else ''}")
+                        f"{' – ' + md_text(s.reason) if s.reason else ''}")
     if not warned:
         st.caption("–")
     with st.expander(ctx.t("sources")):
         for line in snap.attributions():
-            st.markdown(f"- {line}")
+            st.markdown(f"- {md_text(line)}")

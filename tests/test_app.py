@@ -298,3 +298,12 @@ def test_scoring_failure_shows_data_without_scores(monkeypatch: pytest.MonkeyPat
     assert any("synthetic failure" in w.value for w in at.warning)
     names = at.dataframe[0].value["name"].tolist()
     assert len(names) == 5  # the localities are still listed, without scores
+
+
+def test_md_text_neutralises_markdown_and_html() -> None:
+    from app.common import md_text
+
+    out = md_text("[x](javascript:alert(1)) ![i](http://e/x.png) <b>*bold*</b>")
+    assert "](" not in out and "<b>" not in out and "*bold*" not in out
+    assert out.replace("\\", "") == "[x](javascript:alert(1)) ![i](http://e/x.png) <b>*bold*</b>"
+    assert md_text(None) == ""
