@@ -268,15 +268,16 @@ class StreetGraph:
             ui, vi = np.concatenate([ui, vi]), np.concatenate([vi, ui])
             cost = np.concatenate([cost, cost])
         # parallel edges: keep the cheapest (a COO->CSR conversion would add them up)
-        order = np.lexsort((cost, vi, ui))
-        ui, vi, cost = ui[order], vi[order], cost[order]
-        first = np.ones(len(ui), dtype=bool)
-        first[1:] = (ui[1:] != ui[:-1]) | (vi[1:] != vi[:-1])
-        ui, vi, cost = ui[first], vi[first], cost[first]
         n = len(ids)
+        by_cost = np.argsort(cost, kind="stable")  # then by (u, v), stable: cheapest first
+        key = ui.astype(np.int64) * n + vi
+        order = by_cost[np.argsort(key[by_cost], kind="stable")]
+        ui, vi, cost, key = ui[order], vi[order], cost[order], key[order]
+        first = np.ones(len(ui), dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        ui, vi, cost = ui[first], vi[first], cost[first]
         indptr = np.zeros(n + 1, dtype=np.int64)
-        np.add.at(indptr, ui + 1, 1)
-        indptr = np.cumsum(indptr)
+        indptr[1:] = np.cumsum(np.bincount(ui, minlength=n))
         mat = sparse.csr_matrix((cost, vi.astype(np.int32), indptr), shape=(n, n))
         log.info("%s network: %d nodes, %d directed edges", mode, n, len(cost))
         return cls(ids, xy, mat, mode)
