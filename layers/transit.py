@@ -22,7 +22,7 @@ SPEC = LayerSpec(
         Indicator("transit.bus", "Bus stop on foot", "Busshållplats till fots",
                   kinds=("bus_stop",), mode="walk", threshold_m=400, weight=1.0),
         Indicator("transit.rail", "Railway station by bike", "Järnvägsstation med cykel",
-                  kinds=("rail_station",), mode="bike", threshold_m=2000, weight=1.0),
+                  kinds=("rail_station",), mode="bike", threshold_m=3000, weight=1.0),
     ),
     default_weight=1.0,
     color="#1b9e77",
