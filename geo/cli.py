@@ -45,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LivabilityError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted; the store is left as it was", file=sys.stderr)
         return 130
