@@ -169,21 +169,6 @@ def bench_network(net: Network, *, runs: int, nx_runs: int, pandana_runs: int,
                     target=target, met=(float(np.median(t_off)) < 0.1) if big else None,
                     note="per-source offsets through a virtual super-source (the scoring path)"))
 
-    # what-if: the same scipy search after a reverse Cuthill-McKee node reordering (neighbours close
-    # in memory); a proposal for StreetGraph, not what the engine does today
-    from scipy.sparse.csgraph import dijkstra, reverse_cuthill_mckee
-
-    t0 = time.perf_counter()
-    perm = reverse_cuthill_mckee(g.matrix.tocsr(), symmetric_mode=True)
-    m_rcm = g.matrix[perm][:, perm].tocsr()
-    rank = np.empty_like(perm)
-    rank[perm] = np.arange(len(perm))
-    rcm_s = time.perf_counter() - t0
-    src_rcm = rank[sources]
-    d_rcm = dijkstra(m_rcm, directed=True, indices=src_rcm, min_only=True)[rank]
-    t_rcm = measure(lambda: dijkstra(m_rcm, directed=True, indices=src_rcm, min_only=True), runs)
-    rcm_diff, _ = _agree(ours, d_rcm)
-
     # networkx on the same directed edges (parallel edges: the cheapest wins, as in ours)
     t0 = time.perf_counter()
     e = net.edges.sort_values("length", ascending=False)
@@ -203,12 +188,6 @@ def bench_network(net: Network, *, runs: int, nx_runs: int, pandana_runs: int,
                     note=f"graph build {nx_build:.2f} s not counted; agreement with ours: "
                          f"max|diff| {diff:.3g} m ({'ok' if ok else 'DIFFERS'})",
                     extra={"max_abs_diff_m": diff, "agree": ok}))
-    rows.append(Row("kernel what-if: ours after RCM node order", size, t_rcm,
-                    ratio=float(np.median(t_nx)) / float(np.median(t_rcm)),
-                    ratio_vs="networkx/this",
-                    note=f"proposal, not the engine today: scipy dijkstra on the CSR matrix "
-                         f"reordered by reverse Cuthill-McKee (one-off {rcm_s * 1000:.0f} ms); "
-                         f"max|diff| vs ours {rcm_diff:.3g} m"))
     if pandana_runs:
         rows += _pandana_rows(net, ours, g, sources, med, pandana_runs,
                               query_runs=max(1, min(3, pandana_runs + 1)))
