@@ -24,11 +24,11 @@ log = logging.getLogger("livability.app")
 st.set_page_config(page_title="Livability explorer", page_icon="🗺️", layout="wide")
 
 
-def _init_state(known_places: set[str] | None) -> None:
+def _init_state(known_places: set[str] | None, aliases: dict[str, str] | None = None) -> None:
     """First run of a session: take the view from the URL (invalid values are ignored)."""
     if st.session_state.get("_init"):
         return
-    s = app_state.parse_params(st.query_params.to_dict(), known_places)
+    s = app_state.parse_params(st.query_params.to_dict(), known_places, aliases)
     st.session_state.update(page=s.page, lang=s.lang, persona=s.persona, place=s.place,
                             compare=s.compare, _init=True)
     weights = app_state.persona_weights(s.persona) | s.weights
@@ -55,18 +55,22 @@ def main() -> None:
     """Frame: language, navigation, weights; then the chosen view inside an error boundary."""
     key = current_key()
     known: set[str] | None = None
+    aliases: dict[str, str] = {}
     if key is not None:
         try:
             snap = get_snapshot(key)
-            known = set(snap.localities()["code"].astype(str))
-            known |= set(snap.municipalities().get("code", []).astype(str))
+            loc, mun = snap.localities(), snap.municipalities()
+            known = set(loc["code"].astype(str)) | set(mun.get("code", []).astype(str))
+            names = loc["name"].astype(str).str.casefold()
+            unique = ~names.duplicated(keep=False)
+            aliases = dict(zip(names[unique], loc.loc[unique, "code"].astype(str)))
         except LivabilityError as exc:
             _init_state(None)
             lang = st.session_state["lang"]
             st.title(t("app_title", lang))
             error_panel(str(exc), f"`livability build --region {key.region}`", lang)
             return
-    _init_state(known)
+    _init_state(known, aliases)
     _apply_goto()
     lang = st.sidebar.segmented_control(
         t("language", st.session_state["lang"]), ["en", "sv"], key="lang", required=True,

@@ -50,7 +50,8 @@ def _weight(text: str) -> float | None:
     return round(w * 2) / 2
 
 
-def parse_params(params: Mapping[str, object], known_places: Iterable[str] | None = None) -> ViewState:
+def parse_params(params: Mapping[str, object], known_places: Iterable[str] | None = None,
+                 aliases: Mapping[str, str] | None = None) -> ViewState:
     """Build a :class:`ViewState` from query parameters, ignoring every invalid value.
 
     Parameters
@@ -59,6 +60,8 @@ def parse_params(params: Mapping[str, object], known_places: Iterable[str] | Non
         ``st.query_params`` or a plain dict (values may be strings or lists of strings).
     known_places
         Valid place codes; when given, ``place`` and ``compare`` entries not in it are dropped.
+    aliases
+        Case-folded place names -> codes, so a shared link may say ``place=Bräkne-Hoby``.
     """
     s = ViewState()
     known = set(known_places) if known_places is not None else None
@@ -79,13 +82,14 @@ def parse_params(params: Mapping[str, object], known_places: Iterable[str] | Non
             if w is not None:
                 s.weights[key] = w
 
-    def ok(code: str) -> bool:
-        return bool(_CODE_RE.match(code)) and (known is None or code in known)
+    def resolve(text: str) -> str | None:
+        code = (aliases or {}).get(text.strip().casefold(), text)
+        return code if _CODE_RE.match(code) and (known is None or code in known) else None
 
-    place = _first(params.get("place"))[:40]
-    if place and ok(place):
+    place = resolve(_first(params.get("place"))[:40])
+    if place:
         s.place = place
-    cmp = [c for c in _first(params.get("compare"))[:200].split(",") if c and ok(c)]
+    cmp = [c for c in (resolve(x) for x in _first(params.get("compare"))[:200].split(",") if x) if c]
     s.compare = list(dict.fromkeys(cmp))[:4]
     return s
 

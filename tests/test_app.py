@@ -307,3 +307,13 @@ def test_md_text_neutralises_markdown_and_html() -> None:
     assert "](" not in out and "<b>" not in out and "*bold*" not in out
     assert out.replace("\\", "") == "[x](javascript:alert(1)) ![i](http://e/x.png) <b>*bold*</b>"
     assert md_text(None) == ""
+
+
+def test_place_by_name_in_shared_link() -> None:
+    from app.state import parse_params
+
+    s = parse_params({"page": "profile", "place": "Bräkne-Hoby", "compare": "ronneby,nowhere,1081TB104"},
+                     {"1081TB104", "1081TC107"}, {"bräkne-hoby": "1081TB104", "ronneby": "1081TC107"})
+    assert (s.page, s.place, s.compare) == ("profile", "1081TB104", ["1081TC107", "1081TB104"])
+    hostile = parse_params({"place": "<img src=x onerror=alert(1)>"}, {"1081TB104"}, {})
+    assert hostile.place is None
