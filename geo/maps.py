@@ -131,16 +131,21 @@ class OfflineMap(folium.Map):
         self.default_css = [("leaflet_css", asset_data_url("leaflet.css"))]
 
 
+def _use_inlined_cluster_assets(element: Any) -> None:
+    """Point a markercluster element's JS/CSS at the inlined xstatic-leaflet-markercluster files."""
+    element.default_js = [("markerclusterjs", asset_data_url("markercluster.js"))]
+    element.default_css = [
+        ("markerclustercss", asset_data_url("markercluster.css")),
+        ("markerclusterdefaultcss", asset_data_url("markercluster.default.css")),
+    ]
+
+
 class OfflineMarkerCluster(folium.plugins.MarkerCluster):
     """A marker cluster whose plugin comes inlined from xstatic-leaflet-markercluster."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.default_js = [("markerclusterjs", asset_data_url("markercluster.js"))]
-        self.default_css = [
-            ("markerclustercss", asset_data_url("markercluster.css")),
-            ("markerclusterdefaultcss", asset_data_url("markercluster.default.css")),
-        ]
+        _use_inlined_cluster_assets(self)
 
 
 _JS_TEMPLATE_ESCAPES = {"`": "&#96;", "$": "&#36;", "\\": "&#92;", "{": "&#123;", "}": "&#125;"}
@@ -335,11 +340,7 @@ class OfflineFastMarkerCluster(folium.plugins.FastMarkerCluster):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.default_js = [("markerclusterjs", asset_data_url("markercluster.js"))]
-        self.default_css = [
-            ("markerclustercss", asset_data_url("markercluster.css")),
-            ("markerclusterdefaultcss", asset_data_url("markercluster.default.css")),
-        ]
+        _use_inlined_cluster_assets(self)
 
 
 # folium writes "var callback = " before this expression
