@@ -69,18 +69,20 @@ def render(ctx: Ctx) -> None:
     frame = frame.rename(index=names)
     score_rows = [r for r in frame.index if r not in (ctx.t("rank"), ctx.t("population"))]
 
+    frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
+    whole = [r for r in (ctx.t("rank"), ctx.t("population")) if r in frame.index]
+
     def highlight(row: pd.Series) -> list[str]:
         if row.name not in score_rows and row.name != ctx.t("rank"):
             return [""] * len(row)
-        vals = pd.to_numeric(row, errors="coerce")
+        vals = frame.loc[row.name]
         best = vals.min() if row.name == ctx.t("rank") else vals.max()
         return ["background-color: #fde72566; font-weight: 600" if v == best else "" for v in vals]
 
-    frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
-    whole = [r for r in (ctx.t("rank"), ctx.t("population")) if r in frame.index]
-    styler = frame.style.apply(highlight, axis=1).format("{:.1f}", na_rep="–")
-    if whole:
-        styler = styler.format("{:,.0f}", na_rep="–", subset=pd.IndexSlice[whole, :])
+    # Streamlit shows NaN as "None"; a missing theme reads better as a dash ("no data")
+    shown = pd.DataFrame({c: [("–" if pd.isna(v) else (f"{v:,.0f}" if r in whole else f"{v:.1f}"))
+                              for r, v in frame[c].items()] for c in frame.columns}, index=frame.index)
+    styler = shown.style.apply(highlight, axis=1)
     st.dataframe(styler, width="stretch", key="compare_table")
     st.caption(ctx.t("compare_best"))
     long = (frame.loc[score_rows].reset_index(names="theme")
