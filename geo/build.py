@@ -212,6 +212,9 @@ def build_region(
     gtfs: str | Path | None = None,
     gtfs_url: str | None = None,
     gtfs_key: str | None = None,
+    gtfs_weekday: str = "tuesday",
+    gtfs_date: str | None = None,
+    gtfs_hours: tuple[int, int] = (7, 19),
     offline: bool = False,
     data: str | Path | None = None,
     modes: Sequence[str] = ("walk",),
@@ -232,6 +235,9 @@ def build_region(
         Local OpenStreetMap extract (``.osm.pbf`` through pyrosm, ``.osm`` XML through osmnx).
     gtfs, gtfs_url, gtfs_key
         A local GTFS zip, or a feed URL with its API key (cached).
+    gtfs_weekday, gtfs_date, gtfs_hours
+        Departures are counted on that weekday (a representative date in the feed) or on that
+        date (``YYYY-MM-DD``, zip only), between those hours.
     offline
         Never touch the network. Without ``pbf``/``osm_xml`` and not offline, OpenStreetMap is queried
         online (osmnx, cached under ``<data>/cache``); a failed query leaves those layers missing.
@@ -308,13 +314,15 @@ def build_region(
         from .sources.gtfs import gtfs_from_zip
 
         say(f"reading GTFS {Path(gtfs).name}")
-        results.append(gtfs_from_zip(gtfs, reg.polygon))
+        results.append(gtfs_from_zip(gtfs, reg.polygon, weekday=gtfs_weekday, date=gtfs_date,
+                                     hours=gtfs_hours))
         inputs["gtfs:zip"] = fingerprint(gtfs)
     if gtfs_url:
         from .sources.gtfs import gtfs_from_url
 
         say("fetching GTFS feed (cached)")
-        results.append(gtfs_from_url(gtfs_url, gtfs_key, polygon=reg.polygon, offline=offline))
+        results.append(gtfs_from_url(gtfs_url, gtfs_key, polygon=reg.polygon, offline=offline,
+                                     weekday=gtfs_weekday, hours=gtfs_hours))
         inputs["gtfs:url"] = {"url": gtfs_url.split("?")[0]}
 
     say("merging layers")
@@ -375,6 +383,8 @@ def build_region(
         w.manifest["inputs"] = inputs
         w.manifest["notes"] = notes
         w.manifest["parameters"] = {"offline": offline, "modes": list(modes),
+                                    "gtfs": {"weekday": gtfs_weekday, "date": gtfs_date,
+                                             "hours": list(gtfs_hours)} if gtfs or gtfs_url else None,
                                     "max_assign_distance_m": MAX_ASSIGN_DISTANCE_M}
     say("done")
     return open_snapshot(reg.key, data)

@@ -43,6 +43,10 @@ def register(sub: Any) -> None:
     b.add_argument("--gtfs-url", help="GTFS feed URL (e.g. Trafiklab's regional feed)")
     b.add_argument("--gtfs-key", default=os.environ.get("TRAFIKLAB_API_KEY"),
                    help="API key for --gtfs-url (default $TRAFIKLAB_API_KEY)")
+    b.add_argument("--gtfs-weekday", default="tuesday",
+                   help="count departures on this weekday (default tuesday)")
+    b.add_argument("--gtfs-date", help="count departures on this date instead (YYYY-MM-DD; --gtfs only)")
+    b.add_argument("--gtfs-hours", default="7-19", help="hour window for departures per hour (default 7-19)")
     b.add_argument("--modes", default="walk", help="street networks to store: walk,bike,drive (default walk)")
     b.add_argument("--offline", action="store_true", help="never touch the network")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -66,6 +70,11 @@ def _build(args: argparse.Namespace) -> int:
     bad = [m for m in modes if m not in ("walk", "bike", "drive")]
     if bad:
         raise DataSourceError(f"unknown --modes {', '.join(bad)}; use walk, bike, drive")
+    try:
+        start, end = (int(h) for h in args.gtfs_hours.split("-", 1))
+    except ValueError:
+        raise DataSourceError(f"--gtfs-hours takes START-END in whole hours (e.g. 7-19), "
+                              f"got {args.gtfs_hours!r}") from None
     region = args.region if Path(args.region).suffix else resolve_region(args.region, offline=args.offline)
     bar = tqdm(total=_STEPS, desc="build", unit="step", disable=args.quiet or not sys.stderr.isatty(),
                leave=False)
@@ -77,7 +86,9 @@ def _build(args: argparse.Namespace) -> int:
     try:
         snap = build_region(region, packs=args.pack, files=args.file, pbf=args.pbf,
                             osm_xml=args.osm_xml, gtfs=args.gtfs, gtfs_url=args.gtfs_url,
-                            gtfs_key=args.gtfs_key, offline=args.offline, data=args.data_dir,
+                            gtfs_key=args.gtfs_key, gtfs_weekday=args.gtfs_weekday,
+                            gtfs_date=args.gtfs_date, gtfs_hours=(start, end), offline=args.offline,
+                            data=args.data_dir,
                             modes=modes, default_packs=not args.no_default_packs, progress=progress)
     finally:
         bar.close()
