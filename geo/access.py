@@ -314,9 +314,10 @@ class DistanceEngine:
                               dtype=float)
         pnode, psnap = self._snap(mode, g)
         anode, asnap = g.snap(amen.anchor[:, 0], amen.anchor[:, 1])
-        node_counts = g.counts_within(anode, budget_m, asnap)
+        # searches start from whichever side has fewer distinct nodes (amenities or points)
+        counts = g.counts_within(anode, budget_m, asnap, at=pnode)
         # a point's own snap distance uses up part of the budget: approximate by its node's count
-        return np.where(psnap <= budget_m, node_counts[pnode], 0).astype(float)
+        return np.where(psnap <= budget_m, counts, 0).astype(float)
 
 
 # -- statistics ----------------------------------------------------------------------------------
