@@ -49,6 +49,7 @@ from shapely.geometry import MultiPolygon
 
 from .network import MODE_SPEEDS_KMH, StreetGraph
 from .settings import WORK_CRS
+from .texts import join, render, text
 
 __all__ = [
     "DECAYS",
@@ -61,6 +62,7 @@ __all__ = [
     "compute_indicator",
     "decay_score",
     "select_amenities",
+    "select_amenities_msg",
     "stat_by_municipality",
 ]
 
@@ -169,7 +171,15 @@ def select_amenities(layer: gpd.GeoDataFrame, kinds: tuple[str, ...],
 
     Point features pass the area filter (their area is unknown); the note says how many.
     """
-    notes: list[str] = []
+    amen, msgs = select_amenities_msg(layer, kinds, min_area_ha)
+    return amen, [render(m) for m in msgs]
+
+
+def select_amenities_msg(layer: gpd.GeoDataFrame, kinds: tuple[str, ...],
+                         min_area_ha: float | None = None
+                         ) -> tuple[Amenities, list[dict[str, Any]]]:
+    """:func:`select_amenities` with the notes as :mod:`geo.texts` messages."""
+    notes: list[dict[str, Any]] = []
     empty = Amenities(np.zeros((0, 2)), np.zeros(0, dtype=np.int64),
                       pd.DataFrame(columns=["name", "kind", "uid", "value", "coverage"]),
                       np.zeros((0, 2)))
@@ -184,10 +194,11 @@ def select_amenities(layer: gpd.GeoDataFrame, kinds: tuple[str, ...],
         area_ha = sel.geometry.area.to_numpy() / 1e4
         small = is_poly & (area_ha < min_area_ha)
         if small.any():
-            notes.append(f"{int(small.sum())} areas under {min_area_ha:g} ha left out")
+            notes.append({"code": "areas_too_small", "n": int(small.sum()),
+                          "min_ha": float(min_area_ha)})
         n_pts = int((~is_poly).sum())
         if n_pts:
-            notes.append(f"{n_pts} features are points (area unknown) and count")
+            notes.append({"code": "point_features", "n": n_pts})
         sel = sel[~small].reset_index(drop=True)
         is_poly = is_poly[~small]
         if sel.empty:
@@ -230,6 +241,8 @@ class DistanceEngine:
         self._graphs: dict[str, StreetGraph | None] = dict(graphs or {})
         self._snaps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.notes: dict[str, str] = {}
+        #: the notes as :mod:`geo.texts` messages
+        self.notes_msg: dict[str, dict[str, Any]] = {}
 
     def graph(self, mode: str) -> StreetGraph | None:
         """The street graph used for ``mode`` (built on first use), or None (straight line)."""
@@ -241,11 +254,15 @@ class DistanceEngine:
             if frames is not None and len(frames[0]) and len(frames[1]):
                 g = StreetGraph.from_frames(frames[0], frames[1], mode=mode)
                 if name != _NETWORK_FOR_MODE[mode][0]:
-                    self.notes[mode] = f"{mode} distances along the {name} network"
+                    self.notes_msg[mode] = {"code": "network_fallback", "mode": mode,
+                                            "network": name}
+                    self.notes[mode] = render(self.notes_msg[mode])
                 break
         if g is None:
-            self.notes[mode] = (f"no {_NETWORK_FOR_MODE[mode][0]} network loaded: straight-line "
-                                f"distance x {DETOUR[mode]} (approximate)")
+            self.notes_msg[mode] = {"code": "no_network", "mode": mode,
+                                    "network": _NETWORK_FOR_MODE[mode][0],
+                                    "factor": DETOUR[mode]}
+            self.notes[mode] = render(self.notes_msg[mode])
         self._graphs[mode] = g
         return g
 
@@ -357,7 +374,8 @@ class IndicatorResult:
     ``raw``: distance (m, metres-equivalent by car), count, or statistic per point; ``score``
     0-100 with the default decay (NaN where not computable); ``nearest``: row in ``amenities``
     (-1: none); ``classes``: ``(factor, distances)`` per departure class for re-scoring with
-    another decay (nearest measures only).
+    another decay (nearest measures only). ``reason_msg`` and ``notes_msg`` are ``reason`` and
+    ``notes`` as :mod:`geo.texts` messages (``render(msg, "sv")`` for Swedish).
     """
 
     key: str
@@ -377,6 +395,8 @@ class IndicatorResult:
     threshold_m: float = 500.0
     max_m: float | None = None
     unit: str = "m"
+    reason_msg: dict[str, Any] = field(default_factory=dict)
+    notes_msg: list[dict[str, Any]] = field(default_factory=list)
 
     def rescore(self, decay: str) -> np.ndarray:
         """Scores under another decay (only nearest measures change)."""
@@ -386,10 +406,18 @@ class IndicatorResult:
         return np.max(np.vstack(parts), axis=0)
 
 
-def _missing(ind: Any, n: int, reason: str, **kw: Any) -> IndicatorResult:
-    return IndicatorResult(ind.key, ind.measure, ind.mode, missing=True, reason=reason,
-                           raw=np.full(n, np.nan), score=np.full(n, np.nan),
+def _missing(ind: Any, n: int, reason_msg: dict[str, Any], notes_msg: list[dict[str, Any]] | None = None,
+             **kw: Any) -> IndicatorResult:
+    notes_msg = notes_msg or []
+    return IndicatorResult(ind.key, ind.measure, ind.mode, missing=True, reason=render(reason_msg),
+                           reason_msg=reason_msg, notes=[render(m) for m in notes_msg],
+                           notes_msg=notes_msg, raw=np.full(n, np.nan), score=np.full(n, np.nan),
                            nearest=np.full(n, -1, dtype=np.int64), **kw)
+
+
+def _with_msgs(notes_msg: list[dict[str, Any]]) -> dict[str, Any]:
+    """``notes`` and ``notes_msg`` keyword arguments of an :class:`IndicatorResult`."""
+    return {"notes": [render(m) for m in notes_msg], "notes_msg": notes_msg}
 
 
 def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFrame | None = None,
@@ -415,16 +443,17 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
     dec = decay or ind.decay
     if ind.measure == "stat":
         if table is None:
-            return _missing(ind, n, f"statistics table {ind.table!r} not loaded", unit="stat")
+            return _missing(ind, n, {"code": "stat_table_missing", "table": ind.table},
+                            unit="stat")
         values, col = stat_by_municipality(table, ind.column)
         if values.empty:
-            return _missing(ind, n, f"table {ind.table!r} has no usable values in column "
-                            f"{ind.column!r}", unit="stat")
+            return _missing(ind, n, {"code": "stat_no_values", "table": ind.table,
+                                     "column": ind.column}, unit="stat")
         munis = np.asarray(municipalities if municipalities is not None else [None] * n,
                            dtype=object)
         compared = values[values.index.isin(pd.unique(munis))]
         if compared.empty:
-            return _missing(ind, n, f"table {ind.table!r} has no value for these municipalities",
+            return _missing(ind, n, {"code": "stat_no_municipalities", "table": ind.table},
                             unit="stat")
         raw = pd.Series(munis).map(compared).to_numpy(dtype=float)
         mean, std = float(compared.mean()), float(compared.std(ddof=0))
@@ -434,36 +463,36 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
         else:
             score = np.where(np.isnan(raw), np.nan, 50.0)
         lo, hi = float(compared.min()), float(compared.max())
-        notes = [f"standardised across {len(compared)} municipalities (mean {mean:.4g}, "
-                 f"range {lo:g}-{hi:g}): 50 = average, ±{STAT_Z_POINTS:g} per standard deviation"]
+        notes = [{"code": "stat_standardised", "n": len(compared), "mean": mean, "lo": lo,
+                  "hi": hi, "points": STAT_Z_POINTS}]
         if col != ind.column:
-            notes.append(f"column {col!r} used")
+            notes.append({"code": "column_used", "column": col})
         return IndicatorResult(ind.key, "stat", ind.mode, raw=raw, score=score,
-                               nearest=np.full(n, -1, dtype=np.int64), notes=notes, unit="stat")
+                               nearest=np.full(n, -1, dtype=np.int64), unit="stat",
+                               **_with_msgs(notes))
 
     status_reason = getattr(layer_status, "reason", "") if layer_status is not None else ""
+    status_msg = (getattr(layer_status, "reason_msg", None) or text(status_reason)
+                  if status_reason else {})
     partial = getattr(layer_status, "coverage", "") == "partial"
     lay = layer if layer is not None else gpd.GeoDataFrame()
-    amen, notes = select_amenities(lay, tuple(ind.kinds), ind.min_area_ha)
-    kinds = ", ".join(k.replace("_", " ") for k in ind.kinds)
+    amen, notes = select_amenities_msg(lay, tuple(ind.kinds), ind.min_area_ha)
     if len(amen) == 0:
+        why: dict[str, Any]
         if lay.empty:
-            why = f"no {kinds}: the {ind.layer} layer is not loaded"
-            if status_reason:
-                why += f"; {status_reason}"
+            why = {"code": "layer_not_loaded", "kinds": list(ind.kinds), "layer": ind.layer}
         else:
-            present = ", ".join(sorted(lay["kind"].astype(str).unique())) if "kind" in lay else ""
-            why = f"no {kinds} among the {len(lay)} {ind.layer} features (kinds: {present})"
+            present = sorted(lay["kind"].astype(str).unique()) if "kind" in lay else []
+            why = {"code": "kinds_absent", "kinds": list(ind.kinds), "n": len(lay),
+                   "layer": ind.layer, "present": present}
             if ind.min_area_ha:
-                why += f" of at least {ind.min_area_ha:g} ha"
-            if status_reason:
-                why += f"; {status_reason}"
-        return _missing(ind, n, why, partial=partial, notes=notes)
+                why |= {"code": "kinds_absent_area", "min_ha": float(ind.min_area_ha)}
+        return _missing(ind, n, join(why, status_msg), notes, partial=partial)
     partial = partial or bool((amen.table["coverage"].astype(str) == "partial").any())
     approximate = engine.approximate(ind.mode)
-    if ind.mode in engine.notes:
-        notes.append(engine.notes[ind.mode])
-    common = dict(approximate=approximate, partial=partial, notes=notes, amenities=amen.table,
+    if ind.mode in engine.notes_msg:
+        notes.append(engine.notes_msg[ind.mode])
+    common = dict(approximate=approximate, partial=partial, amenities=amen.table,
                   decay=dec, threshold_m=ind.threshold_m, max_m=ind.max_m)
     if ind.measure in ("count", "gravity"):
         speed = MODE_SPEEDS_KMH[ind.mode] * 1000.0 / 60.0
@@ -481,7 +510,8 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
         score = 100.0 * np.minimum(1.0, cnt / float(ind.target_count))
         dist, which = engine.nearest(ind.mode, amen)
         return IndicatorResult(ind.key, ind.measure, ind.mode, raw=cnt, score=score,
-                               nearest=which, unit="count", **common)  # type: ignore[arg-type]
+                               nearest=which, unit="count", **_with_msgs(notes),
+                               **common)  # type: ignore[arg-type]
 
     dist, which = engine.nearest(ind.mode, amen)
     classes: list[tuple[float, np.ndarray]] = [(1.0, dist)]
@@ -499,9 +529,9 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
         if unknown.any():
             classes.append((_UNKNOWN_DEPARTURES_FACTOR,
                             engine.nearest(ind.mode, amen, subset=unknown)[0]))
-        notes.append("weighted by departures per hour (" + ", ".join(
-            f">={m:g}/h x{f:g}" for m, f in DEPARTURE_CLASSES) + ")")
+        notes.append({"code": "departures_weighted",
+                      "classes": [[m, f] for m, f in DEPARTURE_CLASSES]})
     res = IndicatorResult(ind.key, "nearest", ind.mode, raw=dist, nearest=which, classes=classes,
-                          **common)  # type: ignore[arg-type]
+                          **_with_msgs(notes), **common)  # type: ignore[arg-type]
     res.score = res.rescore(dec)
     return res

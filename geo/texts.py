@@ -1,0 +1,244 @@
+"""Engine messages in English and Swedish: message codes with parameters, rendered by templates.
+
+The engine writes every reason and note twice: as English text (CLI, logs, manifest) and as a
+message, a JSON-ready dict ``{"code": "no_network", "mode": "walk", ...}``. :func:`render` turns a
+message into text in ``en`` or ``sv``; the English rendering is the engine's text, byte for byte.
+
+Composite messages: ``{"code": "join", "parts": [msg, ...]}`` (parts joined with ``"; "``), and
+``{"code": "text", "text": "..."}`` for free text from data (the same in every language).
+
+Template fields are formatted by language: numbers get ``1 720`` and ``41,7`` in Swedish, and the
+format specs below translate parameters:
+
+``kinds``
+    a list of feature kinds (``bus_stop`` -> "bus stop" / "busshållplats");
+``keys``
+    the same, shown raw in English (``bus_stop``);
+``layer``
+    a layer key (English: the key, Swedish: the layer's title);
+``net`` / ``netdef``
+    a network name (English: the key; Swedish: "gångnät" / "gångnätet");
+``mode``
+    a travel mode (English: the key; Swedish: "med cykel");
+``semi``
+    a list joined with ``"; "``;
+``depclasses``
+    ``[[min departures per hour, factor], ...]``.
+
+This module is pure: no streamlit, no I/O.
+
+Examples
+--------
+>>> msg = {"code": "no_network", "mode": "walk", "network": "walk", "factor": 1.3}
+>>> render(msg, "en")
+'no walk network loaded: straight-line distance x 1.3 (approximate)'
+>>> render(msg, "sv")
+'inget gångnät inläst: fågelvägen x 1,3 (ungefärligt)'
+>>> fmt_number(1720, "sv"), fmt_number(41.66, "sv", 1), fmt_number(1720, "en")
+('1 720', '41,7', '1,720')
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "KIND_NAMES_SV",
+    "TEMPLATES",
+    "fmt_number",
+    "join",
+    "kind_name",
+    "messages",
+    "render",
+    "render_or",
+    "text",
+]
+
+Msg = Mapping[str, Any]
+
+#: code -> (English template, Swedish template)
+TEMPLATES: dict[str, tuple[str, str]] = {
+    # amenity selection (geo.access.select_amenities)
+    "areas_too_small": ("{n} areas under {min_ha:g} ha left out",
+                        "{n} områden under {min_ha:g} ha utelämnade"),
+    "point_features": ("{n} features are points (area unknown) and count",
+                       "{n} objekt är punkter (okänd yta) och räknas"),
+    # distances (geo.access.DistanceEngine)
+    "network_fallback": ("{mode} distances along the {network} network",
+                         "avstånd {mode:mode} längs {network:netdef}"),
+    "no_network": ("no {network} network loaded: straight-line distance x {factor} (approximate)",
+                   "inget {network:net} inläst: fågelvägen x {factor} (ungefärligt)"),
+    # statistics (geo.access.compute_indicator)
+    "stat_table_missing": ("statistics table {table!r} not loaded",
+                           "statistiktabellen {table!r} är inte inläst"),
+    "stat_no_values": ("table {table!r} has no usable values in column {column!r}",
+                       "tabellen {table!r} har inga användbara värden i kolumnen {column!r}"),
+    "stat_no_municipalities": ("table {table!r} has no value for these municipalities",
+                               "tabellen {table!r} har inget värde för dessa kommuner"),
+    "stat_standardised": (
+        "standardised across {n} municipalities (mean {mean:.4g}, range {lo:g}-{hi:g}): "
+        "50 = average, ±{points:g} per standard deviation",
+        "standardiserat över {n} kommuner (medel {mean:,.4g}, spann {lo:,g}–{hi:,g}): "
+        "50 = genomsnittet, ±{points:g} per standardavvikelse"),
+    "column_used": ("column {column!r} used", "kolumnen {column!r} används"),
+    # missing amenities (geo.access.compute_indicator)
+    "layer_not_loaded": ("no {kinds:kinds}: the {layer} layer is not loaded",
+                         "{kinds:kinds} saknas: lagret {layer:layer} är inte inläst"),
+    "kinds_absent": ("no {kinds:kinds} among the {n} {layer} features (kinds: {present:keys})",
+                     "{kinds:kinds} saknas bland de {n} objekten i lagret {layer:layer} "
+                     "(typer: {present:keys})"),
+    "kinds_absent_area": ("no {kinds:kinds} among the {n} {layer} features (kinds: {present:keys}) "
+                          "of at least {min_ha:g} ha",
+                          "{kinds:kinds} på minst {min_ha:g} ha saknas bland de {n} objekten i "
+                          "lagret {layer:layer} (typer: {present:keys})"),
+    "departures_weighted": ("weighted by departures per hour ({classes:depclasses})",
+                            "viktat efter avgångar per timme ({classes:depclasses})"),
+    # scoring (geo.scoring)
+    "no_value_here": ("no value for this place", "inget värde för den här platsen"),
+    # layer coverage (geo.build.layer_coverage, geo.store)
+    "layer_no_source": ("no source provided data for this layer ({what:kinds})",
+                        "ingen källa gav data till lagret ({what:kinds})"),
+    "layer_no_data": ("no source provided data for this layer",
+                      "ingen källa gav data till lagret"),
+    "layer_absent_kinds": ("no {kinds:keys}", "{kinds:keys} saknas"),
+    "layer_partial_sources": ("partial source: {sources:semi}",
+                              "ofullständig källa: {sources:semi}"),
+    "layer_not_in_snapshot": ("not in this snapshot", "finns inte i den här ögonblicksbilden"),
+}
+
+#: Swedish names of feature kinds (the ``kind`` column); unknown kinds show with spaces.
+KIND_NAMES_SV: dict[str, str] = {
+    "apartments": "flerbostadshus", "house": "småhus", "residential_area": "bostadsområde",
+    "residential_building": "bostadshus", "bathing_place": "badplats",
+    "biosphere_area": "biosfärområde", "bus_stop": "busshållplats", "clinic": "vårdcentral",
+    "college": "gymnasieskola", "commercial": "verksamhetsområde", "dentist": "tandvård",
+    "grocery": "livsmedelsbutik", "hospital": "sjukhus", "industrial": "industriområde",
+    "kindergarten": "förskola", "library": "bibliotek", "natural_monument": "naturminne",
+    "nature_reserve": "naturreservat", "office": "kontor", "park": "park",
+    "pharmacy": "apotek", "rail_station": "järnvägsstation", "retail": "handelsområde",
+    "school": "skola", "sports": "idrottsanläggning", "university": "universitet",
+    "venue": "teater, bio eller museum", "facility": "anläggning",
+}
+_NET_SV = {"walk": ("gångnät", "gångnätet"), "bike": ("cykelnät", "cykelnätet"),
+           "drive": ("bilvägnät", "bilvägnätet"), "car": ("bilvägnät", "bilvägnätet")}
+_MODE_SV = {"walk": "till fots", "bike": "med cykel", "car": "med bil"}
+
+
+def kind_name(kind: str, lang: str = "en") -> str:
+    """Readable name of a feature kind (``bus_stop`` -> "bus stop" / "busshållplats")."""
+    if lang == "sv" and kind in KIND_NAMES_SV:
+        return KIND_NAMES_SV[kind]
+    return str(kind).replace("_", " ")
+
+
+def _sv_digits(s: str) -> str:
+    """``1,720.5`` -> ``1 720,5`` (Swedish separators)."""
+    return s.replace(",", "\x00").replace(".", ",").replace("\x00", " ")
+
+
+def fmt_number(x: float, lang: str = "en", decimals: int = 0, *, grouping: bool = True) -> str:
+    """A number with ``decimals`` digits for a reader of ``lang``: ``1,720.5`` or ``1 720,5``.
+
+    NaN and infinities give ``"-"``.
+    """
+    xf = float(x)
+    if xf != xf or xf in (float("inf"), float("-inf")):
+        return "-"
+    s = format(xf, f"{',' if grouping else ''}.{int(decimals)}f")
+    return _sv_digits(s) if lang == "sv" else s
+
+
+def _layer_title(key: str, lang: str) -> str:
+    if lang != "sv":
+        return str(key)
+    from layers import LAYERS  # lazy: layers imports geo.errors
+
+    spec = LAYERS.get(str(key))
+    return spec.title("sv") if spec else str(key)
+
+
+def _dep_classes(value: Any, lang: str) -> str:
+    parts = []
+    for m, f in value:
+        p = f">={m:g}/h x{f:g}"
+        parts.append(_sv_digits(p).replace(">=", "≥") if lang == "sv" else p)
+    return ", ".join(parts)
+
+
+_SPECS: dict[str, Callable[[Any, str], str]] = {
+    "kinds": lambda v, lang: ", ".join(kind_name(k, lang) for k in v),
+    "keys": lambda v, lang: ", ".join(kind_name(k, "sv") if lang == "sv" else str(k) for k in v),
+    "layer": lambda v, lang: _layer_title(v, lang),
+    "net": lambda v, lang: _NET_SV.get(v, (str(v),))[0] if lang == "sv" else str(v),
+    "netdef": lambda v, lang: _NET_SV.get(v, (str(v), str(v)))[1] if lang == "sv" else str(v),
+    "mode": lambda v, lang: _MODE_SV.get(v, str(v)) if lang == "sv" else str(v),
+    "semi": lambda v, lang: "; ".join(str(x) for x in v),
+    "depclasses": _dep_classes,
+}
+
+
+class _Formatter(string.Formatter):
+    """``str.format`` with per-language number separators and the specs of :data:`_SPECS`."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__()
+        self.lang = lang
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec in _SPECS:
+            return _SPECS[format_spec](value, self.lang)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            s = format(value, format_spec)
+            return _sv_digits(s) if self.lang == "sv" else s
+        return str(format(value, format_spec))
+
+
+def render(msg: Msg | None, lang: str = "en") -> str:
+    """Text of message ``msg`` in ``lang`` (``en`` or ``sv``; others fall back to English).
+
+    Raises
+    ------
+    KeyError
+        For an unknown message code or a missing parameter.
+    """
+    if not msg:
+        return ""
+    code = msg.get("code", "")
+    if code == "text":
+        return str(msg.get("text", ""))
+    if code == "join":
+        return "; ".join(t for t in (render(p, lang) for p in msg.get("parts", [])) if t)
+    en, sv = TEMPLATES[str(code)]
+    params = {k: v for k, v in msg.items() if k != "code"}
+    return _Formatter(lang).vformat(sv if lang == "sv" else en, (), params)
+
+
+def render_or(msg: Msg | None, lang: str, fallback: str) -> str:
+    """:func:`render` in ``lang``, or ``fallback`` (the stored English text) when English was
+    asked for, there is no message, or it cannot be rendered (a newer or damaged code)."""
+    if lang == "en" or not msg:
+        return fallback
+    try:
+        return render(msg, lang) or fallback
+    except (KeyError, ValueError, TypeError, IndexError):
+        return fallback
+
+
+def join(*parts: Msg | None) -> dict[str, Any]:
+    """A message joining the non-empty ``parts`` with ``"; "`` (one part: that part)."""
+    kept = [dict(p) for p in parts if p]
+    if len(kept) == 1:
+        return kept[0]
+    return {"code": "join", "parts": kept}
+
+
+def text(value: str) -> dict[str, Any]:
+    """A free-text message (shown as is in every language); ``{}`` for empty text."""
+    return {"code": "text", "text": value} if value else {}
+
+
+def messages(items: Sequence[Msg], lang: str = "en") -> list[str]:
+    """Render a list of messages."""
+    return [render(m, lang) for m in items]
