@@ -23,7 +23,8 @@ from .settings import OSM_ATTRIBUTION, STORE_CRS, WORK_CRS, pack_dirs
 from .sources.base import SourceResult
 from .store import Snapshot, open_snapshot, write_snapshot
 
-__all__ = ["build_region", "dedupe_across_sources", "fingerprint", "layer_coverage"]
+__all__ = ["build_region", "dedupe_across_sources", "fingerprint", "layer_coverage",
+           "layer_coverage_msg"]
 
 log = logging.getLogger(__name__)
 
@@ -122,22 +123,34 @@ def layer_coverage(key: str, gdf: gpd.GeoDataFrame, provs: Sequence[Provenance])
     ``complete`` needs every source complete and a feature of every kind the layer's indicators use;
     otherwise ``partial`` with the missing kinds named; ``missing`` when there is no feature.
     """
+    coverage, reason, _ = layer_coverage_msg(key, gdf, provs)
+    return coverage, reason
+
+
+def layer_coverage_msg(key: str, gdf: gpd.GeoDataFrame,
+                       provs: Sequence[Provenance]) -> tuple[str, str, dict[str, Any]]:
+    """:func:`layer_coverage` plus the reason as a :mod:`geo.texts` message (``{}``: none)."""
     from layers import get_layer
 
+    from .texts import join, render
+
     spec = get_layer(key)
+    msg: dict[str, Any]
     if gdf.empty:
-        what = ", ".join(sorted({r.kind.replace("_", " ") for r in spec.osm})) or key
-        return "missing", f"no source provided data for this layer ({what})"
+        kinds = sorted({r.kind for r in spec.osm}, key=lambda k: k.replace("_", " ")) or [key]
+        msg = {"code": "layer_no_source", "what": kinds}
+        return "missing", render(msg), msg
     needed = {k for ind in spec.indicators if ind.measure != "stat" for k in ind.kinds}
     present = set(gdf["kind"])
     absent = sorted(needed - present)
     partial_sources = sorted({p.source for p in provs if p.coverage != "complete"})
-    reasons = []
+    parts = []
     if absent:
-        reasons.append(f"no {', '.join(absent)}")
+        parts.append({"code": "layer_absent_kinds", "kinds": absent})
     if partial_sources:
-        reasons.append(f"partial source: {'; '.join(partial_sources)}")
-    return ("partial" if reasons else "complete"), "; ".join(reasons)
+        parts.append({"code": "layer_partial_sources", "sources": partial_sources})
+    msg = join(*parts) if parts else {}
+    return ("partial" if parts else "complete"), render(msg), msg
 
 
 def _fallback_localities(region: Region, results: Sequence[SourceResult], pbf: Path | None,
@@ -373,9 +386,9 @@ def build_region(
         w.put_base("localities", localities, [loc_prov] if loc_prov else [])
         w.manifest["base"]["localities"]["coverage"] = loc_prov.coverage if loc_prov else "missing"
         for key, (gdf, provs) in merged.items():
-            coverage, reason = layer_coverage(key, gdf, provs)
+            coverage, reason, reason_msg = layer_coverage_msg(key, gdf, provs)
             unique = list({p: None for p in provs})
-            w.put_layer(key, gdf, unique, coverage, reason)
+            w.put_layer(key, gdf, unique, coverage, reason, reason_msg=reason_msg)
         for name, t in tables.items():
             w.put_table(name, t.frame, t.provenance, what=t.what)
         for mode, n in networks.items():

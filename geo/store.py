@@ -79,6 +79,8 @@ class LayerStatus:
     sources: tuple[Provenance, ...] = ()
     kinds: dict[str, int] = field(default_factory=dict)
     reason: str = ""
+    #: ``reason`` as a :mod:`geo.texts` message (``{}`` in manifests written before it existed)
+    reason_msg: dict[str, Any] = field(default_factory=dict)
 
     @property
     def available(self) -> bool:
@@ -121,7 +123,8 @@ class Snapshot:
         """Return the status of layer ``key``; unknown keys are reported as missing."""
         entry = self.manifest.get("layers", {}).get(key)
         if entry is None:
-            return LayerStatus(key, 0, "missing", reason="not in this snapshot")
+            return LayerStatus(key, 0, "missing", reason="not in this snapshot",
+                               reason_msg={"code": "layer_not_in_snapshot"})
         return LayerStatus(
             key=key,
             count=int(entry.get("count", 0)),
@@ -129,6 +132,7 @@ class Snapshot:
             sources=tuple(Provenance.from_dict(p) for p in entry.get("sources", [])),
             kinds={str(k): int(v) for k, v in entry.get("kinds", {}).items()},
             reason=str(entry.get("reason", "")),
+            reason_msg=dict(entry.get("reason_msg") or {}),
         )
 
     def attributions(self) -> list[str]:
@@ -331,8 +335,12 @@ class SnapshotWriter:
         }
 
     def put_layer(self, key: str, gdf: gpd.GeoDataFrame, sources: list[Provenance],
-                  coverage: str, reason: str = "") -> None:
-        """Store a theme layer (an empty one is recorded as missing with ``reason``)."""
+                  coverage: str, reason: str = "",
+                  reason_msg: dict[str, Any] | None = None) -> None:
+        """Store a theme layer (an empty one is recorded as missing with ``reason``).
+
+        ``reason_msg`` is ``reason`` as a :mod:`geo.texts` message (for translations).
+        """
         entry: dict[str, Any] = {
             "count": len(gdf),
             "coverage": coverage if len(gdf) else "missing",
@@ -344,6 +352,10 @@ class SnapshotWriter:
             entry["file"] = f"layers/{key}.parquet"
         if reason or not len(gdf):
             entry["reason"] = reason or "no source provided data for this layer"
+            if reason_msg:
+                entry["reason_msg"] = reason_msg
+            elif not reason:
+                entry["reason_msg"] = {"code": "layer_no_data"}
         self.manifest["layers"][key] = entry
 
     def put_table(self, name: str, df: pd.DataFrame, source: Provenance, **meta: Any) -> None:
