@@ -41,6 +41,7 @@ from .access import DistanceEngine, IndicatorResult, compute_indicator
 from .errors import LivabilityError, RegionNotFoundError, UnknownLayerError
 from .grid import build_grid
 from .network import MODE_SPEEDS_KMH, minutes, project_lonlat
+from .texts import fmt_spec, kind_name, render_or
 
 __all__ = [
     "Explanation",
@@ -433,37 +434,41 @@ class Explanation:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
     def to_text(self, lang: str = "en") -> str:
-        """A readable breakdown (``en`` or ``sv``)."""
-        t = _TXT.get(lang, _TXT["en"])
+        """A readable breakdown (``en`` or ``sv``: Swedish reasons, notes and numbers)."""
+        lang = lang if lang in _TXT else "en"
+        t = _TXT[lang]
         rank = "-" if np.isnan(self.rank) else f"{int(self.rank)}"
+        pop = fmt_spec(int(self.population), ",", lang)
         lines = [f"{self.name} ({self.municipality_name or self.municipality} {t['muni']}, "
-                 f"{t['pop']} {int(self.population):,}): {t['composite']} {self.composite:.1f}, "
+                 f"{t['pop']} {pop}): {t['composite']} {fmt_spec(self.composite, '.1f', lang)}, "
                  f"{t['rank']} {rank} {t['of']} {self.n_ranked}"]
         if self.approximate:
             lines.append(f"  ({t['approx']})")
-        seen: list[str] = []
+        seen: dict[str, str] = {}
         for row in self.indicators:
-            for note in row["notes"]:
+            msgs = row.get("notes_msg") or []
+            for k, note in enumerate(row["notes"]):
                 if "network" in note and note not in seen:
-                    seen.append(note)
-        lines += [f"  ({n})" for n in seen]
+                    seen[note] = render_or(msgs[k] if k < len(msgs) else None, lang, note)
+        lines += [f"  ({n})" for n in seen.values()]
         for th, val in self.themes.items():
             title = LAYERS[th].title(lang)
             lines.append(f"  {t['theme']} {title}: "
-                         f"{'-' if np.isnan(val) else f'{val:.1f}'} ({t['weight']} {self.weights[th]:g})")
+                         f"{'-' if np.isnan(val) else fmt_spec(val, '.1f', lang)} "
+                         f"({t['weight']} {fmt_spec(self.weights[th], 'g', lang)})")
             for row in (r for r in self.indicators if r["theme"] == th):
                 lines.append("    " + _indicator_line(row, t, lang))
         return "\n".join(lines)
 
 
-def _fmt_dist(m: float) -> str:
-    return f"{m / 1000:.1f} km" if m >= 1000 else f"{m:.0f} m"
+def _fmt_dist(m: float, lang: str = "en") -> str:
+    return f"{fmt_spec(m / 1000, '.1f', lang)} km" if m >= 1000 else f"{m:.0f} m"
 
 
 def _indicator_line(row: dict[str, Any], t: dict[str, str], lang: str = "en") -> str:
     head = f"{row['title_sv'] if lang == 'sv' else row['title']}: "
     if row["missing"]:
-        return head + f"{t['missing']} ({row['reason']})"
+        return head + f"{t['missing']} ({render_or(row.get('reason_msg'), lang, row['reason'])})"
     flags = []
     if row["approximate"]:
         flags.append("≈")
@@ -472,14 +477,14 @@ def _indicator_line(row: dict[str, Any], t: dict[str, str], lang: str = "en") ->
     flag = f" [{', '.join(flags)}]" if flags else ""
     body = f"{t['score']} {row['score']:.0f}"
     if row["measure"] == "stat":
-        body += f"; {t['stat']} {row['raw']:g}"
+        body += f"; {t['stat']} {fmt_spec(row['raw'], ',g' if lang == 'sv' else 'g', lang)}"
     elif row["measure"] in ("count", "gravity"):
-        body += f"; {row['raw']:.0f} {t['count']}"
+        body += f"; {fmt_spec(row['raw'], ',.0f' if lang == 'sv' else '.0f', lang)} {t['count']}"
     near = row.get("nearest") or []
     if near:
         a = near[0]
-        nm = a["name"] or a["kind"].replace("_", " ")
-        dist = _fmt_dist(a["distance_m"]) if np.isfinite(a["distance_m"]) else "?"
+        nm = a["name"] or kind_name(a["kind"], lang)
+        dist = _fmt_dist(a["distance_m"], lang) if np.isfinite(a["distance_m"]) else "?"
         body += f"; {t['nearest']}: {nm}, {dist}, {t.get(row['mode'], row['mode'])}"
         if row["mode"] == "car":
             body += f" (~{a['minutes']:.0f} min)"
@@ -530,8 +535,11 @@ def _indicator_rows(model: ScoreModel, p: int, ind_scores: np.ndarray) -> list[d
                      "theme": ind.layer, "measure": ind.measure, "mode": ind.mode,
                      "score": val, "raw": raw, "missing": bool(res.missing or np.isnan(val)),
                      "reason": res.reason or ("no value for this place" if np.isnan(val) else ""),
+                     "reason_msg": dict(getattr(res, "reason_msg", None) or {}) if res.reason
+                     else ({"code": "no_value_here"} if np.isnan(val) else {}),
                      "approximate": res.approximate, "partial": res.partial,
-                     "notes": list(res.notes), "nearest": near,
+                     "notes": list(res.notes), "notes_msg": list(getattr(res, "notes_msg", [])),
+                     "nearest": near,
                      "speed_kmh": MODE_SPEEDS_KMH[ind.mode]})
     return rows
 
@@ -541,8 +549,9 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
 
     Each indicator row: ``key``, ``title`` (en), ``title_sv``, ``theme``, ``measure``, ``mode``,
     ``score`` (the locality's population-weighted roll-up, or the cell's own), ``raw`` (from the
-    locality's centre or the cell's centre: distance m / count / value), ``missing`` + ``reason``,
-    ``approximate``, ``partial``, ``notes`` and ``nearest``: the named nearest amenity
+    locality's centre or the cell's centre: distance m / count / value), ``missing`` + ``reason``
+    (+ ``reason_msg``), ``approximate``, ``partial``, ``notes`` (+ ``notes_msg``: :mod:`geo.texts`
+    messages, ``render(msg, "sv")`` for Swedish) and ``nearest``: the named nearest amenity
     (``name``, ``kind``, ``distance_m``, ``minutes``, ``mode``).
 
     Raises

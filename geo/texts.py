@@ -48,6 +48,7 @@ __all__ = [
     "KIND_NAMES_SV",
     "TEMPLATES",
     "fmt_number",
+    "fmt_spec",
     "join",
     "kind_name",
     "messages",
@@ -147,6 +148,16 @@ def fmt_number(x: float, lang: str = "en", decimals: int = 0, *, grouping: bool 
     if xf != xf or xf in (float("inf"), float("-inf")):
         return "-"
     s = format(xf, f"{',' if grouping else ''}.{int(decimals)}f")
+    return _sv_digits(s) if lang == "sv" else s
+
+
+def fmt_spec(x: float, spec: str, lang: str = "en") -> str:
+    """``format(x, spec)`` with Swedish separators for ``sv`` (``nan`` stays ``nan``).
+
+    >>> fmt_spec(1167.5, ",.1f", "sv"), fmt_spec(1167.5, ",.1f", "en")
+    ('1 167,5', '1,167.5')
+    """
+    s = format(x, spec)
     return _sv_digits(s) if lang == "sv" else s
 
 
