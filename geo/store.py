@@ -37,6 +37,7 @@ from . import __version__
 from .errors import StoreError
 from .schema import Provenance, empty_features
 from .settings import STORE_CRS, data_dir
+from .texts import parse_reason
 
 __all__ = [
     "MANIFEST",
@@ -132,7 +133,7 @@ class Snapshot:
             sources=tuple(Provenance.from_dict(p) for p in entry.get("sources", [])),
             kinds={str(k): int(v) for k, v in entry.get("kinds", {}).items()},
             reason=str(entry.get("reason", "")),
-            reason_msg=dict(entry.get("reason_msg") or {}),
+            reason_msg=dict(entry.get("reason_msg") or parse_reason(str(entry.get("reason", "")))),
         )
 
     def attributions(self) -> list[str]:

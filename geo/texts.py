@@ -40,6 +40,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -52,6 +53,7 @@ __all__ = [
     "join",
     "kind_name",
     "messages",
+    "parse_reason",
     "render",
     "render_or",
     "text",
@@ -100,9 +102,9 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "no_value_here": ("no value for this place", "inget värde för den här platsen"),
     # layer coverage (geo.build.layer_coverage, geo.store)
     "layer_no_source": ("no source provided data for this layer ({what:kinds})",
-                        "ingen källa gav data till lagret ({what:kinds})"),
+                        "ingen källa gav data för det här lagret ({what:kinds})"),
     "layer_no_data": ("no source provided data for this layer",
-                      "ingen källa gav data till lagret"),
+                      "ingen källa gav data för det här lagret"),
     "layer_absent_kinds": ("no {kinds:keys}", "{kinds:keys} saknas"),
     "layer_partial_sources": ("partial source: {sources:semi}",
                               "ofullständig källa: {sources:semi}"),
@@ -120,7 +122,7 @@ KIND_NAMES_SV: dict[str, str] = {
     "nature_reserve": "naturreservat", "office": "kontor", "park": "park",
     "pharmacy": "apotek", "rail_station": "järnvägsstation", "retail": "handelsområde",
     "school": "skola", "sports": "idrottsanläggning", "university": "universitet",
-    "venue": "teater, bio eller museum", "facility": "anläggning",
+    "venue": "teater/bio/museum", "facility": "anläggning",
 }
 _NET_SV = {"walk": ("gångnät", "gångnätet"), "bike": ("cykelnät", "cykelnätet"),
            "drive": ("bilvägnät", "bilvägnätet"), "car": ("bilvägnät", "bilvägnätet")}
@@ -253,3 +255,42 @@ def text(value: str) -> dict[str, Any]:
 def messages(items: Sequence[Msg], lang: str = "en") -> list[str]:
     """Render a list of messages."""
     return [render(m, lang) for m in items]
+
+
+_KINDS_RE = r"[a-z_]+(?:, [a-z_]+)*"
+_COVERAGE_RE = re.compile(rf"(?:no (?P<absent>{_KINDS_RE}))?(?:(?:^|; )partial source: (?P<src>.+))?")
+_NO_SOURCE_RE = re.compile(r"no source provided data for this layer \((?P<what>[a-z_ ]+(?:, [a-z_ ]+)*)\)")
+
+
+def parse_reason(reason: str) -> dict[str, Any]:
+    """The message of a layer ``reason`` in a manifest written before ``reason_msg`` existed.
+
+    Recognises the texts of :func:`geo.build.layer_coverage` (and the store's own); anything else
+    becomes a free-text message. The result always renders back to ``reason`` in English.
+
+    >>> parse_reason("no bus_stop; partial source: OSM")["parts"][0]
+    {'code': 'layer_absent_kinds', 'kinds': ['bus_stop']}
+    >>> render(parse_reason("no bus_stop; partial source: OSM"), "sv")
+    'busshållplats saknas; ofullständig källa: OSM'
+    """
+    if not reason:
+        return {}
+    msg: dict[str, Any] = text(reason)
+    fixed = {"not in this snapshot": "layer_not_in_snapshot",
+             "no source provided data for this layer": "layer_no_data"}
+    if reason in fixed:
+        msg = {"code": fixed[reason]}
+    elif m := _NO_SOURCE_RE.fullmatch(reason):
+        msg = {"code": "layer_no_source",
+               "what": [k.replace(" ", "_") for k in m["what"].split(", ")]}
+    elif (m := _COVERAGE_RE.fullmatch(reason)) and (m["absent"] or m["src"]):
+        parts = []
+        if m["absent"]:
+            parts.append({"code": "layer_absent_kinds", "kinds": m["absent"].split(", ")})
+        if m["src"]:
+            parts.append({"code": "layer_partial_sources", "sources": m["src"].split("; ")})
+        msg = join(*parts)
+    try:
+        return msg if render(msg) == reason else text(reason)
+    except (KeyError, ValueError, TypeError, IndexError):
+        return text(reason)
