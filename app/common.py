@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from geo.texts import fmt_spec, render_or
 from layers import LAYERS, PERSONAS
 
 from .data import ScoreResult, SnapKey, get_scores, get_snapshot
@@ -20,8 +21,11 @@ __all__ = [
     "Ctx",
     "bound",
     "coverage_label",
+    "engine_text",
     "error_panel",
+    "layer_reason",
     "md_text",
+    "num",
     "place_options",
     "store",
     "theme_title",
@@ -50,6 +54,10 @@ class Ctx:
         """Translate ``key`` into the current language."""
         return t(key, self.lang, **fmt)
 
+    def layer_reason(self, status: Any) -> str:
+        """Why a layer is partial or missing, in the current language (see :func:`layer_reason`)."""
+        return layer_reason(status, self.lang)
+
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
 
@@ -63,6 +71,21 @@ def theme_title(key: str, lang: str) -> str:
     """Title of theme ``key`` (the key itself when unknown)."""
     spec = LAYERS.get(key)
     return spec.title(lang) if spec else key
+
+
+def engine_text(msg: object, fallback: str, lang: str) -> str:
+    """An engine message (``reason_msg`` ...) in ``lang``; the engine's English text otherwise."""
+    return render_or(msg if isinstance(msg, dict) else None, lang, fallback)
+
+
+def layer_reason(status: Any, lang: str) -> str:
+    """Why a layer is partial or missing (a :class:`geo.store.LayerStatus`), in ``lang``."""
+    return engine_text(getattr(status, "reason_msg", None), str(getattr(status, "reason", "")), lang)
+
+
+def num(x: float, spec: str, lang: str) -> str:
+    """``format(x, spec)`` with Swedish separators (``1 720``, ``41,7``) when ``lang`` is sv."""
+    return fmt_spec(x, spec, lang)
 
 
 def coverage_label(coverage: str, lang: str) -> str:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from layers import LAYERS
 
-from .common import Ctx, coverage_label, md_text, theme_title
+from .common import Ctx, coverage_label, layer_reason, md_text, theme_title
 
 __all__ = ["layer_table", "render"]
 
@@ -26,7 +26,8 @@ def layer_table(ctx: Ctx) -> pd.DataFrame:
             ctx.t("sources"): "; ".join(p.source for p in s.sources),
             ctx.t("licence"): "; ".join(sorted({p.license for p in s.sources if p.license})),
             ctx.t("date"): "; ".join(sorted({p.date for p in s.sources if p.date})),
-            ctx.t("reason"): s.reason or "; ".join(p.note for p in s.sources if p.note),
+            ctx.t("reason"): layer_reason(s, ctx.lang)
+            or "; ".join(p.note for p in s.sources if p.note),
         })
     return pd.DataFrame(rows)
 
@@ -49,7 +50,7 @@ def render(ctx: Ctx) -> None:
     if gaps:
         st.markdown(f"**{ctx.t('coverage_warnings')}**")
         for k, s in gaps:
-            note = s.reason or "; ".join(p.note for p in s.sources if p.note)
+            note = layer_reason(s, ctx.lang) or "; ".join(p.note for p in s.sources if p.note)
             st.markdown(f"- **{theme_title(k, ctx.lang)}** ({coverage_label(s.coverage, ctx.lang)}, "
                         f"{s.count}): {md_text(note)}")
     base = man.get("base", {})

@@ -108,7 +108,8 @@ def render(ctx: Ctx) -> None:
             notes.append(ctx.t("layer_partial_note", layer=theme_title(key, ctx.lang), count=s.count))
         elif not s.available:
             notes.append(ctx.t("layer_missing_note", layer=theme_title(key, ctx.lang),
-                               reason=md_text(s.reason) if s.reason else ctx.t("missing")))
+                               reason=md_text(ctx.layer_reason(s)) if s.reason
+                               else ctx.t("missing")))
     left, right = st.columns([3, 2], gap="medium")
     # the ranking is drawn first so it updates before the (heavier) map is rebuilt
     with right:

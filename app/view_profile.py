@@ -9,9 +9,21 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from geo.texts import kind_name
 from layers import LAYERS, all_indicators, get_indicator
 
-from .common import Ctx, bound, coverage_label, md_text, place_options, store, theme_title
+from .common import (
+    Ctx,
+    bound,
+    coverage_label,
+    engine_text,
+    layer_reason,
+    md_text,
+    num,
+    place_options,
+    store,
+    theme_title,
+)
 from .data import explanation, get_rank_bands
 
 __all__ = ["breakdown_frame", "municipal_facts", "render"]
@@ -66,7 +78,8 @@ def municipal_facts(snapshot: Any, muni_code: str, muni_name: str, lang: str) ->
         unit = " %" if "%" in ind.column or "andel" in ind.column.lower() else ""
         if ind.layer == "housing":
             unit = " kr/m²/år" if lang == "sv" else " SEK/m²/yr"
-        facts.append((label, f"{val:,.1f}".replace(",", " ") + unit))
+        shown = num(val, ",.1f", "sv") if lang == "sv" else f"{val:,.1f}".replace(",", " ")
+        facts.append((label, shown + unit))
     return facts
 
 
@@ -86,9 +99,10 @@ def _indicator_rows(exp: dict[str, Any], ctx: Ctx) -> pd.DataFrame:
                 continue
             dist = a.get("distance_m")
             mode = str(a.get("mode") or it.get("mode") or "")
-            txt = str(a.get("name") or str(a.get("kind") or "—").replace("_", " "))
+            txt = str(a.get("name") or kind_name(str(a.get("kind") or "—"), ctx.lang))
             if isinstance(dist, (int, float)) and np.isfinite(dist):
-                txt += f", {dist / 1000:.1f} km" if dist >= 1000 else f", {dist:.0f} m"
+                txt += f", {num(dist / 1000, '.1f', ctx.lang)} km" if dist >= 1000 \
+                    else f", {dist:.0f} m"
             if mode:
                 txt += f" {ctx.t('mode_' + mode)}"
             mins = a.get("minutes")
@@ -99,7 +113,8 @@ def _indicator_rows(exp: dict[str, Any], ctx: Ctx) -> pd.DataFrame:
         score = it.get("score")
         notes = []
         if it.get("missing"):
-            notes.append(f"{ctx.t('missing')}: {it.get('reason', '')}")
+            reason = engine_text(it.get("reason_msg"), str(it.get("reason", "")), ctx.lang)
+            notes.append(f"{ctx.t('missing')}: {reason}")
         if it.get("partial"):
             notes.append(ctx.t("partial"))
         if it.get("approximate"):
@@ -149,8 +164,8 @@ def render(ctx: Ctx) -> None:
                 else ctx.t("scores_failed", msg=ctx.result.error))
     else:
         c1, c2, c3 = st.columns(3)
-        c1.metric(ctx.t("score"), f"{float(row['composite']):.1f}" if pd.notna(row.get("composite"))
-                  else "–")
+        c1.metric(ctx.t("score"), num(float(row["composite"]), ".1f", ctx.lang)
+                  if pd.notna(row.get("composite")) else "–")
         n = len(table) if table is not None else 0
         c2.metric(ctx.t("rank"), f"{int(row['rank'])} / {n}" if pd.notna(row.get("rank")) else "–")
         bands = get_rank_bands(ctx.key, ctx.weights)
@@ -207,7 +222,7 @@ def render(ctx: Ctx) -> None:
         if s.coverage != "complete":
             warned = True
             st.markdown(f"- **{theme_title(key, ctx.lang)}**: {coverage_label(s.coverage, ctx.lang)}"
-                        f"{' – ' + md_text(s.reason) if s.reason else ''}")
+                        f"{' – ' + md_text(layer_reason(s, ctx.lang)) if s.reason else ''}")
     if not warned:
         st.caption("–")
     with st.expander(ctx.t("sources")):

@@ -1,0 +1,271 @@
+"""Engine messages in English and Swedish (geo.texts), and their use in explanations and the app.
+
+Stores here are SYNTHETIC (tests/_score_fixtures.py, tests/_app_fixtures.py): invented places.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from _app_fixtures import write_synthetic_store
+from _score_fixtures import make_snapshot
+from shapely.geometry import Point
+
+from geo.build import layer_coverage, layer_coverage_msg
+from geo.schema import Provenance
+from geo.scoring import build_model, explain, score
+from geo.store import open_snapshot, write_snapshot
+from geo.texts import TEMPLATES, fmt_number, fmt_spec, parse_reason, render, render_or
+
+#: one sample message per code
+SAMPLES: dict[str, dict[str, Any]] = {
+    "areas_too_small": {"n": 3, "min_ha": 1.5},
+    "point_features": {"n": 28},
+    "network_fallback": {"mode": "bike", "network": "walk"},
+    "no_network": {"mode": "walk", "network": "walk", "factor": 1.3},
+    "stat_table_missing": {"table": "rent"},
+    "stat_no_values": {"table": "rent", "column": "value"},
+    "stat_no_municipalities": {"table": "rent"},
+    "stat_standardised": {"n": 5, "mean": 1036.2, "lo": 871.0, "hi": 1167.0, "points": 20.0},
+    "column_used": {"column": "value"},
+    "layer_not_loaded": {"kinds": ["office", "bus_stop"], "layer": "workplaces"},
+    "kinds_absent": {"kinds": ["kindergarten"], "n": 40, "layer": "schools",
+                     "present": ["school"]},
+    "kinds_absent_area": {"kinds": ["park"], "n": 1, "layer": "nature",
+                          "present": ["bathing_place"], "min_ha": 1.5},
+    "departures_weighted": {"classes": [[4.0, 1.0], [2.0, 0.75]]},
+    "no_value_here": {},
+    "layer_no_source": {"what": ["library", "sports", "venue"]},
+    "layer_no_data": {},
+    "layer_absent_kinds": {"kinds": ["bus_stop"]},
+    "layer_partial_sources": {"sources": ["OSM", "Skolverket"]},
+    "layer_not_in_snapshot": {},
+}
+#: English words of engine reasons and notes that must not reach a Swedish reader
+ENGLISH_WORDS = ("missing", "network loaded", "among the", "not loaded", "standardised",
+                 "straight-line", "no source provided", "partial source", "not in this snapshot")
+
+
+def _fields(template: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(template) if f}
+
+
+def test_every_code_has_a_sample() -> None:
+    assert set(SAMPLES) == set(TEMPLATES)
+
+
+@pytest.mark.parametrize("code", sorted(TEMPLATES))
+def test_every_code_renders_in_both_languages(code: str) -> None:
+    en_t, sv_t = TEMPLATES[code]
+    assert _fields(en_t) == _fields(sv_t)
+    assert _fields(en_t) <= set(SAMPLES[code])  # messages may carry more (no_network: mode)
+    msg = {"code": code, **SAMPLES[code]}
+    en, sv = render(msg, "en"), render(msg, "sv")
+    for out in (en, sv):
+        assert out and "{" not in out and "}" not in out and "[" not in out
+    assert en != sv
+    assert json.loads(json.dumps(msg)) == msg  # messages go into the manifest as JSON
+
+
+def test_english_renderings_are_the_engine_texts() -> None:
+    assert render({"code": "no_network", **SAMPLES["no_network"]}) == \
+        "no walk network loaded: straight-line distance x 1.3 (approximate)"
+    assert render({"code": "kinds_absent", **SAMPLES["kinds_absent"]}) == \
+        "no kindergarten among the 40 schools features (kinds: school)"
+    assert render({"code": "stat_standardised", **SAMPLES["stat_standardised"]}) == (
+        "standardised across 5 municipalities (mean 1036, range 871-1167): 50 = average, "
+        "±20 per standard deviation")
+    assert render({"code": "departures_weighted", **SAMPLES["departures_weighted"]}) == \
+        "weighted by departures per hour (>=4/h x1, >=2/h x0.75)"
+    assert render({"code": "layer_not_loaded", **SAMPLES["layer_not_loaded"]}) == \
+        "no office, bus stop: the workplaces layer is not loaded"
+
+
+def test_swedish_renderings() -> None:
+    sv = {c: render({"code": c, **p}, "sv") for c, p in SAMPLES.items()}
+    assert sv["no_network"] == "inget gångnät inläst: fågelvägen x 1,3 (ungefärligt)"
+    assert sv["network_fallback"] == "avstånd med cykel längs gångnätet"
+    assert sv["kinds_absent"] == "förskola saknas bland de 40 objekten i lagret Skolor (typer: skola)"
+    assert sv["stat_standardised"].startswith("standardiserat över 5 kommuner (medel 1 036, "
+                                              "spann 871–1 167)")
+    assert sv["departures_weighted"] == "viktat efter avgångar per timme (≥4/h x1, ≥2/h x0,75)"
+    assert sv["layer_absent_kinds"] == "busshållplats saknas"
+    for text in sv.values():
+        assert not any(w in text for w in ENGLISH_WORDS), text
+
+
+def test_join_text_and_fallbacks() -> None:
+    msg = {"code": "join", "parts": [{"code": "layer_absent_kinds", "kinds": ["bus_stop"]},
+                                     {"code": "text", "text": "a note from the data"}]}
+    assert render(msg, "en") == "no bus_stop; a note from the data"
+    assert render(msg, "sv") == "busshållplats saknas; a note from the data"
+    assert render({}, "sv") == "" and render(None, "sv") == ""
+    assert render_or({"code": "from_the_future"}, "sv", "English text") == "English text"
+    assert render_or({"code": "layer_no_data"}, "en", "stored English") == "stored English"
+    assert render_or(None, "sv", "stored") == "stored"
+    with pytest.raises(KeyError):
+        render({"code": "from_the_future"}, "sv")
+
+
+def test_swedish_numbers() -> None:
+    assert fmt_number(1720, "sv") == "1 720"
+    assert fmt_number(41.66, "sv", 1) == "41,7"
+    assert fmt_number(1234567.891, "sv", 2) == "1 234 567,89"
+    assert (fmt_number(1720, "en"), fmt_number(41.66, "en", 1)) == ("1,720", "41.7")
+    assert fmt_number(float("nan"), "sv") == "-"
+    assert fmt_spec(0.75, "g", "sv") == "0,75" and fmt_spec(0.75, "g", "en") == "0.75"
+
+
+def test_old_manifest_reasons_are_parsed() -> None:
+    for reason in ("no source provided data for this layer (residential area, house)",
+                   "no college, kindergarten; partial source: Skolverket; and OSM",
+                   "partial source: OSM", "no bus_stop", "not in this snapshot",
+                   "no source provided data for this layer", "something else entirely"):
+        msg = parse_reason(reason)
+        assert render(msg, "en") == reason
+    assert render(parse_reason("no college, kindergarten; partial source: OSM"), "sv") == \
+        "gymnasieskola, förskola saknas; ofullständig källa: OSM"
+    assert parse_reason("something else entirely") == {"code": "text",
+                                                        "text": "something else entirely"}
+    assert parse_reason("") == {}
+
+
+# -- the engine ---------------------------------------------------------------------------------
+def test_layer_coverage_messages() -> None:
+    prov = [Provenance(source="A", license="CC0", coverage="partial")]
+    empty = gpd.GeoDataFrame({"kind": []}, geometry=[], crs="EPSG:4326")
+    cov, reason, msg = layer_coverage_msg("culture", empty, prov)
+    assert (cov, reason) == layer_coverage("culture", empty, prov) == (
+        "missing", "no source provided data for this layer (library, sports, venue)")
+    assert render(msg, "sv") == ("ingen källa gav data för det här lagret "
+                                 "(bibliotek, idrottsanläggning, teater/bio/museum)")
+    g = gpd.GeoDataFrame({"kind": ["rail_station"]}, geometry=[Point(15, 56)], crs="EPSG:4326")
+    cov, reason, msg = layer_coverage_msg("transit", g, prov)
+    assert (cov, reason) == ("partial", "no bus_stop; partial source: A")
+    assert render(msg, "sv") == "busshållplats saknas; ofullständig källa: A"
+
+
+def test_manifest_keeps_reason_msg_and_old_manifests_load(tmp_path: Path) -> None:
+    empty = gpd.GeoDataFrame({"kind": [], "name": []}, geometry=[], crs="EPSG:4326")
+    msg = {"code": "layer_no_source", "what": ["library"]}
+    with write_snapshot("t", {"name": "T"}, tmp_path) as w:
+        w.put_layer("culture", empty, [], "missing", render(msg), reason_msg=msg)
+        w.put_layer("housing", empty, [], "missing")
+        w.put_layer("nature", empty, [], "missing", "no park")  # text only, as before
+    snap = open_snapshot("t", tmp_path)
+    assert snap.layer_status("culture").reason_msg == msg
+    assert snap.layer_status("housing").reason_msg == {"code": "layer_no_data"}
+    assert render(snap.layer_status("nature").reason_msg, "sv") == "park saknas"
+    assert render(snap.layer_status("schools").reason_msg, "sv") == \
+        "finns inte i den här ögonblicksbilden"
+    mpath = tmp_path / "t" / "manifest.json"
+    man = json.loads(mpath.read_text(encoding="utf-8"))
+    for entry in man["layers"].values():
+        entry.pop("reason_msg", None)
+    mpath.write_text(json.dumps(man), encoding="utf-8")
+    old = open_snapshot("t", tmp_path)
+    st = old.layer_status("culture")
+    assert st.reason == "no source provided data for this layer (library)"
+    assert render(st.reason_msg, "sv") == "ingen källa gav data för det här lagret (bibliotek)"
+
+
+@pytest.fixture(scope="module")
+def synth_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    data = tmp_path_factory.mktemp("texts_synth")
+    make_snapshot(data)
+    model = build_model(open_snapshot("synth", data))
+    return model, score(model)
+
+
+def test_swedish_explanation_has_no_english_reasons(synth_model: Any) -> None:
+    model, s = synth_model
+    e = explain(model, s, "Alpha")
+    en, sv = e.to_text("en"), e.to_text("sv")
+    assert "no walk network loaded: straight-line distance x 1.3 (approximate)" in en
+    assert "missing (no kindergarten among the 1 schools features (kinds: school))" in en
+    assert "population 1,000" in en and "municipal value 1000" in en
+    for w in ENGLISH_WORDS:
+        assert w not in sv, (w, sv)
+    assert "(inget gångnät inläst: fågelvägen x 1,3 (ungefärligt))" in sv
+    assert "Förskola till fots: saknas (förskola saknas bland de 1 objekten i lagret Skolor " \
+           "(typer: skola))" in sv
+    assert "invånare 1 000" in sv and "kommunens värde 1 000" in sv
+    assert f"Sammanvägt betyg {e.composite:.1f}".replace(".", ",") in sv
+    rail = next(r for r in e.indicators if r["key"] == "transit.rail")
+    km = rail["nearest"][0]["distance_m"]
+    assert f"{km:.0f} m, med cykel" in sv
+    rows = {r["key"]: r for r in e.indicators}
+    assert render(rows["schools.preschool"]["reason_msg"]) == rows["schools.preschool"]["reason"]
+    assert [render(m) for m in rows["housing.rent"]["notes_msg"]] == rows["housing.rent"]["notes"]
+
+
+# -- the app in Swedish -------------------------------------------------------------------------
+AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+
+
+@pytest.fixture(scope="module")
+def sv_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The app's synthetic store, with engine reasons for two missing layers: one with its
+    message (a new manifest), one with the English text only (an old manifest)."""
+    data = write_synthetic_store(tmp_path_factory.mktemp("texts_app"))
+    mpath = data / "blekinge" / "manifest.json"
+    man = json.loads(mpath.read_text(encoding="utf-8"))
+    msg = {"code": "layer_no_source", "what": ["library", "sports", "venue"]}
+    man["layers"]["culture"] |= {"reason": render(msg), "reason_msg": msg}
+    man["layers"]["housing"]["reason"] = "no source provided data for this layer (house)"
+    mpath.write_text(json.dumps(man, ensure_ascii=False), encoding="utf-8")
+    return data
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, data: Path, **params: str) -> Any:
+    monkeypatch.setenv("LIVABILITY_DATA_DIR", str(data))
+    monkeypatch.delenv("LIVABILITY_REGION", raising=False)
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_app_profile_in_swedish(monkeypatch: pytest.MonkeyPatch, sv_store: Path) -> None:
+    at = _run(monkeypatch, sv_store, page="profile", place="S001", lang="sv")
+    ind = next(d.value for d in at.dataframe if "Indikator" in d.value.columns)
+    reasons = "\n".join(ind["Varför saknas / not"].astype(str))
+    assert "gymnasieskola saknas bland de 3 objekten i lagret Skolor (typer: förskola, skola)" \
+        in reasons
+    assert "bibliotek saknas: lagret Kultur och fritid är inte inläst; ingen källa gav data för " \
+           "det här lagret (bibliotek, idrottsanläggning, teater/bio/museum)" in reasons
+    for w in ENGLISH_WORDS:
+        assert w not in reasons, w
+    assert ind["Närmast"].str.contains(r"\d,\d km", regex=True).any()  # decimal comma
+    text = "\n".join(str(m.value) for m in at.markdown)
+    assert "ingen källa gav data för det här lagret \\(småhus\\)" in text  # old manifest
+    metric = next(m.value for m in at.metric if m.label == "Poäng")
+    assert "," in metric and "." not in metric
+    # the same page in English keeps the engine's English text
+    at = _run(monkeypatch, sv_store, page="profile", place="S001")
+    ind = next(d.value for d in at.dataframe if "Indicator" in d.value.columns)
+    assert "missing: no college among the 3 schools features (kinds: kindergarten, school)" in \
+        "\n".join(ind["Why missing / note"].astype(str))
+
+
+def test_app_data_and_map_notes_in_swedish(monkeypatch: pytest.MonkeyPatch, sv_store: Path) -> None:
+    at = _run(monkeypatch, sv_store, page="data", lang="sv")
+    text = "\n".join(str(m.value) for m in at.markdown)
+    assert "ingen källa gav data för det här lagret \\(bibliotek, idrottsanläggning" in text
+    assert "no source provided" not in text
+    at = _run(monkeypatch, sv_store, lang="sv")
+    text = "\n".join(str(m.value) for m in at.markdown)
+    assert "Kultur och fritid: saknas (ingen källa gav data för det här lagret" in text
+    at = _run(monkeypatch, sv_store, page="data")
+    text = "\n".join(str(m.value) for m in at.markdown)
+    assert "no source provided data for this layer \\(library, sports, venue\\)" in text
+    assert isinstance(at.dataframe[0].value, pd.DataFrame)
