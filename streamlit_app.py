@@ -15,6 +15,7 @@ from app import view_first_run as first_run
 from app.common import Ctx, bound, compute_result, error_panel, store, weights_sidebar
 from app.data import current_key, get_snapshot
 from app.i18n import t
+from app.view_map import FOCUS_KEY, LEFT_KEY
 from app.views import VIEWS
 from geo.errors import LivabilityError
 from geo.settings import data_dir
@@ -85,6 +86,9 @@ def main() -> None:
     ctx = Ctx(key=key, lang=lang, persona=persona, weights=weights)
     st.title(t("app_title", lang))
     st.caption(t("tagline", lang, region=ctx.snapshot.region_name))
+    if st.session_state["page"] != "map":
+        st.session_state[LEFT_KEY] = True  # the map's next visit starts with no stale click
+        st.session_state.pop(FOCUS_KEY, None)
     try:
         compute_result(ctx)
         VIEWS[st.session_state["page"]](ctx)

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
+from dataclasses import dataclass, field
 
+import folium
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
+from streamlit_folium import generate_leaflet_string, st_folium
 
 from geo import maps
 from layers import LAYERS
 
 from .common import Ctx, coverage_label, md_text, theme_title
-from .data import get_layer
+from .data import SnapKey, get_layer, get_scores
 
-__all__ = ["ranking_table", "render", "tiles_default"]
+__all__ = ["highlight_layer", "ranking_table", "render", "tiles_default"]
+
+MAP_HEIGHT = 560
+#: Session keys: the profile's "Show on map" sets FOCUS_KEY; the frame sets LEFT_KEY on other pages.
+FOCUS_KEY = "_map_focus"
+LEFT_KEY = "_map_left"
 
 _CODE_IN_TOOLTIP = re.compile(r"\[([^\[\]]{1,40})\]\s*$")
 
@@ -55,7 +63,7 @@ def _layer_inputs(ctx: Ctx) -> dict[str, tuple[str, str, object]]:
     return out
 
 
-def _build_map(ctx: Ctx, tiles: bool, hexagons: bool) -> object:
+def _build_map(ctx: Ctx, tiles: bool, hexagons: bool) -> folium.Map:
     snap = ctx.snapshot
     scores = ctx.result.localities if ctx.result.ok else None
     cells = ctx.result.cells if (hexagons and ctx.result.ok) else None
@@ -66,6 +74,96 @@ def _build_map(ctx: Ctx, tiles: bool, hexagons: bool) -> object:
         scores=scores, cells=cells, layers=_layer_inputs(ctx), tiles=tiles, labels=labels,
         region_label=snap.region_name,
     )
+
+
+@dataclass
+class _CachedMap:
+    fmap: folium.Map
+    build_s: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _cached_map(key: SnapKey, lang: str, weights: tuple[tuple[str, float], ...], tiles: bool,
+                hexagons: bool) -> _CachedMap:
+    """The county map for one snapshot, language, weighting and toggles: built and rendered once.
+
+    Shared by all sessions; the selected place is not part of it (see :func:`highlight_layer`), so
+    opening profiles, the ranking and the other side panels reuse it as it is.
+    """
+    ctx = Ctx(key=key, lang=lang, persona="", weights=dict(weights))
+    ctx.result = get_scores(key, dict(weights))
+    t0 = time.perf_counter()
+    fmap = _build_map(ctx, tiles, hexagons)
+    fmap.get_root().render()  # st_folium(render=False) then skips this full render on every rerun
+    # st_folium renames the map's elements the first time it writes the map's script: do that
+    # here, so the script (and the component key made from it) is the same on every rerun
+    generate_leaflet_string(fmap)
+    return _CachedMap(fmap, time.perf_counter() - t0)
+
+
+def highlight_layer(ctx: Ctx, place: str | None, *, focus: bool = False) -> folium.FeatureGroup | None:
+    """The ring and label of the selected locality (or outline of a municipality), or None."""
+    if not place:
+        return None
+    snap = ctx.snapshot
+    locs = snap.localities()
+    hit = locs[locs["code"].astype(str) == place] if len(locs) else locs
+    pop = None
+    if len(hit):
+        geom, name = hit.geometry.iloc[0], hit["name"].iloc[0]
+        if "population" in hit and pd.notna(hit["population"].iloc[0]):
+            pop = float(hit["population"].iloc[0])
+    else:
+        munis = snap.municipalities()
+        if munis is None or not len(munis) or "code" not in munis:
+            return None
+        hit = munis[munis["code"].astype(str) == place]
+        if not len(hit):
+            return None
+        geom, name = hit.geometry.iloc[0], hit["name"].iloc[0] if "name" in hit else place
+        if geom is not None and not geom.is_empty and geom.geom_type != "Point":
+            geom = geom.simplify(0.0005, preserve_topology=True)  # light payload on each rerun
+    if geom is None or geom.is_empty:
+        return None
+    return maps.highlight_group(geom, name, population=pop, focus=focus)
+
+
+def _map_visit() -> int:
+    """A number that changes each time the map page is entered from another page.
+
+    It is part of the st_folium key, so the click that opened a profile is not returned again
+    when one comes back, while a new click (on the same locality, too) opens its profile again.
+    """
+    first = "_map_visit" not in st.session_state
+    visit = int(st.session_state.get("_map_visit", 0))
+    if st.session_state.pop(LEFT_KEY, False) or first:
+        st.session_state.pop(f"county_map_{visit}", None)  # st_folium's copy of the old state
+        visit += 1
+        st.session_state["_map_visit"] = visit
+    return visit
+
+
+def _show_map(ctx: Ctx, tiles: bool, hexagons: bool) -> object:
+    """Draw the cached base map with the selected place's layer added by st_folium."""
+    weights = tuple(sorted((k, float(v)) for k, v in ctx.weights.items()))
+    t0 = time.perf_counter()
+    cached = _cached_map(ctx.key, ctx.lang, weights, tiles, hexagons)
+    place = st.session_state.get("place")
+    focus = bool(place) and st.session_state.get(FOCUS_KEY) == place
+    group = highlight_layer(ctx, place, focus=focus)
+    # st_folium attaches the group to the (shared) map for the call: detach it under a lock, so
+    # the base map's script, and so its component key, stays the same for every place
+    with cached.lock:
+        try:
+            ret = st_folium(cached.fmap, key=f"county_map_{_map_visit()}", height=MAP_HEIGHT,
+                            use_container_width=True, returned_objects=["last_object_clicked_tooltip"],
+                            feature_group_to_add=group, render=False)
+        finally:
+            if group is not None:
+                cached.fmap._children.pop(group.get_name(), None)
+    st.session_state["_map_build_s"] = time.perf_counter() - t0
+    return ret
 
 
 def _legend(ctx: Ctx) -> None:
@@ -139,11 +237,7 @@ def render(ctx: Ctx) -> None:
                 st.session_state["_goto"] = ("profile", pick)
                 st.rerun()
     with left:
-        t0 = time.perf_counter()
-        fmap = _build_map(ctx, tiles, hexagons)
-        st.session_state["_map_build_s"] = time.perf_counter() - t0
-        ret = st_folium(fmap, key="county_map", height=560, use_container_width=True,
-                        returned_objects=["last_object_clicked_tooltip"])
+        ret = _show_map(ctx, tiles, hexagons)
         _legend(ctx)
         if notes:
             with st.expander(f"{ctx.t('coverage_warnings')} ({len(notes)})"):
@@ -151,7 +245,6 @@ def render(ctx: Ctx) -> None:
                     st.markdown(f"- {n}")
         codes = set(snap.localities()["code"].astype(str))
         code = _clicked_code(ret, codes)
-        if code and code != st.session_state.get("_last_click"):
-            st.session_state["_last_click"] = code
+        if code:  # a click of this visit (see _map_visit): open the profile
             st.session_state["_goto"] = ("profile", code)
             st.rerun()

@@ -154,6 +154,10 @@ def render(ctx: Ctx) -> None:
         row = hit.iloc[0] if len(hit) else None
     name = str(loc["name"].iloc[0]) if len(loc) else opts[code]
     st.header(name)
+    if st.button("Visa på kartan" if ctx.lang == "sv" else "Show on map", key="show_on_map",
+                 icon=":material/map:"):  # the map page rings the place and zooms to it
+        st.session_state.update(_goto=("map", code), _map_focus=code)
+        st.rerun()
     muni_code = str(loc["municipality"].iloc[0]) if len(loc) and "municipality" in loc else code
     muni_name = str(loc["municipality_name"].iloc[0]) if len(loc) and "municipality_name" in loc \
         else ""

@@ -33,11 +33,15 @@ import geopandas as gpd
 import jinja2
 import pandas as pd
 
+from geo.errors import DataSourceError
+
 __all__ = [
+    "HIGHLIGHT_CLASS",
     "NO_SCORE_COLOR",
     "OSM_TILE_URL",
     "PALETTE",
     "FitBoundsWhenSized",
+    "FocusWhenSized",
     "OfflineFastMarkerCluster",
     "OfflineMap",
     "OfflineMarkerCluster",
@@ -49,6 +53,7 @@ __all__ = [
     "build_region_map",
     "coarsen_cells",
     "fit_zoom",
+    "highlight_group",
     "legend_bins",
     "map_html",
     "marker_radius",
@@ -66,6 +71,9 @@ NO_SCORE_COLOR = "#9e9e9e"
 OSM_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
 LOCALITY_CLASS = "locality-marker"
+HIGHLIGHT_CLASS = "place-highlight"
+#: Ring colour of the selected place: magenta is not in the viridis palette, so it never reads as a score.
+HIGHLIGHT_COLOR = "#d81b60"
 
 # (package module, file) of every asset; css images are inlined into the css.
 _ASSETS: dict[str, tuple[str, str]] = {
@@ -402,7 +410,11 @@ class FitBoundsWhenSized(folium.MacroElement):
         {% macro script(this, kwargs) %}
         (function (map) {
             var bounds = {{ this.bounds|tojson }};
-            var fit = function () { map.invalidateSize(); map.fitBounds(bounds); };
+            // a FocusWhenSized (the selected place) takes over the view
+            var fit = function () {
+                map.invalidateSize();
+                if (!window.__livabilityFocus) { map.fitBounds(bounds); }
+            };
             setTimeout(fit, 250);
         })({{ this._parent.get_name() }});
         {% endmacro %}
@@ -412,6 +424,107 @@ class FitBoundsWhenSized(folium.MacroElement):
         super().__init__()
         self._name = "FitBoundsWhenSized"
         self.bounds = [[float(v) for v in corner] for corner in bounds]
+
+
+class FocusWhenSized(folium.MacroElement):
+    """Centre the map on the selected place once its container has its final size.
+
+    Added to the highlight group: it sets ``window.__livabilityFocus`` at once so that
+    :class:`FitBoundsWhenSized` (which fires earlier) leaves the view alone, then zooms to the place.
+    The map is found through the parent layer, so this works in a feature group that streamlit-folium
+    adds to a live map as well as in a standalone page.
+    """
+
+    _template = jinja2.Template("""
+        {% macro script(this, kwargs) %}
+        window.__livabilityFocus = true;
+        (function (layer) {
+            setTimeout(function () {
+                var map = layer._map;
+                if (!map) { return; }
+                map.invalidateSize();
+                {% if this.zoom is not none %}
+                map.setView({{ this.center|tojson }}, {{ this.zoom }});
+                {% else %}
+                map.fitBounds({{ this.bounds|tojson }}, {padding: [20, 20]});
+                {% endif %}
+            }, 400);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, center: Sequence[float], zoom: float | None = None,
+                 bounds: Sequence[Sequence[float]] | None = None) -> None:
+        super().__init__()
+        self._name = "FocusWhenSized"
+        self.center = [float(v) for v in center]
+        self.zoom = None if zoom is None else float(zoom)
+        self.bounds = [[float(v) for v in c] for c in bounds] if bounds is not None else None
+        if self.zoom is None and self.bounds is None:
+            self.zoom = 12.0
+
+
+def highlight_group(geometry: Any, name: object, *, population: float | None = None,
+                    focus: bool = False, zoom: float = 12.0,
+                    group_name: str = "selected") -> folium.FeatureGroup:
+    """A small layer that marks the selected place: a ring (or outline) above the markers and its name.
+
+    Parameters
+    ----------
+    geometry
+        A shapely geometry in EPSG:4326: a point (a locality) gets a ring a little larger than its
+        marker, an area (a municipality) a thick outline; the label sits at the point or at the
+        area's representative point.
+    name
+        The place's name (escaped with :func:`safe_text`).
+    population
+        Sizes the ring to surround the locality's marker (see :func:`marker_radius`).
+    focus
+        Also centre the map on the place (zoom ``zoom`` for a point, the area's bounds otherwise).
+    group_name
+        Name of the feature group (not shown in the layer control).
+
+    Returns
+    -------
+    folium.FeatureGroup
+        Not interactive, so clicks reach the locality marker underneath; add it to a map, or hand it
+        to ``st_folium(feature_group_to_add=...)`` so the (cached) base map is not rebuilt.
+    """
+    if geometry is None or geometry.is_empty:
+        raise DataSourceError(f"The place {name!r} has no geometry to highlight; rebuild the snapshot "
+                              "(livability build) or pass a point or area")
+    group = folium.FeatureGroup(name=group_name, control=False)
+    if geometry.geom_type == "Point":
+        anchor = geometry
+    else:
+        anchor = geometry.representative_point()
+        folium.GeoJson(
+            gpd.GeoSeries([geometry], crs="EPSG:4326").to_json(),
+            style_function=lambda _f: {"color": HIGHLIGHT_COLOR, "weight": 4, "fill": False,
+                                       "className": HIGHLIGHT_CLASS},
+            interactive=False,
+        ).add_to(group)
+    lat, lon = float(anchor.y), float(anchor.x)
+    ring = marker_radius(population) + 6 if geometry.geom_type == "Point" else 3.0
+    # white halo under the ring: visible on dark hexagons and on the pale land alike
+    halo = folium.CircleMarker((lat, lon), radius=ring, color="#ffffff", weight=7, opacity=0.9,
+                               fill=False)
+    marker = folium.CircleMarker((lat, lon), radius=ring, color=HIGHLIGHT_COLOR, weight=3.5,
+                                 fill=False, class_name=HIGHLIGHT_CLASS)
+    for layer in (halo, marker):
+        layer.options["interactive"] = False  # folium's path_options drops this Leaflet option
+    halo.add_to(group)
+    marker.add_child(folium.Tooltip(
+        safe_text(name), sticky=False, permanent=True, direction="right",
+        offset=[int(ring) + 2, 0], className="place-label", interactive=False))
+    marker.add_to(group)
+    if focus:
+        if geometry.geom_type == "Point":
+            group.add_child(FocusWhenSized((lat, lon), zoom=zoom))
+        else:
+            minx, miny, maxx, maxy = geometry.bounds
+            group.add_child(FocusWhenSized((lat, lon), bounds=[[miny, minx], [maxy, maxx]]))
+    return group
 
 
 def fit_zoom(bounds: Sequence[float], width_px: int = 520, height_px: int = 540) -> float:
@@ -446,6 +559,7 @@ def build_region_map(
     tiles: bool = False,
     labels: Mapping[str, str] | None = None,
     region_label: str = "",
+    highlight: folium.FeatureGroup | None = None,
 ) -> folium.Map:
     """Build the county map.
 
@@ -465,6 +579,9 @@ def build_region_map(
         region's outline drawn as land on a sea-coloured background.
     labels
         Translated UI words: ``score``, ``localities``, ``hexagons``.
+    highlight
+        A :func:`highlight_group` drawn above the markers (the app hands it to st_folium
+        separately instead, so that its cached base map is reused).
 
     Returns
     -------
@@ -481,13 +598,16 @@ def build_region_map(
         folium.TileLayer(OSM_TILE_URL, attr=OSM_ATTRIBUTION, name="OpenStreetMap",
                          max_zoom=19, control=False).add_to(m)
     m.get_root().header.add_child(folium.Element(  # type: ignore[attr-defined]
-        "<style>.leaflet-container{background:#dbe7ee;}</style>"))
+        "<style>.leaflet-container{background:#dbe7ee;}"
+        ".leaflet-tooltip.place-label{font-weight:600;border:2px solid #d81b60;}</style>"))
     add_boundaries(m, boundary, municipalities, region_label=region_label)
     if cells is not None:
         add_cells(m, cells, name=labels.get("hexagons", "Hexagons"), label=labels.get("score", ""))
     for _key, (title, color, gdf) in (layers or {}).items():
         add_point_layer(m, gdf, name=title, color=color)
     add_localities(m, localities, scores, name=labels.get("localities", "Localities"), labels=labels)
+    if highlight is not None:
+        highlight.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     m.add_child(FitBoundsWhenSized([[miny, minx], [maxy, maxx]]))
     return m

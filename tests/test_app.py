@@ -317,3 +317,63 @@ def test_place_by_name_in_shared_link() -> None:
     assert (s.page, s.place, s.compare) == ("profile", "1081TB104", ["1081TC107", "1081TB104"])
     hostile = parse_params({"place": "<img src=x onerror=alert(1)>"}, {"1081TB104"}, {})
     assert hostile.place is None
+
+
+# -- the selected place on the map (geo.maps.highlight_group via st_folium) -----------------------
+def _map_args(at: AppTest) -> dict[str, object]:
+    """The arguments the st_folium component got in the last run (script, feature_group, key...)."""
+    import json
+
+    def walk(node: object) -> object:
+        for child in (getattr(node, "children", None) or {}).values():
+            yield child
+            yield from walk(child)
+
+    for el in walk(at._tree):
+        if hasattr(getattr(el, "proto", None), "json_args") and "map_div" in el.proto.json_args:
+            return dict(json.loads(el.proto.json_args))
+    raise AssertionError("no st_folium map on the page")
+
+
+def test_place_in_url_is_highlighted_on_the_map(monkeypatch: pytest.MonkeyPatch,
+                                                synth_store: Path) -> None:
+    plain = _map_args(_run(monkeypatch, synth_store))
+    assert plain["feature_group"] is None
+    at = _run(monkeypatch, synth_store, place="S003")
+    _ok(at)
+    args = _map_args(at)
+    group = str(args["feature_group"])
+    assert "place-highlight" in group and "place-label" in group
+    assert "&lt;img src=x onerror=alert(1)&gt;" in group and HOSTILE not in group
+    assert "__livabilityFocus" not in group  # a shared link rings the place, keeps the county view
+    # the base map is the same (cached) one: same script, so the browser does not reload it
+    assert args["script"] == plain["script"] and "place-highlight" not in str(args["script"])
+
+
+def test_show_on_map_from_profile_rings_and_zooms(monkeypatch: pytest.MonkeyPatch,
+                                                  synth_store: Path) -> None:
+    at = _run(monkeypatch, synth_store, page="profile", place="S005")
+    at.button(key="show_on_map").click().run()
+    _ok(at)
+    assert at.sidebar.radio(key="page__en").value == "map"
+    assert at.query_params["place"] == "S005"
+    group = str(_map_args(at)["feature_group"])
+    assert "Epsilonstad" in group and "window.__livabilityFocus = true" in group
+    # after another page the place is still ringed, but the map is not zoomed to it again
+    at.sidebar.radio(key="page__en").set_value("data").run()
+    at.sidebar.radio(key="page__en").set_value("map").run()
+    _ok(at)
+    group = str(_map_args(at)["feature_group"])
+    assert "Epsilonstad" in group and "__livabilityFocus" not in group
+
+
+def test_map_state_is_fresh_on_each_visit(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
+    """A click returned in one visit of the map page is not seen in the next (new component key)."""
+    at = _run(monkeypatch, synth_store)
+    first = _map_args(at)["key"]
+    at.selectbox(key="map_pick").set_value("S002").run()  # a rerun on the map page keeps the map
+    assert _map_args(at)["key"] == first
+    at.sidebar.radio(key="page__en").set_value("profile").run()
+    at.sidebar.radio(key="page__en").set_value("map").run()
+    _ok(at)
+    assert _map_args(at)["key"] != first

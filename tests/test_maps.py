@@ -164,3 +164,58 @@ def test_map_scripts_are_valid_javascript(tmp_path) -> None:  # type: ignore[no-
         f.write_text(js)
         res = subprocess.run([node, "--check", str(f)], capture_output=True, text=True)
         assert res.returncode == 0, res.stderr[:500]
+
+
+# -- the selected place -------------------------------------------------------------------------
+def test_highlight_layer_escaped_and_above_markers() -> None:
+    b, locs = _synthetic()
+    group = maps.highlight_group(Point(15.2, 56.2), HOSTILE + " `${x}`", population=500)
+    html = maps.map_html(maps.build_region_map(b, locs, highlight=group))
+    assert html.count(maps.HIGHLIGHT_CLASS) == 1
+    assert "place-label" in html and '"permanent": true' in html
+    assert HOSTILE not in html and "${x}" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt; &#96;&#36;&#123;x&#125;&#96;" in html
+    # the ring is drawn after (so above) the locality markers, and clicks pass through it
+    assert html.rfind(maps.LOCALITY_CLASS) < html.find(maps.HIGHLIGHT_CLASS)
+    assert html.count('"interactive": false') >= 2
+    ring = re.search(r'"className": "place-highlight".*?"radius": ([\d.]+)', html)
+    assert ring and float(ring.group(1)) == pytest.approx(maps.marker_radius(500) + 6)
+    assert "window.__livabilityFocus = true" not in html  # no zoom unless asked
+
+
+def test_no_highlight_without_place() -> None:
+    b, locs = _synthetic()
+    html = maps.map_html(maps.build_region_map(b, locs))
+    assert maps.HIGHLIGHT_CLASS not in html and "place-label" not in html.split("</style>", 1)[1]
+    assert "__livabilityFocus" in html  # only the fit's check of it
+
+
+def test_highlight_focus_and_area() -> None:
+    from geo.errors import DataSourceError
+
+    pt = maps.highlight_group(Point(15.2, 56.2), "Beta", focus=True, zoom=11)
+    html = maps.map_html(maps.build_region_map(*_synthetic(), highlight=pt))
+    assert "window.__livabilityFocus = true" in html
+    assert "setView([56.2, 15.2], 11.0)" in html
+    area = maps.highlight_group(box(15.0, 56.0, 15.2, 56.1), "Kommun <b>", focus=True)
+    html = maps.map_html(maps.build_region_map(*_synthetic(), highlight=area))
+    assert "fitBounds([[56.0, 15.0], [56.1, 15.2]]" in html
+    assert "Kommun &lt;b&gt;" in html and "Kommun <b>" not in html
+    with pytest.raises(DataSourceError, match="no geometry"):
+        maps.highlight_group(Point(), "Empty")
+
+
+def test_highlight_scripts_are_valid_javascript(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not installed")
+    group = maps.highlight_group(Point(15.2, 56.2), HOSTILE, focus=True)
+    html = maps.map_html(maps.build_region_map(*_synthetic(), highlight=group))
+    for i, js in enumerate(re.findall(r"<script>(.*?)</script>", html, flags=re.S)):
+        f = tmp_path / f"h{i}.js"
+        f.write_text(js)
+        res = subprocess.run([node, "--check", str(f)], capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr[:500]
