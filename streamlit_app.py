@@ -24,6 +24,22 @@ log = logging.getLogger("livability.app")
 
 st.set_page_config(page_title="Livability explorer", page_icon="🗺️", layout="wide")
 
+_MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+#: Phones (Streamlit stacks columns below 640 px): a smaller title and a map shorter than the screen
+#: (the map inside follows the iframe, see app.view_map). Tablets and narrow windows: the map and the
+#: ranking stack instead of squeezing into two thin columns.
+_RESPONSIVE_CSS = f"""<style>
+@media (max-width: 640px) {{
+  h1 {{ font-size: 2rem !important; }}
+  {_MAP_IFRAME} {{ height: min(560px, 58vh) !important; }}
+}}
+@media (max-width: 1300px) {{
+  [data-testid="stHorizontalBlock"]:has({_MAP_IFRAME}) {{ flex-wrap: wrap; }}
+  [data-testid="stHorizontalBlock"]:has({_MAP_IFRAME}) > [data-testid="stColumn"] {{
+    width: 100% !important; flex: 1 1 100% !important; min-width: 100% !important; }}
+}}
+</style>"""
+
 
 def _init_state(known_places: set[str] | None, aliases: dict[str, str] | None = None) -> None:
     """First run of a session: take the view from the URL (invalid values are ignored)."""
@@ -54,6 +70,7 @@ def _sync_url(ctx: Ctx) -> None:
 
 def main() -> None:
     """Frame: language, navigation, weights; then the chosen view inside an error boundary."""
+    st.html(_RESPONSIVE_CSS)
     key = current_key()
     known: set[str] | None = None
     aliases: dict[str, str] = {}

@@ -7,10 +7,12 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import folium
 import pandas as pd
 import streamlit as st
+from folium.elements import ElementAddToElement
 from streamlit_folium import generate_leaflet_string, st_folium
 
 from geo import maps
@@ -83,6 +85,14 @@ class _CachedMap:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+def _drop_add_statements(element: Any) -> None:
+    for name, child in list(element._children.items()):
+        if isinstance(child, ElementAddToElement):
+            del element._children[name]
+        else:
+            _drop_add_statements(child)
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _cached_map(key: SnapKey, lang: str, weights: tuple[tuple[str, float], ...], tiles: bool,
                 hexagons: bool) -> _CachedMap:
@@ -95,10 +105,16 @@ def _cached_map(key: SnapKey, lang: str, weights: tuple[tuple[str, float], ...],
     ctx.result = get_scores(key, dict(weights))
     t0 = time.perf_counter()
     fmap = _build_map(ctx, tiles, hexagons)
+    # the map fills its iframe, so the page's CSS can make it shorter on phones
+    fmap.get_root().header.add_child(  # type: ignore[attr-defined]
+        folium.Element("<style>#map_div{height:100vh !important;}</style>"), name="fill_iframe")
     fmap.get_root().render()  # st_folium(render=False) then skips this full render on every rerun
     # st_folium renames the map's elements the first time it writes the map's script: do that
-    # here, so the script (and the component key made from it) is the same on every rerun
+    # here, so the script (and the component key made from it) is the same on every rerun. The
+    # ".addTo()" statements folium made under the old names would then point at nothing: drop
+    # them; each later render adds them again under the new, stable names.
     generate_leaflet_string(fmap)
+    _drop_add_statements(fmap)
     return _CachedMap(fmap, time.perf_counter() - t0)
 
 
@@ -218,8 +234,13 @@ def render(ctx: Ctx) -> None:
             score_col = ctx.t("score")
             st.dataframe(
                 table, hide_index=True, width="stretch", height=460, key="ranking",
-                column_config={score_col: st.column_config.ProgressColumn(
-                    score_col, min_value=0, max_value=100, format="%.1f")},
+                # widths that fit the ~360 px column of a laptop without cutting the score off
+                column_config={
+                    ctx.t("rank"): st.column_config.NumberColumn(width=48),
+                    ctx.t("locality"): st.column_config.TextColumn(width=112),
+                    ctx.t("municipality"): st.column_config.TextColumn(width=88),
+                    score_col: st.column_config.ProgressColumn(
+                        score_col, min_value=0, max_value=100, format="%.1f", width=100)},
             )
         else:
             locs = snap.localities()

@@ -444,9 +444,9 @@ class FocusWhenSized(folium.MacroElement):
                 if (!map) { return; }
                 map.invalidateSize();
                 {% if this.zoom is not none %}
-                map.setView({{ this.center|tojson }}, {{ this.zoom }});
+                map.setView({{ this.center|tojson }}, {{ this.zoom }}, {animate: false});
                 {% else %}
-                map.fitBounds({{ this.bounds|tojson }}, {padding: [20, 20]});
+                map.fitBounds({{ this.bounds|tojson }}, {padding: [20, 20], animate: false});
                 {% endif %}
             }, 400);
         })({{ this._parent.get_name() }});
@@ -465,7 +465,7 @@ class FocusWhenSized(folium.MacroElement):
 
 
 def highlight_group(geometry: Any, name: object, *, population: float | None = None,
-                    focus: bool = False, zoom: float = 12.0,
+                    focus: bool = False, zoom: float = 11.0,
                     group_name: str = "selected") -> folium.FeatureGroup:
     """A small layer that marks the selected place: a ring (or outline) above the markers and its name.
 
@@ -515,8 +515,8 @@ def highlight_group(geometry: Any, name: object, *, population: float | None = N
         layer.options["interactive"] = False  # folium's path_options drops this Leaflet option
     halo.add_to(group)
     marker.add_child(folium.Tooltip(
-        safe_text(name), sticky=False, permanent=True, direction="right",
-        offset=[int(ring) + 2, 0], className="place-label", interactive=False))
+        safe_text(name), sticky=False, permanent=True, direction="top",
+        offset=[0, -int(ring) - 2], className="place-label", interactive=False))
     marker.add_to(group)
     if focus:
         if geometry.geom_type == "Point":

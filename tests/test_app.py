@@ -373,6 +373,11 @@ def test_map_state_is_fresh_on_each_visit(monkeypatch: pytest.MonkeyPatch, synth
     first = _map_args(at)["key"]
     at.selectbox(key="map_pick").set_value("S002").run()  # a rerun on the map page keeps the map
     assert _map_args(at)["key"] == first
+    # the cached map's script names only elements it defines (no stale folium ids after reruns)
+    import re
+
+    script = str(_map_args(at)["script"])
+    assert not re.findall(r"\b[a-z_]+_[0-9a-f]{32}\b", script)
     at.sidebar.radio(key="page__en").set_value("profile").run()
     at.sidebar.radio(key="page__en").set_value("map").run()
     _ok(at)

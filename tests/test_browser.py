@@ -195,8 +195,10 @@ def test_map_language_profile_and_hostile_name(app_url: str, driver: object) -> 
     assert sv, "no language switch"
     sv[0].click()
     WebDriverWait(drv, 60).until(lambda d: "Rangordning" in _body_text(d))
+    # the URL is written at the end of the run (after the map): wait for it, and for the run to end
+    WebDriverWait(drv, 60).until(lambda d: "lang=sv" in d.current_url and not d.find_elements(
+        By.CSS_SELECTOR, "[data-testid='stStatusWidget']"))
     body = _body_text(drv)
-    assert "lang=sv" in drv.current_url  # type: ignore[attr-defined]
     assert "Rangordning" in body and "Ranking" not in body
     _map_frame(drv)
     _wait_markers(drv, 40)
@@ -204,12 +206,7 @@ def test_map_language_profile_and_hostile_name(app_url: str, driver: object) -> 
     drv.save_screenshot(str(SHOTS / "03_map_sv.png"))  # type: ignore[attr-defined]
 
     # clicking a locality marker on the map opens its profile
-    _map_frame(drv)
-    marker = drv.find_elements(By.CSS_SELECTOR, "path.locality-marker")[-1]  # type: ignore[attr-defined]
-    ActionChains(drv).move_to_element(marker).click().perform()
-    drv.switch_to.default_content()  # type: ignore[attr-defined]
-    WebDriverWait(drv, 60).until(lambda d: "page=profile" in d.current_url
-                                 and "Poäng per tema" in _body_text(d))
+    _click_smallest_locality(drv, "Poäng per tema")
     drv.save_screenshot(str(SHOTS / "035_clicked_profile_sv.png"))  # type: ignore[attr-defined]
 
     # profile of a locality: breakdown shown; then the hostile-named one renders as text
@@ -262,3 +259,125 @@ def test_standalone_map_layers_toggle_without_errors(driver: object, tmp_path: P
     WebDriverWait(drv, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".marker-cluster"))
     assert drv.execute_script("return window.__errors") == []  # type: ignore[attr-defined]
     assert not drv.find_elements(By.CSS_SELECTOR, "img[src='x']")  # type: ignore[attr-defined]
+
+
+def _in_frame(drv: object, css: str) -> list[object]:
+    return list(drv.find_elements(By.CSS_SELECTOR, css))  # type: ignore[attr-defined]
+
+
+def _place_in_url(drv: object) -> str:
+    from urllib.parse import parse_qs, urlparse
+
+    return parse_qs(urlparse(str(drv.current_url)).query).get("place", [""])[0]  # type: ignore[attr-defined]
+
+
+def _click_smallest_locality(drv: object, breakdown: str = "Theme breakdown") -> None:
+    """Click the last-drawn (smallest, topmost) locality marker and wait for its profile."""
+    _map_frame(drv)
+    _wait_markers(drv, 40)
+    time.sleep(1.0)  # the fit (250 ms) and the zoom to a selected place (400 ms) move the markers
+    marker = WebDriverWait(drv, 20).until(lambda d: [
+        m for m in d.find_elements(By.CSS_SELECTOR, "path.locality-marker")[-1:] if m.size["width"]])[0]
+    ActionChains(drv).move_to_element(marker).click().perform()
+    drv.switch_to.default_content()  # type: ignore[attr-defined]
+    WebDriverWait(drv, 60).until(lambda d: "page=profile" in d.current_url
+                                 and breakdown in _body_text(d))
+
+
+def _stays_on_map(drv: object, seconds: float = 3.0) -> bool:
+    """No stale click reopens a profile by itself after coming back to the map."""
+    time.sleep(seconds)
+    return "page=map" in str(drv.current_url)  # type: ignore[attr-defined]
+
+
+def test_selected_place_ring_and_repeat_clicks(app_url: str, driver: object) -> None:
+    drv = driver
+    drv.set_window_size(1400, 1000)  # type: ignore[attr-defined]
+    drv.get(app_url + "/?page=map")  # type: ignore[attr-defined]
+    _map_frame(drv, 180)
+    _wait_markers(drv, 40, 180)
+    assert not _in_frame(drv, "path.place-highlight")  # nothing selected yet
+    county_zoom = float(drv.execute_script("return window.map.getZoom()"))  # type: ignore[attr-defined]
+    drv.switch_to.default_content()  # type: ignore[attr-defined]
+
+    # first click on a locality opens its profile
+    _click_smallest_locality(drv)
+    place = _place_in_url(drv)
+    assert place
+    # "Show on map": back on the map, the place is ringed, labelled and zoomed to
+    show = [b for b in drv.find_elements(By.TAG_NAME, "button")  # type: ignore[attr-defined]
+            if b.text.strip().endswith("Show on map")]
+    assert show, "no 'Show on map' button on the profile"
+    show[0].click()
+    WebDriverWait(drv, 60).until(lambda d: "page=map" in d.current_url)
+    _map_frame(drv)
+    _wait_markers(drv, 40)
+    WebDriverWait(drv, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "path.place-highlight"))
+    label = WebDriverWait(drv, 20).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".leaflet-tooltip.place-label"))[0]
+    assert label.text.strip()
+    WebDriverWait(drv, 20).until(
+        lambda d: float(d.execute_script("return window.map.getZoom()")) >= county_zoom + 2)
+    drv.switch_to.default_content()  # type: ignore[attr-defined]
+    drv.save_screenshot(str(SHOTS / "07_show_on_map.png"))  # type: ignore[attr-defined]
+    assert _stays_on_map(drv)
+
+    # second click on the same locality opens its profile again
+    _click_smallest_locality(drv)
+    assert _place_in_url(drv) == place
+
+    # back to the map through the sidebar: ringed (county view), no stale click, third click works
+    radio = [lab for lab in drv.find_elements(  # type: ignore[attr-defined]
+        By.CSS_SELECTOR, "[data-testid='stSidebar'] label") if lab.text.strip() == "Map"]
+    assert radio
+    radio[0].click()
+    WebDriverWait(drv, 60).until(lambda d: "page=map" in d.current_url)
+    _map_frame(drv)
+    _wait_markers(drv, 40)
+    WebDriverWait(drv, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "path.place-highlight"))
+    assert float(drv.execute_script("return window.map.getZoom()")) < county_zoom + 1  # type: ignore[attr-defined]
+    drv.switch_to.default_content()  # type: ignore[attr-defined]
+    drv.save_screenshot(str(SHOTS / "08_back_to_map_ringed.png"))  # type: ignore[attr-defined]
+    assert _stays_on_map(drv)
+    _click_smallest_locality(drv)
+    assert _place_in_url(drv) == place
+
+
+@pytest.mark.parametrize(("label", "size"), [("phone", (390, 844)), ("tablet", (820, 1180))])
+def test_phone_and_tablet_layout(app_url: str, driver: object, label: str,
+                                 size: tuple[int, int]) -> None:
+    """Nothing overflows sideways; the map and the ranking are stacked, each at full width."""
+    drv = driver
+    drv.set_window_size(*size)  # type: ignore[attr-defined]
+    try:
+        drv.get(app_url + "/?page=map&place=1082TC102")  # type: ignore[attr-defined]
+        _map_frame(drv, 180)
+        _wait_markers(drv, 40, 180)
+        WebDriverWait(drv, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".place-label"))
+        drv.switch_to.default_content()  # type: ignore[attr-defined]
+        time.sleep(1.0)
+        inner, scroll = drv.execute_script(  # type: ignore[attr-defined]
+            "return [window.innerWidth, document.documentElement.scrollWidth]")
+        assert scroll <= inner
+        frame = drv.find_element(By.CSS_SELECTOR, "iframe[title*='streamlit_folium']")  # type: ignore[attr-defined]
+        table = drv.find_element(By.CSS_SELECTOR, "[data-testid='stDataFrame']")  # type: ignore[attr-defined]
+        main = drv.find_element(By.CSS_SELECTOR, "[data-testid='stMainBlockContainer']")  # type: ignore[attr-defined]
+        width = main.size["width"]
+        for el in (frame, table):
+            assert el.location["x"] + el.size["width"] <= inner
+            assert el.size["width"] >= 0.8 * width  # stacked, not two thin columns
+        assert table.location["y"] >= frame.location["y"] + frame.size["height"]
+        if label == "phone":
+            assert frame.size["height"] < 560  # shorter than on a desktop, fits the screen
+            # the map inside follows the iframe's height
+            drv.switch_to.frame(frame)  # type: ignore[attr-defined]
+            inner_h = drv.execute_script(  # type: ignore[attr-defined]
+                "return document.getElementById('map_div').getBoundingClientRect().height")
+            drv.switch_to.default_content()  # type: ignore[attr-defined]
+            assert abs(inner_h - frame.size["height"]) <= 2
+        drv.save_screenshot(str(SHOTS / f"09_{label}_map.png"))  # type: ignore[attr-defined]
+        drv.execute_script("arguments[0].scrollIntoView()", table)  # type: ignore[attr-defined]
+        time.sleep(0.5)
+        drv.save_screenshot(str(SHOTS / f"09_{label}_ranking.png"))  # type: ignore[attr-defined]
+    finally:
+        drv.set_window_size(1400, 1000)  # type: ignore[attr-defined]

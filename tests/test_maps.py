@@ -196,7 +196,7 @@ def test_highlight_focus_and_area() -> None:
     pt = maps.highlight_group(Point(15.2, 56.2), "Beta", focus=True, zoom=11)
     html = maps.map_html(maps.build_region_map(*_synthetic(), highlight=pt))
     assert "window.__livabilityFocus = true" in html
-    assert "setView([56.2, 15.2], 11.0)" in html
+    assert "setView([56.2, 15.2], 11.0, {animate: false})" in html
     area = maps.highlight_group(box(15.0, 56.0, 15.2, 56.1), "Kommun <b>", focus=True)
     html = maps.map_html(maps.build_region_map(*_synthetic(), highlight=area))
     assert "fitBounds([[56.0, 15.0], [56.1, 15.2]]" in html
