@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import LivabilityError
 
-__all__ = ["main"]
+__all__ = ["echo", "main"]
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """Write one block of CLI output (stdout, or stderr with ``err``); the engine itself only logs."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(f"{text}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,13 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except LivabilityError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        echo(f"error: {exc}", err=True)
         return 2
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
-        print("interrupted; the store is left as it was", file=sys.stderr)
+        echo("interrupted; the store is left as it was", err=True)
         return 130
 
 

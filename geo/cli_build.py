@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .cli import echo
 from .errors import DataSourceError
 from .settings import DEFAULT_REGION
 
@@ -92,8 +93,8 @@ def _build(args: argparse.Namespace) -> int:
                             modes=modes, default_packs=not args.no_default_packs, progress=progress)
     finally:
         bar.close()
-    print(f"built {snap.region_name} into {snap.path}")
-    print(format_info(snap))
+    echo(f"built {snap.region_name} into {snap.path}")
+    echo(format_info(snap))
     return 0
 
 
@@ -161,5 +162,5 @@ def _info(args: argparse.Namespace) -> int:
         if resolved == key:
             raise
         snap = open_snapshot(resolved, args.data_dir)
-    print(format_info(snap))
+    echo(format_info(snap))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .cli import echo
 from .settings import DEFAULT_REGION
 
 __all__ = ["parse_weights", "register"]
@@ -103,5 +104,5 @@ def _export(args: argparse.Namespace) -> int:
     scores = _scores(snap, args.persona, args.weights) if args.scores else None
     report = export(snap, args.fmt, args.out, crs=args.crs, layers=layers, scores=scores,
                     force=args.force, mode=args.mode, schema=args.schema)
-    print("\n".join(report.lines()))
+    echo("\n".join(report.lines()))
     return 0

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from typing import Any
 
+from .cli import echo
 from .errors import LivabilityError
 
 __all__ = ["parse_weights", "register", "run", "table_text"]
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     model = build_model(snap, resolution=args.resolution, decay=args.decay)
     scores = score(model, weights, persona=args.persona, penalty=args.penalty)
     if args.explain:
-        print(explain(model, scores, args.explain).to_text(args.lang))
+        echo(explain(model, scores, args.explain).to_text(args.lang))
         return 0
     frame = scores.localities
     if args.sensitivity > 0:
@@ -103,8 +103,8 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise LivabilityError(f"cannot write {args.out}: {exc.strerror}; "
                                   "choose a writable path with --out") from None
-        print(f"wrote {len(frame)} localities to {args.out}", file=sys.stderr)
-    print(table_text(frame, scores.missing, approximate=scores.approximate, lang=args.lang))
+        echo(f"wrote {len(frame)} localities to {args.out}", err=True)
+    echo(table_text(frame, scores.missing, approximate=scores.approximate, lang=args.lang))
     return 0
 
 
