@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 from shapely.geometry import Point, box
@@ -68,3 +69,19 @@ def write_synthetic_store(data: Path, region: str = "blekinge") -> Path:
         for key in ("housing", "workplaces", "culture"):
             w.put_layer(key, schools.iloc[0:0], [], "missing", reason="synthetic store has none")
     return data
+
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+
+
+def run_app(monkeypatch: Any, data: Path, **params: str) -> Any:
+    """Run the app with AppTest against the store in ``data`` and the given query parameters."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("LIVABILITY_DATA_DIR", str(data))
+    monkeypatch.delenv("LIVABILITY_REGION", raising=False)
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    return at

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _app_fixtures import HOSTILE, write_synthetic_store
+from _app_fixtures import HOSTILE, run_app, write_synthetic_store
 
 from app.state import encode_params, parse_params, persona_weights
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +20,7 @@ def synth_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, data: Path, **params: str) -> AppTest:
-    monkeypatch.setenv("LIVABILITY_DATA_DIR", str(data))
-    monkeypatch.delenv("LIVABILITY_REGION", raising=False)
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    return at
+    return run_app(monkeypatch, data, **params)
 
 
 def _ok(at: AppTest) -> None:

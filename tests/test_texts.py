@@ -13,7 +13,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pytest
-from _app_fixtures import write_synthetic_store
+from _app_fixtures import run_app, write_synthetic_store
 from _score_fixtures import make_snapshot
 from shapely.geometry import Point
 
@@ -206,8 +206,6 @@ def test_swedish_explanation_has_no_english_reasons(synth_model: Any) -> None:
 
 
 # -- the app in Swedish -------------------------------------------------------------------------
-AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 
 
 @pytest.fixture(scope="module")
@@ -225,12 +223,7 @@ def sv_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, data: Path, **params: str) -> Any:
-    monkeypatch.setenv("LIVABILITY_DATA_DIR", str(data))
-    monkeypatch.delenv("LIVABILITY_REGION", raising=False)
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
+    at = run_app(monkeypatch, data, **params)
     assert not at.exception, [e.value for e in at.exception]
     return at
 
