@@ -53,6 +53,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "choose_place": ("Place", "Ort"),
     "no_scores": ("Scores are not available yet: the map shows the data without scores.",
                   "Poäng finns inte ännu: kartan visar data utan poäng."),
+    "nothing_scored": ("No indicator has data for this region yet, so no place can be scored. "
+                       "See About the data for the missing layers and how to get them.",
+                       "Ingen indikator har data för regionen ännu, så ingen ort kan få poäng. "
+                       "Se Om data för de saknade lagren och hur man hämtar dem."),
     "scores_failed": ("Scores could not be computed: {msg}",
                       "Poängen kunde inte beräknas: {msg}"),
     "breakdown": ("Theme breakdown", "Poäng per tema"),

@@ -39,8 +39,8 @@ def tiles_default() -> bool:
 def ranking_table(ctx: Ctx) -> pd.DataFrame:
     """The ranked localities as a display table (translated headers)."""
     df = ctx.result.localities
-    if df is None or not len(df):
-        return pd.DataFrame()
+    if df is None or not len(df) or ("composite" in df and df["composite"].notna().sum() == 0):
+        return pd.DataFrame()  # nothing scored: the caller lists the localities and says why
     cols = [c for c in ("rank", "name", "municipality_name", "composite") if c in df]
     out = df.sort_values("rank")[cols].copy() if "rank" in df else df[cols].copy()
     if "composite" in out:
@@ -243,6 +243,8 @@ def render(ctx: Ctx) -> None:
                         score_col, min_value=0, max_value=100, format="%.1f", width=100)},
             )
         else:
+            if ctx.result.localities is not None and len(ctx.result.localities):
+                st.warning(ctx.t("nothing_scored"))
             locs = snap.localities()
             cols = [c for c in ("name", "municipality_name", "population") if c in locs]
             st.dataframe(pd.DataFrame(locs[cols]).sort_values(cols[-1], ascending=False),

@@ -184,7 +184,10 @@ def _fallback_localities(region: Region, results: Sequence[SourceResult], pbf: P
     pts = gpd.GeoDataFrame(rows, geometry=gpd.points_from_xy([r["longitude"] for r in rows],
                                                              [r["latitude"] for r in rows]),
                            crs=STORE_CRS)
-    pts = pts[pts.intersects(region.polygon)]
+    # a generous box first (the world's towns); _localities_frame then keeps those in or near the
+    # region by nearest boundary, so coastal towns (Karlskrona on Trossö) are not lost
+    minx, miny, maxx, maxy = region.polygon.bounds
+    pts = pts.cx[minx - 0.05:maxx + 0.05, miny - 0.05:maxy + 0.05]
     if pts.empty:
         return None
     out = gpd.GeoDataFrame(geometry=pts.geometry.values, crs=STORE_CRS)

@@ -271,6 +271,8 @@ def add_cells(m: folium.Map, cells: pd.DataFrame, *, name: str = "Hexagons",
         if res <= 5:
             break
         df = coarsen_cells(df, res - 1, column)
+    if df.empty:  # no cell has a score (every indicator lacks data)
+        return 0
     features = []
     for cell, value in zip(df["h3"], df[column], strict=True):
         ring = [[round(lng, 5), round(lat, 5)] for lat, lng in h3.cell_to_boundary(cell)]

@@ -219,3 +219,15 @@ def test_highlight_scripts_are_valid_javascript(tmp_path) -> None:  # type: igno
         f.write_text(js)
         res = subprocess.run([node, "--check", str(f)], capture_output=True, text=True)
         assert res.returncode == 0, res.stderr[:500]
+
+
+def test_cells_without_any_score_draw_nothing() -> None:
+    import folium
+    import pandas as pd
+
+    from geo.maps import add_cells
+
+    m = folium.Map()
+    cells = pd.DataFrame({"h3": ["891f1d48177ffff", "891f1d4817bffff"], "composite": [float("nan")] * 2})
+    assert add_cells(m, cells, column="composite", name="score") == 0
+    m.get_root().render()  # no tooltip on an empty layer (folium asserted on its fields before)
