@@ -247,8 +247,10 @@ def render(ctx: Ctx) -> None:
                 st.warning(ctx.t("nothing_scored"))
             locs = snap.localities()
             cols = [c for c in ("name", "municipality_name", "population") if c in locs]
-            st.dataframe(pd.DataFrame(locs[cols]).sort_values(cols[-1], ascending=False),
-                         hide_index=True, width="stretch", height=460)
+            heads = {"name": ctx.t("locality"), "municipality_name": ctx.t("municipality"),
+                     "population": ctx.t("population")}
+            st.dataframe(pd.DataFrame(locs[cols]).sort_values(cols[-1], ascending=False)
+                         .rename(columns=heads), hide_index=True, width="stretch", height=460)
         st.caption(ctx.t("map_click_hint"))
         opts = {str(c): str(n) for c, n in zip(snap.localities()["code"],
                                                 snap.localities()["name"], strict=False)}
