@@ -153,7 +153,7 @@ def layer_coverage_msg(key: str, gdf: gpd.GeoDataFrame,
     return ("partial" if parts else "complete"), render(msg), msg
 
 
-def _fallback_localities(region: Region, results: Sequence[SourceResult], pbf: Path | None,
+def _fallback_localities(region: Region, pbf: Path | None,
                          offline: bool) -> tuple[gpd.GeoDataFrame, Provenance] | None:
     """OSM place nodes (pbf or online) or GeoNames towns when no source gave tätorter."""
     try:
@@ -348,7 +348,7 @@ def build_region(
         localities = _localities_frame(loc[0], loc[1] or Provenance("unknown", "unknown"), reg)
         loc_prov = loc[1]
     else:
-        fb = _fallback_localities(reg, results, Path(pbf) if pbf else None, offline)
+        fb = _fallback_localities(reg, Path(pbf) if pbf else None, offline)
         if fb is None:
             localities = _localities_frame(gpd.GeoDataFrame(
                 {c: [] for c in LOCALITY_COLUMNS if c != "geometry"}, geometry=[], crs=STORE_CRS),

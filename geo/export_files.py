@@ -160,16 +160,24 @@ def _parquet_table(table: ExportTable, target: Path, bundle: ExportBundle) -> No
     pq.write_table(arrow, target, compression="zstd")
 
 
-def write_parquet(bundle: ExportBundle, target: Path) -> list[ExportedItem]:
-    """Write one GeoParquet 1.1 file per table (provenance in its key-value metadata)."""
+def _write_folder(bundle: ExportBundle, target: Path, fmt: str, *,
+                  with_metadata: bool) -> list[ExportedItem]:
+    """One ``<table>.<fmt>`` file per table (plus a metadata table if asked) and the sidecars."""
     target.mkdir(parents=True, exist_ok=True)
+    tables = list(bundle.tables)
+    if with_metadata:
+        tables.append(ExportTable("metadata", bundle.metadata_frame(), "metadata", "Export metadata"))
     items = []
-    for t in [*bundle.tables,
-              ExportTable("metadata", bundle.metadata_frame(), "metadata", "Export metadata")]:
-        write_table(t, "parquet", target / f"{t.name}.parquet", bundle)
-        items.append(ExportedItem(t.name, len(t.frame), f"{t.name}.parquet"))
+    for t in tables:
+        write_table(t, fmt, target / f"{t.name}.{fmt}", bundle)
+        items.append(ExportedItem(t.name, len(t.frame), f"{t.name}.{fmt}"))
     _sidecars(bundle, target)
     return items
+
+
+def write_parquet(bundle: ExportBundle, target: Path) -> list[ExportedItem]:
+    """Write one GeoParquet 1.1 file per table (provenance in its key-value metadata)."""
+    return _write_folder(bundle, target, "parquet", with_metadata=True)
 
 
 # -- GeoJSON --------------------------------------------------------------------------------------
@@ -194,13 +202,7 @@ def _geojson_table(table: ExportTable, target: Path, bundle: ExportBundle) -> No
 
 def write_geojson(bundle: ExportBundle, target: Path) -> list[ExportedItem]:
     """Write one RFC 7946 FeatureCollection per table plus ``metadata.json``/``ATTRIBUTION.txt``."""
-    target.mkdir(parents=True, exist_ok=True)
-    items = []
-    for t in bundle.tables:
-        write_table(t, "geojson", target / f"{t.name}.geojson", bundle)
-        items.append(ExportedItem(t.name, len(t.frame), f"{t.name}.geojson"))
-    _sidecars(bundle, target)
-    return items
+    return _write_folder(bundle, target, "geojson", with_metadata=False)
 
 
 # -- CSV ------------------------------------------------------------------------------------------
@@ -232,14 +234,7 @@ def _csv_table(table: ExportTable, target: Path, bundle: ExportBundle) -> None:
 
 def write_csv(bundle: ExportBundle, target: Path) -> list[ExportedItem]:
     """Write one CSV per table, ``metadata.csv``, ``metadata.json`` and ``ATTRIBUTION.txt``."""
-    target.mkdir(parents=True, exist_ok=True)
-    items = []
-    for t in [*bundle.tables,
-              ExportTable("metadata", bundle.metadata_frame(), "metadata", "Export metadata")]:
-        write_table(t, "csv", target / f"{t.name}.csv", bundle)
-        items.append(ExportedItem(t.name, len(t.frame), f"{t.name}.csv"))
-    _sidecars(bundle, target)
-    return items
+    return _write_folder(bundle, target, "csv", with_metadata=True)
 
 
 _TABLE_WRITERS = {

@@ -319,10 +319,7 @@ class SnapshotWriter:
     def _write(self, rel: str, frame: pd.DataFrame) -> None:
         p = self.tmp / rel
         p.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(frame, gpd.GeoDataFrame):
-            frame.to_parquet(p, index=False)
-        else:
-            frame.to_parquet(p, index=False)
+        frame.to_parquet(p, index=False)  # GeoParquet for GeoDataFrames, plain Parquet otherwise
 
     def put_base(self, name: str, gdf: gpd.GeoDataFrame, sources: list[Provenance]) -> None:
         """Store ``boundary``, ``municipalities`` or ``localities``."""
