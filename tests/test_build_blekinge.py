@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import _pack_facts as facts
 import pytest
 
 from geo.cli import main
@@ -25,28 +26,32 @@ def test_localities(blekinge_snapshot) -> None:  # type: ignore[no-untyped-def]
     assert loc.crs.to_epsg() == 4326
 
 
-def test_layers_counts_and_coverage(blekinge_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_layers_counts_and_coverage(blekinge_snapshot, pack_dir: Path) -> None:  # type: ignore[no-untyped-def]
     s = blekinge_snapshot
+    for theme in sorted(facts.themes(pack_dir)):
+        st = s.layer_status(theme)
+        for kind, (low, high) in facts.kind_bounds(pack_dir, theme).items():
+            assert low <= st.kinds.get(kind, 0) <= high, (theme, kind, st.kinds)
+        if facts.any_partial(pack_dir, theme):
+            assert st.coverage == "partial", theme  # one partial file makes the layer partial
     transit = s.layer_status("transit")
-    assert transit.kinds == {"rail_station": 8}
-    assert transit.coverage == "partial" and "bus_stop" in transit.reason
+    assert transit.kinds == facts.exact_kinds(pack_dir, "transit")  # rail stations and stop areas
     names = set(s.layer("transit")["name"])
     assert {"Ronneby station", "Karlshamn station", "Bräkne-Hoby station"} <= names
     nature = s.layer_status("nature")
-    assert nature.kinds["nature_reserve"] == 28 and nature.kinds["natural_monument"] >= 60
-    # 58 EU bathing waters + 88 topographic bathing places, 45 of them the same place twice
-    assert nature.kinds["bathing_place"] == 98 and nature.kinds["biosphere_area"] == 1
+    # EU bathing waters and topographic bathing places name the same place twice (45 pairs when
+    # counted): de-duplication keeps every named EU entry inside the county
+    eu = next(f for f in facts.layer_files(pack_dir) if f.entry["file"].endswith("bathing_waters_eu.geojson"))
     bathing = s.layer("nature").query("kind == 'bathing_place'")
-    assert bathing["name"].notna().sum() == 55  # every named EU entry inside the county is kept
+    assert bathing["name"].notna().sum() == eu.kinds["bathing_place"]
+    assert nature.kinds["bathing_place"] < facts.kind_bounds(pack_dir, "nature")["bathing_place"][1]
     assert nature.coverage == "partial"
-    schools = s.layer_status("schools")
-    assert (schools.count, schools.coverage) == (40, "partial")
     health = s.layer_status("services")
-    assert health.kinds == {"pharmacy": 11, "clinic": 8, "dentist": 2, "hospital": 1}
-    assert health.coverage == "partial"
     assert any("OpenStreetMap" in p.source and p.attribution == "© OpenStreetMap contributors"
                for p in health.sources)
-    for key in ("housing", "workplaces", "culture"):
+    from layers import LAYERS
+
+    for key in sorted(set(LAYERS) - facts.themes(pack_dir)):  # no file in the pack: missing
         st = s.layer_status(key)
         assert (st.count, st.coverage) == (0, "missing") and st.reason
 
@@ -79,10 +84,13 @@ def test_cli_build_then_info(pack_dir: Path, tmp_path: Path, capsys) -> None:  #
     out = capsys.readouterr().out
     assert "localities        52  population 132,691  [complete]" in out
     assert "Statistics Sweden (SCB), Tätorter 2020" in out
-    assert "transit           8  partial" in out
-    assert "kinds: rail_station 8" in out
+    transit = facts.exact_kinds(pack_dir, "transit")
+    assert f"transit      {sum(transit.values()):>6}  " in out
+    assert "kinds: " + ", ".join(f"{k} {n}" for k, n in sorted(transit.items())) in out
     assert "rent_median_sek_per_m2_year" in out
-    for missing in ("housing", "workplaces", "culture"):
+    from layers import LAYERS
+
+    for missing in sorted(set(LAYERS) - facts.themes(pack_dir)):
         assert f"  {missing:<12} no source provided" in out
     assert "Naturvårdsverket" in out and "Skolverket" in out
 
@@ -95,7 +103,8 @@ def test_rebuild_is_stable(pack_dir: Path, tmp_path: Path) -> None:
     b = build_region("blekinge", packs=[pack_dir], offline=True, data=tmp_path, default_packs=False)
     assert b.manifest["files"] == files_a  # same inputs, same bytes
     assert b.manifest["inputs"]["pack:blekinge"]["sha256"] == a.manifest["inputs"]["pack:blekinge"]["sha256"]
-    assert open_snapshot("blekinge", tmp_path).layer_status("transit").count == 8
+    expected = sum(facts.exact_kinds(pack_dir, "transit").values())
+    assert open_snapshot("blekinge", tmp_path).layer_status("transit").count == expected
 
 
 def test_default_packs_are_picked_up(pack_dir: Path, tmp_path: Path) -> None:
@@ -115,8 +124,13 @@ def test_single_file_added_to_layer(pack_dir: Path, tmp_path: Path) -> None:
     snap = build_region("blekinge", packs=[pack_dir], files=[("culture", f)], offline=True,
                         data=tmp_path / "store", default_packs=False)
     st = snap.layer_status("culture")
-    assert (st.count, st.kinds, st.coverage) == (1, {"library": 1}, "partial")
-    row = snap.layer("culture").iloc[0]
+    # the pack has no library: the one added file holds the only one, on top of the pack's features
+    before = sum(hi for _, hi in facts.kind_bounds(pack_dir, "culture").values())
+    assert "library" not in facts.kind_bounds(pack_dir, "culture")
+    assert (st.kinds["library"], st.coverage) == (1, "partial")
+    assert st.count == before + 1
+    culture = snap.layer("culture")
+    row = culture[culture["kind"] == "library"].iloc[0]
     assert (row["name"], row["municipality"], row["source"]) == ("Stadsbiblioteket (test entry)", "1080",
                                                                  "user file my_libraries.csv")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _pack_facts as facts
 import numpy as np
 import pytest
 
@@ -64,17 +65,36 @@ def test_rent_present(model) -> None:  # type: ignore[no-untyped-def]
     assert abs(np.mean(np.unique(np.round(vals, 6))) - 50) < 1e-6
 
 
-def test_bus_and_workplaces_missing_not_zero(model) -> None:  # type: ignore[no-untyped-def]
-    for key in ("transit.bus", "workplaces.jobs_30min", "workplaces.nearest"):
+def _indicators_without_data(pack_dir) -> list[str]:  # type: ignore[no-untyped-def]
+    """Feature indicators of the layers the pack has no file for (read from pack.json)."""
+    from layers import LAYERS
+
+    return [i.key for key in sorted(set(LAYERS) - facts.themes(pack_dir))
+            for i in LAYERS[key].indicators if i.measure != "stat"]
+
+
+def test_layers_without_data_missing_not_zero(model, pack_dir) -> None:  # type: ignore[no-untyped-def]
+    keys = _indicators_without_data(pack_dir)
+    assert keys  # the pack has no workplaces layer (pack.json: not available offline)
+    for key in keys:
         assert key in model.missing, key
         assert model.missing[key]
         assert np.isnan(model.loc_scores[:, col(model, key)]).all()
     s = score(model)
-    assert s.localities["theme:workplaces"].isna().all()
-    assert s.localities["missing"].str.contains("transit.bus").all()
-    # transit is the rail score alone, not dragged down by a zero for buses
-    j = col(model, "transit.rail")
-    assert np.allclose(s.localities["theme:transit"].to_numpy(), model.loc_scores[:, j])
+    themes = sorted({k.split(".")[0] for k in keys})
+    for theme in themes:  # a theme is missing only when none of its indicators has data
+        if not all(i.key in keys for i in model.indicators if i.key.startswith(theme + ".")):
+            continue
+        assert s.localities[f"theme:{theme}"].isna().all()
+    assert s.localities["missing"].str.contains(keys[0], regex=False).all()
+    # a theme with some indicators missing is the mean of the others, not dragged down by zeros
+    transit = [i for i in model.ind_keys if i.startswith("transit.") and i not in model.missing]
+    assert transit
+    vals = np.column_stack([model.loc_scores[:, col(model, k)] for k in transit])
+    w = np.array([model.ind_weight[col(model, k)] for k in transit])
+    ok = np.isfinite(vals)
+    expected = np.where(ok, vals, 0) @ w / (ok @ w)
+    assert np.allclose(s.localities["theme:transit"].to_numpy(), expected)
 
 
 def test_rank_bands_present(model) -> None:  # type: ignore[no-untyped-def]
@@ -85,7 +105,7 @@ def test_rank_bands_present(model) -> None:  # type: ignore[no-untyped-def]
     assert (bands["rank_high"] > bands["rank_low"]).any()
 
 
-def test_cli_table_and_explain(blekinge_store, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_table_and_explain(blekinge_store, pack_dir, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "scores.csv"
     rc = main(["--data-dir", str(blekinge_store), "score", "--region", "blekinge", "--persona",
                "family", "--weights", "schools=3,transit=1", "--sensitivity", "40",
@@ -93,7 +113,8 @@ def test_cli_table_and_explain(blekinge_store, capsys, tmp_path) -> None:  # typ
     assert rc == 0
     text = capsys.readouterr().out
     assert "Band" in text and "Bräkne-Hoby" in text
-    assert "transit.bus:" in text and "not counted as zero" in text
+    first_missing = _indicators_without_data(pack_dir)[0]
+    assert f"{first_missing}:" in text and "not counted as zero" in text
     lines = [ln for ln in text.splitlines() if ln.strip().startswith("1 ")]
     assert lines and "-" in lines[0].split()[-1]
     import pandas as pd
