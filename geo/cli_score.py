@@ -14,7 +14,7 @@ from typing import Any
 
 from .cli import echo
 from .errors import LimitError, LivabilityError
-from .settings import MAX_NAME_CHARS
+from .settings import MAX_NAME_CHARS, MAX_SENSITIVITY_DRAWS
 
 __all__ = ["check_text", "parse_weights", "register", "run", "table_text"]
 
@@ -106,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
     check_text("--region", args.region)
     check_text("--explain", args.explain)
     check_resolution(args.resolution)
+    if not 0 <= args.sensitivity <= MAX_SENSITIVITY_DRAWS:
+        raise LimitError(f"--sensitivity {args.sensitivity} is outside 0-{MAX_SENSITIVITY_DRAWS:,}; "
+                         "give the number of draws for the rank band (default 200, 0: no band)")
     weights = parse_weights(args.weights)
     resolve_weights(list(LAYERS), weights, args.persona)  # before the slow model build
     snap = open_snapshot(args.region, args.data_dir)
@@ -156,5 +159,5 @@ def register(sub: Any) -> None:
                    help="print the breakdown of one locality (name or code)")
     p.add_argument("--lang", default="en", choices=("en", "sv"), help="output language")
     p.add_argument("--sensitivity", type=int, default=200, metavar="N",
-                   help="weight/decay draws for the rank band (0: no band)")
+                   help="weight/decay draws for the rank band, 0-10000 (0: no band)")
     p.set_defaults(func=run)

@@ -13,6 +13,7 @@ __all__ = [
     "GTFS_MIN_HEADWAY_S",
     "H3_RESOLUTIONS",
     "MAX_NAME_CHARS",
+    "MAX_SENSITIVITY_DRAWS",
     "MAX_WEIGHT",
     "OSM_ATTRIBUTION",
     "WORK_CRS",
@@ -58,6 +59,9 @@ H3_RESOLUTIONS = range(7, 11)
 MAX_WEIGHT = 100.0
 #: Place names, region names and search strings longer than this are refused.
 MAX_NAME_CHARS = 200
+#: ``score --sensitivity N``: at most this many weight/decay draws for the rank bands (10,000 take
+#: 0.1 s for Blekinge; the draws are held in memory, so 10**9 would need about 500 GB).
+MAX_SENSITIVITY_DRAWS = 10_000
 
 
 def project_root() -> Path:

@@ -441,6 +441,19 @@ def test_long_names_are_refused(synth_store: Path, option: str, capsys) -> None:
     assert seconds < 1.0
 
 
+@pytest.mark.parametrize("n", ["-1", "10001", "1000000000"])
+def test_sensitivity_draws_bounded(synth_store: Path, n: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    err = _one_line_cli(capsys, *_score(synth_store)[:-2], "--sensitivity", n)
+    assert err == (f"error: --sensitivity {n} is outside 0-10,000; give the number of draws for "
+                   "the rank band (default 200, 0: no band)")
+
+
+def test_sensitivity_within_bounds(synth_store: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    capsys.readouterr()
+    assert main([*_score(synth_store)[:-2], "--sensitivity", "10000"]) == 0
+    assert "Band" in capsys.readouterr().out
+
+
 def test_long_names_elsewhere(synth_store: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     long = "B" * 201
     err = _one_line_cli(capsys, *_score(synth_store, "--weights", f"{long}=1"))
@@ -459,8 +472,9 @@ def test_limits_are_named_and_documented() -> None:
     assert (settings.GTFS_MAX_HOUR, settings.GTFS_MAX_BAD_ROW_SHARE) == (47, 0.01)
     assert list(settings.H3_RESOLUTIONS) == [7, 8, 9, 10]
     assert (settings.MAX_WEIGHT, settings.MAX_NAME_CHARS) == (100.0, 200)
+    assert settings.MAX_SENSITIVITY_DRAWS == 10_000
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     limits = readme.split("### Limits", 1)[1].split("\n## ", 1)[0]
     for fact in ("2 GiB", "200:1", "headway_secs", "5 million", "47:59:59", "1 %", "7-10",
-                 "0-100", "200 characters"):
+                 "0-100", "0-10,000", "200 characters"):
         assert fact in limits, fact
