@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli import echo
+from .cli_score import check_text
 from .errors import DataSourceError
 from .settings import DEFAULT_REGION
 
@@ -76,6 +77,8 @@ def _build(args: argparse.Namespace) -> int:
     except ValueError:
         raise DataSourceError(f"--gtfs-hours takes START-END in whole hours (e.g. 7-19), "
                               f"got {args.gtfs_hours!r}") from None
+    if not Path(args.region).suffix:
+        check_text("--region", args.region)
     region = args.region if Path(args.region).suffix else resolve_region(args.region, offline=args.offline)
     bar = tqdm(total=_STEPS, desc="build", unit="step", disable=args.quiet or not sys.stderr.isatty(),
                leave=False)
@@ -154,6 +157,8 @@ def _info(args: argparse.Namespace) -> int:
     from .regions import resolve_region, slugify
     from .store import open_snapshot
 
+    if "/" not in args.region:
+        check_text("--region", args.region)
     key = args.region if "/" not in args.region else slugify(Path(args.region).stem)
     try:
         snap = open_snapshot(key, args.data_dir)

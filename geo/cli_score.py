@@ -13,9 +13,23 @@ import math
 from typing import Any
 
 from .cli import echo
-from .errors import LivabilityError
+from .errors import LimitError, LivabilityError
+from .settings import MAX_NAME_CHARS, MAX_SENSITIVITY_DRAWS
 
-__all__ = ["parse_weights", "register", "run", "table_text"]
+__all__ = ["check_text", "parse_weights", "register", "run", "table_text"]
+
+
+def check_text(option: str, text: str | None) -> None:
+    """Refuse a name or query longer than :data:`~geo.settings.MAX_NAME_CHARS` (README "Limits").
+
+    Raises
+    ------
+    LimitError
+        Naming the option, the length and the limit.
+    """
+    if text is not None and len(text) > MAX_NAME_CHARS:
+        raise LimitError(f"{option} is {len(text):,} characters long, more than the limit of "
+                         f"{MAX_NAME_CHARS}; give a name or code of at most {MAX_NAME_CHARS}")
 
 
 def parse_weights(text: str | None) -> dict[str, float]:
@@ -34,6 +48,7 @@ def parse_weights(text: str | None) -> dict[str, float]:
         if not item:
             continue
         key, sep, val = item.partition("=")
+        check_text("a --weights theme", key.strip())
         try:
             if not sep:
                 raise ValueError
@@ -81,12 +96,22 @@ def table_text(frame: Any, missing_everywhere: dict[str, str], *, approximate: b
 
 def run(args: argparse.Namespace) -> int:
     """Run ``livability score``."""
-    from .scoring import build_model, explain, score
+    from layers import LAYERS
+
+    from .grid import check_resolution
+    from .scoring import build_model, explain, resolve_weights, score
     from .sensitivity import attach_bands, rank_bands
     from .store import open_snapshot
 
-    snap = open_snapshot(args.region, args.data_dir)
+    check_text("--region", args.region)
+    check_text("--explain", args.explain)
+    check_resolution(args.resolution)
+    if not 0 <= args.sensitivity <= MAX_SENSITIVITY_DRAWS:
+        raise LimitError(f"--sensitivity {args.sensitivity} is outside 0-{MAX_SENSITIVITY_DRAWS:,}; "
+                         "give the number of draws for the rank band (default 200, 0: no band)")
     weights = parse_weights(args.weights)
+    resolve_weights(list(LAYERS), weights, args.persona)  # before the slow model build
+    snap = open_snapshot(args.region, args.data_dir)
     model = build_model(snap, resolution=args.resolution, decay=args.decay)
     scores = score(model, weights, persona=args.persona, penalty=args.penalty)
     if args.explain:
@@ -127,11 +152,12 @@ def register(sub: Any) -> None:
                    help="Mazziotta-Pareto penalty: lower scores for unbalanced places")
     p.add_argument("--decay", default=None, choices=sorted(DECAYS),
                    help="one decay for every distance indicator (default: each indicator's own)")
-    p.add_argument("--resolution", type=int, default=9, help="H3 resolution of the grid (9)")
+    p.add_argument("--resolution", type=int, default=9,
+                   help="H3 resolution of the grid, 7-10 (default 9)")
     p.add_argument("--out", default=None, metavar="FILE.csv", help="also write the table as CSV")
     p.add_argument("--explain", default=None, metavar="NAME",
                    help="print the breakdown of one locality (name or code)")
     p.add_argument("--lang", default="en", choices=("en", "sv"), help="output language")
     p.add_argument("--sensitivity", type=int, default=200, metavar="N",
-                   help="weight/decay draws for the rank band (0: no band)")
+                   help="weight/decay draws for the rank band, 0-10000 (0: no band)")
     p.set_defaults(func=run)

