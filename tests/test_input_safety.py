@@ -348,4 +348,9 @@ def test_bow_tie_region_is_repaired(tmp_path: Path, caplog: pytest.LogCaptureFix
 def test_degenerate_region_refused(store: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     flat = _polygon_file(tmp_path / "flat.geojson", [(15.3, 56.1), (15.5, 56.2), (15.7, 56.3), (15.3, 56.1)])
     err = _fails(store, capsys, "--region", str(flat))
-    assert "the region polygon is invalid and repairing it leaves no area" in err
+    assert "the region polygon has no area, even after repairing it" in err
+    # a ring that only runs back and forth is invalid, and make_valid leaves a line: refused too
+    there_and_back = _polygon_file(tmp_path / "line.geojson",
+                                   [(15.3, 56.1), (15.7, 56.3), (15.3, 56.1), (15.7, 56.3), (15.3, 56.1)])
+    err = _fails(store, capsys, "--region", str(there_and_back))
+    assert "the region polygon has no area, even after repairing it" in err
