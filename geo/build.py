@@ -214,7 +214,9 @@ class _Drops:
         return out
 
     def _refuse_implausible(self, origin: str, lost: gpd.GeoDataFrame, total: int) -> None:
-        if origin not in self.strict and len(self.region.municipalities):
+        if origin not in self.strict:
+            if not len(self.region.municipalities):
+                return  # abroad: nothing tells a legitimate drop from a misplaced feature
             national = self.bounds.national if self.bounds is not None else municipalities()
             known = assign_municipality(lost, national, max_distance_m=MAX_ASSIGN_DISTANCE_M,
                                         within=self.bounds.sea if self.bounds is not None else None)

@@ -231,6 +231,15 @@ def test_sweref_coordinates_with_file_crs(tmp_path: Path, capsys) -> None:  # ty
     assert (round(row.geometry.y, 4), round(row.geometry.x, 4)) == STORTORGET
 
 
+def test_pack_geojson_in_sweref_labelled_wgs84(store: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    pack = _pack(tmp_path, {"layers": [{**_GOOD, "file": "m.geojson"}]})
+    e, n = _sweref(*STORTORGET)
+    (pack / "m.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [e, n]}}]}))
+    err = _fails(store, capsys, "--pack", str(pack))
+    assert "outside the range of WGS 84 degrees" in err and "EPSG:3006" in err
+
+
 def test_bad_file_crs(store: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     f = _csv(tmp_path, "name,lat,lon\nA,56.16,15.58\n")
     err = _fails(store, capsys, "--file", f"culture={f}", "--file-crs", "EPSG:99999")

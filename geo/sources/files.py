@@ -70,7 +70,8 @@ def _check_degrees(path: Path, x: pd.Series, y: pd.Series, lon: str, lat: str) -
         )
     raise DataSourceError(
         f"{path}: {int(out.sum())} of {len(x)} rows have {lon!r}/{lat!r} outside -180..180/-90..90, so "
-        f"they are not WGS 84 degrees; give the file's CRS ({CRS_HINT.replace('3006', '<EPSG code>')})"
+        "they are not WGS 84 degrees; give the file's CRS: --file-crs EPSG for a --file, or \"crs\" "
+        "on its pack.json entry"
     )
 
 

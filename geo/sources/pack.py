@@ -30,7 +30,7 @@ from ..errors import DataSourceError, UnknownLayerError
 from ..schema import LOCALITY_COLUMNS, Provenance, conform
 from ..settings import STORE_CRS
 from .base import SourceResult, TableData
-from .files import NO_COORDINATES, read_csv_table, read_vector
+from .files import CRS_HINT, NO_COORDINATES, read_csv_table, read_vector
 
 __all__ = ["ORIGIN", "PACK_MANIFEST", "PACK_SCHEMA", "read_file_as_layer", "read_pack", "tidy_table"]
 
@@ -305,6 +305,13 @@ def read_file_as_layer(
         log.warning("%s: %d features with non-finite coordinates after reprojection dropped",
                     p.name, int((~finite).sum()))
         result = result[finite]
+    minx, miny, maxx, maxy = result.total_bounds if len(result) else (0.0, 0.0, 0.0, 0.0)
+    if min(minx, miny) < -180 or maxx > 180 or abs(miny) > 90 or abs(maxy) > 90:
+        raise DataSourceError(
+            f"{p}: coordinates reach {maxx:.0f}, {maxy:.0f}, outside the range of WGS 84 degrees, so the "
+            f"CRS it states or is read with is wrong (GeoJSON is WGS 84 unless it says otherwise); "
+            f"save it with its real CRS, or {CRS_HINT}"
+        )
     result[ORIGIN] = origin or f"file {p.name}"
     result.attrs[NO_COORDINATES] = int(gdf.attrs.get(NO_COORDINATES, 0)) + len(gdf) - len(result)
     return result
