@@ -10,17 +10,20 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+from shapely.geometry.base import BaseGeometry
 
 from .errors import DataSourceError, OfflineError
-from .regions import Region, assign_municipality, resolve_region
+from .regions import Region, assign_municipality, municipalities, resolve_region
 from .schema import LOCALITY_COLUMNS, Provenance, empty_features
 from .settings import OSM_ATTRIBUTION, STORE_CRS, WORK_CRS, pack_dirs
 from .sources.base import SourceResult
+from .sources.pack import ORIGIN
 from .store import Snapshot, open_snapshot, write_snapshot
 
 __all__ = ["build_region", "dedupe_across_sources", "fingerprint", "layer_coverage",
@@ -58,33 +61,184 @@ def fingerprint(path: str | os.PathLike[str]) -> dict[str, Any]:
     return out
 
 
-def _clip(gdf: gpd.GeoDataFrame, region: Region) -> gpd.GeoDataFrame:
-    """Keep features of ``region``; fill ``municipality`` by nearest boundary where unknown."""
-    if gdf.empty:
-        return gdf
+#: The packs' island-keeping municipality boundaries are generalised too: a feature this close to
+#: one of them belongs to it even when a neighbour's simplified SCB polygon contains it (Valje,
+#: Sölvesborg, lies 195 m outside the Valmyndigheten polygon and inside SCB's Bromölla).
+EXACT_BOUNDARY_TOLERANCE_M = 250.0
+
+
+@dataclass(frozen=True)
+class _Boundaries:
+    """What features are assigned to municipalities by (see :func:`_boundaries`)."""
+
+    #: Island-keeping municipality polygons from packs (``code``), or None.
+    exact: gpd.GeoDataFrame | None
+    #: ``exact`` first, then SCB's simplified polygons of every other Swedish municipality.
+    national: gpd.GeoDataFrame
+    #: The packs' outlines (province with its coastal waters), or None.
+    sea: BaseGeometry | None
+
+
+def _assign(gdf: gpd.GeoDataFrame, region: Region, b: _Boundaries | None) -> pd.Series:
+    """Municipality code per feature (None: in none of them).
+
+    Without pack boundaries: the nearest of the region's SCB polygons within
+    :data:`MAX_ASSIGN_DISTANCE_M` (simplified polygons miss islands such as Trossö). With an
+    island-keeping municipality file: its polygon within :data:`EXACT_BOUNDARY_TOLERANCE_M`;
+    otherwise the nearest municipality of the whole country within that distance, so a feature
+    across the county border goes to its own municipality (and is dropped). With a with-sea
+    outline: a feature inside it and still unassigned gets the nearest municipality of the
+    country at any distance (outer islands and skerries).
+    """
+    if b is None:
+        return assign_municipality(gdf, region.municipalities, max_distance_m=MAX_ASSIGN_DISTANCE_M)
+    if b.exact is not None:
+        codes = assign_municipality(gdf, b.exact, max_distance_m=EXACT_BOUNDARY_TOLERANCE_M)
+    else:
+        codes = assign_municipality(gdf, region.municipalities, max_distance_m=MAX_ASSIGN_DISTANCE_M)
+    rest = codes.isna()
+    if rest.any() and (b.exact is not None or b.sea is not None):
+        codes[rest] = assign_municipality(gdf[rest], b.national, max_distance_m=MAX_ASSIGN_DISTANCE_M,
+                                          within=b.sea)
+    return codes
+
+
+def _clip_split(gdf: gpd.GeoDataFrame, region: Region,
+                bounds: _Boundaries | None = None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Split ``gdf`` into the features of ``region`` (``municipality`` filled) and the rest."""
     codes = set(region.municipalities["code"])
     if region.level in ("county", "municipality") and codes:
         mun = gdf["municipality"].copy() if "municipality" in gdf.columns else pd.Series(
             [None] * len(gdf), index=gdf.index, dtype="object")
         unknown = mun.isna()
         if unknown.any():
-            mun[unknown] = assign_municipality(gdf[unknown], region.municipalities,
-                                               max_distance_m=MAX_ASSIGN_DISTANCE_M)
+            mun[unknown] = _assign(gdf[unknown], region, bounds)
         keep = mun.isin(codes)
         out = gdf[keep].copy()
         out["municipality"] = mun[keep]
     else:
         area = gpd.GeoSeries([region.polygon], crs=STORE_CRS).to_crs(WORK_CRS).buffer(200).iloc[0]
-        inside = gdf.to_crs(WORK_CRS).intersects(area)
-        out = gdf[inside].copy()
+        keep = gdf.to_crs(WORK_CRS).intersects(area)
+        out = gdf[keep].copy()
         if codes:
             unknown = out["municipality"].isna()
-            out.loc[unknown, "municipality"] = assign_municipality(
-                out[unknown], region.municipalities, max_distance_m=MAX_ASSIGN_DISTANCE_M)
-    dropped = len(gdf) - len(out)
-    if dropped:
-        log.info("%d of %d features outside %s dropped", dropped, len(gdf), region.name)
-    return out.reset_index(drop=True)
+            out.loc[unknown, "municipality"] = _assign(out[unknown], region, bounds)
+    return out.reset_index(drop=True), gdf[~keep.values]
+
+
+def _clip(gdf: gpd.GeoDataFrame, region: Region, bounds: _Boundaries | None = None) -> gpd.GeoDataFrame:
+    """Keep features of ``region``; fill ``municipality`` by nearest boundary where unknown.
+
+    ``bounds`` are the packs' municipality boundaries and outlines (:func:`_boundaries`); without
+    them the region's SCB polygons are used (see :func:`_assign`).
+    """
+    if gdf.empty:
+        return gdf
+    out, dropped = _clip_split(gdf, region, bounds)
+    if len(dropped):
+        log.info("%d of %d features outside %s dropped", len(dropped), len(gdf), region.name)
+    return out
+
+
+def _boundaries(region: Region, results: Sequence[SourceResult]) -> _Boundaries | None:
+    """The packs' island-keeping municipality polygons and outlines, or None when no pack has any.
+
+    A pack boundary file with municipality codes (the Blekinge pack's Valmyndigheten boundaries,
+    which keep Trossö, Aspö, Hasslö and Sturkö in Karlskrona) is ``exact``; the union of the other
+    boundary polygons (province outline with the sea) is ``sea``.
+    """
+    frames = [r.boundary for r in results if r.boundary is not None and len(r.boundary)]
+    if not frames or not len(region.municipalities):
+        return None
+    bounds = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=STORE_CRS)
+    exact = bounds[bounds["municipality"].notna()].rename(columns={"municipality": "code"})
+    exact = gpd.GeoDataFrame(exact.drop_duplicates("code")[["code", "geometry"]], crs=STORE_CRS)
+    scb = municipalities()
+    scb = scb[~scb["code"].isin(set(exact["code"]))][["code", "geometry"]]
+    national = gpd.GeoDataFrame(pd.concat([exact, scb], ignore_index=True), crs=STORE_CRS).to_crs(WORK_CRS)
+    outlines = bounds[bounds["municipality"].isna()]
+    if len(exact):
+        log.info("municipalities assigned by the packs' boundaries for %s", ", ".join(exact["code"]))
+    return _Boundaries(exact=exact.to_crs(WORK_CRS) if len(exact) else None, national=national,
+                       sea=outlines.union_all() if len(outlines) else None)
+
+
+@dataclass
+class _Drops:
+    """Every feature a build drops, counted per origin (file or source) and reason.
+
+    A source that loses more than half of its features to clipping is refused (wrong CRS,
+    swapped coordinates, wrong region). For ``strict`` origins (``--file`` inputs, which the
+    user added for this region) every lost feature counts; for packs and other sources only
+    features outside Sweden and outside the packs' outlines count, since a county pack
+    legitimately loses its other municipalities when one municipality is built, and several
+    packs for different regions may sit in ``data/packs/``.
+    """
+
+    region: Region
+    bounds: _Boundaries | None = None
+    strict: set[str] = field(default_factory=set)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add(self, origin: str, reason: str, n: int) -> None:
+        """Count ``n`` features of ``origin`` dropped for ``reason``."""
+        if n:
+            entry = self.counts.setdefault(origin, {})
+            entry[reason] = entry.get(reason, 0) + int(n)
+
+    def clip(self, gdf: gpd.GeoDataFrame, default_origin: str) -> gpd.GeoDataFrame:
+        """:func:`_clip` with the drops counted and implausible losses refused."""
+        if gdf.empty:
+            return gdf
+        gdf = gdf.copy()
+        gdf[ORIGIN] = gdf[ORIGIN].fillna(default_origin) if ORIGIN in gdf.columns else default_origin
+        out, dropped = _clip_split(gdf, self.region, self.bounds)
+        totals = gdf[ORIGIN].value_counts()
+        for origin, lost in dropped.groupby(ORIGIN, sort=True):
+            self.add(str(origin), "outside_region", len(lost))
+            logf = log.warning if origin in self.strict else log.info
+            logf("%s: %d of %d features outside %s dropped", origin, len(lost), totals[origin],
+                 self.region.name)
+            self._refuse_implausible(str(origin), lost, int(totals[origin]))
+        return out
+
+    def dedupe(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """:func:`dedupe_across_sources` with the duplicates counted per origin."""
+        if gdf.empty:
+            return gdf
+        before = gdf[ORIGIN].value_counts()
+        out = dedupe_across_sources(gdf)
+        after = out[ORIGIN].value_counts().reindex(before.index, fill_value=0)
+        for origin, n in (before - after).items():
+            self.add(str(origin), "duplicate", int(n))
+        return out
+
+    def _refuse_implausible(self, origin: str, lost: gpd.GeoDataFrame, total: int) -> None:
+        if origin not in self.strict:
+            if not len(self.region.municipalities):
+                return  # abroad: nothing tells a legitimate drop from a misplaced feature
+            national = self.bounds.national if self.bounds is not None else municipalities()
+            known = assign_municipality(lost, national, max_distance_m=MAX_ASSIGN_DISTANCE_M,
+                                        within=self.bounds.sea if self.bounds is not None else None)
+            lost = lost[known.isna().values]  # outside Sweden and every pack outline
+        if 2 * len(lost) <= total:
+            return
+        pts = lost.geometry.representative_point()
+        x, y = float(pts.iloc[0].x), float(pts.iloc[0].y)
+        minx, miny, maxx, maxy = self.region.polygon.bounds
+        swapped = ((pts.y >= minx - 0.1) & (pts.y <= maxx + 0.1) & (pts.x >= miny - 0.1)
+                   & (pts.x <= maxy + 0.1))
+        if swapped.mean() >= 0.5:
+            hint = ("its latitude and longitude look swapped: swapped, the points fall inside the "
+                    "region; exchange the two column names (or values) in the file")
+        else:
+            hint = ("check its CRS (CSV coordinates are WGS 84 degrees unless --file-crs or the pack "
+                    "entry's \"crs\" says otherwise), that latitude and longitude are not swapped, "
+                    "and that --region is the area the file covers")
+        raise DataSourceError(
+            f"{origin}: {len(lost)} of {total} features lie outside {self.region.name} (the first at "
+            f"lon {x:.5f}, lat {y:.5f}), so it was not used; {hint}"
+        )
 
 
 def dedupe_across_sources(gdf: gpd.GeoDataFrame, tolerance_m: float = DEDUPE_DISTANCE_M) -> gpd.GeoDataFrame:
@@ -201,7 +355,8 @@ def _fallback_localities(region: Region, pbf: Path | None,
     return out, prov
 
 
-def _localities_frame(gdf: gpd.GeoDataFrame, prov: Provenance, region: Region) -> gpd.GeoDataFrame:
+def _localities_frame(gdf: gpd.GeoDataFrame, prov: Provenance, region: Region,
+                      drops: _Drops | None = None) -> gpd.GeoDataFrame:
     out = gdf.copy()
     for col in LOCALITY_COLUMNS:
         if col not in out.columns:
@@ -210,12 +365,42 @@ def _localities_frame(gdf: gpd.GeoDataFrame, prov: Provenance, region: Region) -
     out["license"] = out["license"].fillna(prov.license)
     out["source_date"] = out["source_date"].fillna(prov.date)
     out["coverage"] = out["coverage"].fillna(prov.coverage)
-    out = _clip(gpd.GeoDataFrame(out[list(LOCALITY_COLUMNS)], crs=STORE_CRS), region)
+    cols = [*LOCALITY_COLUMNS, *([ORIGIN] if ORIGIN in out.columns else [])]
+    frame = gpd.GeoDataFrame(out[cols], crs=STORE_CRS)
+    if drops is None:
+        out = _clip(frame, region)
+    else:
+        out = drops.clip(frame, f"localities: {prov.source}").drop(columns=ORIGIN, errors="ignore")
     names = dict(zip(region.municipalities["code"], region.municipalities["name"]))
     out["municipality_name"] = out["municipality"].map(lambda c: names.get(c) if c else None)
     out["population"] = pd.to_numeric(out["population"], errors="coerce")
     out["area_ha"] = pd.to_numeric(out["area_ha"], errors="coerce")
     return out.sort_values("population", ascending=False, na_position="last").reset_index(drop=True)
+
+
+def _with_origin(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
+    """``gdf`` with every row's :data:`~geo.sources.pack.ORIGIN` set (``name`` where unknown)."""
+    if ORIGIN in gdf.columns and gdf[ORIGIN].notna().all():
+        return gdf
+    out = gdf.copy()
+    out[ORIGIN] = out[ORIGIN].fillna(name) if ORIGIN in out.columns else name
+    return out
+
+
+def _crs_text(crs: str | None) -> str:
+    """``"3006"``, ``"epsg:3006"`` or ``"EPSG:3006"`` -> ``"EPSG:3006"`` (default WGS 84)."""
+    if not crs:
+        return "EPSG:4326"
+    import pyproj
+
+    text = str(crs).strip()
+    text = f"EPSG:{text}" if text.isdigit() else text
+    try:
+        pyproj.CRS.from_user_input(text)
+    except pyproj.exceptions.CRSError:
+        raise DataSourceError(f"--file-crs {crs!r} is not a CRS pyproj knows; give an EPSG code such "
+                              "as 3006 (SWEREF 99 TM) or 4326 (WGS 84)") from None
+    return text.upper() if text.lower().startswith("epsg:") else text
 
 
 def build_region(
@@ -236,6 +421,7 @@ def build_region(
     modes: Sequence[str] = ("walk",),
     default_packs: bool = True,
     progress: Progress | None = None,
+    file_crs: str | None = None,
 ) -> Snapshot:
     """Build (or rebuild) the snapshot of ``region`` from every given source.
 
@@ -263,11 +449,21 @@ def build_region(
         Street networks to store (``walk``, ``bike``, ``drive``) from OSM sources.
     progress
         Called with a short message before each step.
+    file_crs
+        CRS of the CSV coordinates of ``files`` (default WGS 84 degrees), e.g. ``EPSG:3006``.
 
     Returns
     -------
     Snapshot
-        The new, verified snapshot.
+        The new, verified snapshot; ``manifest["drops"]`` counts per origin (file or source) the
+        features dropped: ``no_coordinates``, ``outside_region``, ``duplicate`` (of another
+        source's), ``superseded`` (localities of a second source).
+
+    Raises
+    ------
+    DataSourceError
+        Besides unreadable inputs: a source losing more than half of its features to clipping
+        (see :class:`_Drops`).
     """
     from layers import LAYERS
 
@@ -292,10 +488,15 @@ def build_region(
         say(f"reading pack {p.name}")
         results.append(read_pack(p, municipalities=munis or None))
         inputs[f"pack:{p.name}"] = fingerprint(p)
+    strict: set[str] = set()
     for layer, path in files:
         say(f"reading {Path(path).name} into {layer}")
-        gdf = read_file_as_layer(path, layer, municipalities=munis)
-        extra = SourceResult(name=f"file {Path(path).name}")
+        origin = f"file {Path(path).name}"
+        gdf = read_file_as_layer(path, layer, municipalities=munis, crs=_crs_text(file_crs),
+                                 origin=origin)
+        strict.add(origin)
+        extra = SourceResult(name=origin)
+        extra.drops[origin] = {"no_coordinates": int(gdf.attrs.get("no_coordinates", 0))}
         prov = Provenance(source=f"user file {Path(path).name}", license="unknown (user file)",
                           coverage="partial")
         extra.add_layer(layer, gdf, prov)
@@ -342,10 +543,20 @@ def build_region(
         inputs["gtfs:url"] = {"url": gtfs_url.split("?")[0]}
 
     say("merging layers")
-    loc = next(((r.localities, r.localities_provenance) for r in results
-                if r.localities is not None and len(r.localities)), None)
+    drops = _Drops(reg, _boundaries(reg, results), strict)
+    for r in results:
+        for origin, counts in r.drops.items():
+            for reason, count in counts.items():
+                drops.add(origin, reason, count)
+    given = [(r.localities, r.localities_provenance) for r in results
+             if r.localities is not None and len(r.localities)]
+    loc = given[0] if given else None
+    for other, other_prov in given[1:]:  # one localities source per build: the first
+        label = f"localities: {other_prov.source if other_prov else 'unknown'}"
+        log.warning("%s: %d localities not used (an earlier source gave them)", label, len(other))
+        drops.add(label, "superseded", len(other))
     if loc is not None:
-        localities = _localities_frame(loc[0], loc[1] or Provenance("unknown", "unknown"), reg)
+        localities = _localities_frame(loc[0], loc[1] or Provenance("unknown", "unknown"), reg, drops)
         loc_prov = loc[1]
     else:
         fb = _fallback_localities(reg, Path(pbf) if pbf else None, offline)
@@ -356,18 +567,19 @@ def build_region(
             loc_prov = Provenance("no locality source", "n/a", coverage="missing")
             notes.append("no localities: add a pack with SCB tätorter or an OSM extract")
         else:
-            localities = _localities_frame(fb[0], fb[1], reg)
+            localities = _localities_frame(fb[0], fb[1], reg, drops)
             loc_prov = fb[1]
     log.info("%d localities, population %s", len(localities),
              int(localities["population"].sum()) if len(localities) else 0)
 
     merged: dict[str, tuple[gpd.GeoDataFrame, list[Provenance]]] = {}
     for key in LAYERS:
-        frames = [r.layers[key] for r in results if key in r.layers and len(r.layers[key])]
+        frames = [_with_origin(r.layers[key], r.name) for r in results
+                  if key in r.layers and len(r.layers[key])]
         provs = [p for r in results for p in r.provenance.get(key, [])]
         gdf = (gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=STORE_CRS)
                if frames else empty_features())
-        gdf = dedupe_across_sources(_clip(gdf, reg))
+        gdf = drops.dedupe(drops.clip(gdf, key)).drop(columns=ORIGIN, errors="ignore")
         if len(gdf):
             gdf["uid"] = gdf["uid"].where(~gdf["uid"].duplicated(), gdf["uid"] + "~" +
                                           gdf.groupby("uid").cumcount().astype(str))
@@ -397,6 +609,7 @@ def build_region(
         for mode, n in networks.items():
             w.put_network(mode, n.nodes, n.edges, n.provenance)
         w.manifest["inputs"] = inputs
+        w.manifest["drops"] = {o: c for o, c in sorted(drops.counts.items()) if any(c.values())}
         w.manifest["notes"] = notes
         w.manifest["parameters"] = {"offline": offline, "modes": list(modes),
                                     "gtfs": {"weekday": gtfs_weekday, "date": gtfs_date,

