@@ -6,9 +6,24 @@
 
 Every export carries where its data came from (a ``metadata`` table or ``metadata.json``, plus
 ``ATTRIBUTION.txt`` for folder formats) and "© OpenStreetMap contributors" wherever OSM data is
-included. File exports refuse to overwrite without ``force`` and are written to a temporary sibling,
-then moved into place, so a failure leaves the old output untouched and no partial file behind;
-PostGIS exports run in one transaction.
+included. File exports are written to a temporary sibling, then moved into place, so a failure
+leaves the old output untouched and no partial file behind; PostGIS exports run in one transaction.
+
+Never losing what is at ``out``:
+
+- Without ``force`` an existing ``out`` is refused, and a new name is *claimed* atomically
+  (``os.link`` for a file, ``os.mkdir`` then ``os.rename`` for a folder), so of two exports racing
+  for one new name exactly one wins and the other gets "already exists".
+- With ``force`` only a regular file (file formats) or a folder this tool wrote (folder formats) is
+  replaced; a folder qualifies when it is empty or its ``metadata.json`` carries the
+  :data:`~geo.export_files.EXPORT_MARKER` key and the folder holds only the files it lists. Links
+  (never followed), devices, FIFOs, sockets, the current folder and its parents, an empty path and
+  a file where a folder would go (or the reverse) are refused with :class:`ExportError`, untouched.
+- A folder format whose ``out`` ends in its file suffix (``t.geojson``, ``x.csv``,
+  ``x.parquet``) writes ONE file holding the export's one layer or score table (base tables are
+  left out); more tables than one are refused with a hint to use a folder.
+- An ``OSError`` (full disk, read-only file system, permissions) becomes a one-line
+  :class:`ExportError` and leaves no temporary file.
 
 Layout per format (``out``):
 
@@ -16,7 +31,7 @@ Layout per format (``out``):
 - ``parquet``: a folder of GeoParquet 1.1 files (one per table), ``metadata.parquet``,
   ``metadata.json``, ``ATTRIBUTION.txt``.
 - ``geojson``: a folder of RFC 7946 FeatureCollections (WGS 84 only), ``metadata.json``,
-  ``ATTRIBUTION.txt``.
+  ``ATTRIBUTION.txt``; or one ``.geojson`` FeatureCollection (attribution and metadata inside).
 - ``csv``: a folder of CSV files (``lon``/``lat`` for points, ``wkt`` otherwise), ``metadata.csv``,
   ``metadata.json``, ``ATTRIBUTION.txt``.
 - ``postgis``: a DSN; tables in ``schema`` with GIST indexes and a ``metadata`` table.
@@ -30,6 +45,7 @@ import errno
 import json
 import logging
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -405,9 +421,12 @@ def _oserror_message(out: Path, exc: OSError) -> str:
             "any, is unchanged)")
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of ``exc``'s message, shortened (GDAL quotes whole SQL scripts)."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    line = re.sub(r"sqlite3_exec\(.*\) failed", "sqlite3_exec failed", line)
+    return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
 def _export_file(spec: _Format, fmt: str, bundle: ExportBundle, out: Path, force: bool,
@@ -443,7 +462,8 @@ def _export_file(spec: _Format, fmt: str, bundle: ExportBundle, out: Path, force
             raise ExportError(_oserror_message(out, exc)) from exc
         first = _first_line(exc)
         if "disk is full" in first or "No space left" in first:  # GDAL/SQLite say it their way
-            raise ExportError(_oserror_message(out, OSError(errno.ENOSPC, first))) from exc
+            full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            raise ExportError(_oserror_message(out, full)) from exc
         raise ExportError(f"export to {out} failed and was not written ({first}); the previous "
                           "output, if any, is unchanged") from exc
     return items
@@ -483,7 +503,8 @@ def export(
     fmt
         ``gpkg``, ``parquet``, ``geojson``, ``csv`` or ``postgis``.
     out
-        File (gpkg), folder (parquet, geojson, csv) or DSN (postgis).
+        File (gpkg), folder (parquet, geojson, csv), one file for one table (``t.geojson``,
+        ``x.csv``, ``x.parquet``) or DSN (postgis, URL or ``host=... dbname=...`` form).
     crs
         3006 (SWEREF 99 TM) or 4326 (WGS 84); default :func:`default_crs` (3006, GeoJSON 4326).
         GeoJSON refuses 3006.
@@ -494,7 +515,7 @@ def export(
         ``geo.scoring.Scores`` to add ``locality_scores``, ``municipality_scores`` and
         ``cell_scores`` tables (with the scoring parameters in the metadata).
     force
-        Overwrite an existing file/folder (files only; PostGIS uses ``mode``).
+        Replace an existing regular file, or a folder this tool wrote (not PostGIS: see ``mode``).
     mode
         PostGIS only: ``replace`` (drop and recreate the exported tables) or ``append``.
     schema
@@ -508,8 +529,9 @@ def export(
     Raises
     ------
     ExportError
-        Unknown format, unsupported CRS, existing target without ``force``, or a failed write
-        (nothing partial is left behind).
+        Unknown format, unsupported CRS, a target that exists (without ``force``) or may not be
+        replaced, several tables for a single-file ``out``, or a failed write (nothing partial is
+        left behind).
     """
     t0 = time.perf_counter()
     crs = default_crs(fmt) if crs is None else int(crs)
