@@ -329,8 +329,12 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+class _NameTakenError(ExportError):
+    """Another writer claimed the new name first."""
+
+
 def _taken(out: Path) -> ExportError:
-    return ExportError(f"{out} already exists (another export created it meanwhile); pass --force "
+    return _NameTakenError(f"{out} already exists (another export created it meanwhile); pass --force "
                        "to overwrite it or choose another --out")
 
 
@@ -397,10 +401,18 @@ def _install(tmp: Path, out: Path, fmt: str, folder: bool, force: bool) -> None:
     if force:
         _check_target(out, fmt, folder, force)  # again: it may have changed while we wrote
     if not os.path.lexists(out):
-        (_claim_folder if folder else _claim_file)(tmp, out)
-    elif not force:
+        try:
+            (_claim_folder if folder else _claim_file)(tmp, out)
+        except _NameTakenError:
+            if not force:
+                raise
+            raise ExportError(f"{out} was created by another export while this one was writing; "
+                              "nothing was replaced: run the export again to replace it") from None
+        _fsync_dir(out.parent)
+        return
+    if not force:
         raise _taken(out)
-    elif folder:
+    if folder:
         _replace_folder(tmp, out)
     else:
         os.replace(tmp, out)  # atomic for one regular file; os.replace never follows a link

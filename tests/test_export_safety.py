@@ -299,12 +299,14 @@ def test_csv_and_parquet_single_table_files(tmp_path: Path, w: Path, snap: Any) 
 
 
 # -- two writers, one new name ----------------------------------------------------------------------------
-def _race(data: Path, fmt: str, out: Path, layers: list[str] | None) -> list[Any]:
+def _race(data: Path, fmt: str, out: Path, layers: list[str] | None,
+          force: bool = False) -> list[Any]:
+    """Two threads exporting to ``out`` at once; their reports or ExportErrors."""
     results: list[Any] = [None, None]
 
     def run(i: int) -> None:
         try:
-            results[i] = export(open_snapshot(REGION, data), fmt, out, layers=layers)
+            results[i] = export(open_snapshot(REGION, data), fmt, out, layers=layers, force=force)
         except ExportError as exc:
             results[i] = exc
 
@@ -356,6 +358,28 @@ def _assert_complete(fmt: str, out: Path, snap: Any, layer: str) -> None:
         assert len(pd.read_csv(out / f"{layer}.csv")) == n
     else:
         assert len(json.loads(out.read_text(encoding="utf-8"))["features"]) == n
+
+
+def test_two_forced_writers_racing_for_a_new_name(tmp_path: Path, w: Path, snap: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --force too, one writer claims the new name; the other stops, replacing nothing."""
+    barrier = threading.Barrier(2, timeout=60)
+    for claim in ("_claim_file", "_claim_folder"):
+        real = getattr(ge, claim)
+
+        def at_once(tmp: Path, out: Path, _real: Any = real) -> None:
+            barrier.wait()
+            _real(tmp, out)
+
+        monkeypatch.setattr(ge, claim, at_once)
+    for fmt, name in (("csv", "c"), ("gpkg", "x.gpkg")):
+        out = w / name
+        results = _race(tmp_path / "data", fmt, out, ["schools"], force=True)
+        errors = [str(r) for r in results if isinstance(r, ExportError)]
+        assert errors == [f"{out} was created by another export while this one was writing; "
+                          "nothing was replaced: run the export again to replace it"], results
+        _assert_complete(fmt, out, snap, "schools")
+    assert sorted(p.name for p in w.iterdir()) == ["c", "keep.txt", "x.gpkg"]
 
 
 @pytest.mark.slow
