@@ -34,13 +34,16 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "export", help="export layers and scores (gpkg, parquet, geojson, csv, postgis)",
         description="Export a region's layers (and scores) with their provenance and attribution. "
-                    "Files are written atomically and never overwritten without --force; PostGIS "
-                    "exports run in one transaction.")
+                    "Files are written atomically and never overwritten without --force; --force "
+                    "replaces only a regular file or a folder this tool wrote (never a link, a "
+                    "device or another folder). PostGIS exports run in one transaction.")
     p.add_argument("--region", default=DEFAULT_REGION, help="region key (default: blekinge)")
     p.add_argument("--format", required=True, choices=list(FORMATS), dest="fmt",
-                   help="gpkg: one file; parquet/geojson/csv: a folder; postgis: a database")
+                   help="gpkg: one file; parquet/geojson/csv: a folder, or one file when --out "
+                        "ends in .parquet/.geojson/.csv (one table); postgis: a database")
     p.add_argument("--out", required=True, metavar="PATH_OR_DSN",
-                   help="output file/folder, or postgresql://USER:PASSWORD@HOST:PORT/DB")
+                   help="output file/folder, or postgresql://USER:PASSWORD@HOST:PORT/DB "
+                        "(or 'host=... dbname=...')")
     p.add_argument("--crs", type=int, choices=[3006, 4326], default=None,
                    help="3006 SWEREF 99 TM (default) or 4326 WGS 84 (GeoJSON: 4326 only)")
     p.add_argument("--layers", default=None, metavar="KEY,...",
@@ -50,7 +53,8 @@ def register(sub: Any) -> None:
     p.add_argument("--persona", default=None, help="persona for --scores (family, student ...)")
     p.add_argument("--weights", type=parse_weights, default=None, metavar="THEME=W,...",
                    help="theme weights for --scores, e.g. schools=2,transit=1")
-    p.add_argument("--force", action="store_true", help="overwrite an existing file or folder")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier export: a regular file, or a folder this tool wrote")
     p.add_argument("--mode", choices=["replace", "append"], default="replace",
                    help="PostGIS: replace the exported tables (default) or append rows")
     p.add_argument("--schema", default="livability", help="PostGIS schema (default: livability)")

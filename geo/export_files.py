@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,14 @@ import shapely
 from .export_bundle import ExportBundle, ExportTable, table_metadata
 
 __all__ = [
+    "EXPORT_MARKER",
     "GEOPARQUET_VERSION",
     "ExportedItem",
     "write_csv",
     "write_geojson",
     "write_gpkg",
     "write_parquet",
+    "write_single_file",
     "write_table",
 ]
 
@@ -38,6 +40,12 @@ log = logging.getLogger(__name__)
 GEOPARQUET_VERSION = "1.1.0"
 #: Parquet key-value metadata key holding the export's provenance (JSON).
 PARQUET_META_KEY = b"livability"
+#: Key of ``metadata.json`` that marks a folder as written by this tool: ``{"tool":
+#: "blekinge-livability", "format": ..., "files": [every file the export wrote]}``. ``--force``
+#: replaces a folder only when it carries this marker and holds nothing but the listed files.
+EXPORT_MARKER = "blekinge_livability_export"
+#: The ``tool`` value of :data:`EXPORT_MARKER`.
+EXPORT_TOOL = "blekinge-livability"
 
 
 @dataclass(frozen=True)
@@ -55,8 +63,11 @@ def write_table(table: ExportTable, fmt: str, target: Path, bundle: ExportBundle
     _TABLE_WRITERS[fmt](table, target, bundle)
 
 
-def _sidecars(bundle: ExportBundle, folder: Path) -> None:
-    meta = bundle.metadata_dict()
+def _sidecars(bundle: ExportBundle, folder: Path, fmt: str, files: list[str]) -> None:
+    """``metadata.json`` (with the :data:`EXPORT_MARKER` listing ``files``) and ``ATTRIBUTION.txt``."""
+    listed = sorted({*files, "metadata.json", "ATTRIBUTION.txt"})
+    meta = {EXPORT_MARKER: {"tool": EXPORT_TOOL, "format": fmt, "files": listed},
+            **bundle.metadata_dict()}
     (folder / "metadata.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False,
                                                      default=str) + "\n", encoding="utf-8")
     lines = [f"Data exported by blekinge-livability {bundle.software_version} "
@@ -171,7 +182,7 @@ def _write_folder(bundle: ExportBundle, target: Path, fmt: str, *,
     for t in tables:
         write_table(t, fmt, target / f"{t.name}.{fmt}", bundle)
         items.append(ExportedItem(t.name, len(t.frame), f"{t.name}.{fmt}"))
-    _sidecars(bundle, target)
+    _sidecars(bundle, target, fmt, [i.target for i in items])
     return items
 
 
@@ -235,6 +246,23 @@ def _csv_table(table: ExportTable, target: Path, bundle: ExportBundle) -> None:
 def write_csv(bundle: ExportBundle, target: Path) -> list[ExportedItem]:
     """Write one CSV per table, ``metadata.csv``, ``metadata.json`` and ``ATTRIBUTION.txt``."""
     return _write_folder(bundle, target, "csv", with_metadata=True)
+
+
+# -- one table, one file ----------------------------------------------------------------------------
+def write_single_file(bundle: ExportBundle, target: Path, fmt: str) -> list[ExportedItem]:
+    """Write the bundle's only table as one ``fmt`` file (``x.geojson``, ``x.csv``, ``x.parquet``).
+
+    The provenance travels inside the file: a GeoJSON FeatureCollection carries ``attribution`` and
+    ``metadata`` members, a GeoParquet file its key-value metadata, and a CSV file gets an
+    ``attribution`` column when the table has none.
+    """
+    if len(bundle.tables) != 1:
+        raise ValueError(f"a single-file export takes one table, not {len(bundle.tables)}")
+    table = bundle.tables[0]
+    if fmt == "csv" and "attribution" not in table.frame:
+        table = replace(table, frame=table.frame.assign(attribution=table.attribution))
+    write_table(table, fmt, target, bundle)
+    return [ExportedItem(table.name, len(table.frame), target.name)]
 
 
 _TABLE_WRITERS = {
