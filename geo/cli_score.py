@@ -4,6 +4,7 @@ Examples
 --------
 ``livability score --region blekinge --persona family --weights schools=3,transit=1``
 ``livability score --region blekinge --explain Bräkne-Hoby --lang sv``
+``livability score --region blekinge --context Karlskrona`` (any municipality of the tables)
 """
 
 from __future__ import annotations
@@ -81,11 +82,18 @@ def table_text(frame: Any, missing_everywhere: dict[str, str], *, approximate: b
 
 def run(args: argparse.Namespace) -> int:
     """Run ``livability score``."""
-    from .scoring import build_model, explain, score
+    from .scoring import build_model, explain, municipal_context, score
     from .sensitivity import attach_bands, rank_bands
     from .store import open_snapshot
+    from .texts import render
 
     snap = open_snapshot(args.region, args.data_dir)
+    if args.context:
+        rows = municipal_context(snap, args.context)
+        name = rows[0].municipality_name if rows else args.context
+        echo(render({"code": "context_header", "municipality": name}, args.lang))
+        echo("\n".join("  " + r.text(args.lang) for r in rows))
+        return 0
     weights = parse_weights(args.weights)
     model = build_model(snap, resolution=args.resolution, decay=args.decay)
     scores = score(model, weights, persona=args.persona, penalty=args.penalty)
@@ -131,6 +139,9 @@ def register(sub: Any) -> None:
     p.add_argument("--out", default=None, metavar="FILE.csv", help="also write the table as CSV")
     p.add_argument("--explain", default=None, metavar="NAME",
                    help="print the breakdown of one locality (name or code)")
+    p.add_argument("--context", default=None, metavar="MUNICIPALITY",
+                   help="print a municipality's statistics beside the national median "
+                        "(name or 4-digit code, any municipality in the tables)")
     p.add_argument("--lang", default="en", choices=("en", "sv"), help="output language")
     p.add_argument("--sensitivity", type=int, default=200, metavar="N",
                    help="weight/decay draws for the rank band (0: no band)")

@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 
 from layers import all_indicators
-from layers.context import CONTEXT_STATS, ContextStat
+from layers.context import CONTEXT_STATS, SKR_GROUPS_EN, ContextStat
 
 from .access import StatReference, stat_values
 from .texts import fmt_value, render
 
-__all__ = ["ContextRow", "context_rows"]
+__all__ = ["ContextRow", "context_rows", "municipality_names"]
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,10 @@ class ContextRow:
     table, column, source, license
         Where the value comes from; ``license`` as the pack states it (``"unclear: ..."``).
     note, note_msg
-        Why the value is missing or why there is no national median ("" / ``{}`` otherwise).
+        Why the value is missing or why there is no national median ("" / ``{}`` otherwise); for
+        a category, how many municipalities share it.
+    label, label_sv
+        For a category (``unit == "category"``, value NaN): its name (``"Small town (C6)"``).
     """
 
     key: str
@@ -86,6 +89,8 @@ class ContextRow:
     license: str
     note: str = ""
     note_msg: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+    label_sv: str = ""
 
     @property
     def license_unclear(self) -> bool:
@@ -98,7 +103,9 @@ class ContextRow:
 
     def text(self, lang: str = "en") -> str:
         """``"Tax rate ...: 33.69% (national median 33.60%); 2025; Kolada ..., licence unclear"``."""
-        head = f"{self.title_sv if lang == 'sv' else self.title}: {fmt_value(self.value, self.unit, lang)}"
+        shown = ((self.label_sv if lang == "sv" else self.label) or "-") \
+            if self.unit == "category" else fmt_value(self.value, self.unit, lang)
+        head = f"{self.title_sv if lang == 'sv' else self.title}: {shown}"
         return head + self.comparison(lang) + self.provenance(lang)
 
     def comparison(self, lang: str = "en") -> str:
@@ -140,6 +147,7 @@ class _Series:
     license: str
     date: str
     missing_msg: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def _indicator_series(snapshot: Any, table: str, column: str, *, log_scale: bool = False,
@@ -165,6 +173,54 @@ def _change_series(snapshot: Any, c: ContextStat) -> _Series:
     lics = list(dict.fromkeys(s for s in (base.license, end.license) if s))
     return _Series(change, years, StatReference.of(change), "; ".join(srcs), "; ".join(lics),
                    f"{c.base_year}-{c.year}", end.missing_msg or base.missing_msg)
+
+
+def _ratio_series(snapshot: Any, c: ContextStat) -> _Series:
+    """``per * column / per_column`` of the same rows, latest year."""
+    df = snapshot.table(c.table)
+    if df is None or c.per_column not in df.columns or c.column not in df.columns:
+        return _indicator_series(snapshot, c.table, c.column)  # says what is missing
+    df = df.copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = c.per * pd.to_numeric(df[c.column], errors="coerce") / pd.to_numeric(
+            df[str(c.per_column)], errors="coerce")
+    df["_ratio"] = ratio.where(np.isfinite(ratio))
+    src, lic, date = _provenance(snapshot, c.table)
+    frame, _ = stat_values(df, "_ratio", year=c.year, zero_is_missing=c.zero_is_missing)
+    return _Series(frame["value"], frame["year"], StatReference.of(frame["value"]), src, lic,
+                   date)
+
+
+def _category_series(snapshot: Any, c: ContextStat) -> _Series:
+    """A category per municipality: NaN values, labels, and each category's size in ``years``."""
+    src, lic, date = _provenance(snapshot, c.table)
+    df = snapshot.table(c.table)
+    empty = pd.Series(dtype=float)
+    if df is None or "municipality" not in df.columns or c.column not in df.columns:
+        return _Series(empty, empty, StatReference.of(empty), src, lic, date,
+                       {"code": "stat_table_missing", "table": c.table})
+    codes = df[c.column].astype(str).str.strip()
+    names = df[c.label_column].astype(str) if c.label_column in df.columns else codes
+    keys = df["municipality"].astype(str)
+    sizes = codes.map(codes.value_counts())
+    labels = {m: (f"{SKR_GROUPS_EN.get(k, n)} ({k})", f"{n} ({k})")
+              for m, k, n in zip(keys, codes, names)}
+    n = pd.Series(sizes.to_numpy(dtype=float), index=keys)
+    ref = StatReference(len(df), float("nan"), float("nan"), float("nan"), float("nan"),
+                        float("nan"))
+    return _Series(pd.Series(np.nan, index=keys), n, ref, src, lic, date, labels=labels)
+
+
+def municipality_names(snapshot: Any) -> dict[str, str]:
+    """Code -> name of every municipality the snapshot knows: its region's, then those of its
+    statistics tables (``municipality`` and ``kommun`` columns), so any of Sweden's 290."""
+    names: dict[str, str] = {}
+    for t in CONTEXT_STATS[:2]:
+        df = snapshot.table(t.table)
+        if df is not None and {"municipality", "kommun"} <= set(df.columns):
+            names |= dict(zip(df["municipality"].astype(str), df["kommun"].astype(str)))
+    region = (getattr(snapshot, "manifest", {}) or {}).get("region", {})
+    return names | {str(k): str(v) for k, v in (region.get("municipalities") or {}).items()}
 
 
 def _reference(ref: StatReference, values: pd.Series, region: str,
@@ -201,8 +257,15 @@ def context_rows(snapshot: Any, codes: Iterable[str], *,
             specs.append((ind, _indicator_series(snapshot, ind.table, ind.column,
                                                  log_scale=ind.log_scale), True))
     for c in CONTEXT_STATS:
-        series = _change_series(snapshot, c) if c.is_change else _indicator_series(
-            snapshot, c.table, c.column, year=c.year, zero_is_missing=c.zero_is_missing)
+        if c.is_change:
+            series = _change_series(snapshot, c)
+        elif c.unit == "category":
+            series = _category_series(snapshot, c)
+        elif c.per_column:
+            series = _ratio_series(snapshot, c)
+        else:
+            series = _indicator_series(snapshot, c.table, c.column, year=c.year,
+                                       zero_is_missing=c.zero_is_missing)
         specs.append((c, series, False))
     for spec, s, scored in specs:
         if s.missing_msg.get("code") == "stat_table_missing":
@@ -215,7 +278,14 @@ def context_rows(snapshot: Any, codes: Iterable[str], *,
             name = names.get(code, code)
             value = float(s.values.get(code, np.nan))
             note = ref_msg
-            if value != value:
+            label = s.labels.get(code, ("", ""))
+            year = _year(float(s.years.get(code, np.nan)), s.date)
+            if spec.unit == "category":
+                note = {"code": "context_group", "n": int(s.years.get(code, 0)),
+                        "total": s.ref.n} if label[0] else \
+                    {"code": "stat_no_value_for", "municipalities": [name], "table": spec.table}
+                reference, year = "national", s.date
+            elif value != value:
                 note = s.missing_msg or {"code": "stat_no_value_for", "municipalities": [name],
                                          "table": spec.table}
             score = float(s.ref.score(np.array([value]), bool(hib))[0]) if scored \
@@ -223,10 +293,11 @@ def context_rows(snapshot: Any, codes: Iterable[str], *,
             out[code].append(ContextRow(
                 key=spec.key, title=spec.title("en"), title_sv=spec.title("sv"), theme=theme,
                 municipality=code, municipality_name=name, value=value, unit=spec.unit,
-                year=_year(float(s.years.get(code, np.nan)), s.date), national_median=national,
+                year=year, national_median=national,
                 reference=reference, n_compared=s.ref.n, reference_median=s.ref.median,
                 score=score, scored=scored, higher_is_better=hib, table=spec.table,
                 column=spec.column, source=s.source, license=s.license,
-                note=render(note) if note else "", note_msg=dict(note)))
+                note=render(note) if note else "", note_msg=dict(note), label=label[0],
+                label_sv=label[1]))
     log.info("municipal context: %d statistics for %d municipalities", len(specs), len(codes))
     return out

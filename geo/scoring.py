@@ -56,7 +56,7 @@ from scipy import sparse
 from layers import LAYERS, Indicator, all_indicators, get_persona
 
 from .access import DistanceEngine, IndicatorResult, compute_indicator
-from .context import ContextRow, context_rows
+from .context import ContextRow, context_rows, municipality_names
 from .errors import LivabilityError, RegionNotFoundError, UnknownLayerError
 from .grid import build_grid
 from .network import MODE_SPEEDS_KMH, minutes, project_lonlat
@@ -719,20 +719,21 @@ def municipal_context(source: Any, municipality: str) -> list[ContextRow]:
     Raises
     ------
     RegionNotFoundError
-        For a model without that municipality (the message lists its municipalities).
+        For a municipality the model (its region) or the snapshot (its tables) does not know;
+        the message suggests the closest names.
     """
-    names = dict(getattr(source, "municipality_names", {}) or {})
-    if not names:
-        region = (getattr(source, "manifest", {}) or {}).get("region", {})
-        names = {str(k): str(v) for k, v in (region.get("municipalities") or {}).items()}
+    model = isinstance(source, ScoreModel)
+    names = dict(source.municipality_names) if model else municipality_names(source)
     key = municipality.strip()
     code = next((c for c, n in names.items() if key.casefold() in (c.casefold(), n.casefold())),
-                key)
-    if isinstance(source, ScoreModel):
-        if code not in source.context:
-            known = ", ".join(f"{c} {n}" for c, n in sorted(names.items()))
-            raise RegionNotFoundError(f"No municipality {municipality!r} in {source.region_name}; "
-                                      f"its municipalities: {known}")
+                None)
+    if code is None or (model and code not in source.context):
+        close = difflib.get_close_matches(key, list(names.values()), n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        where = f"the region {source.region_name}" if model else "the snapshot's tables"
+        raise RegionNotFoundError(f"No municipality {municipality!r} in {where}.{hint} "
+                                  "Give a 4-digit code (1080) or a name (Karlskrona).")
+    if model:
         return list(source.context[code])
     return context_rows(source, [code], names=names)[code]
 

@@ -110,6 +110,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                         "paketet"),
     "national_median": ("national median {median}", "riksmedian {median}"),
     "licence_unclear": ("licence unclear", "oklar licens"),
+    "context_group": ("{n} of the {total} municipalities are in this group",
+                      "{n} av de {total} kommunerna hör till gruppen"),
     "context_header": ("Municipal context, {municipality} (one value for every place in the "
                        "municipality; national median in brackets):",
                        "Kommunfakta, {municipality} (ett värde för alla platser i kommunen; "
@@ -199,7 +201,8 @@ def fmt_spec(x: float, spec: str, lang: str = "en") -> str:
 UNIT_SUFFIXES: dict[str, tuple[str, str]] = {
     "percent": ("%", " %"), "pct_change": ("%", " %"), "sek_m2_year": (" SEK/m²/yr", " kr/m²/år"),
     "per_100k": (" per 100,000 inhabitants", " per 100 000 invånare"),
-    "persons": (" inhabitants", " invånare"), "ksek": (" kSEK", " tkr"), "msek": (" MSEK", " mnkr"),
+    "persons": (" inhabitants", " invånare"),
+    "per_1000": (" per 1,000 inhabitants", " per 1 000 invånare"), "ksek": (" kSEK", " tkr"), "msek": (" MSEK", " mnkr"),
 }
 
 
@@ -222,7 +225,7 @@ def fmt_value(x: float, unit: str, lang: str = "en") -> str:
         body = f"{xf:.2f}".rstrip("0").rstrip(".")
     elif unit == "pct_change":
         body = f"{xf:+.1f}"
-    elif unit == "msek":
+    elif unit in ("msek", "per_1000"):
         body = f"{xf:.1f}"
     elif unit in ("ksek", "sek_m2_year", "per_100k", "persons"):
         body = f"{xf:,.0f}"

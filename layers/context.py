@@ -14,7 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CONTEXT_STATS", "ContextStat"]
+__all__ = ["CONTEXT_STATS", "SKR_GROUPS_EN", "ContextStat"]
+
+#: English names of SKR's municipality groups (2017 scheme); the table holds the Swedish ones.
+SKR_GROUPS_EN: dict[str, str] = {
+    "A1": "Large city", "A2": "Commuter municipality near a large city", "B3": "Large town",
+    "B4": "Commuter municipality near a large town",
+    "B5": "Low-commuting municipality near a large town", "C6": "Small town",
+    "C7": "Commuter municipality near a small town", "C8": "Rural municipality",
+    "C9": "Rural municipality with a visitor industry",
+}
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,11 @@ class ContextStat:
         (``100 * (value / base - 1)``).
     zero_is_missing
         Treat 0 as "no value" (False for changes, which can be 0 or negative).
+    per_column, per
+        When set, the line is ``per * column / per_column`` of the same row (dwellings per 1,000
+        inhabitants).
+    label_column
+        For a category (``unit="category"``): ``column`` holds the code, this column its name.
     """
 
     key: str
@@ -53,6 +67,9 @@ class ContextStat:
     base_column: str | None = None
     base_year: int | None = None
     zero_is_missing: bool = True
+    per_column: str | None = None
+    per: float = 1.0
+    label_column: str | None = None
 
     def title(self, lang: str = "en") -> str:
         """Label in ``lang``."""
@@ -82,4 +99,12 @@ CONTEXT_STATS: tuple[ContextStat, ...] = (
                 "Befolkningsprognos, förändring på 10 år", "population",
                 "kolada_population_forecast_change_2024", "forecast_change_10y_percent",
                 unit="pct_change", zero_is_missing=False),
+    ContextStat("context.completed_dwellings", "Completed dwellings per 1,000 inhabitants",
+                "Färdigställda bostäder per 1 000 invånare", "housing",
+                "scb_population_completions_2011_2024", "completed_dwellings_new_buildings_count",
+                unit="per_1000", per_column="population_persons_dec31", per=1000.0,
+                zero_is_missing=False),
+    ContextStat("context.skr_group", "SKR municipality group", "SKR:s kommungrupp", "population",
+                "skr_kommungrupper", "skr_kommungrupp_kod", unit="category",
+                label_column="skr_kommungrupp"),
 )
