@@ -746,7 +746,12 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
     locality's centre or the cell's centre: distance m / count / value), ``missing`` + ``reason``
     (+ ``reason_msg``), ``approximate``, ``partial``, ``notes`` (+ ``notes_msg``: :mod:`geo.texts`
     messages, ``render(msg, "sv")`` for Swedish) and ``nearest``: the named nearest amenity
-    (``name``, ``kind``, ``distance_m``, ``minutes``, ``mode``).
+    (``name``, ``kind``, ``distance_m``, ``minutes``, ``mode``). Statistics rows also carry the
+    municipality's ``value``, ``national_median`` (NaN for a county-only table), ``unit``,
+    ``year``, ``reference``, ``source``, ``license``, ``license_unclear`` and ``context`` (the
+    :class:`geo.context.ContextRow` as a dict); a municipality the table lacks gets the reason
+    "no value for <municipality> in <table>". ``Explanation.context`` lists the municipality's
+    statistics and context lines, ``Explanation.stat_share`` their share of the composite.
 
     Raises
     ------

@@ -202,7 +202,8 @@ UNIT_SUFFIXES: dict[str, tuple[str, str]] = {
     "percent": ("%", " %"), "pct_change": ("%", " %"), "sek_m2_year": (" SEK/m²/yr", " kr/m²/år"),
     "per_100k": (" per 100,000 inhabitants", " per 100 000 invånare"),
     "persons": (" inhabitants", " invånare"),
-    "per_1000": (" per 1,000 inhabitants", " per 1 000 invånare"), "ksek": (" kSEK", " tkr"), "msek": (" MSEK", " mnkr"),
+    "per_1000": (" per 1,000 inhabitants", " per 1 000 invånare"), "ksek": (" kSEK", " tkr"),
+    "msek": (" MSEK", " mnkr"),
 }
 
 
@@ -210,7 +211,8 @@ def fmt_value(x: float, unit: str, lang: str = "en") -> str:
     """A municipal statistic with its unit for a reader of ``lang``.
 
     ``percent``: up to two decimals; ``pct_change``: signed, one decimal; ``ksek``: thousand SEK,
-    shown in MSEK from 1,000; ``sek_m2_year``, ``per_100k``, ``persons``: whole numbers. NaN: "-".
+    shown in MSEK from 1,000; ``per_1000``: one decimal; ``sek_m2_year``, ``per_100k``,
+    ``persons``: whole numbers. NaN: "-".
 
     >>> fmt_value(33.69, "percent"), fmt_value(3018.0, "ksek", "sv"), fmt_value(-2.68, "pct_change")
     ('33.69%', '3,0 mnkr', '-2.7%')

@@ -41,6 +41,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "stat_table_only": {"n": 12},
     "national_median": {"median": "33.6%"},
     "licence_unclear": {},
+    "context_group": {"n": 27, "total": 290},
     "context_header": {"municipality": "Karlskrona"},
     "stat_share": {"share": 0.2, "cap": 0.2},
     "layer_not_loaded": {"kinds": ["office", "bus_stop"], "layer": "workplaces"},
