@@ -27,11 +27,21 @@ missing). Count measures: ``100 * min(1, n / target_count)`` with ``n`` the feat
 the time budget; gravity: the same with decayed counts. Transit features that carry ``value``
 (departures per hour, from GTFS) are scored by frequency class: the best of
 ``factor(class) * decay(distance to the nearest stop of that class)`` (:data:`DEPARTURE_CLASSES`).
-Statistics are standardised across the municipalities compared, as AARP's index does ("the average
-place scores 50"): ``50 + STAT_Z_POINTS * z`` clipped to 0-100, with ``z`` the standard score (sign
-flipped where lower is better). Min-max scaling would put two of five municipalities at 0 and 100
-however small their difference, and let municipal statistics swamp the local distance indicators.
-A single municipality scores 50.
+Statistics are standardised against every municipality of their table, as AARP's index does ("the
+average place scores 50"): ``50 + STAT_Z_POINTS * z`` clipped to 0-100, with ``z`` the standard score
+against the mean and standard deviation over ALL rows of the table (sign flipped where lower is
+better), not only the region's municipalities. The pack's Kolada and SCB tables hold all 290
+municipalities, so 50 is the average Swedish municipality; a table with at least
+:data:`NATIONAL_MIN_MUNICIPALITIES` municipalities counts as national and its median is shown as the
+national median. Tables that hold only the county's municipalities (rent, Skolverket's grade 6 and
+teacher exports) cannot be compared nationally: they keep this standardisation over their own rows
+and are labelled "compared within <county> only". Right-skewed statistics (house prices, incomes,
+unemployment: skewness 1.1-2.1 over the 290 municipalities, 0.1-1.4 on a log scale) set
+``log_scale`` and are standardised on log values, so the municipality at the geometric mean scores 50
+and a few metropolitan municipalities do not squeeze the rest of the country together. Min-max
+scaling would put two of five municipalities at 0 and 100 however small their difference. A
+municipality the table has no value for stays NaN (never zero, never the average). A table with a
+single value scores 50.
 """
 
 from __future__ import annotations
@@ -55,22 +65,28 @@ __all__ = [
     "DECAYS",
     "DEPARTURE_CLASSES",
     "DETOUR",
+    "NATIONAL_MIN_MUNICIPALITIES",
     "OUTLINE_STEP_M",
+    "STAT_Z_POINTS",
     "Amenities",
     "DistanceEngine",
     "IndicatorResult",
+    "StatReference",
     "compute_indicator",
     "decay_score",
     "select_amenities",
     "select_amenities_msg",
     "stat_by_municipality",
+    "stat_values",
 ]
 
 log = logging.getLogger(__name__)
 
 #: Straight-line -> travel distance factors used without a street network.
-#: Points per standard deviation for statistics (five municipalities span roughly 10-90).
+#: Points per standard deviation for statistics (+-2.5 standard deviations span 0-100).
 STAT_Z_POINTS = 20.0
+#: A statistics table with at least this many municipalities is national (Sweden has 290).
+NATIONAL_MIN_MUNICIPALITIES = 250
 DETOUR: dict[str, float] = {"walk": 1.3, "bike": 1.3, "car": 1.4}
 #: Spacing of the points that stand for a polygon's outline.
 OUTLINE_STEP_M = 50.0
@@ -344,26 +360,116 @@ def _to_number(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s, errors="coerce")
 
 
+def stat_values(df: pd.DataFrame, column: str | None, *, year: int | None = None,
+                zero_is_missing: bool = True) -> tuple[pd.DataFrame, str]:
+    """One value per municipality code with its year: the latest year with a value.
+
+    Parameters
+    ----------
+    df
+        A tidy statistics table (:func:`geo.sources.pack.tidy_table`): ``municipality`` (or
+        ``kommun_kod``) code, optional ``year``, value columns.
+    column
+        The value column (falls back to ``value``).
+    year
+        Take this year instead of the latest.
+    zero_is_missing
+        Treat 0 as "no value" (the pack says so of its rent table); pass False for statistics that
+        can be 0 or negative (changes in percent).
+
+    Returns
+    -------
+    frame, column
+        ``value`` and ``year`` (NaN without a year column) indexed by the 4-digit code, and the
+        column actually used ("" when none fits).
+    """
+    empty = pd.DataFrame({"value": pd.Series(dtype=float), "year": pd.Series(dtype=float)})
+    mcol = next((c for c in ("municipality", "kommun_kod", "Kommun-kod") if c in df.columns), None)
+    if mcol is None:
+        return empty, ""
+    col = column if column in df.columns else ("value" if "value" in df.columns else None)
+    if col is None:
+        return empty, ""
+    t = pd.DataFrame({"m": df[mcol].astype(str).str.strip().str.split(".").str[0].str.zfill(4),
+                      "v": _to_number(df[col])})
+    t["y"] = _to_number(df["year"]) if "year" in df.columns else np.nan
+    t = t[t["v"].notna() & ((t["v"] != 0) if zero_is_missing else True)]
+    if year is not None:
+        t = t[t["y"] == year]
+    if t.empty:
+        return empty, col
+    if t["y"].notna().any():
+        latest = t.groupby("m")["y"].transform("max")
+        t = t[t["y"] == latest]
+    out = t.groupby("m").agg(value=("v", "mean"), year=("y", "max"))
+    out.index.name = None
+    return out, col
+
+
 def stat_by_municipality(df: pd.DataFrame, column: str | None) -> tuple[pd.Series, str]:
-    """One value per municipality code: the latest year with a value > 0 (0 means missing).
+    """One value per municipality code: the latest year with a non-zero value (0 means missing).
 
     Returns the series (index: 4-digit code) and the column actually used ("" when none fits).
     """
-    mcol = next((c for c in ("municipality", "kommun_kod", "Kommun-kod") if c in df.columns), None)
-    if mcol is None:
-        return pd.Series(dtype=float), ""
-    col = column if column in df.columns else ("value" if "value" in df.columns else None)
-    if col is None:
-        return pd.Series(dtype=float), ""
-    t = pd.DataFrame({"m": df[mcol].astype(str).str.strip().str.zfill(4),
-                      "v": _to_number(df[col])})
-    t["y"] = _to_number(df["year"]) if "year" in df.columns else 0
-    t = t[t["v"] > 0]
-    if t.empty:
-        return pd.Series(dtype=float), col
-    latest = t.groupby("m")["y"].transform("max")
-    t = t[t["y"] == latest]
-    return t.groupby("m")["v"].mean(), col
+    frame, col = stat_values(df, column)
+    return frame["value"], col
+
+
+@dataclass(frozen=True)
+class StatReference:
+    """The municipalities a statistic is standardised against: all rows of its table.
+
+    ``mean`` and ``sd`` are of the values (or of their logarithms when ``log_scale``); ``median``,
+    ``lo`` and ``hi`` of the values themselves. ``national``: the table covers the country (at least
+    :data:`NATIONAL_MIN_MUNICIPALITIES` municipalities).
+    """
+
+    n: int
+    mean: float
+    sd: float
+    median: float
+    lo: float
+    hi: float
+    log_scale: bool = False
+
+    @property
+    def national(self) -> bool:
+        """True when the table holds (nearly) all of Sweden's municipalities."""
+        return self.n >= NATIONAL_MIN_MUNICIPALITIES
+
+    @classmethod
+    def of(cls, values: pd.Series, log_scale: bool = False) -> StatReference:
+        """The reference of ``values`` (one per municipality; NaN and, on a log scale, values
+        <= 0 are left out)."""
+        v = pd.to_numeric(values, errors="coerce").dropna()
+        if log_scale:
+            v = v[v > 0]
+        t = np.log(v.to_numpy(dtype=float)) if log_scale else v.to_numpy(dtype=float)
+        if not len(t):
+            return cls(0, float("nan"), float("nan"), float("nan"), float("nan"), float("nan"),
+                       log_scale)
+        return cls(len(t), float(np.mean(t)), float(np.std(t)), float(np.median(v)),
+                   float(v.min()), float(v.max()), log_scale)
+
+    def score(self, raw: np.ndarray, higher_is_better: bool = True) -> np.ndarray:
+        """``50 + STAT_Z_POINTS * z`` clipped to 0-100 (NaN stays NaN; one value: 50)."""
+        x = np.asarray(raw, dtype=float)
+        if self.log_scale:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x = np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.nan)
+        if not self.sd > 0:
+            return np.where(np.isnan(x), np.nan, 50.0)
+        z = (x - self.mean) / self.sd
+        return np.clip(50.0 + STAT_Z_POINTS * (z if higher_is_better else -z), 0.0, 100.0)
+
+    def note(self) -> dict[str, Any]:
+        """How the statistic was standardised, as a :mod:`geo.texts` message."""
+        if self.national:
+            return {"code": "stat_national_log" if self.log_scale else "stat_national",
+                    "n": self.n, "median": self.median, "points": STAT_Z_POINTS}
+        return {"code": "stat_standardised", "n": self.n,
+                "mean": float(np.exp(self.mean)) if self.log_scale else self.mean,
+                "lo": self.lo, "hi": self.hi, "points": STAT_Z_POINTS}
 
 
 # -- indicators ----------------------------------------------------------------------------------
@@ -451,20 +557,18 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
                                      "column": ind.column}, unit="stat")
         munis = np.asarray(municipalities if municipalities is not None else [None] * n,
                            dtype=object)
-        compared = values[values.index.isin(pd.unique(munis))]
-        if compared.empty:
+        here = [m for m in pd.unique(munis) if m is not None and m == m]
+        if not values.index.isin(here).any():
             return _missing(ind, n, {"code": "stat_no_municipalities", "table": ind.table},
                             unit="stat")
-        raw = pd.Series(munis).map(compared).to_numpy(dtype=float)
-        mean, std = float(compared.mean()), float(compared.std(ddof=0))
-        if std > 0:
-            z = (raw - mean) / std
-            score = np.clip(50.0 + STAT_Z_POINTS * (z if ind.higher_is_better else -z), 0.0, 100.0)
-        else:
-            score = np.where(np.isnan(raw), np.nan, 50.0)
-        lo, hi = float(compared.min()), float(compared.max())
-        notes = [{"code": "stat_standardised", "n": len(compared), "mean": mean, "lo": lo,
-                  "hi": hi, "points": STAT_Z_POINTS}]
+        raw = pd.Series(munis).map(values).to_numpy(dtype=float)
+        ref = StatReference.of(values, getattr(ind, "log_scale", False))
+        score = ref.score(raw, ind.higher_is_better)
+        notes = [ref.note()]
+        absent = sorted(str(m) for m in here if m not in values.index)
+        if absent:
+            notes.append({"code": "stat_no_value_for", "municipalities": absent,
+                          "table": ind.table})
         if col != ind.column:
             notes.append({"code": "column_used", "column": col})
         return IndicatorResult(ind.key, "stat", ind.mode, raw=raw, score=score,

@@ -4,6 +4,7 @@ Examples
 --------
 ``livability score --region blekinge --persona family --weights schools=3,transit=1``
 ``livability score --region blekinge --explain Bräkne-Hoby --lang sv``
+``livability score --region blekinge --context Karlskrona`` (any municipality of the tables)
 """
 
 from __future__ import annotations
@@ -99,16 +100,25 @@ def run(args: argparse.Namespace) -> int:
     from layers import LAYERS
 
     from .grid import check_resolution
-    from .scoring import build_model, explain, resolve_weights, score
+    from .scoring import build_model, explain, municipal_context, resolve_weights, score
     from .sensitivity import attach_bands, rank_bands
     from .store import open_snapshot
+    from .texts import render
 
     check_text("--region", args.region)
     check_text("--explain", args.explain)
+    check_text("--context", args.context)
     check_resolution(args.resolution)
     if not 0 <= args.sensitivity <= MAX_SENSITIVITY_DRAWS:
         raise LimitError(f"--sensitivity {args.sensitivity} is outside 0-{MAX_SENSITIVITY_DRAWS:,}; "
                          "give the number of draws for the rank band (default 200, 0: no band)")
+    if args.context:
+        snap = open_snapshot(args.region, args.data_dir)
+        rows = municipal_context(snap, args.context)
+        name = rows[0].municipality_name if rows else args.context
+        echo(render({"code": "context_header", "municipality": name}, args.lang))
+        echo("\n".join("  " + r.text(args.lang) for r in rows))
+        return 0
     weights = parse_weights(args.weights)
     resolve_weights(list(LAYERS), weights, args.persona)  # before the slow model build
     snap = open_snapshot(args.region, args.data_dir)
@@ -157,6 +167,9 @@ def register(sub: Any) -> None:
     p.add_argument("--out", default=None, metavar="FILE.csv", help="also write the table as CSV")
     p.add_argument("--explain", default=None, metavar="NAME",
                    help="print the breakdown of one locality (name or code)")
+    p.add_argument("--context", default=None, metavar="MUNICIPALITY",
+                   help="print a municipality's statistics beside the national median "
+                        "(name or 4-digit code, any municipality in the tables)")
     p.add_argument("--lang", default="en", choices=("en", "sv"), help="output language")
     p.add_argument("--sensitivity", type=int, default=200, metavar="N",
                    help="weight/decay draws for the rank band, 0-10000 (0: no band)")

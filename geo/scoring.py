@@ -20,6 +20,24 @@ Aggregation rules
   scale, so they are used directly instead of z-scores; a balanced place loses nothing, an unbalanced
   one loses more the more its themes differ.
 - Ranks: 1 = best composite; ties share the best rank.
+
+Municipal statistics
+--------------------
+A municipal statistic (``stat`` indicator: house price, tax rate, rent, unemployment, income, school
+results) is one number for every place of a municipality, so it cannot tell two villages of one
+municipality apart. Its share is capped at :data:`STAT_CAP` (20 %) twice:
+
+- inside a theme that also has local indicators (distances, counts), the statistics together weigh
+  at most 20 % of the theme (their weights are scaled down when they would weigh more); a theme
+  made only of statistics (housing while no OSM buildings are loaded) is their weighted mean;
+- in the composite, the statistics of all themes together weigh at most 20 %: when the themes'
+  statistics would weigh more (a statistics-only theme with a large weight), every statistic's
+  effective weight is scaled down and every local indicator's scaled up so the share is 20 %
+  exactly. The composite then is ``(1 - c) * local + c * statistics`` with ``c`` the capped
+  share, ``local`` and ``statistics`` the theme-weighted means of the two parts of the themes.
+
+The share a place's composite rests on statistics is ``stat_share`` (Scores, Explanation). Without
+local indicators anywhere (nothing but statistics) the cap cannot apply and the share is 1.
 """
 
 from __future__ import annotations
@@ -38,24 +56,32 @@ from scipy import sparse
 from layers import LAYERS, Indicator, all_indicators, get_persona
 
 from .access import DistanceEngine, IndicatorResult, compute_indicator
+from .context import ContextRow, context_rows, municipality_names
 from .errors import LimitError, LivabilityError, RegionNotFoundError, UnknownLayerError
 from .grid import build_grid
 from .network import MODE_SPEEDS_KMH, minutes, project_lonlat
 from .settings import MAX_WEIGHT
-from .texts import fmt_spec, kind_name, render_or
+from .texts import fmt_spec, fmt_value, kind_name, render, render_or
 
 __all__ = [
+    "STAT_CAP",
+    "ContextRow",
     "Explanation",
     "ScoreModel",
     "Scores",
     "build_model",
+    "capped_composites",
     "compose",
     "explain",
+    "municipal_context",
     "resolve_weights",
     "score",
 ]
 
 log = logging.getLogger(__name__)
+
+#: Largest share of municipal statistics in a theme with local indicators, and in the composite.
+STAT_CAP = 0.2
 
 
 # -- the model -----------------------------------------------------------------------------------
@@ -80,6 +106,9 @@ class ScoreModel:
     themes
         Theme keys (columns of theme matrices), ``ind_theme`` the theme index of each indicator,
         ``ind_weight`` each indicator's weight in its theme.
+    context
+        Municipality code -> its :class:`geo.context.ContextRow` list (municipal statistics and
+        context lines against the national median), for the region's municipalities.
     """
 
     region: str
@@ -99,6 +128,12 @@ class ScoreModel:
     municipality_names: dict[str, str] = field(default_factory=dict)
     loc_missing: list[str] = field(default_factory=list)
     build_seconds: float = 0.0
+    context: dict[str, list[ContextRow]] = field(default_factory=dict)
+
+    @property
+    def ind_stat(self) -> np.ndarray:
+        """``(n_ind,)`` True for municipal statistics (capped at :data:`STAT_CAP`)."""
+        return np.array([i.measure == "stat" for i in self.indicators], dtype=bool)
 
     @property
     def ind_keys(self) -> list[str]:
@@ -231,12 +266,14 @@ def build_model(snapshot: Any, *, resolution: int = 9, decay: str | None = None,
         "lon": loc.geometry.x.to_numpy(),
         "lat": loc.geometry.y.to_numpy(),
     })
+    codes = sorted(set(mnames) | set(localities["municipality"]))
     model = ScoreModel(
         region=snapshot.region_key, region_name=snapshot.region_name, resolution=resolution,
         decay=decay, cells=cells, localities=localities, indicators=inds, results=results,
         cell_scores=cell_scores, loc_scores=loc_scores, rollup=rollup, themes=themes,
         ind_theme=ind_theme, ind_weight=ind_weight, municipality_names=mnames,
         loc_missing=loc_missing, build_seconds=time.perf_counter() - t0,
+        context=context_rows(snapshot, codes, names=mnames),
     )
     step(1.0, "done")
     log.info("score model for %s: %d cells, %d localities, %d/%d indicators computed "
@@ -285,7 +322,8 @@ def resolve_weights(themes: list[str], weights: dict[str, float] | None = None,
 
 
 def compose(ind_scores: np.ndarray, theme_matrix: np.ndarray, theme_weights: np.ndarray, *,
-            penalty: bool = False) -> tuple[np.ndarray, np.ndarray]:
+            penalty: bool = False, stat_mask: np.ndarray | None = None,
+            stat_cap: float = STAT_CAP) -> tuple[np.ndarray, np.ndarray]:
     """Theme scores and composite from indicator scores (NaN-aware, weights renormalised).
 
     Parameters
@@ -298,28 +336,94 @@ def compose(ind_scores: np.ndarray, theme_matrix: np.ndarray, theme_weights: np.
         ``(n_theme,)`` theme weights.
     penalty
         Apply the Mazziotta-Pareto penalty ``M - S^2 / M``.
+    stat_mask, stat_cap
+        ``(n_ind,)`` True for municipal statistics, whose share of a mixed theme and of the
+        composite is capped at ``stat_cap`` (see the module notes); None: no statistics.
 
     Returns
     -------
     themes, composite
         ``(n, n_theme)`` and ``(n,)``; NaN where nothing is available.
     """
+    themes, comp, _ = compose_share(ind_scores, theme_matrix, theme_weights, penalty=penalty,
+                                    stat_mask=stat_mask, stat_cap=stat_cap)
+    return themes, comp
+
+
+def compose_share(ind_scores: np.ndarray, theme_matrix: np.ndarray, theme_weights: np.ndarray,
+                  *, penalty: bool = False, stat_mask: np.ndarray | None = None,
+                  stat_cap: float = STAT_CAP) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`compose` that also returns each row's share of statistics in the composite."""
+    themes, comp, share = capped_composites(ind_scores, theme_matrix,
+                                            np.asarray(theme_weights, dtype=float)[None, :],
+                                            stat_mask=stat_mask, stat_cap=stat_cap,
+                                            penalty=penalty)
+    return themes, comp[:, 0], share[:, 0]
+
+
+def _theme_parts(ind_scores: np.ndarray, theme_matrix: np.ndarray, stat_mask: np.ndarray,
+                 cap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Themes with the statistics capped inside mixed themes, their local and statistics parts
+    (NaN where absent) and the statistics' capped share of each theme (NaN: theme missing)."""
     ok = ~np.isnan(ind_scores)
     s0 = np.where(ok, ind_scores, 0.0)
-    num = s0 @ theme_matrix
-    den = ok.astype(float) @ theme_matrix
+    parts = []
+    for mask in (~stat_mask, stat_mask):
+        tm = theme_matrix * mask[:, None]
+        num, den = s0 @ tm, ok.astype(float) @ tm
+        with np.errstate(invalid="ignore", divide="ignore"):
+            parts.append((np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan), den))
+    (local, den_l), (stat, den_s) = parts
     with np.errstate(invalid="ignore", divide="ignore"):
-        themes = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-        tok = ~np.isnan(themes)
-        t0 = np.where(tok, themes, 0.0)
-        wsum = tok.astype(float) @ theme_weights
-        mean = np.where(wsum > 0, (t0 @ theme_weights) / np.where(wsum > 0, wsum, 1.0), np.nan)
+        natural = den_s / np.where(den_l + den_s > 0, den_l + den_s, 1.0)
+    sigma = np.where(den_l > 0, np.minimum(natural, cap), 1.0)
+    sigma = np.where(den_s > 0, sigma, 0.0)
+    sigma = np.where(den_l + den_s > 0, sigma, np.nan)
+    themes = (1 - sigma) * np.nan_to_num(local) + sigma * np.nan_to_num(stat)
+    return np.where(np.isnan(sigma), np.nan, themes), local, stat, sigma
+
+
+def capped_composites(ind_scores: np.ndarray, theme_matrix: np.ndarray, weights: np.ndarray, *,
+                      stat_mask: np.ndarray | None = None, stat_cap: float = STAT_CAP,
+                      penalty: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Themes and the composites of several weightings at once, statistics capped.
+
+    Parameters
+    ----------
+    ind_scores, theme_matrix
+        As for :func:`compose`.
+    weights
+        ``(n_draws, n_theme)`` theme weights (one row per weighting).
+    stat_mask, stat_cap, penalty
+        As for :func:`compose`.
+
+    Returns
+    -------
+    themes, composites, shares
+        ``(n, n_theme)``, ``(n, n_draws)`` composites and the statistics' share of each.
+    """
+    mask = (np.zeros(ind_scores.shape[1], dtype=bool) if stat_mask is None
+            else np.asarray(stat_mask, dtype=bool))
+    themes, local, stat, sigma = _theme_parts(ind_scores, theme_matrix, mask, stat_cap)
+    tok = ~np.isnan(themes)
+    W = np.asarray(weights, dtype=float).T
+    wl = np.where(tok, 1 - sigma, 0.0)
+    ws = np.where(tok, sigma, 0.0)
+    wsum = tok.astype(float) @ W
+    loc_w, stat_w = wl @ W, ws @ W
+    with np.errstate(invalid="ignore", divide="ignore"):
+        safe = np.where(wsum > 0, wsum, 1.0)
+        natural = stat_w / safe
+        share = np.where((natural > stat_cap) & (loc_w > 0), stat_cap, natural)
+        lc = (wl * np.nan_to_num(local)) @ W / np.where(loc_w > 0, loc_w, 1.0)
+        sc = (ws * np.nan_to_num(stat)) @ W / np.where(stat_w > 0, stat_w, 1.0)
+        mean = np.where(wsum > 0, (1 - share) * lc + share * sc, np.nan)
         if penalty:
-            second = (t0 ** 2) @ theme_weights / np.where(wsum > 0, wsum, 1.0)
-            var = np.maximum(second - mean ** 2, 0.0)
+            t0 = np.where(tok, themes, 0.0)
+            var = np.maximum((t0 ** 2) @ W / safe - ((t0 @ W) / safe) ** 2, 0.0)
             mean = np.where(mean > 0, mean - var / np.where(mean > 0, mean, 1.0), mean)
             mean = np.maximum(mean, 0.0)
-    return themes, mean
+    return themes, mean, np.where(wsum > 0, share, np.nan)
 
 
 def _rank(values: np.ndarray) -> np.ndarray:
@@ -337,8 +441,10 @@ class Scores:
     """Scores for one weighting.
 
     ``localities``: code, name, municipality, municipality_name, population, composite, rank,
-    ``theme:<key>`` per theme, missing. ``municipalities``: code, name, population, composite, rank,
-    themes. ``cells``: h3, locality, municipality, weight, lon, lat, composite, themes.
+    ``theme:<key>`` per theme, missing, stat_share (the share of municipal statistics in the
+    composite, at most :data:`STAT_CAP`). ``municipalities``: code, name, population, composite,
+    rank, themes. ``cells``: h3, locality, municipality, weight, lon, lat, composite, stat_share,
+    themes.
     """
 
     localities: pd.DataFrame
@@ -369,8 +475,10 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
     """
     tw = resolve_weights(model.themes, weights, persona)
     tm = model.theme_matrix
-    cth, ccomp = compose(model.cell_scores, tm, tw, penalty=penalty)
-    lth, lcomp = compose(model.loc_scores, tm, tw, penalty=penalty)
+    cth, ccomp, cshare = compose_share(model.cell_scores, tm, tw, penalty=penalty,
+                                       stat_mask=model.ind_stat)
+    lth, lcomp, lshare = compose_share(model.loc_scores, tm, tw, penalty=penalty,
+                                       stat_mask=model.ind_stat)
     tcols = [f"theme:{t}" for t in model.themes]
     L = model.localities
     lcols: dict[str, Any] = {c: L[c].to_numpy() for c in ("code", "name", "municipality",
@@ -378,6 +486,7 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
     lcols |= {"composite": lcomp, "rank": _rank(lcomp)}
     lcols |= {c: lth[:, k] for k, c in enumerate(tcols)}
     lcols["missing"] = model.loc_missing
+    lcols["stat_share"] = lshare
     loc = pd.DataFrame(lcols)
     # municipalities: population-weighted means of their localities
     codes, mi = np.unique(L["municipality"].to_numpy(dtype=str), return_inverse=True)
@@ -394,6 +503,7 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
     ccols: dict[str, Any] = {c: C[c].to_numpy() for c in ("h3", "locality", "municipality",
                                                            "weight", "lon", "lat")}
     ccols["composite"] = ccomp
+    ccols["stat_share"] = cshare
     ccols |= {c: cth[:, k] for k, c in enumerate(tcols)}
     cells = pd.DataFrame(ccols)
     return Scores(loc, mun, cells, dict(zip(model.themes, tw.tolist())), persona, penalty,
@@ -421,7 +531,14 @@ _TXT = {
 
 @dataclass
 class Explanation:
-    """One locality's score broken down into indicators, themes and named amenities."""
+    """One locality's score broken down into indicators, themes and named amenities.
+
+    ``stat_share``: the share of municipal statistics in the composite (at most
+    :data:`STAT_CAP`); ``context``: the municipality's :class:`geo.context.ContextRow` s as dicts
+    (``value``, ``national_median``, ``unit``, ``year``, ``source``, ``license``,
+    ``license_unclear``, ``score``, ``scored``, ``note`` ...); statistics rows of ``indicators``
+    carry the same ``value``/``national_median``/``unit``/``year``/``source``/``license`` keys.
+    """
 
     code: str
     name: str
@@ -438,6 +555,8 @@ class Explanation:
     approximate: bool
     persona: str | None = None
     penalty: bool = False
+    stat_share: float = float("nan")
+    context: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for the UI and JSON."""
@@ -468,7 +587,21 @@ class Explanation:
                          f"({t['weight']} {fmt_spec(self.weights[th], 'g', lang)})")
             for row in (r for r in self.indicators if r["theme"] == th):
                 lines.append("    " + _indicator_line(row, t, lang))
-        return "\n".join(lines)
+        return "\n".join(lines + self._context_lines(lang))
+
+    def _context_lines(self, lang: str) -> list[str]:
+        """The statistics' share and the municipal context block of :meth:`to_text`."""
+        lines = []
+        if self.stat_share == self.stat_share:
+            lines.append("  " + render({"code": "stat_share", "share": self.stat_share,
+                                        "cap": STAT_CAP}, lang))
+        if self.context:
+            lines.append("  " + render({"code": "context_header", "municipality":
+                                        self.municipality_name or self.municipality}, lang))
+            lines += ["    " + ContextRow(**{k: v for k, v in row.items()
+                                           if k in ContextRow.__dataclass_fields__}).text(lang)
+                      for row in self.context]
+        return lines
 
 
 def _fmt_dist(m: float, lang: str = "en") -> str:
@@ -486,7 +619,10 @@ def _indicator_line(row: dict[str, Any], t: dict[str, str], lang: str = "en") ->
         flags.append(t["partial"])
     flag = f" [{', '.join(flags)}]" if flags else ""
     body = f"{t['score']} {row['score']:.0f}"
-    if row["measure"] == "stat":
+    if row["measure"] == "stat" and row.get("context"):
+        ctx = ContextRow(**row["context"])
+        body += f"; {t['stat']} {fmt_value(ctx.value, ctx.unit, lang)}{ctx.comparison(lang)}"
+    elif row["measure"] == "stat":
         body += f"; {t['stat']} {fmt_spec(row['raw'], ',g' if lang == 'sv' else 'g', lang)}"
     elif row["measure"] in ("count", "gravity"):
         body += f"; {fmt_spec(row['raw'], ',.0f' if lang == 'sv' else '.0f', lang)} {t['count']}"
@@ -554,6 +690,64 @@ def _indicator_rows(model: ScoreModel, p: int, ind_scores: np.ndarray) -> list[d
     return rows
 
 
+def _with_context(model: ScoreModel, rows: list[dict[str, Any]], muni: str
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Statistics rows with the municipality's value, national median, unit, year and source,
+    and a missing value's reason "no value for <municipality> in <table>"; plus the context."""
+    ctx = {r.key: r for r in model.context.get(muni, [])}
+    name = model.municipality_names.get(muni, muni)
+    for row, ind in zip(rows, model.indicators):
+        c = ctx.get(ind.key)
+        if ind.measure != "stat" or c is None:
+            continue
+        row["context"] = {k: v for k, v in c.as_dict().items() if k != "license_unclear"}
+        row |= {k: getattr(c, k) for k in ("value", "national_median", "unit", "year",
+                                           "reference", "source", "license", "license_unclear")}
+        if row["missing"] and not model.results[ind.key].missing:
+            msg = {"code": "stat_no_value_for", "municipalities": [name], "table": ind.table}
+            row["reason_msg"], row["reason"] = msg, render(msg)
+    return rows, [r.as_dict() for r in ctx.values()]
+
+
+def municipal_context(source: Any, municipality: str) -> list[ContextRow]:
+    """A municipality's statistics against the national median, for a profile page.
+
+    Parameters
+    ----------
+    source
+        A :class:`ScoreModel` (its region's municipalities) or a :class:`geo.store.Snapshot`
+        (any municipality in its tables).
+    municipality
+        4-digit code or name (case-insensitive).
+
+    Returns
+    -------
+    list of ContextRow
+        Scored statistics (house price, tax rate, rent, school results, unemployment, income),
+        then context lines (reported crime, population, population change 2015-2025, forecast).
+
+    Raises
+    ------
+    RegionNotFoundError
+        For a municipality the model (its region) or the snapshot (its tables) does not know;
+        the message suggests the closest names.
+    """
+    model = isinstance(source, ScoreModel)
+    names = dict(source.municipality_names) if model else municipality_names(source)
+    key = municipality.strip()
+    code = next((c for c, n in names.items() if key.casefold() in (c.casefold(), n.casefold())),
+                None)
+    if code is None or (model and code not in source.context):
+        close = difflib.get_close_matches(key, list(names.values()), n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        where = f"the region {source.region_name}" if model else "the snapshot's tables"
+        raise RegionNotFoundError(f"No municipality {municipality!r} in {where}.{hint} "
+                                  "Give a 4-digit code (1080) or a name (Karlskrona).")
+    if model:
+        return list(source.context[code])
+    return context_rows(source, [code], names=names)[code]
+
+
 def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
     """Break down the score of a locality (by name or code) or of one grid cell (by H3 id).
 
@@ -562,7 +756,12 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
     locality's centre or the cell's centre: distance m / count / value), ``missing`` + ``reason``
     (+ ``reason_msg``), ``approximate``, ``partial``, ``notes`` (+ ``notes_msg``: :mod:`geo.texts`
     messages, ``render(msg, "sv")`` for Swedish) and ``nearest``: the named nearest amenity
-    (``name``, ``kind``, ``distance_m``, ``minutes``, ``mode``).
+    (``name``, ``kind``, ``distance_m``, ``minutes``, ``mode``). Statistics rows also carry the
+    municipality's ``value``, ``national_median`` (NaN for a county-only table), ``unit``,
+    ``year``, ``reference``, ``source``, ``license``, ``license_unclear`` and ``context`` (the
+    :class:`geo.context.ContextRow` as a dict); a municipality the table lacks gets the reason
+    "no value for <municipality> in <table>". ``Explanation.context`` lists the municipality's
+    statistics and context lines, ``Explanation.stat_share`` their share of the composite.
 
     Raises
     ------
@@ -577,7 +776,7 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
         lrow = model.localities.index[model.localities["code"] == lcode]
         lname = str(model.localities.loc[lrow[0], "name"]) if len(lrow) else ""
         muni = str(C["municipality"].iloc[c])
-        rows = _indicator_rows(model, c, model.cell_scores[c])
+        rows, context = _with_context(model, _indicator_rows(model, c, model.cell_scores[c]), muni)
         return Explanation(
             code=str(C["h3"].iloc[c]), name=f"{lname} ({C['h3'].iloc[c]})" if lname
             else str(C["h3"].iloc[c]), municipality=muni,
@@ -588,10 +787,13 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
             indicators=rows, weights=scores.weights,
             approximate=any(r["approximate"] for r in rows if not r["missing"]),
             persona=scores.persona, penalty=scores.penalty,
+            stat_share=float(C["stat_share"].iloc[c]), context=context,
         )
     i = find_locality(model, place)
-    rows = _indicator_rows(model, len(model.cells) + i, model.loc_scores[i])
     L = scores.localities
+    rows, context = _with_context(model, _indicator_rows(model, len(model.cells) + i,
+                                                         model.loc_scores[i]),
+                                  str(L["municipality"].iloc[i]))
     return Explanation(
         code=str(L["code"].iloc[i]), name=str(L["name"].iloc[i]),
         municipality=str(L["municipality"].iloc[i]),
@@ -603,4 +805,5 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
         indicators=rows, weights=scores.weights,
         approximate=any(r["approximate"] for r in rows if not r["missing"]),
         persona=scores.persona, penalty=scores.penalty,
+        stat_share=float(L["stat_share"].iloc[i]), context=context,
     )

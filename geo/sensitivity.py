@@ -17,24 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .scoring import ScoreModel, compose, resolve_weights
+from .scoring import ScoreModel, capped_composites, resolve_weights
 
 __all__ = ["rank_bands"]
 
 log = logging.getLogger(__name__)
-
-
-def _composites(themes: np.ndarray, draws: np.ndarray, penalty: bool) -> np.ndarray:
-    """``(n_loc, n_draws)`` composites for theme scores ``(n_loc, T)`` and weights ``(n_draws, T)``."""
-    ok = ~np.isnan(themes)
-    t0 = np.where(ok, themes, 0.0)
-    wsum = ok.astype(float) @ draws.T
-    safe = np.where(wsum > 0, wsum, 1.0)
-    mean = np.where(wsum > 0, (t0 @ draws.T) / safe, np.nan)
-    if penalty:
-        var = np.maximum((t0 ** 2) @ draws.T / safe - mean ** 2, 0.0)
-        mean = np.maximum(np.where(mean > 0, mean - var / np.where(mean > 0, mean, 1.0), mean), 0)
-    return mean
 
 
 def _ranks(comp: np.ndarray) -> np.ndarray:
@@ -96,8 +83,9 @@ def rank_bands(model: ScoreModel, weights: dict[str, float] | None = None, *, n:
         if not len(cols):
             continue
         _, loc_scores = model.indicator_matrices(dec)
-        themes, _ = compose(loc_scores, tm, w)
-        ranks[:, cols] = _ranks(_composites(themes, draws[cols], penalty))
+        _, comp, _ = capped_composites(loc_scores, tm, draws[cols], stat_mask=model.ind_stat,
+                                       penalty=penalty)  # the same statistics cap as score()
+        ranks[:, cols] = _ranks(comp)
     lo, hi = np.percentile(ranks, quantiles, axis=1)
     out = pd.DataFrame({
         "code": model.localities["code"].to_numpy(),

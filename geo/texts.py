@@ -50,6 +50,7 @@ __all__ = [
     "TEMPLATES",
     "fmt_number",
     "fmt_spec",
+    "fmt_value",
     "join",
     "kind_name",
     "messages",
@@ -86,6 +87,39 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "standardiserat över {n} kommuner (medel {mean:,.4g}, spann {lo:,g}–{hi:,g}): "
         "50 = genomsnittet, ±{points:g} per standardavvikelse"),
     "column_used": ("column {column!r} used", "kolumnen {column!r} används"),
+    # municipal statistics against the country (geo.access.StatReference, geo.context)
+    "stat_national": (
+        "standardised against all {n} municipalities in the table (national median {median:,.4g}): "
+        "50 = the average municipality, ±{points:g} per standard deviation",
+        "standardiserat mot alla {n} kommuner i tabellen (riksmedian {median:,.4g}): "
+        "50 = genomsnittskommunen, ±{points:g} per standardavvikelse"),
+    "stat_national_log": (
+        "standardised on a log scale (skewed values) against all {n} municipalities in the table "
+        "(national median {median:,.4g}): 50 = the geometric mean, ±{points:g} per standard "
+        "deviation",
+        "standardiserat på logaritmisk skala (sneda värden) mot alla {n} kommuner i tabellen "
+        "(riksmedian {median:,.4g}): 50 = det geometriska medelvärdet, ±{points:g} per "
+        "standardavvikelse"),
+    "stat_no_value_for": ("no value for {municipalities:list} in {table}",
+                          "inget värde för {municipalities:list} i {table}"),
+    "stat_county_only": ("compared within {region} only: no national table in the pack",
+                         "jämfört bara inom {region}: ingen rikstäckande tabell i paketet"),
+    "stat_table_only": ("compared within the {n} municipalities of the table only: no national "
+                        "table in the pack",
+                        "jämfört bara inom tabellens {n} kommuner: ingen rikstäckande tabell i "
+                        "paketet"),
+    "national_median": ("national median {median}", "riksmedian {median}"),
+    "licence_unclear": ("licence unclear", "oklar licens"),
+    "context_group": ("{n} of the {total} municipalities are in this group",
+                      "{n} av de {total} kommunerna hör till gruppen"),
+    "context_header": ("Municipal context, {municipality} (one value for every place in the "
+                       "municipality; national median in brackets):",
+                       "Kommunfakta, {municipality} (ett värde för alla platser i kommunen; "
+                       "riksmedian inom parentes):"),
+    "stat_share": ("municipal statistics: {share:.0%} of the composite (capped at {cap:.0%}; they "
+                   "do not tell places inside one municipality apart)",
+                   "kommunstatistik: {share:.0%} av det sammanvägda betyget (högst {cap:.0%}; den "
+                   "skiljer inte platser inom en kommun åt)"),
     # missing amenities (geo.access.compute_indicator)
     "layer_not_loaded": ("no {kinds:kinds}: the {layer} layer is not loaded",
                          "{kinds:kinds} saknas: lagret {layer:layer} är inte inläst"),
@@ -163,6 +197,46 @@ def fmt_spec(x: float, spec: str, lang: str = "en") -> str:
     return _sv_digits(s) if lang == "sv" else s
 
 
+#: unit code -> (English suffix, Swedish suffix) of a municipal statistic (see :func:`fmt_value`)
+UNIT_SUFFIXES: dict[str, tuple[str, str]] = {
+    "percent": ("%", " %"), "pct_change": ("%", " %"), "sek_m2_year": (" SEK/m²/yr", " kr/m²/år"),
+    "per_100k": (" per 100,000 inhabitants", " per 100 000 invånare"),
+    "persons": (" inhabitants", " invånare"),
+    "per_1000": (" per 1,000 inhabitants", " per 1 000 invånare"), "ksek": (" kSEK", " tkr"),
+    "msek": (" MSEK", " mnkr"),
+}
+
+
+def fmt_value(x: float, unit: str, lang: str = "en") -> str:
+    """A municipal statistic with its unit for a reader of ``lang``.
+
+    ``percent``: up to two decimals; ``pct_change``: signed, one decimal; ``ksek``: thousand SEK,
+    shown in MSEK from 1,000; ``per_1000``: one decimal; ``sek_m2_year``, ``per_100k``,
+    ``persons``: whole numbers. NaN: "-".
+
+    >>> fmt_value(33.69, "percent"), fmt_value(3018.0, "ksek", "sv"), fmt_value(-2.68, "pct_change")
+    ('33.69%', '3,0 mnkr', '-2.7%')
+    """
+    xf = float(x)
+    if xf != xf:
+        return "-"
+    sv = lang == "sv"
+    if unit == "ksek" and abs(xf) >= 1000:
+        xf, unit = xf / 1000, "msek"
+    if unit == "percent":
+        body = f"{xf:.2f}".rstrip("0").rstrip(".")
+    elif unit == "pct_change":
+        body = f"{xf:+.1f}"
+    elif unit in ("msek", "per_1000"):
+        body = f"{xf:.1f}"
+    elif unit in ("ksek", "sek_m2_year", "per_100k", "persons"):
+        body = f"{xf:,.0f}"
+    else:
+        body = f"{xf:,.4g}"
+    body = _sv_digits(body) if sv else body
+    return body + UNIT_SUFFIXES.get(unit, ("", ""))[1 if sv else 0]
+
+
 def _layer_title(key: str, lang: str) -> str:
     if lang != "sv":
         return str(key)
@@ -188,6 +262,7 @@ _SPECS: dict[str, Callable[[Any, str], str]] = {
     "netdef": lambda v, lang: _NET_SV.get(v, (str(v), str(v)))[1] if lang == "sv" else str(v),
     "mode": lambda v, lang: _MODE_SV.get(v, str(v)) if lang == "sv" else str(v),
     "semi": lambda v, lang: "; ".join(str(x) for x in v),
+    "list": lambda v, lang: ", ".join(str(x) for x in v),
     "depclasses": _dep_classes,
 }
 

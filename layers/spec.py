@@ -48,6 +48,11 @@ class Indicator:
         For polygon amenities (green space): only features at least this large count.
     weight
         Weight of the indicator inside its theme.
+    log_scale
+        For ``stat``: standardise the logarithms (right-skewed statistics: prices, incomes).
+    unit
+        For ``stat``: the unit of ``column`` (a :func:`geo.texts.fmt_value` code: ``percent``,
+        ``ksek``, ``sek_m2_year`` ...).
     """
 
     key: str
@@ -66,6 +71,8 @@ class Indicator:
     higher_is_better: bool = True
     min_area_ha: float | None = None
     weight: float = 1.0
+    log_scale: bool = False
+    unit: str = ""
 
     def __post_init__(self) -> None:
         if self.measure not in MEASURES:

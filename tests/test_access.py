@@ -140,16 +140,18 @@ def test_stat_latest_positive_year_and_normalisation() -> None:
     eng = DistanceEngine(np.zeros((3, 2)))
     ind = Indicator("housing.rent", "r", "r", measure="stat", table="rent", column="value",
                     higher_is_better=False)
-    # only municipalities 0001 and 0002 are compared
+    # every municipality of the table is compared (0003 too, though no point lies in it)
     res = compute_indicator(ind, eng, table=table, municipalities=np.array(["0001", "0002", "0009"]))
     assert res.raw[:2].tolist() == [1000.0, 800.0]
-    # standard scores: two values are one standard deviation either side of their mean
-    assert res.score[:2].tolist() == [30.0, 70.0]
-    assert np.isnan(res.score[2])
-    three = compute_indicator(ind, eng, table=table, municipalities=np.array(["0001", "0002", "0003"]))
     z = 200 / np.std([1000.0, 800.0, 1200.0])
+    assert res.score[:2].tolist() == pytest.approx([50.0, 50 + 20 * z])  # 0001 is at the mean
+    assert np.isnan(res.raw[2]) and np.isnan(res.score[2])  # no value for 0009: NaN, not 50
+    assert {"code": "stat_no_value_for", "municipalities": ["0009"], "table": "rent"} in \
+        res.notes_msg
+    three = compute_indicator(ind, eng, table=table, municipalities=np.array(["0001", "0002", "0003"]))
     assert three.score.tolist() == pytest.approx([50.0, 50 + 20 * z, 50 - 20 * z])
-    one = compute_indicator(ind, eng, table=table, municipalities=np.array(["0001"] * 3))
+    single = table[table["municipality"] == "0002"]
+    one = compute_indicator(ind, eng, table=single, municipalities=np.array(["0002"] * 3))
     assert one.score.tolist() == [50.0, 50.0, 50.0]
     none = compute_indicator(ind, eng, table=None, municipalities=np.array(["0001"] * 3))
     assert none.missing and "not loaded" in none.reason

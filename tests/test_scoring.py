@@ -8,7 +8,7 @@ from _score_fixtures import STATION, make_snapshot
 
 from geo.errors import RegionNotFoundError, UnknownLayerError
 from geo.network import project_lonlat
-from geo.scoring import build_model, compose, explain, score
+from geo.scoring import STAT_CAP, build_model, compose, explain, score
 from geo.store import open_snapshot
 
 
@@ -56,9 +56,17 @@ def test_missing_indicator_renormalised_not_zero(model) -> None:  # type: ignore
     loc = s.localities.set_index("code")
     # transit = transit.rail alone (bus is missing, not zero)
     assert loc.loc["T1", "theme:transit"] == pytest.approx(model.loc_scores[0, col(model, "transit.rail")])
-    # composite = mean of the available themes (balanced weights 1)
+    # composite = mean of the available themes (balanced weights 1), except that the
+    # statistics-only housing theme (rent) weighs STAT_CAP of the composite, not 1/k
     themes = loc.loc["T1", [c for c in loc.columns if c.startswith("theme:")]].astype(float)
-    assert loc.loc["T1", "composite"] == pytest.approx(themes.dropna().mean())
+    themes = themes.dropna()
+    assert 1 / len(themes) > STAT_CAP
+    assert loc.loc["T1", "composite"] == pytest.approx(
+        (1 - STAT_CAP) * themes.drop("theme:housing").mean() + STAT_CAP * themes["theme:housing"])
+    assert loc.loc["T1", "stat_share"] == pytest.approx(STAT_CAP)
+    light = score(model, {"housing": 0.1}).localities.set_index("code")  # share under the cap
+    w = np.array([0.1 if k == "theme:housing" else 1.0 for k in themes.index])
+    assert light.loc["T1", "composite"] == pytest.approx(float(themes @ w / w.sum()))
     assert np.isnan(loc.loc["T1", "theme:workplaces"])
     assert "transit.bus" in loc.loc["T1", "missing"]
 

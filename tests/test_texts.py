@@ -34,6 +34,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "stat_no_municipalities": {"table": "rent"},
     "stat_standardised": {"n": 5, "mean": 1036.2, "lo": 871.0, "hi": 1167.0, "points": 20.0},
     "column_used": {"column": "value"},
+    "stat_national": {"n": 290, "median": 33.595, "points": 20.0},
+    "stat_national_log": {"n": 290, "median": 2217.0, "points": 20.0},
+    "stat_no_value_for": {"municipalities": ["Olofström"], "table": "kolada_tax_rate_2025"},
+    "stat_county_only": {"region": "Blekinge län"},
+    "stat_table_only": {"n": 12},
+    "national_median": {"median": "33.6%"},
+    "licence_unclear": {},
+    "context_group": {"n": 27, "total": 290},
+    "context_header": {"municipality": "Karlskrona"},
+    "stat_share": {"share": 0.2, "cap": 0.2},
     "layer_not_loaded": {"kinds": ["office", "bus_stop"], "layer": "workplaces"},
     "kinds_absent": {"kinds": ["kindergarten"], "n": 40, "layer": "schools",
                      "present": ["school"]},
@@ -189,13 +199,13 @@ def test_swedish_explanation_has_no_english_reasons(synth_model: Any) -> None:
     en, sv = e.to_text("en"), e.to_text("sv")
     assert "no walk network loaded: straight-line distance x 1.3 (approximate)" in en
     assert "missing (no kindergarten among the 1 schools features (kinds: school))" in en
-    assert "population 1,000" in en and "municipal value 1000" in en
+    assert "population 1,000" in en and "municipal value 1,000 SEK/m²/yr" in en
     for w in ENGLISH_WORDS:
         assert w not in sv, (w, sv)
     assert "(inget gångnät inläst: fågelvägen x 1,3 (ungefärligt))" in sv
     assert "Förskola till fots: saknas (förskola saknas bland de 1 objekten i lagret Skolor " \
            "(typer: skola))" in sv
-    assert "invånare 1 000" in sv and "kommunens värde 1 000" in sv
+    assert "invånare 1 000" in sv and "kommunens värde 1 000 kr/m²/år" in sv
     assert f"Sammanvägt betyg {e.composite:.1f}".replace(".", ",") in sv
     rail = next(r for r in e.indicators if r["key"] == "transit.rail")
     km = rail["nearest"][0]["distance_m"]
