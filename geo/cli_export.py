@@ -36,7 +36,8 @@ def register(sub: Any) -> None:
         description="Export a region's layers (and scores) with their provenance and attribution. "
                     "Files are written atomically and never overwritten without --force; PostGIS "
                     "exports run in one transaction.")
-    p.add_argument("--region", default=DEFAULT_REGION, help="region key (default: blekinge)")
+    p.add_argument("--region", default=DEFAULT_REGION,
+                   help="region name, code or key, as given to build (default: blekinge)")
     p.add_argument("--format", required=True, choices=list(FORMATS), dest="fmt",
                    help="gpkg: one file; parquet/geojson/csv: a folder; postgis: a database")
     p.add_argument("--out", required=True, metavar="PATH_OR_DSN",
@@ -58,22 +59,10 @@ def register(sub: Any) -> None:
 
 
 def _open(region: str, data: str | None) -> Any:
-    """Open the snapshot of ``region`` (a key, or a name/code geo.regions resolves to one)."""
-    from .errors import LivabilityError, StoreError
-    from .store import open_snapshot
+    """Open the snapshot of ``region`` (a name, code or key, mapped to a key as build does)."""
+    from .store import open_region
 
-    try:
-        return open_snapshot(region, data)
-    except StoreError as first:
-        try:
-            from .regions import resolve_region
-
-            resolved = resolve_region(region).key
-        except (ImportError, LivabilityError):
-            raise first from None
-        if resolved == region:
-            raise
-        return open_snapshot(resolved, data)
+    return open_region(region, data)
 
 
 def _scores(snapshot: Any, persona: str | None, weights: dict[str, float] | None) -> Any:

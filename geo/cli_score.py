@@ -83,9 +83,9 @@ def run(args: argparse.Namespace) -> int:
     """Run ``livability score``."""
     from .scoring import build_model, explain, score
     from .sensitivity import attach_bands, rank_bands
-    from .store import open_snapshot
+    from .store import open_region
 
-    snap = open_snapshot(args.region, args.data_dir)
+    snap = open_region(args.region, args.data_dir)  # Skåne, skane, 12: the key build used
     weights = parse_weights(args.weights)
     model = build_model(snap, resolution=args.resolution, decay=args.decay)
     scores = score(model, weights, persona=args.persona, penalty=args.penalty)
@@ -118,7 +118,8 @@ def register(sub: Any) -> None:
         "score", help="rank localities by livability; --explain NAME breaks one down",
         description="Score every locality of a built region and print a ranked table with rank "
                     "bands and the indicators that could not be computed.")
-    p.add_argument("--region", default="blekinge", help="region key of a built snapshot")
+    p.add_argument("--region", default="blekinge",
+                   help="region name, code or key of a built snapshot (default: blekinge)")
     p.add_argument("--persona", default=None, choices=sorted(PERSONAS),
                    help="weight preset (default: every theme weighs its default)")
     p.add_argument("--weights", default=None, metavar="THEME=W,...",

@@ -285,7 +285,8 @@ def _entries_problem(m: dict[str, Any]) -> str | None:
 def _manifest_problem(m: Any) -> str | None:
     """What is structurally wrong with a loaded manifest, in a few words (None: nothing)."""
     if not isinstance(m, dict):
-        kind = {list: "an array", str: "a string"}.get(type(m), type(m).__name__)
+        kind = "an array" if isinstance(m, list) else "a string" if isinstance(m, str) else \
+            type(m).__name__
         return f"it holds {kind}, not a JSON object"
     required = {"region": dict, "built_at": str, "files": dict, "base": dict, "layers": dict,
                 "tables": dict, "networks": dict}
