@@ -261,6 +261,10 @@ def _expected_rows(m: dict[str, Any]) -> dict[str, int]:
 def _entries_problem(m: dict[str, Any]) -> str | None:
     """What is wrong with the base/layers/tables/networks entries of ``m`` (None: nothing)."""
     files = m["files"]
+    named = [e.get("file") for s in ("base", "layers", "tables") for e in m[s].values()
+             if isinstance(e, dict) and e.get("file")] + list(m["networks"])
+    if not files and named:
+        return f"'files' is empty, yet the manifest names {len(named)} stored files"
     for section, count in (("base", "count"), ("layers", "count"), ("tables", "rows")):
         for name, entry in m[section].items():
             if not isinstance(entry, dict):
