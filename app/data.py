@@ -19,8 +19,9 @@ import pandas as pd
 import streamlit as st
 
 from geo.errors import LivabilityError
+from geo.regions import region_key
 from geo.settings import DEFAULT_REGION, data_dir
-from geo.store import MANIFEST, Snapshot, list_snapshots, open_snapshot, snapshot_path
+from geo.store import MANIFEST, Snapshot, list_snapshots, open_snapshot, snapshot_dir
 
 __all__ = [
     "ScoreResult",
@@ -50,24 +51,32 @@ class SnapKey:
 def current_key(region: str | None = None) -> SnapKey | None:
     """Return the key of the snapshot to show, or None when nothing is built.
 
-    The region is ``region``, else ``LIVABILITY_REGION``, else Blekinge, else the only built one.
+    The region is ``region``, else ``LIVABILITY_REGION``, else Blekinge, else the first built one;
+    a name is mapped to its store key as ``livability build`` does (``Skåne`` -> ``skane``).
     """
     import os
 
     root = data_dir()
-    region = region or os.environ.get("LIVABILITY_REGION") or DEFAULT_REGION
-    mpath = snapshot_path(region, root) / MANIFEST
-    if not mpath.is_file():
+    wanted = region or os.environ.get("LIVABILITY_REGION") or DEFAULT_REGION
+    try:
+        key = region_key(wanted)
+        folder = snapshot_dir(key, root)
+    except LivabilityError as exc:
+        log.warning("LIVABILITY_REGION %s", exc)
+        folder = None
+    if folder is None:
         built = list_snapshots(root)
         if not built:
             return None
-        region = built[0]
-        mpath = snapshot_path(region, root) / MANIFEST
+        key = built[0]
+        folder = snapshot_dir(key, root)
+        if folder is None:
+            return None
     try:
-        built_at = str(json.loads(mpath.read_text(encoding="utf-8")).get("built_at", ""))
-    except (OSError, json.JSONDecodeError):
+        built_at = str(json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("built_at", ""))
+    except (OSError, json.JSONDecodeError, AttributeError):
         built_at = "unreadable"
-    return SnapKey(region, str(root), built_at)
+    return SnapKey(key, str(root), built_at)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

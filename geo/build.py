@@ -1,7 +1,8 @@
 """Build a region's snapshot: gather every source, clip to the region, record provenance, store.
 
 Everything is read and validated in memory first; the store is written only at the end, atomically,
-so a bad input leaves the existing snapshot exactly as it was.
+so a bad input leaves the existing snapshot exactly as it was. The region's build lock is held from
+the start, so a second build of the same region fails at once (see :func:`geo.store.region_lock`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .schema import LOCALITY_COLUMNS, Provenance, empty_features
 from .settings import OSM_ATTRIBUTION, STORE_CRS, WORK_CRS, pack_dirs
 from .sources.base import SourceResult
 from .sources.pack import ORIGIN
-from .store import Snapshot, open_snapshot, write_snapshot
+from .store import Snapshot, open_snapshot, region_lock, write_snapshot
 
 __all__ = ["build_region", "dedupe_across_sources", "fingerprint", "layer_coverage",
            "layer_coverage_msg"]
@@ -465,11 +466,26 @@ def build_region(
         Besides unreadable inputs: a source losing more than half of its features to clipping
         (see :class:`_Drops`).
     """
-    from layers import LAYERS
-
     say: Progress = progress or (lambda msg: None)
     say("resolving region")
     reg = region if isinstance(region, Region) else resolve_region(region, offline=offline)
+    # one build of a region at a time: a second one fails now, before doing the same work again
+    with region_lock(reg.key, data):
+        return _build(reg, packs=packs, files=files, pbf=pbf, osm_xml=osm_xml, gtfs=gtfs,
+                      gtfs_url=gtfs_url, gtfs_key=gtfs_key, gtfs_weekday=gtfs_weekday,
+                      gtfs_date=gtfs_date, gtfs_hours=gtfs_hours, offline=offline, data=data,
+                      modes=modes, default_packs=default_packs, say=say, file_crs=file_crs)
+
+
+def _build(reg: Region, *, packs: Sequence[str | Path] | None, files: Sequence[tuple[str, str | Path]],
+           pbf: str | Path | None, osm_xml: str | Path | None, gtfs: str | Path | None,
+           gtfs_url: str | None, gtfs_key: str | None, gtfs_weekday: str, gtfs_date: str | None,
+           gtfs_hours: tuple[int, int], offline: bool, data: str | Path | None,
+           modes: Sequence[str], default_packs: bool, say: Progress,
+           file_crs: str | None) -> Snapshot:
+    """:func:`build_region` once the region is resolved and its lock is held."""
+    from layers import LAYERS
+
     munis = dict(zip(reg.municipalities["code"], reg.municipalities["name"]))
     results: list[SourceResult] = []
     inputs: dict[str, Any] = {}

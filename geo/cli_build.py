@@ -58,7 +58,8 @@ def register(sub: Any) -> None:
     b.set_defaults(func=_build)
 
     i: argparse.ArgumentParser = sub.add_parser("info", help="list what the store holds for a region")
-    i.add_argument("--region", default=DEFAULT_REGION, help="region key (default: blekinge)")
+    i.add_argument("--region", default=DEFAULT_REGION,
+                   help="region name, code or key, as given to build (default: blekinge)")
     i.set_defaults(func=_info)
 
 
@@ -174,19 +175,11 @@ def _drop_lines(drops: dict[str, dict[str, int]]) -> list[str]:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from .errors import StoreError
-    from .regions import resolve_region, slugify
-    from .store import open_snapshot
+    from .store import list_snapshots, open_region
 
     if "/" not in args.region:
         check_text("--region", args.region)
-    key = args.region if "/" not in args.region else slugify(Path(args.region).stem)
-    try:
-        snap = open_snapshot(key, args.data_dir)
-    except StoreError:
-        resolved = resolve_region(args.region).key  # unknown names raise with close matches
-        if resolved == key:
-            raise
-        snap = open_snapshot(resolved, args.data_dir)
+    snap = open_region(args.region, args.data_dir)  # the same name -> key mapping as build
     echo(format_info(snap))
+    echo(f"\n  regions in this store: {', '.join(list_snapshots(args.data_dir))}")
     return 0

@@ -37,7 +37,8 @@ def register(sub: Any) -> None:
                     "Files are written atomically and never overwritten without --force; --force "
                     "replaces only a regular file or a folder this tool wrote (never a link, a "
                     "device or another folder). PostGIS exports run in one transaction.")
-    p.add_argument("--region", default=DEFAULT_REGION, help="region key (default: blekinge)")
+    p.add_argument("--region", default=DEFAULT_REGION,
+                   help="region name, code or key, as given to build (default: blekinge)")
     p.add_argument("--format", required=True, choices=list(FORMATS), dest="fmt",
                    help="gpkg: one file; parquet/geojson/csv: a folder, or one file when --out "
                         "ends in .parquet/.geojson/.csv (one table); postgis: a database")
@@ -62,22 +63,10 @@ def register(sub: Any) -> None:
 
 
 def _open(region: str, data: str | None) -> Any:
-    """Open the snapshot of ``region`` (a key, or a name/code geo.regions resolves to one)."""
-    from .errors import LivabilityError, StoreError
-    from .store import open_snapshot
+    """Open the snapshot of ``region`` (a name, code or key, mapped to a key as build does)."""
+    from .store import open_region
 
-    try:
-        return open_snapshot(region, data)
-    except StoreError as first:
-        try:
-            from .regions import resolve_region
-
-            resolved = resolve_region(region).key
-        except (ImportError, LivabilityError):
-            raise first from None
-        if resolved == region:
-            raise
-        return open_snapshot(resolved, data)
+    return open_region(region, data)
 
 
 def _scores(snapshot: Any, persona: str | None, weights: dict[str, float] | None) -> Any:

@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from .grid import check_resolution
     from .scoring import build_model, explain, municipal_context, resolve_weights, score
     from .sensitivity import attach_bands, rank_bands
-    from .store import open_snapshot
+    from .store import open_region
     from .texts import render
 
     check_text("--region", args.region)
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         raise LimitError(f"--sensitivity {args.sensitivity} is outside 0-{MAX_SENSITIVITY_DRAWS:,}; "
                          "give the number of draws for the rank band (default 200, 0: no band)")
     if args.context:
-        snap = open_snapshot(args.region, args.data_dir)
+        snap = open_region(args.region, args.data_dir)
         rows = municipal_context(snap, args.context)
         name = rows[0].municipality_name if rows else args.context
         echo(render({"code": "context_header", "municipality": name}, args.lang))
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     weights = parse_weights(args.weights)
     resolve_weights(list(LAYERS), weights, args.persona)  # before the slow model build
-    snap = open_snapshot(args.region, args.data_dir)
+    snap = open_region(args.region, args.data_dir)  # Skåne, skane, 12: the key build used
     model = build_model(snap, resolution=args.resolution, decay=args.decay)
     scores = score(model, weights, persona=args.persona, penalty=args.penalty)
     if args.explain:
@@ -153,7 +153,8 @@ def register(sub: Any) -> None:
         "score", help="rank localities by livability; --explain NAME breaks one down",
         description="Score every locality of a built region and print a ranked table with rank "
                     "bands and the indicators that could not be computed.")
-    p.add_argument("--region", default="blekinge", help="region key of a built snapshot")
+    p.add_argument("--region", default="blekinge",
+                   help="region name, code or key of a built snapshot (default: blekinge)")
     p.add_argument("--persona", default=None, choices=sorted(PERSONAS),
                    help="weight preset (default: every theme weighs its default)")
     p.add_argument("--weights", default=None, metavar="THEME=W,...",

