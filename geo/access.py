@@ -42,12 +42,30 @@ and a few metropolitan municipalities do not squeeze the rest of the country tog
 scaling would put two of five municipalities at 0 and 100 however small their difference. A
 municipality the table has no value for stays NaN (never zero, never the average). A table with a
 single value scores 50.
+
+Partial data
+------------
+A layer or a source marked ``partial`` lists only some of the amenities that exist. An indicator is
+*partial* when one of its kinds has no feature from a source marked complete, when the data pack's
+``not_available_offline`` names one of its kinds (:func:`kind_gaps`: "Blekingesjukhuset Karlskrona
+(hospital)"), or when its layer is partial for a reason that names no kind or source. On a partial
+list the known nearest distance is an *upper* bound of the true one, so the known score is a *lower*
+bound of the true score. It enters the composite as it is, with its full weight: the composite is
+then a lower bound too, and removing features can only lower a place's scores, never raise them. A
+confidence weight (partial indicators counting, say, half) was rejected: it would raise the theme of
+every place where the partial indicator scores below the theme's others, i.e. the places hurt most
+by the gap would gain from it. Instead the explanation says "nearest known", names the gap, and
+beyond :data:`PARTIAL_SUPPORT` x the indicator's threshold (where the decay is below 1 point and the
+data no longer tells "far" from "not listed") it does not state the distance at all ("no known
+hospital within 40 km"). :attr:`IndicatorResult.complete` feeds each place's ``complete_share``
+(:func:`geo.scoring.score`). An indicator with no known feature at all stays *missing* (left out).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +77,7 @@ from shapely.geometry import MultiPolygon
 
 from .network import MODE_SPEEDS_KMH, StreetGraph
 from .settings import WORK_CRS
-from .texts import join, render, text
+from .texts import KIND_NAMES_SV, join, kind_name, render, text
 
 __all__ = [
     "DECAYS",
@@ -67,6 +85,7 @@ __all__ = [
     "DETOUR",
     "NATIONAL_MIN_MUNICIPALITIES",
     "OUTLINE_STEP_M",
+    "PARTIAL_SUPPORT",
     "STAT_Z_POINTS",
     "Amenities",
     "DistanceEngine",
@@ -74,10 +93,13 @@ __all__ = [
     "StatReference",
     "compute_indicator",
     "decay_score",
+    "kind_gaps",
+    "layer_gaps",
     "select_amenities",
     "select_amenities_msg",
     "stat_by_municipality",
     "stat_values",
+    "weighted_median",
 ]
 
 log = logging.getLogger(__name__)
@@ -94,6 +116,9 @@ OUTLINE_STEP_M = 50.0
 DEPARTURE_CLASSES: tuple[tuple[float, float], ...] = ((4.0, 1.0), (2.0, 0.75), (1.0, 0.5),
                                                       (0.0, 0.25))
 _UNKNOWN_DEPARTURES_FACTOR = 0.5
+#: On a partial layer, known distances beyond this many thresholds are not stated as facts (the
+#: logistic decay is below 1 point at 2 t: the score no longer depends on the exact distance).
+PARTIAL_SUPPORT = 2.0
 _NETWORK_FOR_MODE: dict[str, tuple[str, ...]] = {"walk": ("walk",), "bike": ("bike", "walk"),
                                                  "car": ("drive", "car")}
 
@@ -472,6 +497,116 @@ class StatReference:
                 "lo": self.lo, "hi": self.hi, "points": STAT_Z_POINTS}
 
 
+# -- gaps of partial data ----------------------------------------------------------------------
+def _kind_words(kind: str) -> list[tuple[str, bool]]:
+    """``(stem, compound)`` words naming ``kind``: English at a word start, Swedish anywhere."""
+    en = kind_name(kind, "en").lower()
+    words = [(en[:-1] if en.endswith("y") else en, False)]
+    if kind in KIND_NAMES_SV:
+        sv = [w.strip().lower() for w in KIND_NAMES_SV[kind].split("/") if w.strip()]
+        words += [(w[:-1] if w.endswith("a") else w, True) for w in sv]  # förskola: förskolor
+    return words
+
+
+def _mentions(item: str) -> set[str]:
+    """Kinds named in ``item``; a match inside a longer one of another kind does not count
+    (``skola`` in ``förskola``)."""
+    low = item.lower()
+    hits: list[tuple[int, int, str]] = []
+    for kind in {*KIND_NAMES_SV, "hospital", "grocery", "pharmacy", "library"}:
+        for stem, compound in _kind_words(kind):
+            pat = re.escape(stem) if compound else r"\b" + re.escape(stem)
+            hits += [(m.start(), m.end(), kind) for m in re.finditer(pat, low)]
+    return {k for a, b, k in hits
+            if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) and k2 != k
+                       for a2, b2, k2 in hits)}
+
+
+def _gap_items(line: str) -> list[tuple[str, set[str]]]:
+    """Split a gap line into items with the kinds each names ("independent grocery stores and
+    pharmacies" -> "independent grocery stores", "independent pharmacies")."""
+    out: list[tuple[str, set[str]]] = []
+    for part in (p.strip() for chunk in line.split(";") for p in chunk.split(", ")):
+        left, sep, right = part.partition(" and ")
+        kl, kr = (_mentions(left), _mentions(right)) if sep else (set(), set())
+        if sep and kl and kr and kl != kr:
+            if len(right.split()) == 1:  # a bare noun takes the left side's modifiers
+                words = left.split()
+                first = next(i for i, w in enumerate(words) if _mentions(w) or i == len(words) - 1)
+                right = " ".join([*words[:first], right])
+            out += [(left, kl), (right, kr)]
+        elif part:
+            out.append((part, _mentions(part)))
+    return out
+
+
+def _resolved(item: str, names: Sequence[str]) -> bool:
+    """True when a feature's name holds every word of the named place ``item`` stands for."""
+    if not item[:1].isupper():
+        return False
+    want = set(re.findall(r"\w+", item.split("(")[0].lower()))
+    return bool(want) and any(want <= set(re.findall(r"\w+", str(n).lower())) for n in names)
+
+
+def kind_gaps(lines: Sequence[str], kinds: Sequence[str],
+              names: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    """Items of gap lines (a pack's ``not_available_offline``) that name one of ``kinds``.
+
+    Kinds are matched by their English name (``pharmacy`` also matches "pharmacies") and their
+    Swedish one (``sjukhus`` in "Blekingesjukhuset"). Items naming a place that one of ``names``
+    (the features present) already holds are left out: the gap has been filled.
+
+    Returns
+    -------
+    items, matched
+        The gap items, and the kinds they name (in ``kinds`` order).
+
+    Examples
+    --------
+    >>> kind_gaps(["independent grocery stores and pharmacies; Blekingesjukhuset Karlskrona "
+    ...            "(hospital)"], ["pharmacy"])
+    (['independent pharmacies'], ['pharmacy'])
+    >>> kind_gaps(["Blekingesjukhuset Karlskrona (hospital)"], ["hospital"],
+    ...           names=["Blekingesjukhuset Karlskrona"])
+    ([], [])
+    """
+    items: list[str] = []
+    matched: set[str] = set()
+    for line in lines:
+        for item, named in _gap_items(str(line)):
+            hit = named & set(kinds)
+            if hit and not _resolved(item, names) and item not in items:
+                items.append(item)
+                matched |= hit
+    return items, [k for k in kinds if k in matched]
+
+
+def layer_gaps(lines: Sequence[str], kinds: Sequence[str]) -> list[str]:
+    """The gap lines that name one of ``kinds`` (as they are, for a layer's manifest entry)."""
+    return [str(ln) for ln in lines if kind_gaps([ln], kinds)[0]]
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The value of the median unit of weight (the lower one at an exact half); NaN if none.
+
+    NaN values are left out; ``inf`` counts as the largest value. Weights <= 0 everywhere: evenly.
+
+    >>> weighted_median(np.array([100.0, 900.0, 300.0]), np.array([1.0, 1.0, 3.0]))
+    300.0
+    """
+    v = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    ok = ~np.isnan(v)
+    v, w = v[ok], w[ok]
+    if not len(v):
+        return float("nan")
+    if w.sum() <= 0:
+        w = np.ones(len(v))
+    order = np.argsort(v, kind="stable")
+    cum = np.cumsum(w[order])
+    return float(v[order][np.searchsorted(cum, 0.5 * cum[-1] - 1e-9 * cum[-1])])
+
+
 # -- indicators ----------------------------------------------------------------------------------
 @dataclass
 class IndicatorResult:
@@ -481,7 +616,9 @@ class IndicatorResult:
     0-100 with the default decay (NaN where not computable); ``nearest``: row in ``amenities``
     (-1: none); ``classes``: ``(factor, distances)`` per departure class for re-scoring with
     another decay (nearest measures only). ``reason_msg`` and ``notes_msg`` are ``reason`` and
-    ``notes`` as :mod:`geo.texts` messages (``render(msg, "sv")`` for Swedish).
+    ``notes`` as :mod:`geo.texts` messages (``render(msg, "sv")`` for Swedish). ``partial``: the
+    amenity list is incomplete (see *Partial data* above); ``gaps`` then holds the pack's
+    ``not_available_offline`` items naming its kinds, ``gap_kinds`` those kinds.
     """
 
     key: str
@@ -503,6 +640,26 @@ class IndicatorResult:
     unit: str = "m"
     reason_msg: dict[str, Any] = field(default_factory=dict)
     notes_msg: list[dict[str, Any]] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
+    gap_kinds: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """True when computed from complete data (not missing, not partial)."""
+        return not (self.missing or self.partial)
+
+    @property
+    def support_m(self) -> float:
+        """Distance up to which a partial layer's known nearest is stated (``PARTIAL_SUPPORT t``)."""
+        return PARTIAL_SUPPORT * float(self.threshold_m)
+
+    def gap_msg(self) -> dict[str, Any]:
+        """The gap as a :mod:`geo.texts` message (``{}`` when complete)."""
+        if not self.partial:
+            return {}
+        if self.gaps:
+            return {"code": "partial_gap", "kinds": list(self.gap_kinds), "gaps": list(self.gaps)}
+        return {"code": "partial_generic"}
 
     def rescore(self, decay: str) -> np.ndarray:
         """Scores under another decay (only nearest measures change)."""
@@ -526,10 +683,25 @@ def _with_msgs(notes_msg: list[dict[str, Any]]) -> dict[str, Any]:
     return {"notes": [render(m) for m in notes_msg], "notes_msg": notes_msg}
 
 
+def _partial(kinds: Sequence[str], table: pd.DataFrame, layer_status: Any,
+             gap_kinds: Sequence[str]) -> bool:
+    """Whether the amenities of ``kinds`` (``table``: the selected ones) are an incomplete list."""
+    cov = table["coverage"].astype(str)
+    complete_kinds = set(table.loc[(cov == "complete").to_numpy(), "kind"].astype(str))
+    if gap_kinds or any(k not in complete_kinds for k in kinds):
+        return True
+    if getattr(layer_status, "coverage", "") != "partial":
+        return False
+    msg = getattr(layer_status, "reason_msg", None) or {}
+    parts = msg.get("parts", [msg]) if msg.get("code") == "join" else [msg]
+    # a layer partial for named kinds or sources is judged by kind and feature above
+    return not any(p.get("code") in ("layer_absent_kinds", "layer_partial_sources") for p in parts)
+
+
 def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFrame | None = None,
                       layer_status: Any = None, table: pd.DataFrame | None = None,
                       municipalities: np.ndarray | None = None,
-                      decay: str | None = None) -> IndicatorResult:
+                      decay: str | None = None, gaps: Sequence[str] = ()) -> IndicatorResult:
     """Compute one :class:`layers.Indicator` over the engine's points.
 
     Parameters
@@ -544,6 +716,9 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
         The statistics table and each point's municipality code (stat measures).
     decay
         Overrides the indicator's default decay.
+    gaps
+        The layer's known gaps (a pack's ``not_available_offline`` lines); those naming the
+        indicator's kinds make it partial (:func:`kind_gaps`).
     """
     n = len(engine.points)
     dec = decay or ind.decay
@@ -592,12 +767,15 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
             if ind.min_area_ha:
                 why |= {"code": "kinds_absent_area", "min_ha": float(ind.min_area_ha)}
         return _missing(ind, n, join(why, status_msg), notes, partial=partial)
-    partial = partial or bool((amen.table["coverage"].astype(str) == "partial").any())
+    names = [str(v) for v in amen.table["name"] if v is not None and v == v]
+    gap_items, gap_kinds = kind_gaps(gaps, tuple(ind.kinds), names)
+    partial = _partial(tuple(ind.kinds), amen.table, layer_status, gap_kinds)
     approximate = engine.approximate(ind.mode)
     if ind.mode in engine.notes_msg:
         notes.append(engine.notes_msg[ind.mode])
     common = dict(approximate=approximate, partial=partial, amenities=amen.table,
-                  decay=dec, threshold_m=ind.threshold_m, max_m=ind.max_m)
+                  decay=dec, threshold_m=ind.threshold_m, max_m=ind.max_m,
+                  gaps=gap_items if partial else [], gap_kinds=gap_kinds if partial else [])
     if ind.measure in ("count", "gravity"):
         speed = MODE_SPEEDS_KMH[ind.mode] * 1000.0 / 60.0
         budget = float(ind.budget_min) * speed

@@ -308,6 +308,17 @@ def layer_coverage_msg(key: str, gdf: gpd.GeoDataFrame,
     return ("partial" if parts else "complete"), render(msg), msg
 
 
+def _layer_gap_lines(key: str, gaps: Sequence[str]) -> list[str]:
+    """The gap lines naming a kind of layer ``key`` (for its manifest entry's ``gaps``)."""
+    from layers import get_layer
+
+    from .access import layer_gaps
+
+    spec = get_layer(key)
+    kinds = sorted({k for ind in spec.indicators for k in ind.kinds} | {r.kind for r in spec.osm})
+    return layer_gaps(gaps, kinds)
+
+
 def _fallback_localities(region: Region, pbf: Path | None,
                          offline: bool) -> tuple[gpd.GeoDataFrame, Provenance] | None:
     """OSM place nodes (pbf or online) or GeoNames towns when no source gave tätorter."""
@@ -607,6 +618,9 @@ def _build(reg: Region, *, packs: Sequence[str | Path] | None, files: Sequence[t
     for r in results:
         notes.extend(r.notes)
 
+    # the packs' not_available_offline lines (read_pack notes them as "not in pack NAME: ...")
+    gaps = [n.split(": ", 1)[1] for n in notes if n.startswith("not in pack ") and ": " in n]
+
     say("writing snapshot")
     with write_snapshot(reg.key, reg.to_dict(), data) as w:
         w.put_base("boundary", reg.boundary_frame(),
@@ -620,6 +634,9 @@ def _build(reg: Region, *, packs: Sequence[str | Path] | None, files: Sequence[t
             coverage, reason, reason_msg = layer_coverage_msg(key, gdf, provs)
             unique = list({p: None for p in provs})
             w.put_layer(key, gdf, unique, coverage, reason, reason_msg=reason_msg)
+            layer_gap = _layer_gap_lines(key, gaps)
+            if layer_gap:
+                w.manifest["layers"][key]["gaps"] = layer_gap
         for name, t in tables.items():
             w.put_table(name, t.frame, t.provenance, what=t.what)
         for mode, n in networks.items():

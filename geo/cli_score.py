@@ -63,23 +63,26 @@ def parse_weights(text: str | None) -> dict[str, float]:
 
 def table_text(frame: Any, missing_everywhere: dict[str, str], *, approximate: bool,
                lang: str = "en") -> str:
-    """The ranked table as text: rank, name, municipality, score, rank band, missing indicators."""
+    """The ranked table as text: rank, name, municipality, score, the share of the score resting on
+    complete data, rank band, missing indicators."""
     sv = lang == "sv"
-    head = ("Plats", "Ort", "Kommun", "Betyg", "Band", "Saknas här") if sv else (
-        "Rank", "Locality", "Municipality", "Score", "Band", "Missing here")
+    head = ("Plats", "Ort", "Kommun", "Betyg", "Fullständigt", "Band", "Saknas här") if sv else (
+        "Rank", "Locality", "Municipality", "Score", "Complete", "Band", "Missing here")
     rows = []
     for r in frame.sort_values(["rank", "name"], na_position="last").itertuples(index=False):
         rank = "-" if math.isnan(r.rank) else str(int(r.rank))
         scr = "-" if math.isnan(r.composite) else f"{r.composite:.1f}"
+        share = float(getattr(r, "complete_share", math.nan))
+        done = "-" if math.isnan(share) else f"{100 * share:.0f}{' %' if sv else '%'}"
         band = ""
         if hasattr(r, "rank_low") and not math.isnan(float(r.rank_low)):
             band = f"{int(r.rank_low)}-{int(r.rank_high)}"
         extra = [k for k in str(r.missing).split(", ") if k and k not in missing_everywhere]
-        rows.append((rank, str(r.name), str(r.municipality_name or r.municipality), scr, band,
-                     ", ".join(extra)))
+        rows.append((rank, str(r.name), str(r.municipality_name or r.municipality), scr, done,
+                     band, ", ".join(extra)))
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
               for i, h in enumerate(head)]
-    fmt = "  ".join(f"{{:{'>' if i in (0, 3) else '<'}{w}}}" for i, w in enumerate(widths))
+    fmt = "  ".join(f"{{:{'>' if i in (0, 3, 4) else '<'}{w}}}" for i, w in enumerate(widths))
     lines = [fmt.format(*head), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*row).rstrip() for row in rows]
     if missing_everywhere:
@@ -87,6 +90,11 @@ def table_text(frame: Any, missing_everywhere: dict[str, str], *, approximate: b
         lines.append("Saknas överallt (räknas inte som noll):" if sv else
                      "Missing everywhere (left out, not counted as zero):")
         lines += [f"  {k}: {why}" for k, why in missing_everywhere.items()]
+    lines.append("")
+    lines.append("Fullständigt: andel av betyget som vilar på fullständiga data (resten på "
+                 "ofullständiga listor: närmaste kända)." if sv else
+                 "Complete: share of the score resting on complete data (the rest on incomplete "
+                 "lists: nearest known).")
     if approximate:
         lines.append("")
         lines.append("Avstånd är ungefärliga: fågelvägen x omvägsfaktor (inget gatunät laddat)." if sv

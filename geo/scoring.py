@@ -2,8 +2,8 @@
 
 Two steps:
 
-- :func:`build_model` (slow, weight-independent): the H3 grid, every indicator over the cells and the
-  locality centres, the locality roll-up matrix, which indicators are missing and why.
+- :func:`build_model` (slow, weight-independent): the H3 grid, every indicator over the cells, the
+  locality roll-up matrix, which indicators are missing and why.
 - :func:`score` (fast, milliseconds): theme and composite scores for given theme weights (a persona,
   custom weights or both), the optional Mazziotta-Pareto penalty, the roll-ups and ranks.
 
@@ -15,6 +15,12 @@ Aggregation rules
 - A locality's indicator score is the population-weighted mean of its cells' scores (evenly when its
   cells carry no weight); its themes and composite are computed from those indicator scores.
 - A municipality's scores are the population-weighted means of its localities' scores.
+- One place, one measurement: a locality's explanation comes from the same cells as its score (the
+  population-weighted *median resident's* distance, and the amenity nearest for the largest share
+  of residents); the locality's centre point is not used for any value.
+- ``complete_share`` (0-1): the share of a place's composite weight resting on complete indicators
+  (:attr:`geo.access.IndicatorResult.complete`); partial indicators keep their full weight (their
+  known score is a lower bound, see :mod:`geo.access`, *Partial data*).
 - Mazziotta-Pareto penalty (``penalty=True``): composite = ``M - S * cv = M - S^2 / M`` over the theme
   scores (M weighted mean, S weighted standard deviation). The themes are already on a common 0-100
   scale, so they are used directly instead of z-scores; a balanced place loses nothing, an unbalanced
@@ -55,13 +61,13 @@ from scipy import sparse
 
 from layers import LAYERS, Indicator, all_indicators, get_persona
 
-from .access import DistanceEngine, IndicatorResult, compute_indicator
+from .access import DistanceEngine, IndicatorResult, compute_indicator, weighted_median
 from .context import ContextRow, context_rows, municipality_names
 from .errors import LimitError, LivabilityError, RegionNotFoundError, UnknownLayerError
 from .grid import build_grid
-from .network import MODE_SPEEDS_KMH, minutes, project_lonlat
+from .network import MODE_SPEEDS_KMH, minutes
 from .settings import MAX_WEIGHT
-from .texts import fmt_spec, fmt_value, kind_name, render, render_or
+from .texts import fmt_spec, fmt_value, render, render_or
 
 __all__ = [
     "STAT_CAP",
@@ -71,6 +77,7 @@ __all__ = [
     "Scores",
     "build_model",
     "capped_composites",
+    "complete_share",
     "compose",
     "explain",
     "municipal_context",
@@ -98,7 +105,7 @@ class ScoreModel:
     indicators
         Every indicator of the registry, in registry order (columns of the matrices).
     results
-        Indicator key -> :class:`geo.access.IndicatorResult` over cells then locality centres.
+        Indicator key -> :class:`geo.access.IndicatorResult` over the cells.
     cell_scores, loc_scores
         ``(n_cells, n_ind)`` and ``(n_loc, n_ind)`` scores 0-100 (NaN: not computable).
     rollup
@@ -151,6 +158,11 @@ class ScoreModel:
         return any(r.approximate for r in self.results.values() if not r.missing)
 
     @property
+    def ind_complete(self) -> np.ndarray:
+        """``(n_ind,)`` True where the indicator rests on complete data (not partial, not missing)."""
+        return np.array([self.results[k].complete for k in self.ind_keys], dtype=bool)
+
+    @property
     def theme_matrix(self) -> np.ndarray:
         """``(n_ind, n_theme)``: indicator weight where the indicator belongs to the theme."""
         m = np.zeros((len(self.indicators), len(self.themes)))
@@ -189,6 +201,17 @@ def _rollup_matrix(groups: np.ndarray, weights: np.ndarray, n_groups: int) -> sp
     return sparse.csr_matrix((vals, (g, cols)), shape=(n_groups, len(groups)))
 
 
+def _layer_gaps(snapshot: Any, key: str) -> list[str]:
+    """The known gaps of layer ``key``: its manifest entry's ``gaps``, else every pack gap line
+    of the manifest's notes (``"not in pack NAME: ..."``, stores built before ``gaps``)."""
+    manifest = getattr(snapshot, "manifest", {}) or {}
+    entry = manifest.get("layers", {}).get(key, {})
+    if "gaps" in entry:
+        return [str(g) for g in entry["gaps"]]
+    return [str(n).split(": ", 1)[1] for n in manifest.get("notes", [])
+            if str(n).startswith("not in pack ") and ": " in str(n)]
+
+
 def build_model(snapshot: Any, *, resolution: int = 9, decay: str | None = None,
                 progress: Callable[[float, str], None] | None = None) -> ScoreModel:
     """Compute the weight-independent part of the scores for a snapshot.
@@ -225,10 +248,8 @@ def build_model(snapshot: Any, *, resolution: int = 9, decay: str | None = None,
     step(0.05, "grid")
     housing = snapshot.layer("housing")
     cells = build_grid(loc, resolution=resolution, housing=housing)
-    loc_xy = project_lonlat(loc.geometry.x.to_numpy(), loc.geometry.y.to_numpy())
-    points = np.vstack([cells[["x", "y"]].to_numpy(dtype=float), loc_xy])
-    point_munis = np.concatenate([cells["municipality"].astype(object).to_numpy(),
-                                  loc["municipality"].astype(str).to_numpy()])
+    points = cells[["x", "y"]].to_numpy(dtype=float)
+    point_munis = cells["municipality"].astype(object).to_numpy()
     networks = {m: snapshot.network(m) for m in ("walk", "bike", "drive", "car")}
     engine = DistanceEngine(points, networks)
     inds = all_indicators()
@@ -244,7 +265,7 @@ def build_model(snapshot: Any, *, resolution: int = 9, decay: str | None = None,
                 layer_cache[ind.layer] = snapshot.layer(ind.layer)
             results[ind.key] = compute_indicator(ind, engine, layer=layer_cache[ind.layer],
                                                  layer_status=snapshot.layer_status(ind.layer),
-                                                 decay=decay)
+                                                 decay=decay, gaps=_layer_gaps(snapshot, ind.layer))
     n_cells = len(cells)
     cell_scores = np.column_stack([results[i.key].score[:n_cells] for i in inds])
     code_index = pd.Index(loc["code"])
@@ -426,6 +447,24 @@ def capped_composites(ind_scores: np.ndarray, theme_matrix: np.ndarray, weights:
     return themes, mean, np.where(wsum > 0, share, np.nan)
 
 
+def complete_share(ind_scores: np.ndarray, theme_matrix: np.ndarray, theme_weights: np.ndarray,
+                   complete: np.ndarray) -> np.ndarray:
+    """Share (0-1) of each row's composite weight that rests on ``complete`` indicators.
+
+    Each available indicator's weight in the composite is its theme's renormalised weight times its
+    own renormalised weight in the theme (as in :func:`compose`, without the penalty); NaN where
+    nothing is available.
+    """
+    ok = ~np.isnan(ind_scores)
+    den = ok.astype(float) @ theme_matrix
+    num = (ok & np.asarray(complete, dtype=bool)[None, :]).astype(float) @ theme_matrix
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+        tw = (den > 0) * np.asarray(theme_weights, dtype=float)[None, :]
+        wsum = tw.sum(axis=1)
+        return np.where(wsum > 0, (frac * tw).sum(axis=1) / np.where(wsum > 0, wsum, 1.0), np.nan)
+
+
 def _rank(values: np.ndarray) -> np.ndarray:
     """1 = highest; ties share the best rank; NaN -> NaN."""
     from scipy.stats import rankdata
@@ -444,7 +483,10 @@ class Scores:
     ``theme:<key>`` per theme, missing, stat_share (the share of municipal statistics in the
     composite, at most :data:`STAT_CAP`). ``municipalities``: code, name, population, composite,
     rank, themes. ``cells``: h3, locality, municipality, weight, lon, lat, composite, stat_share,
-    themes.
+    themes. ``complete_share`` (0-1, on localities,
+    municipalities and cells) is the share of the composite's weight resting on complete data
+    (:func:`complete_share`); ``complete_indicators`` lists the indicator keys computed from
+    complete data.
     """
 
     localities: pd.DataFrame
@@ -456,6 +498,7 @@ class Scores:
     missing: dict[str, str]
     approximate: bool
     loc_themes: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((0, 0)))
+    complete_indicators: list[str] = field(default_factory=list)
 
 
 def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
@@ -479,6 +522,8 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
                                        stat_mask=model.ind_stat)
     lth, lcomp, lshare = compose_share(model.loc_scores, tm, tw, penalty=penalty,
                                        stat_mask=model.ind_stat)
+    done = model.ind_complete
+    lshare = complete_share(model.loc_scores, tm, tw, done)
     tcols = [f"theme:{t}" for t in model.themes]
     L = model.localities
     lcols: dict[str, Any] = {c: L[c].to_numpy() for c in ("code", "name", "municipality",
@@ -487,17 +532,19 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
     lcols |= {c: lth[:, k] for k, c in enumerate(tcols)}
     lcols["missing"] = model.loc_missing
     lcols["stat_share"] = lshare
+    lcols["complete_share"] = complete_share(model.loc_scores, tm, tw, done)
     loc = pd.DataFrame(lcols)
     # municipalities: population-weighted means of their localities
     codes, mi = np.unique(L["municipality"].to_numpy(dtype=str), return_inverse=True)
     pop = L["population"].to_numpy(dtype=float)
     r = _rollup_matrix(mi.astype(np.int64), pop, len(codes))
-    mvals = _rollup(r, np.column_stack([lcomp, lth]))
+    mvals = _rollup(r, np.column_stack([lcomp, lth, lshare]))
     mcols: dict[str, Any] = {"code": codes,
                              "name": [model.municipality_names.get(c, c) for c in codes],
                              "population": np.bincount(mi, weights=pop, minlength=len(codes)),
                              "composite": mvals[:, 0], "rank": _rank(mvals[:, 0])}
     mcols |= {c: mvals[:, 1 + k] for k, c in enumerate(tcols)}
+    mcols["complete_share"] = mvals[:, -1]
     mun = pd.DataFrame(mcols)
     C = model.cells
     ccols: dict[str, Any] = {c: C[c].to_numpy() for c in ("h3", "locality", "municipality",
@@ -505,9 +552,11 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
     ccols["composite"] = ccomp
     ccols["stat_share"] = cshare
     ccols |= {c: cth[:, k] for k, c in enumerate(tcols)}
+    ccols["complete_share"] = complete_share(model.cell_scores, tm, tw, done)
     cells = pd.DataFrame(ccols)
     return Scores(loc, mun, cells, dict(zip(model.themes, tw.tolist())), persona, penalty,
-                  model.missing, model.approximate, lth)
+                  model.missing, model.approximate, lth,
+                  [k for k, c in zip(model.ind_keys, done) if c])
 
 
 # -- explanation ---------------------------------------------------------------------------------
@@ -518,26 +567,28 @@ _TXT = {
            "score": "score", "walk": "on foot", "bike": "by bike", "car": "by car",
            "cells": "cells", "weight": "weight", "muni": "municipality", "pop": "population",
            "none": "none within reach",
-           "count": "reachable", "stat": "municipal value"},
+           "count": "reachable", "stat": "municipal value", "median": "median resident"},
     "sv": {"rank": "plats", "of": "av", "composite": "Sammanvägt betyg", "theme": "Tema",
            "missing": "saknas", "approx": "ungefärligt: fågelvägen x omvägsfaktor",
            "partial": "ofullständiga data", "nearest": "närmast", "from_centre": "från centrum",
            "score": "betyg", "walk": "till fots", "bike": "med cykel", "car": "med bil",
            "cells": "rutor", "weight": "vikt", "muni": "kommun", "pop": "invånare",
            "none": "ingen inom räckhåll",
-           "count": "nåbara", "stat": "kommunens värde"},
+           "count": "nåbara", "stat": "kommunens värde", "median": "medianinvånaren"},
 }
 
 
 @dataclass
 class Explanation:
-    """One locality's score broken down into indicators, themes and named amenities.
+    """One place's score broken down into indicators, themes and named amenities.
 
-    ``stat_share``: the share of municipal statistics in the composite (at most
-    :data:`STAT_CAP`); ``context``: the municipality's :class:`geo.context.ContextRow` s as dicts
-    (``value``, ``national_median``, ``unit``, ``year``, ``source``, ``license``,
-    ``license_unclear``, ``score``, ``scored``, ``note`` ...); statistics rows of ``indicators``
-    carry the same ``value``/``national_median``/``unit``/``year``/``source``/``license`` keys.
+    A locality's rows come from its cells (see :func:`explain`); ``complete_share`` (0-1) is the
+    share of its composite weight resting on complete data; ``stat_share``: the share of municipal
+    statistics in the composite (at most :data:`STAT_CAP`); ``context``: the municipality's
+    :class:`geo.context.ContextRow` s as dicts (``value``, ``national_median``, ``unit``, ``year``,
+    ``source``, ``license``, ``license_unclear``, ``score``, ``scored``, ``note`` ...); statistics
+    rows of ``indicators`` carry the same ``value``/``national_median``/``unit``/``year``/``source``/
+    ``license`` keys.
     """
 
     code: str
@@ -557,6 +608,7 @@ class Explanation:
     penalty: bool = False
     stat_share: float = float("nan")
     context: list[dict[str, Any]] = field(default_factory=list)
+    complete_share: float = float("nan")
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for the UI and JSON."""
@@ -571,6 +623,9 @@ class Explanation:
         lines = [f"{self.name} ({self.municipality_name or self.municipality} {t['muni']}, "
                  f"{t['pop']} {pop}): {t['composite']} {fmt_spec(self.composite, '.1f', lang)}, "
                  f"{t['rank']} {rank} {t['of']} {self.n_ranked}"]
+        if np.isfinite(self.complete_share):
+            lines.append("  " + render({"code": "complete_share",
+                                        "pct": round(100 * self.complete_share)}, lang))
         if self.approximate:
             lines.append(f"  ({t['approx']})")
         seen: dict[str, str] = {}
@@ -604,10 +659,6 @@ class Explanation:
         return lines
 
 
-def _fmt_dist(m: float, lang: str = "en") -> str:
-    return f"{fmt_spec(m / 1000, '.1f', lang)} km" if m >= 1000 else f"{m:.0f} m"
-
-
 def _indicator_line(row: dict[str, Any], t: dict[str, str], lang: str = "en") -> str:
     head = f"{row['title_sv'] if lang == 'sv' else row['title']}: "
     if row["missing"]:
@@ -619,23 +670,22 @@ def _indicator_line(row: dict[str, Any], t: dict[str, str], lang: str = "en") ->
         flags.append(t["partial"])
     flag = f" [{', '.join(flags)}]" if flags else ""
     body = f"{t['score']} {row['score']:.0f}"
+    median = f" ({t['median']})" if row.get("n_cells", 1) > 1 else ""
     if row["measure"] == "stat" and row.get("context"):
         ctx = ContextRow(**row["context"])
         body += f"; {t['stat']} {fmt_value(ctx.value, ctx.unit, lang)}{ctx.comparison(lang)}"
     elif row["measure"] == "stat":
         body += f"; {t['stat']} {fmt_spec(row['raw'], ',g' if lang == 'sv' else 'g', lang)}"
     elif row["measure"] in ("count", "gravity"):
-        body += f"; {fmt_spec(row['raw'], ',.0f' if lang == 'sv' else '.0f', lang)} {t['count']}"
-    near = row.get("nearest") or []
-    if near:
-        a = near[0]
-        nm = a["name"] or kind_name(a["kind"], lang)
-        dist = _fmt_dist(a["distance_m"], lang) if np.isfinite(a["distance_m"]) else "?"
-        body += f"; {t['nearest']}: {nm}, {dist}, {t.get(row['mode'], row['mode'])}"
-        if row["mode"] == "car":
-            body += f" (~{a['minutes']:.0f} min)"
-    elif row["measure"] == "nearest":
-        body += f"; {t['none']}"
+        body += (f"; {fmt_spec(row['raw'], ',.0f' if lang == 'sv' else '.0f', lang)} "
+                 f"{t['count']}{median}")
+    if row.get("statement_msg"):
+        body += "; " + render(row["statement_msg"], lang)
+        near = row.get("nearest") or []
+        if near and row["mode"] == "car" and np.isfinite(near[0]["minutes"]):
+            body += f" (~{near[0]['minutes']:.0f} min)"
+    if row.get("gap_msg"):
+        body += "; " + render(row["gap_msg"], lang)
     return head + body + flag
 
 
@@ -660,22 +710,58 @@ def find_locality(model: ScoreModel, place: str) -> int:
                               f"Run 'livability score --region {model.region}' to list them.")
 
 
-def _indicator_rows(model: ScoreModel, p: int, ind_scores: np.ndarray) -> list[dict[str, Any]]:
-    """Explanation rows for point ``p`` (a cell or a locality centre) with its indicator scores."""
+def _modal_nearest(which: np.ndarray, w: np.ndarray) -> tuple[int, float]:
+    """The amenity nearest for the largest weight share among ``which`` (-1: none) and its share."""
+    ok = which >= 0
+    if not ok.any() or w.sum() <= 0:
+        return -1, 0.0
+    per = pd.Series(w[ok]).groupby(which[ok]).sum()
+    return int(per.idxmax()), float(per.max() / w.sum())
+
+
+def _nearest_part(res: IndicatorResult, ind: Indicator, idx: np.ndarray,
+                  w: np.ndarray) -> dict[str, Any]:
+    """Nearest amenity, median resident's distance and the statement of a row from cells ``idx``
+    weighted ``w`` (distances of a partial list beyond its support are not stated)."""
+    dist = res.raw[idx] if res.measure == "nearest" else (
+        res.classes[0][1][idx] if res.classes else np.full(len(idx), np.nan))
+    median = weighted_median(dist, w)
+    feat, share = _modal_nearest(res.nearest[idx], w)
+    supported = res.complete or (np.isfinite(median) and median <= res.support_m)
+    out: dict[str, Any] = {"median_m": median if supported else float("nan"), "share": share,
+                           "supported": bool(supported), "support_m": res.support_m,
+                           "nearest": [], "statement_msg": {}}
+    if feat >= 0 and supported and np.isfinite(median):
+        a = res.amenities.iloc[feat]
+        name = None if a["name"] is None or a["name"] != a["name"] else str(a["name"])
+        out["nearest"] = [{"name": name, "kind": str(a["kind"]), "uid": str(a["uid"]),
+                           "distance_m": median,
+                           "minutes": float(minutes(median, ind.mode)), "mode": ind.mode,
+                           "share": share, "known": res.partial}]
+        code = ("nearest_known" if res.partial else "nearest") + (
+            "_median" if len(idx) > 1 else "_point")
+        out["statement_msg"] = {"code": code, "place": [name, str(a["kind"])],
+                                "pct": round(100 * share), "dist": median, "mode": ind.mode}
+    elif res.measure == "nearest":
+        out["statement_msg"] = ({"code": "no_known_within", "kinds": list(ind.kinds),
+                                 "dist": res.support_m, "mode": ind.mode} if res.partial
+                                else {"code": "none_in_reach"})
+    return out
+
+
+def _indicator_rows(model: ScoreModel, idx: np.ndarray, w: np.ndarray,
+                    ind_scores: np.ndarray) -> list[dict[str, Any]]:
+    """Explanation rows of the place made of cells ``idx`` weighted ``w``, with its scores."""
     rows = []
+    w = np.asarray(w, dtype=float)
     for j, ind in enumerate(model.indicators):
         res = model.results[ind.key]
-        raw = float(res.raw[p]) if len(res.raw) else float("nan")
-        near = []
-        if not res.missing and len(res.nearest) and res.nearest[p] >= 0:
-            a = res.amenities.iloc[int(res.nearest[p])]
-            d = float(res.raw[p]) if res.measure == "nearest" else float("nan")
-            if res.measure != "nearest" and res.classes:
-                d = float(res.classes[0][1][p])
-            near.append({"name": None if a["name"] is None or a["name"] != a["name"]
-                         else str(a["name"]), "kind": str(a["kind"]), "distance_m": d,
-                         "minutes": float(minutes(d, ind.mode)) if np.isfinite(d) else float("nan"),
-                         "mode": ind.mode})
+        raw = weighted_median(res.raw[idx], w) if len(res.raw) else float("nan")
+        part: dict[str, Any] = {"nearest": [], "statement_msg": {}}
+        if not res.missing and len(res.nearest):
+            part = _nearest_part(res, ind, idx, w)
+            if res.measure == "nearest":
+                raw = part["median_m"]
         val = float(ind_scores[j])
         rows.append({"key": ind.key, "title": ind.title("en"), "title_sv": ind.title("sv"),
                      "theme": ind.layer, "measure": ind.measure, "mode": ind.mode,
@@ -684,9 +770,10 @@ def _indicator_rows(model: ScoreModel, p: int, ind_scores: np.ndarray) -> list[d
                      "reason_msg": dict(getattr(res, "reason_msg", None) or {}) if res.reason
                      else ({"code": "no_value_here"} if np.isnan(val) else {}),
                      "approximate": res.approximate, "partial": res.partial,
+                     "complete": res.complete, "gaps": list(res.gaps),
+                     "gap_msg": res.gap_msg() if not res.missing else {},
                      "notes": list(res.notes), "notes_msg": list(getattr(res, "notes_msg", [])),
-                     "nearest": near,
-                     "speed_kmh": MODE_SPEEDS_KMH[ind.mode]})
+                     "n_cells": len(idx), "speed_kmh": MODE_SPEEDS_KMH[ind.mode]} | part)
     return rows
 
 
@@ -751,17 +838,33 @@ def municipal_context(source: Any, municipality: str) -> list[ContextRow]:
 def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
     """Break down the score of a locality (by name or code) or of one grid cell (by H3 id).
 
-    Each indicator row: ``key``, ``title`` (en), ``title_sv``, ``theme``, ``measure``, ``mode``,
-    ``score`` (the locality's population-weighted roll-up, or the cell's own), ``raw`` (from the
-    locality's centre or the cell's centre: distance m / count / value), ``missing`` + ``reason``
-    (+ ``reason_msg``), ``approximate``, ``partial``, ``notes`` (+ ``notes_msg``: :mod:`geo.texts`
-    messages, ``render(msg, "sv")`` for Swedish) and ``nearest``: the named nearest amenity
-    (``name``, ``kind``, ``distance_m``, ``minutes``, ``mode``). Statistics rows also carry the
-    municipality's ``value``, ``national_median`` (NaN for a county-only table), ``unit``,
-    ``year``, ``reference``, ``source``, ``license``, ``license_unclear`` and ``context`` (the
-    :class:`geo.context.ContextRow` as a dict); a municipality the table lacks gets the reason
-    "no value for <municipality> in <table>". ``Explanation.context`` lists the municipality's
-    statistics and context lines, ``Explanation.stat_share`` their share of the composite.
+    A locality's rows come from the same population-weighted cells as its score. Each indicator
+    row: ``key``, ``title`` (en), ``title_sv``, ``theme``, ``measure``, ``mode``, ``score`` (the
+    locality's roll-up, or the cell's own), ``raw`` (the median resident's distance in m, count or
+    value; NaN for a distance a partial list cannot support), ``missing`` + ``reason``
+    (+ ``reason_msg``), ``approximate``, ``partial``, ``complete``, ``notes`` (+ ``notes_msg``:
+    :mod:`geo.texts` messages, ``render(msg, "sv")`` for Swedish), ``n_cells``, and for distance
+    and count measures:
+
+    ``nearest``
+        ``[{name, kind, uid, distance_m, minutes, mode, share, known}]``: the amenity nearest for the
+        largest share of residents (``share``, 0-1), ``distance_m`` the median resident's distance
+        to their own nearest; ``known`` when the list is partial. Empty when none is in reach, or
+        when a partial list's median distance is beyond ``support_m`` (not stated as a fact).
+    ``median_m``, ``share``, ``supported``, ``support_m``
+        The median resident's distance, the named amenity's share, whether the distance is
+        stated, and up to what distance a partial list's distance is stated.
+    ``statement_msg``, ``gap_msg``, ``gaps``
+        The nearest-phrase ("nearest known: ..., median resident 1.4 km by bike" / "no known
+        hospital within 40 km by car") and the gap ("hospital list incomplete: Blekingesjukhuset
+        Karlskrona (hospital) missing") as messages, and the gap items.
+
+    Statistics rows also carry the municipality's ``value``, ``national_median`` (NaN for a
+    county-only table), ``unit``, ``year``, ``reference``, ``source``, ``license``,
+    ``license_unclear`` and ``context`` (the :class:`geo.context.ContextRow` as a dict); a
+    municipality the table lacks gets the reason "no value for <municipality> in <table>".
+    ``Explanation.context`` lists the municipality's statistics and context lines,
+    ``Explanation.stat_share`` their share of the composite.
 
     Raises
     ------
@@ -776,7 +879,8 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
         lrow = model.localities.index[model.localities["code"] == lcode]
         lname = str(model.localities.loc[lrow[0], "name"]) if len(lrow) else ""
         muni = str(C["municipality"].iloc[c])
-        rows, context = _with_context(model, _indicator_rows(model, c, model.cell_scores[c]), muni)
+        rows, context = _with_context(model, _indicator_rows(model, np.array([c]), np.ones(1),
+                                                             model.cell_scores[c]), muni)
         return Explanation(
             code=str(C["h3"].iloc[c]), name=f"{lname} ({C['h3'].iloc[c]})" if lname
             else str(C["h3"].iloc[c]), municipality=muni,
@@ -787,11 +891,13 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
             indicators=rows, weights=scores.weights,
             approximate=any(r["approximate"] for r in rows if not r["missing"]),
             persona=scores.persona, penalty=scores.penalty,
-            stat_share=float(C["stat_share"].iloc[c]), context=context,
+            complete_share=_share(C, c), stat_share=float(C["stat_share"].iloc[c]),
+            context=context,
         )
     i = find_locality(model, place)
+    cells_of = model.rollup.getrow(i)
     L = scores.localities
-    rows, context = _with_context(model, _indicator_rows(model, len(model.cells) + i,
+    rows, context = _with_context(model, _indicator_rows(model, cells_of.indices, cells_of.data,
                                                          model.loc_scores[i]),
                                   str(L["municipality"].iloc[i]))
     return Explanation(
@@ -800,10 +906,15 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
         municipality_name=str(L["municipality_name"].iloc[i]),
         population=float(L["population"].iloc[i]), composite=float(L["composite"].iloc[i]),
         rank=float(L["rank"].iloc[i]), n_ranked=int(L["rank"].notna().sum()),
-        n_cells=int((model.rollup[i] != 0).sum()),
+        n_cells=int(cells_of.nnz),
         themes={t: float(L[f"theme:{t}"].iloc[i]) for t in model.themes},
         indicators=rows, weights=scores.weights,
         approximate=any(r["approximate"] for r in rows if not r["missing"]),
         persona=scores.persona, penalty=scores.penalty,
-        stat_share=float(L["stat_share"].iloc[i]), context=context,
+        complete_share=_share(L, i), stat_share=float(L["stat_share"].iloc[i]), context=context,
     )
+
+
+def _share(frame: pd.DataFrame, i: int) -> float:
+    """Row ``i``'s ``complete_share`` (NaN for frames without it)."""
+    return float(frame["complete_share"].iloc[i]) if "complete_share" in frame else float("nan")

@@ -23,7 +23,13 @@ format specs below translate parameters:
 ``semi``
     a list joined with ``"; "``;
 ``depclasses``
-    ``[[min departures per hour, factor], ...]``.
+    ``[[min departures per hour, factor], ...]``;
+``dist``
+    metres as "640 m" / "1.4 km" (:func:`fmt_distance`);
+``travel``
+    a travel mode as "on foot" / "till fots";
+``place``
+    ``[name, kind]``: the name, or the kind's name when unnamed.
 
 This module is pure: no streamlit, no I/O.
 
@@ -48,6 +54,7 @@ from typing import Any
 __all__ = [
     "KIND_NAMES_SV",
     "TEMPLATES",
+    "fmt_distance",
     "fmt_number",
     "fmt_spec",
     "fmt_value",
@@ -134,6 +141,30 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                             "viktat efter avgångar per timme ({classes:depclasses})"),
     # scoring (geo.scoring)
     "no_value_here": ("no value for this place", "inget värde för den här platsen"),
+    # explanations from a locality's cells, partial data (geo.scoring.explain)
+    "nearest_median": (
+        "nearest: {place:place}, nearest for {pct:.0f}% of residents; "
+        "median resident {dist:dist} {mode:travel}",
+        "närmast: {place:place}, närmast för {pct:.0f} % av invånarna; "
+        "medianinvånaren {dist:dist} {mode:travel}"),
+    "nearest_known_median": (
+        "nearest known: {place:place}, nearest for {pct:.0f}% of residents; "
+        "median resident {dist:dist} {mode:travel}",
+        "närmaste kända: {place:place}, närmast av de kända för {pct:.0f} % av invånarna; "
+        "medianinvånaren {dist:dist} {mode:travel}"),
+    "nearest_point": ("nearest: {place:place}, {dist:dist} {mode:travel}",
+                      "närmast: {place:place}, {dist:dist} {mode:travel}"),
+    "nearest_known_point": ("nearest known: {place:place}, {dist:dist} {mode:travel}",
+                            "närmaste kända: {place:place}, {dist:dist} {mode:travel}"),
+    "no_known_within": ("no known {kinds:kinds} within {dist:dist} {mode:travel}",
+                        "närmaste kända {kinds:kinds} ligger över {dist:dist} bort {mode:travel}"),
+    "none_in_reach": ("none within reach", "ingen inom räckhåll"),
+    "partial_gap": ("{kinds:kinds} list incomplete: {gaps:semi} missing",
+                    "{kinds:kinds}: listan är ofullständig, {gaps:semi} saknas"),
+    "partial_generic": ("list incomplete (source marked partial)",
+                        "listan är ofullständig (källan är markerad som ofullständig)"),
+    "complete_share": ("{pct:.0f}% of this score rests on complete data",
+                       "{pct:.0f} % av betyget vilar på fullständiga data"),
     # layer coverage (geo.build.layer_coverage, geo.store)
     "layer_no_source": ("no source provided data for this layer ({what:kinds})",
                         "ingen källa gav data för det här lagret ({what:kinds})"),
@@ -161,6 +192,7 @@ KIND_NAMES_SV: dict[str, str] = {
 _NET_SV = {"walk": ("gångnät", "gångnätet"), "bike": ("cykelnät", "cykelnätet"),
            "drive": ("bilvägnät", "bilvägnätet"), "car": ("bilvägnät", "bilvägnätet")}
 _MODE_SV = {"walk": "till fots", "bike": "med cykel", "car": "med bil"}
+_MODE_EN = {"walk": "on foot", "bike": "by bike", "car": "by car"}
 
 
 def kind_name(kind: str, lang: str = "en") -> str:
@@ -254,7 +286,24 @@ def _dep_classes(value: Any, lang: str) -> str:
     return ", ".join(parts)
 
 
+def fmt_distance(m: float, lang: str = "en") -> str:
+    """Metres for a reader: ``640 m``, ``1.4 km`` (``1,4 km`` in Swedish), ``40 km``."""
+    if float(m) < 1000:
+        return f"{float(m):.0f} m"
+    km = fmt_spec(float(m) / 1000, ".1f", lang)
+    return (km[:-2] if km.endswith((".0", ",0")) else km) + " km"
+
+
+def _place(value: Any, lang: str) -> str:
+    """``[name, kind]``: the name, or the kind's name for an unnamed amenity."""
+    name, kind = value
+    return str(name) if name else kind_name(str(kind), lang)
+
+
 _SPECS: dict[str, Callable[[Any, str], str]] = {
+    "dist": lambda v, lang: fmt_distance(v, lang),
+    "travel": lambda v, lang: (_MODE_SV if lang == "sv" else _MODE_EN).get(v, str(v)),
+    "place": _place,
     "kinds": lambda v, lang: ", ".join(kind_name(k, lang) for k in v),
     "keys": lambda v, lang: ", ".join(kind_name(k, "sv") if lang == "sv" else str(k) for k in v),
     "layer": lambda v, lang: _layer_title(v, lang),

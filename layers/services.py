@@ -20,7 +20,8 @@ SPEC = LayerSpec(
         OsmRule("shop", "supermarket", "grocery"),
         OsmRule("shop", "convenience", "grocery"),
     ),
-    pack_kind_hints=(("grocery", "grocery"), ("pharmac", "pharmacy"), ("health", "clinic")),
+    pack_kind_hints=(("hospital", "hospital"), ("sjukhus", "hospital"), ("grocery", "grocery"),
+                     ("pharmac", "pharmacy"), ("health", "clinic")),
     indicators=(
         Indicator("services.grocery", "Grocery store on foot", "Matbutik till fots",
                   kinds=("grocery",), mode="walk", threshold_m=800, weight=2.0),

@@ -6,6 +6,7 @@ import _pack_facts as facts
 import numpy as np
 import pytest
 
+from geo.access import weighted_median
 from geo.cli import main
 from geo.scoring import build_model, explain, score
 from geo.sensitivity import rank_bands
@@ -46,10 +47,12 @@ def test_explain_brakne_hoby_names_its_station(model) -> None:  # type: ignore[n
 
 def test_station_nearby_scores_higher_on_rail(model) -> None:  # type: ignore[no-untyped-def]
     j = col(model, "transit.rail")
-    n_cells = len(model.cells)
-    centre_dist = model.results["transit.rail"].raw[n_cells:]
+    # the median resident's distance over each locality's cells (the same cells as its score)
+    raw = model.results["transit.rail"].raw
+    median_dist = np.array([weighted_median(raw[r.indices], r.data)
+                            for r in (model.rollup.getrow(i) for i in range(len(model.localities)))])
     rail = model.loc_scores[:, j]
-    near, far = rail[centre_dist < 2500], rail[centre_dist > 5000]
+    near, far = rail[median_dist < 2500], rail[median_dist > 5000]
     assert len(near) >= 5 and len(far) >= 10
     assert near.min() > far.max()
 

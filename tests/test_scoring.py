@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from _score_fixtures import STATION, make_snapshot
 
+from geo.access import weighted_median
 from geo.errors import RegionNotFoundError, UnknownLayerError
 from geo.network import project_lonlat
 from geo.scoring import STAT_CAP, build_model, compose, explain, score
@@ -120,15 +121,20 @@ def test_explanation_names_nearest_amenity(model) -> None:  # type: ignore[no-un
     s = score(model)
     e = explain(model, s, "alpha")
     rail = next(r for r in e.indicators if r["key"] == "transit.rail")
-    a, b = project_lonlat(np.array([15.0, STATION[0]]), np.array([56.0, STATION[1]]))
-    expected = 1.3 * float(np.hypot(*(a - b)))
-    assert rail["nearest"][0]["name"] == "Alpha station"
+    # from Alpha's cells, not its centre point: the population-weighted median resident's distance
+    sx, sy = project_lonlat(np.array([STATION[0]]), np.array([STATION[1]]))[0]
+    row = model.rollup.getrow(0)
+    cells = model.cells.iloc[row.indices]
+    d = 1.3 * np.hypot(cells["x"].to_numpy() - sx, cells["y"].to_numpy() - sy)
+    expected = weighted_median(d, row.data)
+    assert rail["nearest"][0]["name"] == "Alpha station" and rail["nearest"][0]["share"] == 1.0
     assert rail["nearest"][0]["distance_m"] == pytest.approx(expected, rel=1e-6)
     assert rail["approximate"] and not rail["missing"]
     bus = next(r for r in e.indicators if r["key"] == "transit.bus")
     assert bus["missing"] and "bus stop" in bus["reason"]
     text = e.to_text()
-    assert f"Alpha station, {expected:.0f} m, by bike" in text
+    assert (f"Alpha station, nearest for 100% of residents; median resident {expected:.0f} m "
+            "by bike") in text
     assert "missing" in text
     assert "Järnvägsstation med cykel" in e.to_text("sv")
     assert e.as_dict()["name"] == "Alpha" and e.rank == s.localities.loc[0, "rank"]

@@ -56,6 +56,17 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "layer_absent_kinds": {"kinds": ["bus_stop"]},
     "layer_partial_sources": {"sources": ["OSM", "Skolverket"]},
     "layer_not_in_snapshot": {},
+    "nearest_median": {"place": ["Karlskrona C", "rail_station"], "pct": 62, "dist": 1400.0,
+                       "mode": "bike"},
+    "nearest_known_median": {"place": [None, "grocery"], "pct": 40, "dist": 640.0,
+                             "mode": "walk"},
+    "nearest_point": {"place": ["Alpha station", "rail_station"], "dist": 811.0, "mode": "bike"},
+    "nearest_known_point": {"place": ["Apotek", "pharmacy"], "dist": 2500.0, "mode": "bike"},
+    "no_known_within": {"kinds": ["hospital"], "dist": 40000.0, "mode": "car"},
+    "none_in_reach": {},
+    "partial_gap": {"kinds": ["hospital"], "gaps": ["Blekingesjukhuset Karlskrona (hospital)"]},
+    "partial_generic": {},
+    "complete_share": {"pct": 62},
 }
 #: English words of engine reasons and notes that must not reach a Swedish reader
 ENGLISH_WORDS = ("missing", "network loaded", "among the", "not loaded", "standardised",
@@ -209,7 +220,7 @@ def test_swedish_explanation_has_no_english_reasons(synth_model: Any) -> None:
     assert f"Sammanvägt betyg {e.composite:.1f}".replace(".", ",") in sv
     rail = next(r for r in e.indicators if r["key"] == "transit.rail")
     km = rail["nearest"][0]["distance_m"]
-    assert f"{km:.0f} m, med cykel" in sv
+    assert f"medianinvånaren {km:.0f} m med cykel" in sv  # from Alpha's cells
     rows = {r["key"]: r for r in e.indicators}
     assert render(rows["schools.preschool"]["reason_msg"]) == rows["schools.preschool"]["reason"]
     assert [render(m) for m in rows["housing.rent"]["notes_msg"]] == rows["housing.rent"]["notes"]
