@@ -523,7 +523,6 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
     lth, lcomp, lshare = compose_share(model.loc_scores, tm, tw, penalty=penalty,
                                        stat_mask=model.ind_stat)
     done = model.ind_complete
-    lshare = complete_share(model.loc_scores, tm, tw, done)
     tcols = [f"theme:{t}" for t in model.themes]
     L = model.localities
     lcols: dict[str, Any] = {c: L[c].to_numpy() for c in ("code", "name", "municipality",
@@ -532,13 +531,14 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
     lcols |= {c: lth[:, k] for k, c in enumerate(tcols)}
     lcols["missing"] = model.loc_missing
     lcols["stat_share"] = lshare
-    lcols["complete_share"] = complete_share(model.loc_scores, tm, tw, done)
+    ldone = complete_share(model.loc_scores, tm, tw, done)
+    lcols["complete_share"] = ldone
     loc = pd.DataFrame(lcols)
     # municipalities: population-weighted means of their localities
     codes, mi = np.unique(L["municipality"].to_numpy(dtype=str), return_inverse=True)
     pop = L["population"].to_numpy(dtype=float)
     r = _rollup_matrix(mi.astype(np.int64), pop, len(codes))
-    mvals = _rollup(r, np.column_stack([lcomp, lth, lshare]))
+    mvals = _rollup(r, np.column_stack([lcomp, lth, ldone]))
     mcols: dict[str, Any] = {"code": codes,
                              "name": [model.municipality_names.get(c, c) for c in codes],
                              "population": np.bincount(mi, weights=pop, minlength=len(codes)),
