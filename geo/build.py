@@ -11,7 +11,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -141,27 +141,161 @@ def _clip(gdf: gpd.GeoDataFrame, region: Region, bounds: _Boundaries | None = No
     return out
 
 
+def _boundary_rows(results: Sequence[SourceResult], kind: str) -> gpd.GeoDataFrame | None:
+    """The packs' boundary rows of ``kind`` (``municipality``, ``tatort``, ``outline``), or None.
+
+    Rows read without a ``kind`` column count as municipalities when they have a code, else as
+    outlines.
+    """
+    frames = [r.boundary for r in results if r.boundary is not None and len(r.boundary)]
+    if not frames:
+        return None
+    rows = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=STORE_CRS)
+    kinds = rows["kind"] if "kind" in rows else pd.Series(
+        ["municipality" if pd.notna(c) else "outline" for c in rows["municipality"]], index=rows.index)
+    rows = rows[kinds.fillna("outline").to_numpy() == kind]
+    return rows.reset_index(drop=True) if len(rows) else None
+
+
 def _boundaries(region: Region, results: Sequence[SourceResult]) -> _Boundaries | None:
     """The packs' island-keeping municipality polygons and outlines, or None when no pack has any.
 
     A pack boundary file with municipality codes (the Blekinge pack's Valmyndigheten boundaries,
-    which keep Trossö, Aspö, Hasslö and Sturkö in Karlskrona) is ``exact``; the union of the other
-    boundary polygons (province outline with the sea) is ``sea``.
+    which keep Trossö, Aspö, Hasslö and Sturkö in Karlskrona) is ``exact``; the union of the
+    outlines (province outline with the sea) is ``sea``. Tätort outlines are neither.
     """
-    frames = [r.boundary for r in results if r.boundary is not None and len(r.boundary)]
-    if not frames or not len(region.municipalities):
+    exact_rows = _boundary_rows(results, "municipality")
+    outlines = _boundary_rows(results, "outline")
+    if (exact_rows is None and outlines is None) or not len(region.municipalities):
         return None
-    bounds = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=STORE_CRS)
-    exact = bounds[bounds["municipality"].notna()].rename(columns={"municipality": "code"})
-    exact = gpd.GeoDataFrame(exact.drop_duplicates("code")[["code", "geometry"]], crs=STORE_CRS)
+    exact = gpd.GeoDataFrame({"code": [], "geometry": []}, geometry="geometry", crs=STORE_CRS)
+    if exact_rows is not None:
+        exact = exact_rows.rename(columns={"municipality": "code"}).drop_duplicates("code")
+        exact = gpd.GeoDataFrame(exact[["code", "geometry"]], crs=STORE_CRS)
     scb = municipalities()
     scb = scb[~scb["code"].isin(set(exact["code"]))][["code", "geometry"]]
     national = gpd.GeoDataFrame(pd.concat([exact, scb], ignore_index=True), crs=STORE_CRS).to_crs(WORK_CRS)
-    outlines = bounds[bounds["municipality"].isna()]
     if len(exact):
         log.info("municipalities assigned by the packs' boundaries for %s", ", ".join(exact["code"]))
     return _Boundaries(exact=exact.to_crs(WORK_CRS) if len(exact) else None, national=national,
-                       sea=outlines.union_all() if len(outlines) else None)
+                       sea=outlines.union_all() if outlines is not None else None)
+
+
+#: A pack outline extends a county's polygon (islands) when at least this share of the county
+#: lies in it and of it in the county: the county's own province outline, not a neighbour's.
+OUTLINE_OVERLAP_SHARE = 0.5
+
+
+def _pack_provenance(row: pd.Series) -> Provenance:
+    """Provenance of one pack boundary row (its entry's source, licence, date and file)."""
+    return Provenance(source=str(row.get("source") or "data pack boundary file"),
+                      license=str(row.get("license") or "unknown (see the pack)"),
+                      date=str(row.get("date") or ""),
+                      note=f"pack file {row.get('file')}" if row.get("file") else "")
+
+
+def _island_keeping(region: Region, results: Sequence[SourceResult]) -> tuple[Region, list[Provenance]]:
+    """The region with the packs' island-keeping municipality polygons, and their provenance.
+
+    - A pack municipality boundary file (``kind`` ``municipality``: codes in ``kommun_kod``)
+      replaces SCB's simplified polygon of every municipality it has; for a county or
+      municipality region the region polygon becomes the union of the municipalities' polygons
+      (Karlskrona with Trossö, Aspö, Hasslö and Sturkö).
+    - Otherwise a county region grows by its pack outline (the province with its coastal waters,
+      so the islands are in) when it overlaps the county by :data:`OUTLINE_OVERLAP_SHARE`.
+    - Otherwise, and for polygon-file and OSM regions' outlines, the region stays as resolved.
+
+    The provenance lists every source of the polygons used (a licence marked "unclear: ..."
+    travels with it into the manifest's base sources).
+    """
+    own = [Provenance(source=region.source, license=region.license)]
+    if not len(region.municipalities):
+        return region, own
+    exact = _boundary_rows(results, "municipality")
+    if exact is not None and region.municipalities["code"].isin(set(exact["municipality"])).any():
+        return _with_pack_municipalities(region, exact, own[0])
+    outlines = _boundary_rows(results, "outline")
+    if outlines is not None and region.level == "county":
+        return _with_outlines(region, outlines, own[0])
+    return region, own
+
+
+def _with_pack_municipalities(region: Region, exact: gpd.GeoDataFrame,
+                              own: Provenance) -> tuple[Region, list[Provenance]]:
+    """``region`` with the pack polygon of every municipality the pack has (see _island_keeping)."""
+    import shapely
+
+    munis = region.municipalities
+    by_code = exact.drop_duplicates("municipality").set_index("municipality")
+    geoms = list(munis.geometry.values)
+    provs: list[Provenance] = []
+    for i, code in enumerate(munis["code"]):
+        prov = own
+        if code in by_code.index:
+            geoms[i] = by_code.geometry[code]
+            prov = _pack_provenance(by_code.loc[code])
+        provs.append(prov)
+    mun = gpd.GeoDataFrame(munis[["code", "name"]].assign(source=[p.source for p in provs],
+                                                          license=[p.license for p in provs]),
+                           geometry=geoms, crs=STORE_CRS).reset_index(drop=True)
+    unique = list(dict.fromkeys(provs))
+    polygon = region.polygon
+    if region.level in ("county", "municipality"):
+        polygon = shapely.make_valid(shapely.union_all(mun.geometry.values))
+    log.info("%s: municipality polygons of %s from %s", region.name,
+             ", ".join(c for c in munis["code"] if c in by_code.index),
+             "; ".join(p.source for p in unique))
+    return replace(region, polygon=polygon, municipalities=mun,
+                   source=" + ".join(p.source for p in unique),
+                   license=" + ".join(p.license for p in unique)), unique
+
+
+def _with_outlines(region: Region, outlines: gpd.GeoDataFrame,
+                   own: Provenance) -> tuple[Region, list[Provenance]]:
+    """``region`` grown by the pack outlines that overlap it well (see _island_keeping)."""
+    import shapely
+
+    area = gpd.GeoSeries([region.polygon], crs=STORE_CRS).to_crs(WORK_CRS).iloc[0]
+    metric = outlines.to_crs(WORK_CRS)
+    inter = metric.intersection(area).area
+    ok = ((inter >= OUTLINE_OVERLAP_SHARE * area.area)
+          & (inter >= OUTLINE_OVERLAP_SHARE * metric.area)).to_numpy()
+    if not ok.any():
+        return region, [own]
+    extra = outlines[ok]
+    polygon = shapely.make_valid(shapely.union_all([region.polygon, *extra.geometry.values]))
+    unique = list(dict.fromkeys([own, *(_pack_provenance(r) for _, r in extra.iterrows())]))
+    log.info("%s: region polygon extended by the pack outline(s) %s (islands)", region.name,
+             ", ".join(str(f) for f in extra["file"]))
+    return replace(region, polygon=polygon, source=" + ".join(p.source for p in unique),
+                   license=" + ".join(p.license for p in unique)), unique
+
+
+def _footprints(localities: gpd.GeoDataFrame, region: Region, results: Sequence[SourceResult],
+                loc_prov: Provenance | None) -> tuple[Any, list[Provenance]]:
+    """Every locality's footprint (:func:`geo.footprints.locality_footprints`) and its sources.
+
+    The packs' tätort outlines near the region are joined to the localities; those left over are
+    reported (unmatched outlines), and localities without an outline get discs.
+    """
+    from .footprints import locality_footprints
+
+    rows = _boundary_rows(results, "tatort")
+    provs: list[Provenance] = []
+    if rows is not None:
+        area = gpd.GeoSeries([region.polygon], crs=STORE_CRS).to_crs(WORK_CRS).buffer(
+            EXACT_BOUNDARY_TOLERANCE_M).to_crs(STORE_CRS).iloc[0]
+        rows = rows[rows.intersects(area)].reset_index(drop=True)
+        provs = list(dict.fromkeys(_pack_provenance(r) for _, r in rows.iterrows()))
+        if not len(rows):
+            rows = None
+    match = locality_footprints(localities, rows)
+    if (match.footprints["footprint_source"] == "disc").any():
+        provs.append(Provenance(
+            source=f"discs of the localities' areas ({loc_prov.source if loc_prov else 'unknown'})",
+            license=loc_prov.license if loc_prov else "n/a", coverage="partial",
+            note="fallback where no tätort outline matched"))
+    return match, provs
 
 
 @dataclass
@@ -529,6 +663,8 @@ def _build(reg: Region, *, packs: Sequence[str | Path] | None, files: Sequence[t
         extra.add_layer(layer, gdf, prov)
         results.append(extra)
         inputs[f"file:{layer}:{Path(path).name}"] = fingerprint(path)
+    # the packs' municipality boundaries keep the coastal islands: OSM and GTFS are read for them
+    reg, boundary_provs = _island_keeping(reg, results)
     if pbf is not None:
         from .sources.osm import osm_from_pbf
 
@@ -598,6 +734,10 @@ def _build(reg: Region, *, packs: Sequence[str | Path] | None, files: Sequence[t
             loc_prov = fb[1]
     log.info("%d localities, population %s", len(localities),
              int(localities["population"].sum()) if len(localities) else 0)
+    say("matching tätort outlines")
+    match, footprint_provs = _footprints(localities, reg, results, loc_prov)
+    if match.note():
+        notes.append(match.note())
 
     merged: dict[str, tuple[gpd.GeoDataFrame, list[Provenance]]] = {}
     for key in LAYERS:
@@ -623,13 +763,15 @@ def _build(reg: Region, *, packs: Sequence[str | Path] | None, files: Sequence[t
 
     say("writing snapshot")
     with write_snapshot(reg.key, reg.to_dict(), data) as w:
-        w.put_base("boundary", reg.boundary_frame(),
-                   [Provenance(source=reg.source, license=reg.license)])
-        mun = gpd.GeoDataFrame(reg.municipalities[["code", "name"]], geometry=reg.municipalities.geometry,
+        w.put_base("boundary", reg.boundary_frame(), boundary_provs)
+        cols = [c for c in ("code", "name", "source", "license") if c in reg.municipalities]
+        mun = gpd.GeoDataFrame(reg.municipalities[cols], geometry=reg.municipalities.geometry,
                                crs=STORE_CRS)
-        w.put_base("municipalities", mun, [Provenance(source=reg.source, license=reg.license)])
+        w.put_base("municipalities", mun, boundary_provs)
         w.put_base("localities", localities, [loc_prov] if loc_prov else [])
         w.manifest["base"]["localities"]["coverage"] = loc_prov.coverage if loc_prov else "missing"
+        w.put_base("footprints", match.footprints, footprint_provs)
+        w.manifest["base"]["footprints"].update(match.summary())
         for key, (gdf, provs) in merged.items():
             coverage, reason, reason_msg = layer_coverage_msg(key, gdf, provs)
             unique = list({p: None for p in provs})

@@ -1,16 +1,22 @@
-"""The hexagon grid: H3 cells over the inhabited parts of a region, with population weights.
+"""The hexagon grid: H3 cells where people live in a region, with population weights.
 
 Cells come from two places:
 
-1. every locality (tätort) point with its area ``area_ha`` is turned into a disc of that area
-   around the point and filled with H3 cells (at least the cell holding the point);
+1. every locality's footprint (see :mod:`geo.footprints`): its tätort outline when the build
+   matched one, else a disc of its area ``area_ha`` around its point. The cells whose centres fall
+   inside it, plus the cell holding the locality's point; an outline part too small to hold any
+   cell centre gives the cells it touches;
 2. residential land and residential buildings from the ``housing`` layer, when it has them: the
    cells they fall in (polygons are filled, points and small polygons give their cell).
 
-Each cell belongs to at most one locality: the one whose disc holds it and whose centre is nearest.
-Housing cells outside every disc but within :data:`ATTACH_M` of a disc's edge join that locality;
-the rest are kept as rural cells (``locality`` empty, weight 0 in locality roll-ups) and take the
-municipality of the nearest locality.
+Each cell belongs to at most one locality: one whose footprint holds the cell's centre before one
+that only holds its point or touches it, then the one whose point is nearest. Housing cells outside
+every footprint but within :data:`ATTACH_M` of one join that locality; the rest are kept as rural
+cells (``locality`` empty, weight 0 in locality roll-ups).
+
+Municipality of a cell: the municipality polygon holding its centre (the snapshot's, which keep
+the coastal islands when the build had a pack's municipality boundaries), else its locality's,
+else (a rural cell) the nearest locality's.
 
 Population weight: a locality's population is spread over its cells in proportion to the number of
 housing features in each cell where the locality has any, otherwise evenly. Whole municipalities are
@@ -25,20 +31,27 @@ import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
-from shapely.geometry import Point, Polygon
+import shapely
+from shapely.geometry import Polygon
+from shapely.geometry.base import BaseGeometry
 
 from .errors import LimitError
+from .footprints import disc_footprints
 from .settings import H3_RESOLUTIONS, STORE_CRS, WORK_CRS
 
-__all__ = ["ATTACH_M", "HOUSING_KINDS", "build_grid", "cell_polygons", "check_resolution"]
+__all__ = ["ATTACH_M", "GRID_COLUMNS", "HOUSING_KINDS", "build_grid", "cell_polygons",
+           "check_resolution", "footprint_cells"]
 
 log = logging.getLogger(__name__)
 
 #: Housing feature kinds that mark where people live.
 HOUSING_KINDS: tuple[str, ...] = ("residential_area", "apartments", "residential_building", "house")
-#: Housing cells this close to a locality's disc join that locality.
+#: Housing cells this close to a locality's footprint join that locality.
 ATTACH_M = 1000.0
-_DEFAULT_AREA_HA = 20.0
+#: Columns of :func:`build_grid`'s frame.
+GRID_COLUMNS = ("h3", "locality", "municipality", "weight", "n_housing", "lon", "lat", "x", "y")
+#: How a locality claims a cell, strongest first (see :func:`footprint_cells`).
+_INSIDE, _POINT, _TOUCH = 0, 1, 2
 
 
 def _fill(poly: Polygon, res: int) -> list[str]:
@@ -46,6 +59,14 @@ def _fill(poly: Polygon, res: int) -> list[str]:
     exterior = [(lat, lon) for lon, lat in poly.exterior.coords]
     holes = [[(lat, lon) for lon, lat in ring.coords] for ring in poly.interiors]
     return list(h3.polygon_to_cells(h3.LatLngPoly(exterior, *holes), res))
+
+
+def _touching(poly: Polygon, res: int) -> list[str]:
+    """H3 cells a lon/lat polygon overlaps (for parts too small to hold a cell centre)."""
+    try:
+        return list(h3.h3shape_to_cells_experimental(h3.geo_to_h3shape(poly), res, "overlap"))
+    except (AttributeError, TypeError, ValueError, h3.H3BaseException):  # experimental API moved
+        return list({h3.latlng_to_cell(lat, lon, res) for lon, lat in poly.exterior.coords})
 
 
 def _geom_cells(geom: object, res: int) -> list[str]:
@@ -59,6 +80,37 @@ def _geom_cells(geom: object, res: int) -> list[str]:
         p = geom.representative_point()  # type: ignore[attr-defined]
         cells.append(h3.latlng_to_cell(p.y, p.x, res))
     return cells
+
+
+def footprint_cells(footprint: BaseGeometry, point: BaseGeometry, res: int, *,
+                    touch: bool = True) -> dict[str, int]:
+    """Cells of one locality: ``{h3: how}`` with how 0 (centre inside), 1 (its point), 2 (touched).
+
+    Parameters
+    ----------
+    footprint
+        The locality's (multi)polygon, EPSG:4326.
+    point
+        The locality's point, EPSG:4326: its cell always belongs to the locality.
+    res
+        H3 resolution.
+    touch
+        A polygon part holding no cell centre adds the cells it overlaps (a tiny outline part,
+        an islet); False for the fallback discs, which keep just the point's cell.
+    """
+    out: dict[str, int] = {}
+    for part in getattr(footprint, "geoms", [footprint]):
+        if not isinstance(part, Polygon) or part.is_empty:
+            continue
+        inside = _fill(part, res)
+        for c in inside:
+            out[c] = _INSIDE
+        if not inside and touch:
+            for c in _touching(part, res):
+                out.setdefault(c, _TOUCH)
+    if point is not None and not point.is_empty:
+        out.setdefault(h3.latlng_to_cell(point.y, point.x, res), _POINT)
+    return out
 
 
 def check_resolution(resolution: object) -> int:
@@ -79,8 +131,64 @@ def check_resolution(resolution: object) -> int:
     return int(resolution)  # type: ignore[call-overload]
 
 
+def _footprints_for(loc: gpd.GeoDataFrame,
+                    footprints: gpd.GeoDataFrame | None) -> tuple[list[BaseGeometry], np.ndarray]:
+    """Each locality's footprint (EPSG:4326) and whether it is an outline (else a disc)."""
+    discs = disc_footprints(loc)
+    geoms = list(discs.values)
+    outline = np.zeros(len(loc), dtype=bool)
+    if footprints is not None and len(footprints) and "code" in footprints:
+        fp = footprints.to_crs(STORE_CRS)
+        fp = fp[fp.geometry.notna() & ~fp.geometry.is_empty]
+        by_code = dict(zip(fp["code"].astype(str), range(len(fp))))
+        srcs = fp["footprint_source"].astype(str).to_numpy() if "footprint_source" in fp else \
+            np.array(["outline"] * len(fp))
+        for i, code in enumerate(loc["code"].astype(str)):
+            j = by_code.get(code)
+            if j is not None:
+                geoms[i] = fp.geometry.iloc[j]
+                outline[i] = srcs[j] != "disc"
+    return geoms, outline
+
+
+def _cell_municipalities(lon: np.ndarray, lat: np.ndarray,
+                         municipalities: gpd.GeoDataFrame | None) -> np.ndarray:
+    """Code of the municipality polygon holding each point (None: none; overlaps: first listed)."""
+    out = np.full(len(lon), None, dtype=object)
+    if municipalities is None or municipalities.empty or "code" not in municipalities or not len(lon):
+        return out
+    m = municipalities.to_crs(STORE_CRS).reset_index(drop=True)
+    m = m[m.geometry.notna()]
+    tree = shapely.STRtree(m.geometry.values)
+    pi, mi = tree.query(shapely.points(lon, lat), predicate="within")
+    order = np.lexsort((mi, pi))  # per point, the first-listed polygon first
+    pi, mi = pi[order], mi[order]
+    first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.array([], dtype=bool)
+    codes = m["code"].astype(str).to_numpy()
+    out[pi[first]] = codes[mi[first]]
+    return out
+
+
+def _housing_counts(housing: gpd.GeoDataFrame | None, resolution: int) -> pd.Series:
+    """Housing features per cell (empty without housing data)."""
+    if housing is None or housing.empty or "kind" not in housing.columns:
+        return pd.Series(dtype=float)
+    hs = housing[housing["kind"].isin(HOUSING_KINDS)]
+    if hs.empty:
+        return pd.Series(dtype=float)
+    hs = hs.to_crs(STORE_CRS)
+    hcells: list[str] = []
+    for g in hs.geometry:
+        hcells.extend(_geom_cells(g, resolution))
+    counts = pd.Series(hcells).value_counts().astype(float)
+    log.info("%d housing features fall in %d cells", len(hs), len(counts))
+    return counts
+
+
 def build_grid(localities: gpd.GeoDataFrame, *, resolution: int = 9,
-               housing: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+               housing: gpd.GeoDataFrame | None = None,
+               footprints: gpd.GeoDataFrame | None = None,
+               municipalities: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
     """Build the scoring grid.
 
     Parameters
@@ -91,12 +199,18 @@ def build_grid(localities: gpd.GeoDataFrame, *, resolution: int = 9,
         H3 resolution (9: about 0.1 km2 per cell), within :data:`~geo.settings.H3_RESOLUTIONS`.
     housing
         The housing layer, if any; features of :data:`HOUSING_KINDS` add cells and weights.
+    footprints
+        The snapshot's ``footprints`` (``code``, ``footprint_source``, polygons; see
+        :mod:`geo.footprints`); localities without one get a disc of their area.
+    municipalities
+        Municipality polygons (``code``) that decide a cell's municipality by its centre.
 
     Returns
     -------
     pandas.DataFrame
-        One row per cell: ``h3``, ``locality`` (code or None), ``municipality``, ``weight``
-        (people), ``n_housing``, ``lon``, ``lat``, ``x``, ``y`` (metric centre).
+        One row per cell (:data:`GRID_COLUMNS`): ``h3``, ``locality`` (code or None),
+        ``municipality``, ``weight`` (people), ``n_housing``, ``lon``, ``lat``, ``x``, ``y``
+        (metric centre).
 
     Raises
     ------
@@ -105,32 +219,16 @@ def build_grid(localities: gpd.GeoDataFrame, *, resolution: int = 9,
     """
     resolution = check_resolution(resolution)
     if localities.empty:
-        return pd.DataFrame(columns=["h3", "locality", "municipality", "weight", "n_housing",
-                                     "lon", "lat", "x", "y"])
+        return pd.DataFrame(columns=list(GRID_COLUMNS))
     loc = localities.to_crs(STORE_CRS).reset_index(drop=True)
     metric = loc.to_crs(WORK_CRS)
-    area = pd.to_numeric(loc.get("area_ha"), errors="coerce").fillna(_DEFAULT_AREA_HA)
-    radius = np.sqrt(area.to_numpy(dtype=float) * 1e4 / np.pi)
-    discs = gpd.GeoSeries([Point(p.x, p.y).buffer(r, 32) for p, r in zip(metric.geometry, radius)],
-                          crs=WORK_CRS).to_crs(STORE_CRS)
-    rows: list[tuple[str, int]] = []
-    for i, (disc, pt) in enumerate(zip(discs, loc.geometry)):
-        cells = set(_fill(disc, resolution))
-        cells.add(h3.latlng_to_cell(pt.y, pt.x, resolution))
-        rows.extend((c, i) for c in cells)
-    claims = pd.DataFrame(rows, columns=["h3", "li"])
-
-    # housing features: cells + counts
-    counts = pd.Series(dtype=float)
-    if housing is not None and not housing.empty and "kind" in housing.columns:
-        hs = housing[housing["kind"].isin(HOUSING_KINDS)]
-        if not hs.empty:
-            hs = hs.to_crs(STORE_CRS)
-            hcells: list[str] = []
-            for g in hs.geometry:
-                hcells.extend(_geom_cells(g, resolution))
-            counts = pd.Series(hcells).value_counts().astype(float)
-            log.info("%d housing features fall in %d cells", len(hs), len(counts))
+    geoms, outline = _footprints_for(loc, footprints)
+    rows: list[tuple[str, int, int]] = []
+    for i, (fp, pt) in enumerate(zip(geoms, loc.geometry)):
+        rows.extend((c, i, how) for c, how in
+                    footprint_cells(fp, pt, resolution, touch=bool(outline[i])).items())
+    claims = pd.DataFrame(rows, columns=["h3", "li", "how"])
+    counts = _housing_counts(housing, resolution)
 
     all_cells = pd.Index(pd.unique(pd.concat([claims["h3"], pd.Series(counts.index, dtype=object)])))
     latlng = np.array([h3.cell_to_latlng(c) for c in all_cells], dtype=float).reshape(-1, 2)
@@ -140,24 +238,25 @@ def build_grid(localities: gpd.GeoDataFrame, *, resolution: int = 9,
     centre = metric.geometry
     cx, cy = centre.x.to_numpy(), centre.y.to_numpy()
 
-    # the nearest claiming locality wins a cell claimed by several discs
+    # a cell claimed by several localities: centre inside a footprint first, then the nearest point
     cpos = all_cells.get_indexer(claims["h3"])
     d = np.hypot(xy[cpos, 0] - cx[claims["li"]], xy[cpos, 1] - cy[claims["li"]])
-    claims = claims.assign(d=d, pos=cpos).sort_values("d").drop_duplicates("h3")
+    claims = claims.assign(d=d, pos=cpos).sort_values(["how", "d"], kind="stable").drop_duplicates("h3")
     li = np.full(len(all_cells), -1, dtype=np.int64)
     li[claims["pos"].to_numpy()] = claims["li"].to_numpy()
 
-    # housing cells outside every disc: attach to the nearest locality within ATTACH_M of its disc
+    # housing cells outside every footprint: attach to the nearest one within ATTACH_M
     free = np.flatnonzero(li < 0)
     mi = li.copy()  # whose municipality a cell takes: its locality's, else the nearest one's
     if len(free):
         from scipy.spatial import cKDTree
 
-        dist, near = cKDTree(np.column_stack([cx, cy])).query(xy[free])
-        edge = dist - radius[near]
-        ok = edge <= ATTACH_M
-        li[free[ok]] = near[ok]
+        _, near = cKDTree(np.column_stack([cx, cy])).query(xy[free])
         mi[free] = near
+        fp_metric = gpd.GeoSeries(geoms, crs=STORE_CRS).to_crs(WORK_CRS).values
+        fi, ti = shapely.STRtree(fp_metric).query_nearest(
+            shapely.points(xy[free, 0], xy[free, 1]), max_distance=ATTACH_M, all_matches=False)
+        li[free[fi]] = ti
 
     n_h = counts.reindex(all_cells).fillna(0.0).to_numpy()
     pop = pd.to_numeric(loc.get("population"), errors="coerce").fillna(0.0).to_numpy(dtype=float)
@@ -171,11 +270,16 @@ def build_grid(localities: gpd.GeoDataFrame, *, resolution: int = 9,
     weight[has] = share * pop[li[has]]
 
     codes = loc["code"].astype(str).to_numpy()
-    munis = loc["municipality"].astype(str).to_numpy() if "municipality" in loc else None
+    munis = loc["municipality"].astype(object).to_numpy() if "municipality" in loc else None
+    cell_mun = _cell_municipalities(latlng[:, 1], latlng[:, 0], municipalities)
+    if munis is not None:
+        fallback = np.where(has, munis[np.maximum(li, 0)], munis[np.maximum(mi, 0)])
+        cell_mun = np.where(pd.isna(cell_mun), fallback, cell_mun)
+    cell_mun = np.array([None if pd.isna(v) else str(v) for v in cell_mun], dtype=object)
     out = pd.DataFrame({
         "h3": np.asarray(all_cells, dtype=object),
         "locality": np.where(has, codes[np.maximum(li, 0)], None),
-        "municipality": munis[mi] if munis is not None else None,
+        "municipality": cell_mun,
         "weight": weight,
         "n_housing": n_h,
         "lon": latlng[:, 1],
@@ -183,8 +287,9 @@ def build_grid(localities: gpd.GeoDataFrame, *, resolution: int = 9,
         "x": xy[:, 0],
         "y": xy[:, 1],
     })
-    log.info("grid at H3 resolution %d: %d cells (%d in %d localities, %d rural)", resolution,
-             len(out), int(has.sum()), len(loc), int((~has).sum()))
+    log.info("grid at H3 resolution %d: %d cells (%d in %d localities, %d of them on outlines; "
+             "%d rural)", resolution, len(out), int(has.sum()), len(loc), int(outline.sum()),
+             int((~has).sum()))
     return out
 
 

@@ -247,7 +247,8 @@ def build_model(snapshot: Any, *, resolution: int = 9, decay: str | None = None,
                 mnames[c] = str(nm)
     step(0.05, "grid")
     housing = snapshot.layer("housing")
-    cells = build_grid(loc, resolution=resolution, housing=housing)
+    cells = build_grid(loc, resolution=resolution, housing=housing,
+                       footprints=snapshot.footprints(), municipalities=munis)
     points = cells[["x", "y"]].to_numpy(dtype=float)
     point_munis = cells["municipality"].astype(object).to_numpy()
     networks = {m: snapshot.network(m) for m in ("walk", "bike", "drive", "car")}

@@ -74,6 +74,7 @@ from .settings import STORE_CRS, data_dir
 from .texts import parse_reason
 
 __all__ = [
+    "BASE_TABLES",
     "KILL_ENV",
     "LOCKS",
     "MANIFEST",
@@ -97,6 +98,8 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 SCHEMA_VERSION = 1
+#: The base tables a snapshot may store (``footprints``: one outline or disc per locality).
+BASE_TABLES = ("boundary", "municipalities", "localities", "footprints")
 #: Folder (under the data folder) holding every snapshot version.
 VERSIONS = ".snapshots"
 #: Folder (under the data folder) holding the per-region build locks.
@@ -511,6 +514,11 @@ class Snapshot:
             return gpd.GeoDataFrame({"code": [], "name": []}, geometry=[], crs=STORE_CRS)
         return gdf.copy()
 
+    def footprints(self) -> gpd.GeoDataFrame | None:
+        """Return the localities' footprints (:mod:`geo.footprints`), None in older snapshots."""
+        gdf = self._read_gdf("footprints.parquet")
+        return None if gdf is None else gdf.copy()
+
     def table_names(self) -> list[str]:
         """Names of the statistics tables."""
         return list(self.manifest.get("tables", {}))
@@ -771,8 +779,8 @@ class SnapshotWriter:
         frame.to_parquet(p, index=False)  # GeoParquet for GeoDataFrames, plain Parquet otherwise
 
     def put_base(self, name: str, gdf: gpd.GeoDataFrame, sources: list[Provenance]) -> None:
-        """Store ``boundary``, ``municipalities`` or ``localities``."""
-        if name not in ("boundary", "municipalities", "localities"):
+        """Store ``boundary``, ``municipalities``, ``localities`` or ``footprints``."""
+        if name not in BASE_TABLES:
             raise ValueError(f"unknown base table {name!r}")
         self._write(f"{name}.parquet", gdf)
         self.manifest["base"][name] = {

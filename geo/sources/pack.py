@@ -399,16 +399,18 @@ def read_pack(folder: str | Path, *, municipalities: Mapping[str, str] | None = 
     -------
     SourceResult
         Layers (each feature's :data:`ORIGIN` names its file), localities, tables, and as
-        ``boundary`` one row per outline file plus one row per municipality of a municipality
-        boundary file (column ``municipality``, else None); ``drops`` counts rows without
-        usable coordinates per file.
+        ``boundary`` the rows of every ``boundaries`` entry (see :func:`_boundary_rows`): one
+        per outline file, one per municipality of a municipality boundary file and one per tätort
+        of a tätort outline file, told apart by ``kind``; ``drops`` counts rows without usable
+        coordinates per file.
 
     Raises
     ------
     DataSourceError
         Missing folder or manifest, invalid JSON, a manifest that breaks :data:`PACK_SCHEMA`, a
         file outside the pack, a named file that is missing or unreadable, two localities
-        files, a ``fields`` column the file lacks, an unknown theme.
+        files, a ``fields`` column the file lacks, an unknown theme, a tätort outline file
+        without tätort names or codes.
     """
     from layers import LAYERS
 
@@ -461,29 +463,129 @@ def _count_unreadable(result: SourceResult, origin: str, gdf: pd.DataFrame) -> N
 #: Columns that make a boundary file a set of municipality polygons (4-digit SCB codes).
 _MUNICIPALITY_CODE_COLUMNS = ("kommun_kod", "kommunkod", "kommun-kod", "knkod", "mun_code",
                               "municipality")
+#: Columns naming a municipality in a municipality boundary file.
+_MUNICIPALITY_NAME_COLUMNS = ("kommun", "kommunnamn", "kommun_namn", "name", "namn")
+#: Columns holding a tätort's code (Lantmäteriet/SCB ``TATNR``) or name (``NAMN1``) in an outline file.
+_TATORT_ID_COLUMNS = ("tatnr", "tatortskod", "tatort_kod", "tatortkod", "tatort_id")
+_TATORT_NAME_COLUMNS = ("namn1", "tatortsnamn", "tatort", "tätort", "namn", "name")
+#: A boundary entry whose ``what`` matches this (or whose file has a tätort code column, or whose
+#: ``kind`` is ``tatort_outlines``) holds tätort (urban area) outlines.
+_TATORT_WHAT = re.compile(r"t[äa]tort|urban area", re.IGNORECASE)
+#: Our names a tätort outline entry's ``fields`` may map.
+TATORT_OUTLINE_FIELDS = ("id", "name", "population", "area_ha")
+#: ``kind`` of the rows :func:`_boundary_rows` returns.
+BOUNDARY_KINDS = ("municipality", "tatort", "outline")
+
+
+def _column(g: pd.DataFrame, fields: Mapping[str, str], key: str,
+            candidates: tuple[str, ...]) -> str | None:
+    """The column ``fields[key]`` names, else the first of ``candidates`` the file has (any case)."""
+    if fields.get(key) in g.columns:
+        return str(fields[key])
+    by_lower = {str(c).lower(): str(c) for c in g.columns if c != "geometry"}
+    return next((by_lower[c] for c in candidates if c in by_lower), None)
+
+
+def _boundary_kind(g: pd.DataFrame, entry: Mapping[str, Any]) -> str:
+    """``municipality``, ``tatort`` or ``outline`` (see :func:`_boundary_rows`)."""
+    kind = str(entry.get("kind", "")).strip().lower()
+    if kind in ("municipality", "municipalities"):
+        return "municipality"
+    if kind in ("tatort", "tatort_outlines", "tätort", "urban_areas"):
+        return "tatort"
+    if kind in ("outline", "region", "province"):
+        return "outline"
+    fields = entry.get("fields", {})
+    if _column(g, fields, "municipality", _MUNICIPALITY_CODE_COLUMNS) is not None:
+        return "municipality"
+    if _column(g, {}, "id", _TATORT_ID_COLUMNS) is not None or _TATORT_WHAT.search(
+            str(entry.get("what", ""))):
+        return "tatort"
+    return "outline"
+
+
+def _meta(path: Path, entry: Mapping[str, Any]) -> dict[str, str]:
+    return {"what": str(entry.get("what", "")), "source": str(entry.get("source", "")),
+            "license": str(entry.get("license", "")), "date": str(entry.get("date", "")),
+            "file": path.name}
 
 
 def _boundary_rows(path: Path, entry: Mapping[str, Any]) -> gpd.GeoDataFrame:
-    """One row per municipality for a municipality boundary file, else the file's outline as one row.
+    """The rows a ``boundaries`` entry contributes to :attr:`SourceResult.boundary`.
 
-    A boundary file is a municipality file when ``fields.municipality`` or a column such as
-    ``kommun_kod`` holds 4-digit codes; its polygons (which may keep coastal islands that SCB's
-    simplified boundaries miss) are then used to assign features to municipalities.
+    Every row has ``kind`` (one of :data:`BOUNDARY_KINDS`), ``municipality``, ``name``,
+    ``tatort_id`` and the entry's ``what``, ``source``, ``license``, ``date`` and ``file``. The kind is
+    the entry's ``kind`` when given, else:
+
+    - ``municipality``: ``fields.municipality`` or a column such as ``kommun_kod`` holds 4-digit
+      codes; one row per municipality (polygons dissolved by code, ``name`` from ``kommun``). These
+      polygons may keep coastal islands that SCB's simplified boundaries miss.
+    - ``tatort``: a tätort code column (``TATNR``) or a ``what`` that says tätort / urban area; one
+      row per tätort (parts dissolved by code, else by name), see :func:`_tatort_rows`.
+    - ``outline``: anything else (a province outline, with or without the sea): one row.
+
+    Raises
+    ------
+    DataSourceError
+        For a tätort outline file without names or codes (see :func:`_tatort_rows`).
     """
     g = read_vector(path).to_crs(STORE_CRS)
-    meta = {"what": str(entry.get("what", "")), "source": str(entry.get("source", "")),
-            "license": str(entry.get("license", ""))}
+    meta = _meta(path, entry)
     fields = entry.get("fields", {})
-    col = fields.get("municipality") if fields.get("municipality") in g.columns else next(
-        (c for c in g.columns if str(c).lower() in _MUNICIPALITY_CODE_COLUMNS), None)
     polys = g[g.geom_type.isin(["Polygon", "MultiPolygon"])]
-    if col is not None and len(polys):
+    kind = _boundary_kind(g, entry)
+    if kind == "tatort":
+        return _tatort_rows(path, polys, fields, meta)
+    col = _column(g, fields, "municipality", _MUNICIPALITY_CODE_COLUMNS)
+    if kind == "municipality" and col is not None and len(polys):
         codes = polys[col].map(lambda v: None if pd.isna(v) else str(v).split(".")[0].zfill(4))
         if codes.notna().all() and codes.str.fullmatch(r"\d{4}").all():
-            by_code = gpd.GeoDataFrame({"municipality": codes.values}, geometry=polys.geometry.values,
-                                       crs=STORE_CRS).dissolve(by="municipality").reset_index()
+            name_col = _column(g, fields, "name", _MUNICIPALITY_NAME_COLUMNS)
+            names = polys[name_col].astype("object").values if name_col else [None] * len(polys)
+            by_code = gpd.GeoDataFrame({"municipality": codes.values, "name": names},
+                                       geometry=polys.geometry.values, crs=STORE_CRS)
+            by_code = by_code.dissolve(by="municipality", aggfunc="first").reset_index()
+            by_code["kind"], by_code["tatort_id"] = "municipality", None
             for k, v in meta.items():
                 by_code[k] = v
             return by_code
-    return gpd.GeoDataFrame({**{k: [v] for k, v in meta.items()}, "municipality": [None]},
+    return gpd.GeoDataFrame({**{k: [v] for k, v in meta.items()}, "kind": ["outline"],
+                             "municipality": [None], "name": [None], "tatort_id": [None]},
                             geometry=[g.union_all()], crs=STORE_CRS)
+
+
+def _tatort_rows(path: Path, polys: gpd.GeoDataFrame, fields: Mapping[str, str],
+                 meta: Mapping[str, str]) -> gpd.GeoDataFrame:
+    """One row per tätort of an outline file: its parts dissolved by code (else by name).
+
+    Raises
+    ------
+    DataSourceError
+        When ``fields`` names a column the file lacks, or the file has neither a tätort name nor
+        a code column: the outlines could not be joined to the localities.
+    """
+    _check_fields(path, fields, polys.columns, TATORT_OUTLINE_FIELDS, "the boundaries entry")
+    id_col = _column(polys, fields, "id", _TATORT_ID_COLUMNS)
+    name_col = _column(polys, fields, "name", _TATORT_NAME_COLUMNS)
+    if id_col is None and name_col is None:
+        cols = [str(c) for c in polys.columns if c != "geometry"]
+        raise DataSourceError(
+            f"{path}: tätort outlines need each outline's tätort name or code to be joined to the "
+            f"localities, and the file has neither (columns: {', '.join(cols[:20]) or 'none'}); add "
+            "a name column (NAMN1) or a code column (TATNR), or name yours in the pack entry's "
+            "fields, e.g. \"fields\": {\"name\": \"NAMN1\", \"id\": \"TATNR\"}"
+        )
+    frame = gpd.GeoDataFrame({
+        "tatort_id": polys[id_col].map(lambda v: None if pd.isna(v) else str(v).split(".")[0])
+        if id_col else None,
+        "name": polys[name_col].astype("object").where(polys[name_col].notna(), None)
+        if name_col else None,
+    }, geometry=polys.geometry.values, crs=STORE_CRS)
+    key = "tatort_id" if id_col else "name"
+    frame = frame[frame[key].notna()]
+    out = frame.dissolve(by=key, aggfunc="first").reset_index()
+    out["kind"], out["municipality"] = "tatort", None
+    for k, v in meta.items():
+        out[k] = v
+    log.info("%s: %d tätort outlines in %d parts", path.name, len(out), len(frame))
+    return out
