@@ -14,9 +14,12 @@ that only holds its point or touches it, then the one whose point is nearest. Ho
 every footprint but within :data:`ATTACH_M` of one join that locality; the rest are kept as rural
 cells (``locality`` empty, weight 0 in locality roll-ups).
 
-Municipality of a cell: the municipality polygon holding its centre (the snapshot's, which keep
-the coastal islands when the build had a pack's municipality boundaries), else its locality's,
-else (a rural cell) the nearest locality's.
+Municipality of a cell: its locality's (a locality is one place in one municipality: SCB's code,
+or the one the build assigned it by the island-keeping polygons); a cell outside every locality (a
+rural housing cell), or of a locality without a municipality, takes the municipality polygon holding
+its centre (the snapshot's, which keep the coastal islands when the build had a pack's municipality
+boundaries), else the nearest locality's. Generalised polygons are not trusted inside a locality:
+the pack's put 8 cells of Pukavik (Sölvesborg) more than 1 km into Karlshamn.
 
 Population weight: a locality's population is spread over its cells in proportion to the number of
 housing features in each cell where the locality has any, otherwise evenly. Whole municipalities are
@@ -203,7 +206,8 @@ def build_grid(localities: gpd.GeoDataFrame, *, resolution: int = 9,
         The snapshot's ``footprints`` (``code``, ``footprint_source``, polygons; see
         :mod:`geo.footprints`); localities without one get a disc of their area.
     municipalities
-        Municipality polygons (``code``) that decide a cell's municipality by its centre.
+        Municipality polygons (``code``) that decide the municipality of a cell outside every
+        locality (or of a locality without one) by the cell's centre.
 
     Returns
     -------
@@ -273,8 +277,9 @@ def build_grid(localities: gpd.GeoDataFrame, *, resolution: int = 9,
     munis = loc["municipality"].astype(object).to_numpy() if "municipality" in loc else None
     cell_mun = _cell_municipalities(latlng[:, 1], latlng[:, 0], municipalities)
     if munis is not None:
-        fallback = np.where(has, munis[np.maximum(li, 0)], munis[np.maximum(mi, 0)])
-        cell_mun = np.where(pd.isna(cell_mun), fallback, cell_mun)
+        own = np.where(has, munis[np.maximum(li, 0)], None)  # a locality is in one municipality
+        cell_mun = np.where(pd.isna(own), cell_mun, own)
+        cell_mun = np.where(pd.isna(cell_mun), munis[np.maximum(mi, 0)], cell_mun)
     cell_mun = np.array([None if pd.isna(v) else str(v) for v in cell_mun], dtype=object)
     out = pd.DataFrame({
         "h3": np.asarray(all_cells, dtype=object),

@@ -298,14 +298,20 @@ def test_grid_fills_outlines_touches_islets_and_keeps_the_point() -> None:
     assert len(build_grid(loc)) < len(cells)
 
 
-def test_cell_municipality_by_polygon_then_locality() -> None:
-    loc = _points([("A", "Town", 15.00, 56.00, 400, "0001")])
-    east = gpd.GeoDataFrame({"code": ["0002"]}, geometry=[box(15.005, 55.9, 15.1, 56.1)], crs=4326)
-    cells = build_grid(loc, municipalities=east)
-    in_east = cells["lon"] > 15.005
-    assert in_east.any() and (~in_east).any()
-    assert (cells.loc[in_east, "municipality"] == "0002").all()
-    assert (cells.loc[~in_east, "municipality"] == "0001").all()  # outside every polygon: its locality's
+def test_cell_municipality_locality_then_polygon() -> None:
+    loc = _points([("A", "Town", 15.00, 56.00, 400, "0001"), ("B", "Hamlet", 15.30, 56.00, 5, None)])
+    east = gpd.GeoDataFrame({"code": ["0002"]}, geometry=[box(15.005, 55.9, 15.5, 56.1)], crs=4326)
+    farm = (15.1, 56.05)  # a rural house inside 0002, 8 km from A and 13 km from B
+    housing = gpd.GeoDataFrame({"kind": ["house"]}, geometry=[Point(*farm)], crs=4326)
+    cells = build_grid(loc, housing=housing, municipalities=east).set_index("h3")
+    a = cells[cells["locality"] == "A"]
+    assert (a["lon"] > 15.005).any()  # part of A lies inside 0002's (generalised) polygon
+    assert (a["municipality"] == "0001").all()  # a locality is one place in one municipality
+    rural = cells.loc[h3.latlng_to_cell(farm[1], farm[0], 9)]
+    assert pd.isna(rural["locality"]) and rural["municipality"] == "0002"  # by its centre
+    assert (cells.loc[cells["locality"] == "B", "municipality"] == "0002").all()  # B has none
+    # without polygons a rural cell takes the nearest locality's municipality
+    assert build_grid(loc, housing=housing).set_index("h3").loc[rural.name, "municipality"] == "0001"
 
 
 def test_centre_inside_beats_a_touch() -> None:
