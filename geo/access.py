@@ -455,9 +455,9 @@ def _point_thresholds(ind: Any, place_types: np.ndarray | None, n: int) -> np.nd
     """The indicator's standard at each of ``n`` points from their place types (None: none given)."""
     if place_types is None or not hasattr(ind, "threshold_for"):
         return None
-    types = np.asarray(place_types, dtype=object)
+    types = pd.Series(np.asarray(place_types, dtype=object))
     table = {t: float(ind.threshold_for(t)) for t in pd.unique(types)}
-    return np.array([table[t] for t in types], dtype=float).reshape(n)
+    return types.map(table).to_numpy(dtype=float).reshape(n)
 
 
 def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFrame | None = None,

@@ -205,8 +205,8 @@ def point_types(point_locality: Any, codes: Any, types: Any) -> np.ndarray:
     """
     lookup = dict(zip(pd.Series(codes).astype(str), types))
     loc = pd.Series(point_locality, dtype=object)
-    return np.array([lookup.get(str(c), "countryside") if c is not None and c == c
-                     else "countryside" for c in loc], dtype=object)
+    keys = loc.where(loc.notna(), None).map(lambda c: None if c is None else str(c))
+    return keys.map(lookup).fillna("countryside").to_numpy(dtype=object)
 
 
 def island_candidates(points: Any, land: Any, min_offshore_m: float = 1000.0) -> np.ndarray:
