@@ -30,8 +30,7 @@ SPEC = LayerSpec(
                   kinds=("school",), mode="walk", threshold_m=800,
                   thresholds=by_place_type(1000, 1500, 3000), weight=1.5),
         Indicator("schools.upper_secondary", "Upper secondary school by bike",
-                  "Gymnasieskola med cykel", kinds=("college",), mode="bike", threshold_m=5000,
-                  thresholds=by_place_type(6000, 7500, 10000)),
+                  "Gymnasieskola med cykel", kinds=("college",), mode="bike", threshold_m=5000),
         # the same figure as Skolverket's county export (yrkesprogram), from Kolada's national table
         Indicator("schools.eligibility", "Pupils eligible for upper secondary",
                   "Elever behöriga till gymnasiet", measure="stat",
