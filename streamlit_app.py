@@ -6,7 +6,10 @@ Run with ``make run`` or ``streamlit run streamlit_app.py``. The data folder is 
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import time
 
 import streamlit as st
 
@@ -119,4 +122,32 @@ def main() -> None:
     st.sidebar.caption(t("share_link", lang))
 
 
-main()
+def _timed_main() -> None:
+    """Run :func:`main`; with ``LIVABILITY_RUN_LOG=FILE`` append one JSON line per script run.
+
+    The line holds the run's start (epoch seconds), its wall time, the page and how it ended
+    (``ok``, ``rerun`` when st.rerun or a newer user action cut it short, ``error``). It is what
+    ``benchmarks/app_load.py`` reads; unset (the default) nothing is measured or written.
+    """
+    path = os.environ.get("LIVABILITY_RUN_LOG")
+    if not path:
+        main()
+        return
+    start, t0, outcome = time.time(), time.perf_counter(), "error"
+    try:
+        main()
+        outcome = "ok"
+    except BaseException as exc:  # st.rerun / st.stop are control-flow exceptions
+        outcome = "rerun" if "Rerun" in type(exc).__name__ else type(exc).__name__
+        raise
+    finally:
+        line = json.dumps({"start": start, "seconds": round(time.perf_counter() - t0, 4),
+                           "page": st.session_state.get("page"), "outcome": outcome})
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (line + "\n").encode())  # one O_APPEND write: lines never interleave
+        finally:
+            os.close(fd)
+
+
+_timed_main()
