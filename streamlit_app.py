@@ -15,7 +15,7 @@ import streamlit as st
 
 from app import state as app_state
 from app import view_first_run as first_run
-from app.common import Ctx, bound, compute_result, error_panel, store, weights_sidebar
+from app.common import Ctx, bound, compute_result, error_panel, safe_text, store, weights_sidebar
 from app.data import current_key, get_snapshot
 from app.i18n import t
 from app.view_map import FOCUS_KEY, LEFT_KEY
@@ -89,7 +89,7 @@ def main() -> None:
             _init_state(None)
             lang = st.session_state["lang"]
             st.title(t("app_title", lang))
-            error_panel(str(exc), f"`livability build --region {key.region}`", lang)
+            error_panel(str(exc), key.region, lang)
             return
     _init_state(known, aliases)
     _apply_goto()
@@ -105,7 +105,7 @@ def main() -> None:
     persona, weights = weights_sidebar(lang)
     ctx = Ctx(key=key, lang=lang, persona=persona, weights=weights)
     st.title(t("app_title", lang))
-    st.caption(t("tagline", lang, region=ctx.snapshot.region_name))
+    st.caption(t("tagline", lang, region=safe_text(ctx.snapshot.region_name)))
     if st.session_state["page"] != "map":
         st.session_state[LEFT_KEY] = True  # the map's next visit starts with no stale click
         st.session_state.pop(FOCUS_KEY, None)
@@ -113,11 +113,11 @@ def main() -> None:
         compute_result(ctx)
         VIEWS[st.session_state["page"]](ctx)
     except LivabilityError as exc:
-        error_panel(str(exc), f"`livability build --region {key.region}`", lang)
+        error_panel(str(exc), key.region, lang)
     except Exception as exc:
         log.exception("view %s failed", st.session_state.get("page"))
         error_panel(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
-                    t("error_generic_todo", lang, region=key.region), lang)
+                    key.region, lang, generic=True)
     _sync_url(ctx)
     st.sidebar.caption(t("share_link", lang))
 
