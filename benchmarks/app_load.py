@@ -395,7 +395,7 @@ def run(quick: bool = False) -> list[Row]:
     reason = skip_reason()
     if reason:
         return [Row("app load: concurrent sessions", "-", note=f"skipped: {reason}")]
-    return [to_row(r) for r in measure((1, 2) if quick else (1, 5, 20))]
+    return [to_row(r) for r in measure((1, 2) if quick else (1, 5, 20), timeout_s=300.0)]
 
 
 def main(argv: list[str] | None = None) -> int:
