@@ -18,9 +18,9 @@ from .common import (
     coverage_label,
     engine_text,
     layer_reason,
-    md_text,
     num,
     place_options,
+    safe_text,
     store,
     theme_title,
 )
@@ -99,7 +99,8 @@ def _indicator_rows(exp: dict[str, Any], ctx: Ctx) -> pd.DataFrame:
                 continue
             dist = a.get("distance_m")
             mode = str(a.get("mode") or it.get("mode") or "")
-            txt = str(a.get("name") or kind_name(str(a.get("kind") or "—"), ctx.lang))
+            txt = safe_text(a.get("name") or kind_name(str(a.get("kind") or "—"), ctx.lang),
+                            "plain")
             if isinstance(dist, (int, float)) and np.isfinite(dist):
                 txt += f", {num(dist / 1000, '.1f', ctx.lang)} km" if dist >= 1000 \
                     else f", {dist:.0f} m"
@@ -114,14 +115,14 @@ def _indicator_rows(exp: dict[str, Any], ctx: Ctx) -> pd.DataFrame:
         notes = []
         if it.get("missing"):
             reason = engine_text(it.get("reason_msg"), str(it.get("reason", "")), ctx.lang)
-            notes.append(f"{ctx.t('missing')}: {reason}")
+            notes.append(f"{ctx.t('missing')}: {safe_text(reason, 'plain')}")
         if it.get("partial"):
             notes.append(ctx.t("partial"))
         if it.get("approximate"):
             notes.append("≈")
         rows.append({
             ctx.t("theme"): theme_title(str(it.get("theme", "")), ctx.lang),
-            ctx.t("indicator"): str(title or it.get("key", "")),
+            ctx.t("indicator"): safe_text(title or it.get("key", ""), "plain"),
             ctx.t("score"): round(float(score), 1)
             if isinstance(score, (int, float)) and np.isfinite(score) else None,
             ctx.t("nearest"): "; ".join(names),
@@ -139,7 +140,7 @@ def render(ctx: Ctx) -> None:
     if st.session_state.get("place") not in opts:
         st.session_state["place"] = next(iter(opts))
     code = store("place", st.selectbox(ctx.t("choose_place"), list(opts),
-                                       format_func=lambda c: opts.get(c, str(c)),
+                                       format_func=lambda c: safe_text(opts.get(c, c), "plain"),
                                        **bound("place", ctx.lang)))
     snap = ctx.snapshot
     locs = snap.localities()
@@ -153,7 +154,7 @@ def render(ctx: Ctx) -> None:
         hit = table[table["code"].astype(str) == code]
         row = hit.iloc[0] if len(hit) else None
     name = str(loc["name"].iloc[0]) if len(loc) else opts[code]
-    st.header(name)
+    st.header(safe_text(name))
     if st.button("Visa på kartan" if ctx.lang == "sv" else "Show on map", key="show_on_map",
                  icon=":material/map:"):  # the map page rings the place and zooms to it
         st.session_state.update(_goto=("map", code), _map_focus=code)
@@ -162,10 +163,10 @@ def render(ctx: Ctx) -> None:
     muni_name = str(loc["municipality_name"].iloc[0]) if len(loc) and "municipality_name" in loc \
         else ""
     if muni_name:
-        st.caption(f"{ctx.t('municipality')}: {muni_name}")
+        st.caption(f"{ctx.t('municipality')}: {safe_text(muni_name)}")
     if row is None:
         st.info(ctx.t("no_scores") if not ctx.result.error
-                else ctx.t("scores_failed", msg=ctx.result.error))
+                else ctx.t("scores_failed", msg=safe_text(ctx.result.error)))
     else:
         c1, c2, c3 = st.columns(3)
         c1.metric(ctx.t("score"), num(float(row["composite"]), ".1f", ctx.lang)
@@ -200,7 +201,7 @@ def render(ctx: Ctx) -> None:
             keys = [k.strip() for k in missing.split(",")] if isinstance(missing, str) \
                 else [str(k) for k in missing]
             items = ", ".join(_indicator_title(k, ctx.lang) for k in keys if k)
-            st.warning(ctx.t("missing_indicators", items=items))
+            st.warning(ctx.t("missing_indicators", items=safe_text(items)))
         exp = explanation(ctx.key, ctx.result, code)
         if exp:
             ind = _indicator_rows(exp, ctx)
@@ -217,18 +218,21 @@ def render(ctx: Ctx) -> None:
     if muni_name:
         facts.append((ctx.t("municipality"), muni_name))
     facts += municipal_facts(snap, muni_code, muni_name, ctx.lang)
-    st.table(pd.DataFrame(facts, columns=[ctx.t("key_facts"), ctx.t("value")]).set_index(
-        ctx.t("key_facts")))
+    # st.table renders markdown in every cell, the index and the headers
+    st.table(pd.DataFrame([(safe_text(k), safe_text(v)) for k, v in facts],
+                          columns=[safe_text(ctx.t("key_facts")), safe_text(ctx.t("value"))])
+             .set_index(safe_text(ctx.t("key_facts"))))
     st.subheader(ctx.t("coverage_layers"))
     warned = False
     for key in LAYERS:
         s = snap.layer_status(key)
         if s.coverage != "complete":
             warned = True
-            st.markdown(f"- **{theme_title(key, ctx.lang)}**: {coverage_label(s.coverage, ctx.lang)}"
-                        f"{' – ' + md_text(layer_reason(s, ctx.lang)) if s.reason else ''}")
+            reason = f" – {safe_text(layer_reason(s, ctx.lang))}" if s.reason else ""
+            st.markdown(f"- **{safe_text(theme_title(key, ctx.lang))}**: "
+                        f"{safe_text(coverage_label(s.coverage, ctx.lang))}{reason}")
     if not warned:
         st.caption("–")
     with st.expander(ctx.t("sources")):
         for line in snap.attributions():
-            st.markdown(f"- {md_text(line)}")
+            st.markdown(f"- {safe_text(line)}")
