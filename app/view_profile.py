@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.texts import kind_name
-from layers import LAYERS, all_indicators, get_indicator
+from layers import LAYERS, get_indicator
 
 from .common import (
     Ctx,
@@ -26,7 +26,7 @@ from .common import (
 )
 from .data import explanation, get_rank_bands
 
-__all__ = ["breakdown_frame", "municipal_facts", "render"]
+__all__ = ["breakdown_frame", "municipal_facts", "render", "source_lines"]
 
 
 def _indicator_title(key: str, lang: str) -> str:
@@ -47,40 +47,38 @@ def breakdown_frame(row: pd.Series, lang: str) -> pd.DataFrame:
 
 
 def municipal_facts(snapshot: Any, muni_code: str, muni_name: str, lang: str) -> list[tuple[str, str]]:
-    """Values of the municipal statistics indicators (rent, school results) as (label, value).
+    """The municipality's statistics against the national median, as (label, value) rows.
 
-    Reads each ``stat`` indicator's table and column from the snapshot; rows are matched on the
-    ``municipality`` code column (or a name column); for yearly tables the latest year with a
-    positive value is taken and shown in the label.
+    From :func:`geo.scoring.municipal_context`: tax rate, house price, rent, school results,
+    unemployment, income, then crime, population, population change 2015-2025 and the forecast;
+    each value with the national median (or why there is none), the year, the source and
+    "licence unclear" where the pack says so. Empty when the municipality is unknown.
     """
-    facts: list[tuple[str, str]] = []
-    for ind in all_indicators():
-        if ind.measure != "stat" or not ind.table or not ind.column:
-            continue
-        df = snapshot.table(ind.table)
-        if df is None or not len(df) or ind.column not in df:
-            continue
-        if "municipality" in df:
-            hit = df[df["municipality"].astype(str).str.strip() == muni_code]
-        else:
-            names = next((c for c in df.columns if str(c).lower() in ("kommun", "name")), None)
-            hit = df[df[names].astype(str).str.strip() == muni_name] if names else df.iloc[0:0]
-        vals = pd.to_numeric(hit[ind.column], errors="coerce")
-        hit = hit[vals.notna() & (vals > 0)]
-        if not len(hit):
-            continue
-        year_col = next((c for c in ("year", "Year") if c in hit), None)
-        label = ind.title(lang)
-        if year_col is not None:
-            hit = hit.sort_values(year_col)
-            label += f" ({hit[year_col].iloc[-1]})"
-        val = float(pd.to_numeric(hit[ind.column], errors="coerce").iloc[-1])
-        unit = " %" if "%" in ind.column or "andel" in ind.column.lower() else ""
-        if ind.layer == "housing":
-            unit = " kr/m²/år" if lang == "sv" else " SEK/m²/yr"
-        shown = num(val, ",.1f", "sv") if lang == "sv" else f"{val:,.1f}".replace(",", " ")
-        facts.append((label, shown + unit))
+    from geo.errors import LivabilityError
+    from geo.scoring import municipal_context
+    from geo.texts import fmt_value
+
+    try:
+        rows = municipal_context(snapshot, muni_code or muni_name)
+    except LivabilityError:
+        return []
+    facts = []
+    for r in rows:
+        label = r.title_sv if lang == "sv" else r.title
+        shown = ((r.label_sv if lang == "sv" else r.label) or "–") if r.unit == "category" \
+            else fmt_value(r.value, r.unit, lang)
+        facts.append((label, shown + r.comparison(lang) + r.provenance(lang)))
     return facts
+
+
+def _msg(msg: dict[str, Any], lang: str) -> str:
+    """An engine message in ``lang`` ("" for a code this version cannot render)."""
+    from geo.texts import render
+
+    try:
+        return render(msg, lang)
+    except (KeyError, ValueError, TypeError, IndexError):
+        return ""
 
 
 def _indicator_rows(exp: dict[str, Any], ctx: Ctx) -> pd.DataFrame:
@@ -94,6 +92,14 @@ def _indicator_rows(exp: dict[str, Any], ctx: Ctx) -> pd.DataFrame:
         if isinstance(nearest, dict):
             nearest = [nearest]
         names = []
+        statement = it.get("statement_msg")
+        if isinstance(statement, dict) and statement.get("code"):
+            # the engine's own sentence: "nearest known: X, nearest for 62% of residents; ..."
+            names.append(safe_text(_msg(statement, ctx.lang), "plain"))
+            nearest = []
+        gap = it.get("gap_msg")
+        if isinstance(gap, dict) and gap.get("code"):
+            names.append(safe_text(_msg(gap, ctx.lang), "plain"))
         for a in nearest[:3] if isinstance(nearest, list) else []:
             if not isinstance(a, dict):
                 continue
@@ -129,6 +135,31 @@ def _indicator_rows(exp: dict[str, Any], ctx: Ctx) -> pd.DataFrame:
             ctx.t("reason"): "; ".join(notes),
         })
     return pd.DataFrame(rows)
+
+
+def _meaning(exp: dict[str, Any] | None, ctx: Ctx) -> None:
+    """What the score means: band in words, place type, percentiles, how much rests on complete
+    data and on municipal statistics (all from :func:`geo.scoring.explain`)."""
+    if not exp:
+        return
+    from geo.texts import place_type_name, render
+
+    lines = []
+    msg = exp.get("meaning_msg")
+    if isinstance(msg, dict) and msg.get("code"):
+        ptype = str(exp.get("place_type") or "")
+        head = f"{place_type_name(ptype, ctx.lang)}: " if ptype else ""
+        lines.append(head + render(msg, ctx.lang))
+    share = exp.get("complete_share")
+    if isinstance(share, (int, float)) and np.isfinite(share):
+        lines.append(render({"code": "complete_share", "pct": round(100 * share)}, ctx.lang))
+    stat = exp.get("stat_share")
+    if isinstance(stat, (int, float)) and np.isfinite(stat):
+        from geo.scoring import STAT_CAP
+
+        lines.append(render({"code": "stat_share", "share": stat, "cap": STAT_CAP}, ctx.lang))
+    for line in lines:
+        st.markdown(safe_text(line))
 
 
 def render(ctx: Ctx) -> None:
@@ -183,6 +214,8 @@ def render(ctx: Ctx) -> None:
         c3.metric(ctx.t("rank_band"), band_txt, help=ctx.t("rank_band_help"))
         if bands is not None and len(b) and "top5_share" in b:
             c3.caption(f"{ctx.t('top5_share')}: {float(b['top5_share'].iloc[0]):.0%}")
+        exp = explanation(ctx.key, ctx.result, code)
+        _meaning(exp, ctx)
         st.subheader(ctx.t("breakdown"))
         bd = breakdown_frame(row, ctx.lang)
         if len(bd):
@@ -202,7 +235,6 @@ def render(ctx: Ctx) -> None:
                 else [str(k) for k in missing]
             items = ", ".join(_indicator_title(k, ctx.lang) for k in keys if k)
             st.warning(ctx.t("missing_indicators", items=safe_text(items)))
-        exp = explanation(ctx.key, ctx.result, code)
         if exp:
             ind = _indicator_rows(exp, ctx)
             if len(ind):
@@ -234,5 +266,25 @@ def render(ctx: Ctx) -> None:
     if not warned:
         st.caption("–")
     with st.expander(ctx.t("sources")):
-        for line in snap.attributions():
+        for line in source_lines(snap, ctx.lang):
             st.markdown(f"- {safe_text(line)}")
+
+
+def source_lines(snap: Any, lang: str) -> list[str]:
+    """One line per distinct source of the snapshot: source, licence (its status when the pack
+    calls it unclear), date and coverage, then the attributions."""
+    seen: dict[str, None] = {}
+    entries = [p.to_dict() for key in LAYERS for p in snap.layer_status(key).sources]
+    for group in ("base", "tables"):
+        for e in (snap.manifest.get(group, {}) or {}).values():
+            entries += list(e.get("sources", []))
+    unclear = "licens oklar" if lang == "sv" else "licence unclear"
+    for e in entries:
+        lic = str(e.get("license", "") or "")
+        status = f" ({unclear})" if lic.strip().lower().startswith("unclear") else ""
+        date = f", {e['date']}" if e.get("date") else ""
+        cov = f", {coverage_label(str(e['coverage']), lang)}" if e.get("coverage") else ""
+        seen[f"{e.get('source', '')}: {lic}{status}{date}{cov}"] = None
+    for line in snap.attributions():
+        seen.setdefault(line, None)
+    return list(seen)
