@@ -6,13 +6,16 @@ Run with ``make run`` or ``streamlit run streamlit_app.py``. The data folder is 
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import time
 
 import streamlit as st
 
 from app import state as app_state
 from app import view_first_run as first_run
-from app.common import Ctx, bound, compute_result, error_panel, store, weights_sidebar
+from app.common import Ctx, bound, compute_result, error_panel, safe_text, store, weights_sidebar
 from app.data import current_key, get_snapshot
 from app.i18n import t
 from app.view_map import FOCUS_KEY, LEFT_KEY
@@ -86,7 +89,7 @@ def main() -> None:
             _init_state(None)
             lang = st.session_state["lang"]
             st.title(t("app_title", lang))
-            error_panel(str(exc), f"`livability build --region {key.region}`", lang)
+            error_panel(str(exc), key.region, lang)
             return
     _init_state(known, aliases)
     _apply_goto()
@@ -102,7 +105,7 @@ def main() -> None:
     persona, weights = weights_sidebar(lang)
     ctx = Ctx(key=key, lang=lang, persona=persona, weights=weights)
     st.title(t("app_title", lang))
-    st.caption(t("tagline", lang, region=ctx.snapshot.region_name))
+    st.caption(t("tagline", lang, region=safe_text(ctx.snapshot.region_name)))
     if st.session_state["page"] != "map":
         st.session_state[LEFT_KEY] = True  # the map's next visit starts with no stale click
         st.session_state.pop(FOCUS_KEY, None)
@@ -110,13 +113,41 @@ def main() -> None:
         compute_result(ctx)
         VIEWS[st.session_state["page"]](ctx)
     except LivabilityError as exc:
-        error_panel(str(exc), f"`livability build --region {key.region}`", lang)
+        error_panel(str(exc), key.region, lang)
     except Exception as exc:
         log.exception("view %s failed", st.session_state.get("page"))
         error_panel(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
-                    t("error_generic_todo", lang, region=key.region), lang)
+                    key.region, lang, generic=True)
     _sync_url(ctx)
     st.sidebar.caption(t("share_link", lang))
 
 
-main()
+def _timed_main() -> None:
+    """Run :func:`main`; with ``LIVABILITY_RUN_LOG=FILE`` append one JSON line per script run.
+
+    The line holds the run's start (epoch seconds), its wall time, the page and how it ended
+    (``ok``, ``rerun`` when st.rerun or a newer user action cut it short, ``error``). It is what
+    ``benchmarks/app_load.py`` reads; unset (the default) nothing is measured or written.
+    """
+    path = os.environ.get("LIVABILITY_RUN_LOG")
+    if not path:
+        main()
+        return
+    start, t0, outcome = time.time(), time.perf_counter(), "error"
+    try:
+        main()
+        outcome = "ok"
+    except BaseException as exc:  # st.rerun / st.stop are control-flow exceptions
+        outcome = "rerun" if "Rerun" in type(exc).__name__ else type(exc).__name__
+        raise
+    finally:
+        line = json.dumps({"start": start, "seconds": round(time.perf_counter() - t0, 4),
+                           "page": st.session_state.get("page"), "outcome": outcome})
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (line + "\n").encode())  # one O_APPEND write: lines never interleave
+        finally:
+            os.close(fd)
+
+
+_timed_main()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -24,9 +25,9 @@ __all__ = [
     "engine_text",
     "error_panel",
     "layer_reason",
-    "md_text",
     "num",
     "place_options",
+    "safe_text",
     "store",
     "theme_title",
     "weights_sidebar",
@@ -59,12 +60,81 @@ class Ctx:
         return layer_reason(status, self.lang)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+#: HTML metacharacters become entities: they stay text in markdown and in HTML alike.
+_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+#: Markdown punctuation is backslash-escaped (CommonMark lets any ASCII punctuation be escaped):
+#: no link or image (``[``, ``]``: a ``(`` is harmless without them), emphasis, code span, heading,
+#: table cell break (``|``), LaTeX (``$``) or directive (``:red[...]``) comes from data.
+_MD_PUNCT = frozenset("\\`*_{}[]#!|~$:^@")
+#: What only starts a block at the start of a line (list item, setext underline, ordered list):
+#: escaped there, since a value may be placed at a line's start (``st.header(safe_text(name))``).
+_LINE_START = re.compile(r"^(?:[-+=]|\d+[.)])")
+#: After ``:`` and ``@`` (and between ``www`` and ``.``) a zero-width WORD JOINER: emoji shortcodes
+#: (``:tada:``), material icons (``:material/map:``) and GFM autolinks (``http://``, ``www.``,
+#: ``a@b.se``) are matched in the text *after* escapes are resolved, so an escape alone does not
+#: stop them (checked in Chromium: tests/test_app_safety.py).
+_BREAK_AFTER = frozenset(":@")
+_WWW = re.compile(r"(?i)\b(www)(?=\.)")
+WORD_JOINER = "\u2060"
+#: Control characters, line/paragraph separators and bidi overrides: a data string is one line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 
 
-def md_text(value: object) -> str:
-    """Escape a data string for ``st.markdown``: no links, images, HTML or emphasis from data."""
-    return _MD_SPECIAL.sub(r"\\\1", "" if value is None else str(value))
+def _md_char(ch: str) -> str:
+    out = _HTML_ENTITIES.get(ch) or ("\\" + ch if ch in _MD_PUNCT else ch)
+    return out + WORD_JOINER if ch in _BREAK_AFTER else out
+
+
+def safe_text(value: object, context: Literal["markdown", "plain", "code"] = "markdown") -> str:
+    r"""The one way a data string (a name, a message, a path) reaches a Streamlit element.
+
+    Parameters
+    ----------
+    value
+        Anything; None and NaN give ``""``.
+    context
+        ``"markdown"`` (default) for every element that renders markdown: ``st.markdown``,
+        ``st.header``, ``st.subheader``, ``st.title``, ``st.caption``, ``st.write``,
+        ``st.error``/``warning``/``info``/``success``, ``st.metric`` (label *and* value),
+        ``st.table`` cells, index and headers, ``st.radio`` options, button and expander labels,
+        widget labels and ``help``. HTML metacharacters become entities and markdown punctuation is
+        backslash-escaped, so the element shows the literal text (the escapes are invisible) and
+        never a link, image, emphasis, HTML, LaTeX, emoji shortcode or colour directive.
+        ``"code"`` for a value inside a markdown code span (`` `...{path}...` ``): nothing is
+        interpreted there but a backtick would end the span, so backticks become ``'``.
+        ``"plain"`` for elements that show text literally (``st.dataframe`` cells and headers,
+        ``st.selectbox``/``st.multiselect`` options, Altair data, ``st.code``).
+
+    Returns
+    -------
+    str
+        One line in every context: control characters, line separators and bidi overrides are
+        replaced by a space and the ends stripped.
+
+    Examples
+    --------
+    >>> safe_text("**Ö** [x](http://h/) <b>")
+    '\\*\\*Ö\\*\\* \\[x\\](http\\:\u2060//h/) &lt;b&gt;'
+    >>> safe_text("1. Öst-kommun (AB)")
+    '1\\. Öst-kommun (AB)'
+    >>> safe_text("a\nb <i>", "plain")
+    'a b <i>'
+    >>> safe_text("/data/`x`_1", "code")
+    "/data/'x'_1"
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = _CONTROL.sub(" ", str(value)).strip()
+    if context == "plain":
+        return text
+    if context == "code":
+        return text.replace("`", "'")
+    out = "".join(_md_char(c) for c in _WWW.sub(r"\1" + WORD_JOINER, text))
+    start = _LINE_START.match(out)
+    if start:  # "- x", "+ x", "= x", "1. x", "2) x": escape the marker's punctuation
+        cut = start.end() - 1
+        out = f"{out[:cut]}\\{out[cut:]}"
+    return out
 
 
 def theme_title(key: str, lang: str) -> str:
@@ -138,16 +208,22 @@ def weights_sidebar(lang: str) -> tuple[str, dict[str, float]]:
             f"{spec.icon} {spec.title(lang)}", 0.0, MAX_WEIGHT, step=0.5, key=f"w_{k}", format="%.1f",
             help=t("weights_help", lang),
         ))
-    if weights != persona_weights(persona):
+    if weights != persona_weights(persona):  # (labels above: registry texts, not data)
         st.sidebar.caption(f"{t('custom', lang)} ✎")
         st.sidebar.button(t("reset_weights", lang), on_click=_apply_persona, args=(lang,))
     return persona, weights
 
 
-def error_panel(message: str, todo: str, lang: str) -> None:
-    """Show an error as a panel that says what to do (never a stack trace)."""
-    st.error(f"**{t('error_title', lang)}**\n\n{message}\n\n{t('error_todo', lang, todo=todo)}",
-             icon="⚠️")
+def error_panel(message: str, region: str, lang: str, *, generic: bool = False) -> None:
+    """Show an error as a panel that says what to do (never a stack trace).
+
+    ``message`` (an exception's text: it may quote names and paths from data) is shown escaped;
+    the advice is to rebuild ``region``, or (``generic``) the longer advice for unexpected errors.
+    """
+    todo = t("error_generic_todo", lang, region=safe_text(region, "code")) if generic \
+        else f"`livability build --region {safe_text(region, 'code')}`"
+    st.error(f"**{t('error_title', lang)}**\n\n{safe_text(message)}\n\n"
+             f"{t('error_todo', lang, todo=todo)}", icon="⚠️")
 
 
 def place_options(ctx: Ctx, *, include_municipalities: bool = False) -> dict[str, str]:

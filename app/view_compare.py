@@ -8,7 +8,7 @@ import streamlit as st
 
 from layers import LAYERS
 
-from .common import Ctx, bound, place_options, store, theme_title
+from .common import Ctx, bound, place_options, safe_text, store, theme_title
 
 __all__ = ["compare_frame", "render"]
 
@@ -31,7 +31,7 @@ def compare_frame(table: pd.DataFrame, codes: list[str], labels: dict[str, str],
     if "population" in df:
         rows["population"] = df["population"]
     out = pd.DataFrame(rows).T
-    out.columns = [labels.get(c, c) for c in codes]
+    out.columns = [safe_text(labels.get(c, c), "plain") for c in codes]
     return out
 
 
@@ -42,7 +42,7 @@ def render(ctx: Ctx) -> None:
         **bound("compare_kind", ctx.lang), format_func=ctx.t))
     if not ctx.result.ok:
         st.info(ctx.t("no_scores") if not ctx.result.error
-                else ctx.t("scores_failed", msg=ctx.result.error))
+                else ctx.t("scores_failed", msg=safe_text(ctx.result.error)))
         return
     if kind == "localities":
         opts = place_options(ctx)
@@ -60,7 +60,7 @@ def render(ctx: Ctx) -> None:
     st.session_state["compare"] = current
     codes = store("compare", st.multiselect(
         ctx.t("compare_pick"), list(opts), **bound("compare", ctx.lang),
-        format_func=lambda c: opts.get(c, c), max_selections=4))
+        format_func=lambda c: safe_text(opts.get(c, c), "plain"), max_selections=4))
     if len(codes) < 2 or table is None:
         st.info(ctx.t("compare_need_two"))
         return

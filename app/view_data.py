@@ -7,7 +7,7 @@ import streamlit as st
 
 from layers import LAYERS
 
-from .common import Ctx, coverage_label, layer_reason, md_text, theme_title
+from .common import Ctx, coverage_label, layer_reason, safe_text, theme_title
 
 __all__ = ["layer_table", "render"]
 
@@ -29,7 +29,16 @@ def layer_table(ctx: Ctx) -> pd.DataFrame:
             ctx.t("reason"): layer_reason(s, ctx.lang)
             or "; ".join(p.note for p in s.sources if p.note),
         })
-    return pd.DataFrame(rows)
+    return _plain(pd.DataFrame(rows))
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text cell through ``safe_text(..., "plain")`` (st.dataframe shows text)."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(lambda v: safe_text(v, "plain") if isinstance(v, str) else v)
+    return out
 
 
 def render(ctx: Ctx) -> None:
@@ -38,10 +47,10 @@ def render(ctx: Ctx) -> None:
     man = snap.manifest
     st.subheader(ctx.t("data_loaded"))
     c1, c2, c3 = st.columns(3)
-    c1.metric(ctx.t("region"), snap.region_name)
+    c1.metric(ctx.t("region"), safe_text(snap.region_name))  # the value renders markdown too
     c2.metric(ctx.t("localities"), len(snap.localities()))
-    c3.metric(ctx.t("built_at"), snap.built_at[:16].replace("T", " "))
-    st.caption(f"{snap.path} · software {man.get('software_version', '?')}")
+    c3.metric(ctx.t("built_at"), safe_text(snap.built_at[:16].replace("T", " ")))
+    st.caption(f"{safe_text(snap.path)} · software {safe_text(man.get('software_version', '?'))}")
     table = layer_table(ctx)
     st.dataframe(table.drop(columns=[ctx.t("reason")]), hide_index=True, width="stretch",
                  key="layers_table")
@@ -51,15 +60,16 @@ def render(ctx: Ctx) -> None:
         st.markdown(f"**{ctx.t('coverage_warnings')}**")
         for k, s in gaps:
             note = layer_reason(s, ctx.lang) or "; ".join(p.note for p in s.sources if p.note)
-            st.markdown(f"- **{theme_title(k, ctx.lang)}** ({coverage_label(s.coverage, ctx.lang)}, "
-                        f"{s.count}): {md_text(note)}")
+            st.markdown(f"- **{safe_text(theme_title(k, ctx.lang))}** "
+                        f"({safe_text(coverage_label(s.coverage, ctx.lang))}, {int(s.count)}): "
+                        f"{safe_text(note)}")
     base = man.get("base", {})
     if base:
         rows = [{"": name, ctx.t("count"): e.get("count"),
                  ctx.t("sources"): "; ".join(p.get("source", "") for p in e.get("sources", [])),
                  ctx.t("licence"): "; ".join(p.get("license", "") for p in e.get("sources", []))}
                 for name, e in base.items()]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.dataframe(_plain(pd.DataFrame(rows)), hide_index=True, width="stretch")
     tables = man.get("tables", {})
     if tables:
         st.subheader(ctx.t("tables"))
@@ -68,22 +78,24 @@ def render(ctx: Ctx) -> None:
                  ctx.t("licence"): "; ".join(p.get("license", "") for p in e.get("sources", [])),
                  ctx.t("date"): "; ".join(p.get("date", "") for p in e.get("sources", []))}
                 for name, e in tables.items()]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.dataframe(_plain(pd.DataFrame(rows)), hide_index=True, width="stretch")
     nets = man.get("networks", {})
     st.subheader(ctx.t("networks"))
     if nets:
-        st.dataframe(pd.DataFrame([{"mode": m, "nodes": e.get("nodes"), "edges": e.get("edges")}
-                                   for m, e in nets.items()]), hide_index=True)
+        st.dataframe(_plain(pd.DataFrame([{"mode": m, "nodes": e.get("nodes"),
+                                           "edges": e.get("edges")} for m, e in nets.items()])),
+                     hide_index=True)
     else:
         st.caption(ctx.t("approx_note"))
     st.subheader(ctx.t("attributions"))
     for line in snap.attributions():
-        st.markdown(f"- {md_text(line)}")
+        st.markdown(f"- {safe_text(line)}")
     st.subheader(ctx.t("refresh"))
     st.markdown(ctx.t("refresh_text"))
-    st.code(f"livability build --region {ctx.key.region} --pack ../shared/data/blekinge --offline\n"
+    region = safe_text(ctx.key.region, "plain")  # st.code shows text literally
+    st.code(f"livability build --region {region} --pack ../shared/data/blekinge --offline\n"
             f"# or: make build", language="bash")
     st.subheader(ctx.t("own_pack"))
     st.markdown(ctx.t("own_pack_text"))
-    st.code(f"livability build --region {ctx.key.region} --file schools=my_schools.geojson\n"
-            f"livability build --region {ctx.key.region} --pack path/to/my_pack", language="bash")
+    st.code(f"livability build --region {region} --file schools=my_schools.geojson\n"
+            f"livability build --region {region} --pack path/to/my_pack", language="bash")

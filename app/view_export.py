@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from .common import Ctx, bound, store, theme_title
+from .common import Ctx, bound, safe_text, store, theme_title
 
 __all__ = ["export_bytes", "render"]
 
@@ -90,7 +90,7 @@ def render(ctx: Ctx) -> None:
         st.session_state["export_layers"] = avail
     layers = store("export_layers", st.multiselect(
         ctx.t("export_what"), avail, **bound("export_layers", ctx.lang),
-        format_func=lambda k: theme_title(k, ctx.lang)))
+        format_func=lambda k: safe_text(theme_title(k, ctx.lang), "plain")))
     fmt = st.radio(ctx.t("export_format"), list(FORMATS), key="export_fmt", horizontal=True,
                    format_func=lambda f: FORMATS[f][0])
     sig = (ctx.key, fmt, tuple(layers), tuple(sorted(ctx.weights.items())))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from .common import safe_text
 from .i18n import t
 
 __all__ = ["render"]
@@ -19,4 +20,4 @@ def render(lang: str, data: Path) -> None:
     st.code("make build\n\n# or, explicitly:\n"
             "livability build --region blekinge --pack ../shared/data/blekinge --offline",
             language="bash")
-    st.markdown(t("first_run_then", lang, path=str(data)))
+    st.markdown(t("first_run_then", lang, path=safe_text(data, "code")))

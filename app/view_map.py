@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -9,16 +10,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import branca
 import folium
 import pandas as pd
 import streamlit as st
+import streamlit_folium as stf
 from folium.elements import ElementAddToElement
 from streamlit_folium import generate_leaflet_string, st_folium
 
 from geo import maps
 from layers import LAYERS
 
-from .common import Ctx, coverage_label, md_text, theme_title
+from .common import Ctx, coverage_label, safe_text, theme_title
 from .data import SnapKey, get_layer, get_scores
 
 __all__ = ["highlight_layer", "ranking_table", "render", "tiles_default"]
@@ -45,6 +48,9 @@ def ranking_table(ctx: Ctx) -> pd.DataFrame:
     out = df.sort_values("rank")[cols].copy() if "rank" in df else df[cols].copy()
     if "composite" in out:
         out["composite"] = out["composite"].round(1)
+    for col in ("name", "municipality_name"):
+        if col in out:
+            out[col] = out[col].map(lambda v: safe_text(v, "plain"))
     names = {"rank": ctx.t("rank"), "name": ctx.t("locality"),
              "municipality_name": ctx.t("municipality"), "composite": ctx.t("score"),
              "population": ctx.t("population")}
@@ -78,11 +84,79 @@ def _build_map(ctx: Ctx, tiles: bool, hexagons: bool) -> folium.Map:
     )
 
 
+#: st_folium's private helpers the fast path below relies on (streamlit-folium 0.22-0.27): without
+#: them the map goes through st_folium itself, under a lock (see :func:`_show_map`).
+_FAST_PATH = all(hasattr(stf, n) for n in ("_component_func", "_get_html", "_get_header",
+                                           "_get_map_string", "_get_feature_group_string",
+                                           "get_full_id"))
+_RETURNED = ["last_object_clicked_tooltip"]
+_HASH_STRIP = re.compile(r"(_[a-z0-9]+)")  # = streamlit_folium.generate_js_hash
+_HASH_URL = re.compile(r"(maps\/[-a-z0-9]+\/)")
+
+
 @dataclass
 class _CachedMap:
+    """The rendered county map, shared by every session, and what st_folium would send for it.
+
+    ``args`` are the component arguments st_folium computes from the map on *every* call (a full
+    render of the map, then its script of ~1 MB walked again): computed once here, so a rerun
+    only adds the selected place's small layer. ``hash_prefix`` is the start of st_folium's
+    component key hash (sha256 of the normalised script), finished per widget key.
+    """
+
     fmap: folium.Map
     build_s: float
+    args: dict[str, Any] = field(default_factory=dict)
+    hash_prefix: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def component_key(self, key: str, return_on_hover: bool = False) -> str:
+        """``streamlit_folium.generate_js_hash(script, key, return_on_hover)``, from the prefix."""
+        h = self.hash_prefix.copy()
+        h.update(f"{key}{key}{return_on_hover}".encode())
+        return str(h.hexdigest())
+
+
+def _walk_assets(element: Any) -> Any:
+    if isinstance(element, (branca.colormap.ColorMap, folium.elements.JSCSSMixin)):
+        yield element
+    for child in getattr(element, "_children", {}).values():
+        yield from _walk_assets(child)
+
+
+def component_args(fmap: folium.Map) -> tuple[dict[str, Any], Any]:
+    """What ``st_folium(fmap, render=False)`` sends for a rendered map, and its key-hash prefix.
+
+    Mirrors streamlit_folium.st_folium (0.27) for the arguments the map page uses: no zoom or
+    centre override, no layer control or drawings, ``returned_objects=[last tooltip]``.
+    """
+    fmap.render()
+    html, header = stf._get_html(fmap), stf._get_header(fmap)
+    script = stf._get_map_string(fmap)
+    css: list[str] = []
+    js: list[str] = []
+    for el in _walk_assets(fmap):
+        if isinstance(el, branca.colormap.ColorMap):
+            js[:0] = ["https://d3js.org/d3.v4.min.js",
+                      "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js"]
+        css += [href for _, href in getattr(el, "default_css", [])]
+        js += [src for _, src in getattr(el, "default_js", [])]
+    args = {"script": script, "header": header, "html": html, "id": stf.get_full_id(fmap),
+            "css_links": list(dict.fromkeys(css)),
+            "js_links": list(dict.fromkeys(js))}
+    prefix = hashlib.sha256(_HASH_URL.sub("", _HASH_STRIP.sub("", script)).encode())
+    return args, prefix
+
+
+def group_script(group: folium.FeatureGroup) -> str:
+    """st_folium's script for ``feature_group_to_add=group``, without touching the shared map.
+
+    st_folium attaches the group to the map it draws to name its parent, then replaces the map's
+    name with ``map_div``; a throwaway map does the same, so sessions need no lock.
+    """
+    holder = folium.Map(location=(0, 0), tiles=None)
+    folium.Figure().add_child(holder)
+    return str(stf._get_feature_group_string(group, map=holder))
 
 
 def _drop_add_statements(element: Any) -> None:
@@ -115,7 +189,10 @@ def _cached_map(key: SnapKey, lang: str, weights: tuple[tuple[str, float], ...],
     # them; each later render adds them again under the new, stable names.
     generate_leaflet_string(fmap)
     _drop_add_statements(fmap)
-    return _CachedMap(fmap, time.perf_counter() - t0)
+    if not _FAST_PATH:
+        return _CachedMap(fmap, time.perf_counter() - t0)
+    args, prefix = component_args(fmap)
+    return _CachedMap(fmap, time.perf_counter() - t0, args, prefix)
 
 
 def highlight_layer(ctx: Ctx, place: str | None, *, focus: bool = False) -> folium.FeatureGroup | None:
@@ -168,25 +245,42 @@ def _show_map(ctx: Ctx, tiles: bool, hexagons: bool) -> object:
     place = st.session_state.get("place")
     focus = bool(place) and st.session_state.get(FOCUS_KEY) == place
     group = highlight_layer(ctx, place, focus=focus)
-    # st_folium attaches the group to the (shared) map for the call: detach it under a lock, so
-    # the base map's script, and so its component key, stays the same for every place
-    with cached.lock:
-        try:
-            ret = st_folium(cached.fmap, key=f"county_map_{_map_visit()}", height=MAP_HEIGHT,
-                            use_container_width=True, returned_objects=["last_object_clicked_tooltip"],
-                            feature_group_to_add=group, render=False)
-        finally:
-            if group is not None:
-                cached.fmap._children.pop(group.get_name(), None)
+    key = f"county_map_{_map_visit()}"
+    if cached.args:
+        ret = _send_map(cached, key, group)
+    else:  # st_folium attaches the group to the shared map: detach it under a lock
+        with cached.lock:
+            try:
+                ret = st_folium(cached.fmap, key=key, height=MAP_HEIGHT, use_container_width=True,
+                                returned_objects=_RETURNED, feature_group_to_add=group,
+                                render=False)
+            finally:
+                if group is not None:
+                    cached.fmap._children.pop(group.get_name(), None)
     st.session_state["_map_build_s"] = time.perf_counter() - t0
     return ret
+
+
+def _send_map(cached: _CachedMap, key: str, group: folium.FeatureGroup | None) -> object:
+    """The st_folium component with the precomputed base map and this run's place layer."""
+    hash_key = cached.component_key(key)
+
+    def on_change() -> None:  # as st_folium: the component's value under the caller's key
+        st.session_state[key] = st.session_state.get(hash_key, {})
+
+    return stf._component_func(
+        **cached.args, key=hash_key, default=dict.fromkeys(_RETURNED), height=MAP_HEIGHT,
+        width=None, returned_objects=list(_RETURNED),
+        zoom=None, center=None, feature_group=group_script(group) if group is not None else None,
+        return_on_hover=False, layer_control=None, pixelated=False, on_change=on_change,
+        wrap_longitude=False)
 
 
 def _legend(ctx: Ctx) -> None:
     swatches = "".join(
         f"<span title='{lo:g}-{hi:g}' style='display:inline-block;width:28px;height:12px;"
         f"background:{c}'></span>" for c, lo, hi in maps.legend_bins())
-    st.markdown(
+    st.markdown(  # safe-markdown: palette colours and bins from geo.maps, no data
         f"<div aria-hidden='true' style='margin-top:4px'>0 {swatches} 100 "
         f"<span style='display:inline-block;width:12px;height:12px;background:{maps.NO_SCORE_COLOR};"
         f"margin-left:10px'></span></div>", unsafe_allow_html=True)
@@ -212,17 +306,18 @@ def render(ctx: Ctx) -> None:
     hexagons = st.sidebar.toggle(ctx.t("show_hexagons"), value=True, key="hexagons")
     if not ctx.result.ok:
         if ctx.result.error:
-            st.warning(ctx.t("scores_failed", msg=ctx.result.error))
+            st.warning(ctx.t("scores_failed", msg=safe_text(ctx.result.error)))
         else:
             st.info(ctx.t("no_scores"))
     notes = []
     for key in LAYERS:
         s = snap.layer_status(key)
         if s.coverage == "partial":
-            notes.append(ctx.t("layer_partial_note", layer=theme_title(key, ctx.lang), count=s.count))
+            notes.append(ctx.t("layer_partial_note", layer=safe_text(theme_title(key, ctx.lang)),
+                               count=int(s.count)))
         elif not s.available:
-            notes.append(ctx.t("layer_missing_note", layer=theme_title(key, ctx.lang),
-                               reason=md_text(ctx.layer_reason(s)) if s.reason
+            notes.append(ctx.t("layer_missing_note", layer=safe_text(theme_title(key, ctx.lang)),
+                               reason=safe_text(ctx.layer_reason(s)) if s.reason
                                else ctx.t("missing")))
     left, right = st.columns([3, 2], gap="medium")
     # the ranking is drawn first so it updates before the (heavier) map is rebuilt
@@ -249,14 +344,17 @@ def render(ctx: Ctx) -> None:
             cols = [c for c in ("name", "municipality_name", "population") if c in locs]
             heads = {"name": ctx.t("locality"), "municipality_name": ctx.t("municipality"),
                      "population": ctx.t("population")}
-            st.dataframe(pd.DataFrame(locs[cols]).sort_values(cols[-1], ascending=False)
-                         .rename(columns=heads), hide_index=True, width="stretch", height=460)
+            listed = pd.DataFrame(locs[cols]).sort_values(cols[-1], ascending=False)
+            for col in ("name", "municipality_name"):
+                if col in listed:
+                    listed[col] = listed[col].map(lambda v: safe_text(v, "plain"))
+            st.dataframe(listed.rename(columns=heads), hide_index=True, width="stretch", height=460)
         st.caption(ctx.t("map_click_hint"))
         opts = {str(c): str(n) for c, n in zip(snap.localities()["code"],
                                                 snap.localities()["name"], strict=False)}
         if opts:
             pick = st.selectbox(ctx.t("choose_place"), list(opts),
-                                format_func=lambda c: opts.get(c, str(c)), key="map_pick",
+                                format_func=lambda c: safe_text(opts.get(c, c), "plain"), key="map_pick",
                                 index=None)
             if st.button(ctx.t("open_profile"), key="open_profile", disabled=pick is None):
                 st.session_state["_goto"] = ("profile", pick)
@@ -266,7 +364,7 @@ def render(ctx: Ctx) -> None:
         _legend(ctx)
         if notes:
             with st.expander(f"{ctx.t('coverage_warnings')} ({len(notes)})"):
-                for n in notes:
+                for n in notes:  # safe-markdown: each note is ctx.t(...) of escaped values (above)
                     st.markdown(f"- {n}")
         codes = set(snap.localities()["code"].astype(str))
         code = _clicked_code(ret, codes)

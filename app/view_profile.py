@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.texts import kind_name
-from layers import LAYERS, all_indicators, get_indicator
+from layers import LAYERS, get_indicator
 
 from .common import (
     Ctx,
@@ -18,15 +18,15 @@ from .common import (
     coverage_label,
     engine_text,
     layer_reason,
-    md_text,
     num,
     place_options,
+    safe_text,
     store,
     theme_title,
 )
 from .data import explanation, get_rank_bands
 
-__all__ = ["breakdown_frame", "municipal_facts", "render"]
+__all__ = ["breakdown_frame", "municipal_facts", "render", "source_lines"]
 
 
 def _indicator_title(key: str, lang: str) -> str:
@@ -47,40 +47,38 @@ def breakdown_frame(row: pd.Series, lang: str) -> pd.DataFrame:
 
 
 def municipal_facts(snapshot: Any, muni_code: str, muni_name: str, lang: str) -> list[tuple[str, str]]:
-    """Values of the municipal statistics indicators (rent, school results) as (label, value).
+    """The municipality's statistics against the national median, as (label, value) rows.
 
-    Reads each ``stat`` indicator's table and column from the snapshot; rows are matched on the
-    ``municipality`` code column (or a name column); for yearly tables the latest year with a
-    positive value is taken and shown in the label.
+    From :func:`geo.scoring.municipal_context`: tax rate, house price, rent, school results,
+    unemployment, income, then crime, population, population change 2015-2025 and the forecast;
+    each value with the national median (or why there is none), the year, the source and
+    "licence unclear" where the pack says so. Empty when the municipality is unknown.
     """
-    facts: list[tuple[str, str]] = []
-    for ind in all_indicators():
-        if ind.measure != "stat" or not ind.table or not ind.column:
-            continue
-        df = snapshot.table(ind.table)
-        if df is None or not len(df) or ind.column not in df:
-            continue
-        if "municipality" in df:
-            hit = df[df["municipality"].astype(str).str.strip() == muni_code]
-        else:
-            names = next((c for c in df.columns if str(c).lower() in ("kommun", "name")), None)
-            hit = df[df[names].astype(str).str.strip() == muni_name] if names else df.iloc[0:0]
-        vals = pd.to_numeric(hit[ind.column], errors="coerce")
-        hit = hit[vals.notna() & (vals > 0)]
-        if not len(hit):
-            continue
-        year_col = next((c for c in ("year", "Year") if c in hit), None)
-        label = ind.title(lang)
-        if year_col is not None:
-            hit = hit.sort_values(year_col)
-            label += f" ({hit[year_col].iloc[-1]})"
-        val = float(pd.to_numeric(hit[ind.column], errors="coerce").iloc[-1])
-        unit = " %" if "%" in ind.column or "andel" in ind.column.lower() else ""
-        if ind.layer == "housing":
-            unit = " kr/m²/år" if lang == "sv" else " SEK/m²/yr"
-        shown = num(val, ",.1f", "sv") if lang == "sv" else f"{val:,.1f}".replace(",", " ")
-        facts.append((label, shown + unit))
+    from geo.errors import LivabilityError
+    from geo.scoring import municipal_context
+    from geo.texts import fmt_value
+
+    try:
+        rows = municipal_context(snapshot, muni_code or muni_name)
+    except LivabilityError:
+        return []
+    facts = []
+    for r in rows:
+        label = r.title_sv if lang == "sv" else r.title
+        shown = ((r.label_sv if lang == "sv" else r.label) or "–") if r.unit == "category" \
+            else fmt_value(r.value, r.unit, lang)
+        facts.append((label, shown + r.comparison(lang) + r.provenance(lang)))
     return facts
+
+
+def _msg(msg: dict[str, Any], lang: str) -> str:
+    """An engine message in ``lang`` ("" for a code this version cannot render)."""
+    from geo.texts import render
+
+    try:
+        return render(msg, lang)
+    except (KeyError, ValueError, TypeError, IndexError):
+        return ""
 
 
 def _indicator_rows(exp: dict[str, Any], ctx: Ctx) -> pd.DataFrame:
@@ -94,12 +92,21 @@ def _indicator_rows(exp: dict[str, Any], ctx: Ctx) -> pd.DataFrame:
         if isinstance(nearest, dict):
             nearest = [nearest]
         names = []
+        statement = it.get("statement_msg")
+        if isinstance(statement, dict) and statement.get("code"):
+            # the engine's own sentence: "nearest known: X, nearest for 62% of residents; ..."
+            names.append(safe_text(_msg(statement, ctx.lang), "plain"))
+            nearest = []
+        gap = it.get("gap_msg")
+        if isinstance(gap, dict) and gap.get("code"):
+            names.append(safe_text(_msg(gap, ctx.lang), "plain"))
         for a in nearest[:3] if isinstance(nearest, list) else []:
             if not isinstance(a, dict):
                 continue
             dist = a.get("distance_m")
             mode = str(a.get("mode") or it.get("mode") or "")
-            txt = str(a.get("name") or kind_name(str(a.get("kind") or "—"), ctx.lang))
+            txt = safe_text(a.get("name") or kind_name(str(a.get("kind") or "—"), ctx.lang),
+                            "plain")
             if isinstance(dist, (int, float)) and np.isfinite(dist):
                 txt += f", {num(dist / 1000, '.1f', ctx.lang)} km" if dist >= 1000 \
                     else f", {dist:.0f} m"
@@ -114,20 +121,45 @@ def _indicator_rows(exp: dict[str, Any], ctx: Ctx) -> pd.DataFrame:
         notes = []
         if it.get("missing"):
             reason = engine_text(it.get("reason_msg"), str(it.get("reason", "")), ctx.lang)
-            notes.append(f"{ctx.t('missing')}: {reason}")
+            notes.append(f"{ctx.t('missing')}: {safe_text(reason, 'plain')}")
         if it.get("partial"):
             notes.append(ctx.t("partial"))
         if it.get("approximate"):
             notes.append("≈")
         rows.append({
             ctx.t("theme"): theme_title(str(it.get("theme", "")), ctx.lang),
-            ctx.t("indicator"): str(title or it.get("key", "")),
+            ctx.t("indicator"): safe_text(title or it.get("key", ""), "plain"),
             ctx.t("score"): round(float(score), 1)
             if isinstance(score, (int, float)) and np.isfinite(score) else None,
             ctx.t("nearest"): "; ".join(names),
             ctx.t("reason"): "; ".join(notes),
         })
     return pd.DataFrame(rows)
+
+
+def _meaning(exp: dict[str, Any] | None, ctx: Ctx) -> None:
+    """What the score means: band in words, place type, percentiles, how much rests on complete
+    data and on municipal statistics (all from :func:`geo.scoring.explain`)."""
+    if not exp:
+        return
+    from geo.texts import place_type_name, render
+
+    lines = []
+    msg = exp.get("meaning_msg")
+    if isinstance(msg, dict) and msg.get("code"):
+        ptype = str(exp.get("place_type") or "")
+        head = f"{place_type_name(ptype, ctx.lang)}: " if ptype else ""
+        lines.append(head + render(msg, ctx.lang))
+    share = exp.get("complete_share")
+    if isinstance(share, (int, float)) and np.isfinite(share):
+        lines.append(render({"code": "complete_share", "pct": round(100 * share)}, ctx.lang))
+    stat = exp.get("stat_share")
+    if isinstance(stat, (int, float)) and np.isfinite(stat):
+        from geo.scoring import STAT_CAP
+
+        lines.append(render({"code": "stat_share", "share": stat, "cap": STAT_CAP}, ctx.lang))
+    for line in lines:
+        st.markdown(safe_text(line))
 
 
 def render(ctx: Ctx) -> None:
@@ -139,7 +171,7 @@ def render(ctx: Ctx) -> None:
     if st.session_state.get("place") not in opts:
         st.session_state["place"] = next(iter(opts))
     code = store("place", st.selectbox(ctx.t("choose_place"), list(opts),
-                                       format_func=lambda c: opts.get(c, str(c)),
+                                       format_func=lambda c: safe_text(opts.get(c, c), "plain"),
                                        **bound("place", ctx.lang)))
     snap = ctx.snapshot
     locs = snap.localities()
@@ -153,7 +185,7 @@ def render(ctx: Ctx) -> None:
         hit = table[table["code"].astype(str) == code]
         row = hit.iloc[0] if len(hit) else None
     name = str(loc["name"].iloc[0]) if len(loc) else opts[code]
-    st.header(name)
+    st.header(safe_text(name))
     if st.button("Visa på kartan" if ctx.lang == "sv" else "Show on map", key="show_on_map",
                  icon=":material/map:"):  # the map page rings the place and zooms to it
         st.session_state.update(_goto=("map", code), _map_focus=code)
@@ -162,10 +194,10 @@ def render(ctx: Ctx) -> None:
     muni_name = str(loc["municipality_name"].iloc[0]) if len(loc) and "municipality_name" in loc \
         else ""
     if muni_name:
-        st.caption(f"{ctx.t('municipality')}: {muni_name}")
+        st.caption(f"{ctx.t('municipality')}: {safe_text(muni_name)}")
     if row is None:
         st.info(ctx.t("no_scores") if not ctx.result.error
-                else ctx.t("scores_failed", msg=ctx.result.error))
+                else ctx.t("scores_failed", msg=safe_text(ctx.result.error)))
     else:
         c1, c2, c3 = st.columns(3)
         c1.metric(ctx.t("score"), num(float(row["composite"]), ".1f", ctx.lang)
@@ -182,6 +214,8 @@ def render(ctx: Ctx) -> None:
         c3.metric(ctx.t("rank_band"), band_txt, help=ctx.t("rank_band_help"))
         if bands is not None and len(b) and "top5_share" in b:
             c3.caption(f"{ctx.t('top5_share')}: {float(b['top5_share'].iloc[0]):.0%}")
+        exp = explanation(ctx.key, ctx.result, code)
+        _meaning(exp, ctx)
         st.subheader(ctx.t("breakdown"))
         bd = breakdown_frame(row, ctx.lang)
         if len(bd):
@@ -200,8 +234,7 @@ def render(ctx: Ctx) -> None:
             keys = [k.strip() for k in missing.split(",")] if isinstance(missing, str) \
                 else [str(k) for k in missing]
             items = ", ".join(_indicator_title(k, ctx.lang) for k in keys if k)
-            st.warning(ctx.t("missing_indicators", items=items))
-        exp = explanation(ctx.key, ctx.result, code)
+            st.warning(ctx.t("missing_indicators", items=safe_text(items)))
         if exp:
             ind = _indicator_rows(exp, ctx)
             if len(ind):
@@ -217,18 +250,41 @@ def render(ctx: Ctx) -> None:
     if muni_name:
         facts.append((ctx.t("municipality"), muni_name))
     facts += municipal_facts(snap, muni_code, muni_name, ctx.lang)
-    st.table(pd.DataFrame(facts, columns=[ctx.t("key_facts"), ctx.t("value")]).set_index(
-        ctx.t("key_facts")))
+    # st.table renders markdown in every cell, the index and the headers
+    st.table(pd.DataFrame([(safe_text(k), safe_text(v)) for k, v in facts],
+                          columns=[safe_text(ctx.t("key_facts")), safe_text(ctx.t("value"))])
+             .set_index(safe_text(ctx.t("key_facts"))))
     st.subheader(ctx.t("coverage_layers"))
     warned = False
     for key in LAYERS:
         s = snap.layer_status(key)
         if s.coverage != "complete":
             warned = True
-            st.markdown(f"- **{theme_title(key, ctx.lang)}**: {coverage_label(s.coverage, ctx.lang)}"
-                        f"{' – ' + md_text(layer_reason(s, ctx.lang)) if s.reason else ''}")
+            reason = f" – {safe_text(layer_reason(s, ctx.lang))}" if s.reason else ""
+            st.markdown(f"- **{safe_text(theme_title(key, ctx.lang))}**: "
+                        f"{safe_text(coverage_label(s.coverage, ctx.lang))}{reason}")
     if not warned:
         st.caption("–")
     with st.expander(ctx.t("sources")):
-        for line in snap.attributions():
-            st.markdown(f"- {md_text(line)}")
+        for line in source_lines(snap, ctx.lang):
+            st.markdown(f"- {safe_text(line)}")
+
+
+def source_lines(snap: Any, lang: str) -> list[str]:
+    """One line per distinct source of the snapshot: source, licence (its status when the pack
+    calls it unclear), date and coverage, then the attributions."""
+    seen: dict[str, None] = {}
+    entries = [p.to_dict() for key in LAYERS for p in snap.layer_status(key).sources]
+    for group in ("base", "tables"):
+        for e in (snap.manifest.get(group, {}) or {}).values():
+            entries += list(e.get("sources", []))
+    unclear = "licens oklar" if lang == "sv" else "licence unclear"
+    for e in entries:
+        lic = str(e.get("license", "") or "")
+        status = f" ({unclear})" if lic.strip().lower().startswith("unclear") else ""
+        date = f", {e['date']}" if e.get("date") else ""
+        cov = f", {coverage_label(str(e['coverage']), lang)}" if e.get("coverage") else ""
+        seen[f"{e.get('source', '')}: {lic}{status}{date}{cov}"] = None
+    for line in snap.attributions():
+        seen.setdefault(line, None)
+    return list(seen)

@@ -43,12 +43,19 @@ def _app(quick: bool) -> list[Row]:
     return app_payload.run(quick)
 
 
+def _app_load(quick: bool) -> list[Row]:
+    from . import app_load  # skips with a note without /usr/bin/chromium, selenium or the pack
+
+    return app_load.run(quick)
+
+
 #: Benchmark suites by name, in the order they run.
 SUITES: dict[str, Callable[[bool], list[Row]]] = {
     "kernel": _kernel,
     "end_to_end": _end_to_end,
     "rescore": _rescore,
     "app": _app,
+    "app_load": _app_load,
 }
 
 

@@ -29,18 +29,36 @@ def random_weights(themes: list[str], rng: np.random.Generator) -> dict[str, flo
     return {t: float(w) for t, w in zip(themes, rng.uniform(0.5, 3.0, len(themes)), strict=True)}
 
 
-def _themes_composite(long: pd.DataFrame, key: str, weights: dict[str, float]) -> pd.DataFrame:
-    """Theme scores and composite per ``key`` from a long (key, theme, weight, score) table."""
+def _themes_composite(long: pd.DataFrame, key: str, weights: dict[str, float],
+                      cap: float) -> pd.DataFrame:
+    """Theme scores and composite per ``key`` from a long (key, theme, weight, stat, score) table,
+    municipal statistics capped at ``cap`` inside mixed themes and in the composite (as
+    :func:`geo.scoring.capped_composites`)."""
     ok = long.dropna(subset=["score"])
     ok = ok.assign(ws=ok["score"] * ok["weight"])
-    g = ok.groupby([key, "theme"], sort=False)[["ws", "weight"]].sum()
-    theme = (g["ws"] / g["weight"]).rename("theme_score").reset_index()
-    theme["tw"] = theme["theme"].map(weights)
-    theme["twv"] = theme["tw"] * theme["theme_score"]
-    comp = theme.groupby(key, sort=False)[["twv", "tw"]].sum()
-    out = theme.pivot(index=key, columns="theme", values="theme_score")
-    out.columns = [f"theme:{c}" for c in out.columns]
-    out["composite"] = comp["twv"] / comp["tw"]
+    g = ok.groupby([key, "theme", "stat"], sort=False)[["ws", "weight"]].sum()
+    part = (g["ws"] / g["weight"]).rename("mean").to_frame().join(g["weight"]).reset_index()
+    wide = part.pivot_table(index=[key, "theme"], columns="stat", values=["mean", "weight"])
+    local = wide[("mean", False)] if ("mean", False) in wide else pd.Series(np.nan, wide.index)
+    stat = wide[("mean", True)] if ("mean", True) in wide else pd.Series(np.nan, wide.index)
+    w_l = (wide[("weight", False)] if ("weight", False) in wide else 0 * local).fillna(0.0)
+    w_s = (wide[("weight", True)] if ("weight", True) in wide else 0 * local).fillna(0.0)
+    sigma = np.where(w_l > 0, np.minimum(w_s / (w_l + w_s), cap), 1.0)
+    sigma = pd.Series(np.where(w_s > 0, sigma, 0.0), index=wide.index)
+    theme = ((1 - sigma) * local.fillna(0) + sigma * stat.fillna(0)).rename("theme_score")
+    t = pd.DataFrame({"theme_score": theme, "sigma": sigma, "local": local.fillna(0),
+                      "stat": stat.fillna(0)}).reset_index()
+    t["tw"] = t["theme"].map(weights)
+    t["lw"], t["sw"] = t["tw"] * (1 - t["sigma"]), t["tw"] * t["sigma"]
+    t["lv"], t["sv"] = t["lw"] * t["local"], t["sw"] * t["stat"]
+    c = t.groupby(key, sort=False)[["tw", "lw", "sw", "lv", "sv"]].sum()
+    natural = c["sw"] / c["tw"]
+    share = np.where((natural > cap) & (c["lw"] > 0), cap, natural)
+    lc = c["lv"] / c["lw"].where(c["lw"] > 0, 1.0)
+    sc = c["sv"] / c["sw"].where(c["sw"] > 0, 1.0)
+    out = t.pivot(index=key, columns="theme", values="theme_score")
+    out.columns = [f"theme:{col}" for col in out.columns]
+    out["composite"] = (1 - share) * lc + share * sc
     return out
 
 
@@ -49,6 +67,8 @@ def pandas_score(model: Any, weights: dict[str, float]) -> dict[str, pd.DataFram
     keys = model.ind_keys
     theme_of = {k: model.themes[t] for k, t in zip(keys, model.ind_theme, strict=True)}
     weight_of = dict(zip(keys, model.ind_weight, strict=True))
+    stat_of = dict(zip(keys, model.ind_stat, strict=True))
+    from geo.scoring import STAT_CAP
     out = {}
     for name, mat, ids in (("cells", model.cell_scores, model.cells["h3"].to_numpy()),
                            ("localities", model.loc_scores, model.localities["code"].to_numpy())):
@@ -57,7 +77,8 @@ def pandas_score(model: Any, weights: dict[str, float]) -> dict[str, pd.DataFram
         long = wide.melt(id_vars="id", var_name="indicator", value_name="score")
         long["theme"] = long["indicator"].map(theme_of)
         long["weight"] = long["indicator"].map(weight_of)
-        res = _themes_composite(long, "id", weights).reindex(ids)
+        long["stat"] = long["indicator"].map(stat_of).astype(bool)
+        res = _themes_composite(long, "id", weights, STAT_CAP).reindex(ids)
         res["rank"] = res["composite"].rank(ascending=False, method="min")
         out[name] = res
     loc = out["localities"].join(model.localities.set_index("code")[["municipality",

@@ -20,8 +20,10 @@ point per feature (its representative point).
 
 Scores
 ------
-Nearest measures go through a decay function of :data:`DECAYS` (a dispatch table): ``logistic``
-(GHSCI soft threshold, 50 at ``t``, k = 5), ``linear`` (100 at 0, 0 at ``max_m``, default 3 t),
+Nearest measures go through a decay function of :data:`DECAYS` (a dispatch table): ``plateau``
+(the default: 100 up to the standard ``t``, then ``200 / (1 + exp(k (d - t) / t))`` with
+k = 2 ln 3: 50 at 1.5 t, 20 at 2 t, 2.4 at 3 t), ``logistic`` (GHSCI soft threshold, 50 at ``t``,
+k = 5), ``linear`` (100 at 0, 0 at ``max_m``, default 3 t),
 ``exponential`` (50 at ``t``), ``step`` (100 within ``t``). Unreachable amenities score 0 (not
 missing). Count measures: ``100 * min(1, n / target_count)`` with ``n`` the features reachable within
 the time budget; gravity: the same with decayed counts. Transit features that carry ``value``
@@ -59,6 +61,10 @@ beyond :data:`PARTIAL_SUPPORT` x the indicator's threshold (where the decay is b
 data no longer tells "far" from "not listed") it does not state the distance at all ("no known
 hospital within 40 km"). :attr:`IndicatorResult.complete` feeds each place's ``complete_share``
 (:func:`geo.scoring.score`). An indicator with no known feature at all stays *missing* (left out).
+
+Standards per place type: ``t`` is looked up per point (:meth:`layers.Indicator.threshold_for`
+of the point's place type, :mod:`geo.placetypes`) when ``compute_indicator`` gets
+``place_types``; the result keeps the per-point standards in ``thresholds``.
 """
 
 from __future__ import annotations
@@ -117,13 +123,22 @@ DEPARTURE_CLASSES: tuple[tuple[float, float], ...] = ((4.0, 1.0), (2.0, 0.75), (
                                                       (0.0, 0.25))
 _UNKNOWN_DEPARTURES_FACTOR = 0.5
 #: On a partial layer, known distances beyond this many thresholds are not stated as facts (the
-#: logistic decay is below 1 point at 2 t: the score no longer depends on the exact distance).
+#: plateau decay is at most 20 and the logistic below 1 point beyond 2 t: the score is a lower bound
+#: that hardly depends on the exact distance any more).
 PARTIAL_SUPPORT = 2.0
+#: Steepness of the plateau decay's fall: 50 at 1.5 t (``200 / (1 + 3)``).
+_PLATEAU_K = 2.0 * float(np.log(3.0))
 _NETWORK_FOR_MODE: dict[str, tuple[str, ...]] = {"walk": ("walk",), "bike": ("bike", "walk"),
                                                  "car": ("drive", "car")}
 
 
 # -- decay functions ----------------------------------------------------------------------------
+def _plateau(d: np.ndarray, t: Any, max_m: Any) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        fall = 200.0 / (1.0 + np.exp(_PLATEAU_K * (d - t) / t))
+    return np.where(d <= t, 100.0, fall)
+
+
 def _logistic(d: np.ndarray, t: float, max_m: float) -> np.ndarray:
     with np.errstate(over="ignore"):
         return 100.0 / (1.0 + np.exp(5.0 * (d - t) / t))
@@ -142,7 +157,8 @@ def _step(d: np.ndarray, t: float, max_m: float) -> np.ndarray:
 
 
 #: Decay functions ``f(distance, t, max_m) -> 0..100`` by name.
-DECAYS: dict[str, Callable[[np.ndarray, float, float], np.ndarray]] = {
+DECAYS: dict[str, Callable[[np.ndarray, Any, Any], np.ndarray]] = {
+    "plateau": _plateau,
     "logistic": _logistic,
     "linear": _linear,
     "exponential": _exponential,
@@ -150,13 +166,18 @@ DECAYS: dict[str, Callable[[np.ndarray, float, float], np.ndarray]] = {
 }
 
 
-def decay_score(d: np.ndarray, name: str, t: float, max_m: float | None = None) -> np.ndarray:
+def decay_score(d: np.ndarray, name: str, t: float | np.ndarray,
+                max_m: float | np.ndarray | None = None) -> np.ndarray:
     """Score 0-100 for distances ``d`` (``inf`` -> 0, NaN stays NaN).
+
+    ``t`` (and ``max_m``) may be one value or one per distance (standards per place type).
 
     Examples
     --------
     >>> decay_score(np.array([500.0, np.inf]), "logistic", 500.0).tolist()
     [50.0, 0.0]
+    >>> decay_score(np.array([400.0, 600.0, 600.0]), "plateau", np.array([400.0, 400.0, 600.0]))
+    array([100.,  50., 100.])
     """
     try:
         fn = DECAYS[name]
@@ -167,8 +188,9 @@ def decay_score(d: np.ndarray, name: str, t: float, max_m: float | None = None) 
             f"No decay function {name!r}. Known: {', '.join(DECAYS)}"
         ) from None
     d = np.asarray(d, dtype=float)
-    out = np.asarray(fn(np.where(np.isinf(d), 0.0, d), float(t), float(max_m or 3.0 * t)),
-                     dtype=float)
+    t_arr = np.asarray(t, dtype=float)
+    m_arr = 3.0 * t_arr if max_m is None else np.asarray(max_m, dtype=float)
+    out = np.asarray(fn(np.where(np.isinf(d), 0.0, d), t_arr, m_arr), dtype=float)
     out = np.where(np.isinf(d), 0.0, out)
     return np.where(np.isnan(d), np.nan, out)
 
@@ -660,12 +682,22 @@ class IndicatorResult:
         if self.gaps:
             return {"code": "partial_gap", "kinds": list(self.gap_kinds), "gaps": list(self.gaps)}
         return {"code": "partial_generic"}
+    #: the standard t per point (its place type's), or None: ``threshold_m`` everywhere
+    thresholds: np.ndarray | None = None
+
+    def standards(self) -> tuple[Any, Any]:
+        """``(t, max_m)`` for the decay: per point when :attr:`thresholds` is set."""
+        if self.thresholds is None:
+            return self.threshold_m, self.max_m
+        scale = self.thresholds / self.threshold_m
+        return self.thresholds, (None if self.max_m is None else self.max_m * scale)
 
     def rescore(self, decay: str) -> np.ndarray:
         """Scores under another decay (only nearest measures change)."""
         if self.missing or self.measure != "nearest" or not self.classes:
             return self.score
-        parts = [f * decay_score(d, decay, self.threshold_m, self.max_m) for f, d in self.classes]
+        t, max_m = self.standards()
+        parts = [f * decay_score(d, decay, t, max_m) for f, d in self.classes]
         return np.max(np.vstack(parts), axis=0)
 
 
@@ -696,12 +728,20 @@ def _partial(kinds: Sequence[str], table: pd.DataFrame, layer_status: Any,
     parts = msg.get("parts", [msg]) if msg.get("code") == "join" else [msg]
     # a layer partial for named kinds or sources is judged by kind and feature above
     return not any(p.get("code") in ("layer_absent_kinds", "layer_partial_sources") for p in parts)
+def _point_thresholds(ind: Any, place_types: np.ndarray | None, n: int) -> np.ndarray | None:
+    """The indicator's standard at each of ``n`` points from their place types (None: none given)."""
+    if place_types is None or not hasattr(ind, "threshold_for"):
+        return None
+    types = pd.Series(np.asarray(place_types, dtype=object))
+    table = {t: float(ind.threshold_for(t)) for t in pd.unique(types)}
+    return types.map(table).to_numpy(dtype=float).reshape(n)
 
 
 def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFrame | None = None,
                       layer_status: Any = None, table: pd.DataFrame | None = None,
                       municipalities: np.ndarray | None = None,
-                      decay: str | None = None, gaps: Sequence[str] = ()) -> IndicatorResult:
+                      decay: str | None = None, gaps: Sequence[str] = (),
+                      place_types: np.ndarray | None = None) -> IndicatorResult:
     """Compute one :class:`layers.Indicator` over the engine's points.
 
     Parameters
@@ -719,6 +759,9 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
     gaps
         The layer's known gaps (a pack's ``not_available_offline`` lines); those naming the
         indicator's kinds make it partial (:func:`kind_gaps`).
+    place_types
+        Each point's place type (:mod:`geo.placetypes`): distances are scored against that
+        type's standard (:meth:`layers.Indicator.threshold_for`); None: the town standard.
     """
     n = len(engine.points)
     dec = decay or ind.decay
@@ -775,7 +818,8 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
         notes.append(engine.notes_msg[ind.mode])
     common = dict(approximate=approximate, partial=partial, amenities=amen.table,
                   decay=dec, threshold_m=ind.threshold_m, max_m=ind.max_m,
-                  gaps=gap_items if partial else [], gap_kinds=gap_kinds if partial else [])
+                  gaps=gap_items if partial else [], gap_kinds=gap_kinds if partial else [],
+                  thresholds=_point_thresholds(ind, place_types, n))
     if ind.measure in ("count", "gravity"):
         speed = MODE_SPEEDS_KMH[ind.mode] * 1000.0 / 60.0
         budget = float(ind.budget_min) * speed

@@ -44,6 +44,21 @@ municipality apart. Its share is capped at :data:`STAT_CAP` (20 %) twice:
 
 The share a place's composite rests on statistics is ``stat_share`` (Scores, Explanation). Without
 local indicators anywhere (nothing but statistics) the cap cannot apply and the share is 1.
+What a score means
+------------------
+- Place types (:mod:`geo.placetypes`): every locality is a town, small town, village or archipelago
+  place, every cell carries its locality's type (cells outside any locality: countryside), and each
+  distance is scored against the standard of its point's type.
+- Absolute scale: with the default ``plateau`` decay a distance indicator is 100 when the amenity
+  lies within the standard for the place type, 50 at 1.5 times the standard, 20 at twice it, about
+  0 beyond three times. So 100 means every need within its standard; a statistic scores 50 for an
+  average municipality. The other decays (``--decay``) score 50 *at* the standard.
+- Bands (:data:`BANDS`, words in :mod:`geo.texts`) turn a composite into words; a lower bound
+  belongs to its band (80 is "most errands on foot", 79.9 the band below).
+- Percentiles (:func:`percentiles`): ``pct_region`` is the share of the region's other scored
+  localities with a lower composite (ties count half), ``pct_type`` the same among localities of
+  the same place type (NaN for a type with one locality). Both lie in 0-100 and grow with the
+  composite.
 """
 
 from __future__ import annotations
@@ -66,10 +81,12 @@ from .context import ContextRow, context_rows, municipality_names
 from .errors import LimitError, LivabilityError, RegionNotFoundError, UnknownLayerError
 from .grid import build_grid
 from .network import MODE_SPEEDS_KMH, minutes
+from .placetypes import locality_types, point_types
 from .settings import MAX_WEIGHT
-from .texts import fmt_spec, fmt_value, render, render_or
+from .texts import fmt_distance, fmt_spec, fmt_value, place_type_name, render, render_or
 
 __all__ = [
+    "BANDS",
     "STAT_CAP",
     "ContextRow",
     "Explanation",
@@ -81,8 +98,10 @@ __all__ = [
     "compose",
     "explain",
     "municipal_context",
+    "percentiles",
     "resolve_weights",
     "score",
+    "score_band",
 ]
 
 log = logging.getLogger(__name__)
@@ -101,7 +120,8 @@ class ScoreModel:
     cells
         Grid cells (:func:`geo.grid.build_grid` columns).
     localities
-        ``code``, ``name``, ``municipality``, ``municipality_name``, ``population``, ``lon``, ``lat``.
+        ``code``, ``name``, ``municipality``, ``municipality_name``, ``population``,
+        ``place_type`` (:mod:`geo.placetypes`), ``lon``, ``lat``; ``cells`` carry ``place_type`` too.
     indicators
         Every indicator of the registry, in registry order (columns of the matrices).
     results
@@ -249,6 +269,9 @@ def build_model(snapshot: Any, *, resolution: int = 9, decay: str | None = None,
     housing = snapshot.layer("housing")
     cells = build_grid(loc, resolution=resolution, housing=housing,
                        footprints=snapshot.footprints(), municipalities=munis)
+    loc_types = locality_types(loc)
+    cells["place_type"] = point_types(cells["locality"], loc["code"], loc_types)
+    ptypes = cells["place_type"].to_numpy(dtype=object)
     points = cells[["x", "y"]].to_numpy(dtype=float)
     point_munis = cells["municipality"].astype(object).to_numpy()
     networks = {m: snapshot.network(m) for m in ("walk", "bike", "drive", "car")}
@@ -266,7 +289,8 @@ def build_model(snapshot: Any, *, resolution: int = 9, decay: str | None = None,
                 layer_cache[ind.layer] = snapshot.layer(ind.layer)
             results[ind.key] = compute_indicator(ind, engine, layer=layer_cache[ind.layer],
                                                  layer_status=snapshot.layer_status(ind.layer),
-                                                 decay=decay, gaps=_layer_gaps(snapshot, ind.layer))
+                                                 decay=decay, gaps=_layer_gaps(snapshot, ind.layer),
+                                                 place_types=ptypes)
     n_cells = len(cells)
     cell_scores = np.column_stack([results[i.key].score[:n_cells] for i in inds])
     code_index = pd.Index(loc["code"])
@@ -285,6 +309,7 @@ def build_model(snapshot: Any, *, resolution: int = 9, decay: str | None = None,
         "municipality": loc["municipality"].astype(str),
         "municipality_name": loc["municipality"].astype(str).map(mnames).fillna(""),
         "population": pd.to_numeric(loc.get("population"), errors="coerce").fillna(0).to_numpy(),
+        "place_type": loc_types,
         "lon": loc.geometry.x.to_numpy(),
         "lat": loc.geometry.y.to_numpy(),
     })
@@ -476,6 +501,54 @@ def _rank(values: np.ndarray) -> np.ndarray:
     return out
 
 
+#: ``(lower bound, band key)`` from the top; a composite belongs to the first band it reaches.
+#: The words (en, sv) are :data:`geo.texts.BAND_NAMES`.
+BANDS: tuple[tuple[float, str], ...] = (
+    (80.0, "on_foot"),          # most errands on foot
+    (60.0, "foot_or_bike"),     # many errands on foot or by bike
+    (40.0, "bike_or_bus"),      # some errands on foot; a bike or bus helps
+    (20.0, "car_useful"),       # a car is useful for most errands
+    (0.0, "car_needed"),        # a car is needed for most errands
+)
+
+
+def score_band(values: Any) -> np.ndarray:
+    """Band key of each composite (:data:`BANDS`; NaN -> None).
+
+    >>> score_band([100, 80, 79.99, 40, 19.9, float("nan")]).tolist()
+    ['on_foot', 'on_foot', 'foot_or_bike', 'bike_or_bus', 'car_needed', None]
+    """
+    v = np.atleast_1d(np.asarray(values, dtype=float))
+    out = np.full(len(v), None, dtype=object)
+    for lower, key in reversed(BANDS):
+        out[~np.isnan(v) & (v >= lower)] = key
+    return out
+
+
+def percentiles(values: Any, groups: Any = None) -> np.ndarray:
+    """Share (0-100) of the other places of the same group with a lower value; ties count half.
+
+    NaN for NaN values and for a place without peers (the only one of its group).
+
+    >>> percentiles([10.0, 20.0, 20.0, 40.0]).tolist()
+    [0.0, 50.0, 50.0, 100.0]
+    >>> percentiles([10.0, 20.0, 30.0], ["a", "b", "a"]).tolist()
+    [0.0, nan, 100.0]
+    """
+    v = np.atleast_1d(np.asarray(values, dtype=float))
+    g = np.zeros(len(v), dtype=object) if groups is None else np.asarray(groups, dtype=object)
+    out = np.full(len(v), np.nan)
+    for key in pd.unique(g):
+        idx = np.flatnonzero((g == key) & ~np.isnan(v))
+        if len(idx) < 2:
+            continue
+        x = v[idx]
+        below = (x[None, :] < x[:, None]).sum(axis=1)
+        ties = (x[None, :] == x[:, None]).sum(axis=1) - 1
+        out[idx] = 100.0 * (below + 0.5 * ties) / (len(idx) - 1)
+    return out
+
+
 @dataclass
 class Scores:
     """Scores for one weighting.
@@ -488,6 +561,10 @@ class Scores:
     municipalities and cells) is the share of the composite's weight resting on complete data
     (:func:`complete_share`); ``complete_indicators`` lists the indicator keys computed from
     complete data.
+    ``place_type``, ``band`` (a :data:`BANDS` key; words: :func:`geo.texts.band_name`),
+    ``pct_region`` and ``pct_type`` (:func:`percentiles` against all localities of the region and
+    against those of the same place type) are columns of ``localities``; cells carry
+    ``place_type``.
     """
 
     localities: pd.DataFrame
@@ -528,7 +605,10 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
     L = model.localities
     lcols: dict[str, Any] = {c: L[c].to_numpy() for c in ("code", "name", "municipality",
                                                            "municipality_name", "population")}
-    lcols |= {"composite": lcomp, "rank": _rank(lcomp)}
+    ltype = L["place_type"].to_numpy(dtype=object)
+    lcols |= {"place_type": ltype, "composite": lcomp, "rank": _rank(lcomp),
+              "band": score_band(lcomp), "pct_region": percentiles(lcomp),
+              "pct_type": percentiles(lcomp, ltype)}
     lcols |= {c: lth[:, k] for k, c in enumerate(tcols)}
     lcols["missing"] = model.loc_missing
     lcols["stat_share"] = lshare
@@ -549,7 +629,7 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
     mun = pd.DataFrame(mcols)
     C = model.cells
     ccols: dict[str, Any] = {c: C[c].to_numpy() for c in ("h3", "locality", "municipality",
-                                                           "weight", "lon", "lat")}
+                                                           "place_type", "weight", "lon", "lat")}
     ccols["composite"] = ccomp
     ccols["stat_share"] = cshare
     ccols |= {c: cth[:, k] for k, c in enumerate(tcols)}
@@ -568,14 +648,16 @@ _TXT = {
            "score": "score", "walk": "on foot", "bike": "by bike", "car": "by car",
            "cells": "cells", "weight": "weight", "muni": "municipality", "pop": "population",
            "none": "none within reach",
-           "count": "reachable", "stat": "municipal value", "median": "median resident"},
+           "count": "reachable", "stat": "municipal value", "median": "median resident",
+           "ptype": "place type", "standard": "standard"},
     "sv": {"rank": "plats", "of": "av", "composite": "Sammanvägt betyg", "theme": "Tema",
            "missing": "saknas", "approx": "ungefärligt: fågelvägen x omvägsfaktor",
            "partial": "ofullständiga data", "nearest": "närmast", "from_centre": "från centrum",
            "score": "betyg", "walk": "till fots", "bike": "med cykel", "car": "med bil",
            "cells": "rutor", "weight": "vikt", "muni": "kommun", "pop": "invånare",
            "none": "ingen inom räckhåll",
-           "count": "nåbara", "stat": "kommunens värde", "median": "medianinvånaren"},
+           "count": "nåbara", "stat": "kommunens värde", "median": "medianinvånaren",
+           "ptype": "ortstyp", "standard": "norm"},
 }
 
 
@@ -590,6 +672,13 @@ class Explanation:
     ``source``, ``license``, ``license_unclear``, ``score``, ``scored``, ``note`` ...); statistics
     rows of ``indicators`` carry the same ``value``/``national_median``/``unit``/``year``/``source``/
     ``license`` keys.
+
+    What the score means (for the app): ``place_type`` (:mod:`geo.placetypes`; words:
+    :func:`geo.texts.place_type_name`), ``band`` (a :data:`BANDS` key; words:
+    :func:`geo.texts.band_name`), ``pct_region`` / ``pct_type`` (percent of the region's other
+    localities / of those of the same type with a lower composite; NaN for a grid cell or a type
+    with one locality), ``n_type`` (localities of that type) and ``meaning_msg``, the sentence as a
+    :mod:`geo.texts` message ("71, most errands on foot; better than 80% of the places in ...").
     """
 
     code: str
@@ -610,6 +699,12 @@ class Explanation:
     stat_share: float = float("nan")
     context: list[dict[str, Any]] = field(default_factory=list)
     complete_share: float = float("nan")
+    place_type: str = ""
+    band: str | None = None
+    pct_region: float = float("nan")
+    pct_type: float = float("nan")
+    n_type: int = 0
+    meaning_msg: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for the UI and JSON."""
@@ -627,6 +722,9 @@ class Explanation:
         if np.isfinite(self.complete_share):
             lines.append("  " + render({"code": "complete_share",
                                         "pct": round(100 * self.complete_share)}, lang))
+        if self.meaning_msg:
+            lines.append(f"  {t['ptype']}: {place_type_name(self.place_type, lang)}; "
+                         f"{render(self.meaning_msg, lang)}")
         if self.approximate:
             lines.append(f"  ({t['approx']})")
         seen: dict[str, str] = {}
@@ -687,6 +785,8 @@ def _indicator_line(row: dict[str, Any], t: dict[str, str], lang: str = "en") ->
             body += f" (~{near[0]['minutes']:.0f} min)"
     if row.get("gap_msg"):
         body += "; " + render(row["gap_msg"], lang)
+    if row.get("standard_m"):
+        body += f"; {t['standard']} {fmt_distance(row['standard_m'], lang)}"
     return head + body + flag
 
 
@@ -709,6 +809,15 @@ def find_locality(model: ScoreModel, place: str) -> int:
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     raise RegionNotFoundError(f"No locality {place!r} in {model.region_name}.{hint} "
                               f"Run 'livability score --region {model.region}' to list them.")
+
+
+def _standard_at(res: IndicatorResult, idx: np.ndarray, w: np.ndarray) -> float | None:
+    """The distance standard of a nearest indicator for the residents of cells ``idx`` weighted
+    ``w`` (the median resident's place type's), or None."""
+    t = getattr(res, "thresholds", None)
+    if t is None or res.missing or res.measure != "nearest":
+        return None
+    return float(weighted_median(t[idx], w))
 
 
 def _modal_nearest(which: np.ndarray, w: np.ndarray) -> tuple[int, float]:
@@ -775,6 +884,7 @@ def _indicator_rows(model: ScoreModel, idx: np.ndarray, w: np.ndarray,
                      "gap_msg": res.gap_msg() if not res.missing else {},
                      "notes": list(res.notes), "notes_msg": list(getattr(res, "notes_msg", [])),
                      "n_cells": len(idx), "speed_kmh": MODE_SPEEDS_KMH[ind.mode]} | part)
+        rows[-1]["standard_m"] = _standard_at(res, idx, w)
     return rows
 
 
@@ -882,7 +992,7 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
         muni = str(C["municipality"].iloc[c])
         rows, context = _with_context(model, _indicator_rows(model, np.array([c]), np.ones(1),
                                                              model.cell_scores[c]), muni)
-        return Explanation(
+        return _with_meaning(model, scores, str(C["place_type"].iloc[c]), None, Explanation(
             code=str(C["h3"].iloc[c]), name=f"{lname} ({C['h3'].iloc[c]})" if lname
             else str(C["h3"].iloc[c]), municipality=muni,
             municipality_name=model.municipality_names.get(muni, ""),
@@ -894,14 +1004,14 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
             persona=scores.persona, penalty=scores.penalty,
             complete_share=_share(C, c), stat_share=float(C["stat_share"].iloc[c]),
             context=context,
-        )
+        ))
     i = find_locality(model, place)
     cells_of = model.rollup.getrow(i)
     L = scores.localities
     rows, context = _with_context(model, _indicator_rows(model, cells_of.indices, cells_of.data,
                                                          model.loc_scores[i]),
                                   str(L["municipality"].iloc[i]))
-    return Explanation(
+    return _with_meaning(model, scores, str(L["place_type"].iloc[i]), i, Explanation(
         code=str(L["code"].iloc[i]), name=str(L["name"].iloc[i]),
         municipality=str(L["municipality"].iloc[i]),
         municipality_name=str(L["municipality_name"].iloc[i]),
@@ -913,9 +1023,34 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
         approximate=any(r["approximate"] for r in rows if not r["missing"]),
         persona=scores.persona, penalty=scores.penalty,
         complete_share=_share(L, i), stat_share=float(L["stat_share"].iloc[i]), context=context,
-    )
+    ))
 
 
 def _share(frame: pd.DataFrame, i: int) -> float:
     """Row ``i``'s ``complete_share`` (NaN for frames without it)."""
     return float(frame["complete_share"].iloc[i]) if "complete_share" in frame else float("nan")
+
+
+def _with_meaning(model: ScoreModel, scores: Scores, place_type: str, i: int | None,
+                  e: Explanation) -> Explanation:
+    """Fill ``e``'s place type, band, percentiles and meaning message (``i``: locality row)."""
+    L = scores.localities
+    e.place_type = place_type
+    e.band = score_band(e.composite)[0]
+    e.n_type = int((L["place_type"] == place_type).sum())
+    if i is not None:
+        e.pct_region = float(L["pct_region"].iloc[i])
+        e.pct_type = float(L["pct_type"].iloc[i])
+    if e.band is None:
+        return e
+    msg: dict[str, Any] = {"code": "score_band", "score": e.composite, "band": e.band,
+                           "place_type": place_type}
+    if np.isfinite(e.pct_region):
+        msg = {"code": "score_meaning", "score": e.composite, "band": e.band,
+               "pct_region": e.pct_region, "pct_type": e.pct_type,
+               "region": model.region_name, "place_type": place_type}
+        if not np.isfinite(e.pct_type):
+            del msg["pct_type"]
+            msg["code"] = "score_meaning_sole"
+    e.meaning_msg = msg
+    return e

@@ -36,7 +36,7 @@ def _ranks(comp: np.ndarray) -> np.ndarray:
 
 def rank_bands(model: ScoreModel, weights: dict[str, float] | None = None, *, n: int = 200,
                concentration: float = 20.0, seed: int = 0,
-               decays: tuple[str, ...] = ("logistic", "linear", "exponential"),
+               decays: tuple[str, ...] = ("plateau", "logistic", "linear"),
                persona: str | None = None, penalty: bool = False,
                quantiles: tuple[float, float] = (5.0, 95.0), top: int = 5) -> pd.DataFrame:
     """Rank band of every locality under perturbed weights and alternative decays.

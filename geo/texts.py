@@ -30,6 +30,10 @@ format specs below translate parameters:
     a travel mode as "on foot" / "till fots";
 ``place``
     ``[name, kind]``: the name, or the kind's name when unnamed.
+``band``
+    a score band key of :data:`geo.scoring.BANDS` (:data:`BAND_NAMES`);
+``ptype`` / ``ptype1`` / ``ptypes``
+    a place type (:data:`PLACE_TYPE_NAMES`): label, singular noun, plural noun.
 
 This module is pure: no streamlit, no I/O.
 
@@ -52,8 +56,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "BAND_NAMES",
     "KIND_NAMES_SV",
+    "PLACE_TYPE_NAMES",
     "TEMPLATES",
+    "band_name",
     "fmt_distance",
     "fmt_number",
     "fmt_spec",
@@ -62,6 +69,7 @@ __all__ = [
     "kind_name",
     "messages",
     "parse_reason",
+    "place_type_name",
     "render",
     "render_or",
     "text",
@@ -165,6 +173,17 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                         "listan är ofullständig (källan är markerad som ofullständig)"),
     "complete_share": ("{pct:.0f}% of this score rests on complete data",
                        "{pct:.0f} % av betyget vilar på fullständiga data"),
+    # what a score means (geo.scoring.explain)
+    "score_meaning": ("{score:.0f}, {band:band}; better than {pct_region:.0f}% of the places in "
+                      "{region} and {pct_type:.0f}% of its {place_type:ptypes}",
+                      "{score:.0f}, {band:band}; bättre än {pct_region:.0f} % av orterna i "
+                      "{region} och {pct_type:.0f} % av dess {place_type:ptypes}"),
+    "score_meaning_sole": ("{score:.0f}, {band:band}; better than {pct_region:.0f}% of the places "
+                           "in {region}; its only {place_type:ptype1}",
+                           "{score:.0f}, {band:band}; bättre än {pct_region:.0f} % av orterna i "
+                           "{region}; dess enda {place_type:ptype1}"),
+    "score_band": ("{score:.0f}, {band:band} ({place_type:ptype})",
+                   "{score:.0f}, {band:band} ({place_type:ptype})"),
     # layer coverage (geo.build.layer_coverage, geo.store)
     "layer_no_source": ("no source provided data for this layer ({what:kinds})",
                         "ingen källa gav data för det här lagret ({what:kinds})"),
@@ -187,8 +206,50 @@ KIND_NAMES_SV: dict[str, str] = {
     "nature_reserve": "naturreservat", "office": "kontor", "park": "park",
     "pharmacy": "apotek", "rail_station": "järnvägsstation", "retail": "handelsområde",
     "school": "skola", "sports": "idrottsanläggning", "university": "universitet",
-    "venue": "teater/bio/museum", "facility": "anläggning",
+    "venue": "teater/bio/museum", "facility": "anläggning", "alcohol_shop": "Systembolaget",
+    "recycling": "återvinningsstation", "church": "kyrka",
 }
+
+#: Score band key (:data:`geo.scoring.BANDS`) -> (English, Swedish) words.
+BAND_NAMES: dict[str, tuple[str, str]] = {
+    "on_foot": ("most errands on foot", "de flesta ärenden till fots"),
+    "foot_or_bike": ("many errands on foot or by bike", "många ärenden till fots eller med cykel"),
+    "bike_or_bus": ("some errands on foot, others by bike or bus",
+                    "vissa ärenden till fots, andra med cykel eller buss"),
+    "car_useful": ("a car is useful for most errands", "bil är till nytta för de flesta ärenden"),
+    "car_needed": ("a car is needed for most errands", "bil behövs för de flesta ärenden"),
+}
+#: Place type (:mod:`geo.placetypes`) -> language -> (label, singular noun, plural noun).
+PLACE_TYPE_NAMES: dict[str, dict[str, tuple[str, str, str]]] = {
+    "town": {"en": ("town", "town", "towns"), "sv": ("stad", "stad", "städer")},
+    "small_town": {"en": ("small town", "small town", "small towns"),
+                   "sv": ("mindre tätort", "mindre tätort", "mindre tätorter")},
+    "village": {"en": ("village", "village", "villages"), "sv": ("by", "by", "byar")},
+    "countryside": {"en": ("countryside", "countryside place", "countryside places"),
+                    "sv": ("landsbygd", "landsbygdsplats", "landsbygdsplatser")},
+    "archipelago": {"en": ("archipelago", "archipelago place", "archipelago places"),
+                    "sv": ("skärgård", "skärgårdsort", "skärgårdsorter")},
+}
+_PT_FORMS = {"label": 0, "one": 1, "many": 2}
+
+
+def band_name(key: str | None, lang: str = "en") -> str:
+    """Words of a score band (``car_useful`` -> "a car is useful for most errands"); "" for None."""
+    if not key:
+        return ""
+    en, sv = BAND_NAMES[str(key)]
+    return sv if lang == "sv" else en
+
+
+def place_type_name(key: str | None, lang: str = "en", form: str = "label") -> str:
+    """Name of a place type: ``form`` ``label`` (small town), ``one`` or ``many`` (small towns).
+
+    Unknown types show with spaces.
+    """
+    names = PLACE_TYPE_NAMES.get(str(key))
+    if names is None:
+        return str(key or "").replace("_", " ")
+    return names["sv" if lang == "sv" else "en"][_PT_FORMS[form]]
 _NET_SV = {"walk": ("gångnät", "gångnätet"), "bike": ("cykelnät", "cykelnätet"),
            "drive": ("bilvägnät", "bilvägnätet"), "car": ("bilvägnät", "bilvägnätet")}
 _MODE_SV = {"walk": "till fots", "bike": "med cykel", "car": "med bil"}
@@ -313,6 +374,10 @@ _SPECS: dict[str, Callable[[Any, str], str]] = {
     "semi": lambda v, lang: "; ".join(str(x) for x in v),
     "list": lambda v, lang: ", ".join(str(x) for x in v),
     "depclasses": _dep_classes,
+    "band": lambda v, lang: band_name(v, lang),
+    "ptype": lambda v, lang: place_type_name(v, lang),
+    "ptype1": lambda v, lang: place_type_name(v, lang, "one"),
+    "ptypes": lambda v, lang: place_type_name(v, lang, "many"),
 }
 
 

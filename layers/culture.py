@@ -1,8 +1,12 @@
-"""Culture and leisure: libraries, theatres, cinemas, museums, sports venues."""
+"""Culture and leisure: libraries, theatres, cinemas, museums, sports venues.
+
+Standards per place type: see :mod:`geo.placetypes`. Churches (Church of Sweden only in the pack)
+feed no indicator: a place of worship is no daily errand, and free churches are missing.
+"""
 
 from __future__ import annotations
 
-from .spec import Indicator, LayerSpec, OsmRule
+from .spec import Indicator, LayerSpec, OsmRule, by_place_type
 
 SPEC = LayerSpec(
     key="culture",
@@ -26,7 +30,8 @@ SPEC = LayerSpec(
         Indicator("culture.library", "Library by bike", "Bibliotek med cykel",
                   kinds=("library",), mode="bike", threshold_m=2000),
         Indicator("culture.sports", "Sports venue on foot", "Idrottsplats till fots",
-                  kinds=("sports",), mode="walk", threshold_m=800),
+                  kinds=("sports",), mode="walk", threshold_m=800,
+                  thresholds=by_place_type(1000, 1500, 4000)),
         Indicator("culture.venue", "Theatre, cinema or museum by bike",
                   "Teater, bio eller museum med cykel", kinds=("venue",), mode="bike",
                   threshold_m=4000, weight=0.5),

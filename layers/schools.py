@@ -1,8 +1,12 @@
-"""Schools: preschools, compulsory and upper-secondary schools; school results per municipality."""
+"""Schools: preschools, compulsory and upper-secondary schools; school results per municipality.
+
+Standards per place type of the distance indicators (compulsory school on foot 800 m in a town,
+3 km in the countryside, a common school-transport limit): see :mod:`geo.placetypes`.
+"""
 
 from __future__ import annotations
 
-from .spec import Indicator, LayerSpec, OsmRule
+from .spec import Indicator, LayerSpec, OsmRule, by_place_type
 
 SPEC = LayerSpec(
     key="schools",
@@ -20,9 +24,11 @@ SPEC = LayerSpec(
                      ("upper_secondary", "college")),
     indicators=(
         Indicator("schools.preschool", "Preschool on foot", "Förskola till fots",
-                  kinds=("kindergarten",), mode="walk", threshold_m=500),
+                  kinds=("kindergarten",), mode="walk", threshold_m=500,
+                  thresholds=by_place_type(700, 1000, 2500)),
         Indicator("schools.primary", "Compulsory school on foot", "Grundskola till fots",
-                  kinds=("school",), mode="walk", threshold_m=800, weight=1.5),
+                  kinds=("school",), mode="walk", threshold_m=800,
+                  thresholds=by_place_type(1000, 1500, 3000), weight=1.5),
         Indicator("schools.upper_secondary", "Upper secondary school by bike",
                   "Gymnasieskola med cykel", kinds=("college",), mode="bike", threshold_m=5000),
         # the same figure as Skolverket's county export (yrkesprogram), from Kolada's national table

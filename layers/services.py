@@ -1,15 +1,23 @@
-"""Services: health care, pharmacies, grocery stores."""
+"""Services: health care, pharmacies, grocery stores, Systembolaget.
+
+Standards per place type (grocery on foot 800 m in a town ... 4 km in the countryside): see the
+table and its sources in :mod:`geo.placetypes`. Systembolaget (stores and agents, complete in the
+pack) weighs little: a newcomer asks about it, but it is no daily need. Left out on purpose:
+recycling stations (only two of Blekinge's five municipalities report them, so an indicator would
+mark the other three as far from one) and dentists (two features in the pack).
+"""
 
 from __future__ import annotations
 
-from .spec import Indicator, LayerSpec, OsmRule
+from .spec import Indicator, LayerSpec, OsmRule, by_place_type
 
 SPEC = LayerSpec(
     key="services",
     title_en="Services",
     title_sv="Service",
-    description_en="Grocery stores, pharmacies, health centres, dentists and hospitals.",
-    description_sv="Livsmedelsbutiker, apotek, vårdcentraler, tandvård och sjukhus.",
+    description_en="Grocery stores, pharmacies, health centres, dentists, hospitals and "
+                   "Systembolaget.",
+    description_sv="Livsmedelsbutiker, apotek, vårdcentraler, tandvård, sjukhus och Systembolaget.",
     osm=(
         OsmRule("amenity", "hospital", "hospital"),
         OsmRule("amenity", "clinic", "clinic"),
@@ -19,19 +27,22 @@ SPEC = LayerSpec(
         OsmRule("healthcare", "pharmacy", "pharmacy"),
         OsmRule("shop", "supermarket", "grocery"),
         OsmRule("shop", "convenience", "grocery"),
+        OsmRule("shop", "alcohol", "alcohol_shop"),
     ),
     pack_kind_hints=(("hospital", "hospital"), ("sjukhus", "hospital"), ("grocery", "grocery"),
-                     ("pharmac", "pharmacy"), ("health", "clinic")),
+                     ("pharmac", "pharmacy"), ("health", "clinic"), ("systembolaget", "alcohol_shop")),
     indicators=(
         Indicator("services.grocery", "Grocery store on foot", "Matbutik till fots",
-                  kinds=("grocery",), mode="walk", threshold_m=800, weight=2.0),
+                  kinds=("grocery",), mode="walk", threshold_m=800,
+                  thresholds=by_place_type(1000, 1500, 4000), weight=2.0),
         Indicator("services.pharmacy", "Pharmacy by bike", "Apotek med cykel",
                   kinds=("pharmacy",), mode="bike", threshold_m=2000),
         Indicator("services.health", "Health centre by bike", "Vårdcentral med cykel",
-                  kinds=("clinic", "hospital"), mode="bike", threshold_m=3000,
-                  weight=1.5),
+                  kinds=("clinic", "hospital"), mode="bike", threshold_m=3000, weight=1.5),
         Indicator("services.hospital", "Hospital by car", "Sjukhus med bil",
                   kinds=("hospital",), mode="car", threshold_m=20000, weight=0.5),
+        Indicator("services.systembolaget", "Systembolaget by bike", "Systembolaget med cykel",
+                  kinds=("alcohol_shop",), mode="bike", threshold_m=3000, weight=0.25),
     ),
     default_weight=1.0,
     color="#e7298a",

@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Literal
 
-__all__ = ["DECAYS", "MEASURES", "MODES", "Indicator", "LayerSpec", "OsmRule"]
+from geo.placetypes import PLACE_TYPES  # densest first: thresholds may only grow along it
+
+__all__ = ["DECAYS", "MEASURES", "MODES", "PLACE_TYPES", "Indicator", "LayerSpec", "OsmRule",
+           "by_place_type"]
 
 Measure = Literal["nearest", "count", "gravity", "stat"]
 Mode = Literal["walk", "bike", "car"]
 
 MEASURES: tuple[str, ...] = ("nearest", "count", "gravity", "stat")
 MODES: tuple[str, ...] = ("walk", "bike", "car")
-DECAYS: tuple[str, ...] = ("logistic", "linear", "exponential", "step")
+DECAYS: tuple[str, ...] = ("plateau", "logistic", "linear", "exponential", "step")
+
+Thresholds = tuple[tuple[str, float], ...]
+
+
+def by_place_type(small_town: float, village: float, countryside: float,
+                  archipelago: float | None = None) -> Thresholds:
+    """Per-place-type standards of an indicator beyond its town standard ``threshold_m``.
+
+    ``archipelago`` defaults to the countryside standard (islands without a fixed road link have
+    at most countryside service levels).
+
+    >>> by_place_type(600, 800, 1500)
+    (('small_town', 600), ('village', 800), ('countryside', 1500), ('archipelago', 1500))
+    """
+    arch = countryside if archipelago is None else archipelago
+    return (("small_town", small_town), ("village", village), ("countryside", countryside),
+            ("archipelago", arch))
 
 
 @dataclass(frozen=True)
@@ -35,11 +56,18 @@ class Indicator:
     mode
         Travel mode: ``walk`` (4.8 km/h), ``bike`` (15 km/h) or ``car``.
     threshold_m
-        Distance t at which the soft-threshold score is 50 (GHSCI: k=5, t=500 m for walking).
+        The standard t in a town: the distance within which the need counts as met. With the
+        default ``plateau`` decay the score is 100 up to t and 50 at 1.5 t; with ``logistic``
+        (GHSCI soft threshold, k=5) and ``exponential`` t is the distance scoring 50.
+    thresholds
+        Standards for the other place types (``(place_type, metres)`` pairs, see
+        :func:`by_place_type` and :mod:`geo.placetypes`); a type not listed uses ``threshold_m``.
+        They may not shrink from town to small town to village to countryside.
     max_m
-        Distance at which the linear decay reaches 0 (default 3 t).
+        Distance at which the linear decay reaches 0 in a town (default 3 t; scaled with t for
+        the other place types).
     decay
-        Default decay function (``logistic``, ``linear``, ``exponential``, ``step``).
+        Default decay function (``plateau``, ``logistic``, ``linear``, ``exponential``, ``step``).
     budget_min, target_count
         For ``count``/``gravity``: time budget and the count giving 100.
     table, column, higher_is_better
@@ -62,8 +90,9 @@ class Indicator:
     kinds: tuple[str, ...] = ()
     mode: Mode = "walk"
     threshold_m: float = 500.0
+    thresholds: Thresholds = ()
     max_m: float | None = None
-    decay: str = "logistic"
+    decay: str = "plateau"
     budget_min: float | None = None
     target_count: float | None = None
     table: str | None = None
@@ -90,6 +119,22 @@ class Indicator:
             raise ValueError(f"indicator {self.key}: {self.measure} needs budget_min and target_count")
         if self.threshold_m <= 0 or self.weight < 0:
             raise ValueError(f"indicator {self.key}: threshold_m must be > 0 and weight >= 0")
+        self._check_thresholds()
+
+    def _check_thresholds(self) -> None:
+        per = dict(self.thresholds)
+        unknown = set(per) - set(PLACE_TYPES)
+        if unknown:
+            raise ValueError(f"indicator {self.key}: unknown place types {sorted(unknown)}; "
+                             f"known: {', '.join(PLACE_TYPES)}")
+        chain = [self.threshold_for(t) for t in PLACE_TYPES[:4]]
+        if any(b < a for a, b in pairwise(chain)) or min(per.values(), default=1) <= 0:
+            raise ValueError(f"indicator {self.key}: thresholds must be > 0 and not shrink from "
+                             f"town to countryside (got {chain})")
+
+    def threshold_for(self, place_type: str | None) -> float:
+        """The standard (m) for ``place_type``; the town standard for unknown or missing types."""
+        return float(dict(self.thresholds).get(str(place_type), self.threshold_m))
 
     @property
     def layer(self) -> str:

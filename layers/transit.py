@@ -1,8 +1,12 @@
-"""Transit: bus stops and platforms (departures from GTFS when loaded), railway stations."""
+"""Transit: bus stops and platforms (departures from GTFS when loaded), railway stations.
+
+Standards per place type (bus stop 400 m in a town ... 1,200 m in the countryside): see the table
+and its sources in :mod:`geo.placetypes`.
+"""
 
 from __future__ import annotations
 
-from .spec import Indicator, LayerSpec, OsmRule
+from .spec import Indicator, LayerSpec, OsmRule, by_place_type
 
 SPEC = LayerSpec(
     key="transit",
@@ -20,7 +24,8 @@ SPEC = LayerSpec(
     pack_kind_hints=(("rail", "rail_station"), ("bus", "bus_stop"), ("stop", "bus_stop")),
     indicators=(
         Indicator("transit.bus", "Bus stop on foot", "Busshållplats till fots",
-                  kinds=("bus_stop",), mode="walk", threshold_m=400, weight=1.0),
+                  kinds=("bus_stop",), mode="walk", threshold_m=400,
+                  thresholds=by_place_type(500, 600, 1200), weight=1.0),
         Indicator("transit.rail", "Railway station by bike", "Järnvägsstation med cykel",
                   kinds=("rail_station",), mode="bike", threshold_m=3000, weight=1.0),
     ),

@@ -121,7 +121,8 @@ def test_departures_weight_transit() -> None:
     eng = DistanceEngine(np.array([[0.0, 0.0]]))
     stops = layer([Point(100, 0), Point(300, 0)], ["bus_stop", "bus_stop"], ["Rare", "Frequent"],
                   values=[0.5, 6.0])
-    ind = Indicator("transit.bus", "b", "b", kinds=("bus_stop",), threshold_m=400)
+    ind = Indicator("transit.bus", "b", "b", kinds=("bus_stop",), threshold_m=400,
+                    decay="logistic")
     res = compute_indicator(ind, eng, layer=stops)
     near_rare = 0.25 * decay_score(np.array([130.0]), "logistic", 400)[0]
     far_freq = 1.0 * decay_score(np.array([390.0]), "logistic", 400)[0]

@@ -183,7 +183,8 @@ def test_profile_hostile_name_is_plain_text(monkeypatch: pytest.MonkeyPatch,
                                             synth_store: Path) -> None:
     at = _run(monkeypatch, synth_store, page="profile", place="S003")
     _ok(at)
-    assert at.header[0].value == HOSTILE  # st.header renders it as text, not HTML
+    # st.header renders markdown (and a markdown image loads): the name goes through safe_text
+    assert at.header[0].value == "&lt;img src=x onerror=alert(1)&gt;"
 
 
 def test_compare_page(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
@@ -294,12 +295,15 @@ def test_scoring_failure_shows_data_without_scores(monkeypatch: pytest.MonkeyPat
 
 
 def test_md_text_neutralises_markdown_and_html() -> None:
-    from app.common import md_text
+    import html
 
-    out = md_text("[x](javascript:alert(1)) ![i](http://e/x.png) <b>*bold*</b>")
-    assert "](" not in out and "<b>" not in out and "*bold*" not in out
-    assert out.replace("\\", "") == "[x](javascript:alert(1)) ![i](http://e/x.png) <b>*bold*</b>"
-    assert md_text(None) == ""
+    from app.common import WORD_JOINER, safe_text  # md_text became safe_text (tests/test_app_safety.py)
+
+    out = safe_text("[x](javascript:alert(1)) ![i](http://e/x.png) <b>*bold*</b>")
+    assert "\\](" in out and "<b>" not in out and "*bold*" not in out  # no link: "]" is escaped
+    assert html.unescape(out.replace("\\", "").replace(WORD_JOINER, "")) == \
+        "[x](javascript:alert(1)) ![i](http://e/x.png) <b>*bold*</b>"
+    assert safe_text(None) == ""
 
 
 def test_place_by_name_in_shared_link() -> None:

@@ -45,6 +45,8 @@ def _row(e: Any, key: str) -> dict[str, Any]:
 
 
 def _distances(line: str) -> list[str]:
+    """Distances a line states as facts (the place type's standard, "standard 20 km", is none)."""
+    line = re.sub(r"(standard|norm) \d+(?:[.,]\d+)? k?m\b", "", line)
     return re.findall(r"\d+(?:[.,]\d+)? k?m\b", line)
 
 

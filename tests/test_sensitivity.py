@@ -40,15 +40,15 @@ def test_bands_shape_order_and_reproducible(model) -> None:  # type: ignore[no-u
 def test_tight_concentration_collapses_to_the_rank(model) -> None:  # type: ignore[no-untyped-def]
     base = score(model, persona="commuter").localities.set_index("code")["rank"]
     bands = rank_bands(model, persona="commuter", n=30, concentration=1e7,
-                       decays=("logistic",)).set_index("code")
+                       decays=("plateau",)).set_index("code")
     assert (bands["rank_low"] == base).all() and (bands["rank_high"] == base).all()
-    top1 = rank_bands(model, persona="commuter", n=30, concentration=1e7, decays=("logistic",),
+    top1 = rank_bands(model, persona="commuter", n=30, concentration=1e7, decays=("plateau",),
                       top=1).set_index("code")["top5_share"]
     assert top1[base.idxmin()] == 1.0 and top1.sum() == pytest.approx(1.0)
 
 
 def test_loose_weights_and_decays_widen_bands(model) -> None:  # type: ignore[no-untyped-def]
-    tight = rank_bands(model, n=200, concentration=1e6, decays=("logistic",))
+    tight = rank_bands(model, n=200, concentration=1e6, decays=("plateau",))
     loose = rank_bands(model, n=200, concentration=1.0)
     assert (loose["rank_high"] - loose["rank_low"]).sum() > (tight["rank_high"] - tight["rank_low"]).sum()
 
