@@ -60,18 +60,18 @@ Town services (upper secondary school, railway station, pharmacy, health centre,
 Systembolaget, library, venue) are not in the table: they keep the town standard everywhere.
 
 The five above are local needs that every kind of place is expected to have near by; they grow to
-about twice the town standard in a village and four to five times in the countryside, where the
-trip is made by bike or car. Town services are different: a village resident travels to the
-town for them, and a longer trip is a real cost the place type does not remove, so they keep the
-town's standard everywhere (a pharmacy 12 km away is 12 km away, whatever the place is called).
-An earlier version let them grow to twice the town's standard: villages then met "their"
-pharmacy and health-centre standards 5-6 km from the town and ranked above it. The adaptation
-of local needs is deliberately moderate too. Measured on the Blekinge pack, wider standards (bus stop 600/800/1,500 m, grocery 1,200/2,000/5,000 m, pharmacy up
-to 10 km) moved Karlskrona from 6th to 14th and Karlshamn from 7th to 18th of 52 in the family
-ranking: a village meets a lenient standard with its one shop and bus stop, while a town's cells
-spread over a large footprint; a newcomer does not find a village more convenient than the town it
-depends on. Place types let a village be judged as a village (the band, the percentile among
-villages) without making it look better than the town.
+about twice the town standard in a village and four to five times in the countryside, where the trip
+is made by bike or car. Town services are different: a village resident travels to the town for
+them, and a longer trip is a real cost the place type does not remove, so they keep the town's
+standard everywhere (a pharmacy 12 km away is 12 km away, whatever the place is called). An earlier
+version let them grow to twice the town's standard: villages then met "their" pharmacy and health-
+centre standards 5-6 km from the town and ranked above it. The adaptation of local needs is
+deliberately moderate too. Measured on the Blekinge pack, wider standards (bus stop 600/800/1,500 m,
+grocery 1,200/2,000/5,000 m, pharmacy up to 10 km) moved Karlskrona from 6th to 14th and Karlshamn
+from 7th to 18th of 52 in the family ranking: a village meets a lenient standard with its one shop
+and bus stop, while a town's cells spread over a large footprint; a newcomer does not find a village
+more convenient than the town it depends on. Place types let a village be judged as a village (the
+band, the percentile among villages) without making it look better than the town.
 
 Archipelago places use the countryside standards. Without a street network distances are straight
 lines, which cross water: an island next to a town looks as close to it as a suburb.

@@ -34,7 +34,7 @@ def test_real_counts(helsinki) -> None:  # type: ignore[no-untyped-def]
     kinds = {k: helsinki.layer_status(k).kinds for k in helsinki.layer_keys()}
     assert kinds["schools"] == {"university": 6, "school": 3, "college": 1}
     assert kinds["transit"] == {"bus_stop": 196, "rail_station": 3}
-    assert kinds["services"] == {"grocery": 15, "pharmacy": 6, "clinic": 6, "dentist": 5}
+    assert kinds["services"] == {"grocery": 15, "pharmacy": 6, "clinic": 6, "dentist": 5, "alcohol_shop": 7}
     assert kinds["nature"] == {"park": 16}
     assert kinds["culture"] == {"venue": 20, "sports": 14, "library": 7}
 

@@ -98,7 +98,7 @@ def test_online_recorded_same_schema_and_kinds(overpass: list[str], tmp_path: Pa
         "transit": {"bus_stop": 61, "rail_station": 1},
         "nature": {"park": 2},
         "workplaces": {"office": 34, "commercial": 18},
-        "services": {"grocery": 6, "pharmacy": 4, "clinic": 2, "dentist": 1},
+        "services": {"grocery": 6, "pharmacy": 4, "clinic": 2, "dentist": 1, "alcohol_shop": 3},
         "culture": {"venue": 4, "sports": 2, "library": 1},
     }
     today = datetime.now(tz=timezone.utc).date().isoformat()

@@ -41,7 +41,7 @@ def test_pbf_counts(helsinki: tuple[SourceResult, float]) -> None:
     counts = counts_by_kind(result.layers)
     assert counts["schools"] == {"university": 6, "school": 3, "college": 1}
     assert counts["transit"] == {"bus_stop": 196, "rail_station": 3}
-    assert counts["services"] == {"grocery": 15, "pharmacy": 6, "clinic": 6, "dentist": 5}
+    assert counts["services"] == {"grocery": 15, "pharmacy": 6, "clinic": 6, "dentist": 5, "alcohol_shop": 7}
     assert counts["nature"] == {"park": 16}
     assert counts["housing"] == {"apartments": 30, "residential_area": 25,
                                  "residential_building": 2}
@@ -166,7 +166,7 @@ def test_xml_same_schema_and_kinds(tmp_path: Path, elements: list[dict],
     result = osm_from_xml(path)
     counts = counts_by_kind(result.layers)
     assert counts["transit"] == {"bus_stop": 53, "rail_station": 1}
-    assert counts["services"] == {"grocery": 6, "pharmacy": 4, "clinic": 2, "dentist": 1}
+    assert counts["services"] == {"grocery": 6, "pharmacy": 4, "clinic": 2, "dentist": 1, "alcohol_shop": 3}
     pbf = helsinki[0].layers
     for key, gdf in result.layers.items():
         assert list(gdf.columns) == list(pbf[key].columns), key
