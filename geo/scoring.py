@@ -83,7 +83,7 @@ from .grid import build_grid
 from .network import MODE_SPEEDS_KMH, minutes
 from .placetypes import locality_types, point_types
 from .settings import MAX_WEIGHT
-from .texts import fmt_distance, fmt_spec, fmt_value, place_type_name, render, render_or
+from .texts import fmt_distance, fmt_spec, fmt_value, join, place_type_name, render, render_or
 
 __all__ = [
     "BANDS",
@@ -820,13 +820,21 @@ def _standard_at(res: IndicatorResult, idx: np.ndarray, w: np.ndarray) -> float 
     return float(weighted_median(t[idx], w))
 
 
-def _modal_nearest(which: np.ndarray, w: np.ndarray) -> tuple[int, float]:
-    """The amenity nearest for the largest weight share among ``which`` (-1: none) and its share."""
+def _modal_nearest(which: np.ndarray, w: np.ndarray) -> list[tuple[int, float]]:
+    """The amenities nearest for the largest weight shares among ``which``, largest first, with
+    their shares (empty: none)."""
     ok = which >= 0
     if not ok.any() or w.sum() <= 0:
-        return -1, 0.0
-    per = pd.Series(w[ok]).groupby(which[ok]).sum()
-    return int(per.idxmax()), float(per.max() / w.sum())
+        return []
+    per = pd.Series(w[ok]).groupby(which[ok]).sum().sort_values(ascending=False, kind="stable")
+    return [(int(k), float(v / w.sum())) for k, v in per.items()]
+
+
+#: Other amenities named in an explanation row besides the one nearest for most residents, when
+#: each is nearest for at least :data:`ALSO_MIN_SHARE` of them (Karlskrona: Bergåsa station for
+#: most, Karlskrona Centralstation for the residents of Trossö).
+ALSO_MAX = 2
+ALSO_MIN_SHARE = 0.05
 
 
 def _nearest_part(res: IndicatorResult, ind: Indicator, idx: np.ndarray,
@@ -836,7 +844,8 @@ def _nearest_part(res: IndicatorResult, ind: Indicator, idx: np.ndarray,
     dist = res.raw[idx] if res.measure == "nearest" else (
         res.classes[0][1][idx] if res.classes else np.full(len(idx), np.nan))
     median = weighted_median(dist, w)
-    feat, share = _modal_nearest(res.nearest[idx], w)
+    ranked = _modal_nearest(res.nearest[idx], w)
+    feat, share = ranked[0] if ranked else (-1, 0.0)
     supported = res.complete or (np.isfinite(median) and median <= res.support_m)
     out: dict[str, Any] = {"median_m": median if supported else float("nan"), "share": share,
                            "supported": bool(supported), "support_m": res.support_m,
@@ -852,6 +861,21 @@ def _nearest_part(res: IndicatorResult, ind: Indicator, idx: np.ndarray,
             "_median" if len(idx) > 1 else "_point")
         out["statement_msg"] = {"code": code, "place": [name, str(a["kind"])],
                                 "pct": round(100 * share), "dist": median, "mode": ind.mode}
+        also = []
+        for other, part in ranked[1:1 + ALSO_MAX]:
+            mine = res.nearest[idx] == other
+            d = weighted_median(dist[mine], w[mine])
+            if part < ALSO_MIN_SHARE or not np.isfinite(d) or not (res.complete or d <= res.support_m):
+                continue
+            b = res.amenities.iloc[other]
+            bname = None if b["name"] is None or b["name"] != b["name"] else str(b["name"])
+            out["nearest"].append({"name": bname, "kind": str(b["kind"]), "uid": str(b["uid"]),
+                                   "distance_m": d, "minutes": float(minutes(d, ind.mode)),
+                                   "mode": ind.mode, "share": part, "known": res.partial})
+            also.append({"code": "nearest_also", "place": [bname, str(b["kind"])],
+                         "pct": round(100 * part), "dist": d})
+        if also:
+            out["statement_msg"] = join(out["statement_msg"], *also)
     elif res.measure == "nearest":
         out["statement_msg"] = ({"code": "no_known_within", "kinds": list(ind.kinds),
                                  "dist": res.support_m, "mode": ind.mode} if res.partial

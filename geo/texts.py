@@ -160,6 +160,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "median resident {dist:dist} {mode:travel}",
         "närmaste kända: {place:place}, närmast av de kända för {pct:.0f} % av invånarna; "
         "medianinvånaren {dist:dist} {mode:travel}"),
+    "nearest_also": ("for {pct:.0f}% of residents: {place:place}, median {dist:dist}",
+                     "för {pct:.0f} % av invånarna: {place:place}, median {dist:dist}"),
     "nearest_point": ("nearest: {place:place}, {dist:dist} {mode:travel}",
                       "närmast: {place:place}, {dist:dist} {mode:travel}"),
     "nearest_known_point": ("nearest known: {place:place}, {dist:dist} {mode:travel}",

@@ -110,6 +110,13 @@ def test_karlskrona_station_is_nearest_to_central_karlskrona(model, scores, pack
     assert share[central] > 0.05
     assert rail["nearest"][0]["name"] == share.idxmax()
     assert rail["nearest"][0]["share"] == pytest.approx(share.max())
+    # the explanation names Karlskrona's own station too, with the share it is nearest for and
+    # the median distance of those residents (en and sv)
+    named = {a["name"]: a["share"] for a in rail["nearest"]}
+    assert named[central] == pytest.approx(share[central])
+    for lang in ("en", "sv"):
+        line = next(ln for ln in place.to_text(lang).splitlines() if central in ln)
+        assert f"{round(100 * share[central])}" in line
 
 
 @pytest.mark.pack

@@ -133,3 +133,29 @@ def test_cli_table_and_explain(blekinge_store, pack_dir, capsys, tmp_path) -> No
                "Brakne-Hoby"])
     assert rc == 2
     assert "Did you mean Bräkne-Hoby" in capsys.readouterr().err
+
+
+def _median_known_distance(model, i: int, key: str) -> float:  # type: ignore[no-untyped-def]
+    from geo.access import weighted_median
+
+    row = model.rollup.getrow(i)
+    return float(weighted_median(model.results[key].raw[row.indices], row.data))
+
+
+@pytest.mark.parametrize("persona", ["balanced", "family"])
+def test_ranking_plausible_to_a_local(model, pack_dir, persona: str) -> None:  # type: ignore[no-untyped-def]
+    """The municipal seats rank in the upper part; no village without a pharmacy and a health
+    centre within 10 km (median resident, known lists) is in the top ten."""
+    s = score(model, persona=persona)
+    loc = s.localities
+    seats = set(facts.manifest(pack_dir)["region"]["municipalities"].values())
+    ranks = dict(zip(loc["name"], loc["rank"].astype(int)))
+    assert seats <= set(ranks)
+    upper = len(loc) // 3
+    assert all(ranks[name] <= upper for name in seats), {n: ranks[n] for n in seats}
+    for i in np.flatnonzero(loc["rank"].to_numpy() <= 10):
+        if loc["place_type"].iloc[i] in ("town", "small_town"):
+            continue
+        far = [_median_known_distance(model, int(i), k) > 10_000
+               for k in ("services.pharmacy", "services.health")]
+        assert not all(far), (loc["name"].iloc[i], int(loc["rank"].iloc[i]))

@@ -65,6 +65,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
                        "mode": "bike"},
     "nearest_known_median": {"place": [None, "grocery"], "pct": 40, "dist": 640.0,
                              "mode": "walk"},
+    "nearest_also": {"place": ["Karlskrona C", "rail_station"], "pct": 13, "dist": 1100.0},
     "nearest_point": {"place": ["Alpha station", "rail_station"], "dist": 811.0, "mode": "bike"},
     "nearest_known_point": {"place": ["Apotek", "pharmacy"], "dist": 2500.0, "mode": "bike"},
     "no_known_within": {"kinds": ["hospital"], "dist": 40000.0, "mode": "car"},
