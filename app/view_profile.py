@@ -149,7 +149,8 @@ def _meaning(exp: dict[str, Any] | None, ctx: Ctx) -> None:
     if isinstance(msg, dict) and msg.get("code"):
         ptype = str(exp.get("place_type") or "")
         head = f"{place_type_name(ptype, ctx.lang)}: " if ptype else ""
-        lines.append(head + render(msg, ctx.lang))
+        line = head + render(msg, ctx.lang)
+        lines.append(line[:1].upper() + line[1:])
     share = exp.get("complete_share")
     if isinstance(share, (int, float)) and np.isfinite(share):
         lines.append(render({"code": "complete_share", "pct": round(100 * share)}, ctx.lang))

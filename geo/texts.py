@@ -395,7 +395,10 @@ class _Formatter(string.Formatter):
             return _SPECS[format_spec](value, self.lang)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             s = format(value, format_spec)
-            return _sv_digits(s) if self.lang == "sv" else s
+            if self.lang != "sv":
+                return s
+            s = _sv_digits(s)  # Swedish writes a space before the percent sign: "20 %"
+            return s[:-1] + "\u00a0%" if format_spec.endswith("%") else s
         return str(format(value, format_spec))
 
 
