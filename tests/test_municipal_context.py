@@ -380,3 +380,21 @@ def test_cli_context_and_explain(blekinge_store, pack_dir, capsys) -> None:  # t
                "Karlskorna"])
     assert rc == 2
     assert "No municipality 'Karlskorna'" in capsys.readouterr().err
+
+
+@pytest.mark.pack
+def test_app_profile_facts_show_tax_price_and_trend(blekinge_snapshot, pack_dir) -> None:  # type: ignore[no-untyped-def]
+    """The profile's key facts (app/view_profile.municipal_facts) of a municipality: tax rate,
+    mean house price and population change 2015-2025, each beside the national median."""
+    from app.view_profile import municipal_facts
+
+    tax = _csv(pack_dir, "kolada_tax_rate_2025").set_index("kommun_kod")["total_tax_rate_percent"]
+    for lang, words in (("en", ("tax rate", "house price", "population change 2015")),
+                        ("sv", ("skattesats", "huspris", "befolkningsförändring 2015"))):
+        facts = dict(municipal_facts(blekinge_snapshot, KARLSKRONA, "Karlskrona", lang))
+        for w in words:
+            hit = [v for k, v in facts.items() if w in k.lower()]
+            assert hit, (lang, w, list(facts))
+            assert ("national median" if lang == "en" else "riksmedian") in hit[0], hit[0]
+        shown = next(v for k, v in facts.items() if ("tax rate" if lang == "en" else "skatt") in k.lower())
+        assert f"{tax[KARLSKRONA]:.2f}".replace(".", "," if lang == "sv" else ".") in shown
