@@ -67,6 +67,7 @@ from .export_files import (
     write_single_file,
 )
 from .export_postgis import MODES, redact, write_postgis
+from .fsutil import fsync_dir
 
 __all__ = [
     "CRS_CHOICES",
@@ -315,20 +316,6 @@ def _fsync_tree(p: Path) -> None:
             os.close(fd)
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (best effort: not every file system allows it)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 class _NameTakenError(ExportError):
     """Another writer claimed the new name first."""
 
@@ -408,7 +395,7 @@ def _install(tmp: Path, out: Path, fmt: str, folder: bool, force: bool) -> None:
                 raise
             raise ExportError(f"{out} was created by another export while this one was writing; "
                               "nothing was replaced: run the export again to replace it") from None
-        _fsync_dir(out.parent)
+        fsync_dir(out.parent)
         return
     if not force:
         raise _taken(out)
@@ -416,7 +403,7 @@ def _install(tmp: Path, out: Path, fmt: str, folder: bool, force: bool) -> None:
         _replace_folder(tmp, out)
     else:
         os.replace(tmp, out)  # atomic for one regular file; os.replace never follows a link
-    _fsync_dir(out.parent)
+    fsync_dir(out.parent)
 
 
 _HINTS = {errno.ENOSPC: "free space or choose another --out",

@@ -69,6 +69,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import LivabilityError, StoreError
+from .fsutil import fsync_dir
 from .schema import Provenance, empty_features
 from .settings import STORE_CRS, data_dir
 from .texts import parse_reason
@@ -150,20 +151,6 @@ def _sha256(path: Path, *, sync: bool = False) -> str:
         if sync:
             os.fsync(fh.fileno())
     return h.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    """Flush a folder's entries to disk (best effort: some file systems refuse it)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _remove(path: Path) -> None:
@@ -834,7 +821,7 @@ class SnapshotWriter:
             if f.is_file():
                 files[f.relative_to(self.tmp).as_posix()] = _sha256(f, sync=True)
         for d in sorted((p for p in self.tmp.rglob("*") if p.is_dir()), reverse=True):
-            _fsync_dir(d)
+            fsync_dir(d)
         self.manifest["files"] = files
         _swap_step("files-synced")
         text = json.dumps(self.manifest, indent=2, ensure_ascii=False, default=str)
@@ -848,8 +835,8 @@ class SnapshotWriter:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(mtmp, self.tmp / MANIFEST)
-        _fsync_dir(self.tmp)
-        _fsync_dir(self.versions)
+        fsync_dir(self.tmp)
+        fsync_dir(self.versions)
         _swap_step("manifest-written")
 
     def _swap_legacy(self) -> None:
@@ -858,7 +845,7 @@ class SnapshotWriter:
             return
         moved = self.versions / f"legacy-{self.tmp.name}"
         os.rename(self.final, moved)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
         _swap_step("legacy-moved")
         try:
             os.replace(self._link, self.final)
@@ -878,7 +865,7 @@ class SnapshotWriter:
         else:
             os.replace(self._link, self.final)
         self._swapped = True
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
         _swap_step("swapped")
         _clean_leftovers(self.root, self.key, keep=self.tmp)
         _swap_step("cleaned")

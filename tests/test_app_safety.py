@@ -32,6 +32,7 @@ from typing import ClassVar
 import geopandas as gpd
 import pytest
 from _app_fixtures import run_app
+from _browser import CHROMEDRIVER, CHROMIUM, chromium
 from shapely.geometry import Point, box
 
 from app.common import WORD_JOINER, safe_text
@@ -418,8 +419,6 @@ def test_error_panel_escapes_the_exception_text(monkeypatch: pytest.MonkeyPatch,
 
 
 # -- a real browser -----------------------------------------------------------------------------
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
 class _Counter(http.server.BaseHTTPRequestHandler):
@@ -483,23 +482,11 @@ def browser_app() -> Iterator[tuple[str, int, list[str]]]:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_browser_renders_hostile_names_inert(browser_app: tuple[str, int, list[str]]) -> None:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     url, hport, hits = browser_app
     host = f"127.0.0.1:{hport}"
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    opts = Options()
-    opts.binary_location = str(CHROMIUM)
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1000"):
-        opts.add_argument(arg)
-    drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
-    drv.set_page_load_timeout(60)
     name = hostile_name(hport)
 
     def text() -> str:
@@ -518,7 +505,7 @@ def test_browser_renders_hostile_names_inert(browser_app: tuple[str, int, list[s
         assert not drv.find_elements(By.CSS_SELECTOR, ".katex"), where
         assert "🎉" not in text(), where
 
-    try:
+    with chromium() as drv:
         drv.get(url + "/?page=profile&place=S003")
         WebDriverWait(drv, 120).until(lambda d: "Theme breakdown" in text() and not d.find_elements(
             By.CSS_SELECTOR, "[data-testid='stStatusWidget']"))
@@ -537,9 +524,6 @@ def test_browser_renders_hostile_names_inert(browser_app: tuple[str, int, list[s
         drv.switch_to.default_content()
         time.sleep(1.0)
         assert hits == []  # the browser never fetched a hostile URL
-    finally:
-        drv.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 # -- the map sent without st_folium's per-run render (B1) ---------------------------------------

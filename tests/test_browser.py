@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _browser import CHROMEDRIVER, CHROMIUM, chromium
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
 SHOTS = ROOT / "artifacts" / "screenshots"
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -100,23 +100,8 @@ def app_url(blekinge_store: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def driver() -> Iterator[object]:
     """Headless Chromium with a fresh profile and no background networking."""
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    opts = Options()
-    opts.binary_location = str(CHROMIUM)
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1000"):
-        opts.add_argument(arg)
-    drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
-    drv.set_page_load_timeout(60)
-    try:
+    with chromium() as drv:
         yield drv
-    finally:
-        drv.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _map_frame(drv: object, timeout: float = 60) -> object:
