@@ -8,7 +8,7 @@ import streamlit as st
 
 from layers import LAYERS
 
-from .common import Ctx, bound, place_options, safe_text, store, theme_title
+from .common import Ctx, bound, num, place_options, safe_text, store, theme_title
 
 __all__ = ["compare_frame", "render"]
 
@@ -37,6 +37,16 @@ def compare_frame(table: pd.DataFrame, codes: list[str], labels: dict[str, str],
 
 def render(ctx: Ctx) -> None:
     """Draw the compare page."""
+    munis = ctx.result.municipalities
+    shared = [str(c) for c in (st.session_state.get("compare") or [])]
+    if "compare_kind" not in st.session_state and shared and munis is not None and len(munis):
+        # a shared link naming municipality codes (compare=1060,1080) reopens as a municipality
+        # comparison: the codes are municipalities' and no locality's
+        mcodes = set(munis["code"].astype(str))
+        lcodes = set(ctx.result.localities["code"].astype(str)) if ctx.result.localities is not None \
+            else set()
+        if all(c in mcodes and c not in lcodes for c in shared):
+            st.session_state["compare_kind"] = "municipalities"
     kind = store("compare_kind", st.radio(
         ctx.t("compare_kind"), ["localities", "municipalities"], horizontal=True,
         **bound("compare_kind", ctx.lang), format_func=ctx.t))
@@ -80,7 +90,7 @@ def render(ctx: Ctx) -> None:
         return ["background-color: #fde72566; font-weight: 600" if v == best else "" for v in vals]
 
     # Streamlit shows NaN as "None"; a missing theme reads better as a dash ("no data")
-    shown = pd.DataFrame({c: [("–" if pd.isna(v) else (f"{v:,.0f}" if r in whole else f"{v:.1f}"))
+    shown = pd.DataFrame({c: [("–" if pd.isna(v) else num(v, ",.0f" if r in whole else ".1f", ctx.lang))
                               for r, v in frame[c].items()] for c in frame.columns}, index=frame.index)
     styler = shown.style.apply(highlight, axis=1)
     st.dataframe(styler, width="stretch", key="compare_table")

@@ -379,3 +379,18 @@ def test_map_state_is_fresh_on_each_visit(monkeypatch: pytest.MonkeyPatch, synth
     at.sidebar.radio(key="page__en").set_value("map").run()
     _ok(at)
     assert _map_args(at)["key"] != first
+
+
+def test_compare_link_with_municipality_codes_reopens_municipalities(
+        monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
+    """A shared ``compare=9901,9902`` names municipalities: the page opens on them (not on the
+    first two localities), and Swedish numbers use decimal commas."""
+    at = _run(monkeypatch, synth_store, page="compare", compare="9901,9902", lang="sv")
+    _ok(at)
+    assert at.radio(key="compare_kind__sv").value == "municipalities"
+    assert at.multiselect(key="compare__sv").value == ["9901", "9902"]
+    table = at.dataframe[0].value
+    table = table.data if hasattr(table, "data") else table
+    assert list(table.columns) == ["Västkommun", "Östkommun"]
+    score = str(table.loc["Poäng"].iloc[0])
+    assert "," in score and "." not in score
