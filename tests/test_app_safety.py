@@ -19,9 +19,6 @@ import http.server
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -32,7 +29,7 @@ from typing import ClassVar
 import geopandas as gpd
 import pytest
 from _app_fixtures import run_app
-from _browser import CHROMEDRIVER, CHROMIUM, chromium
+from _browser import CHROMEDRIVER, CHROMIUM, chromium, serve_app
 from shapely.geometry import Point, box
 
 from app.common import WORD_JOINER, safe_text
@@ -433,12 +430,6 @@ class _Counter(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def browser_app() -> Iterator[tuple[str, int, list[str]]]:
     """A counting HTTP server and ``streamlit run`` over a hostile store pointing at it."""
@@ -450,30 +441,13 @@ def browser_app() -> Iterator[tuple[str, int, list[str]]]:
     threading.Thread(target=counter.serve_forever, daemon=True).start()
     hport = int(counter.server_address[1])
     data = write_hostile_store(Path(tempfile.mkdtemp(prefix="livability-hostile-")), hport)
-    port = _free_port()
     env = os.environ | {"LIVABILITY_DATA_DIR": str(data), "LIVABILITY_TILES": "none",
                         "PYTHONPATH": str(ROOT)}
     env.pop("LIVABILITY_REGION", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}", hport, _Counter.hits
+        with serve_app(ROOT, env) as url:
+            yield url, hport, _Counter.hits
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
         counter.shutdown()
         counter.server_close()
         shutil.rmtree(data, ignore_errors=True)

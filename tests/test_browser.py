@@ -9,16 +9,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _browser import CHROMEDRIVER, CHROMIUM, chromium
+from _browser import CHROMEDRIVER, CHROMIUM, chromium, serve_app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,12 +32,6 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _hostile_store(src: Path, dst: Path) -> Path:
@@ -69,31 +60,12 @@ def _hostile_store(src: Path, dst: Path) -> Path:
 def app_url(blekinge_store: Path) -> Iterator[str]:
     """Start ``streamlit run`` on a free port against a hostile-name copy of the Blekinge store."""
     data = _hostile_store(blekinge_store, Path(tempfile.mkdtemp(prefix="livability-browser-")))
-    port = _free_port()
     env = os.environ | {"LIVABILITY_DATA_DIR": str(data), "LIVABILITY_TILES": "none"}
-    log = (SHOTS / "streamlit.log")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-             "--server.port", str(port), "--server.headless", "true",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}"
+        with serve_app(ROOT, env, SHOTS / "streamlit.log") as url:
+            yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
         shutil.rmtree(data, ignore_errors=True)
 
 

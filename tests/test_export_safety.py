@@ -318,13 +318,8 @@ def _race(data: Path, fmt: str, out: Path, layers: list[str] | None,
     return results
 
 
-@pytest.mark.parametrize(("fmt", "name", "layers"), [("gpkg", "x.gpkg", ["schools"]),
-                                                     ("csv", "c", ["schools"]),
-                                                     ("geojson", "t.geojson", ["transit"])])
-def test_two_threads_racing_for_a_new_name_one_wins(tmp_path: Path, w: Path, snap: Any,
-                                                    monkeypatch: pytest.MonkeyPatch, fmt: str,
-                                                    name: str, layers: list[str]) -> None:
-    """Both writers pass the early check, then meet at the claim: exactly one may win."""
+def _meet_at_the_claim(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hold both writers at the exclusive claim of the output name until both are there."""
     barrier = threading.Barrier(2, timeout=60)
     for claim in ("_claim_file", "_claim_folder"):
         real = getattr(ge, claim)
@@ -334,6 +329,16 @@ def test_two_threads_racing_for_a_new_name_one_wins(tmp_path: Path, w: Path, sna
             _real(tmp, out)
 
         monkeypatch.setattr(ge, claim, at_once)
+
+
+@pytest.mark.parametrize(("fmt", "name", "layers"), [("gpkg", "x.gpkg", ["schools"]),
+                                                     ("csv", "c", ["schools"]),
+                                                     ("geojson", "t.geojson", ["transit"])])
+def test_two_threads_racing_for_a_new_name_one_wins(tmp_path: Path, w: Path, snap: Any,
+                                                    monkeypatch: pytest.MonkeyPatch, fmt: str,
+                                                    name: str, layers: list[str]) -> None:
+    """Both writers pass the early check, then meet at the claim: exactly one may win."""
+    _meet_at_the_claim(monkeypatch)
     for run in range(8):
         out = w / f"{run}-{name}"
         results = _race(tmp_path / "data", fmt, out, layers)
@@ -363,15 +368,7 @@ def _assert_complete(fmt: str, out: Path, snap: Any, layer: str) -> None:
 def test_two_forced_writers_racing_for_a_new_name(tmp_path: Path, w: Path, snap: Any,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """With --force too, one writer claims the new name; the other stops, replacing nothing."""
-    barrier = threading.Barrier(2, timeout=60)
-    for claim in ("_claim_file", "_claim_folder"):
-        real = getattr(ge, claim)
-
-        def at_once(tmp: Path, out: Path, _real: Any = real) -> None:
-            barrier.wait()
-            _real(tmp, out)
-
-        monkeypatch.setattr(ge, claim, at_once)
+    _meet_at_the_claim(monkeypatch)
     for fmt, name in (("csv", "c"), ("gpkg", "x.gpkg")):
         out = w / name
         results = _race(tmp_path / "data", fmt, out, ["schools"], force=True)
