@@ -69,6 +69,7 @@ of the point's place type, :mod:`geo.placetypes`) when ``compute_indicator`` get
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -81,7 +82,10 @@ import pandas as pd
 from scipy.spatial import cKDTree
 from shapely.geometry import MultiPolygon
 
-from .network import MODE_SPEEDS_KMH, StreetGraph
+from layers import LAYERS
+from layers.vocab import Coverage, Decay, Measure, Mode
+
+from .network import StreetGraph
 from .settings import WORK_CRS
 from .texts import KIND_NAMES_SV, join, kind_name, render, text
 
@@ -115,7 +119,7 @@ log = logging.getLogger(__name__)
 STAT_Z_POINTS = 20.0
 #: A statistics table with at least this many municipalities is national (Sweden has 290).
 NATIONAL_MIN_MUNICIPALITIES = 250
-DETOUR: dict[str, float] = {"walk": 1.3, "bike": 1.3, "car": 1.4}
+DETOUR: dict[str, float] = {m.value: m.detour for m in Mode}
 #: Spacing of the points that stand for a polygon's outline.
 OUTLINE_STEP_M = 50.0
 #: ``(minimum departures per hour, factor)``; features without a value get the last factor.
@@ -128,8 +132,8 @@ _UNKNOWN_DEPARTURES_FACTOR = 0.5
 PARTIAL_SUPPORT = 2.0
 #: Steepness of the plateau decay's fall: 50 at 1.5 t (``200 / (1 + 3)``).
 _PLATEAU_K = 2.0 * float(np.log(3.0))
-_NETWORK_FOR_MODE: dict[str, tuple[str, ...]] = {"walk": ("walk",), "bike": ("bike", "walk"),
-                                                 "car": ("drive", "car")}
+#: Stored networks per travel mode, best first (:attr:`layers.vocab.Mode.networks`).
+_NETWORK_FOR_MODE: dict[str, tuple[str, ...]] = {m.value: m.networks for m in Mode}
 
 
 # -- decay functions ----------------------------------------------------------------------------
@@ -158,11 +162,11 @@ def _step(d: np.ndarray, t: float, max_m: float) -> np.ndarray:
 
 #: Decay functions ``f(distance, t, max_m) -> 0..100`` by name.
 DECAYS: dict[str, Callable[[np.ndarray, Any, Any], np.ndarray]] = {
-    "plateau": _plateau,
-    "logistic": _logistic,
-    "linear": _linear,
-    "exponential": _exponential,
-    "step": _step,
+    Decay.PLATEAU: _plateau,
+    Decay.LOGISTIC: _logistic,
+    Decay.LINEAR: _linear,
+    Decay.EXPONENTIAL: _exponential,
+    Decay.STEP: _step,
 }
 
 
@@ -694,7 +698,7 @@ class IndicatorResult:
 
     def rescore(self, decay: str) -> np.ndarray:
         """Scores under another decay (only nearest measures change)."""
-        if self.missing or self.measure != "nearest" or not self.classes:
+        if self.missing or self.measure != Measure.NEAREST or not self.classes:
             return self.score
         t, max_m = self.standards()
         parts = [f * decay_score(d, decay, t, max_m) for f, d in self.classes]
@@ -719,10 +723,10 @@ def _partial(kinds: Sequence[str], table: pd.DataFrame, layer_status: Any,
              gap_kinds: Sequence[str]) -> bool:
     """Whether the amenities of ``kinds`` (``table``: the selected ones) are an incomplete list."""
     cov = table["coverage"].astype(str)
-    complete_kinds = set(table.loc[(cov == "complete").to_numpy(), "kind"].astype(str))
+    complete_kinds = set(table.loc[(cov == Coverage.COMPLETE).to_numpy(), "kind"].astype(str))
     if gap_kinds or any(k not in complete_kinds for k in kinds):
         return True
-    if getattr(layer_status, "coverage", "") != "partial":
+    if getattr(layer_status, "coverage", "") != Coverage.PARTIAL:
         return False
     msg = getattr(layer_status, "reason_msg", None) or {}
     parts = msg.get("parts", [msg]) if msg.get("code") == "join" else [msg]
@@ -744,6 +748,10 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
                       place_types: np.ndarray | None = None) -> IndicatorResult:
     """Compute one :class:`layers.Indicator` over the engine's points.
 
+    The indicator's measure picks the function (:data:`_MEASURES`, a dispatch table keyed by
+    :class:`layers.vocab.Measure`); what a layer contributes beyond its features is declared in its
+    spec (``departures``), never looked up by the layer's name.
+
     Parameters
     ----------
     ind
@@ -763,40 +771,74 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
         Each point's place type (:mod:`geo.placetypes`): distances are scored against that
         type's standard (:meth:`layers.Indicator.threshold_for`); None: the town standard.
     """
-    n = len(engine.points)
-    dec = decay or ind.decay
-    if ind.measure == "stat":
-        if table is None:
-            return _missing(ind, n, {"code": "stat_table_missing", "table": ind.table},
-                            unit="stat")
-        values, col = stat_by_municipality(table, ind.column)
-        if values.empty:
-            return _missing(ind, n, {"code": "stat_no_values", "table": ind.table,
-                                     "column": ind.column}, unit="stat")
-        munis = np.asarray(municipalities if municipalities is not None else [None] * n,
-                           dtype=object)
-        here = [m for m in pd.unique(munis) if m is not None and m == m]
-        if not values.index.isin(here).any():
-            return _missing(ind, n, {"code": "stat_no_municipalities", "table": ind.table},
-                            unit="stat")
-        raw = pd.Series(munis).map(values).to_numpy(dtype=float)
-        ref = StatReference.of(values, getattr(ind, "log_scale", False))
-        score = ref.score(raw, ind.higher_is_better)
-        notes = [ref.note()]
-        absent = sorted(str(m) for m in here if m not in values.index)
-        if absent:
-            notes.append({"code": "stat_no_value_for", "municipalities": absent,
-                          "table": ind.table})
-        if col != ind.column:
-            notes.append({"code": "column_used", "column": col})
-        return IndicatorResult(ind.key, "stat", ind.mode, raw=raw, score=score,
-                               nearest=np.full(n, -1, dtype=np.int64), unit="stat",
-                               **_with_msgs(notes))
+    x = _Inputs(ind, engine, len(engine.points), decay or ind.decay, layer, layer_status, table,
+                municipalities, gaps, place_types)
+    return _MEASURES[Measure(ind.measure)](x)
 
+
+@dataclass
+class _Inputs:
+    """The arguments of :func:`compute_indicator`, handed to the measure's function."""
+
+    ind: Any
+    engine: DistanceEngine
+    n: int
+    dec: str
+    layer: gpd.GeoDataFrame | None
+    layer_status: Any
+    table: pd.DataFrame | None
+    municipalities: np.ndarray | None
+    gaps: Sequence[str]
+    place_types: np.ndarray | None
+
+
+@dataclass
+class _Found:
+    """The amenities a feature measure works on, its notes and the result fields they share."""
+
+    amen: Amenities
+    notes: list[dict[str, Any]]
+    common: dict[str, Any]
+
+
+def _stat(x: _Inputs) -> IndicatorResult:
+    """A municipal statistic, standardised (see *Scores* above)."""
+    ind, n, table, municipalities = x.ind, x.n, x.table, x.municipalities
+    if table is None:
+        return _missing(ind, n, {"code": "stat_table_missing", "table": ind.table},
+                        unit="stat")
+    values, col = stat_by_municipality(table, ind.column)
+    if values.empty:
+        return _missing(ind, n, {"code": "stat_no_values", "table": ind.table,
+                                 "column": ind.column}, unit="stat")
+    munis = np.asarray(municipalities if municipalities is not None else [None] * n,
+                       dtype=object)
+    here = [m for m in pd.unique(munis) if m is not None and m == m]
+    if not values.index.isin(here).any():
+        return _missing(ind, n, {"code": "stat_no_municipalities", "table": ind.table},
+                        unit="stat")
+    raw = pd.Series(munis).map(values).to_numpy(dtype=float)
+    ref = StatReference.of(values, getattr(ind, "log_scale", False))
+    score = ref.score(raw, ind.higher_is_better)
+    notes = [ref.note()]
+    absent = sorted(str(m) for m in here if m not in values.index)
+    if absent:
+        notes.append({"code": "stat_no_value_for", "municipalities": absent,
+                      "table": ind.table})
+    if col != ind.column:
+        notes.append({"code": "column_used", "column": col})
+    return IndicatorResult(ind.key, Measure.STAT, ind.mode, raw=raw, score=score,
+                           nearest=np.full(n, -1, dtype=np.int64), unit="stat",
+                           **_with_msgs(notes))
+
+
+def _features(x: _Inputs) -> IndicatorResult | _Found:
+    """The amenities of the indicator's kinds, or the *missing* result when there are none."""
+    ind, engine, n, dec, layer, layer_status = x.ind, x.engine, x.n, x.dec, x.layer, x.layer_status
     status_reason = getattr(layer_status, "reason", "") if layer_status is not None else ""
     status_msg = (getattr(layer_status, "reason_msg", None) or text(status_reason)
                   if status_reason else {})
-    partial = getattr(layer_status, "coverage", "") == "partial"
+    partial = getattr(layer_status, "coverage", "") == Coverage.PARTIAL
     lay = layer if layer is not None else gpd.GeoDataFrame()
     amen, notes = select_amenities_msg(lay, tuple(ind.kinds), ind.min_area_ha)
     if len(amen) == 0:
@@ -811,7 +853,7 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
                 why |= {"code": "kinds_absent_area", "min_ha": float(ind.min_area_ha)}
         return _missing(ind, n, join(why, status_msg), notes, partial=partial)
     names = [str(v) for v in amen.table["name"] if v is not None and v == v]
-    gap_items, gap_kinds = kind_gaps(gaps, tuple(ind.kinds), names)
+    gap_items, gap_kinds = kind_gaps(x.gaps, tuple(ind.kinds), names)
     partial = _partial(tuple(ind.kinds), amen.table, layer_status, gap_kinds)
     approximate = engine.approximate(ind.mode)
     if ind.mode in engine.notes_msg:
@@ -819,30 +861,61 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
     common = dict(approximate=approximate, partial=partial, amenities=amen.table,
                   decay=dec, threshold_m=ind.threshold_m, max_m=ind.max_m,
                   gaps=gap_items if partial else [], gap_kinds=gap_kinds if partial else [],
-                  thresholds=_point_thresholds(ind, place_types, n))
-    if ind.measure in ("count", "gravity"):
-        speed = MODE_SPEEDS_KMH[ind.mode] * 1000.0 / 60.0
-        budget = float(ind.budget_min) * speed
-        if ind.measure == "count":
-            cnt = engine.count_within(ind.mode, amen, budget)
-        else:  # gravity: each feature weighs decay(distance); nearest-per-feature via counts rings
-            rings = np.linspace(budget / 4, budget, 4)
-            prev = np.zeros(n)
-            cnt = np.zeros(n)
-            for r in rings:
-                c = engine.count_within(ind.mode, amen, r)
-                cnt += (c - prev) * decay_score(np.full(n, r), dec, ind.threshold_m, ind.max_m) / 100
-                prev = c
-        score = 100.0 * np.minimum(1.0, cnt / float(ind.target_count))
-        dist, which = engine.nearest(ind.mode, amen)
-        return IndicatorResult(ind.key, ind.measure, ind.mode, raw=cnt, score=score,
-                               nearest=which, unit="count", **_with_msgs(notes),
-                               **common)  # type: ignore[arg-type]
+                  thresholds=_point_thresholds(ind, x.place_types, n))
+    return _Found(amen, notes, common)
 
+
+def _count_within(x: _Inputs, amen: Amenities, budget: float) -> np.ndarray:
+    """Features reachable within ``budget`` (metres(-equivalent)) from every point."""
+    return x.engine.count_within(x.ind.mode, amen, budget)
+
+
+def _gravity_within(x: _Inputs, amen: Amenities, budget: float) -> np.ndarray:
+    """Each feature weighs decay(distance); nearest-per-feature through four count rings."""
+    n = x.n
+    rings = np.linspace(budget / 4, budget, 4)
+    prev = np.zeros(n)
+    cnt = np.zeros(n)
+    for r in rings:
+        c = x.engine.count_within(x.ind.mode, amen, r)
+        cnt += (c - prev) * decay_score(np.full(n, r), x.dec, x.ind.threshold_m, x.ind.max_m) / 100
+        prev = c
+    return cnt
+
+
+def _reach(x: _Inputs, counts: Callable[[_Inputs, Amenities, float], np.ndarray]
+           ) -> IndicatorResult:
+    """Count measures: ``100 * min(1, counts / target_count)`` within the time budget."""
+    found = _features(x)
+    if isinstance(found, IndicatorResult):
+        return found
+    ind, engine, amen, notes = x.ind, x.engine, found.amen, found.notes
+    speed = Mode(ind.mode).speed_kmh * 1000.0 / 60.0
+    budget = float(ind.budget_min) * speed
+    cnt = counts(x, amen, budget)
+    score = 100.0 * np.minimum(1.0, cnt / float(ind.target_count))
+    dist, which = engine.nearest(ind.mode, amen)
+    return IndicatorResult(ind.key, ind.measure, ind.mode, raw=cnt, score=score,
+                           nearest=which, unit="count", **_with_msgs(notes),
+                           **found.common)
+
+
+def _by_departures(ind: Any) -> bool:
+    """Whether the indicator's layer declares its ``value`` departures per hour."""
+    spec = LAYERS.get(ind.layer)
+    return bool(spec is not None and spec.departures)
+
+
+def _nearest(x: _Inputs) -> IndicatorResult:
+    """Distance to the nearest feature through the decay (by frequency class on departures)."""
+    found = _features(x)
+    if isinstance(found, IndicatorResult):
+        return found
+    ind, engine, amen, notes = x.ind, x.engine, found.amen, found.notes
     dist, which = engine.nearest(ind.mode, amen)
     classes: list[tuple[float, np.ndarray]] = [(1.0, dist)]
     values = amen.table["value"].to_numpy(dtype=float)
-    if ind.layer == "transit" and np.isfinite(values).any():
+    if _by_departures(ind) and np.isfinite(values).any():
         classes = []
         pt_val = values[amen.feature]
         lower = np.inf
@@ -857,7 +930,17 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
                             engine.nearest(ind.mode, amen, subset=unknown)[0]))
         notes.append({"code": "departures_weighted",
                       "classes": [[m, f] for m, f in DEPARTURE_CLASSES]})
-    res = IndicatorResult(ind.key, "nearest", ind.mode, raw=dist, nearest=which, classes=classes,
-                          **_with_msgs(notes), **common)  # type: ignore[arg-type]
-    res.score = res.rescore(dec)
+    res = IndicatorResult(ind.key, Measure.NEAREST, ind.mode, raw=dist, nearest=which,
+                          classes=classes, **_with_msgs(notes), **found.common)
+    res.score = res.rescore(x.dec)
     return res
+
+
+#: The function computing each measure (dispatch table: a new measure is one entry here and one
+#: member of :class:`layers.vocab.Measure`).
+_MEASURES: dict[Measure, Callable[[_Inputs], IndicatorResult]] = {
+    Measure.NEAREST: _nearest,
+    Measure.COUNT: functools.partial(_reach, counts=_count_within),
+    Measure.GRAVITY: functools.partial(_reach, counts=_gravity_within),
+    Measure.STAT: _stat,
+}

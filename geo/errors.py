@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from layers.errors import LivabilityError, UnknownLayerError  # defined there: layers needs no geo
+
 __all__ = [
     "DataSourceError",
     "LimitError",
@@ -13,19 +15,8 @@ __all__ = [
 ]
 
 
-class LivabilityError(Exception):
-    """Base class of every error this package raises on purpose."""
-
-
 class RegionNotFoundError(LivabilityError, LookupError):
     """A region name or code that matches no known county, municipality or place."""
-
-
-class UnknownLayerError(LivabilityError, KeyError):
-    """A layer or indicator key that is not in the registry."""
-
-    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
-        return str(self.args[0]) if self.args else ""
 
 
 class DataSourceError(LivabilityError, ValueError):

@@ -41,6 +41,8 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra, reverse_cuthill_mckee
 from scipy.spatial import cKDTree
 
+from layers.vocab import CAR_REFERENCE_KMH, MODES, Mode, NetworkMode, parse_maxspeed
+
 from .errors import DataSourceError
 from .settings import STORE_CRS, WORK_CRS
 
@@ -55,10 +57,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Speeds used to turn costs into minutes (walk 4.8 km/h, bike 15 km/h, car reference speed).
-MODE_SPEEDS_KMH: dict[str, float] = {"walk": 4.8, "bike": 15.0, "car": 50.0, "drive": 50.0}
-#: The car's reference speed: car costs are metres driven at this speed.
-CAR_REFERENCE_KMH = 50.0
+#: Speeds used to turn costs into minutes (walk 4.8 km/h, bike 15 km/h, car reference speed), by
+#: travel mode and network name (:attr:`layers.vocab.Mode.speed_kmh`).
+MODE_SPEEDS_KMH: dict[str, float] = ({m.value: m.speed_kmh for m in Mode}
+                                     | {n.value: n.travel_mode.speed_kmh for n in NetworkMode})
 #: Typical speeds per OSM ``highway`` class (Swedish defaults), used when ``maxspeed`` is unknown.
 CAR_SPEEDS_KMH: dict[str, float] = {
     "motorway": 110.0, "motorway_link": 70.0, "trunk": 90.0, "trunk_link": 60.0,
@@ -67,7 +69,7 @@ CAR_SPEEDS_KMH: dict[str, float] = {
     "living_street": 15.0, "service": 20.0, "road": 40.0, "track": 20.0,
 }
 _DEFAULT_CAR_KMH = 40.0
-_MODE_ALIASES = {"drive": "car"}
+_MODE_ALIASES = {n.value: n.travel_mode.value for n in NetworkMode if n.value != n.travel_mode}
 
 
 def minutes(cost_m: np.ndarray | float, mode: str) -> np.ndarray | float:
@@ -83,21 +85,6 @@ def project_lonlat(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     tr = Transformer.from_crs(STORE_CRS, WORK_CRS, always_xy=True)
     x, y = tr.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
     return np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
-
-
-def _first_number(v: Any) -> float:
-    """``'50'``, ``'50;70'``, ``['50', '70']``, ``50`` -> 50.0; anything else -> NaN."""
-    if isinstance(v, (list, tuple, np.ndarray)):
-        v = v[0] if len(v) else None
-    if v is None:
-        return np.nan
-    if isinstance(v, (int, float, np.integer, np.floating)):
-        return float(v)
-    s = str(v).split(";")[0].split("|")[0].strip().split(" ")[0]
-    try:
-        return float(s)
-    except ValueError:
-        return np.nan
 
 
 def _highway_class(v: Any) -> str:
@@ -118,13 +105,23 @@ def _first_items(col: pd.Series) -> pd.Series:
                    if isinstance(v, (list, tuple, np.ndarray)) else v)
 
 
-def _per_value(col: pd.Series, fn: Any, missing: float) -> np.ndarray:
-    """``fn(v)`` per row, evaluated once per distinct first item (NA -> ``missing``).
+def _as_tuples(col: pd.Series) -> pd.Series:
+    """List-like entries replaced by tuples of all their items (hashable); others unchanged."""
+    if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) in _HOMOGENEOUS:
+        return col
+    return col.map(lambda v: tuple(v) if isinstance(v, (list, tuple, np.ndarray)) else v)
 
-    ``fn`` must itself take the first item of a list-like (as :func:`_first_number` does).
+
+def _per_value(col: pd.Series, fn: Any, missing: float,
+               distinct: Any = _first_items) -> np.ndarray:
+    """``fn(v)`` per row, evaluated once per distinct value (NA -> ``missing``).
+
+    ``distinct`` makes the values hashable: :func:`_first_items` (the default) keeps the first
+    item of a list-like, so ``fn`` must itself take the first item of one (as
+    :func:`_highway_class` does); :func:`_as_tuples` keeps every item.
     """
     try:
-        codes, uniq = pd.factorize(_first_items(col), use_na_sentinel=True)
+        codes, uniq = pd.factorize(distinct(col), use_na_sentinel=True)
     except TypeError:  # unhashable items (nested lists): the plain per-row path
         return np.array([fn(v) for v in col], dtype=float)
     table = np.array([fn(v) for v in uniq] + [missing], dtype=float)
@@ -134,9 +131,10 @@ def _per_value(col: pd.Series, fn: Any, missing: float) -> np.ndarray:
 def car_speeds(edges: pd.DataFrame) -> np.ndarray:
     """Speed (km/h) per edge: ``maxspeed`` when stated, else the ``highway`` class default.
 
-    ``maxspeed`` may be numeric, or text such as ``"50"``, ``"50;70"``, ``"30 mph"`` (first number
-    taken), or lists (first item). Vectorised: numeric columns are taken as they are, anything else
-    is parsed once per distinct value.
+    ``maxspeed`` may be numeric, or text such as ``"50"``, ``"50;70"``, ``"30 mph"``, or lists,
+    read by :func:`layers.vocab.parse_maxspeed` (the lower of several values, mph converted; words
+    such as ``none`` give the class default). Vectorised: numeric columns are taken as they are,
+    anything else is parsed once per distinct value.
     """
     n = len(edges)
     speed = np.full(n, np.nan)
@@ -145,7 +143,7 @@ def car_speeds(edges: pd.DataFrame) -> np.ndarray:
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             speed = col.to_numpy(dtype=float, na_value=np.nan).copy()
         else:
-            speed = _per_value(col, _first_number, np.nan)
+            speed = _per_value(col, parse_maxspeed, np.nan, _as_tuples)
     if "highway" in edges.columns:
         by_class = _per_value(
             edges["highway"],
@@ -188,7 +186,7 @@ class StreetGraph:
         self.n_nodes = len(self.node_ids)
         self.mode = _MODE_ALIASES.get(mode, mode)
         self.matrix = matrix.tocsr()
-        self.directed = self.mode == "car"
+        self.directed = Mode(self.mode).directed
         # Internally the searches run on a copy of the matrix whose nodes are renumbered by reverse
         # Cuthill-McKee (neighbours close together in memory: 15-35 % faster Dijkstra on an
         # OSM-ordered network). Callers never see that order: every public index and array is in
@@ -243,8 +241,9 @@ class StreetGraph:
                     "rebuild the region so the network is stored with node, x, y / u, v, length"
                 )
         mode = _MODE_ALIASES.get(mode, mode)
-        if mode not in ("walk", "bike", "car"):
-            raise ValueError(f"mode {mode!r} is not one of walk, bike, car (drive)")
+        if mode not in MODES:
+            raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)} (drive)")
+        directed = Mode(mode).directed
         ids = nodes["node"].to_numpy(dtype=np.int64)
         if projected:
             xy = nodes[["x", "y"]].to_numpy(dtype=float)
@@ -255,7 +254,7 @@ class StreetGraph:
         vi = index.get_indexer(edges["v"].to_numpy(dtype=np.int64))
         length = pd.to_numeric(edges["length"], errors="coerce").to_numpy(dtype=float)
         cost = length.copy()
-        if mode == "car":
+        if directed:  # the car: metres-equivalent at the reference speed
             cost = length * CAR_REFERENCE_KMH / car_speeds(edges)
         ok = (ui >= 0) & (vi >= 0) & np.isfinite(cost) & (ui != vi)
         if not ok.any():
@@ -264,7 +263,7 @@ class StreetGraph:
                 f"{len(nodes)} nodes; rebuild the region"
             )
         ui, vi, cost = ui[ok], vi[ok], np.maximum(cost[ok], 0.0)
-        if mode != "car":  # undirected: both directions
+        if not directed:  # both directions
             ui, vi = np.concatenate([ui, vi]), np.concatenate([vi, ui])
             cost = np.concatenate([cost, cost])
         # parallel edges: keep the cheapest (a COO->CSR conversion would add them up)

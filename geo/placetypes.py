@@ -8,6 +8,8 @@ point's own type (:meth:`layers.Indicator.threshold_for`).
 
 Place types
 -----------
+The types and thresholds are defined in :mod:`layers.vocab` (:class:`~layers.vocab.PlaceType`,
+:data:`~layers.vocab.TOWN_MIN` ...) and re-exported here; this module classifies.
 From the locality's population and footprint (for now SCB's tätort ``population`` and ``area_ha``;
 any footprint area can be passed in):
 
@@ -105,11 +107,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# the types and their thresholds are shared vocabulary (layers validates standards against them)
+from layers.vocab import (
+    LOW_DENSITY_PER_HA,
+    PLACE_TYPES,
+    SMALL_TOWN_MIN,
+    TOWN_MIN,
+    VILLAGE_MIN,
+    PlaceType,
+)
+
 __all__ = [
     "ARCHIPELAGO",
     "LOW_DENSITY_PER_HA",
     "PLACE_TYPES",
     "SMALL_TOWN_MIN",
+    "PlaceType",
     "TOWN_MIN",
     "VILLAGE_MIN",
     "island_candidates",
@@ -120,22 +133,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Place types, densest first.
-PLACE_TYPES: tuple[str, ...] = ("town", "small_town", "village", "countryside", "archipelago")
-#: Population from which a locality is a town.
-TOWN_MIN = 10_000
-#: Population from which a locality is a small town.
-SMALL_TOWN_MIN = 2_000
-#: SCB's minimum population of a tätort (smaller named places are villages too).
-VILLAGE_MIN = 200
-#: People per hectare of footprint below which a locality drops one size class.
-LOW_DENSITY_PER_HA = 4.0
 #: ``(municipality code, locality name)`` -> why it is archipelago (no fixed road link).
 ARCHIPELAGO: dict[tuple[str, str], str] = {
     ("1080", "Drottningskär"): "on Aspö, reached by the road ferry Aspöleden; no fixed road link",
 }
 
-_SIZES = ("town", "small_town", "village")
+_SIZES = (PlaceType.TOWN.value, PlaceType.SMALL_TOWN.value, PlaceType.VILLAGE.value)
 
 
 def size_class(population: Any, area_ha: Any = None) -> np.ndarray:
@@ -187,7 +190,7 @@ def locality_types(localities: pd.DataFrame,
     munis = (localities["municipality"].astype(str).str.zfill(4) if "municipality" in localities
              else pd.Series([""] * n))
     on_island = np.array([(m, nm) in arch for m, nm in zip(munis, names)], dtype=bool)
-    out = np.where(on_island, "archipelago", out).astype(object)
+    out = np.where(on_island, PlaceType.ARCHIPELAGO.value, out).astype(object)
     counts = pd.Series(out).value_counts().to_dict()
     log.info("place types of %d localities: %s", n,
              ", ".join(f"{counts.get(t, 0)} {t}" for t in PLACE_TYPES if counts.get(t)))
@@ -203,7 +206,7 @@ def point_types(point_locality: Any, codes: Any, types: Any) -> np.ndarray:
     lookup = dict(zip(pd.Series(codes).astype(str), types))
     loc = pd.Series(point_locality, dtype=object)
     keys = loc.where(loc.notna(), None).map(lambda c: None if c is None else str(c))
-    return keys.map(lookup).fillna("countryside").to_numpy(dtype=object)
+    return keys.map(lookup).fillna(PlaceType.COUNTRYSIDE.value).to_numpy(dtype=object)
 
 
 def island_candidates(points: Any, land: Any, min_offshore_m: float = 1000.0) -> np.ndarray:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import difflib
 
-from geo.errors import UnknownLayerError
-
 from . import culture, housing, nature, schools, services, transit, workplaces
+from .errors import LivabilityError, UnknownLayerError
 from .personas import PERSONAS, Persona, get_persona
 from .spec import Indicator, LayerSpec, OsmRule
 
@@ -20,13 +19,16 @@ __all__ = [
     "PERSONAS",
     "Indicator",
     "LayerSpec",
+    "LivabilityError",
     "OsmRule",
     "Persona",
+    "UnknownLayerError",
     "all_indicators",
     "get_indicator",
     "get_layer",
     "get_persona",
     "layer_keys",
+    "residential_layer",
 ]
 
 #: Theme layers in display order.
@@ -59,6 +61,11 @@ def get_layer(key: str) -> LayerSpec:
         return LAYERS[key]
     except KeyError:
         raise _unknown("layer", key, layer_keys()) from None
+
+
+def residential_layer() -> LayerSpec | None:
+    """The layer of homes (the spec declaring ``residential=True``), or None when none does."""
+    return next((spec for spec in LAYERS.values() if spec.residential), None)
 
 
 def all_indicators() -> list[Indicator]:

@@ -35,6 +35,7 @@ SPEC = LayerSpec(
                   higher_is_better=False, unit="sek_m2_year", weight=1.0),
     ),
     default_weight=1.0,
+    residential=True,
     color="#8c510a",
     icon="⌂",
 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import UnknownLayerError
+
 __all__ = ["PERSONAS", "Persona", "get_persona"]
 
 
@@ -54,8 +56,6 @@ def get_persona(key: str) -> Persona:
     try:
         return PERSONAS[key]
     except KeyError:
-        from geo.errors import UnknownLayerError
-
         raise UnknownLayerError(
             f"No persona {key!r}. Known personas: {', '.join(PERSONAS)}"
         ) from None

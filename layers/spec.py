@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Literal
 
-from geo.placetypes import PLACE_TYPES  # densest first: thresholds may only grow along it
+from .vocab import DECAYS, MEASURES, MODES, PLACE_TYPES, Decay, Measure, Mode, PlaceType
 
 __all__ = ["DECAYS", "MEASURES", "MODES", "PLACE_TYPES", "Indicator", "LayerSpec", "OsmRule",
            "by_place_type"]
-
-Measure = Literal["nearest", "count", "gravity", "stat"]
-Mode = Literal["walk", "bike", "car"]
-
-MEASURES: tuple[str, ...] = ("nearest", "count", "gravity", "stat")
-MODES: tuple[str, ...] = ("walk", "bike", "car")
-DECAYS: tuple[str, ...] = ("plateau", "logistic", "linear", "exponential", "step")
 
 Thresholds = tuple[tuple[str, float], ...]
 
@@ -28,12 +20,13 @@ def by_place_type(small_town: float, village: float, countryside: float,
     ``archipelago`` defaults to the countryside standard (islands without a fixed road link have
     at most countryside service levels).
 
-    >>> by_place_type(600, 800, 1500)
-    (('small_town', 600), ('village', 800), ('countryside', 1500), ('archipelago', 1500))
+    >>> by_place_type(600, 800, 1500) == (("small_town", 600), ("village", 800),
+    ...                                   ("countryside", 1500), ("archipelago", 1500))
+    True
     """
     arch = countryside if archipelago is None else archipelago
-    return (("small_town", small_town), ("village", village), ("countryside", countryside),
-            ("archipelago", arch))
+    return ((PlaceType.SMALL_TOWN, small_town), (PlaceType.VILLAGE, village),
+            (PlaceType.COUNTRYSIDE, countryside), (PlaceType.ARCHIPELAGO, arch))
 
 
 @dataclass(frozen=True)
@@ -47,14 +40,15 @@ class Indicator:
     title_en, title_sv
         Labels in English and Swedish.
     measure
-        ``nearest``: distance to the nearest feature of ``kinds`` through ``decay``;
+        A :class:`layers.vocab.Measure` (or its string; stored as the member). ``nearest``: distance to the nearest feature of ``kinds`` through ``decay``;
         ``count``: number of features of ``kinds`` reachable within ``budget_min`` by ``mode``,
         saturating at ``target_count``; ``gravity``: sum of decayed opportunities; ``stat``: a
         municipal statistic from ``table``/``column``, normalised across the places compared.
     kinds
         Feature kinds (the ``kind`` column) that count as this amenity.
     mode
-        Travel mode: ``walk`` (4.8 km/h), ``bike`` (15 km/h) or ``car``.
+        Travel mode, a :class:`layers.vocab.Mode` (or its string): ``walk`` (4.8 km/h), ``bike``
+        (15 km/h) or ``car``.
     threshold_m
         The standard t in a town: the distance within which the need counts as met. With the
         default ``plateau`` decay the score is 100 up to t and 50 at 1.5 t; with ``logistic``
@@ -67,7 +61,8 @@ class Indicator:
         Distance at which the linear decay reaches 0 in a town (default 3 t; scaled with t for
         the other place types).
     decay
-        Default decay function (``plateau``, ``logistic``, ``linear``, ``exponential``, ``step``).
+        Default decay function, a :class:`layers.vocab.Decay` (``plateau``, ``logistic``,
+        ``linear``, ``exponential``, ``step``).
     budget_min, target_count
         For ``count``/``gravity``: time budget and the count giving 100.
     table, column, higher_is_better
@@ -86,13 +81,13 @@ class Indicator:
     key: str
     title_en: str
     title_sv: str
-    measure: Measure = "nearest"
+    measure: Measure | str = Measure.NEAREST
     kinds: tuple[str, ...] = ()
-    mode: Mode = "walk"
+    mode: Mode | str = Mode.WALK
     threshold_m: float = 500.0
     thresholds: Thresholds = ()
     max_m: float | None = None
-    decay: str = "plateau"
+    decay: Decay | str = Decay.PLATEAU
     budget_min: float | None = None
     target_count: float | None = None
     table: str | None = None
@@ -104,18 +99,19 @@ class Indicator:
     unit: str = ""
 
     def __post_init__(self) -> None:
-        if self.measure not in MEASURES:
-            raise ValueError(f"indicator {self.key}: measure {self.measure!r} not in {MEASURES}")
-        if self.mode not in MODES:
-            raise ValueError(f"indicator {self.key}: mode {self.mode!r} not in {MODES}")
-        if self.decay not in DECAYS:
-            raise ValueError(f"indicator {self.key}: decay {self.decay!r} not in {DECAYS}")
-        if self.measure == "stat":
+        # strings become vocabulary members (equal to them, so stored values still compare)
+        for name, enum, known in (("measure", Measure, MEASURES), ("mode", Mode, MODES),
+                                  ("decay", Decay, DECAYS)):
+            value = getattr(self, name)
+            if value not in known:
+                raise ValueError(f"indicator {self.key}: {name} {value!r} not in {known}")
+            object.__setattr__(self, name, enum(value))
+        if self.measure == Measure.STAT:
             if not (self.table and self.column):
                 raise ValueError(f"indicator {self.key}: a stat indicator needs table and column")
         elif not self.kinds:
             raise ValueError(f"indicator {self.key}: a {self.measure} indicator needs kinds")
-        if self.measure in ("count", "gravity") and not (self.budget_min and self.target_count):
+        if Measure(self.measure).reach and not (self.budget_min and self.target_count):
             raise ValueError(f"indicator {self.key}: {self.measure} needs budget_min and target_count")
         if self.threshold_m <= 0 or self.weight < 0:
             raise ValueError(f"indicator {self.key}: threshold_m must be > 0 and weight >= 0")
@@ -127,7 +123,7 @@ class Indicator:
         if unknown:
             raise ValueError(f"indicator {self.key}: unknown place types {sorted(unknown)}; "
                              f"known: {', '.join(PLACE_TYPES)}")
-        chain = [self.threshold_for(t) for t in PLACE_TYPES[:4]]
+        chain = [self.threshold_for(t) for t in PLACE_TYPES[:4]]  # archipelago: no order
         if any(b < a for a, b in pairwise(chain)) or min(per.values(), default=1) <= 0:
             raise ValueError(f"indicator {self.key}: thresholds must be > 0 and not shrink from "
                              f"town to countryside (got {chain})")
@@ -177,6 +173,12 @@ class LayerSpec:
         Marker colour on the map (a colour-blind-safe palette entry).
     icon
         Short symbol for legends.
+    residential
+        The layer of homes: the grid weights its cells by these features (:mod:`geo.grid`) and
+        OSM building polygons of it become points carrying their footprint area.
+    departures
+        Its features' ``value`` is departures per hour (GTFS): nearest indicators score each
+        stop by its frequency class (:data:`geo.access.DEPARTURE_CLASSES`).
     """
 
     key: str
@@ -190,6 +192,8 @@ class LayerSpec:
     icon: str = "•"
     description_en: str = ""
     description_sv: str = ""
+    residential: bool = False
+    departures: bool = False
 
     def __post_init__(self) -> None:
         if not self.key.isidentifier():

@@ -30,6 +30,7 @@ SPEC = LayerSpec(
                   kinds=("rail_station",), mode="bike", threshold_m=3000, weight=1.0),
     ),
     default_weight=1.0,
+    departures=True,
     color="#1b9e77",
     icon="⇄",
 )

@@ -276,9 +276,10 @@ def test_car_counts_follow_one_way_streets() -> None:
 
 def _car_speeds_per_row(edges: pd.DataFrame) -> np.ndarray:
     """The original per-edge Python implementation, the reference for the vectorised one."""
-    from geo.network import _DEFAULT_CAR_KMH, CAR_SPEEDS_KMH, _first_number, _highway_class
+    from geo.network import _DEFAULT_CAR_KMH, CAR_SPEEDS_KMH, _highway_class
+    from layers.vocab import parse_maxspeed
 
-    speed = np.array([_first_number(v) for v in edges["maxspeed"]], dtype=float)
+    speed = np.array([parse_maxspeed(v) for v in edges["maxspeed"]], dtype=float)
     by_class = np.array([CAR_SPEEDS_KMH.get(_highway_class(v), _DEFAULT_CAR_KMH)
                          for v in edges["highway"]], dtype=float)
     bad = ~np.isfinite(speed) | (speed <= 0)
@@ -298,8 +299,10 @@ def test_car_speeds_vectorised_equals_per_row() -> None:
                           "highway": pd.Series(highway, dtype=object)})
     got = car_speeds(edges)
     assert np.array_equal(got, _car_speeds_per_row(edges))
-    assert got.tolist() == [50.0, 70.0, 80.0, 40.0, 30.0, 50.0, 80.0, 90.0, 30.0, 90.0, 50.0,
-                            40.0, 40.0, 100.0, 80.0, 50.0, 70.0, 110.0, 20.0]
+    # one maxspeed parser (layers.vocab.parse_maxspeed): "80|60" is the lower 60 and "30 mph"
+    # 48.28 km/h (the old parser here took the first number and ignored mph)
+    assert got.tolist() == [50.0, 70.0, 80.0, 40.0, 30.0, 50.0, 60.0, 90.0, 30 * 1.609344, 90.0,
+                            50.0, 40.0, 40.0, 100.0, 80.0, 50.0, 70.0, 110.0, 20.0]
     # an unhashable item (nested list) takes the per-row path: str([20]) is no number
     nested = pd.DataFrame({"maxspeed": pd.Series([[[20]], "60"], dtype=object),
                            "highway": ["service", "primary"]})

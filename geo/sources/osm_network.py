@@ -14,12 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from layers.vocab import NetworkMode, parse_maxspeed
+
 from ..schema import Provenance
 from .base import NetworkData
 
 log = logging.getLogger("geo.sources.osm")
 
-_BIDIRECTIONAL = frozenset({"walk", "bike"})
+_BIDIRECTIONAL = frozenset(n.value for n in NetworkMode if n.bidirectional)
 _ONEWAY_YES = frozenset({"yes", "true", "1"})
 _ONEWAY_REVERSE = frozenset({"-1", "reverse"})
 
@@ -28,24 +30,6 @@ def _first(value: object) -> object:
     if isinstance(value, list | tuple | np.ndarray):
         return value[0] if len(value) else None
     return value
-
-
-_SPEED = re.compile(r"(\d+(?:\.\d+)?)\s*(mph)?")
-
-
-def _parse_maxspeed(value: object) -> float:
-    """OSM ``maxspeed`` (``"50"``, ``"30 mph"``, lists from simplified edges) -> km/h, NaN if unknown."""
-    if isinstance(value, list | tuple | np.ndarray):
-        speeds = [_parse_maxspeed(v) for v in value]
-        speeds = [s for s in speeds if s == s]
-        return float(min(speeds)) if speeds else float("nan")
-    if value is None or (isinstance(value, float) and value != value):
-        return float("nan")
-    m = _SPEED.search(str(value))
-    if not m:
-        return float("nan")
-    speed = float(m.group(1))
-    return speed * 1.609344 if m.group(2) else speed
 
 
 def _finish_network(
@@ -61,7 +45,7 @@ def _finish_network(
         index=edges.index,
         dtype=object,
     )
-    edges["maxspeed"] = [_parse_maxspeed(s) for s in edges.get("maxspeed", [None] * len(edges))]
+    edges["maxspeed"] = [parse_maxspeed(s) for s in edges.get("maxspeed", [None] * len(edges))]
     edges = edges[["u", "v", "length", "highway", "maxspeed"]]
     edges = edges[edges["u"] != edges["v"]]
     if mode in _BIDIRECTIONAL:
@@ -126,12 +110,15 @@ _BRACKET = re.compile(r'\["([^"]+)"(?:(!?~)"([^"]*)")?\]')
 
 
 def _way_filter(mode: str) -> list[tuple[str, str | None, re.Pattern[str] | None]]:
-    """osmnx's Overpass way filter for ``mode`` as ``(key, op, regex)`` predicates."""
-    from osmnx._overpass import _get_network_filter
+    """The Overpass way filter of ``mode`` as ``(key, op, regex)`` predicates.
 
+    The filter is our own public string, :attr:`layers.vocab.NetworkMode.osm_filter` (a copy of
+    osmnx 2.1.1's, which osmnx keeps private); tests/test_vocab.py fails when an osmnx upgrade
+    changes osmnx's, so the XML reader and the Overpass path (osmnx's ``network_type``) agree.
+    """
     return [
         (k, op or None, re.compile(rx) if op else None)
-        for k, op, rx in _BRACKET.findall(_get_network_filter(mode))
+        for k, op, rx in _BRACKET.findall(NetworkMode(mode).osm_filter)
     ]
 
 

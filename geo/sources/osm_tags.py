@@ -18,6 +18,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from layers import LAYERS, LayerSpec, get_layer
+from layers.vocab import NETWORK_MODES
 
 from ..schema import LOCALITY_COLUMNS, Provenance, conform
 from ..settings import STORE_CRS, WORK_CRS
@@ -25,8 +26,8 @@ from .base import SourceResult
 
 log = logging.getLogger("geo.sources.osm")
 
-#: Network modes the OSM source extracts.
-MODES: tuple[str, ...] = ("walk", "bike", "drive")
+#: Network modes the OSM source extracts (:class:`layers.vocab.NetworkMode`).
+MODES: tuple[str, ...] = NETWORK_MODES
 #: ``place=*`` values kept as localities (settlements, not neighbourhoods).
 PLACE_VALUES: tuple[str, ...] = ("city", "town", "village", "hamlet")
 _PLACE_TAGS: dict[str, bool | str | list[str]] = {"place": list(PLACE_VALUES)}
@@ -96,9 +97,9 @@ def _buildings_to_points(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataF
     return out
 
 
-#: Per-layer post-processing after kinds are known (dispatch table).
+#: Post-processing after kinds are known, by the spec flag that asks for it (dispatch table).
 _POSTPROCESS: dict[str, Callable[[gpd.GeoDataFrame, LayerSpec], gpd.GeoDataFrame]] = {
-    "housing": _buildings_to_points,
+    "residential": _buildings_to_points,
 }
 
 
@@ -131,9 +132,9 @@ def _split_layers(
         sel["kind"] = kinds[hit]
         sel["value"] = np.nan
         sel = gpd.GeoDataFrame(sel, geometry="geometry", crs=raw.crs)
-        post = _POSTPROCESS.get(spec.key)
-        if post is not None:
-            sel = post(sel, spec)
+        for flag, post in _POSTPROCESS.items():
+            if getattr(spec, flag):
+                sel = post(sel, spec)
         result.add_layer(spec.key, conform(sel, spec.key, prov, uid_prefix="osm"), prov)
 
 
