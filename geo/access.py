@@ -153,7 +153,7 @@ def _linear(d: np.ndarray, t: float, max_m: float) -> np.ndarray:
 
 
 def _exponential(d: np.ndarray, t: float, max_m: float) -> np.ndarray:
-    return 100.0 * np.exp(-d / t * np.log(2.0))
+    return np.asarray(100.0 * np.exp(-d / t * np.log(2.0)))
 
 
 def _step(d: np.ndarray, t: float, max_m: float) -> np.ndarray:
@@ -702,7 +702,7 @@ class IndicatorResult:
             return self.score
         t, max_m = self.standards()
         parts = [f * decay_score(d, decay, t, max_m) for f, d in self.classes]
-        return np.max(np.vstack(parts), axis=0)
+        return np.asarray(np.max(np.vstack(parts), axis=0))
 
 
 def _missing(ind: Any, n: int, reason_msg: dict[str, Any], notes_msg: list[dict[str, Any]] | None = None,
@@ -738,7 +738,7 @@ def _point_thresholds(ind: Any, place_types: np.ndarray | None, n: int) -> np.nd
         return None
     types = pd.Series(np.asarray(place_types, dtype=object))
     table = {t: float(ind.threshold_for(t)) for t in pd.unique(types)}
-    return types.map(table).to_numpy(dtype=float).reshape(n)
+    return np.asarray(types.map(table), dtype=float).reshape(n)
 
 
 def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFrame | None = None,
@@ -894,7 +894,7 @@ def _reach(x: _Inputs, counts: Callable[[_Inputs, Amenities, float], np.ndarray]
     budget = float(ind.budget_min) * speed
     cnt = counts(x, amen, budget)
     score = 100.0 * np.minimum(1.0, cnt / float(ind.target_count))
-    dist, which = engine.nearest(ind.mode, amen)
+    which = engine.nearest(ind.mode, amen)[1]
     return IndicatorResult(ind.key, ind.measure, ind.mode, raw=cnt, score=score,
                            nearest=which, unit="count", **_with_msgs(notes),
                            **found.common)

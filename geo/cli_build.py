@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from layers.vocab import NETWORK_MODES, NetworkMode
+
 from .cli import echo
 from .cli_score import check_text
 from .errors import DataSourceError
@@ -52,7 +54,8 @@ def register(sub: Any) -> None:
                    help="count departures on this weekday (default tuesday)")
     b.add_argument("--gtfs-date", help="count departures on this date instead (YYYY-MM-DD; --gtfs only)")
     b.add_argument("--gtfs-hours", default="7-19", help="hour window for departures per hour (default 7-19)")
-    b.add_argument("--modes", default="walk", help="street networks to store: walk,bike,drive (default walk)")
+    b.add_argument("--modes", default=NetworkMode.WALK.value,
+                   help=f"street networks to store: {','.join(NETWORK_MODES)} (default walk)")
     b.add_argument("--offline", action="store_true", help="never touch the network")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=_build)
@@ -73,9 +76,9 @@ def _build(args: argparse.Namespace) -> int:
         if p and not Path(p).is_file():
             raise DataSourceError(f"{label} {p} does not exist; check the path")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    bad = [m for m in modes if m not in ("walk", "bike", "drive")]
+    bad = [m for m in modes if m not in NETWORK_MODES]
     if bad:
-        raise DataSourceError(f"unknown --modes {', '.join(bad)}; use walk, bike, drive")
+        raise DataSourceError(f"unknown --modes {', '.join(bad)}; use {', '.join(NETWORK_MODES)}")
     try:
         start, end = (int(h) for h in args.gtfs_hours.split("-", 1))
     except ValueError:

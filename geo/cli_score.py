@@ -154,8 +154,7 @@ def run(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add the ``score`` sub-command to the CLI's sub-parsers."""
     from layers import PERSONAS
-
-    from .access import DECAYS
+    from layers.vocab import DECAYS
 
     p: argparse.ArgumentParser = sub.add_parser(
         "score", help="rank localities by livability; --explain NAME breaks one down",

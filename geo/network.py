@@ -125,7 +125,7 @@ def _per_value(col: pd.Series, fn: Any, missing: float,
     except TypeError:  # unhashable items (nested lists): the plain per-row path
         return np.array([fn(v) for v in col], dtype=float)
     table = np.array([fn(v) for v in uniq] + [missing], dtype=float)
-    return table[codes]  # code -1 (NA) picks the trailing ``missing``
+    return np.asarray(table[codes])  # code -1 (NA) picks the trailing ``missing``
 
 
 def car_speeds(edges: pd.DataFrame) -> np.ndarray:

@@ -122,9 +122,9 @@ __all__ = [
     "LOW_DENSITY_PER_HA",
     "PLACE_TYPES",
     "SMALL_TOWN_MIN",
-    "PlaceType",
     "TOWN_MIN",
     "VILLAGE_MIN",
+    "PlaceType",
     "island_candidates",
     "locality_types",
     "point_types",
@@ -206,7 +206,7 @@ def point_types(point_locality: Any, codes: Any, types: Any) -> np.ndarray:
     lookup = dict(zip(pd.Series(codes).astype(str), types))
     loc = pd.Series(point_locality, dtype=object)
     keys = loc.where(loc.notna(), None).map(lambda c: None if c is None else str(c))
-    return keys.map(lookup).fillna(PlaceType.COUNTRYSIDE.value).to_numpy(dtype=object)
+    return np.asarray(keys.map(lookup).fillna(PlaceType.COUNTRYSIDE.value), dtype=object)
 
 
 def island_candidates(points: Any, land: Any, min_offshore_m: float = 1000.0) -> np.ndarray:

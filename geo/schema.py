@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+
+from layers.vocab import Coverage
 
 from .settings import STORE_CRS
 
@@ -27,8 +29,8 @@ __all__ = [
     "provenance_of",
 ]
 
-Coverage = Literal["complete", "partial", "missing"]
-COVERAGES: tuple[str, ...] = ("complete", "partial", "missing")
+#: Coverage levels (:class:`layers.vocab.Coverage`).
+COVERAGES: tuple[str, ...] = tuple(c.value for c in Coverage)
 
 #: Columns of every layer: ``uid`` is unique within a layer (``<source-prefix>:<id>``), ``kind`` is the
 #: amenity kind that indicators select on (``rail_station``, ``pharmacy``, ``park`` ...), ``value`` an

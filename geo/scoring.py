@@ -74,7 +74,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from layers import LAYERS, Indicator, all_indicators, get_persona
+from layers import LAYERS, Indicator, all_indicators, get_persona, residential_layer
+from layers.vocab import NETWORK_NAMES, Measure
 
 from .access import DistanceEngine, IndicatorResult, compute_indicator, weighted_median
 from .context import ContextRow, context_rows, municipality_names
@@ -266,7 +267,8 @@ def build_model(snapshot: Any, *, resolution: int = 9, decay: str | None = None,
             if nm is not None and str(nm) and c not in mnames:
                 mnames[c] = str(nm)
     step(0.05, "grid")
-    housing = snapshot.layer("housing")
+    homes = residential_layer()
+    housing = snapshot.layer(homes.key) if homes is not None else None
     cells = build_grid(loc, resolution=resolution, housing=housing,
                        footprints=snapshot.footprints(), municipalities=munis)
     loc_types = locality_types(loc)
@@ -274,14 +276,14 @@ def build_model(snapshot: Any, *, resolution: int = 9, decay: str | None = None,
     ptypes = cells["place_type"].to_numpy(dtype=object)
     points = cells[["x", "y"]].to_numpy(dtype=float)
     point_munis = cells["municipality"].astype(object).to_numpy()
-    networks = {m: snapshot.network(m) for m in ("walk", "bike", "drive", "car")}
+    networks = {m: snapshot.network(m) for m in NETWORK_NAMES}
     engine = DistanceEngine(points, networks)
     inds = all_indicators()
     results: dict[str, IndicatorResult] = {}
     layer_cache: dict[str, Any] = {}
     for k, ind in enumerate(inds):
         step(0.1 + 0.85 * k / max(len(inds), 1), ind.key)
-        if ind.measure == "stat":
+        if not Measure(ind.measure).uses_layer:
             results[ind.key] = compute_indicator(ind, engine, table=snapshot.table(ind.table),
                                                  municipalities=point_munis, decay=decay)
         else:
@@ -775,7 +777,7 @@ def _indicator_line(row: dict[str, Any], t: dict[str, str], lang: str = "en") ->
         body += f"; {t['stat']} {fmt_value(ctx.value, ctx.unit, lang)}{ctx.comparison(lang)}"
     elif row["measure"] == "stat":
         body += f"; {t['stat']} {fmt_spec(row['raw'], ',g' if lang == 'sv' else 'g', lang)}"
-    elif row["measure"] in ("count", "gravity"):
+    elif Measure(row["measure"]).reach:
         body += (f"; {fmt_spec(row['raw'], ',.0f' if lang == 'sv' else '.0f', lang)} "
                  f"{t['count']}{median}")
     if row.get("statement_msg"):

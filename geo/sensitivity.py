@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from layers.vocab import SENSITIVITY_DECAYS
+
 from .scoring import ScoreModel, capped_composites, resolve_weights
 
 __all__ = ["rank_bands"]
@@ -36,7 +38,7 @@ def _ranks(comp: np.ndarray) -> np.ndarray:
 
 def rank_bands(model: ScoreModel, weights: dict[str, float] | None = None, *, n: int = 200,
                concentration: float = 20.0, seed: int = 0,
-               decays: tuple[str, ...] = ("plateau", "logistic", "linear"),
+               decays: tuple[str, ...] = SENSITIVITY_DECAYS,
                persona: str | None = None, penalty: bool = False,
                quantiles: tuple[float, float] = (5.0, 95.0), top: int = 5) -> pd.DataFrame:
     """Rank band of every locality under perturbed weights and alternative decays.
@@ -54,7 +56,8 @@ def rank_bands(model: ScoreModel, weights: dict[str, float] | None = None, *, n:
     seed
         Random seed (results are reproducible).
     decays
-        Decay functions cycled over the draws.
+        Decay functions cycled over the draws (default
+        :data:`layers.vocab.SENSITIVITY_DECAYS`: plateau, logistic, linear).
     penalty
         Use the Mazziotta-Pareto composite.
     quantiles

@@ -40,7 +40,8 @@ class Indicator:
     title_en, title_sv
         Labels in English and Swedish.
     measure
-        A :class:`layers.vocab.Measure` (or its string; stored as the member). ``nearest``: distance to the nearest feature of ``kinds`` through ``decay``;
+        A :class:`layers.vocab.Measure` (or its string; stored as the member).
+        ``nearest``: distance to the nearest feature of ``kinds`` through ``decay``;
         ``count``: number of features of ``kinds`` reachable within ``budget_min`` by ``mode``,
         saturating at ``target_count``; ``gravity``: sum of decayed opportunities; ``stat``: a
         municipal statistic from ``table``/``column``, normalised across the places compared.

@@ -199,12 +199,13 @@ VILLAGE_MIN = 200
 #: People per hectare of footprint below which a locality drops one size class.
 LOW_DENSITY_PER_HA = 4.0
 
-#: Value tuples (for messages and ``choices=``), in declaration order.
-MODES: tuple[str, ...] = tuple(Mode)
-NETWORK_MODES: tuple[str, ...] = tuple(NetworkMode)
-DECAYS: tuple[str, ...] = tuple(Decay)
-MEASURES: tuple[str, ...] = tuple(Measure)
-PLACE_TYPES: tuple[str, ...] = tuple(PlaceType)
+#: The values as plain strings (for messages and argparse ``choices=``, whose error message shows
+#: their ``repr``), in declaration order.
+MODES: tuple[str, ...] = tuple(m.value for m in Mode)
+NETWORK_MODES: tuple[str, ...] = tuple(m.value for m in NetworkMode)
+DECAYS: tuple[str, ...] = tuple(m.value for m in Decay)
+MEASURES: tuple[str, ...] = tuple(m.value for m in Measure)
+PLACE_TYPES: tuple[str, ...] = tuple(m.value for m in PlaceType)
 #: Every network name a store may hold, in the order modes fall back on them.
 NETWORK_NAMES: tuple[str, ...] = tuple(dict.fromkeys(n for m in Mode for n in m.networks))
 
