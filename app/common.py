@@ -11,11 +11,11 @@ from typing import Any, Literal
 import pandas as pd
 import streamlit as st
 
+from geo.catalog import t
 from geo.texts import fmt_spec, render_or
 from layers import LAYERS, PERSONAS
 
 from .data import ScoreResult, SnapKey, get_scores, get_snapshot
-from .i18n import t
 from .state import MAX_WEIGHT, persona_weights
 
 __all__ = [
