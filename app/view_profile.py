@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from geo.catalog import indicator_title
 from geo.texts import kind_name
-from layers import LAYERS, get_indicator
+from layers import LAYERS
 
 from .common import (
     Ctx,
@@ -30,10 +31,7 @@ __all__ = ["breakdown_frame", "municipal_facts", "render", "source_lines"]
 
 
 def _indicator_title(key: str, lang: str) -> str:
-    try:
-        return get_indicator(key).title(lang)
-    except KeyError:
-        return key
+    return indicator_title(key, lang)
 
 
 def breakdown_frame(row: pd.Series, lang: str) -> pd.DataFrame:

@@ -23,7 +23,8 @@ from collections.abc import Mapping
 
 from babel.numbers import format_decimal
 
-__all__ = ["CATALOGUE", "LANGS", "LOCALES", "fmt_number", "has", "lang_of", "t"]
+__all__ = ["CATALOGUE", "LANGS", "LOCALES", "fmt_number", "has", "indicator_title", "lang_of",
+           "layer_title", "persona_title", "stat_title", "t"]
 
 #: the languages every key has, the first the default
 LANGS: tuple[str, ...] = ("en", "sv")
@@ -40,6 +41,94 @@ _ENGINE: dict[str, tuple[str, str]] = {
 # --- edges: app pages, CLI lines, layer and indicator titles -----------------------------------
 #: key -> (English, Swedish)
 _UI: dict[str, tuple[str, str]] = {
+    # layer (theme) titles and descriptions: layer.<key>, layer.<key>.description (layers/*.py)
+    "layer.culture": ("Culture and leisure", "Kultur och fritid"),
+    "layer.culture.description": (
+        "Libraries, theatres, cinemas, museums, sports centres, pitches and pools.",
+        "Bibliotek, teatrar, biografer, museer, sporthallar, planer och simhallar."),
+    "layer.housing": ("Housing", "Boende"),
+    "layer.housing.description": (
+        "Residential areas and buildings; house prices, tax rate and rent per municipality.",
+        "Bostadsområden och bostadshus; huspriser, skattesats och hyror per kommun."),
+    "layer.nature": ("Nature", "Natur"),
+    "layer.nature.description": (
+        "Parks, nature reserves, bathing places, natural monuments and the biosphere area.",
+        "Parker, naturreservat, badplatser, naturminnen och biosfärområdet."),
+    "layer.schools": ("Schools", "Skolor"),
+    "layer.schools.description": (
+        "Preschools, schools and colleges; results and certified teachers per municipality.",
+        "Förskolor, skolor och gymnasier; resultat och behöriga lärare per kommun."),
+    "layer.services": ("Services", "Service"),
+    "layer.services.description": (
+        "Grocery stores, pharmacies, health centres, dentists, hospitals and Systembolaget.",
+        "Livsmedelsbutiker, apotek, vårdcentraler, tandvård, sjukhus och Systembolaget."),
+    "layer.transit": ("Transit", "Kollektivtrafik"),
+    "layer.transit.description": (
+        "Bus stops and railway stations; departures per hour when a GTFS feed is loaded.",
+        "Busshållplatser och järnvägsstationer; avgångar per timme när GTFS finns."),
+    "layer.workplaces": ("Workplaces", "Arbetsplatser"),
+    "layer.workplaces.description": (
+        "Offices and industrial, commercial and retail areas; unemployment and household income per"
+        " municipality.",
+        "Kontor samt industri-, handels- och verksamhetsområden; arbetslöshet och hushållens "
+        "inkomster per kommun."),
+    # indicator titles: indicator.<key> (layers/*.py)
+    "indicator.culture.library": ("Library by bike", "Bibliotek med cykel"),
+    "indicator.culture.sports": ("Sports venue on foot", "Idrottsplats till fots"),
+    "indicator.culture.venue": ("Theatre, cinema or museum by bike",
+                                "Teater, bio eller museum med cykel"),
+    "indicator.housing.house_price": ("House price (småhus, mean; lower is better)",
+                                      "Huspris (småhus, medel; lägre är bättre)"),
+    "indicator.housing.tax_rate": ("Income tax rate (municipal + regional; lower is better)",
+                                   "Skattesats (kommun + region; lägre är bättre)"),
+    "indicator.housing.rent": ("Rent level (lower is better)", "Hyresnivå (lägre är bättre)"),
+    "indicator.nature.green_space": ("Green space (1.5 ha+) on foot",
+                                     "Grönområde (1,5 ha+) till fots"),
+    "indicator.nature.reserve": ("Nature reserve by bike", "Naturreservat med cykel"),
+    "indicator.nature.bathing": ("Bathing place by bike", "Badplats med cykel"),
+    "indicator.schools.preschool": ("Preschool on foot", "Förskola till fots"),
+    "indicator.schools.primary": ("Compulsory school on foot", "Grundskola till fots"),
+    "indicator.schools.upper_secondary": ("Upper secondary school by bike",
+                                          "Gymnasieskola med cykel"),
+    "indicator.schools.eligibility": ("Pupils eligible for upper secondary",
+                                      "Elever behöriga till gymnasiet"),
+    "indicator.schools.grade6_pass": ("Grade 6 pupils passing all subjects",
+                                      "Elever i åk 6 godkända i alla ämnen"),
+    "indicator.schools.certified_teachers": ("Certified teachers", "Behöriga lärare"),
+    "indicator.services.grocery": ("Grocery store on foot", "Matbutik till fots"),
+    "indicator.services.pharmacy": ("Pharmacy by bike", "Apotek med cykel"),
+    "indicator.services.health": ("Health centre by bike", "Vårdcentral med cykel"),
+    "indicator.services.hospital": ("Hospital by car", "Sjukhus med bil"),
+    "indicator.services.systembolaget": ("Systembolaget by bike", "Systembolaget med cykel"),
+    "indicator.transit.bus": ("Bus stop on foot", "Busshållplats till fots"),
+    "indicator.transit.rail": ("Railway station by bike", "Järnvägsstation med cykel"),
+    "indicator.workplaces.jobs_30min": ("Workplaces within 30 min by car",
+                                        "Arbetsplatser inom 30 min med bil"),
+    "indicator.workplaces.nearest": ("Workplace area by bike", "Arbetsplatsområde med cykel"),
+    "indicator.workplaces.unemployment": ("Open unemployment (share of ages 18-65; lower is better)",
+                                          "Öppen arbetslöshet (andel av 18–65 år; lägre är bättre)"),
+    "indicator.workplaces.income": ("Household income (median, disposable)",
+                                    "Hushållens inkomst (median, disponibel)"),
+    # persona titles: persona.<key> (layers/personas.py)
+    "persona.balanced": ("Balanced", "Balanserad"),
+    "persona.family": ("Family with children", "Barnfamilj"),
+    "persona.student": ("Student", "Student"),
+    "persona.commuter": ("Commuter", "Pendlare"),
+    "persona.retiree": ("Retiree", "Pensionär"),
+    "persona.remote": ("Remote worker", "Distansarbetare"),
+    # municipal context lines: stat.<key> (layers/context.py)
+    "stat.context.crime": ("Reported crimes per 100,000 inhabitants (lower is better)",
+                           "Anmälda brott per 100 000 invånare (lägre är bättre)"),
+    "stat.context.population": ("Population", "Folkmängd"),
+    "stat.context.population_trend": ("Population change 2015-2025",
+                                      "Befolkningsförändring 2015–2025"),
+    "stat.context.population_forecast": ("Population forecast, change over 10 years",
+                                         "Befolkningsprognos, förändring på 10 år"),
+    "stat.context.house_price_trend": ("House price change 2014-2024 (småhus, mean)",
+                                       "Husprisförändring 2014–2024 (småhus, medel)"),
+    "stat.context.completed_dwellings": ("Completed dwellings per 1,000 inhabitants",
+                                         "Färdigställda bostäder per 1 000 invånare"),
+    "stat.context.skr_group": ("SKR municipality group", "SKR:s kommungrupp"),
     # app pages (streamlit_app.py, app/)
     "app_title": ("Livability explorer", "Livskvalitetsutforskaren"),
     "tagline": ("Where to live in {region}: open data, transparent scores.",
@@ -200,6 +289,32 @@ def t(key: str, lang: str = "en", **params: object) -> str:
         return key
     template = pair[LANGS.index(lang_of(lang))]
     return template.format(**params) if params else template
+
+
+def _title(prefix: str, key: str, lang: str) -> str:
+    """The catalogue's ``<prefix>.<key>`` in ``lang``; the bare key when the catalogue lacks it."""
+    full = f"{prefix}.{key}"
+    return t(full, lang) if full in CATALOGUE else str(key)
+
+
+def layer_title(key: str, lang: str = "en") -> str:
+    """Title of theme layer ``key`` (``layer.<key>``): ``layer_title("schools", "sv") == "Skolor"``."""
+    return _title("layer", key, lang)
+
+
+def indicator_title(key: str, lang: str = "en") -> str:
+    """Title of indicator ``key`` (``indicator.<key>``, e.g. ``indicator.transit.rail``)."""
+    return _title("indicator", key, lang)
+
+
+def persona_title(key: str, lang: str = "en") -> str:
+    """Title of persona ``key`` (``persona.<key>``)."""
+    return _title("persona", key, lang)
+
+
+def stat_title(key: str, lang: str = "en") -> str:
+    """Title of municipal context line ``key`` (``stat.<key>``, e.g. ``stat.context.crime``)."""
+    return _title("stat", key, lang)
 
 
 def fmt_number(x: float, lang: str = "en", decimals: int = 0, *, grouping: bool = True) -> str:

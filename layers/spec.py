@@ -43,9 +43,8 @@ class Indicator:
     Parameters
     ----------
     key
-        Unique within the registry, ``<layer>.<name>`` by convention (``transit.rail``).
-    title_en, title_sv
-        Labels in English and Swedish.
+        Unique within the registry, ``<layer>.<name>`` by convention (``transit.rail``). Its
+        label is the catalogue's ``indicator.<key>`` (:func:`geo.catalog.indicator_title`).
     measure
         ``nearest``: distance to the nearest feature of ``kinds`` through ``decay``;
         ``count``: number of features of ``kinds`` reachable within ``budget_min`` by ``mode``,
@@ -84,8 +83,6 @@ class Indicator:
     """
 
     key: str
-    title_en: str
-    title_sv: str
     measure: Measure = "nearest"
     kinds: tuple[str, ...] = ()
     mode: Mode = "walk"
@@ -141,10 +138,6 @@ class Indicator:
         """The layer key (the part before the dot)."""
         return self.key.split(".", 1)[0]
 
-    def title(self, lang: str = "en") -> str:
-        """Label in ``lang`` (``en`` or ``sv``)."""
-        return self.title_sv if lang == "sv" else self.title_en
-
 
 @dataclass(frozen=True)
 class OsmRule:
@@ -162,9 +155,8 @@ class LayerSpec:
     Parameters
     ----------
     key
-        Registry key (``schools``).
-    title_en, title_sv
-        Labels.
+        Registry key (``schools``). Its label and description are the catalogue's
+        ``layer.<key>`` and ``layer.<key>.description`` (:func:`geo.catalog.layer_title`).
     osm
         OSM tag rules; the first rule that matches a feature gives its kind.
     pack_kind_hints
@@ -180,16 +172,12 @@ class LayerSpec:
     """
 
     key: str
-    title_en: str
-    title_sv: str
     osm: tuple[OsmRule, ...] = ()
     pack_kind_hints: tuple[tuple[str, str], ...] = ()
     indicators: tuple[Indicator, ...] = ()
     default_weight: float = 1.0
     color: str = "#444444"
     icon: str = "•"
-    description_en: str = ""
-    description_sv: str = ""
 
     def __post_init__(self) -> None:
         if not self.key.isidentifier():
@@ -200,10 +188,6 @@ class LayerSpec:
         keys = [i.key for i in self.indicators]
         if len(keys) != len(set(keys)):
             raise ValueError(f"layer {self.key}: duplicate indicator keys")
-
-    def title(self, lang: str = "en") -> str:
-        """Label in ``lang`` (``en`` or ``sv``)."""
-        return self.title_sv if lang == "sv" else self.title_en
 
     @property
     def osm_tags(self) -> dict[str, bool | list[str]]:
