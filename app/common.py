@@ -11,8 +11,8 @@ from typing import Any, Literal
 import pandas as pd
 import streamlit as st
 
-from geo.catalog import layer_title, persona_title, t
-from geo.texts import fmt_spec, render_or
+from geo.catalog import fmt_number, layer_title, persona_title, t
+from geo.texts import render_or
 from layers import LAYERS, PERSONAS
 
 from .data import ScoreResult, SnapKey, get_scores, get_snapshot
@@ -152,9 +152,10 @@ def layer_reason(status: Any, lang: str) -> str:
     return engine_text(getattr(status, "reason_msg", None), str(getattr(status, "reason", "")), lang)
 
 
-def num(x: float, spec: str, lang: str) -> str:
-    """``format(x, spec)`` with Swedish separators (``1 720``, ``41,7``) when ``lang`` is sv."""
-    return fmt_spec(x, spec, lang)
+def num(x: float, lang: str, decimals: int = 1, *, grouping: bool = False) -> str:
+    """``x`` with ``decimals`` digits for a reader of ``lang`` (Babel: ``1,720.5``,
+    ``1\xa0720,5``; :func:`geo.catalog.fmt_number`); NaN gives ``-``."""
+    return fmt_number(x, lang, decimals, grouping=grouping)
 
 
 def coverage_label(coverage: str, lang: str) -> str:

@@ -106,13 +106,13 @@ def _indicator_rows(exp: dict[str, Any], ctx: Ctx) -> pd.DataFrame:
             txt = safe_text(a.get("name") or kind_name(str(a.get("kind") or "—"), ctx.lang),
                             "plain")
             if isinstance(dist, (int, float)) and np.isfinite(dist):
-                txt += f", {num(dist / 1000, '.1f', ctx.lang)} km" if dist >= 1000 \
-                    else f", {dist:.0f} m"
+                txt += f", {num(dist / 1000, ctx.lang)} km" if dist >= 1000 \
+                    else f", {num(dist, ctx.lang, 0)} m"
             if mode:
                 txt += f" {ctx.t('mode_' + mode)}"
             mins = a.get("minutes")
             if mode == "car" and isinstance(mins, (int, float)) and np.isfinite(mins):
-                txt += f" (~{mins:.0f} min)"
+                txt += f" (~{num(mins, ctx.lang, 0)} min)"
             names.append(txt)
         title = it.get("title_sv") if ctx.lang == "sv" else it.get("title")
         score = it.get("score")
@@ -199,7 +199,7 @@ def render(ctx: Ctx) -> None:
                 else ctx.t("scores_failed", msg=safe_text(ctx.result.error)))
     else:
         c1, c2, c3 = st.columns(3)
-        c1.metric(ctx.t("score"), num(float(row["composite"]), ".1f", ctx.lang)
+        c1.metric(ctx.t("score"), num(float(row["composite"]), ctx.lang)
                   if pd.notna(row.get("composite")) else "–")
         n = len(table) if table is not None else 0
         c2.metric(ctx.t("rank"), f"{int(row['rank'])} / {n}" if pd.notna(row.get("rank")) else "–")
@@ -245,7 +245,8 @@ def render(ctx: Ctx) -> None:
     st.subheader(ctx.t("key_facts"))
     facts: list[tuple[str, str]] = []
     if len(loc) and "population" in loc and pd.notna(loc["population"].iloc[0]):
-        facts.append((ctx.t("population"), f"{int(loc['population'].iloc[0]):,}".replace(",", " ")))
+        facts.append((ctx.t("population"), num(int(loc["population"].iloc[0]), ctx.lang, 0,
+                                                   grouping=True)))
     if muni_name:
         facts.append((ctx.t("municipality"), muni_name))
     facts += municipal_facts(snap, muni_code, muni_name, ctx.lang)

@@ -113,7 +113,7 @@ def format_info(snap: Any, lang: str = "en") -> str:
 
     m = snap.manifest
     pad = f"  {'':<12} {'':>6}  {'':<9} "
-    lines = [t("cli.info.head", lang, region=snap.region_name, key=snap.region_key,
+    lines = [t("cli.info.head", lang, region=snap.region_name, code=snap.region_key,
                built=snap.built_at, path=snap.path)]
     loc = snap.localities()
     base = m.get("base", {}).get("localities", {})
