@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from geo.catalog import indicator_title
+from geo.catalog import indicator_title, t
 from geo.texts import kind_name
 from layers import LAYERS
 
@@ -185,7 +185,7 @@ def render(ctx: Ctx) -> None:
         row = hit.iloc[0] if len(hit) else None
     name = str(loc["name"].iloc[0]) if len(loc) else opts[code]
     st.header(safe_text(name))
-    if st.button("Visa på kartan" if ctx.lang == "sv" else "Show on map", key="show_on_map",
+    if st.button(ctx.t("show_on_map"), key="show_on_map",
                  icon=":material/map:"):  # the map page rings the place and zooms to it
         st.session_state.update(_goto=("map", code), _map_focus=code)
         st.rerun()
@@ -278,7 +278,7 @@ def source_lines(snap: Any, lang: str) -> list[str]:
     for group in ("base", "tables"):
         for e in (snap.manifest.get(group, {}) or {}).values():
             entries += list(e.get("sources", []))
-    unclear = "licens oklar" if lang == "sv" else "licence unclear"
+    unclear = t("licence_unclear", lang)
     for e in entries:
         lic = str(e.get("license", "") or "")
         status = f" ({unclear})" if lic.strip().lower().startswith("unclear") else ""

@@ -323,6 +323,8 @@ _UI: dict[str, tuple[str, str]] = {
     "layer_partial_note": ("{layer}: partial data ({count} features)",
                            "{layer}: ofullständiga data ({count} objekt)"),
     "layer_missing_note": ("{layer}: missing ({reason})", "{layer}: saknas ({reason})"),
+    "show_on_map": ("Show on map", "Visa på kartan"),
+    "licence_unclear": ("licence unclear", "licens oklar"),
     "share_link": ("This page's address holds your choices: copy it to share the view.",
                    "Sidans adress innehåller dina val: kopiera den för att dela vyn."),
 }
