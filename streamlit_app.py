@@ -17,9 +17,9 @@ from app import state as app_state
 from app import view_first_run as first_run
 from app.common import Ctx, bound, compute_result, error_panel, safe_text, store, weights_sidebar
 from app.data import current_key, get_snapshot
-from app.i18n import t
 from app.view_map import FOCUS_KEY, LEFT_KEY
 from app.views import VIEWS
+from geo.catalog import t
 from geo.errors import LivabilityError
 from geo.settings import data_dir
 

@@ -11,11 +11,11 @@ from typing import Any, Literal
 import pandas as pd
 import streamlit as st
 
-from geo.texts import fmt_spec, render_or
+from geo.catalog import fmt_number, layer_title, persona_title, t
+from geo.texts import render_or
 from layers import LAYERS, PERSONAS
 
 from .data import ScoreResult, SnapKey, get_scores, get_snapshot
-from .i18n import t
 from .state import MAX_WEIGHT, persona_weights
 
 __all__ = [
@@ -139,8 +139,7 @@ def safe_text(value: object, context: Literal["markdown", "plain", "code"] = "ma
 
 def theme_title(key: str, lang: str) -> str:
     """Title of theme ``key`` (the key itself when unknown)."""
-    spec = LAYERS.get(key)
-    return spec.title(lang) if spec else key
+    return layer_title(key, lang)
 
 
 def engine_text(msg: object, fallback: str, lang: str) -> str:
@@ -153,9 +152,10 @@ def layer_reason(status: Any, lang: str) -> str:
     return engine_text(getattr(status, "reason_msg", None), str(getattr(status, "reason", "")), lang)
 
 
-def num(x: float, spec: str, lang: str) -> str:
-    """``format(x, spec)`` with Swedish separators (``1 720``, ``41,7``) when ``lang`` is sv."""
-    return fmt_spec(x, spec, lang)
+def num(x: float, lang: str, decimals: int = 1, *, grouping: bool = False) -> str:
+    """``x`` with ``decimals`` digits for a reader of ``lang`` (Babel: ``1,720.5``,
+    ``1\xa0720,5``; :func:`geo.catalog.fmt_number`); NaN gives ``-``."""
+    return fmt_number(x, lang, decimals, grouping=grouping)
 
 
 def coverage_label(coverage: str, lang: str) -> str:
@@ -199,13 +199,13 @@ def weights_sidebar(lang: str) -> tuple[str, dict[str, float]]:
     st.sidebar.subheader(t("what_matters", lang))
     persona = store("persona", st.sidebar.selectbox(
         t("persona", lang), list(PERSONAS),
-        format_func=lambda k: PERSONAS[k].title(lang),
+        format_func=lambda k: persona_title(k, lang),
         **(bound("persona", lang) | {"on_change": _apply_persona, "args": (lang,)}),
     ))
     weights: dict[str, float] = {}
     for k, spec in LAYERS.items():
         weights[k] = float(st.sidebar.slider(
-            f"{spec.icon} {spec.title(lang)}", 0.0, MAX_WEIGHT, step=0.5, key=f"w_{k}", format="%.1f",
+            f"{spec.icon} {layer_title(k, lang)}", 0.0, MAX_WEIGHT, step=0.5, key=f"w_{k}", format="%.1f",
             help=t("weights_help", lang),
         ))
     if weights != persona_weights(persona):  # (labels above: registry texts, not data)

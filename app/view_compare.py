@@ -90,7 +90,8 @@ def render(ctx: Ctx) -> None:
         return ["background-color: #fde72566; font-weight: 600" if v == best else "" for v in vals]
 
     # Streamlit shows NaN as "None"; a missing theme reads better as a dash ("no data")
-    shown = pd.DataFrame({c: [("–" if pd.isna(v) else num(v, ",.0f" if r in whole else ".1f", ctx.lang))
+    shown = pd.DataFrame({c: [("–" if pd.isna(v) else num(v, ctx.lang, 0 if r in whole else 1,
+                                                      grouping=r in whole))
                               for r, v in frame[c].items()] for c in frame.columns}, index=frame.index)
     styler = shown.style.apply(highlight, axis=1)
     st.dataframe(styler, width="stretch", key="compare_table")

@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from .common import Ctx, bound, safe_text, store, theme_title
+from .common import Ctx, bound, num, safe_text, store, theme_title
 
 __all__ = ["export_bytes", "render"]
 
@@ -101,6 +101,6 @@ def render(ctx: Ctx) -> None:
     ready = st.session_state.get("_export")
     if ready and ready[0] == sig:
         ext = "gpkg" if fmt == "gpkg" else "zip"
-        st.download_button(f"{ctx.t('download')} ({len(ready[1]) / 1e6:.1f} MB)", ready[1],
+        st.download_button(f"{ctx.t('download')} ({num(len(ready[1]) / 1e6, ctx.lang)} MB)", ready[1],
                            file_name=f"livability-{ctx.key.region}-{fmt}.{ext}",
                            mime=FORMATS[fmt][1], key="export_download", type="primary")

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from geo.catalog import t
+
 from .common import safe_text
-from .i18n import t
 
 __all__ = ["render"]
 

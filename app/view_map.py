@@ -64,7 +64,7 @@ def _layer_inputs(ctx: Ctx) -> dict[str, tuple[str, str, object]]:
         st_ = snap.layer_status(key)
         if not st_.available:
             continue
-        title = spec.title(ctx.lang)
+        title = theme_title(key, ctx.lang)
         if st_.coverage == "partial":
             title = f"{title} ({coverage_label('partial', ctx.lang)})"
         out[key] = (title, spec.color, get_layer(ctx.key, key))

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from geo.catalog import indicator_title, t
 from geo.texts import kind_name
-from layers import LAYERS, get_indicator
+from layers import LAYERS
 
 from .common import (
     Ctx,
@@ -30,10 +31,7 @@ __all__ = ["breakdown_frame", "municipal_facts", "render", "source_lines"]
 
 
 def _indicator_title(key: str, lang: str) -> str:
-    try:
-        return get_indicator(key).title(lang)
-    except KeyError:
-        return key
+    return indicator_title(key, lang)
 
 
 def breakdown_frame(row: pd.Series, lang: str) -> pd.DataFrame:
@@ -108,13 +106,13 @@ def _indicator_rows(exp: dict[str, Any], ctx: Ctx) -> pd.DataFrame:
             txt = safe_text(a.get("name") or kind_name(str(a.get("kind") or "—"), ctx.lang),
                             "plain")
             if isinstance(dist, (int, float)) and np.isfinite(dist):
-                txt += f", {num(dist / 1000, '.1f', ctx.lang)} km" if dist >= 1000 \
-                    else f", {dist:.0f} m"
+                txt += f", {num(dist / 1000, ctx.lang)} km" if dist >= 1000 \
+                    else f", {num(dist, ctx.lang, 0)} m"
             if mode:
                 txt += f" {ctx.t('mode_' + mode)}"
             mins = a.get("minutes")
             if mode == "car" and isinstance(mins, (int, float)) and np.isfinite(mins):
-                txt += f" (~{mins:.0f} min)"
+                txt += f" (~{num(mins, ctx.lang, 0)} min)"
             names.append(txt)
         title = it.get("title_sv") if ctx.lang == "sv" else it.get("title")
         score = it.get("score")
@@ -187,7 +185,7 @@ def render(ctx: Ctx) -> None:
         row = hit.iloc[0] if len(hit) else None
     name = str(loc["name"].iloc[0]) if len(loc) else opts[code]
     st.header(safe_text(name))
-    if st.button("Visa på kartan" if ctx.lang == "sv" else "Show on map", key="show_on_map",
+    if st.button(ctx.t("show_on_map"), key="show_on_map",
                  icon=":material/map:"):  # the map page rings the place and zooms to it
         st.session_state.update(_goto=("map", code), _map_focus=code)
         st.rerun()
@@ -201,7 +199,7 @@ def render(ctx: Ctx) -> None:
                 else ctx.t("scores_failed", msg=safe_text(ctx.result.error)))
     else:
         c1, c2, c3 = st.columns(3)
-        c1.metric(ctx.t("score"), num(float(row["composite"]), ".1f", ctx.lang)
+        c1.metric(ctx.t("score"), num(float(row["composite"]), ctx.lang)
                   if pd.notna(row.get("composite")) else "–")
         n = len(table) if table is not None else 0
         c2.metric(ctx.t("rank"), f"{int(row['rank'])} / {n}" if pd.notna(row.get("rank")) else "–")
@@ -247,7 +245,8 @@ def render(ctx: Ctx) -> None:
     st.subheader(ctx.t("key_facts"))
     facts: list[tuple[str, str]] = []
     if len(loc) and "population" in loc and pd.notna(loc["population"].iloc[0]):
-        facts.append((ctx.t("population"), f"{int(loc['population'].iloc[0]):,}".replace(",", " ")))
+        facts.append((ctx.t("population"), num(int(loc["population"].iloc[0]), ctx.lang, 0,
+                                                   grouping=True)))
     if muni_name:
         facts.append((ctx.t("municipality"), muni_name))
     facts += municipal_facts(snap, muni_code, muni_name, ctx.lang)
@@ -279,7 +278,7 @@ def source_lines(snap: Any, lang: str) -> list[str]:
     for group in ("base", "tables"):
         for e in (snap.manifest.get(group, {}) or {}).values():
             entries += list(e.get("sources", []))
-    unclear = "licens oklar" if lang == "sv" else "licence unclear"
+    unclear = t("licence_unclear", lang)
     for e in entries:
         lic = str(e.get("license", "") or "")
         status = f" ({unclear})" if lic.strip().lower().startswith("unclear") else ""

@@ -20,13 +20,14 @@ __all__ = ["build_map", "run"]
 def build_map(snap: Any, scores: Any) -> Any:
     """Build the county map like the app's map page (all available layers, hexagons on)."""
     from geo import maps
+    from geo.catalog import layer_title
     from layers import LAYERS
 
     layers = {}
     for key, spec in LAYERS.items():
         st = snap.layer_status(key)
         if st.available:
-            title = spec.title("en") + (" (partial)" if st.coverage == "partial" else "")
+            title = layer_title(key, "en") + (" (partial)" if st.coverage == "partial" else "")
             layers[key] = (title, spec.color, snap.layer(key))
     return maps.build_region_map(
         snap.boundary(), snap.localities(), municipalities=snap.municipalities(),

@@ -23,7 +23,8 @@ from collections.abc import Mapping
 
 from babel.numbers import format_decimal
 
-__all__ = ["CATALOGUE", "LANGS", "LOCALES", "fmt_number", "has", "lang_of", "t"]
+__all__ = ["CATALOGUE", "LANGS", "LOCALES", "fmt_number", "has", "indicator_title", "lang_of",
+           "layer_title", "persona_title", "stat_title", "t"]
 
 #: the languages every key has, the first the default
 LANGS: tuple[str, ...] = ("en", "sv")
@@ -40,6 +41,292 @@ _ENGINE: dict[str, tuple[str, str]] = {
 # --- edges: app pages, CLI lines, layer and indicator titles -----------------------------------
 #: key -> (English, Swedish)
 _UI: dict[str, tuple[str, str]] = {
+    # layer (theme) titles and descriptions: layer.<key>, layer.<key>.description (layers/*.py)
+    "layer.culture": ("Culture and leisure", "Kultur och fritid"),
+    "layer.culture.description": (
+        "Libraries, theatres, cinemas, museums, sports centres, pitches and pools.",
+        "Bibliotek, teatrar, biografer, museer, sporthallar, planer och simhallar."),
+    "layer.housing": ("Housing", "Boende"),
+    "layer.housing.description": (
+        "Residential areas and buildings; house prices, tax rate and rent per municipality.",
+        "Bostadsområden och bostadshus; huspriser, skattesats och hyror per kommun."),
+    "layer.nature": ("Nature", "Natur"),
+    "layer.nature.description": (
+        "Parks, nature reserves, bathing places, natural monuments and the biosphere area.",
+        "Parker, naturreservat, badplatser, naturminnen och biosfärområdet."),
+    "layer.schools": ("Schools", "Skolor"),
+    "layer.schools.description": (
+        "Preschools, schools and colleges; results and certified teachers per municipality.",
+        "Förskolor, skolor och gymnasier; resultat och behöriga lärare per kommun."),
+    "layer.services": ("Services", "Service"),
+    "layer.services.description": (
+        "Grocery stores, pharmacies, health centres, dentists, hospitals and Systembolaget.",
+        "Livsmedelsbutiker, apotek, vårdcentraler, tandvård, sjukhus och Systembolaget."),
+    "layer.transit": ("Transit", "Kollektivtrafik"),
+    "layer.transit.description": (
+        "Bus stops and railway stations; departures per hour when a GTFS feed is loaded.",
+        "Busshållplatser och järnvägsstationer; avgångar per timme när GTFS finns."),
+    "layer.workplaces": ("Workplaces", "Arbetsplatser"),
+    "layer.workplaces.description": (
+        "Offices and industrial, commercial and retail areas; unemployment and household income per"
+        " municipality.",
+        "Kontor samt industri-, handels- och verksamhetsområden; arbetslöshet och hushållens "
+        "inkomster per kommun."),
+    # indicator titles: indicator.<key> (layers/*.py)
+    "indicator.culture.library": ("Library by bike", "Bibliotek med cykel"),
+    "indicator.culture.sports": ("Sports venue on foot", "Idrottsplats till fots"),
+    "indicator.culture.venue": ("Theatre, cinema or museum by bike",
+                                "Teater, bio eller museum med cykel"),
+    "indicator.housing.house_price": ("House price (småhus, mean; lower is better)",
+                                      "Huspris (småhus, medel; lägre är bättre)"),
+    "indicator.housing.tax_rate": ("Income tax rate (municipal + regional; lower is better)",
+                                   "Skattesats (kommun + region; lägre är bättre)"),
+    "indicator.housing.rent": ("Rent level (lower is better)", "Hyresnivå (lägre är bättre)"),
+    "indicator.nature.green_space": ("Green space (1.5 ha+) on foot",
+                                     "Grönområde (1,5 ha+) till fots"),
+    "indicator.nature.reserve": ("Nature reserve by bike", "Naturreservat med cykel"),
+    "indicator.nature.bathing": ("Bathing place by bike", "Badplats med cykel"),
+    "indicator.schools.preschool": ("Preschool on foot", "Förskola till fots"),
+    "indicator.schools.primary": ("Compulsory school on foot", "Grundskola till fots"),
+    "indicator.schools.upper_secondary": ("Upper secondary school by bike",
+                                          "Gymnasieskola med cykel"),
+    "indicator.schools.eligibility": ("Pupils eligible for upper secondary",
+                                      "Elever behöriga till gymnasiet"),
+    "indicator.schools.grade6_pass": ("Grade 6 pupils passing all subjects",
+                                      "Elever i åk 6 godkända i alla ämnen"),
+    "indicator.schools.certified_teachers": ("Certified teachers", "Behöriga lärare"),
+    "indicator.services.grocery": ("Grocery store on foot", "Matbutik till fots"),
+    "indicator.services.pharmacy": ("Pharmacy by bike", "Apotek med cykel"),
+    "indicator.services.health": ("Health centre by bike", "Vårdcentral med cykel"),
+    "indicator.services.hospital": ("Hospital by car", "Sjukhus med bil"),
+    "indicator.services.systembolaget": ("Systembolaget by bike", "Systembolaget med cykel"),
+    "indicator.transit.bus": ("Bus stop on foot", "Busshållplats till fots"),
+    "indicator.transit.rail": ("Railway station by bike", "Järnvägsstation med cykel"),
+    "indicator.workplaces.jobs_30min": ("Workplaces within 30 min by car",
+                                        "Arbetsplatser inom 30 min med bil"),
+    "indicator.workplaces.nearest": ("Workplace area by bike", "Arbetsplatsområde med cykel"),
+    "indicator.workplaces.unemployment": ("Open unemployment (share of ages 18-65; lower is better)",
+                                          "Öppen arbetslöshet (andel av 18–65 år; lägre är bättre)"),
+    "indicator.workplaces.income": ("Household income (median, disposable)",
+                                    "Hushållens inkomst (median, disponibel)"),
+    # persona titles: persona.<key> (layers/personas.py)
+    "persona.balanced": ("Balanced", "Balanserad"),
+    "persona.family": ("Family with children", "Barnfamilj"),
+    "persona.student": ("Student", "Student"),
+    "persona.commuter": ("Commuter", "Pendlare"),
+    "persona.retiree": ("Retiree", "Pensionär"),
+    "persona.remote": ("Remote worker", "Distansarbetare"),
+    # municipal context lines: stat.<key> (layers/context.py)
+    "stat.context.crime": ("Reported crimes per 100,000 inhabitants (lower is better)",
+                           "Anmälda brott per 100 000 invånare (lägre är bättre)"),
+    "stat.context.population": ("Population", "Folkmängd"),
+    "stat.context.population_trend": ("Population change 2015-2025",
+                                      "Befolkningsförändring 2015–2025"),
+    "stat.context.population_forecast": ("Population forecast, change over 10 years",
+                                         "Befolkningsprognos, förändring på 10 år"),
+    "stat.context.house_price_trend": ("House price change 2014-2024 (småhus, mean)",
+                                       "Husprisförändring 2014–2024 (småhus, medel)"),
+    "stat.context.completed_dwellings": ("Completed dwellings per 1,000 inhabitants",
+                                         "Färdigställda bostäder per 1 000 invånare"),
+    "stat.context.skr_group": ("SKR municipality group", "SKR:s kommungrupp"),
+    # command line (geo/cli*.py, geo/export.py's report); English unless --lang says otherwise
+    "cli.error": ("error: {msg}", "fel: {msg}"),
+    "cli.interrupted": ("interrupted; the store is left as it was",
+                        "avbrutet; lagret lämnas som det var"),
+    "cli.built": ("built {region} into {path}", "byggde {region} i {path}"),
+    "cli.regions_in_store": ("regions in this store: {regions}", "regioner i detta lager: {regions}"),
+    "cli.info.head": ("{region} ({code}), built {built}, store {path}",
+                      "{region} ({code}), byggd {built}, lager {path}"),
+    "cli.info.localities": ("localities    {n:>6}  population {population}  [{coverage}]  {sources}",
+                            "tätorter      {n:>6}  folkmängd {population}  [{coverage}]  {sources}"),
+    "cli.info.none": ("none", "inga"),
+    "cli.info.col.layer": ("layer", "lager"),
+    "cli.info.col.count": ("count", "antal"),
+    "cli.info.col.coverage": ("coverage", "täckning"),
+    "cli.info.col.source": ("source (date)", "källa (datum)"),
+    "cli.info.kinds": ("kinds: {kinds}", "slag: {kinds}"),
+    "cli.info.note": ("note: {note}", "not: {note}"),
+    "cli.info.tables": ("tables", "tabeller"),
+    "cli.info.table_rows": ("{rows:>4} rows  {sources}", "{rows:>4} rader  {sources}"),
+    "cli.info.network": ("network {mode:<6} {nodes} nodes, {edges} edges",
+                         "vägnät {mode:<6} {nodes} noder, {edges} länkar"),
+    "cli.info.no_network": (
+        "network       none (distances are straight-line x detour factor: approximate)",
+        "vägnät        inget (avstånden är fågelvägen x omvägsfaktor: ungefärliga)"),
+    "cli.info.dropped_head": ("features dropped while building (counted, not stored):",
+                              "objekt som föll bort vid bygget (räknade, inte lagrade):"),
+    "cli.info.dropped": ("dropped  {origin}: {what}", "bortfall  {origin}: {what}"),
+    "cli.info.drop_count": ("{n} {reason}", "{n} {reason}"),
+    "cli.drop.outside_region": ("outside the region", "utanför regionen"),
+    "cli.drop.no_coordinates": ("without coordinates", "utan koordinater"),
+    "cli.drop.duplicate": ("duplicates of another source's", "dubbletter av en annan källas"),
+    "cli.drop.superseded": ("not used (an earlier source gave localities)",
+                            "inte använda (en tidigare källa gav tätorter)"),
+    "cli.info.missing_head": ("missing layers (left out of the scores):",
+                              "saknade lager (utelämnade ur poängen):"),
+    "cli.info.get_them": (
+        "get them: build online (OpenStreetMap), or --pbf extract.osm.pbf, --gtfs feed.zip, "
+        "--pack DIR, --file LAYER=PATH",
+        "hämta dem: bygg med internet (OpenStreetMap), eller --pbf extract.osm.pbf, "
+        "--gtfs feed.zip, --pack DIR, --file LAYER=PATH"),
+    "cli.score.col.rank": ("Rank", "Plats"),
+    "cli.score.col.locality": ("Locality", "Ort"),
+    "cli.score.col.municipality": ("Municipality", "Kommun"),
+    "cli.score.col.score": ("Score", "Betyg"),
+    "cli.score.col.complete": ("Complete", "Fullständigt"),
+    "cli.score.col.band": ("Band", "Band"),
+    "cli.score.col.missing": ("Missing here", "Saknas här"),
+    "cli.score.percent": ("{n}%", "{n} %"),
+    "cli.score.missing_everywhere": ("Missing everywhere (left out, not counted as zero):",
+                                     "Saknas överallt (räknas inte som noll):"),
+    "cli.score.complete_note": (
+        "Complete: share of the score resting on complete data (the rest on incomplete lists: "
+        "nearest known).",
+        "Fullständigt: andel av betyget som vilar på fullständiga data (resten på ofullständiga "
+        "listor: närmaste kända)."),
+    "cli.score.approximate": (
+        "Distances are approximate: straight line x detour factor (no street network loaded).",
+        "Avstånd är ungefärliga: fågelvägen x omvägsfaktor (inget gatunät laddat)."),
+    "cli.score.wrote": ("wrote {n} localities to {path}", "skrev {n} tätorter till {path}"),
+    "cli.export.summary": ("exported {n} tables as {format} (EPSG:{crs}) to {target} in {seconds} s",
+                           "exporterade {n} tabeller som {format} (EPSG:{crs}) till {target} på "
+                           "{seconds} s"),
+    "cli.export.skipped": ("skipped {name}: {reason}", "hoppade över {name}: {reason}"),
+    "cli.export.attribution": ("attribution: {items}", "erkännanden: {items}"),
+    # app pages (streamlit_app.py, app/)
+    "app_title": ("Livability explorer", "Livskvalitetsutforskaren"),
+    "tagline": ("Where to live in {region}: open data, transparent scores.",
+                "Var ska man bo i {region}: öppna data, öppna poäng."),
+    "language": ("Language", "Språk"),
+    "page": ("Page", "Sida"),
+    "page_map": ("Map", "Karta"),
+    "page_profile": ("Place profile", "Ortsprofil"),
+    "page_compare": ("Compare", "Jämför"),
+    "page_export": ("Download", "Ladda ner"),
+    "page_data": ("About the data", "Om data"),
+    "what_matters": ("What matters to you", "Vad är viktigt för dig"),
+    "persona": ("Preset", "Förval"),
+    "custom": ("Custom", "Egen"),
+    "weights_help": ("0 = ignore, 5 = very important", "0 = strunta i, 5 = mycket viktigt"),
+    "reset_weights": ("Reset to profile", "Återställ profil"),
+    "base_tiles": ("Background map (OpenStreetMap tiles, needs internet)",
+                   "Bakgrundskarta (OpenStreetMap, kräver internet)"),
+    "show_hexagons": ("Show hexagon scores", "Visa hexagonpoäng"),
+    "theme_layers": ("Point layers on the map", "Punktlager på kartan"),
+    "score": ("Score", "Poäng"),
+    "rank": ("Rank", "Placering"),
+    "rank_band": ("Rank band", "Placeringsintervall"),
+    "rank_band_help": ("How the rank moves under other reasonable weights",
+                       "Hur placeringen rör sig med andra rimliga vikter"),
+    "top5_share": ("Share of weightings where it is top 5", "Andel viktningar med topp 5"),
+    "locality": ("Locality", "Tätort"),
+    "localities": ("Localities", "Tätorter"),
+    "municipality": ("Municipality", "Kommun"),
+    "municipalities": ("Municipalities", "Kommuner"),
+    "population": ("Population", "Folkmängd"),
+    "hexagons": ("Hexagons", "Hexagoner"),
+    "ranking": ("Ranking", "Rangordning"),
+    "ranking_caption": ("Localities ranked for the weights on the left (text alternative to the map).",
+                        "Tätorter rangordnade efter vikterna till vänster (textalternativ till kartan)."),
+    "legend": ("Legend", "Teckenförklaring"),
+    "legend_text": ("Colour: score 0-100 (dark purple low, yellow high; grey = no score). "
+                    "Circle size: population.",
+                    "Färg: poäng 0-100 (mörklila låg, gul hög; grå = ingen poäng). "
+                    "Cirkelns storlek: folkmängd."),
+    "map_click_hint": ("Click a locality on the map, or pick one below, to open its profile.",
+                       "Klicka på en tätort på kartan, eller välj nedan, för att öppna profilen."),
+    "open_profile": ("Open profile", "Öppna profil"),
+    "choose_place": ("Place", "Ort"),
+    "no_scores": ("Scores are not available yet: the map shows the data without scores.",
+                  "Poäng finns inte ännu: kartan visar data utan poäng."),
+    "nothing_scored": ("No indicator has data for this region yet, so no place can be scored. "
+                       "See About the data for the missing layers and how to get them.",
+                       "Ingen indikator har data för regionen ännu, så ingen ort kan få poäng. "
+                       "Se Om data för de saknade lagren och hur man hämtar dem."),
+    "scores_failed": ("Scores could not be computed: {msg}",
+                      "Poängen kunde inte beräknas: {msg}"),
+    "breakdown": ("Theme breakdown", "Poäng per tema"),
+    "indicators": ("Indicators and nearest places", "Indikatorer och närmaste platser"),
+    "key_facts": ("Key facts", "Fakta"),
+    "rent": ("Median rent (SEK/m² per year)", "Medianhyra (kr/m² och år)"),
+    "school_results": ("School results", "Skolresultat"),
+    "coverage_warnings": ("Coverage warnings", "Täckningsvarningar"),
+    "coverage_layers": ("Data gaps in the map layers", "Luckor i kartlagrens data"),
+    "sources": ("Sources", "Källor"),
+    "missing_indicators": ("Could not compute: {items}", "Kunde inte beräknas: {items}"),
+    "no_place": ("Pick a place to see its profile.", "Välj en ort för att se dess profil."),
+    "compare_pick": ("Pick 2 to 4 places", "Välj 2 till 4 orter"),
+    "compare_kind": ("Compare", "Jämför"),
+    "compare_need_two": ("Pick at least two places.", "Välj minst två orter."),
+    "compare_best": ("Best value per row is highlighted.", "Bästa värdet per rad är markerat."),
+    "export_intro": ("Download the current layers and scores (with source and licence columns).",
+                     "Ladda ner aktuella lager och poäng (med käll- och licenskolumner)."),
+    "export_what": ("What to download", "Vad vill du ladda ner"),
+    "export_format": ("Format", "Format"),
+    "download": ("Download", "Ladda ner"),
+    "prepare": ("Prepare {fmt}", "Förbered {fmt}"),
+    "preparing": ("Writing the file…", "Skriver filen…"),
+    "rows": ("Rows", "Rader"),
+    "data_loaded": ("What is loaded", "Vad som är inläst"),
+    "region": ("Region", "Region"),
+    "built_at": ("Built", "Byggd"),
+    "layer": ("Layer", "Lager"),
+    "count": ("Features", "Objekt"),
+    "coverage": ("Coverage", "Täckning"),
+    "reason": ("Why missing / note", "Varför saknas / not"),
+    "licence": ("Licence", "Licens"),
+    "date": ("Date", "Datum"),
+    "tables": ("Statistics tables", "Statistiktabeller"),
+    "networks": ("Street networks", "Vägnät"),
+    "attributions": ("Attributions", "Erkännanden"),
+    "refresh": ("How to refresh", "Så uppdaterar du"),
+    "refresh_text": ("Rebuild the snapshot from the command line (the app picks it up on reload):",
+                     "Bygg om ögonblicksbilden från kommandoraden (appen läser in den vid omladdning):"),
+    "own_pack": ("Add your own data", "Lägg till egna data"),
+    "own_pack_text": (
+        "Put a folder with a `pack.json` (files, theme, source, licence, date, coverage) under "
+        "`data/packs/<name>/`, or pass `--pack <folder>` to the build; one file goes into a layer "
+        "with `--file <layer>=<file>` (GeoJSON, GeoPackage or CSV). Then rebuild.",
+        "Lägg en mapp med en `pack.json` (filer, tema, källa, licens, datum, täckning) i "
+        "`data/packs/<namn>/`, eller ange `--pack <mapp>` vid bygget; en enstaka fil läggs i ett "
+        "lager med `--file <lager>=<fil>` (GeoJSON, GeoPackage eller CSV). Bygg sedan om."),
+    "partial": ("partial", "ofullständig"),
+    "missing": ("missing", "saknas"),
+    "complete": ("complete", "komplett"),
+    "first_run_title": ("No data built yet", "Inga data byggda ännu"),
+    "first_run_text": (
+        "The explorer needs a local snapshot of the region. Build it once (a few minutes; works "
+        "offline with the Blekinge data pack):",
+        "Utforskaren behöver en lokal ögonblicksbild av regionen. Bygg den en gång (några minuter; "
+        "fungerar utan internet med Blekinges datapaket):"),
+    "first_run_then": ("Then reload this page. Data folder: `{path}`",
+                       "Ladda sedan om sidan. Datamapp: `{path}`"),
+    "error_title": ("Something went wrong", "Något gick fel"),
+    "error_todo": ("What to do: {todo}", "Vad du kan göra: {todo}"),
+    "error_generic_todo": (
+        "reload the page; if it persists, rebuild the data with `livability build --region {region}` "
+        "and check the server log.",
+        "ladda om sidan; om felet kvarstår, bygg om data med `livability build --region {region}` "
+        "och läs serverloggen."),
+    "loading": ("Loading data…", "Läser in data…"),
+    "computing": ("Computing scores…", "Beräknar poäng…"),
+    "mode_walk": ("on foot", "till fots"),
+    "mode_bike": ("by bike", "med cykel"),
+    "mode_car": ("by car", "med bil"),
+    "distance": ("Distance", "Avstånd"),
+    "nearest": ("Nearest", "Närmast"),
+    "value": ("Value", "Värde"),
+    "theme": ("Theme", "Tema"),
+    "indicator": ("Indicator", "Indikator"),
+    "approx_note": ("Distances are straight-line × detour factor where no street network is loaded.",
+                    "Avstånd är fågelvägen × omvägsfaktor där vägnät saknas."),
+    "layer_partial_note": ("{layer}: partial data ({count} features)",
+                           "{layer}: ofullständiga data ({count} objekt)"),
+    "layer_missing_note": ("{layer}: missing ({reason})", "{layer}: saknas ({reason})"),
+    "show_on_map": ("Show on map", "Visa på kartan"),
+    "licence_unclear": ("licence unclear", "licens oklar"),
+    "share_link": ("This page's address holds your choices: copy it to share the view.",
+                   "Sidans adress innehåller dina val: kopiera den för att dela vyn."),
 }
 
 
@@ -68,6 +355,32 @@ def t(key: str, lang: str = "en", **params: object) -> str:
         return key
     template = pair[LANGS.index(lang_of(lang))]
     return template.format(**params) if params else template
+
+
+def _title(prefix: str, key: str, lang: str) -> str:
+    """The catalogue's ``<prefix>.<key>`` in ``lang``; the bare key when the catalogue lacks it."""
+    full = f"{prefix}.{key}"
+    return t(full, lang) if full in CATALOGUE else str(key)
+
+
+def layer_title(key: str, lang: str = "en") -> str:
+    """Title of theme layer ``key`` (``layer.<key>``): ``layer_title("schools", "sv") == "Skolor"``."""
+    return _title("layer", key, lang)
+
+
+def indicator_title(key: str, lang: str = "en") -> str:
+    """Title of indicator ``key`` (``indicator.<key>``, e.g. ``indicator.transit.rail``)."""
+    return _title("indicator", key, lang)
+
+
+def persona_title(key: str, lang: str = "en") -> str:
+    """Title of persona ``key`` (``persona.<key>``)."""
+    return _title("persona", key, lang)
+
+
+def stat_title(key: str, lang: str = "en") -> str:
+    """Title of municipal context line ``key`` (``stat.<key>``, e.g. ``stat.context.crime``)."""
+    return _title("stat", key, lang)
 
 
 def fmt_number(x: float, lang: str = "en", decimals: int = 0, *, grouping: bool = True) -> str:

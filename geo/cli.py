@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .catalog import t
 from .errors import LivabilityError
 
 __all__ = ["echo", "main"]
@@ -49,13 +50,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except LivabilityError as exc:
-        echo(f"error: {exc}", err=True)
+        echo(t("cli.error", msg=exc), err=True)
         return 2
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
-        echo("interrupted; the store is left as it was", err=True)
+        echo(t("cli.interrupted"), err=True)
         return 130
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from layers.vocab import NETWORK_MODES, NetworkMode
 
+from .catalog import CATALOGUE, fmt_number, t
 from .cli import echo
 from .cli_score import check_text
 from .errors import DataSourceError
@@ -104,25 +105,28 @@ def _build(args: argparse.Namespace) -> int:
                             file_crs=args.file_crs)
     finally:
         bar.close()
-    echo(f"built {snap.region_name} into {snap.path}")
+    echo(t("cli.built", region=snap.region_name, path=snap.path))
     echo(format_info(snap))
     return 0
 
 
-def format_info(snap: Any) -> str:
+def format_info(snap: Any, lang: str = "en") -> str:
     """Return the human-readable listing of a snapshot (layers, coverage, sources, missing)."""
     from layers import LAYERS
 
     m = snap.manifest
-    lines = [f"{snap.region_name} ({snap.region_key}), built {snap.built_at}, store {snap.path}"]
+    pad = f"  {'':<12} {'':>6}  {'':<9} "
+    lines = [t("cli.info.head", lang, region=snap.region_name, code=snap.region_key,
+               built=snap.built_at, path=snap.path)]
     loc = snap.localities()
     base = m.get("base", {}).get("localities", {})
-    src = "; ".join(p.get("source", "") for p in base.get("sources", [])) or "none"
+    src = "; ".join(p.get("source", "") for p in base.get("sources", [])) or t("cli.info.none", lang)
     pop = int(loc["population"].fillna(0).sum()) if len(loc) else 0
-    lines.append(f"  localities    {len(loc):>6}  population {pop:,}  "
-                 f"[{base.get('coverage', 'missing')}]  {src}")
+    lines.append("  " + t("cli.info.localities", lang, n=len(loc), population=fmt_number(pop, lang),
+                          coverage=base.get("coverage", "missing"), sources=src))
     lines.append("")
-    lines.append(f"  {'layer':<12} {'count':>6}  {'coverage':<9} source (date)")
+    col = {c: t(f"cli.info.col.{c}", lang) for c in ("layer", "count", "coverage", "source")}
+    lines.append(f"  {col['layer']:<12} {col['count']:>6}  {col['coverage']:<9} {col['source']}")
     missing = []
     for key in LAYERS:
         st = snap.layer_status(key)
@@ -133,47 +137,50 @@ def format_info(snap: Any) -> str:
                                        else p.source for p in st.sources))
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(st.kinds.items()))
         lines.append(f"  {key:<12} {st.count:>6}  {st.coverage:<9} {srcs}")
-        lines.append(f"  {'':<12} {'':>6}  {'':<9} kinds: {kinds}")
+        lines.append(pad + t("cli.info.kinds", lang, kinds=kinds))
         if st.reason:
-            lines.append(f"  {'':<12} {'':>6}  {'':<9} note: {st.reason}")
+            lines.append(pad + t("cli.info.note", lang, note=st.reason))
     tables = m.get("tables", {})
     if tables:
         lines.append("")
-        lines.append("  tables")
-        for name, t in tables.items():
-            srcs = "; ".join(p.get("source", "") for p in t.get("sources", []))
-            lines.append(f"  {name:<45} {t.get('rows', 0):>4} rows  {srcs}")
+        lines.append("  " + t("cli.info.tables", lang))
+        for name, tab in tables.items():
+            srcs = "; ".join(p.get("source", "") for p in tab.get("sources", []))
+            lines.append(f"  {name:<45} "
+                         + t("cli.info.table_rows", lang, rows=tab.get("rows", 0), sources=srcs))
     nets = m.get("networks", {})
     lines.append("")
     if nets:
         for mode, n in nets.items():
-            lines.append(f"  network {mode:<6} {n['nodes']:,} nodes, {n['edges']:,} edges")
+            lines.append("  " + t("cli.info.network", lang, mode=mode,
+                                  nodes=fmt_number(n["nodes"], lang), edges=fmt_number(n["edges"], lang)))
     else:
-        lines.append("  network       none (distances are straight-line x detour factor: approximate)")
-    lines.extend(_drop_lines(m.get("drops", {})))
+        lines.append("  " + t("cli.info.no_network", lang))
+    lines.extend(_drop_lines(m.get("drops", {}), lang))
     if missing:
         lines.append("")
-        lines.append("  missing layers (left out of the scores):")
+        lines.append("  " + t("cli.info.missing_head", lang))
         for key, reason in missing:
             lines.append(f"  {key:<12} {reason}")
-        lines.append("  get them: build online (OpenStreetMap), or --pbf extract.osm.pbf, --gtfs feed.zip, "
-                     "--pack DIR, --file LAYER=PATH")
+        lines.append("  " + t("cli.info.get_them", lang))
     return "\n".join(lines)
 
 
-_DROP_REASONS = {"outside_region": "outside the region", "no_coordinates": "without coordinates",
-                 "duplicate": "duplicates of another source's", "superseded": "not used (an earlier "
-                 "source gave localities)"}
+def _drop_reason(reason: str, lang: str) -> str:
+    """A drop reason of the manifest (``outside_region`` ...) in words (``cli.drop.<reason>``)."""
+    key = f"cli.drop.{reason}"
+    return t(key, lang) if key in CATALOGUE else reason.replace("_", " ")
 
 
-def _drop_lines(drops: dict[str, dict[str, int]]) -> list[str]:
+def _drop_lines(drops: dict[str, dict[str, int]], lang: str = "en") -> list[str]:
     """One ``dropped`` line per source of the manifest's drop counts (nothing when none)."""
     if not drops:
         return []
-    lines = ["", "  features dropped while building (counted, not stored):"]
+    lines = ["", "  " + t("cli.info.dropped_head", lang)]
     for origin, counts in drops.items():
-        what = ", ".join(f"{n} {_DROP_REASONS.get(r, r.replace('_', ' '))}" for r, n in counts.items())
-        lines.append(f"  dropped  {origin}: {what}")
+        what = ", ".join(t("cli.info.drop_count", lang, n=n, reason=_drop_reason(r, lang))
+                         for r, n in counts.items())
+        lines.append("  " + t("cli.info.dropped", lang, origin=origin, what=what))
     return lines
 
 
@@ -184,5 +191,5 @@ def _info(args: argparse.Namespace) -> int:
         check_text("--region", args.region)
     snap = open_region(args.region, args.data_dir)  # the same name -> key mapping as build
     echo(format_info(snap))
-    echo(f"\n  regions in this store: {', '.join(list_snapshots(args.data_dir))}")
+    echo("\n  " + t("cli.regions_in_store", regions=", ".join(list_snapshots(args.data_dir))))
     return 0

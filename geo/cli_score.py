@@ -13,11 +13,15 @@ import argparse
 import math
 from typing import Any
 
+from .catalog import fmt_number, t
 from .cli import echo
 from .errors import LimitError, LivabilityError
 from .settings import MAX_NAME_CHARS, MAX_SENSITIVITY_DRAWS
 
 __all__ = ["check_text", "parse_weights", "register", "run", "table_text"]
+
+#: the ranked table's columns (catalogue keys ``cli.score.col.<name>``)
+_COLUMNS = ("rank", "locality", "municipality", "score", "complete", "band", "missing")
 
 
 def check_text(option: str, text: str | None) -> None:
@@ -65,15 +69,14 @@ def table_text(frame: Any, missing_everywhere: dict[str, str], *, approximate: b
                lang: str = "en") -> str:
     """The ranked table as text: rank, name, municipality, score, the share of the score resting on
     complete data, rank band, missing indicators."""
-    sv = lang == "sv"
-    head = ("Plats", "Ort", "Kommun", "Betyg", "Fullständigt", "Band", "Saknas här") if sv else (
-        "Rank", "Locality", "Municipality", "Score", "Complete", "Band", "Missing here")
+    head = tuple(t(f"cli.score.col.{c}", lang) for c in _COLUMNS)
     rows = []
     for r in frame.sort_values(["rank", "name"], na_position="last").itertuples(index=False):
         rank = "-" if math.isnan(r.rank) else str(int(r.rank))
-        scr = "-" if math.isnan(r.composite) else f"{r.composite:.1f}"
+        scr = fmt_number(r.composite, lang, 1, grouping=False)  # "-" for NaN
         share = float(getattr(r, "complete_share", math.nan))
-        done = "-" if math.isnan(share) else f"{100 * share:.0f}{' %' if sv else '%'}"
+        done = "-" if math.isnan(share) else t("cli.score.percent", lang,
+                                               n=fmt_number(100 * share, lang))
         band = ""
         if hasattr(r, "rank_low") and not math.isnan(float(r.rank_low)):
             band = f"{int(r.rank_low)}-{int(r.rank_high)}"
@@ -87,19 +90,13 @@ def table_text(frame: Any, missing_everywhere: dict[str, str], *, approximate: b
     lines += [fmt.format(*row).rstrip() for row in rows]
     if missing_everywhere:
         lines.append("")
-        lines.append("Saknas överallt (räknas inte som noll):" if sv else
-                     "Missing everywhere (left out, not counted as zero):")
+        lines.append(t("cli.score.missing_everywhere", lang))
         lines += [f"  {k}: {why}" for k, why in missing_everywhere.items()]
     lines.append("")
-    lines.append("Fullständigt: andel av betyget som vilar på fullständiga data (resten på "
-                 "ofullständiga listor: närmaste kända)." if sv else
-                 "Complete: share of the score resting on complete data (the rest on incomplete "
-                 "lists: nearest known).")
+    lines.append(t("cli.score.complete_note", lang))
     if approximate:
         lines.append("")
-        lines.append("Avstånd är ungefärliga: fågelvägen x omvägsfaktor (inget gatunät laddat)." if sv
-                     else "Distances are approximate: straight line x detour factor "
-                          "(no street network loaded).")
+        lines.append(t("cli.score.approximate", lang))
     return "\n".join(lines)
 
 
@@ -146,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise LivabilityError(f"cannot write {args.out}: {exc.strerror}; "
                                   "choose a writable path with --out") from None
-        echo(f"wrote {len(frame)} localities to {args.out}", err=True)
+        echo(t("cli.score.wrote", args.lang, n=len(frame), path=args.out), err=True)
     echo(table_text(frame, scores.missing, approximate=scores.approximate, lang=args.lang))
     return 0
 

@@ -28,6 +28,7 @@ from layers import all_indicators
 from layers.context import CONTEXT_STATS, SKR_GROUPS_EN, ContextStat
 
 from .access import StatReference, stat_values
+from .catalog import indicator_title, stat_title
 from .texts import fmt_value, render
 
 __all__ = ["ContextRow", "context_rows", "municipality_names"]
@@ -274,6 +275,7 @@ def context_rows(snapshot: Any, codes: Iterable[str], *,
         national = s.ref.median if reference == "national" else float("nan")
         theme = spec.layer if scored else spec.group
         hib = spec.higher_is_better
+        title_of = indicator_title if scored else stat_title
         for code in codes:
             name = names.get(code, code)
             value = float(s.values.get(code, np.nan))
@@ -291,7 +293,8 @@ def context_rows(snapshot: Any, codes: Iterable[str], *,
             score = float(s.ref.score(np.array([value]), bool(hib))[0]) if scored \
                 else float("nan")
             out[code].append(ContextRow(
-                key=spec.key, title=spec.title("en"), title_sv=spec.title("sv"), theme=theme,
+                key=spec.key, title=title_of(spec.key, "en"), title_sv=title_of(spec.key, "sv"),
+                theme=theme,
                 municipality=code, municipality_name=name, value=value, unit=spec.unit,
                 year=year, national_median=national,
                 reference=reference, n_compared=s.ref.n, reference_median=s.ref.median,

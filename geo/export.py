@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .catalog import fmt_number, t
 from .export_bundle import CRS_CHOICES, ExportBundle, ExportError, collect
 from .export_files import (
     EXPORT_MARKER,
@@ -134,14 +135,14 @@ class ExportReport:
         """Rows written per table."""
         return {i.name: i.count for i in self.items}
 
-    def lines(self) -> list[str]:
-        """Human-readable summary (the CLI prints it)."""
-        out = [f"exported {len(self.items)} tables as {self.format} (EPSG:{self.crs}) to "
-               f"{self.target} in {self.seconds:.2f} s"]
+    def lines(self, lang: str = "en") -> list[str]:
+        """Human-readable summary in ``lang`` (the CLI prints it)."""
+        out = [t("cli.export.summary", lang, n=len(self.items), format=self.format, crs=self.crs,
+                 target=self.target, seconds=fmt_number(self.seconds, lang, 2, grouping=False))]
         out += [f"  {i.name:<22} {i.count:>7}  {i.target}" for i in self.items]
-        out += [f"  skipped {k}: {v}" for k, v in self.skipped.items()]
+        out += ["  " + t("cli.export.skipped", lang, name=k, reason=v) for k, v in self.skipped.items()]
         if self.attribution:
-            out.append("attribution: " + "; ".join(self.attribution))
+            out.append(t("cli.export.attribution", lang, items="; ".join(self.attribution)))
         return out
 
 

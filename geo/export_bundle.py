@@ -23,6 +23,7 @@ import pandas as pd
 from shapely.geometry import Polygon
 
 from . import __version__
+from .catalog import layer_title
 from .errors import LivabilityError
 from .schema import Provenance, provenance_of
 from .settings import OSM_ATTRIBUTION, STORE_CRS
@@ -430,10 +431,7 @@ def collect(
             st = snapshot.layer_status(key)
             skipped[key] = st.reason or "no features in this snapshot"
             continue
-        try:
-            title = get_layer(key).title("en")
-        except LivabilityError:
-            title = key
+        title = layer_title(key, "en")
         tables.append(ExportTable(key, _clean(_to_crs(gdf, crs)), "layer", title,
                                   _layer_sources(snapshot, key, gdf), "uid"))
     for name in ("localities", "municipalities", "boundary"):

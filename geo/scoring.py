@@ -78,6 +78,7 @@ from layers import LAYERS, Indicator, all_indicators, get_persona, residential_l
 from layers.vocab import NETWORK_NAMES, Measure
 
 from .access import DistanceEngine, IndicatorResult, compute_indicator, weighted_median
+from .catalog import indicator_title, layer_title
 from .context import ContextRow, context_rows, municipality_names
 from .errors import LimitError, LivabilityError, RegionNotFoundError, UnknownLayerError
 from .grid import build_grid
@@ -737,7 +738,7 @@ class Explanation:
                     seen[note] = render_or(msgs[k] if k < len(msgs) else None, lang, note)
         lines += [f"  ({n})" for n in seen.values()]
         for th, val in self.themes.items():
-            title = LAYERS[th].title(lang)
+            title = layer_title(th, lang)
             lines.append(f"  {t['theme']} {title}: "
                          f"{'-' if np.isnan(val) else fmt_spec(val, '.1f', lang)} "
                          f"({t['weight']} {fmt_spec(self.weights[th], 'g', lang)})")
@@ -899,7 +900,8 @@ def _indicator_rows(model: ScoreModel, idx: np.ndarray, w: np.ndarray,
             if res.measure == "nearest":
                 raw = part["median_m"]
         val = float(ind_scores[j])
-        rows.append({"key": ind.key, "title": ind.title("en"), "title_sv": ind.title("sv"),
+        rows.append({"key": ind.key, "title": indicator_title(ind.key, "en"),
+                     "title_sv": indicator_title(ind.key, "sv"),
                      "theme": ind.layer, "measure": ind.measure, "mode": ind.mode,
                      "score": val, "raw": raw, "missing": bool(res.missing or np.isnan(val)),
                      "reason": res.reason or ("no value for this place" if np.isnan(val) else ""),

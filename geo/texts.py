@@ -335,10 +335,9 @@ def fmt_value(x: float, unit: str, lang: str = "en") -> str:
 def _layer_title(key: str, lang: str) -> str:
     if lang != "sv":
         return str(key)
-    from layers import LAYERS  # lazy: layers imports geo.errors
+    from .catalog import layer_title
 
-    spec = LAYERS.get(str(key))
-    return spec.title("sv") if spec else str(key)
+    return layer_title(str(key), "sv")
 
 
 def _dep_classes(value: Any, lang: str) -> str:

@@ -1,8 +1,8 @@
 """The layer registry: one declarative spec per theme, iterated over by the UI, the CLI and scoring.
 
 >>> from layers import get_layer
->>> get_layer("schools").title("sv")
-'Skolor'
+>>> [i.key for i in get_layer("schools").indicators][:2]
+['schools.preschool', 'schools.primary']
 """
 
 from __future__ import annotations

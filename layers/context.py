@@ -32,8 +32,9 @@ class ContextStat:
 
     Parameters
     ----------
-    key, title_en, title_sv
-        Key (``context.<name>``) and labels.
+    key
+        Key (``context.<name>``); its label is the catalogue's ``stat.<key>``
+        (:func:`geo.catalog.stat_title`).
     group
         What it is about (``safety``, ``population``).
     table, column, year
@@ -55,8 +56,6 @@ class ContextStat:
     """
 
     key: str
-    title_en: str
-    title_sv: str
     group: str
     table: str
     column: str
@@ -71,10 +70,6 @@ class ContextStat:
     per: float = 1.0
     label_column: str | None = None
 
-    def title(self, lang: str = "en") -> str:
-        """Label in ``lang``."""
-        return self.title_sv if lang == "sv" else self.title_en
-
     @property
     def is_change(self) -> bool:
         """True when the line is a percent change between two values."""
@@ -83,34 +78,29 @@ class ContextStat:
 
 #: Context lines in display order.
 CONTEXT_STATS: tuple[ContextStat, ...] = (
-    ContextStat("context.crime", "Reported crimes per 100,000 inhabitants (lower is better)",
-                "Anmälda brott per 100 000 invånare (lägre är bättre)", "safety",
+    ContextStat("context.crime", "safety",
                 "kolada_reported_crime_per100k_2025", "reported_crimes_per_100k_inhabitants",
                 unit="per_100k", higher_is_better=False),
-    ContextStat("context.population", "Population", "Folkmängd", "population",
+    ContextStat("context.population", "population",
                 "kolada_population_2025", "population_persons", unit="persons"),
     # 2015 from SCB's 1950-2020 series, 2025 from Kolada (both SCB's 31 December population)
-    ContextStat("context.population_trend", "Population change 2015-2025",
-                "Befolkningsförändring 2015–2025", "population", "kolada_population_2025",
+    ContextStat("context.population_trend", "population", "kolada_population_2025",
                 "population_persons", unit="pct_change", year=2025,
                 base_table="scb_population_1950_2020", base_column="population_persons_dec31",
                 base_year=2015, zero_is_missing=False),
-    ContextStat("context.population_forecast", "Population forecast, change over 10 years",
-                "Befolkningsprognos, förändring på 10 år", "population",
+    ContextStat("context.population_forecast", "population",
                 "kolada_population_forecast_change_2024", "forecast_change_10y_percent",
                 unit="pct_change", zero_is_missing=False),
-    ContextStat("context.house_price_trend", "House price change 2014-2024 (småhus, mean)",
-                "Husprisförändring 2014–2024 (småhus, medel)", "housing",
+    ContextStat("context.house_price_trend", "housing",
                 "scb_smahus_price_kt_2011_2024", "smahus_mean_purchase_price_sek",
                 unit="pct_change", year=2024, base_table="scb_smahus_price_kt_2011_2024",
                 base_column="smahus_mean_purchase_price_sek", base_year=2014,
                 zero_is_missing=False),
-    ContextStat("context.completed_dwellings", "Completed dwellings per 1,000 inhabitants",
-                "Färdigställda bostäder per 1 000 invånare", "housing",
+    ContextStat("context.completed_dwellings", "housing",
                 "scb_population_completions_2011_2024", "completed_dwellings_new_buildings_count",
                 unit="per_1000", per_column="population_persons_dec31", per=1000.0,
                 zero_is_missing=False),
-    ContextStat("context.skr_group", "SKR municipality group", "SKR:s kommungrupp", "population",
+    ContextStat("context.skr_group", "population",
                 "skr_kommungrupper", "skr_kommungrupp_kod", unit="category",
                 label_column="skr_kommungrupp"),
 )

@@ -10,10 +10,6 @@ from .spec import Indicator, LayerSpec, OsmRule, by_place_type
 
 SPEC = LayerSpec(
     key="culture",
-    title_en="Culture and leisure",
-    title_sv="Kultur och fritid",
-    description_en="Libraries, theatres, cinemas, museums, sports centres, pitches and pools.",
-    description_sv="Bibliotek, teatrar, biografer, museer, sporthallar, planer och simhallar.",
     osm=(
         OsmRule("amenity", "library", "library"),
         OsmRule("amenity", "theatre", "venue"),
@@ -27,13 +23,12 @@ SPEC = LayerSpec(
     ),
     pack_kind_hints=(("librar", "library"), ("sport", "sports"), ("museum", "venue")),
     indicators=(
-        Indicator("culture.library", "Library by bike", "Bibliotek med cykel",
+        Indicator("culture.library",
                   kinds=("library",), mode="bike", threshold_m=2000),
-        Indicator("culture.sports", "Sports venue on foot", "Idrottsplats till fots",
+        Indicator("culture.sports",
                   kinds=("sports",), mode="walk", threshold_m=800,
                   thresholds=by_place_type(1000, 1500, 4000)),
-        Indicator("culture.venue", "Theatre, cinema or museum by bike",
-                  "Teater, bio eller museum med cykel", kinds=("venue",), mode="bike",
+        Indicator("culture.venue", kinds=("venue",), mode="bike",
                   threshold_m=4000, weight=0.5),
     ),
     default_weight=1.0,

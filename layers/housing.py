@@ -6,11 +6,6 @@ from .spec import Indicator, LayerSpec, OsmRule
 
 SPEC = LayerSpec(
     key="housing",
-    title_en="Housing",
-    title_sv="Boende",
-    description_en="Residential areas and buildings; house prices, tax rate and rent per "
-                   "municipality.",
-    description_sv="Bostadsområden och bostadshus; huspriser, skattesats och hyror per kommun.",
     osm=(
         OsmRule("landuse", "residential", "residential_area"),
         OsmRule("building", "apartments", "apartments"),
@@ -22,15 +17,13 @@ SPEC = LayerSpec(
     ),
     indicators=(
         # municipal statistics: national tables (all 290 municipalities) except rent (county only)
-        Indicator("housing.house_price", "House price (småhus, mean; lower is better)",
-                  "Huspris (småhus, medel; lägre är bättre)", measure="stat",
+        Indicator("housing.house_price", measure="stat",
                   table="scb_smahus_price_2025", column="smahus_mean_purchase_price_ksek",
                   higher_is_better=False, log_scale=True, unit="ksek", weight=1.5),
-        Indicator("housing.tax_rate", "Income tax rate (municipal + regional; lower is better)",
-                  "Skattesats (kommun + region; lägre är bättre)", measure="stat",
+        Indicator("housing.tax_rate", measure="stat",
                   table="kolada_tax_rate_2025", column="total_tax_rate_percent",
                   higher_is_better=False, unit="percent", weight=1.0),
-        Indicator("housing.rent", "Rent level (lower is better)", "Hyresnivå (lägre är bättre)",
+        Indicator("housing.rent",
                   measure="stat", table="rent_median_sek_per_m2_year", column="value",
                   higher_is_better=False, unit="sek_m2_year", weight=1.0),
     ),

@@ -6,10 +6,6 @@ from .spec import Indicator, LayerSpec, OsmRule
 
 SPEC = LayerSpec(
     key="nature",
-    title_en="Nature",
-    title_sv="Natur",
-    description_en="Parks, nature reserves, bathing places, natural monuments and the biosphere area.",
-    description_sv="Parker, naturreservat, badplatser, naturminnen och biosfärområdet.",
     osm=(
         OsmRule("leisure", "nature_reserve", "nature_reserve"),
         OsmRule("boundary", "protected_area", "nature_reserve"),
@@ -21,12 +17,11 @@ SPEC = LayerSpec(
                      ("biosphere", "biosphere_area"), ("nature_reserve", "nature_reserve"),
                      ("park", "park")),
     indicators=(
-        Indicator("nature.green_space", "Green space (1.5 ha+) on foot",
-                  "Grönområde (1,5 ha+) till fots", kinds=("park", "nature_reserve"),
+        Indicator("nature.green_space", kinds=("park", "nature_reserve"),
                   mode="walk", threshold_m=500, min_area_ha=1.5, weight=1.5),
-        Indicator("nature.reserve", "Nature reserve by bike", "Naturreservat med cykel",
+        Indicator("nature.reserve",
                   kinds=("nature_reserve",), mode="bike", threshold_m=3000),
-        Indicator("nature.bathing", "Bathing place by bike", "Badplats med cykel",
+        Indicator("nature.bathing",
                   kinds=("bathing_place",), mode="bike", threshold_m=2000),
     ),
     default_weight=1.0,

@@ -11,40 +11,35 @@ __all__ = ["PERSONAS", "Persona", "get_persona"]
 
 @dataclass(frozen=True)
 class Persona:
-    """A named set of theme weights (missing themes weigh 0)."""
+    """A named set of theme weights (missing themes weigh 0); its label is the catalogue's
+    ``persona.<key>`` (:func:`geo.catalog.persona_title`)."""
 
     key: str
-    title_en: str
-    title_sv: str
     weights: dict[str, float] = field(default_factory=dict)
-
-    def title(self, lang: str = "en") -> str:
-        """Label in ``lang``."""
-        return self.title_sv if lang == "sv" else self.title_en
 
 
 PERSONAS: dict[str, Persona] = {
     p.key: p
     for p in (
-        Persona("balanced", "Balanced", "Balanserad",
+        Persona("balanced",
                 {"housing": 1, "schools": 1, "transit": 1, "nature": 1, "workplaces": 1,
                  "services": 1, "culture": 1}),
         # services 2.5: child health care (BVC) is at the health centre, and a family goes there
         # and to the pharmacy often; at 1.5 a village with a school but no health centre or
         # pharmacy within 13 km (Torhamn) ranked in the county's top ten
-        Persona("family", "Family with children", "Barnfamilj",
+        Persona("family",
                 {"housing": 2, "schools": 3, "transit": 1, "nature": 2, "workplaces": 1,
                  "services": 2.5, "culture": 1}),
-        Persona("student", "Student", "Student",
+        Persona("student",
                 {"housing": 3, "schools": 0.5, "transit": 3, "nature": 1, "workplaces": 0.5,
                  "services": 1.5, "culture": 2}),
-        Persona("commuter", "Commuter", "Pendlare",
+        Persona("commuter",
                 {"housing": 1.5, "schools": 0.5, "transit": 3, "nature": 0.5, "workplaces": 3,
                  "services": 1, "culture": 0.5}),
-        Persona("retiree", "Retiree", "Pensionär",
+        Persona("retiree",
                 {"housing": 1.5, "schools": 0, "transit": 1.5, "nature": 2, "workplaces": 0,
                  "services": 3, "culture": 2}),
-        Persona("remote", "Remote worker", "Distansarbetare",
+        Persona("remote",
                 {"housing": 2.5, "schools": 0.5, "transit": 1, "nature": 3, "workplaces": 0,
                  "services": 1.5, "culture": 1.5}),
     )

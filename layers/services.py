@@ -13,11 +13,6 @@ from .spec import Indicator, LayerSpec, OsmRule, by_place_type
 
 SPEC = LayerSpec(
     key="services",
-    title_en="Services",
-    title_sv="Service",
-    description_en="Grocery stores, pharmacies, health centres, dentists, hospitals and "
-                   "Systembolaget.",
-    description_sv="Livsmedelsbutiker, apotek, vårdcentraler, tandvård, sjukhus och Systembolaget.",
     osm=(
         OsmRule("amenity", "hospital", "hospital"),
         OsmRule("amenity", "clinic", "clinic"),
@@ -32,16 +27,16 @@ SPEC = LayerSpec(
     pack_kind_hints=(("hospital", "hospital"), ("sjukhus", "hospital"), ("grocery", "grocery"),
                      ("pharmac", "pharmacy"), ("health", "clinic"), ("systembolaget", "alcohol_shop")),
     indicators=(
-        Indicator("services.grocery", "Grocery store on foot", "Matbutik till fots",
+        Indicator("services.grocery",
                   kinds=("grocery",), mode="walk", threshold_m=800,
                   thresholds=by_place_type(1000, 1500, 4000), weight=2.0),
-        Indicator("services.pharmacy", "Pharmacy by bike", "Apotek med cykel",
+        Indicator("services.pharmacy",
                   kinds=("pharmacy",), mode="bike", threshold_m=2000),
-        Indicator("services.health", "Health centre by bike", "Vårdcentral med cykel",
+        Indicator("services.health",
                   kinds=("clinic", "hospital"), mode="bike", threshold_m=3000, weight=1.5),
-        Indicator("services.hospital", "Hospital by car", "Sjukhus med bil",
+        Indicator("services.hospital",
                   kinds=("hospital",), mode="car", threshold_m=20000, weight=0.5),
-        Indicator("services.systembolaget", "Systembolaget by bike", "Systembolaget med cykel",
+        Indicator("services.systembolaget",
                   kinds=("alcohol_shop",), mode="bike", threshold_m=3000, weight=0.25),
     ),
     default_weight=1.0,

@@ -36,9 +36,8 @@ class Indicator:
     Parameters
     ----------
     key
-        Unique within the registry, ``<layer>.<name>`` by convention (``transit.rail``).
-    title_en, title_sv
-        Labels in English and Swedish.
+        Unique within the registry, ``<layer>.<name>`` by convention (``transit.rail``). Its
+        label is the catalogue's ``indicator.<key>`` (:func:`geo.catalog.indicator_title`).
     measure
         A :class:`layers.vocab.Measure` (or its string; stored as the member).
         ``nearest``: distance to the nearest feature of ``kinds`` through ``decay``;
@@ -80,8 +79,6 @@ class Indicator:
     """
 
     key: str
-    title_en: str
-    title_sv: str
     measure: Measure | str = Measure.NEAREST
     kinds: tuple[str, ...] = ()
     mode: Mode | str = Mode.WALK
@@ -138,10 +135,6 @@ class Indicator:
         """The layer key (the part before the dot)."""
         return self.key.split(".", 1)[0]
 
-    def title(self, lang: str = "en") -> str:
-        """Label in ``lang`` (``en`` or ``sv``)."""
-        return self.title_sv if lang == "sv" else self.title_en
-
 
 @dataclass(frozen=True)
 class OsmRule:
@@ -159,9 +152,8 @@ class LayerSpec:
     Parameters
     ----------
     key
-        Registry key (``schools``).
-    title_en, title_sv
-        Labels.
+        Registry key (``schools``). Its label and description are the catalogue's
+        ``layer.<key>`` and ``layer.<key>.description`` (:func:`geo.catalog.layer_title`).
     osm
         OSM tag rules; the first rule that matches a feature gives its kind.
     pack_kind_hints
@@ -183,16 +175,12 @@ class LayerSpec:
     """
 
     key: str
-    title_en: str
-    title_sv: str
     osm: tuple[OsmRule, ...] = ()
     pack_kind_hints: tuple[tuple[str, str], ...] = ()
     indicators: tuple[Indicator, ...] = ()
     default_weight: float = 1.0
     color: str = "#444444"
     icon: str = "•"
-    description_en: str = ""
-    description_sv: str = ""
     residential: bool = False
     departures: bool = False
 
@@ -205,10 +193,6 @@ class LayerSpec:
         keys = [i.key for i in self.indicators]
         if len(keys) != len(set(keys)):
             raise ValueError(f"layer {self.key}: duplicate indicator keys")
-
-    def title(self, lang: str = "en") -> str:
-        """Label in ``lang`` (``en`` or ``sv``)."""
-        return self.title_sv if lang == "sv" else self.title_en
 
     @property
     def osm_tags(self) -> dict[str, bool | list[str]]:

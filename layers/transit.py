@@ -10,10 +10,6 @@ from .spec import Indicator, LayerSpec, OsmRule, by_place_type
 
 SPEC = LayerSpec(
     key="transit",
-    title_en="Transit",
-    title_sv="Kollektivtrafik",
-    description_en="Bus stops and railway stations; departures per hour when a GTFS feed is loaded.",
-    description_sv="Busshållplatser och järnvägsstationer; avgångar per timme när GTFS finns.",
     osm=(
         OsmRule("railway", "station", "rail_station"),
         OsmRule("railway", "halt", "rail_station"),
@@ -23,10 +19,10 @@ SPEC = LayerSpec(
     ),
     pack_kind_hints=(("rail", "rail_station"), ("bus", "bus_stop"), ("stop", "bus_stop")),
     indicators=(
-        Indicator("transit.bus", "Bus stop on foot", "Busshållplats till fots",
+        Indicator("transit.bus",
                   kinds=("bus_stop",), mode="walk", threshold_m=400,
                   thresholds=by_place_type(500, 600, 1200), weight=1.0),
-        Indicator("transit.rail", "Railway station by bike", "Järnvägsstation med cykel",
+        Indicator("transit.rail",
                   kinds=("rail_station",), mode="bike", threshold_m=3000, weight=1.0),
     ),
     default_weight=1.0,

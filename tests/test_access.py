@@ -89,7 +89,7 @@ def test_unreachable_scores_zero_not_missing() -> None:
     edges = pd.DataFrame({"u": [1, 3], "v": [2, 4], "length": [100.0, 100.0]})
     g = StreetGraph.from_frames(nodes, edges, projected=True)
     eng = DistanceEngine(np.array([[0.0, 0.0]]), graphs={"walk": g})
-    ind = Indicator("services.grocery", "g", "g", kinds=("grocery",), threshold_m=800)
+    ind = Indicator("services.grocery", kinds=("grocery",), threshold_m=800)
     res = compute_indicator(ind, eng, layer=layer([Point(5100, 0)], ["grocery"], ["Far"]))
     assert not res.missing
     assert np.isinf(res.raw[0]) and res.score[0] == 0.0
@@ -100,7 +100,7 @@ def test_count_within_budget_straight_line() -> None:
     pts = [Point(x, 0) for x in (1000.0, 5000.0, 20000.0, 40000.0)]
     amen, _ = select_amenities(layer(pts, ["office"] * 4, [None] * 4), ("office",))
     # 30 min by car at 50 km/h = 25 km of (1.4 x straight line): within 17.86 km straight
-    ind = Indicator("workplaces.jobs", "j", "j", measure="count", kinds=("office",), mode="car",
+    ind = Indicator("workplaces.jobs", measure="count", kinds=("office",), mode="car",
                     budget_min=30, target_count=4)
     res = compute_indicator(ind, eng, layer=layer(pts, ["office"] * 4, [None] * 4))
     assert res.raw[0] == 2 and res.score[0] == pytest.approx(50.0)
@@ -109,7 +109,7 @@ def test_count_within_budget_straight_line() -> None:
 
 def test_missing_layer_is_missing_with_reason() -> None:
     eng = DistanceEngine(np.array([[0.0, 0.0]]))
-    ind = Indicator("transit.bus", "b", "b", kinds=("bus_stop",))
+    ind = Indicator("transit.bus", kinds=("bus_stop",))
     res = compute_indicator(ind, eng, layer=None)
     assert res.missing and np.isnan(res.score[0])
     assert "bus stop" in res.reason and "not loaded" in res.reason
@@ -121,7 +121,7 @@ def test_departures_weight_transit() -> None:
     eng = DistanceEngine(np.array([[0.0, 0.0]]))
     stops = layer([Point(100, 0), Point(300, 0)], ["bus_stop", "bus_stop"], ["Rare", "Frequent"],
                   values=[0.5, 6.0])
-    ind = Indicator("transit.bus", "b", "b", kinds=("bus_stop",), threshold_m=400,
+    ind = Indicator("transit.bus", kinds=("bus_stop",), threshold_m=400,
                     decay="logistic")
     res = compute_indicator(ind, eng, layer=stops)
     near_rare = 0.25 * decay_score(np.array([130.0]), "logistic", 400)[0]
@@ -139,7 +139,7 @@ def test_stat_latest_positive_year_and_normalisation() -> None:
     vals, col = stat_by_municipality(table, "value")
     assert vals.to_dict() == {"0001": 1000.0, "0002": 800.0, "0003": 1200.0} and col == "value"
     eng = DistanceEngine(np.zeros((3, 2)))
-    ind = Indicator("housing.rent", "r", "r", measure="stat", table="rent", column="value",
+    ind = Indicator("housing.rent", measure="stat", table="rent", column="value",
                     higher_is_better=False)
     # every municipality of the table is compared (0003 too, though no point lies in it)
     res = compute_indicator(ind, eng, table=table, municipalities=np.array(["0001", "0002", "0009"]))

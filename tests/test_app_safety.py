@@ -139,6 +139,8 @@ PLAIN_OPTIONS = {"selectbox", "multiselect"}
 MARKDOWN_OPTIONS = {"radio", "segmented_control", "pills"}
 NUMERIC = {"len", "int", "float", "round", "num"}
 STR_METHODS = {"lower", "upper", "strip", "title"}
+#: geo.catalog's title look-ups: catalogue strings, like ``t``
+CATALOGUE_TITLES = {"layer_title", "indicator_title", "persona_title", "stat_title"}
 OPT_OUT = "# safe-markdown:"
 
 
@@ -147,9 +149,10 @@ class _Checker:
 
     Safe: string/number constants; f-strings, ``+``, ``x if c else y`` and ``or`` of safe parts;
     ``safe_text(v)`` / ``safe_text(v, "code")`` (``"plain"`` where markdown renders is unsafe);
-    translations ``t(key, lang, **kw)`` / ``ctx.t(key, **kw)`` whose keyword values are safe;
+    translations ``t(key, lang, **kw)`` / ``ctx.t(key, **kw)`` whose keyword values are safe and
+    the catalogue's titles (``persona_title(k, lang)`` ...);
     ``len``/``int``/``float``/``round``/``num``; module constants (``UPPER_CASE`` names, their
-    subscripts and attributes, e.g. ``PERSONAS[k].title(lang)``); a local name whose every
+    subscripts and attributes, e.g. ``LAYERS[k].icon``); a local name whose every
     assignment in the function is safe. Everything else (parameters, attributes of data, loop
     variables) is unsafe unless the call's line carries ``# safe-markdown: <why>``.
     """
@@ -214,7 +217,7 @@ class _Checker:
                 (k.value for k in e.keywords if k.arg == "context"), None)
             wanted = ("markdown", "code") if self.markdown else ("markdown", "code", "plain")
             return ctx is None or (isinstance(ctx, ast.Constant) and ctx.value in wanted)
-        if name == "t":
+        if name == "t" or name in CATALOGUE_TITLES:
             return all(self.safe(k.value, depth + 1) for k in e.keywords)
         if name in NUMERIC:
             return True
@@ -264,7 +267,7 @@ def _unsafe_calls(source: str, filename: str = "<src>") -> list[str]:
             checker = _Checker(fn)
             if not (_from_st(f.value) or (isinstance(f.value, ast.Name)
                                           and f.value.id in checker.containers)):
-                continue  # not a Streamlit element (zf.write, spec.title(lang), log.info ...)
+                continue  # not a Streamlit element (zf.write, log.info ...)
             bad: list[ast.expr] = []
             if f.attr in MARKDOWN_CALLS:
                 bad = [a for a in _rendered_args(node, f.attr) if not checker.safe(a)]

@@ -12,6 +12,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from geo import maps
+from geo.catalog import layer_title
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -132,7 +133,7 @@ def test_county_payload_under_2mb(blekinge_snapshot) -> None:  # type: ignore[no
         scores, cells = s.localities, s.cells
     except ImportError:
         scores = cells = None
-    layers = {k: (spec.title_en, spec.color, snap.layer(k)) for k, spec in LAYERS.items()
+    layers = {k: (layer_title(k), spec.color, snap.layer(k)) for k, spec in LAYERS.items()
               if snap.layer_status(k).available}
     m = maps.build_region_map(snap.boundary(), snap.localities(),
                               municipalities=snap.municipalities(), scores=scores, cells=cells,

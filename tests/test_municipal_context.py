@@ -241,7 +241,7 @@ def test_municipality_at_the_national_mean_scores_50() -> None:
     above = table.loc[(table["value"] - (mean + sd)).abs().idxmin()]
     munis = np.array([at_mean, at_mean, above["municipality"]], dtype=object)
     eng = DistanceEngine(np.zeros((3, 2)))
-    up = Indicator("workplaces.income", "i", "i", measure="stat", table="t", column="value")
+    up = Indicator("workplaces.income", measure="stat", table="t", column="value")
     res = compute_indicator(up, eng, table=table, municipalities=munis)
     z = (above["value"] - mean) / sd
     assert res.score.tolist() == pytest.approx([50.0, 50.0, 50 + STAT_Z_POINTS * z])
@@ -268,7 +268,7 @@ def test_synthetic_table_missing_a_municipality_leaves_nan() -> None:
     gone = table["municipality"].iloc[5]
     table = table[table["municipality"] != gone]
     eng = DistanceEngine(np.zeros((2, 2)))
-    ind = Indicator("housing.tax_rate", "t", "t", measure="stat", table="tax", column="value",
+    ind = Indicator("housing.tax_rate", measure="stat", table="tax", column="value",
                     higher_is_better=False)
     res = compute_indicator(ind, eng, table=table,
                             municipalities=np.array([gone, "9100"], dtype=object))

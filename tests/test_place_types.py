@@ -153,10 +153,10 @@ def test_documented_standards_match_the_specs() -> None:
 
 def test_standards_may_not_shrink_and_types_must_be_known() -> None:
     with pytest.raises(ValueError, match="not shrink"):
-        Indicator("transit.x", "x", "x", kinds=("bus_stop",), threshold_m=400,
+        Indicator("transit.x", kinds=("bus_stop",), threshold_m=400,
                   thresholds=by_place_type(300, 800, 1500))
     with pytest.raises(ValueError, match="unknown place types"):
-        Indicator("transit.x", "x", "x", kinds=("bus_stop",), thresholds=(("suburb", 600.0),))
+        Indicator("transit.x", kinds=("bus_stop",), thresholds=(("suburb", 600.0),))
 
 
 def test_size_class_uses_population_and_footprint() -> None:
