@@ -62,13 +62,13 @@ def test_members_equal_the_stored_strings() -> None:
 
 
 def test_string_fields_become_members_and_bad_ones_name_the_known() -> None:
-    ind = Indicator("schools.x", "x", "x", kinds=("school",), mode="bike", decay="step")
+    ind = Indicator("schools.x", kinds=("school",), mode="bike", decay="step")
     assert ind.mode is Mode.BIKE and ind.decay is Decay.STEP and ind.measure is Measure.NEAREST
     with pytest.raises(ValueError, match=r"indicator schools.y: mode 'boat' not in "
                                          r"\('walk', 'bike', 'car'\)"):
-        Indicator("schools.y", "y", "y", kinds=("school",), mode="boat")
+        Indicator("schools.y", kinds=("school",), mode="boat")
     with pytest.raises(ValueError, match="decay 'cliff' not in"):
-        Indicator("schools.z", "z", "z", kinds=("school",), decay="cliff")
+        Indicator("schools.z", kinds=("school",), decay="cliff")
 
 
 def test_modes_carry_the_speeds_and_fallbacks_the_engine_used() -> None:
@@ -109,8 +109,8 @@ def test_layer_roles_are_declared_in_the_specs() -> None:
 
     assert residential_layer() is get_layer("housing")
     assert [k for k, s in LAYERS.items() if s.departures] == ["transit"]
-    bus = Indicator("transit.bus", "b", "b", kinds=("bus_stop",))
-    school = Indicator("schools.s", "s", "s", kinds=("school",))
+    bus = Indicator("transit.bus", kinds=("bus_stop",))
+    school = Indicator("schools.s", kinds=("school",))
     assert (_by_departures(bus), _by_departures(school)) == (True, False)
 
 
