@@ -11,7 +11,7 @@ from typing import Any, Literal
 import pandas as pd
 import streamlit as st
 
-from geo.texts import fmt_spec, render_or
+from geo.messages import Message, fmt_spec, render
 from layers import LAYERS, PERSONAS
 
 from .data import ScoreResult, SnapKey, get_scores, get_snapshot
@@ -143,14 +143,15 @@ def theme_title(key: str, lang: str) -> str:
     return spec.title(lang) if spec else key
 
 
-def engine_text(msg: object, fallback: str, lang: str) -> str:
-    """An engine message (``reason_msg`` ...) in ``lang``; the engine's English text otherwise."""
-    return render_or(msg if isinstance(msg, dict) else None, lang, fallback)
+def engine_text(msg: object, lang: str) -> str:
+    """An engine message (:class:`geo.messages.Message`: a reason, a note ...) in ``lang``; "" for
+    anything else (None)."""
+    return render(msg, lang) if isinstance(msg, Message) else ""
 
 
 def layer_reason(status: Any, lang: str) -> str:
     """Why a layer is partial or missing (a :class:`geo.store.LayerStatus`), in ``lang``."""
-    return engine_text(getattr(status, "reason_msg", None), str(getattr(status, "reason", "")), lang)
+    return engine_text(getattr(status, "reason", None), lang)
 
 
 def num(x: float, spec: str, lang: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from .cli import echo
 from .cli_score import check_text
 from .errors import DataSourceError
+from .messages import render
 from .settings import DEFAULT_REGION
 
 __all__ = ["format_info", "register"]
@@ -124,7 +125,7 @@ def format_info(snap: Any) -> str:
     for key in LAYERS:
         st = snap.layer_status(key)
         if not st.available:
-            missing.append((key, st.reason))
+            missing.append((key, render(st.reason)))
             continue
         srcs = "; ".join(dict.fromkeys(f"{p.source} ({p.date})" if p.date and p.date not in p.source
                                        else p.source for p in st.sources))
@@ -132,7 +133,7 @@ def format_info(snap: Any) -> str:
         lines.append(f"  {key:<12} {st.count:>6}  {st.coverage:<9} {srcs}")
         lines.append(f"  {'':<12} {'':>6}  {'':<9} kinds: {kinds}")
         if st.reason:
-            lines.append(f"  {'':<12} {'':>6}  {'':<9} note: {st.reason}")
+            lines.append(f"  {'':<12} {'':>6}  {'':<9} note: {render(st.reason)}")
     tables = m.get("tables", {})
     if tables:
         lines.append("")

@@ -24,6 +24,7 @@ from shapely.geometry import Polygon
 
 from . import __version__
 from .errors import LivabilityError
+from .messages import render
 from .schema import Provenance, provenance_of
 from .settings import OSM_ATTRIBUTION, STORE_CRS
 
@@ -428,7 +429,7 @@ def collect(
         gdf = snapshot.layer(key)
         if gdf.empty:
             st = snapshot.layer_status(key)
-            skipped[key] = st.reason or "no features in this snapshot"
+            skipped[key] = render(st.reason) or "no features in this snapshot"
             continue
         try:
             title = get_layer(key).title("en")
