@@ -902,8 +902,6 @@ def _nearest_part(res: IndicatorResult, ind: Indicator, idx: np.ndarray,
     if feat >= 0 and supported and np.isfinite(median):
         first = _named(res, feat, median, share, ind.mode)
         nearest = [first]
-        code = ("nearest_known" if res.partial else "nearest") + (
-            "_median" if len(idx) > 1 else "_point")
         also: list[Message | None] = []
         for other, part in ranked[1:1 + ALSO_MAX]:
             mine = res.nearest[idx] == other
@@ -915,9 +913,14 @@ def _nearest_part(res: IndicatorResult, ind: Indicator, idx: np.ndarray,
             also.append(Message("nearest_also", {"place": [b.name, b.kind],
                                                  "pct": round(100 * part), "dist": d}))
         out["nearest"] = tuple(nearest)
-        out["statement"] = join(Message(code, {"place": [first.name, first.kind],
-                                               "pct": round(100 * share), "dist": median,
-                                               "mode": ind.mode}), *also)
+        params: dict[str, object] = {"place": [first.name, first.kind], "dist": median,
+                                     "mode": ind.mode}
+        if len(idx) == 1:  # a grid cell: its own distance
+            head = Message("nearest_known_point" if res.partial else "nearest_point", params)
+        else:  # a locality: its median resident's
+            params["pct"] = round(100 * share)
+            head = Message("nearest_known_median" if res.partial else "nearest_median", params)
+        out["statement"] = join(head, *also)
     elif res.measure == "nearest":
         out["statement"] = (Message("no_known_within", {"kinds": list(ind.kinds),
                                                         "dist": res.support_m, "mode": ind.mode})
