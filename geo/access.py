@@ -771,7 +771,7 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
                                nearest=np.full(n, -1, dtype=np.int64), unit="stat", notes=notes)
 
     status = getattr(layer_status, "reason", None)
-    status_msg = status if isinstance(status, Message) else None
+    status_reason = status if isinstance(status, Message) else None
     partial = getattr(layer_status, "coverage", "") == "partial"
     lay = layer if layer is not None else gpd.GeoDataFrame()
     amen, notes = select_amenities(lay, tuple(ind.kinds), ind.min_area_ha)
@@ -787,7 +787,7 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
                 why = Message("kinds_absent_area", params | {"min_ha": float(ind.min_area_ha)})
             else:
                 why = Message("kinds_absent", params)
-        return _missing(ind, n, join(why, status_msg), notes, partial=partial)
+        return _missing(ind, n, join(why, status_reason), notes, partial=partial)
     names = [str(v) for v in amen.table["name"] if v is not None and v == v]
     gap_items, gap_kinds = kind_gaps(gaps, tuple(ind.kinds), names)
     partial = _partial(tuple(ind.kinds), amen.table, layer_status, gap_kinds)

@@ -762,9 +762,9 @@ def _build(reg: Region, *, packs: Sequence[str | Path] | None, files: Sequence[t
         w.put_base("footprints", match.footprints, footprint_provs)
         w.manifest["base"]["footprints"].update(match.summary())
         for key, (gdf, provs) in merged.items():
-            coverage, reason = layer_coverage(key, gdf, provs)
+            coverage, why = layer_coverage(key, gdf, provs)
             unique = list({p: None for p in provs})
-            w.put_layer(key, gdf, unique, coverage, reason)
+            w.put_layer(key, gdf, unique, coverage, why)
             layer_gap = _layer_gap_lines(key, gaps)
             if layer_gap:
                 w.manifest["layers"][key]["gaps"] = layer_gap

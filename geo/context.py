@@ -269,14 +269,14 @@ def context_rows(snapshot: Any, codes: Iterable[str], *,
     for spec, s, scored in specs:
         if s.missing is not None and s.missing.code == "stat_table_missing":
             continue  # not in this snapshot: the indicator says so, a context line is left out
-        reference, ref_msg = _reference(s.ref, s.values, region_name, region_codes)
+        reference, ref_note = _reference(s.ref, s.values, region_name, region_codes)
         national = s.ref.median if reference == "national" else float("nan")
         theme = spec.layer if scored else spec.group
         hib = spec.higher_is_better
         for code in codes:
             name = names.get(code, code)
             value = float(s.values.get(code, np.nan))
-            note = ref_msg
+            note = ref_note
             label = s.labels.get(code, ("", ""))
             year = _year(float(s.years.get(code, np.nan)), s.date)
             if spec.unit == "category":

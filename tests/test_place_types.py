@@ -287,7 +287,7 @@ def test_a_type_with_one_place_says_so(model) -> None:  # type: ignore[no-untype
     if not sole:
         pytest.skip("every place type of the pack has several localities")
     row = L[L["place_type"] == sole[0]].iloc[0]
-    e = explain(model, s, str(row.name))
+    e = explain(model, s, str(row["name"]))
     assert e.meaning.code == "score_meaning_sole" and np.isnan(e.pct_type)
     assert f"its only {place_type_name(sole[0], 'en', 'one')}" in e.to_text("en")
     assert f"dess enda {place_type_name(sole[0], 'sv', 'one')}" in e.to_text("sv")
