@@ -121,7 +121,7 @@ def test_added_hospital_file_moves_karlskrona_to_a_few_km(pack_dir: Path, tmp_pa
     assert row.gaps == ()  # the named gap is filled; the user file is still a partial source
     assert row.gap.to_dict() == {"code": "partial_generic"}
     en = _line(e.to_text("en"), "Hospital by car")
-    km = f"{row['median_m'] / 1000:.1f}"
+    km = f"{row.median_m / 1000:.1f}"
     assert (f"nearest known: {name}, nearest for 100% of residents; median resident {km} km "
             "by car") in en
     assert "list incomplete (source marked partial)" in en and "missing" not in en
