@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.catalog import fmt_number, layer_title, persona_title, t
-from geo.texts import render_or
+from geo.messages import Message, render
 from layers import LAYERS, PERSONAS
 
 from .data import ScoreResult, SnapKey, get_scores, get_snapshot
@@ -142,14 +142,15 @@ def theme_title(key: str, lang: str) -> str:
     return layer_title(key, lang)
 
 
-def engine_text(msg: object, fallback: str, lang: str) -> str:
-    """An engine message (``reason_msg`` ...) in ``lang``; the engine's English text otherwise."""
-    return render_or(msg if isinstance(msg, dict) else None, lang, fallback)
+def engine_text(msg: object, lang: str) -> str:
+    """An engine message (:class:`geo.messages.Message`: a reason, a note ...) in ``lang``; "" for
+    anything else (None)."""
+    return render(msg, lang) if isinstance(msg, Message) else ""
 
 
 def layer_reason(status: Any, lang: str) -> str:
     """Why a layer is partial or missing (a :class:`geo.store.LayerStatus`), in ``lang``."""
-    return engine_text(getattr(status, "reason_msg", None), str(getattr(status, "reason", "")), lang)
+    return engine_text(getattr(status, "reason", None), lang)
 
 
 def num(x: float, lang: str, decimals: int = 1, *, grouping: bool = False) -> str:

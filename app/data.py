@@ -161,8 +161,9 @@ def get_rank_bands(key: SnapKey, weights: dict[str, float]) -> pd.DataFrame | No
     return _bands(key, tuple(sorted((k, float(v)) for k, v in weights.items())))
 
 
-def explanation(key: SnapKey, result: ScoreResult, place: str) -> dict[str, Any] | None:
-    """``geo.scoring.explain(...).as_dict()`` for ``place`` or None when not available."""
+def explanation(key: SnapKey, result: ScoreResult, place: str) -> Any:
+    """``geo.scoring.explain(...)`` (a :class:`geo.scoring.Explanation`) for ``place``, or None
+    when not available."""
     if result.scores is None:
         return None
     try:
@@ -171,8 +172,7 @@ def explanation(key: SnapKey, result: ScoreResult, place: str) -> dict[str, Any]
     except Exception:
         log.exception("explain failed for %s", place)
         return None
-    d = exp.as_dict() if hasattr(exp, "as_dict") else exp
-    return d if isinstance(d, dict) else None
+    return exp
 
 
 def get_layer(key: SnapKey, layer: str) -> gpd.GeoDataFrame:

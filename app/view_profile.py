@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import altair as alt
 import numpy as np
@@ -10,7 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from geo.catalog import indicator_title, t
-from geo.texts import kind_name
+from geo.messages import Message, kind_name, place_type_name
+from geo.messages import render as render_message
 from layers import LAYERS
 
 from .common import (
@@ -26,6 +27,9 @@ from .common import (
     theme_title,
 )
 from .data import explanation, get_rank_bands
+
+if TYPE_CHECKING:  # the engine's scoring loads lazily (app.data)
+    from geo.scoring import Explanation
 
 __all__ = ["breakdown_frame", "municipal_facts", "render", "source_lines"]
 
@@ -53,8 +57,8 @@ def municipal_facts(snapshot: Any, muni_code: str, muni_name: str, lang: str) ->
     "licence unclear" where the pack says so. Empty when the municipality is unknown.
     """
     from geo.errors import LivabilityError
+    from geo.messages import fmt_value
     from geo.scoring import municipal_context
-    from geo.texts import fmt_value
 
     try:
         rows = municipal_context(snapshot, muni_code or muni_name)
@@ -69,94 +73,67 @@ def municipal_facts(snapshot: Any, muni_code: str, muni_name: str, lang: str) ->
     return facts
 
 
-def _msg(msg: dict[str, Any], lang: str) -> str:
-    """An engine message in ``lang`` ("" for a code this version cannot render)."""
-    from geo.texts import render
-
-    try:
-        return render(msg, lang)
-    except (KeyError, ValueError, TypeError, IndexError):
-        return ""
-
-
-def _indicator_rows(exp: dict[str, Any], ctx: Ctx) -> pd.DataFrame:
+def _indicator_rows(exp: Explanation, ctx: Ctx) -> pd.DataFrame:
     """One row per indicator: title, score, nearest named amenity with distance and mode, notes."""
-    items = exp.get("indicators") or []
     rows = []
-    for it in items if isinstance(items, list) else []:
-        if not isinstance(it, dict):
-            continue
-        nearest = it.get("nearest") or []
-        if isinstance(nearest, dict):
-            nearest = [nearest]
+    for it in exp.indicators:
         names = []
-        statement = it.get("statement_msg")
-        if isinstance(statement, dict) and statement.get("code"):
+        nearest = it.nearest
+        if it.statement is not None:
             # the engine's own sentence: "nearest known: X, nearest for 62% of residents; ..."
-            names.append(safe_text(_msg(statement, ctx.lang), "plain"))
-            nearest = []
-        gap = it.get("gap_msg")
-        if isinstance(gap, dict) and gap.get("code"):
-            names.append(safe_text(_msg(gap, ctx.lang), "plain"))
-        for a in nearest[:3] if isinstance(nearest, list) else []:
-            if not isinstance(a, dict):
-                continue
-            dist = a.get("distance_m")
-            mode = str(a.get("mode") or it.get("mode") or "")
-            txt = safe_text(a.get("name") or kind_name(str(a.get("kind") or "—"), ctx.lang),
-                            "plain")
-            if isinstance(dist, (int, float)) and np.isfinite(dist):
+            names.append(safe_text(render_message(it.statement, ctx.lang), "plain"))
+            nearest = ()
+        if it.gap is not None:
+            names.append(safe_text(render_message(it.gap, ctx.lang), "plain"))
+        for a in nearest[:3]:
+            dist = a.distance_m
+            mode = a.mode or it.mode
+            txt = safe_text(a.name or kind_name(a.kind or "—", ctx.lang), "plain")
+            if np.isfinite(dist):
                 txt += f", {num(dist / 1000, ctx.lang)} km" if dist >= 1000 \
                     else f", {num(dist, ctx.lang, 0)} m"
             if mode:
                 txt += f" {ctx.t('mode_' + mode)}"
-            mins = a.get("minutes")
-            if mode == "car" and isinstance(mins, (int, float)) and np.isfinite(mins):
-                txt += f" (~{num(mins, ctx.lang, 0)} min)"
+            if mode == "car" and np.isfinite(a.minutes):
+                txt += f" (~{num(a.minutes, ctx.lang, 0)} min)"
             names.append(txt)
-        title = it.get("title_sv") if ctx.lang == "sv" else it.get("title")
-        score = it.get("score")
+        title = it.title_sv if ctx.lang == "sv" else it.title
         notes = []
-        if it.get("missing"):
-            reason = engine_text(it.get("reason_msg"), str(it.get("reason", "")), ctx.lang)
+        if it.missing:
+            reason = engine_text(it.reason, ctx.lang)
             notes.append(f"{ctx.t('missing')}: {safe_text(reason, 'plain')}")
-        if it.get("partial"):
+        if it.partial:
             notes.append(ctx.t("partial"))
-        if it.get("approximate"):
+        if it.approximate:
             notes.append("≈")
         rows.append({
-            ctx.t("theme"): theme_title(str(it.get("theme", "")), ctx.lang),
-            ctx.t("indicator"): safe_text(title or it.get("key", ""), "plain"),
-            ctx.t("score"): round(float(score), 1)
-            if isinstance(score, (int, float)) and np.isfinite(score) else None,
+            ctx.t("theme"): theme_title(it.theme, ctx.lang),
+            ctx.t("indicator"): safe_text(title or it.key, "plain"),
+            ctx.t("score"): round(float(it.score), 1) if np.isfinite(it.score) else None,
             ctx.t("nearest"): "; ".join(names),
             ctx.t("reason"): "; ".join(notes),
         })
     return pd.DataFrame(rows)
 
 
-def _meaning(exp: dict[str, Any] | None, ctx: Ctx) -> None:
+def _meaning(exp: Explanation | None, ctx: Ctx) -> None:
     """What the score means: band in words, place type, percentiles, how much rests on complete
     data and on municipal statistics (all from :func:`geo.scoring.explain`)."""
-    if not exp:
+    if exp is None:
         return
-    from geo.texts import place_type_name, render
-
     lines = []
-    msg = exp.get("meaning_msg")
-    if isinstance(msg, dict) and msg.get("code"):
-        ptype = str(exp.get("place_type") or "")
-        head = f"{place_type_name(ptype, ctx.lang)}: " if ptype else ""
-        line = head + render(msg, ctx.lang)
+    if exp.meaning is not None:
+        head = f"{place_type_name(exp.place_type, ctx.lang)}: " if exp.place_type else ""
+        line = head + render_message(exp.meaning, ctx.lang)
         lines.append(line[:1].upper() + line[1:])
-    share = exp.get("complete_share")
-    if isinstance(share, (int, float)) and np.isfinite(share):
-        lines.append(render({"code": "complete_share", "pct": round(100 * share)}, ctx.lang))
-    stat = exp.get("stat_share")
-    if isinstance(stat, (int, float)) and np.isfinite(stat):
+    if np.isfinite(exp.complete_share):
+        lines.append(render_message(Message("complete_share",
+                                            {"pct": round(100 * exp.complete_share)}), ctx.lang))
+    if np.isfinite(exp.stat_share):
         from geo.scoring import STAT_CAP
 
-        lines.append(render({"code": "stat_share", "share": stat, "cap": STAT_CAP}, ctx.lang))
+        lines.append(render_message(Message("stat_share", {"share": exp.stat_share,
+                                                           "cap": STAT_CAP}), ctx.lang))
     for line in lines:
         st.markdown(safe_text(line))
 

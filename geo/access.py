@@ -85,9 +85,9 @@ from shapely.geometry import MultiPolygon
 from layers import LAYERS
 from layers.vocab import Coverage, Decay, Measure, Mode
 
+from .messages import NAMED_KINDS, Message, join, kind_name
 from .network import StreetGraph
 from .settings import WORK_CRS
-from .texts import KIND_NAMES_SV, join, kind_name, render, text
 
 __all__ = [
     "DECAYS",
@@ -106,7 +106,6 @@ __all__ = [
     "kind_gaps",
     "layer_gaps",
     "select_amenities",
-    "select_amenities_msg",
     "stat_by_municipality",
     "stat_values",
     "weighted_median",
@@ -233,20 +232,12 @@ def _outline_points(geom: Any) -> np.ndarray:
 
 
 def select_amenities(layer: gpd.GeoDataFrame, kinds: tuple[str, ...],
-                     min_area_ha: float | None = None) -> tuple[Amenities, list[str]]:
+                     min_area_ha: float | None = None) -> tuple[Amenities, list[Message]]:
     """Pick the features of ``kinds`` (polygons at least ``min_area_ha``); returns notes too.
 
     Point features pass the area filter (their area is unknown); the note says how many.
     """
-    amen, msgs = select_amenities_msg(layer, kinds, min_area_ha)
-    return amen, [render(m) for m in msgs]
-
-
-def select_amenities_msg(layer: gpd.GeoDataFrame, kinds: tuple[str, ...],
-                         min_area_ha: float | None = None
-                         ) -> tuple[Amenities, list[dict[str, Any]]]:
-    """:func:`select_amenities` with the notes as :mod:`geo.texts` messages."""
-    notes: list[dict[str, Any]] = []
+    notes: list[Message] = []
     empty = Amenities(np.zeros((0, 2)), np.zeros(0, dtype=np.int64),
                       pd.DataFrame(columns=["name", "kind", "uid", "value", "coverage"]),
                       np.zeros((0, 2)))
@@ -261,11 +252,11 @@ def select_amenities_msg(layer: gpd.GeoDataFrame, kinds: tuple[str, ...],
         area_ha = sel.geometry.area.to_numpy() / 1e4
         small = is_poly & (area_ha < min_area_ha)
         if small.any():
-            notes.append({"code": "areas_too_small", "n": int(small.sum()),
-                          "min_ha": float(min_area_ha)})
+            notes.append(Message("areas_too_small", {"n": int(small.sum()),
+                                                     "min_ha": float(min_area_ha)}))
         n_pts = int((~is_poly).sum())
         if n_pts:
-            notes.append({"code": "point_features", "n": n_pts})
+            notes.append(Message("point_features", {"n": n_pts}))
         sel = sel[~small].reset_index(drop=True)
         is_poly = is_poly[~small]
         if sel.empty:
@@ -307,9 +298,8 @@ class DistanceEngine:
         self._frames = networks or {}
         self._graphs: dict[str, StreetGraph | None] = dict(graphs or {})
         self._snaps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.notes: dict[str, str] = {}
-        #: the notes as :mod:`geo.texts` messages
-        self.notes_msg: dict[str, dict[str, Any]] = {}
+        #: mode -> how its distances are measured when not along its own network
+        self.notes: dict[str, Message] = {}
 
     def graph(self, mode: str) -> StreetGraph | None:
         """The street graph used for ``mode`` (built on first use), or None (straight line)."""
@@ -321,15 +311,12 @@ class DistanceEngine:
             if frames is not None and len(frames[0]) and len(frames[1]):
                 g = StreetGraph.from_frames(frames[0], frames[1], mode=mode)
                 if name != _NETWORK_FOR_MODE[mode][0]:
-                    self.notes_msg[mode] = {"code": "network_fallback", "mode": mode,
-                                            "network": name}
-                    self.notes[mode] = render(self.notes_msg[mode])
+                    self.notes[mode] = Message("network_fallback", {"mode": mode, "network": name})
                 break
         if g is None:
-            self.notes_msg[mode] = {"code": "no_network", "mode": mode,
-                                    "network": _NETWORK_FOR_MODE[mode][0],
-                                    "factor": DETOUR[mode]}
-            self.notes[mode] = render(self.notes_msg[mode])
+            self.notes[mode] = Message("no_network", {"mode": mode,
+                                                      "network": _NETWORK_FOR_MODE[mode][0],
+                                                      "factor": DETOUR[mode]})
         self._graphs[mode] = g
         return g
 
@@ -513,14 +500,14 @@ class StatReference:
         z = (x - self.mean) / self.sd
         return np.clip(50.0 + STAT_Z_POINTS * (z if higher_is_better else -z), 0.0, 100.0)
 
-    def note(self) -> dict[str, Any]:
-        """How the statistic was standardised, as a :mod:`geo.texts` message."""
+    def note(self) -> Message:
+        """How the statistic was standardised."""
         if self.national:
-            return {"code": "stat_national_log" if self.log_scale else "stat_national",
-                    "n": self.n, "median": self.median, "points": STAT_Z_POINTS}
-        return {"code": "stat_standardised", "n": self.n,
-                "mean": float(np.exp(self.mean)) if self.log_scale else self.mean,
-                "lo": self.lo, "hi": self.hi, "points": STAT_Z_POINTS}
+            return Message("stat_national_log" if self.log_scale else "stat_national",
+                           {"n": self.n, "median": self.median, "points": STAT_Z_POINTS})
+        return Message("stat_standardised", {
+            "n": self.n, "mean": float(np.exp(self.mean)) if self.log_scale else self.mean,
+            "lo": self.lo, "hi": self.hi, "points": STAT_Z_POINTS})
 
 
 # -- gaps of partial data ----------------------------------------------------------------------
@@ -528,8 +515,8 @@ def _kind_words(kind: str) -> list[tuple[str, bool]]:
     """``(stem, compound)`` words naming ``kind``: English at a word start, Swedish anywhere."""
     en = kind_name(kind, "en").lower()
     words = [(en[:-1] if en.endswith("y") else en, False)]
-    if kind in KIND_NAMES_SV:
-        sv = [w.strip().lower() for w in KIND_NAMES_SV[kind].split("/") if w.strip()]
+    if kind in NAMED_KINDS:
+        sv = [w.strip().lower() for w in kind_name(kind, "sv").split("/") if w.strip()]
         words += [(w[:-1] if w.endswith("a") else w, True) for w in sv]  # förskola: förskolor
     return words
 
@@ -539,7 +526,7 @@ def _mentions(item: str) -> set[str]:
     (``skola`` in ``förskola``)."""
     low = item.lower()
     hits: list[tuple[int, int, str]] = []
-    for kind in {*KIND_NAMES_SV, "hospital", "grocery", "pharmacy", "library"}:
+    for kind in {*NAMED_KINDS, "hospital", "grocery", "pharmacy", "library"}:
         for stem, compound in _kind_words(kind):
             pat = re.escape(stem) if compound else r"\b" + re.escape(stem)
             hits += [(m.start(), m.end(), kind) for m in re.finditer(pat, low)]
@@ -641,8 +628,8 @@ class IndicatorResult:
     ``raw``: distance (m, metres-equivalent by car), count, or statistic per point; ``score``
     0-100 with the default decay (NaN where not computable); ``nearest``: row in ``amenities``
     (-1: none); ``classes``: ``(factor, distances)`` per departure class for re-scoring with
-    another decay (nearest measures only). ``reason_msg`` and ``notes_msg`` are ``reason`` and
-    ``notes`` as :mod:`geo.texts` messages (``render(msg, "sv")`` for Swedish). ``partial``: the
+    another decay (nearest measures only). ``reason`` (why missing; None otherwise) and ``notes``
+    are :class:`geo.messages.Message` s (``render(msg, "sv")`` for Swedish). ``partial``: the
     amenity list is incomplete (see *Partial data* above); ``gaps`` then holds the pack's
     ``not_available_offline`` items naming its kinds, ``gap_kinds`` those kinds.
     """
@@ -651,10 +638,10 @@ class IndicatorResult:
     measure: str
     mode: str
     missing: bool = False
-    reason: str = ""
+    reason: Message | None = None
     approximate: bool = False
     partial: bool = False
-    notes: list[str] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)
     raw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     score: np.ndarray = field(default_factory=lambda: np.zeros(0))
     nearest: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -664,8 +651,6 @@ class IndicatorResult:
     threshold_m: float = 500.0
     max_m: float | None = None
     unit: str = "m"
-    reason_msg: dict[str, Any] = field(default_factory=dict)
-    notes_msg: list[dict[str, Any]] = field(default_factory=list)
     gaps: list[str] = field(default_factory=list)
     gap_kinds: list[str] = field(default_factory=list)
 
@@ -679,13 +664,13 @@ class IndicatorResult:
         """Distance up to which a partial layer's known nearest is stated (``PARTIAL_SUPPORT t``)."""
         return PARTIAL_SUPPORT * float(self.threshold_m)
 
-    def gap_msg(self) -> dict[str, Any]:
-        """The gap as a :mod:`geo.texts` message (``{}`` when complete)."""
+    def gap_note(self) -> Message | None:
+        """What the partial list lacks (None when complete)."""
         if not self.partial:
-            return {}
+            return None
         if self.gaps:
-            return {"code": "partial_gap", "kinds": list(self.gap_kinds), "gaps": list(self.gaps)}
-        return {"code": "partial_generic"}
+            return Message("partial_gap", {"kinds": list(self.gap_kinds), "gaps": list(self.gaps)})
+        return Message("partial_generic")
     #: the standard t per point (its place type's), or None: ``threshold_m`` everywhere
     thresholds: np.ndarray | None = None
 
@@ -705,18 +690,11 @@ class IndicatorResult:
         return np.asarray(np.max(np.vstack(parts), axis=0))
 
 
-def _missing(ind: Any, n: int, reason_msg: dict[str, Any], notes_msg: list[dict[str, Any]] | None = None,
+def _missing(ind: Any, n: int, reason: Message | None, notes: list[Message] | None = None,
              **kw: Any) -> IndicatorResult:
-    notes_msg = notes_msg or []
-    return IndicatorResult(ind.key, ind.measure, ind.mode, missing=True, reason=render(reason_msg),
-                           reason_msg=reason_msg, notes=[render(m) for m in notes_msg],
-                           notes_msg=notes_msg, raw=np.full(n, np.nan), score=np.full(n, np.nan),
-                           nearest=np.full(n, -1, dtype=np.int64), **kw)
-
-
-def _with_msgs(notes_msg: list[dict[str, Any]]) -> dict[str, Any]:
-    """``notes`` and ``notes_msg`` keyword arguments of an :class:`IndicatorResult`."""
-    return {"notes": [render(m) for m in notes_msg], "notes_msg": notes_msg}
+    return IndicatorResult(ind.key, ind.measure, ind.mode, missing=True, reason=reason,
+                           notes=list(notes or []), raw=np.full(n, np.nan),
+                           score=np.full(n, np.nan), nearest=np.full(n, -1, dtype=np.int64), **kw)
 
 
 def _partial(kinds: Sequence[str], table: pd.DataFrame, layer_status: Any,
@@ -728,10 +706,10 @@ def _partial(kinds: Sequence[str], table: pd.DataFrame, layer_status: Any,
         return True
     if getattr(layer_status, "coverage", "") != Coverage.PARTIAL:
         return False
-    msg = getattr(layer_status, "reason_msg", None) or {}
-    parts = msg.get("parts", [msg]) if msg.get("code") == "join" else [msg]
+    reason = getattr(layer_status, "reason", None)
+    parts = reason.parts if isinstance(reason, Message) else ()
     # a layer partial for named kinds or sources is judged by kind and feature above
-    return not any(p.get("code") in ("layer_absent_kinds", "layer_partial_sources") for p in parts)
+    return not any(p.code in ("layer_absent_kinds", "layer_partial_sources") for p in parts)
 def _point_thresholds(ind: Any, place_types: np.ndarray | None, n: int) -> np.ndarray | None:
     """The indicator's standard at each of ``n`` points from their place types (None: none given)."""
     if place_types is None or not hasattr(ind, "threshold_for"):
@@ -797,7 +775,7 @@ class _Found:
     """The amenities a feature measure works on, its notes and the result fields they share."""
 
     amen: Amenities
-    notes: list[dict[str, Any]]
+    notes: list[Message]
     common: dict[str, Any]
 
 
@@ -805,17 +783,17 @@ def _stat(x: _Inputs) -> IndicatorResult:
     """A municipal statistic, standardised (see *Scores* above)."""
     ind, n, table, municipalities = x.ind, x.n, x.table, x.municipalities
     if table is None:
-        return _missing(ind, n, {"code": "stat_table_missing", "table": ind.table},
+        return _missing(ind, n, Message("stat_table_missing", {"table": ind.table}),
                         unit="stat")
     values, col = stat_by_municipality(table, ind.column)
     if values.empty:
-        return _missing(ind, n, {"code": "stat_no_values", "table": ind.table,
-                                 "column": ind.column}, unit="stat")
+        return _missing(ind, n, Message("stat_no_values", {"table": ind.table,
+                                                   "column": ind.column}), unit="stat")
     munis = np.asarray(municipalities if municipalities is not None else [None] * n,
                        dtype=object)
     here = [m for m in pd.unique(munis) if m is not None and m == m]
     if not values.index.isin(here).any():
-        return _missing(ind, n, {"code": "stat_no_municipalities", "table": ind.table},
+        return _missing(ind, n, Message("stat_no_municipalities", {"table": ind.table}),
                         unit="stat")
     raw = pd.Series(munis).map(values).to_numpy(dtype=float)
     ref = StatReference.of(values, getattr(ind, "log_scale", False))
@@ -823,41 +801,42 @@ def _stat(x: _Inputs) -> IndicatorResult:
     notes = [ref.note()]
     absent = sorted(str(m) for m in here if m not in values.index)
     if absent:
-        notes.append({"code": "stat_no_value_for", "municipalities": absent,
-                      "table": ind.table})
+        notes.append(Message("stat_no_value_for", {"municipalities": absent,
+                                                   "table": ind.table}))
     if col != ind.column:
-        notes.append({"code": "column_used", "column": col})
+        notes.append(Message("column_used", {"column": col}))
     return IndicatorResult(ind.key, Measure.STAT, ind.mode, raw=raw, score=score,
                            nearest=np.full(n, -1, dtype=np.int64), unit="stat",
-                           **_with_msgs(notes))
+                           notes=notes)
 
 
 def _features(x: _Inputs) -> IndicatorResult | _Found:
     """The amenities of the indicator's kinds, or the *missing* result when there are none."""
     ind, engine, n, dec, layer, layer_status = x.ind, x.engine, x.n, x.dec, x.layer, x.layer_status
-    status_reason = getattr(layer_status, "reason", "") if layer_status is not None else ""
-    status_msg = (getattr(layer_status, "reason_msg", None) or text(status_reason)
-                  if status_reason else {})
+    status = getattr(layer_status, "reason", None)
+    status_reason = status if isinstance(status, Message) else None
     partial = getattr(layer_status, "coverage", "") == Coverage.PARTIAL
     lay = layer if layer is not None else gpd.GeoDataFrame()
-    amen, notes = select_amenities_msg(lay, tuple(ind.kinds), ind.min_area_ha)
+    amen, notes = select_amenities(lay, tuple(ind.kinds), ind.min_area_ha)
     if len(amen) == 0:
-        why: dict[str, Any]
+        why: Message
         if lay.empty:
-            why = {"code": "layer_not_loaded", "kinds": list(ind.kinds), "layer": ind.layer}
+            why = Message("layer_not_loaded", {"kinds": list(ind.kinds), "layer": ind.layer})
         else:
             present = sorted(lay["kind"].astype(str).unique()) if "kind" in lay else []
-            why = {"code": "kinds_absent", "kinds": list(ind.kinds), "n": len(lay),
-                   "layer": ind.layer, "present": present}
+            params: dict[str, object] = {"kinds": list(ind.kinds), "n": len(lay),
+                                         "layer": ind.layer, "present": present}
             if ind.min_area_ha:
-                why |= {"code": "kinds_absent_area", "min_ha": float(ind.min_area_ha)}
-        return _missing(ind, n, join(why, status_msg), notes, partial=partial)
+                why = Message("kinds_absent_area", params | {"min_ha": float(ind.min_area_ha)})
+            else:
+                why = Message("kinds_absent", params)
+        return _missing(ind, n, join(why, status_reason), notes, partial=partial)
     names = [str(v) for v in amen.table["name"] if v is not None and v == v]
     gap_items, gap_kinds = kind_gaps(x.gaps, tuple(ind.kinds), names)
     partial = _partial(tuple(ind.kinds), amen.table, layer_status, gap_kinds)
     approximate = engine.approximate(ind.mode)
-    if ind.mode in engine.notes_msg:
-        notes.append(engine.notes_msg[ind.mode])
+    if ind.mode in engine.notes:
+        notes.append(engine.notes[ind.mode])
     common = dict(approximate=approximate, partial=partial, amenities=amen.table,
                   decay=dec, threshold_m=ind.threshold_m, max_m=ind.max_m,
                   gaps=gap_items if partial else [], gap_kinds=gap_kinds if partial else [],
@@ -896,7 +875,7 @@ def _reach(x: _Inputs, counts: Callable[[_Inputs, Amenities, float], np.ndarray]
     score = 100.0 * np.minimum(1.0, cnt / float(ind.target_count))
     which = engine.nearest(ind.mode, amen)[1]
     return IndicatorResult(ind.key, ind.measure, ind.mode, raw=cnt, score=score,
-                           nearest=which, unit="count", **_with_msgs(notes),
+                           nearest=which, unit="count", notes=notes,
                            **found.common)
 
 
@@ -928,10 +907,10 @@ def _nearest(x: _Inputs) -> IndicatorResult:
         if unknown.any():
             classes.append((_UNKNOWN_DEPARTURES_FACTOR,
                             engine.nearest(ind.mode, amen, subset=unknown)[0]))
-        notes.append({"code": "departures_weighted",
-                      "classes": [[m, f] for m, f in DEPARTURE_CLASSES]})
+        notes.append(Message("departures_weighted",
+                             {"classes": [[m, f] for m, f in DEPARTURE_CLASSES]}))
     res = IndicatorResult(ind.key, Measure.NEAREST, ind.mode, raw=dist, nearest=which,
-                          classes=classes, **_with_msgs(notes), **found.common)
+                          classes=classes, notes=notes, **found.common)
     res.score = res.rescore(x.dec)
     return res
 

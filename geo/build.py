@@ -20,6 +20,7 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from .errors import DataSourceError, OfflineError
+from .messages import Message, join
 from .regions import Region, assign_municipality, municipalities, resolve_region
 from .schema import LOCALITY_COLUMNS, Provenance, empty_features
 from .settings import OSM_ATTRIBUTION, STORE_CRS, WORK_CRS, pack_dirs
@@ -27,8 +28,7 @@ from .sources.base import SourceResult
 from .sources.pack import ORIGIN
 from .store import Snapshot, open_snapshot, region_lock, write_snapshot
 
-__all__ = ["build_region", "dedupe_across_sources", "fingerprint", "layer_coverage",
-           "layer_coverage_msg"]
+__all__ = ["build_region", "dedupe_across_sources", "fingerprint", "layer_coverage"]
 
 log = logging.getLogger(__name__)
 
@@ -406,40 +406,29 @@ def dedupe_across_sources(gdf: gpd.GeoDataFrame, tolerance_m: float = DEDUPE_DIS
     return gdf.drop(index=sorted(drop)).reset_index(drop=True)
 
 
-def layer_coverage(key: str, gdf: gpd.GeoDataFrame, provs: Sequence[Provenance]) -> tuple[str, str]:
-    """Return ``(coverage, reason)`` of a merged layer.
+def layer_coverage(key: str, gdf: gpd.GeoDataFrame,
+                   provs: Sequence[Provenance]) -> tuple[str, Message | None]:
+    """Return ``(coverage, reason)`` of a merged layer (``reason``: None when complete).
 
     ``complete`` needs every source complete and a feature of every kind the layer's indicators use;
     otherwise ``partial`` with the missing kinds named; ``missing`` when there is no feature.
     """
-    coverage, reason, _ = layer_coverage_msg(key, gdf, provs)
-    return coverage, reason
-
-
-def layer_coverage_msg(key: str, gdf: gpd.GeoDataFrame,
-                       provs: Sequence[Provenance]) -> tuple[str, str, dict[str, Any]]:
-    """:func:`layer_coverage` plus the reason as a :mod:`geo.texts` message (``{}``: none)."""
     from layers import get_layer
 
-    from .texts import join, render
-
     spec = get_layer(key)
-    msg: dict[str, Any]
     if gdf.empty:
         kinds = sorted({r.kind for r in spec.osm}, key=lambda k: k.replace("_", " ")) or [key]
-        msg = {"code": "layer_no_source", "what": kinds}
-        return "missing", render(msg), msg
+        return "missing", Message("layer_no_source", {"what": kinds})
     needed = {k for ind in spec.indicators if ind.measure != "stat" for k in ind.kinds}
     present = set(gdf["kind"])
     absent = sorted(needed - present)
     partial_sources = sorted({p.source for p in provs if p.coverage != "complete"})
     parts = []
     if absent:
-        parts.append({"code": "layer_absent_kinds", "kinds": absent})
+        parts.append(Message("layer_absent_kinds", {"kinds": absent}))
     if partial_sources:
-        parts.append({"code": "layer_partial_sources", "sources": partial_sources})
-    msg = join(*parts) if parts else {}
-    return ("partial" if parts else "complete"), render(msg), msg
+        parts.append(Message("layer_partial_sources", {"sources": partial_sources}))
+    return ("partial" if parts else "complete"), join(*parts)
 
 
 def _layer_gap_lines(key: str, gaps: Sequence[str]) -> list[str]:
@@ -773,9 +762,9 @@ def _build(reg: Region, *, packs: Sequence[str | Path] | None, files: Sequence[t
         w.put_base("footprints", match.footprints, footprint_provs)
         w.manifest["base"]["footprints"].update(match.summary())
         for key, (gdf, provs) in merged.items():
-            coverage, reason, reason_msg = layer_coverage_msg(key, gdf, provs)
+            coverage, why = layer_coverage(key, gdf, provs)
             unique = list({p: None for p in provs})
-            w.put_layer(key, gdf, unique, coverage, reason, reason_msg=reason_msg)
+            w.put_layer(key, gdf, unique, coverage, why)
             layer_gap = _layer_gap_lines(key, gaps)
             if layer_gap:
                 w.manifest["layers"][key]["gaps"] = layer_gap

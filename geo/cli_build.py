@@ -14,6 +14,7 @@ from .catalog import CATALOGUE, fmt_number, t
 from .cli import echo
 from .cli_score import check_text
 from .errors import DataSourceError
+from .messages import render
 from .settings import DEFAULT_REGION
 
 __all__ = ["format_info", "register"]
@@ -131,7 +132,7 @@ def format_info(snap: Any, lang: str = "en") -> str:
     for key in LAYERS:
         st = snap.layer_status(key)
         if not st.available:
-            missing.append((key, st.reason))
+            missing.append((key, render(st.reason)))
             continue
         srcs = "; ".join(dict.fromkeys(f"{p.source} ({p.date})" if p.date and p.date not in p.source
                                        else p.source for p in st.sources))
@@ -139,7 +140,7 @@ def format_info(snap: Any, lang: str = "en") -> str:
         lines.append(f"  {key:<12} {st.count:>6}  {st.coverage:<9} {srcs}")
         lines.append(pad + t("cli.info.kinds", lang, kinds=kinds))
         if st.reason:
-            lines.append(pad + t("cli.info.note", lang, note=st.reason))
+            lines.append(pad + t("cli.info.note", lang, note=render(st.reason, lang)))
     tables = m.get("tables", {})
     if tables:
         lines.append("")

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from .catalog import fmt_number, t
 from .cli import echo
 from .errors import LimitError, LivabilityError
+from .messages import Message, render
 from .settings import MAX_NAME_CHARS, MAX_SENSITIVITY_DRAWS
 
 __all__ = ["check_text", "parse_weights", "register", "run", "table_text"]
@@ -65,7 +67,7 @@ def parse_weights(text: str | None) -> dict[str, float]:
     return out
 
 
-def table_text(frame: Any, missing_everywhere: dict[str, str], *, approximate: bool,
+def table_text(frame: Any, missing_everywhere: Mapping[str, Message | None], *, approximate: bool,
                lang: str = "en") -> str:
     """The ranked table as text: rank, name, municipality, score, the share of the score resting on
     complete data, rank band, missing indicators."""
@@ -91,7 +93,7 @@ def table_text(frame: Any, missing_everywhere: dict[str, str], *, approximate: b
     if missing_everywhere:
         lines.append("")
         lines.append(t("cli.score.missing_everywhere", lang))
-        lines += [f"  {k}: {why}" for k, why in missing_everywhere.items()]
+        lines += [f"  {k}: {render(why, lang)}" for k, why in missing_everywhere.items()]
     lines.append("")
     lines.append(t("cli.score.complete_note", lang))
     if approximate:
@@ -108,7 +110,6 @@ def run(args: argparse.Namespace) -> int:
     from .scoring import build_model, explain, municipal_context, resolve_weights, score
     from .sensitivity import attach_bands, rank_bands
     from .store import open_region
-    from .texts import render
 
     check_text("--region", args.region)
     check_text("--explain", args.explain)
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         snap = open_region(args.region, args.data_dir)
         rows = municipal_context(snap, args.context)
         name = rows[0].municipality_name if rows else args.context
-        echo(render({"code": "context_header", "municipality": name}, args.lang))
+        echo(render(Message("context_header", {"municipality": name}), args.lang))
         echo("\n".join("  " + r.text(args.lang) for r in rows))
         return 0
     weights = parse_weights(args.weights)

@@ -29,7 +29,7 @@ from layers.context import CONTEXT_STATS, SKR_GROUPS_EN, ContextStat
 
 from .access import StatReference, stat_values
 from .catalog import indicator_title, stat_title
-from .texts import fmt_value, render
+from .messages import Message, fmt_value, render
 
 __all__ = ["ContextRow", "context_rows", "municipality_names"]
 
@@ -49,7 +49,7 @@ class ContextRow:
     municipality, municipality_name
         The municipality's code and name.
     value, unit, year
-        The statistic in the table's unit (a :func:`geo.texts.fmt_value` code) and its year
+        The statistic in the table's unit (a :func:`geo.messages.fmt_value` code) and its year
         (``"2015-2025"`` for a change); NaN when the table has no value for the municipality.
     national_median
         Median over all municipalities of a national table; NaN for a county-only table.
@@ -61,9 +61,9 @@ class ContextRow:
         direction (None: neither is better).
     table, column, source, license
         Where the value comes from; ``license`` as the pack states it (``"unclear: ..."``).
-    note, note_msg
-        Why the value is missing or why there is no national median ("" / ``{}`` otherwise); for
-        a category, how many municipalities share it.
+    note
+        Why the value is missing or why there is no national median (None otherwise); for a
+        category, how many municipalities share it.
     label, label_sv
         For a category (``unit == "category"``, value NaN): its name (``"Small town (C6)"``).
     """
@@ -88,8 +88,7 @@ class ContextRow:
     column: str
     source: str
     license: str
-    note: str = ""
-    note_msg: dict[str, Any] = field(default_factory=dict)
+    note: Message | None = None
     label: str = ""
     label_sv: str = ""
 
@@ -99,8 +98,9 @@ class ContextRow:
         return self.license.strip().lower().startswith("unclear")
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain dict for the UI and JSON (with ``license_unclear``)."""
-        return asdict(self) | {"license_unclear": self.license_unclear}
+        """Plain dict for JSON (with ``license_unclear``; ``note`` as a message dict or None)."""
+        return asdict(self) | {"note": self.note.to_dict() if self.note else None,
+                               "license_unclear": self.license_unclear}
 
     def text(self, lang: str = "en") -> str:
         """``"Tax rate ...: 33.69% (national median 33.60%); 2025; Kolada ..., licence unclear"``."""
@@ -112,17 +112,16 @@ class ContextRow:
     def comparison(self, lang: str = "en") -> str:
         """`` (national median ...)``, or the note (county only, no value) in brackets."""
         if self.value == self.value and self.national_median == self.national_median:
-            return " (" + render({"code": "national_median",
-                                  "median": fmt_value(self.national_median, self.unit, lang)},
-                                 lang) + ")"
-        return f" ({render(self.note_msg, lang)})" if self.note_msg else ""
+            return " (" + render(Message("national_median", {
+                "median": fmt_value(self.national_median, self.unit, lang)}), lang) + ")"
+        return f" ({render(self.note, lang)})" if self.note else ""
 
     def provenance(self, lang: str = "en") -> str:
         """``; 2025; <source>[, licence unclear]``."""
         out = f"; {self.year}" if self.year else ""
         out += f"; {self.source}" if self.source else ""
         if self.license_unclear:
-            out += ", " + render({"code": "licence_unclear"}, lang)
+            out += ", " + render(Message("licence_unclear"), lang)
         return out
 
 
@@ -147,7 +146,7 @@ class _Series:
     source: str
     license: str
     date: str
-    missing_msg: dict[str, Any] = field(default_factory=dict)
+    missing: Message | None = None
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
@@ -158,7 +157,7 @@ def _indicator_series(snapshot: Any, table: str, column: str, *, log_scale: bool
     if df is None:
         empty = pd.Series(dtype=float)
         return _Series(empty, empty, StatReference.of(empty), src, lic, date,
-                       {"code": "stat_table_missing", "table": table})
+                       Message("stat_table_missing", {"table": table}))
     frame, _ = stat_values(df, column, year=year, zero_is_missing=zero_is_missing)
     return _Series(frame["value"], frame["year"], StatReference.of(frame["value"], log_scale),
                    src, lic, date)
@@ -173,7 +172,7 @@ def _change_series(snapshot: Any, c: ContextStat) -> _Series:
     srcs = list(dict.fromkeys(s for s in (base.source, end.source) if s))
     lics = list(dict.fromkeys(s for s in (base.license, end.license) if s))
     return _Series(change, years, StatReference.of(change), "; ".join(srcs), "; ".join(lics),
-                   f"{c.base_year}-{c.year}", end.missing_msg or base.missing_msg)
+                   f"{c.base_year}-{c.year}", end.missing or base.missing)
 
 
 def _ratio_series(snapshot: Any, c: ContextStat) -> _Series:
@@ -199,7 +198,7 @@ def _category_series(snapshot: Any, c: ContextStat) -> _Series:
     empty = pd.Series(dtype=float)
     if df is None or "municipality" not in df.columns or c.column not in df.columns:
         return _Series(empty, empty, StatReference.of(empty), src, lic, date,
-                       {"code": "stat_table_missing", "table": c.table})
+                       Message("stat_table_missing", {"table": c.table}))
     codes = df[c.column].astype(str).str.strip()
     names = df[c.label_column].astype(str) if c.label_column in df.columns else codes
     keys = df["municipality"].astype(str)
@@ -225,12 +224,12 @@ def municipality_names(snapshot: Any) -> dict[str, str]:
 
 
 def _reference(ref: StatReference, values: pd.Series, region: str,
-               region_codes: set[str]) -> tuple[str, dict[str, Any]]:
+               region_codes: set[str]) -> tuple[str, Message | None]:
     if ref.national:
-        return "national", {}
+        return "national", None
     if region_codes and set(values.index) <= region_codes:
-        return "county", {"code": "stat_county_only", "region": region}
-    return "table", {"code": "stat_table_only", "n": ref.n}
+        return "county", Message("stat_county_only", {"region": region})
+    return "table", Message("stat_table_only", {"n": ref.n})
 
 
 def context_rows(snapshot: Any, codes: Iterable[str], *,
@@ -269,9 +268,9 @@ def context_rows(snapshot: Any, codes: Iterable[str], *,
                                        zero_is_missing=c.zero_is_missing)
         specs.append((c, series, False))
     for spec, s, scored in specs:
-        if s.missing_msg.get("code") == "stat_table_missing":
+        if s.missing is not None and s.missing.code == "stat_table_missing":
             continue  # not in this snapshot: the indicator says so, a context line is left out
-        reference, ref_msg = _reference(s.ref, s.values, region_name, region_codes)
+        reference, ref_note = _reference(s.ref, s.values, region_name, region_codes)
         national = s.ref.median if reference == "national" else float("nan")
         theme = spec.layer if scored else spec.group
         hib = spec.higher_is_better
@@ -279,17 +278,17 @@ def context_rows(snapshot: Any, codes: Iterable[str], *,
         for code in codes:
             name = names.get(code, code)
             value = float(s.values.get(code, np.nan))
-            note = ref_msg
+            note = ref_note
             label = s.labels.get(code, ("", ""))
             year = _year(float(s.years.get(code, np.nan)), s.date)
             if spec.unit == "category":
-                note = {"code": "context_group", "n": int(s.years.get(code, 0)),
-                        "total": s.ref.n} if label[0] else \
-                    {"code": "stat_no_value_for", "municipalities": [name], "table": spec.table}
+                note = Message("context_group", {"n": int(s.years.get(code, 0)),
+                                                 "total": s.ref.n}) if label[0] else \
+                    Message("stat_no_value_for", {"municipalities": [name], "table": spec.table})
                 reference, year = "national", s.date
             elif value != value:
-                note = s.missing_msg or {"code": "stat_no_value_for", "municipalities": [name],
-                                         "table": spec.table}
+                note = s.missing or Message("stat_no_value_for", {"municipalities": [name],
+                                                                  "table": spec.table})
             score = float(s.ref.score(np.array([value]), bool(hib))[0]) if scored \
                 else float("nan")
             out[code].append(ContextRow(
@@ -300,7 +299,7 @@ def context_rows(snapshot: Any, codes: Iterable[str], *,
                 reference=reference, n_compared=s.ref.n, reference_median=s.ref.median,
                 score=score, scored=scored, higher_is_better=hib, table=spec.table,
                 column=spec.column, source=s.source, license=s.license,
-                note=render(note) if note else "", note_msg=dict(note), label=label[0],
+                note=note, label=label[0],
                 label_sv=label[1]))
     log.info("municipal context: %d statistics for %d municipalities", len(specs), len(codes))
     return out

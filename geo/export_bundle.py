@@ -25,6 +25,7 @@ from shapely.geometry import Polygon
 from . import __version__
 from .catalog import layer_title
 from .errors import LivabilityError
+from .messages import render
 from .schema import Provenance, provenance_of
 from .settings import OSM_ATTRIBUTION, STORE_CRS
 
@@ -429,7 +430,7 @@ def collect(
         gdf = snapshot.layer(key)
         if gdf.empty:
             st = snapshot.layer_status(key)
-            skipped[key] = st.reason or "no features in this snapshot"
+            skipped[key] = render(st.reason) or "no features in this snapshot"
             continue
         title = layer_title(key, "en")
         tables.append(ExportTable(key, _clean(_to_crs(gdf, crs)), "layer", title,

@@ -53,8 +53,8 @@ What a score means
   lies within the standard for the place type, 50 at 1.5 times the standard, 20 at twice it, about
   0 beyond three times. So 100 means every need within its standard; a statistic scores 50 for an
   average municipality. The other decays (``--decay``) score 50 *at* the standard.
-- Bands (:data:`BANDS`, words in :mod:`geo.texts`) turn a composite into words; a lower bound
-  belongs to its band (80 is "most errands on foot", 79.9 the band below).
+- Bands (:data:`BANDS`, words: ``band.<key>`` in :mod:`geo.catalog`) turn a composite into words; a
+  lower bound belongs to its band (80 is "most errands on foot", 79.9 the band below).
 - Percentiles (:func:`percentiles`): ``pct_region`` is the share of the region's other scored
   localities with a lower composite (ties count half), ``pct_type`` the same among localities of
   the same place type (NaN for a type with one locality). Both lie in 0-100 and grow with the
@@ -67,7 +67,7 @@ import difflib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -78,14 +78,14 @@ from layers import LAYERS, Indicator, all_indicators, get_persona, residential_l
 from layers.vocab import NETWORK_NAMES, Measure
 
 from .access import DistanceEngine, IndicatorResult, compute_indicator, weighted_median
-from .catalog import indicator_title, layer_title
+from .catalog import indicator_title, lang_of, layer_title, t
 from .context import ContextRow, context_rows, municipality_names
 from .errors import LimitError, LivabilityError, RegionNotFoundError, UnknownLayerError
 from .grid import build_grid
+from .messages import Message, fmt_distance, fmt_spec, fmt_value, join, place_type_name, render
 from .network import MODE_SPEEDS_KMH, minutes
 from .placetypes import locality_types, point_types
 from .settings import MAX_WEIGHT
-from .texts import fmt_distance, fmt_spec, fmt_value, join, place_type_name, render, render_or
 
 __all__ = [
     "BANDS",
@@ -170,7 +170,7 @@ class ScoreModel:
         return [i.key for i in self.indicators]
 
     @property
-    def missing(self) -> dict[str, str]:
+    def missing(self) -> dict[str, Message | None]:
         """Indicators that could not be computed anywhere: key -> reason."""
         return {k: r.reason for k, r in self.results.items() if r.missing}
 
@@ -505,7 +505,7 @@ def _rank(values: np.ndarray) -> np.ndarray:
 
 
 #: ``(lower bound, band key)`` from the top; a composite belongs to the first band it reaches.
-#: The words (en, sv) are :data:`geo.texts.BAND_NAMES`.
+#: The words (en, sv) are the ``band.<key>`` entries of :mod:`geo.catalog`.
 BANDS: tuple[tuple[float, str], ...] = (
     (80.0, "on_foot"),          # most errands on foot
     (60.0, "foot_or_bike"),     # many errands on foot or by bike
@@ -564,7 +564,7 @@ class Scores:
     municipalities and cells) is the share of the composite's weight resting on complete data
     (:func:`complete_share`); ``complete_indicators`` lists the indicator keys computed from
     complete data.
-    ``place_type``, ``band`` (a :data:`BANDS` key; words: :func:`geo.texts.band_name`),
+    ``place_type``, ``band`` (a :data:`BANDS` key; words: :func:`geo.messages.band_name`),
     ``pct_region`` and ``pct_type`` (:func:`percentiles` against all localities of the region and
     against those of the same place type) are columns of ``localities``; cells carry
     ``place_type``.
@@ -576,7 +576,7 @@ class Scores:
     weights: dict[str, float]
     persona: str | None
     penalty: bool
-    missing: dict[str, str]
+    missing: dict[str, Message | None]
     approximate: bool
     loc_themes: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((0, 0)))
     complete_indicators: list[str] = field(default_factory=list)
@@ -644,44 +644,74 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
 
 
 # -- explanation ---------------------------------------------------------------------------------
-_TXT = {
-    "en": {"rank": "rank", "of": "of", "composite": "Composite score", "theme": "Theme",
-           "missing": "missing", "approx": "approximate: straight-line distance x detour factor",
-           "partial": "partial data", "nearest": "nearest", "from_centre": "from the centre",
-           "score": "score", "walk": "on foot", "bike": "by bike", "car": "by car",
-           "cells": "cells", "weight": "weight", "muni": "municipality", "pop": "population",
-           "none": "none within reach",
-           "count": "reachable", "stat": "municipal value", "median": "median resident",
-           "ptype": "place type", "standard": "standard"},
-    "sv": {"rank": "plats", "of": "av", "composite": "Sammanvägt betyg", "theme": "Tema",
-           "missing": "saknas", "approx": "ungefärligt: fågelvägen x omvägsfaktor",
-           "partial": "ofullständiga data", "nearest": "närmast", "from_centre": "från centrum",
-           "score": "betyg", "walk": "till fots", "bike": "med cykel", "car": "med bil",
-           "cells": "rutor", "weight": "vikt", "muni": "kommun", "pop": "invånare",
-           "none": "ingen inom räckhåll",
-           "count": "nåbara", "stat": "kommunens värde", "median": "medianinvånaren",
-           "ptype": "ortstyp", "standard": "norm"},
-}
+def _label(key: str, lang: str) -> str:
+    """A label of :meth:`Explanation.to_text` (``explain.<key>`` of the catalogue)."""
+    return t(f"explain.{key}", lang)
+
+
+@dataclass(frozen=True)
+class NearestPlace:
+    """An amenity named in an explanation row: nearest for ``share`` (0-1) of the residents,
+    ``distance_m`` the median of their distances to it; ``known`` when the list is partial."""
+
+    name: str | None
+    kind: str
+    uid: str
+    distance_m: float
+    minutes: float
+    mode: str
+    share: float
+    known: bool
+
+
+@dataclass(frozen=True)
+class ExplanationRow:
+    """One indicator of an :class:`Explanation` (see :func:`explain` for the fields)."""
+
+    key: str
+    title: str
+    title_sv: str
+    theme: str
+    measure: str
+    mode: str
+    score: float
+    raw: float
+    missing: bool
+    reason: Message | None
+    approximate: bool
+    partial: bool
+    complete: bool
+    gaps: tuple[str, ...]
+    gap: Message | None
+    notes: tuple[Message, ...]
+    n_cells: int
+    speed_kmh: float
+    nearest: tuple[NearestPlace, ...] = ()
+    statement: Message | None = None
+    median_m: float = float("nan")
+    share: float = 0.0
+    supported: bool = False
+    support_m: float = float("nan")
+    standard_m: float | None = None
+    context: ContextRow | None = None
 
 
 @dataclass
 class Explanation:
     """One place's score broken down into indicators, themes and named amenities.
 
-    A locality's rows come from its cells (see :func:`explain`); ``complete_share`` (0-1) is the
-    share of its composite weight resting on complete data; ``stat_share``: the share of municipal
-    statistics in the composite (at most :data:`STAT_CAP`); ``context``: the municipality's
-    :class:`geo.context.ContextRow` s as dicts (``value``, ``national_median``, ``unit``, ``year``,
-    ``source``, ``license``, ``license_unclear``, ``score``, ``scored``, ``note`` ...); statistics
-    rows of ``indicators`` carry the same ``value``/``national_median``/``unit``/``year``/``source``/
-    ``license`` keys.
+    A locality's rows (:class:`ExplanationRow`) come from its cells (see :func:`explain`);
+    ``complete_share`` (0-1) is the share of its composite weight resting on complete data;
+    ``stat_share``: the share of municipal statistics in the composite (at most :data:`STAT_CAP`);
+    ``context``: the municipality's :class:`geo.context.ContextRow` s; a statistics row of
+    ``indicators`` carries its own as ``context``.
 
     What the score means (for the app): ``place_type`` (:mod:`geo.placetypes`; words:
-    :func:`geo.texts.place_type_name`), ``band`` (a :data:`BANDS` key; words:
-    :func:`geo.texts.band_name`), ``pct_region`` / ``pct_type`` (percent of the region's other
+    :func:`geo.messages.place_type_name`), ``band`` (a :data:`BANDS` key; words:
+    :func:`geo.messages.band_name`), ``pct_region`` / ``pct_type`` (percent of the region's other
     localities / of those of the same type with a lower composite; NaN for a grid cell or a type
-    with one locality), ``n_type`` (localities of that type) and ``meaning_msg``, the sentence as a
-    :mod:`geo.texts` message ("71, most errands on foot; better than 80% of the places in ...").
+    with one locality), ``n_type`` (localities of that type) and ``meaning``, the sentence as a
+    :class:`geo.messages.Message` ("71, most errands on foot; better than 80% of the places in ...").
     """
 
     code: str
@@ -694,102 +724,112 @@ class Explanation:
     n_ranked: int
     n_cells: int
     themes: dict[str, float]
-    indicators: list[dict[str, Any]]
+    indicators: list[ExplanationRow]
     weights: dict[str, float]
     approximate: bool
     persona: str | None = None
     penalty: bool = False
     stat_share: float = float("nan")
-    context: list[dict[str, Any]] = field(default_factory=list)
+    context: list[ContextRow] = field(default_factory=list)
     complete_share: float = float("nan")
     place_type: str = ""
     band: str | None = None
     pct_region: float = float("nan")
     pct_type: float = float("nan")
     n_type: int = 0
-    meaning_msg: dict[str, Any] = field(default_factory=dict)
+    meaning: Message | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict for the UI and JSON."""
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+    def row(self, key: str) -> ExplanationRow:
+        """The row of indicator ``key``.
+
+        Raises
+        ------
+        KeyError
+            For an indicator the explanation has no row of.
+        """
+        for r in self.indicators:
+            if r.key == key:
+                return r
+        raise KeyError(key)
 
     def to_text(self, lang: str = "en") -> str:
         """A readable breakdown (``en`` or ``sv``: Swedish reasons, notes and numbers)."""
-        lang = lang if lang in _TXT else "en"
-        t = _TXT[lang]
+        lang = lang_of(lang)
         rank = "-" if np.isnan(self.rank) else f"{int(self.rank)}"
         pop = fmt_spec(int(self.population), ",", lang)
-        lines = [f"{self.name} ({self.municipality_name or self.municipality} {t['muni']}, "
-                 f"{t['pop']} {pop}): {t['composite']} {fmt_spec(self.composite, '.1f', lang)}, "
-                 f"{t['rank']} {rank} {t['of']} {self.n_ranked}"]
+        lines = [f"{self.name} ({self.municipality_name or self.municipality} {_label('muni', lang)}, "
+                 f"{_label('pop', lang)} {pop}): {_label('composite', lang)} "
+                 f"{fmt_spec(self.composite, '.1f', lang)}, "
+                 f"{_label('rank', lang)} {rank} {_label('of', lang)} {self.n_ranked}"]
         if np.isfinite(self.complete_share):
-            lines.append("  " + render({"code": "complete_share",
-                                        "pct": round(100 * self.complete_share)}, lang))
-        if self.meaning_msg:
-            lines.append(f"  {t['ptype']}: {place_type_name(self.place_type, lang)}; "
-                         f"{render(self.meaning_msg, lang)}")
+            lines.append("  " + render(Message("complete_share",
+                                               {"pct": round(100 * self.complete_share)}), lang))
+        if self.meaning is not None:
+            lines.append(f"  {_label('ptype', lang)}: {place_type_name(self.place_type, lang)}; "
+                         f"{render(self.meaning, lang)}")
         if self.approximate:
-            lines.append(f"  ({t['approx']})")
-        seen: dict[str, str] = {}
+            lines.append(f"  ({_label('approx', lang)})")
+        seen: dict[str, str] = {}  # English text -> text in lang (messages are not hashable)
         for row in self.indicators:
-            msgs = row.get("notes_msg") or []
-            for k, note in enumerate(row["notes"]):
-                if "network" in note and note not in seen:
-                    seen[note] = render_or(msgs[k] if k < len(msgs) else None, lang, note)
+            for note in row.notes:
+                if note.code in _NETWORK_NOTES:
+                    seen.setdefault(str(note), render(note, lang))
         lines += [f"  ({n})" for n in seen.values()]
         for th, val in self.themes.items():
             title = layer_title(th, lang)
-            lines.append(f"  {t['theme']} {title}: "
+            lines.append(f"  {_label('theme', lang)} {title}: "
                          f"{'-' if np.isnan(val) else fmt_spec(val, '.1f', lang)} "
-                         f"({t['weight']} {fmt_spec(self.weights[th], 'g', lang)})")
-            for row in (r for r in self.indicators if r["theme"] == th):
-                lines.append("    " + _indicator_line(row, t, lang))
+                         f"({_label('weight', lang)} {fmt_spec(self.weights[th], 'g', lang)})")
+            for row in (r for r in self.indicators if r.theme == th):
+                lines.append("    " + _indicator_line(row, lang))
         return "\n".join(lines + self._context_lines(lang))
 
     def _context_lines(self, lang: str) -> list[str]:
         """The statistics' share and the municipal context block of :meth:`to_text`."""
         lines = []
         if self.stat_share == self.stat_share:
-            lines.append("  " + render({"code": "stat_share", "share": self.stat_share,
-                                        "cap": STAT_CAP}, lang))
+            lines.append("  " + render(Message("stat_share", {"share": self.stat_share,
+                                                              "cap": STAT_CAP}), lang))
         if self.context:
-            lines.append("  " + render({"code": "context_header", "municipality":
-                                        self.municipality_name or self.municipality}, lang))
-            lines += ["    " + ContextRow(**{k: v for k, v in row.items()
-                                           if k in ContextRow.__dataclass_fields__}).text(lang)
-                      for row in self.context]
+            lines.append("  " + render(Message("context_header", {
+                "municipality": self.municipality_name or self.municipality}), lang))
+            lines += ["    " + row.text(lang) for row in self.context]
         return lines
 
 
-def _indicator_line(row: dict[str, Any], t: dict[str, str], lang: str = "en") -> str:
-    head = f"{row['title_sv'] if lang == 'sv' else row['title']}: "
-    if row["missing"]:
-        return head + f"{t['missing']} ({render_or(row.get('reason_msg'), lang, row['reason'])})"
+#: the notes of :class:`geo.access.DistanceEngine` (how distances are measured), listed once
+_NETWORK_NOTES = ("network_fallback", "no_network")
+
+
+def _indicator_line(row: ExplanationRow, lang: str = "en") -> str:
+    head = f"{row.title_sv if lang == 'sv' else row.title}: "
+    if row.missing:
+        return head + f"{_label('missing', lang)} ({render(row.reason, lang)})"
     flags = []
-    if row["approximate"]:
+    if row.approximate:
         flags.append("≈")
-    if row["partial"]:
-        flags.append(t["partial"])
+    if row.partial:
+        flags.append(_label("partial", lang))
     flag = f" [{', '.join(flags)}]" if flags else ""
-    body = f"{t['score']} {row['score']:.0f}"
-    median = f" ({t['median']})" if row.get("n_cells", 1) > 1 else ""
-    if row["measure"] == "stat" and row.get("context"):
-        ctx = ContextRow(**row["context"])
-        body += f"; {t['stat']} {fmt_value(ctx.value, ctx.unit, lang)}{ctx.comparison(lang)}"
-    elif row["measure"] == "stat":
-        body += f"; {t['stat']} {fmt_spec(row['raw'], ',g' if lang == 'sv' else 'g', lang)}"
-    elif Measure(row["measure"]).reach:
-        body += (f"; {fmt_spec(row['raw'], ',.0f' if lang == 'sv' else '.0f', lang)} "
-                 f"{t['count']}{median}")
-    if row.get("statement_msg"):
-        body += "; " + render(row["statement_msg"], lang)
-        near = row.get("nearest") or []
-        if near and row["mode"] == "car" and np.isfinite(near[0]["minutes"]):
-            body += f" (~{near[0]['minutes']:.0f} min)"
-    if row.get("gap_msg"):
-        body += "; " + render(row["gap_msg"], lang)
-    if row.get("standard_m"):
-        body += f"; {t['standard']} {fmt_distance(row['standard_m'], lang)}"
+    body = f"{_label('score', lang)} {row.score:.0f}"
+    median = f" ({_label('median', lang)})" if row.n_cells > 1 else ""
+    if row.measure == "stat" and row.context is not None:
+        ctx = row.context
+        body += (f"; {_label('stat', lang)} {fmt_value(ctx.value, ctx.unit, lang)}"
+                 f"{ctx.comparison(lang)}")
+    elif row.measure == "stat":
+        body += f"; {_label('stat', lang)} {fmt_spec(row.raw, ',g' if lang == 'sv' else 'g', lang)}"
+    elif Measure(row.measure).reach:
+        body += (f"; {fmt_spec(row.raw, ',.0f' if lang == 'sv' else '.0f', lang)} "
+                 f"{_label('count', lang)}{median}")
+    if row.statement is not None:
+        body += "; " + render(row.statement, lang)
+        if row.nearest and row.mode == "car" and np.isfinite(row.nearest[0].minutes):
+            body += f" (~{row.nearest[0].minutes:.0f} min)"
+    if row.gap is not None:
+        body += "; " + render(row.gap, lang)
+    if row.standard_m:
+        body += f"; {_label('standard', lang)} {fmt_distance(row.standard_m, lang)}"
     return head + body + flag
 
 
@@ -840,10 +880,19 @@ ALSO_MAX = 2
 ALSO_MIN_SHARE = 0.05
 
 
+def _named(res: IndicatorResult, feat: int, dist: float, share: float, mode: str) -> NearestPlace:
+    """Amenity row ``feat`` of ``res`` as a :class:`NearestPlace`."""
+    a = res.amenities.iloc[feat]
+    name = None if a["name"] is None or a["name"] != a["name"] else str(a["name"])
+    return NearestPlace(name, str(a["kind"]), str(a["uid"]), dist, float(minutes(dist, mode)),
+                        mode, share, res.partial)
+
+
 def _nearest_part(res: IndicatorResult, ind: Indicator, idx: np.ndarray,
                   w: np.ndarray) -> dict[str, Any]:
     """Nearest amenity, median resident's distance and the statement of a row from cells ``idx``
-    weighted ``w`` (distances of a partial list beyond its support are not stated)."""
+    weighted ``w`` (distances of a partial list beyond its support are not stated): keyword
+    arguments of an :class:`ExplanationRow`."""
     dist = res.raw[idx] if res.measure == "nearest" else (
         res.classes[0][1][idx] if res.classes else np.full(len(idx), np.nan))
     median = weighted_median(dist, w)
@@ -851,88 +900,80 @@ def _nearest_part(res: IndicatorResult, ind: Indicator, idx: np.ndarray,
     feat, share = ranked[0] if ranked else (-1, 0.0)
     supported = res.complete or (np.isfinite(median) and median <= res.support_m)
     out: dict[str, Any] = {"median_m": median if supported else float("nan"), "share": share,
-                           "supported": bool(supported), "support_m": res.support_m,
-                           "nearest": [], "statement_msg": {}}
+                           "supported": bool(supported), "support_m": res.support_m}
     if feat >= 0 and supported and np.isfinite(median):
-        a = res.amenities.iloc[feat]
-        name = None if a["name"] is None or a["name"] != a["name"] else str(a["name"])
-        out["nearest"] = [{"name": name, "kind": str(a["kind"]), "uid": str(a["uid"]),
-                           "distance_m": median,
-                           "minutes": float(minutes(median, ind.mode)), "mode": ind.mode,
-                           "share": share, "known": res.partial}]
-        code = ("nearest_known" if res.partial else "nearest") + (
-            "_median" if len(idx) > 1 else "_point")
-        out["statement_msg"] = {"code": code, "place": [name, str(a["kind"])],
-                                "pct": round(100 * share), "dist": median, "mode": ind.mode}
-        also = []
+        first = _named(res, feat, median, share, ind.mode)
+        nearest = [first]
+        also: list[Message | None] = []
         for other, part in ranked[1:1 + ALSO_MAX]:
             mine = res.nearest[idx] == other
             d = weighted_median(dist[mine], w[mine])
             if part < ALSO_MIN_SHARE or not np.isfinite(d) or not (res.complete or d <= res.support_m):
                 continue
-            b = res.amenities.iloc[other]
-            bname = None if b["name"] is None or b["name"] != b["name"] else str(b["name"])
-            out["nearest"].append({"name": bname, "kind": str(b["kind"]), "uid": str(b["uid"]),
-                                   "distance_m": d, "minutes": float(minutes(d, ind.mode)),
-                                   "mode": ind.mode, "share": part, "known": res.partial})
-            also.append({"code": "nearest_also", "place": [bname, str(b["kind"])],
-                         "pct": round(100 * part), "dist": d})
-        if also:
-            out["statement_msg"] = join(out["statement_msg"], *also)
+            b = _named(res, other, d, part, ind.mode)
+            nearest.append(b)
+            also.append(Message("nearest_also", {"place": [b.name, b.kind],
+                                                 "pct": round(100 * part), "dist": d}))
+        out["nearest"] = tuple(nearest)
+        params: dict[str, object] = {"place": [first.name, first.kind], "dist": median,
+                                     "mode": ind.mode}
+        if len(idx) == 1:  # a grid cell: its own distance
+            head = Message("nearest_known_point" if res.partial else "nearest_point", params)
+        else:  # a locality: its median resident's
+            params["pct"] = round(100 * share)
+            head = Message("nearest_known_median" if res.partial else "nearest_median", params)
+        out["statement"] = join(head, *also)
     elif res.measure == "nearest":
-        out["statement_msg"] = ({"code": "no_known_within", "kinds": list(ind.kinds),
-                                 "dist": res.support_m, "mode": ind.mode} if res.partial
-                                else {"code": "none_in_reach"})
+        out["statement"] = (Message("no_known_within", {"kinds": list(ind.kinds),
+                                                        "dist": res.support_m, "mode": ind.mode})
+                            if res.partial else Message("none_in_reach"))
     return out
 
 
 def _indicator_rows(model: ScoreModel, idx: np.ndarray, w: np.ndarray,
-                    ind_scores: np.ndarray) -> list[dict[str, Any]]:
+                    ind_scores: np.ndarray) -> list[ExplanationRow]:
     """Explanation rows of the place made of cells ``idx`` weighted ``w``, with its scores."""
     rows = []
     w = np.asarray(w, dtype=float)
     for j, ind in enumerate(model.indicators):
         res = model.results[ind.key]
         raw = weighted_median(res.raw[idx], w) if len(res.raw) else float("nan")
-        part: dict[str, Any] = {"nearest": [], "statement_msg": {}}
+        part: dict[str, Any] = {}
         if not res.missing and len(res.nearest):
             part = _nearest_part(res, ind, idx, w)
             if res.measure == "nearest":
                 raw = part["median_m"]
         val = float(ind_scores[j])
-        rows.append({"key": ind.key, "title": indicator_title(ind.key, "en"),
-                     "title_sv": indicator_title(ind.key, "sv"),
-                     "theme": ind.layer, "measure": ind.measure, "mode": ind.mode,
-                     "score": val, "raw": raw, "missing": bool(res.missing or np.isnan(val)),
-                     "reason": res.reason or ("no value for this place" if np.isnan(val) else ""),
-                     "reason_msg": dict(getattr(res, "reason_msg", None) or {}) if res.reason
-                     else ({"code": "no_value_here"} if np.isnan(val) else {}),
-                     "approximate": res.approximate, "partial": res.partial,
-                     "complete": res.complete, "gaps": list(res.gaps),
-                     "gap_msg": res.gap_msg() if not res.missing else {},
-                     "notes": list(res.notes), "notes_msg": list(getattr(res, "notes_msg", [])),
-                     "n_cells": len(idx), "speed_kmh": MODE_SPEEDS_KMH[ind.mode]} | part)
-        rows[-1]["standard_m"] = _standard_at(res, idx, w)
+        reason = res.reason if res.missing else (Message("no_value_here") if np.isnan(val) else None)
+        rows.append(ExplanationRow(
+            key=ind.key, title=indicator_title(ind.key, "en"),
+            title_sv=indicator_title(ind.key, "sv"), theme=ind.layer,
+            measure=ind.measure, mode=ind.mode, score=val, raw=raw,
+            missing=bool(res.missing or np.isnan(val)), reason=reason,
+            approximate=res.approximate, partial=res.partial, complete=res.complete,
+            gaps=tuple(res.gaps), gap=res.gap_note() if not res.missing else None,
+            notes=tuple(res.notes), n_cells=len(idx), speed_kmh=MODE_SPEEDS_KMH[ind.mode],
+            standard_m=_standard_at(res, idx, w), **part))
     return rows
 
 
-def _with_context(model: ScoreModel, rows: list[dict[str, Any]], muni: str
-                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Statistics rows with the municipality's value, national median, unit, year and source,
-    and a missing value's reason "no value for <municipality> in <table>"; plus the context."""
+def _with_context(model: ScoreModel, rows: list[ExplanationRow], muni: str
+                  ) -> tuple[list[ExplanationRow], list[ContextRow]]:
+    """Statistics rows with the municipality's :class:`geo.context.ContextRow` (value, national
+    median, unit, year, source), and a missing value's reason "no value for <municipality> in
+    <table>"; plus the context."""
     ctx = {r.key: r for r in model.context.get(muni, [])}
     name = model.municipality_names.get(muni, muni)
+    out = []
     for row, ind in zip(rows, model.indicators):
         c = ctx.get(ind.key)
-        if ind.measure != "stat" or c is None:
-            continue
-        row["context"] = {k: v for k, v in c.as_dict().items() if k != "license_unclear"}
-        row |= {k: getattr(c, k) for k in ("value", "national_median", "unit", "year",
-                                           "reference", "source", "license", "license_unclear")}
-        if row["missing"] and not model.results[ind.key].missing:
-            msg = {"code": "stat_no_value_for", "municipalities": [name], "table": ind.table}
-            row["reason_msg"], row["reason"] = msg, render(msg)
-    return rows, [r.as_dict() for r in ctx.values()]
+        if ind.measure == "stat" and c is not None:
+            row = replace(row, context=c)
+            if row.missing and not model.results[ind.key].missing:
+                row = replace(row, reason=Message("stat_no_value_for", {
+                    "municipalities": [name], "table": ind.table}))
+        out.append(row)
+    return out, list(ctx.values())
 
 
 def municipal_context(source: Any, municipality: str) -> list[ContextRow]:
@@ -980,28 +1021,29 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
     A locality's rows come from the same population-weighted cells as its score. Each indicator
     row: ``key``, ``title`` (en), ``title_sv``, ``theme``, ``measure``, ``mode``, ``score`` (the
     locality's roll-up, or the cell's own), ``raw`` (the median resident's distance in m, count or
-    value; NaN for a distance a partial list cannot support), ``missing`` + ``reason``
-    (+ ``reason_msg``), ``approximate``, ``partial``, ``complete``, ``notes`` (+ ``notes_msg``:
-    :mod:`geo.texts` messages, ``render(msg, "sv")`` for Swedish), ``n_cells``, and for distance
-    and count measures:
+    value; NaN for a distance a partial list cannot support), ``missing`` + ``reason`` (a
+    :class:`geo.messages.Message`; ``render(msg, "sv")`` for Swedish), ``approximate``,
+    ``partial``, ``complete``, ``notes`` (messages), ``n_cells``, and for distance and count
+    measures:
 
     ``nearest``
-        ``[{name, kind, uid, distance_m, minutes, mode, share, known}]``: the amenity nearest for the
+        :class:`NearestPlace` s (``name, kind, uid, distance_m, minutes, mode, share, known``):
+        the amenity nearest for the
         largest share of residents (``share``, 0-1), ``distance_m`` the median resident's distance
         to their own nearest; ``known`` when the list is partial. Empty when none is in reach, or
         when a partial list's median distance is beyond ``support_m`` (not stated as a fact).
     ``median_m``, ``share``, ``supported``, ``support_m``
         The median resident's distance, the named amenity's share, whether the distance is
         stated, and up to what distance a partial list's distance is stated.
-    ``statement_msg``, ``gap_msg``, ``gaps``
+    ``statement``, ``gap``, ``gaps``
         The nearest-phrase ("nearest known: ..., median resident 1.4 km by bike" / "no known
         hospital within 40 km by car") and the gap ("hospital list incomplete: Blekingesjukhuset
         Karlskrona (hospital) missing") as messages, and the gap items.
 
-    Statistics rows also carry the municipality's ``value``, ``national_median`` (NaN for a
-    county-only table), ``unit``, ``year``, ``reference``, ``source``, ``license``,
-    ``license_unclear`` and ``context`` (the :class:`geo.context.ContextRow` as a dict); a
-    municipality the table lacks gets the reason "no value for <municipality> in <table>".
+    Statistics rows also carry the municipality's :class:`geo.context.ContextRow` as ``context``
+    (``value``, ``national_median`` (NaN for a county-only table), ``unit``, ``year``,
+    ``reference``, ``source``, ``license``, ``license_unclear``); a municipality the table lacks
+    gets the reason "no value for <municipality> in <table>".
     ``Explanation.context`` lists the municipality's statistics and context lines,
     ``Explanation.stat_share`` their share of the composite.
 
@@ -1028,7 +1070,7 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
             rank=float("nan"), n_ranked=int(scores.localities["rank"].notna().sum()), n_cells=1,
             themes={t: float(C[f"theme:{t}"].iloc[c]) for t in model.themes},
             indicators=rows, weights=scores.weights,
-            approximate=any(r["approximate"] for r in rows if not r["missing"]),
+            approximate=any(r.approximate for r in rows if not r.missing),
             persona=scores.persona, penalty=scores.penalty,
             complete_share=_share(C, c), stat_share=float(C["stat_share"].iloc[c]),
             context=context,
@@ -1048,7 +1090,7 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
         n_cells=int(cells_of.nnz),
         themes={t: float(L[f"theme:{t}"].iloc[i]) for t in model.themes},
         indicators=rows, weights=scores.weights,
-        approximate=any(r["approximate"] for r in rows if not r["missing"]),
+        approximate=any(r.approximate for r in rows if not r.missing),
         persona=scores.persona, penalty=scores.penalty,
         complete_share=_share(L, i), stat_share=float(L["stat_share"].iloc[i]), context=context,
     ))
@@ -1071,14 +1113,13 @@ def _with_meaning(model: ScoreModel, scores: Scores, place_type: str, i: int | N
         e.pct_type = float(L["pct_type"].iloc[i])
     if e.band is None:
         return e
-    msg: dict[str, Any] = {"code": "score_band", "score": e.composite, "band": e.band,
-                           "place_type": place_type}
-    if np.isfinite(e.pct_region):
-        msg = {"code": "score_meaning", "score": e.composite, "band": e.band,
-               "pct_region": e.pct_region, "pct_type": e.pct_type,
-               "region": model.region_name, "place_type": place_type}
-        if not np.isfinite(e.pct_type):
-            del msg["pct_type"]
-            msg["code"] = "score_meaning_sole"
-    e.meaning_msg = msg
+    params: dict[str, object] = {"score": e.composite, "band": e.band, "place_type": place_type}
+    if not np.isfinite(e.pct_region):
+        e.meaning = Message("score_band", params)
+        return e
+    params |= {"pct_region": e.pct_region, "region": model.region_name}
+    if np.isfinite(e.pct_type):
+        e.meaning = Message("score_meaning", params | {"pct_type": e.pct_type})
+    else:
+        e.meaning = Message("score_meaning_sole", params)
     return e

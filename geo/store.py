@@ -70,9 +70,9 @@ import pandas as pd
 from . import __version__
 from .errors import LivabilityError, StoreError
 from .fsutil import fsync_dir
+from .messages import Message
 from .schema import Provenance, empty_features
 from .settings import STORE_CRS, data_dir
-from .texts import parse_reason
 
 __all__ = [
     "BASE_TABLES",
@@ -98,7 +98,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-SCHEMA_VERSION = 1
+#: 2: layer reasons are messages (``{"code": ..., ...}``), no longer English text
+SCHEMA_VERSION = 2
 #: The base tables a snapshot may store (``footprints``: one outline or disc per locality).
 BASE_TABLES = ("boundary", "municipalities", "localities", "footprints")
 #: Folder (under the data folder) holding every snapshot version.
@@ -362,14 +363,20 @@ class LayerStatus:
     coverage: str
     sources: tuple[Provenance, ...] = ()
     kinds: dict[str, int] = field(default_factory=dict)
-    reason: str = ""
-    #: ``reason`` as a :mod:`geo.texts` message (``{}`` in manifests written before it existed)
-    reason_msg: dict[str, Any] = field(default_factory=dict)
+    #: why the layer is partial or missing (None: complete)
+    reason: Message | None = None
 
     @property
     def available(self) -> bool:
         """True when the layer has at least one feature."""
         return self.count > 0
+
+
+def _reason(stored: object) -> Message | None:
+    """A layer's stored ``reason`` (a message dict) as a message; None when there is none."""
+    if isinstance(stored, dict) and stored.get("code"):
+        return Message.from_dict(stored)
+    return None
 
 
 class Snapshot:
@@ -414,16 +421,14 @@ class Snapshot:
         """Return the status of layer ``key``; unknown keys are reported as missing."""
         entry = self.manifest.get("layers", {}).get(key)
         if entry is None:
-            return LayerStatus(key, 0, "missing", reason="not in this snapshot",
-                               reason_msg={"code": "layer_not_in_snapshot"})
+            return LayerStatus(key, 0, "missing", reason=Message("layer_not_in_snapshot"))
         return LayerStatus(
             key=key,
             count=int(entry.get("count", 0)),
             coverage=str(entry.get("coverage", "missing")),
             sources=tuple(Provenance.from_dict(p) for p in entry.get("sources", [])),
             kinds={str(k): int(v) for k, v in entry.get("kinds", {}).items()},
-            reason=str(entry.get("reason", "")),
-            reason_msg=dict(entry.get("reason_msg") or parse_reason(str(entry.get("reason", "")))),
+            reason=_reason(entry.get("reason")),
         )
 
     def attributions(self) -> list[str]:
@@ -777,12 +782,8 @@ class SnapshotWriter:
         }
 
     def put_layer(self, key: str, gdf: gpd.GeoDataFrame, sources: list[Provenance],
-                  coverage: str, reason: str = "",
-                  reason_msg: dict[str, Any] | None = None) -> None:
-        """Store a theme layer (an empty one is recorded as missing with ``reason``).
-
-        ``reason_msg`` is ``reason`` as a :mod:`geo.texts` message (for translations).
-        """
+                  coverage: str, reason: Message | None = None) -> None:
+        """Store a theme layer (an empty one is recorded as missing with ``reason``)."""
         entry: dict[str, Any] = {
             "count": len(gdf),
             "coverage": coverage if len(gdf) else "missing",
@@ -792,12 +793,8 @@ class SnapshotWriter:
         if len(gdf):
             self._write(f"layers/{key}.parquet", gdf)
             entry["file"] = f"layers/{key}.parquet"
-        if reason or not len(gdf):
-            entry["reason"] = reason or "no source provided data for this layer"
-            if reason_msg:
-                entry["reason_msg"] = reason_msg
-            elif not reason:
-                entry["reason_msg"] = {"code": "layer_no_data"}
+        if reason is not None or not len(gdf):
+            entry["reason"] = (reason or Message("layer_no_data")).to_dict()
         self.manifest["layers"][key] = entry
 
     def put_table(self, name: str, df: pd.DataFrame, source: Provenance, **meta: Any) -> None:

@@ -40,7 +40,7 @@ class ContextStat:
     table, column, year
         The statistic; ``year`` None takes each municipality's latest year.
     unit
-        A :func:`geo.texts.fmt_value` unit code.
+        A :func:`geo.messages.fmt_value` unit code.
     higher_is_better
         Direction, None when neither is better (population).
     base_table, base_column, base_year

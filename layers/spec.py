@@ -74,7 +74,7 @@ class Indicator:
     log_scale
         For ``stat``: standardise the logarithms (right-skewed statistics: prices, incomes).
     unit
-        For ``stat``: the unit of ``column`` (a :func:`geo.texts.fmt_value` code: ``percent``,
+        For ``stat``: the unit of ``column`` (a :func:`geo.messages.fmt_value` code: ``percent``,
         ``ksek``, ``sek_m2_year`` ...).
     """
 

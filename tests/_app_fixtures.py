@@ -8,6 +8,7 @@ from typing import Any
 import geopandas as gpd
 from shapely.geometry import Point, box
 
+from geo.messages import text
 from geo.schema import Provenance, conform
 from geo.store import write_snapshot
 
@@ -67,7 +68,7 @@ def write_synthetic_store(data: Path, region: str = "blekinge") -> Path:
                                     ("nature", nature, SYNTH, "complete")):
             w.put_layer(key, gdf, [prov], cov)
         for key in ("housing", "workplaces", "culture"):
-            w.put_layer(key, schools.iloc[0:0], [], "missing", reason="synthetic store has none")
+            w.put_layer(key, schools.iloc[0:0], [], "missing", reason=text("synthetic store has none"))
     return data
 
 

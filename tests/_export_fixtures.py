@@ -14,6 +14,7 @@ import h3
 import pandas as pd
 from shapely.geometry import Point, Polygon, box
 
+from geo.messages import text
 from geo.schema import Provenance, conform
 from geo.settings import OSM_ATTRIBUTION
 from geo.store import open_snapshot, write_snapshot
@@ -61,7 +62,7 @@ def build_snapshot(data: Path) -> Any:
         w.put_layer("schools", schools, [SYN], "complete")
         w.put_layer("transit", transit, [SYN_OSM], "partial")
         w.put_layer("nature", nature, [SYN], "complete")
-        w.put_layer("culture", schools.iloc[0:0], [], "missing", reason="no source (synthetic)")
+        w.put_layer("culture", schools.iloc[0:0], [], "missing", reason=text("no source (synthetic)"))
     return open_snapshot(REGION, data)
 
 

@@ -8,6 +8,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import Point
 
+from geo.messages import text
 from geo.schema import LOCALITY_COLUMNS, Provenance, conform
 from geo.store import write_snapshot
 
@@ -42,5 +43,5 @@ def make_snapshot(data: Path) -> None:
         w.put_base("localities", loc, [SYNTH])
         w.put_layer("transit", transit, [SYNTH], "complete")
         w.put_layer("schools", schools, [SYNTH], "partial")
-        w.put_layer("workplaces", transit.iloc[0:0], [], "missing", reason="not available offline")
+        w.put_layer("workplaces", transit.iloc[0:0], [], "missing", reason=text("not available offline"))
         w.put_table("rent_median_sek_per_m2_year", rent, SYNTH)

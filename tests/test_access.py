@@ -63,7 +63,7 @@ def test_polygon_amenity_distance_to_edge_and_inside() -> None:
     eng = DistanceEngine(pts)
     amen, notes = select_amenities(layer([park, small], ["park", "park"], ["Big park", "Tiny"]),
                                    ("park",), min_area_ha=1.5)
-    assert len(amen) == 1 and "1 areas under 1.5 ha left out" in notes
+    assert len(amen) == 1 and "1 areas under 1.5 ha left out" in [str(n) for n in notes]
     d, which = eng.nearest("walk", amen)
     assert d[0] == pytest.approx(100 * 1.3)  # to the outline, not the centroid
     assert d[1] == 0.0 and which[1] == 0  # inside
@@ -112,9 +112,9 @@ def test_missing_layer_is_missing_with_reason() -> None:
     ind = Indicator("transit.bus", kinds=("bus_stop",))
     res = compute_indicator(ind, eng, layer=None)
     assert res.missing and np.isnan(res.score[0])
-    assert "bus stop" in res.reason and "not loaded" in res.reason
+    assert "bus stop" in str(res.reason) and "not loaded" in str(res.reason)
     res2 = compute_indicator(ind, eng, layer=layer([Point(0, 0)], ["rail_station"], ["St"]))
-    assert res2.missing and "rail_station" in res2.reason
+    assert res2.missing and "rail_station" in str(res2.reason)
 
 
 def test_departures_weight_transit() -> None:
@@ -148,11 +148,11 @@ def test_stat_latest_positive_year_and_normalisation() -> None:
     assert res.score[:2].tolist() == pytest.approx([50.0, 50 + 20 * z])  # 0001 is at the mean
     assert np.isnan(res.raw[2]) and np.isnan(res.score[2])  # no value for 0009: NaN, not 50
     assert {"code": "stat_no_value_for", "municipalities": ["0009"], "table": "rent"} in \
-        res.notes_msg
+        [m.to_dict() for m in res.notes]
     three = compute_indicator(ind, eng, table=table, municipalities=np.array(["0001", "0002", "0003"]))
     assert three.score.tolist() == pytest.approx([50.0, 50 + 20 * z, 50 - 20 * z])
     single = table[table["municipality"] == "0002"]
     one = compute_indicator(ind, eng, table=single, municipalities=np.array(["0002"] * 3))
     assert one.score.tolist() == [50.0, 50.0, 50.0]
     none = compute_indicator(ind, eng, table=None, municipalities=np.array(["0001"] * 3))
-    assert none.missing and "not loaded" in none.reason
+    assert none.missing and "not loaded" in str(none.reason)

@@ -33,6 +33,7 @@ from _browser import CHROMEDRIVER, CHROMIUM, chromium, serve_app
 from shapely.geometry import Point, box
 
 from app.common import WORD_JOINER, safe_text
+from geo.messages import text
 from geo.schema import Provenance, conform
 from geo.store import write_snapshot
 
@@ -97,7 +98,7 @@ def write_hostile_store(data: Path, port: int) -> Path:
             w.put_layer(key, gdf, [SYNTH], "complete")
             empty = gdf.iloc[0:0]
         for key in ("nature", "housing", "workplaces", "culture"):
-            w.put_layer(key, empty, [], "missing", reason=f"synthetic store has none: {name}")
+            w.put_layer(key, empty, [], "missing", reason=text(f"synthetic store has none: {name}"))
     return data
 
 

@@ -95,24 +95,24 @@ def test_karlskrona_station_is_nearest_to_central_karlskrona(model, scores, pack
     central = str(stations["name"].iloc[int(np.argmin(metric.distance(sq).to_numpy()))])
     assert central.startswith("Karlskrona")  # "Karlskrona Centralstation" in this pack
     cell = explain(model, scores, h3.latlng_to_cell(*STORTORGET, 9))
-    rail = next(r for r in cell.indicators if r["key"] == "transit.rail")
-    assert rail["nearest"][0]["name"] == central
+    rail = cell.row("transit.rail")
+    assert rail.nearest[0].name == central
     # the locality: central Karlskrona's residents now count (before, Trossö was not in the grid
     # and Bergåsa station was nearest for 100% of Karlskrona); the named station is the one nearest
     # for the largest share of the tätort's cells (people spread evenly: no population grid)
     place = explain(model, scores, "Karlskrona")
-    rail = next(r for r in place.indicators if r["key"] == "transit.rail")
+    rail = place.row("transit.rail")
     res = model.results["transit.rail"]
     cells = model.cells.index[model.cells["locality"] == place.code].to_numpy()
     w = model.cells["weight"].to_numpy()[cells]
     names = res.amenities["name"].to_numpy()[res.nearest[cells]]
     share = pd.Series(w).groupby(names).sum() / w.sum()
     assert share[central] > 0.05
-    assert rail["nearest"][0]["name"] == share.idxmax()
-    assert rail["nearest"][0]["share"] == pytest.approx(share.max())
+    assert rail.nearest[0].name == share.idxmax()
+    assert rail.nearest[0].share == pytest.approx(share.max())
     # the explanation names Karlskrona's own station too, with the share it is nearest for and
     # the median distance of those residents (en and sv)
-    named = {a["name"]: a["share"] for a in rail["nearest"]}
+    named = {a.name: a.share for a in rail.nearest}
     assert named[central] == pytest.approx(share[central])
     for lang in ("en", "sv"):
         line = next(ln for ln in place.to_text(lang).splitlines() if central in ln)

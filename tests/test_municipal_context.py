@@ -20,9 +20,9 @@ import pytest
 
 from geo.access import STAT_Z_POINTS, DistanceEngine, compute_indicator
 from geo.cli import main
+from geo.messages import fmt_value
 from geo.scoring import STAT_CAP, build_model, explain, municipal_context, score
 from geo.sensitivity import rank_bands
-from geo.texts import fmt_value
 from layers import PERSONAS, Indicator
 from layers.context import CONTEXT_STATS
 
@@ -138,8 +138,9 @@ def test_every_national_table_has_a_row_with_its_national_median(model, pack_dir
     code = skr.set_index("kommun_kod").loc[KARLSKRONA, "skr_kommungrupp_kod"]
     group = rows["context.skr_group"]
     assert group.label.endswith(f"({code})") and code in group.label_sv
-    assert group.note_msg == {"code": "context_group", "total": len(skr),
-                              "n": int((skr["skr_kommungrupp_kod"] == code).sum())}
+    assert group.note is not None and group.note.to_dict() == {
+        "code": "context_group", "total": len(skr),
+        "n": int((skr["skr_kommungrupp_kod"] == code).sum())}
     assert {c.key for c in CONTEXT_STATS} <= set(rows)
 
 
@@ -174,11 +175,13 @@ def test_karlskrona_context_tax_house_price_population_trend(model, blekinge_sna
         assert r.source == entries[r.table]["source"] and r.license == entries[r.table]["license"]
         assert r.license.startswith("unclear:") and r.license_unclear
     e = explain(model, score(model, persona="family"), "Karlskrona")
-    ctx = {r["key"]: r for r in e.context}
-    assert ctx["housing.tax_rate"]["national_median"] == t.national_median
-    assert ctx["housing.tax_rate"]["license_unclear"] is True
-    row = next(r for r in e.indicators if r["key"] == "housing.tax_rate")
-    assert {k: row[k] for k in ("value", "national_median", "unit", "year", "source", "license")} \
+    ctx = {r.key: r for r in e.context}
+    assert ctx["housing.tax_rate"].national_median == t.national_median
+    assert ctx["housing.tax_rate"].license_unclear is True
+    row = e.row("housing.tax_rate")
+    assert row.context is not None
+    assert {k: getattr(row.context, k) for k in ("value", "national_median", "unit", "year",
+                                                 "source", "license")} \
         == {k: getattr(t, k) for k in ("value", "national_median", "unit", "year", "source",
                                        "license")}
     text = e.to_text()
@@ -201,7 +204,7 @@ def test_county_only_tables_compared_within_the_county(model, pack_dir) -> None:
     for key in ("housing.rent", "schools.grade6_pass", "schools.certified_teachers"):
         r = rows[key]
         assert r.reference == "county" and r.n_compared == 5 and math.isnan(r.national_median)
-        assert r.note == "compared within Blekinge län only: no national table in the pack"
+        assert str(r.note) == "compared within Blekinge län only: no national table in the pack"
     text = explain(model, score(model), "Karlskrona").to_text()
     assert "(compared within Blekinge län only: no national table in the pack)" in text
 
@@ -245,8 +248,8 @@ def test_municipality_at_the_national_mean_scores_50() -> None:
     res = compute_indicator(up, eng, table=table, municipalities=munis)
     z = (above["value"] - mean) / sd
     assert res.score.tolist() == pytest.approx([50.0, 50.0, 50 + STAT_Z_POINTS * z])
-    assert res.notes_msg[0] == {"code": "stat_national", "n": 290,
-                                "median": float(table["value"].median()), "points": STAT_Z_POINTS}
+    assert res.notes[0].to_dict() == {"code": "stat_national", "n": 290,
+                                      "median": float(table["value"].median()), "points": STAT_Z_POINTS}
     down = dataclasses.replace(up, higher_is_better=False)
     assert compute_indicator(down, eng, table=table, municipalities=munis).score.tolist() == \
         pytest.approx([50.0, 50.0, 50 - STAT_Z_POINTS * z])
@@ -255,11 +258,11 @@ def test_municipality_at_the_national_mean_scores_50() -> None:
     lg = dataclasses.replace(up, log_scale=True)
     res = compute_indicator(lg, eng, table=logged, municipalities=munis)
     assert res.score[0] == pytest.approx(50.0)
-    assert res.notes_msg[0]["code"] == "stat_national_log"
+    assert res.notes[0].code == "stat_national_log"
     # five municipalities only: standardised among them, not called national
     five = table.iloc[[0, 1, 144, 145, 288]]
     res = compute_indicator(up, eng, table=five, municipalities=munis)
-    assert res.notes_msg[0]["code"] == "stat_standardised" and res.notes_msg[0]["n"] == 5
+    assert res.notes[0].code == "stat_standardised" and res.notes[0].params["n"] == 5
 
 
 # -- a municipality a table lacks: missing, not zero, not average ---------------------------------
@@ -274,7 +277,8 @@ def test_synthetic_table_missing_a_municipality_leaves_nan() -> None:
                             municipalities=np.array([gone, "9100"], dtype=object))
     assert not res.missing and np.isnan(res.raw[0]) and np.isnan(res.score[0])
     assert np.isfinite(res.score[1])
-    assert {"code": "stat_no_value_for", "municipalities": [gone], "table": "tax"} in res.notes_msg
+    assert {"code": "stat_no_value_for", "municipalities": [gone], "table": "tax"} in \
+        [m.to_dict() for m in res.notes]
 
 
 class _WithoutMunicipality:
@@ -304,18 +308,18 @@ def test_table_missing_a_municipality_leaves_its_places_missing(blekinge_snapsho
     assert np.isfinite(m.loc_scores[~in_olofstrom, j]).all()
     s = score(m, persona="family")
     e = explain(m, s, "Olofström")
-    rows = {r["key"]: r for r in e.indicators}
+    rows = {r.key: r for r in e.indicators}
     tax = rows["housing.tax_rate"]
-    assert tax["missing"] and tax["reason"] == "no value for Olofström in kolada_tax_rate_2025"
+    assert tax.missing and str(tax.reason) == "no value for Olofström in kolada_tax_rate_2025"
     assert "housing.tax_rate" in s.localities.set_index("name").loc["Olofström", "missing"]
     # the housing theme is the mean of the other housing statistics: tax counts neither 0 nor 50
-    others = [r for r in e.indicators if r["theme"] == "housing" and not r["missing"]]
+    others = [r for r in e.indicators if r.theme == "housing" and not r.missing]
     w = {i.key: i.weight for i in m.indicators}
-    expected = sum(r["score"] * w[r["key"]] for r in others) / sum(w[r["key"]] for r in others)
+    expected = sum(r.score * w[r.key] for r in others) / sum(w[r.key] for r in others)
     assert e.themes["housing"] == pytest.approx(expected)
     ctx = _rows(municipal_context(m, OLOFSTROM))["housing.tax_rate"]
     assert math.isnan(ctx.value) and math.isnan(ctx.score)
-    assert ctx.note == "no value for Olofström in kolada_tax_rate_2025"
+    assert str(ctx.note) == "no value for Olofström in kolada_tax_rate_2025"
     assert "Income tax rate (municipal + regional; lower is better): - (no value for Olofström " \
            "in kolada_tax_rate_2025)" in e.to_text()
 

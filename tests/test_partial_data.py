@@ -18,6 +18,7 @@ from shapely.geometry import Point
 
 from geo.access import PARTIAL_SUPPORT, kind_gaps, layer_gaps, weighted_median
 from geo.cli import main
+from geo.messages import Message
 from geo.schema import LOCALITY_COLUMNS, Provenance, conform
 from geo.scoring import build_model, complete_share, explain, score
 from geo.store import open_snapshot, write_snapshot
@@ -41,7 +42,7 @@ def _line(text: str, title: str) -> str:
 
 
 def _row(e: Any, key: str) -> dict[str, Any]:
-    return next(r for r in e.indicators if r["key"] == key)
+    return next(r for r in e.indicators if r.key == key)
 
 
 def _distances(line: str) -> list[str]:
@@ -73,14 +74,14 @@ def test_karlskrona_hospital_lines_say_nearest_known_not_67_km(pack_model) -> No
             assert _distances(line) == ["40 km"], (name, line)
             assert "Karlshamn" not in line and f"{known / 1000:.0f}" not in line
         row = _row(e, "services.hospital")
-        assert row["partial"] and not row["complete"] and not row["supported"]
-        assert row["nearest"] == [] and np.isnan(row["raw"]) and np.isnan(row["median_m"])
-        assert row["statement_msg"]["code"] == "no_known_within"
-        assert row["gaps"] == ["Blekingesjukhuset Karlskrona (hospital)"]
-        assert row["gap_msg"] == {"code": "partial_gap", "kinds": ["hospital"],
+        assert row.partial and not row.complete and not row.supported
+        assert row.nearest == () and np.isnan(row.raw) and np.isnan(row.median_m)
+        assert row.statement.code == "no_known_within"
+        assert row.gaps == ("Blekingesjukhuset Karlskrona (hospital)",)
+        assert row.gap.to_dict() == {"code": "partial_gap", "kinds": ["hospital"],
                                   "gaps": ["Blekingesjukhuset Karlskrona (hospital)"]}
-        assert row["support_m"] == PARTIAL_SUPPORT * HOSPITAL_T == 40000.0
-        assert row["score"] == pytest.approx(model.loc_scores[i, model.ind_keys.index(
+        assert row.support_m == PARTIAL_SUPPORT * HOSPITAL_T == 40000.0
+        assert row.score == pytest.approx(model.loc_scores[i, model.ind_keys.index(
             "services.hospital")])
 
 
@@ -113,14 +114,14 @@ def test_added_hospital_file_moves_karlskrona_to_a_few_km(pack_dir: Path, tmp_pa
     s = score(model, persona="family")
     e = explain(model, s, "Karlskrona")
     row = _row(e, "services.hospital")
-    near = row["nearest"][0]
-    assert near["name"] == name and near["known"] and near["share"] == 1.0
-    assert 0 < row["median_m"] < 5000 and row["raw"] == row["median_m"]
-    assert row["supported"] and row["score"] > 95
-    assert row["gaps"] == []  # the named gap is filled; the user file is still a partial source
-    assert row["gap_msg"] == {"code": "partial_generic"}
+    near = row.nearest[0]
+    assert near.name == name and near.known and near.share == 1.0
+    assert 0 < row.median_m < 5000 and row.raw == row.median_m
+    assert row.supported and row.score > 95
+    assert row.gaps == ()  # the named gap is filled; the user file is still a partial source
+    assert row.gap.to_dict() == {"code": "partial_generic"}
     en = _line(e.to_text("en"), "Hospital by car")
-    km = f"{row['median_m'] / 1000:.1f}"
+    km = f"{row.median_m / 1000:.1f}"
     assert (f"nearest known: {name}, nearest for 100% of residents; median resident {km} km "
             "by car") in en
     assert "list incomplete (source marked partial)" in en and "missing" not in en
@@ -141,20 +142,20 @@ def test_explanation_and_score_come_from_the_same_cells(pack_model) -> None:  # 
             if res.missing or ind.measure != "nearest":
                 continue
             row = _row(e, ind.key)
-            assert row["score"] == pytest.approx(model.loc_scores[i, j], nan_ok=True)
+            assert row.score == pytest.approx(model.loc_scores[i, j], nan_ok=True)
             d = res.raw[cells.indices]
             median = weighted_median(d, cells.data)
             assert d.min() <= median <= d.max()
-            if row["supported"]:
-                assert row["median_m"] == pytest.approx(median)
-                near = row["nearest"][0]
-                assert near["distance_m"] == pytest.approx(median)
+            if row.supported:
+                assert row.median_m == pytest.approx(median)
+                near = row.nearest[0]
+                assert near.distance_m == pytest.approx(median)
                 # the named amenity is the nearest for that share of the locality's residents
                 which = res.nearest[cells.indices]
                 uid = res.amenities["uid"].astype(str).to_numpy()[which]
-                share = cells.data[(which >= 0) & (uid == near["uid"])].sum() / cells.data.sum()
-                assert near["share"] == pytest.approx(share)
-                assert near["share"] >= max(pd.Series(cells.data).groupby(which).sum()) \
+                share = cells.data[(which >= 0) & (uid == near.uid)].sum() / cells.data.sum()
+                assert near.share == pytest.approx(share)
+                assert near.share >= max(pd.Series(cells.data).groupby(which).sum()) \
                     / cells.data.sum() - 1e-9
             else:
                 assert res.partial and median > res.support_m
@@ -249,9 +250,8 @@ def _synthetic(data: Path, *, partial: bool) -> Any:
         w.put_base("localities", loc, [COMPLETE])
         w.put_layer("services", services, [COMPLETE, PARTIAL] if partial else [COMPLETE],
                     "partial" if partial else "complete",
-                    "partial source: synthetic partial list" if partial else "",
-                    reason_msg={"code": "layer_partial_sources",
-                                "sources": ["synthetic partial list"]} if partial else None)
+                    Message("layer_partial_sources", {"sources": ["synthetic partial list"]})
+                    if partial else None)
         w.put_layer("transit", _layer(TRANSIT, "transit", COMPLETE), [COMPLETE], "complete")
         w.put_layer("schools", _layer(SCHOOLS, "schools", COMPLETE), [COMPLETE], "complete")
         w.put_table("rent_median_sek_per_m2_year", rent, COMPLETE)

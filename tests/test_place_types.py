@@ -18,10 +18,11 @@ from shapely.geometry import Point
 
 import geo.placetypes as pt
 from geo.access import DETOUR, DistanceEngine, compute_indicator, decay_score
+from geo.catalog import CATALOGUE
+from geo.messages import band_name, fmt_spec, place_type_name, render
 from geo.schema import LOCALITY_COLUMNS, Provenance, conform
 from geo.scoring import BANDS, build_model, explain, percentiles, score, score_band
 from geo.store import open_snapshot, write_snapshot
-from geo.texts import BAND_NAMES, band_name, fmt_spec, place_type_name, render
 from layers import all_indicators, get_indicator
 from layers.spec import Indicator, by_place_type
 
@@ -224,7 +225,7 @@ def test_every_band_boundary_maps_to_its_words(lower: float) -> None:
     if lower > 0:  # just below the boundary: the band below
         below = score_band(np.nextafter(lower, 0.0))[0]
         assert band_name(below, "en") == WORDS[max(b for b in WORDS if b < lower)][0]
-    assert set(BAND_NAMES) == {k for _, k in BANDS}
+    assert {k[5:] for k in CATALOGUE if k.startswith("band.")} == {k for _, k in BANDS}
 
 
 def test_bands_of_nan_and_out_of_range() -> None:
@@ -266,14 +267,14 @@ def test_explanation_says_what_the_score_means(model) -> None:  # type: ignore[n
     assert e.pct_region == village["pct_region"] and e.pct_type == village["pct_type"] == 100.0
     assert e.n_type == int((L["place_type"] == "village").sum())
     en, sv = e.to_text("en"), e.to_text("sv")
-    words_en, words_sv = BAND_NAMES[str(e.band)]
+    words_en, words_sv = CATALOGUE[f"band.{e.band}"]
     assert (f"{e.composite:.0f}, {words_en}; better than {e.pct_region:.0f}% of the places in "
             f"{model.region_name} and 100% of its villages") in en
     assert f"{words_sv}; bättre än {e.pct_region:.0f} % av orterna i {model.region_name}" in sv
     assert "av dess byar" in sv and "ortstyp: by" in sv
-    grocery = next(r for r in e.indicators if r["key"] == "services.grocery")
+    grocery = next(r for r in e.indicators if r.key == "services.grocery")
     std = get_indicator("services.grocery").threshold_for("village")
-    assert grocery["standard_m"] == std
+    assert grocery.standard_m == std
     assert f"standard {fmt_spec(std / 1000, '.1f', 'en')} km" in en
     assert f"norm {fmt_spec(std / 1000, '.1f', 'sv')} km" in sv
 
@@ -287,7 +288,7 @@ def test_a_type_with_one_place_says_so(model) -> None:  # type: ignore[no-untype
         pytest.skip("every place type of the pack has several localities")
     row = L[L["place_type"] == sole[0]].iloc[0]
     e = explain(model, s, str(row["name"]))
-    assert e.meaning_msg["code"] == "score_meaning_sole" and np.isnan(e.pct_type)
+    assert e.meaning.code == "score_meaning_sole" and np.isnan(e.pct_type)
     assert f"its only {place_type_name(sole[0], 'en', 'one')}" in e.to_text("en")
     assert f"dess enda {place_type_name(sole[0], 'sv', 'one')}" in e.to_text("sv")
 
@@ -296,5 +297,5 @@ def test_cell_explanation_has_a_band_without_percentiles(model) -> None:  # type
     s = score(model)
     h3 = str(model.cells["h3"].iloc[0])
     e = explain(model, s, h3)
-    assert e.meaning_msg["code"] == "score_band" and np.isnan(e.pct_region)
-    assert render(e.meaning_msg, "en").startswith(f"{e.composite:.0f}, {band_name(e.band)}")
+    assert e.meaning.code == "score_band" and np.isnan(e.pct_region)
+    assert render(e.meaning, "en").startswith(f"{e.composite:.0f}, {band_name(e.band)}")

@@ -37,11 +37,11 @@ def test_all_52_localities_scored_and_ranked(model) -> None:  # type: ignore[no-
 
 def test_explain_brakne_hoby_names_its_station(model) -> None:  # type: ignore[no-untyped-def]
     e = explain(model, score(model, persona="family"), "Bräkne-Hoby")
-    rail = next(r for r in e.indicators if r["key"] == "transit.rail")
-    near = rail["nearest"][0]
-    assert near["name"] == "Bräkne-Hoby station"
-    assert 0 < near["distance_m"] < 1500 and near["mode"] == "bike"
-    assert rail["approximate"]  # no street network in the pack
+    rail = next(r for r in e.indicators if r.key == "transit.rail")
+    near = rail.nearest[0]
+    assert near.name == "Bräkne-Hoby station"
+    assert 0 < near.distance_m < 1500 and near.mode == "bike"
+    assert rail.approximate  # no street network in the pack
     assert "Bräkne-Hoby station" in e.to_text()
 
 

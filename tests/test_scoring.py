@@ -27,8 +27,8 @@ def col(model, key: str) -> int:  # type: ignore[no-untyped-def]
 def test_model_shape_and_missing(model) -> None:  # type: ignore[no-untyped-def]
     assert model.localities["code"].tolist() == ["T1", "T2", "T3"]
     assert set(model.cells["locality"]) == {"T1", "T2", "T3"}
-    assert "transit.bus" in model.missing and "bus stop" in model.missing["transit.bus"]
-    assert "not available offline" in model.missing["workplaces.jobs_30min"]
+    assert "transit.bus" in model.missing and "bus stop" in str(model.missing["transit.bus"])
+    assert "not available offline" in str(model.missing["workplaces.jobs_30min"])
     assert np.isnan(model.loc_scores[:, col(model, "transit.bus")]).all()
     assert model.approximate
     assert model.results["schools.primary"].partial
@@ -120,24 +120,24 @@ def test_municipality_rollup_population_weighted(model) -> None:  # type: ignore
 def test_explanation_names_nearest_amenity(model) -> None:  # type: ignore[no-untyped-def]
     s = score(model)
     e = explain(model, s, "alpha")
-    rail = next(r for r in e.indicators if r["key"] == "transit.rail")
+    rail = next(r for r in e.indicators if r.key == "transit.rail")
     # from Alpha's cells, not its centre point: the population-weighted median resident's distance
     sx, sy = project_lonlat(np.array([STATION[0]]), np.array([STATION[1]]))[0]
     row = model.rollup.getrow(0)
     cells = model.cells.iloc[row.indices]
     d = 1.3 * np.hypot(cells["x"].to_numpy() - sx, cells["y"].to_numpy() - sy)
     expected = weighted_median(d, row.data)
-    assert rail["nearest"][0]["name"] == "Alpha station" and rail["nearest"][0]["share"] == 1.0
-    assert rail["nearest"][0]["distance_m"] == pytest.approx(expected, rel=1e-6)
-    assert rail["approximate"] and not rail["missing"]
-    bus = next(r for r in e.indicators if r["key"] == "transit.bus")
-    assert bus["missing"] and "bus stop" in bus["reason"]
+    assert rail.nearest[0].name == "Alpha station" and rail.nearest[0].share == 1.0
+    assert rail.nearest[0].distance_m == pytest.approx(expected, rel=1e-6)
+    assert rail.approximate and not rail.missing
+    bus = next(r for r in e.indicators if r.key == "transit.bus")
+    assert bus.missing and "bus stop" in str(bus.reason)
     text = e.to_text()
     assert (f"Alpha station, nearest for 100% of residents; median resident {expected:.0f} m "
             "by bike") in text
     assert "missing" in text
     assert "Järnvägsstation med cykel" in e.to_text("sv")
-    assert e.as_dict()["name"] == "Alpha" and e.rank == s.localities.loc[0, "rank"]
+    assert e.name == "Alpha" and e.rank == s.localities.loc[0, "rank"]
     assert explain(model, s, "T3").name == "Gamma"
 
 
@@ -184,11 +184,11 @@ def test_helsinki_every_cell_scored_along_network(helsinki_model) -> None:  # ty
     assert s.cells["theme:housing"].isna().all() and "housing.rent" in m.missing
     bus = m.results["transit.bus"]
     assert not bus.missing and not bus.approximate  # walk network distances
-    assert any("walk network" in n for n in m.results["transit.rail"].notes)  # bike on walk net
+    assert any("walk network" in str(n) for n in m.results["transit.rail"].notes)  # bike on walk net
     assert m.results["workplaces.jobs_30min"].approximate  # no drive network loaded
     e = explain(m, s, "Synthetic centre")
-    row = next(r for r in e.indicators if r["key"] == "transit.bus")
-    assert row["nearest"] and 0 <= row["nearest"][0]["distance_m"] < 1000
+    row = next(r for r in e.indicators if r.key == "transit.bus")
+    assert row.nearest and 0 <= row.nearest[0].distance_m < 1000
 
 
 def test_explain_a_cell(model) -> None:  # type: ignore[no-untyped-def]
@@ -198,6 +198,6 @@ def test_explain_a_cell(model) -> None:  # type: ignore[no-untyped-def]
     c = s.cells.set_index("h3").loc[h]
     assert e.code == h and e.name.startswith("Alpha") and e.n_cells == 1
     assert e.composite == pytest.approx(c["composite"])
-    rail = next(r for r in e.indicators if r["key"] == "transit.rail")
-    assert rail["nearest"][0]["name"] == "Alpha station"
+    rail = next(r for r in e.indicators if r.key == "transit.rail")
+    assert rail.nearest[0].name == "Alpha station"
     assert "Alpha" in e.to_text()

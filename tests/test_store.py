@@ -9,8 +9,9 @@ import pytest
 from shapely.geometry import Point
 
 from geo.errors import StoreError
+from geo.messages import render, text
 from geo.schema import Provenance, conform
-from geo.store import list_snapshots, open_snapshot, write_snapshot
+from geo.store import SCHEMA_VERSION, list_snapshots, open_snapshot, write_snapshot
 
 PROV = Provenance(source="unit test (synthetic)", license="CC0-1.0", date="2026", coverage="partial")
 
@@ -24,7 +25,7 @@ def _layer(n: int) -> gpd.GeoDataFrame:
 def _write(data, n: int = 3) -> None:  # type: ignore[no-untyped-def]
     with write_snapshot("demo", {"name": "Demo"}, data) as w:
         w.put_layer("schools", _layer(n), [PROV], "partial")
-        w.put_layer("transit", _layer(0), [], "missing", "no stops in this test")
+        w.put_layer("transit", _layer(0), [], "missing", text("no stops in this test"))
 
 
 def _entries(data) -> list[str]:  # type: ignore[no-untyped-def]
@@ -40,9 +41,10 @@ def test_roundtrip_and_status(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert (st.count, st.coverage, st.kinds) == (3, "partial", {"school": 3})
     assert st.sources[0].source == "unit test (synthetic)"
     missing = snap.layer_status("transit")
-    assert (missing.count, missing.coverage, missing.reason) == (0, "missing", "no stops in this test")
+    assert (missing.count, missing.coverage) == (0, "missing")
+    assert render(missing.reason) == "no stops in this test"
     assert snap.layer("transit").empty and "uid" in snap.layer("transit").columns
-    assert snap.layer_status("nature").reason == "not in this snapshot"
+    assert render(snap.layer_status("nature").reason) == "not in this snapshot"
 
 
 def test_failed_write_leaves_old_snapshot(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -91,7 +93,7 @@ def test_no_snapshot_message(tmp_path) -> None:  # type: ignore[no-untyped-def]
 def test_manifest_contents(tmp_path) -> None:  # type: ignore[no-untyped-def]
     _write(tmp_path)
     m = json.loads((tmp_path / "demo" / "manifest.json").read_text())
-    assert m["crs"] == "EPSG:4326" and m["schema_version"] == 1
+    assert m["crs"] == "EPSG:4326" and m["schema_version"] == SCHEMA_VERSION == 2
     assert set(m["files"]) == {"layers/schools.parquet"}
     assert m["layers"]["schools"]["sources"][0]["license"] == "CC0-1.0"
     assert m["built_at"].endswith("+00:00")

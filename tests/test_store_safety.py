@@ -33,6 +33,7 @@ import geo.store as store
 from geo.build import build_region
 from geo.cli import main
 from geo.errors import StoreError
+from geo.messages import text
 from geo.schema import Provenance, conform
 from geo.store import KILL_ENV, list_snapshots, open_snapshot, region_lock, snapshot_dir, write_snapshot
 
@@ -505,7 +506,7 @@ def test_counts_checked_when_read_without_verify(demo: Path, capsys: pytest.Capt
 def test_empty_snapshot_is_consistent(tmp_path: Path) -> None:
     """A snapshot that stores no file (every layer missing) has an empty map, and that is sound."""
     with write_snapshot("void", {"name": "Void"}, tmp_path) as w:
-        w.put_layer("schools", _schools(0), [], "missing", "nothing here")
+        w.put_layer("schools", _schools(0), [], "missing", text("nothing here"))
     assert open_snapshot("void", tmp_path).manifest["files"] == {}
     (snapshot_dir("void", tmp_path) / "stray.parquet").write_bytes(b"x")
     with pytest.raises(StoreError, match=r"damaged: stray.parquet \(not in the manifest\)"):

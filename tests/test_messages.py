@@ -1,10 +1,12 @@
-"""Engine messages in English and Swedish (geo.texts), and their use in explanations and the app.
+"""Engine messages (geo.messages.Message) in English and Swedish, and their use in explanations
+and the app.
 
 Stores here are SYNTHETIC (tests/_score_fixtures.py, tests/_app_fixtures.py): invented places.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import string
 from pathlib import Path
@@ -17,11 +19,18 @@ from _app_fixtures import run_app, write_synthetic_store
 from _score_fixtures import make_snapshot
 from shapely.geometry import Point
 
-from geo.build import layer_coverage, layer_coverage_msg
+from geo.build import layer_coverage
+from geo.catalog import CATALOGUE
+from geo.cli import main
+from geo.errors import StoreError
+from geo.messages import Message, fmt_number, fmt_spec, join, render, text
 from geo.schema import Provenance
 from geo.scoring import build_model, explain, score
-from geo.store import open_snapshot, write_snapshot
-from geo.texts import TEMPLATES, fmt_number, fmt_spec, parse_reason, render, render_or
+from geo.store import SCHEMA_VERSION, open_snapshot, write_snapshot
+
+ROOT = Path(__file__).resolve().parents[1]
+#: message codes: the ``msg.<code>`` entries of the catalogue
+CODES = sorted(k[4:] for k in CATALOGUE if k.startswith("msg."))
 
 #: one sample message per code
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -83,123 +92,173 @@ def _fields(template: str) -> set[str]:
     return {f for _, f, _, _ in string.Formatter().parse(template) if f}
 
 
+def _codes_in_source() -> dict[str, str]:
+    """Every code of a ``Message("code", ...)`` call in geo/, layers/ and app/ -> where (a code
+    must be a literal, or a literal choice ``"a" if ... else "b"``, so this walk sees it)."""
+    found: dict[str, str] = {}
+    for pkg in ("geo", "layers", "app"):
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            if path == ROOT / "geo" / "messages.py":
+                continue  # the type itself: its composites join and text are not templates
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Message"
+                        and node.args):
+                    continue
+                first = node.args[0]  # a literal code, or a literal choice of two
+                branches = [first.body, first.orelse] if isinstance(first, ast.IfExp) else [first]
+                for b in branches:
+                    assert isinstance(b, ast.Constant), f"{path}:{node.lineno}: a computed code"
+                    found[str(b.value)] = f"{path.relative_to(ROOT)}:{node.lineno}"
+    return found
+
+
+def test_every_code_the_engine_produces_is_in_the_catalogue_in_both_languages() -> None:
+    found = _codes_in_source()
+    assert len(found) >= 40, found  # the walk finds the engine's calls
+    absent = {c: where for c, where in found.items() if f"msg.{c}" not in CATALOGUE}
+    assert not absent, absent
+    for code in found:
+        en, sv = CATALOGUE[f"msg.{code}"]
+        assert en.strip() and sv.strip() and _fields(en) == _fields(sv), code
+
+
+def test_no_code_in_the_catalogue_is_unused() -> None:
+    assert set(CODES) == set(_codes_in_source())
+
+
 def test_every_code_has_a_sample() -> None:
-    assert set(SAMPLES) == set(TEMPLATES)
+    assert set(SAMPLES) == set(CODES)
 
 
-@pytest.mark.parametrize("code", sorted(TEMPLATES))
+@pytest.mark.parametrize("code", CODES)
 def test_every_code_renders_in_both_languages(code: str) -> None:
-    en_t, sv_t = TEMPLATES[code]
-    assert _fields(en_t) == _fields(sv_t)
+    en_t, _ = CATALOGUE[f"msg.{code}"]
     assert _fields(en_t) <= set(SAMPLES[code])  # messages may carry more (no_network: mode)
-    msg = {"code": code, **SAMPLES[code]}
+    msg = Message(code, SAMPLES[code])
     en, sv = render(msg, "en"), render(msg, "sv")
     for out in (en, sv):
         assert out and "{" not in out and "}" not in out and "[" not in out
     assert en != sv
-    assert json.loads(json.dumps(msg)) == msg  # messages go into the manifest as JSON
+    stored = json.loads(json.dumps(msg.to_dict()))  # messages go into the manifest as JSON
+    assert stored == {"code": code, **SAMPLES[code]} and Message.from_dict(stored) == msg
 
 
 def test_english_renderings_are_the_engine_texts() -> None:
-    assert render({"code": "no_network", **SAMPLES["no_network"]}) == \
-        "no walk network loaded: straight-line distance x 1.3 (approximate)"
-    assert render({"code": "kinds_absent", **SAMPLES["kinds_absent"]}) == \
-        "no kindergarten among the 40 schools features (kinds: school)"
-    assert render({"code": "stat_standardised", **SAMPLES["stat_standardised"]}) == (
+    def en(code: str) -> str:
+        return render(Message(code, SAMPLES[code]))
+
+    assert en("no_network") == "no walk network loaded: straight-line distance x 1.3 (approximate)"
+    assert en("kinds_absent") == "no kindergarten among the 40 schools features (kinds: school)"
+    assert en("stat_standardised") == (
         "standardised across 5 municipalities (mean 1036, range 871-1167): 50 = average, "
         "±20 per standard deviation")
-    assert render({"code": "departures_weighted", **SAMPLES["departures_weighted"]}) == \
-        "weighted by departures per hour (>=4/h x1, >=2/h x0.75)"
-    assert render({"code": "layer_not_loaded", **SAMPLES["layer_not_loaded"]}) == \
-        "no office, bus stop: the workplaces layer is not loaded"
+    assert en("departures_weighted") == "weighted by departures per hour (>=4/h x1, >=2/h x0.75)"
+    assert en("layer_not_loaded") == "no office, bus stop: the workplaces layer is not loaded"
+    assert str(Message("no_network", SAMPLES["no_network"])) == en("no_network")  # logs: English
 
 
 def test_swedish_renderings() -> None:
-    sv = {c: render({"code": c, **p}, "sv") for c, p in SAMPLES.items()}
+    sv = {c: render(Message(c, p), "sv") for c, p in SAMPLES.items()}
     assert sv["no_network"] == "inget gångnät inläst: fågelvägen x 1,3 (ungefärligt)"
     assert sv["network_fallback"] == "avstånd med cykel längs gångnätet"
     assert sv["kinds_absent"] == "förskola saknas bland de 40 objekten i lagret Skolor (typer: skola)"
-    assert sv["stat_standardised"].startswith("standardiserat över 5 kommuner (medel 1 036, "
-                                              "spann 871–1 167)")
+    # Babel (CLDR) groups Swedish digits with a no-break space
+    assert sv["stat_standardised"].startswith("standardiserat över 5 kommuner (medel 1\xa0036, "
+                                              "spann 871–1\xa0167)")
     assert sv["departures_weighted"] == "viktat efter avgångar per timme (≥4/h x1, ≥2/h x0,75)"
     assert sv["layer_absent_kinds"] == "busshållplats saknas"
-    for text in sv.values():
-        assert not any(w in text for w in ENGLISH_WORDS), text
+    assert sv["stat_share"].startswith("kommunstatistik: 20\xa0% av")
+    for out in sv.values():
+        assert not any(w in out for w in ENGLISH_WORDS), out
 
 
-def test_join_text_and_fallbacks() -> None:
-    msg = {"code": "join", "parts": [{"code": "layer_absent_kinds", "kinds": ["bus_stop"]},
-                                     {"code": "text", "text": "a note from the data"}]}
+def test_join_text_and_unknown_codes() -> None:
+    msg = join(Message("layer_absent_kinds", {"kinds": ["bus_stop"]}), None,
+               text("a note from the data"))
+    assert msg is not None and msg.code == "join" and len(msg.parts) == 2
     assert render(msg, "en") == "no bus_stop; a note from the data"
     assert render(msg, "sv") == "busshållplats saknas; a note from the data"
-    assert render({}, "sv") == "" and render(None, "sv") == ""
-    assert render_or({"code": "from_the_future"}, "sv", "English text") == "English text"
-    assert render_or({"code": "layer_no_data"}, "en", "stored English") == "stored English"
-    assert render_or(None, "sv", "stored") == "stored"
+    assert msg.to_dict() == {"code": "join", "parts": [
+        {"code": "layer_absent_kinds", "kinds": ["bus_stop"]},
+        {"code": "text", "text": "a note from the data"}]}
+    assert Message.from_dict(json.loads(json.dumps(msg.to_dict()))) == msg
+    assert join(None, None) is None and text("") is None and render(None, "sv") == ""
+    one = Message("layer_no_data")
+    assert join(one) == one and join(None, one) == one
+    assert render(Message("from_the_future"), "sv") == "from_the_future"  # visible, no crash
     with pytest.raises(KeyError):
-        render({"code": "from_the_future"}, "sv")
+        render(Message("no_network", {"mode": "walk"}), "sv")  # a parameter is missing
+    with pytest.raises(ValueError, match="no code"):
+        Message.from_dict({"text": "no code"})
 
 
 def test_swedish_numbers() -> None:
-    assert fmt_number(1720, "sv") == "1 720"
+    assert fmt_number(1720, "sv") == "1\xa0720"
     assert fmt_number(41.66, "sv", 1) == "41,7"
-    assert fmt_number(1234567.891, "sv", 2) == "1 234 567,89"
+    assert fmt_number(1234567.891, "sv", 2) == "1\xa0234\xa0567,89"
     assert (fmt_number(1720, "en"), fmt_number(41.66, "en", 1)) == ("1,720", "41.7")
     assert fmt_number(float("nan"), "sv") == "-"
     assert fmt_spec(0.75, "g", "sv") == "0,75" and fmt_spec(0.75, "g", "en") == "0.75"
-
-
-def test_old_manifest_reasons_are_parsed() -> None:
-    for reason in ("no source provided data for this layer (residential area, house)",
-                   "no college, kindergarten; partial source: Skolverket; and OSM",
-                   "partial source: OSM", "no bus_stop", "not in this snapshot",
-                   "no source provided data for this layer", "something else entirely"):
-        msg = parse_reason(reason)
-        assert render(msg, "en") == reason
-    assert render(parse_reason("no college, kindergarten; partial source: OSM"), "sv") == \
-        "gymnasieskola, förskola saknas; ofullständig källa: OSM"
-    assert parse_reason("something else entirely") == {"code": "text",
-                                                        "text": "something else entirely"}
-    assert parse_reason("") == {}
 
 
 # -- the engine ---------------------------------------------------------------------------------
 def test_layer_coverage_messages() -> None:
     prov = [Provenance(source="A", license="CC0", coverage="partial")]
     empty = gpd.GeoDataFrame({"kind": []}, geometry=[], crs="EPSG:4326")
-    cov, reason, msg = layer_coverage_msg("culture", empty, prov)
-    assert (cov, reason) == layer_coverage("culture", empty, prov) == (
+    cov, msg = layer_coverage("culture", empty, prov)
+    assert (cov, render(msg)) == (
         "missing", "no source provided data for this layer (library, sports, venue)")
     assert render(msg, "sv") == ("ingen källa gav data för det här lagret "
                                  "(bibliotek, idrottsanläggning, teater/bio/museum)")
     g = gpd.GeoDataFrame({"kind": ["rail_station"]}, geometry=[Point(15, 56)], crs="EPSG:4326")
-    cov, reason, msg = layer_coverage_msg("transit", g, prov)
-    assert (cov, reason) == ("partial", "no bus_stop; partial source: A")
+    cov, msg = layer_coverage("transit", g, prov)
+    assert (cov, render(msg)) == ("partial", "no bus_stop; partial source: A")
     assert render(msg, "sv") == "busshållplats saknas; ofullständig källa: A"
+    full = [Provenance(source="A", license="CC0", coverage="complete")]
+    both = gpd.GeoDataFrame({"kind": ["rail_station", "bus_stop"]},
+                            geometry=[Point(15, 56)] * 2, crs="EPSG:4326")
+    assert layer_coverage("transit", both, full) == ("complete", None)
 
 
-def test_manifest_keeps_reason_msg_and_old_manifests_load(tmp_path: Path) -> None:
+def test_manifest_keeps_reasons_as_messages(tmp_path: Path) -> None:
     empty = gpd.GeoDataFrame({"kind": [], "name": []}, geometry=[], crs="EPSG:4326")
-    msg = {"code": "layer_no_source", "what": ["library"]}
+    msg = Message("layer_no_source", {"what": ["library"]})
     with write_snapshot("t", {"name": "T"}, tmp_path) as w:
-        w.put_layer("culture", empty, [], "missing", render(msg), reason_msg=msg)
+        w.put_layer("culture", empty, [], "missing", msg)
         w.put_layer("housing", empty, [], "missing")
-        w.put_layer("nature", empty, [], "missing", "no park")  # text only, as before
+    man = json.loads((tmp_path / "t" / "manifest.json").read_text(encoding="utf-8"))
+    assert man["layers"]["culture"]["reason"] == {"code": "layer_no_source", "what": ["library"]}
+    assert man["layers"]["housing"]["reason"] == {"code": "layer_no_data"}
+    assert man["schema_version"] == SCHEMA_VERSION == 2
     snap = open_snapshot("t", tmp_path)
-    assert snap.layer_status("culture").reason_msg == msg
-    assert snap.layer_status("housing").reason_msg == {"code": "layer_no_data"}
-    assert render(snap.layer_status("nature").reason_msg, "sv") == "park saknas"
-    assert render(snap.layer_status("schools").reason_msg, "sv") == \
+    assert snap.layer_status("culture").reason == msg
+    assert snap.layer_status("housing").reason == Message("layer_no_data")
+    assert render(snap.layer_status("schools").reason, "sv") == \
         "finns inte i den här ögonblicksbilden"
+
+
+def test_a_store_of_the_previous_schema_is_refused_with_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = gpd.GeoDataFrame({"kind": [], "name": []}, geometry=[], crs="EPSG:4326")
+    with write_snapshot("t", {"name": "T"}, tmp_path) as w:
+        w.put_layer("culture", empty, [], "missing")
     mpath = tmp_path / "t" / "manifest.json"
     man = json.loads(mpath.read_text(encoding="utf-8"))
-    for entry in man["layers"].values():
-        entry.pop("reason_msg", None)
+    man["schema_version"] = 1  # as written before reasons were messages (English text)
+    man["layers"]["culture"]["reason"] = "no source provided data for this layer"
     mpath.write_text(json.dumps(man), encoding="utf-8")
-    old = open_snapshot("t", tmp_path)
-    st = old.layer_status("culture")
-    assert st.reason == "no source provided data for this layer (library)"
-    assert render(st.reason_msg, "sv") == "ingen källa gav data för det här lagret (bibliotek)"
+    before = mpath.read_bytes()
+    with pytest.raises(StoreError) as err:
+        open_snapshot("t", tmp_path)
+    line = str(err.value)
+    assert "\n" not in line and "store schema 1, this version reads 2" in line
+    assert line.endswith("Rebuild with: livability build --region t")
+    rc = main(["--data-dir", str(tmp_path), "score", "--region", "t"])
+    out = capsys.readouterr()
+    assert rc == 2 and len(out.err.strip().splitlines()) == 1
+    assert "Rebuild with: livability build --region t" in out.err
+    assert mpath.read_bytes() == before  # refused, not touched
 
 
 @pytest.fixture(scope="module")
@@ -222,14 +281,14 @@ def test_swedish_explanation_has_no_english_reasons(synth_model: Any) -> None:
     assert "(inget gångnät inläst: fågelvägen x 1,3 (ungefärligt))" in sv
     assert "Förskola till fots: saknas (förskola saknas bland de 1 objekten i lagret Skolor " \
            "(typer: skola))" in sv
-    assert "invånare 1 000" in sv and "kommunens värde 1 000 kr/m²/år" in sv
+    assert "invånare 1\xa0000" in sv and "kommunens värde 1\xa0000 kr/m²/år" in sv
     assert f"Sammanvägt betyg {e.composite:.1f}".replace(".", ",") in sv
-    rail = next(r for r in e.indicators if r["key"] == "transit.rail")
-    km = rail["nearest"][0]["distance_m"]
+    rail = e.row("transit.rail")
+    km = rail.nearest[0].distance_m
     assert f"medianinvånaren {km:.0f} m med cykel" in sv  # from Alpha's cells
-    rows = {r["key"]: r for r in e.indicators}
-    assert render(rows["schools.preschool"]["reason_msg"]) == rows["schools.preschool"]["reason"]
-    assert [render(m) for m in rows["housing.rent"]["notes_msg"]] == rows["housing.rent"]["notes"]
+    pre = e.row("schools.preschool")
+    assert pre.missing and pre.reason is not None and pre.reason.code == "kinds_absent"
+    assert [m.code for m in e.row("housing.rent").notes][:1] == ["stat_standardised"]
 
 
 # -- the app in Swedish -------------------------------------------------------------------------
@@ -237,14 +296,13 @@ def test_swedish_explanation_has_no_english_reasons(synth_model: Any) -> None:
 
 @pytest.fixture(scope="module")
 def sv_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The app's synthetic store, with engine reasons for two missing layers: one with its
-    message (a new manifest), one with the English text only (an old manifest)."""
+    """The app's synthetic store, with engine reasons (messages) for two missing layers."""
     data = write_synthetic_store(tmp_path_factory.mktemp("texts_app"))
     mpath = data / "blekinge" / "manifest.json"
     man = json.loads(mpath.read_text(encoding="utf-8"))
-    msg = {"code": "layer_no_source", "what": ["library", "sports", "venue"]}
-    man["layers"]["culture"] |= {"reason": render(msg), "reason_msg": msg}
-    man["layers"]["housing"]["reason"] = "no source provided data for this layer (house)"
+    man["layers"]["culture"]["reason"] = {"code": "layer_no_source",
+                                          "what": ["library", "sports", "venue"]}
+    man["layers"]["housing"]["reason"] = {"code": "layer_no_source", "what": ["house"]}
     mpath.write_text(json.dumps(man, ensure_ascii=False), encoding="utf-8")
     return data
 
@@ -267,7 +325,7 @@ def test_app_profile_in_swedish(monkeypatch: pytest.MonkeyPatch, sv_store: Path)
         assert w not in reasons, w
     assert ind["Närmast"].str.contains(r"\d,\d km", regex=True).any()  # decimal comma
     text = "\n".join(str(m.value) for m in at.markdown)
-    assert "ingen källa gav data för det här lagret (småhus)" in text.replace("\\", "")  # old manifest
+    assert "ingen källa gav data för det här lagret (småhus)" in text.replace("\\", "")
     metric = next(m.value for m in at.metric if m.label == "Poäng")
     assert "," in metric and "." not in metric
     # the same page in English keeps the engine's English text
