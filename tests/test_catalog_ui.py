@@ -14,6 +14,7 @@ import pytest
 from geo import catalog
 from geo.catalog import CATALOGUE, indicator_title, layer_title, persona_title, stat_title, t
 from geo.cli_score import table_text
+from geo.messages import text
 from layers import LAYERS, PERSONAS, Indicator, LayerSpec, Persona, all_indicators
 from layers.context import CONTEXT_STATS, ContextStat
 
@@ -121,8 +122,8 @@ def _frame() -> pd.DataFrame:
 
 
 def test_cli_table_renders_the_catalogue_in_english_and_swedish() -> None:
-    en = table_text(_frame(), {"transit.bus": "no stops"}, approximate=True).splitlines()
-    sv = table_text(_frame(), {"transit.bus": "no stops"}, approximate=True, lang="sv").splitlines()
+    en = table_text(_frame(), {"transit.bus": text("no stops")}, approximate=True).splitlines()
+    sv = table_text(_frame(), {"transit.bus": text("no stops")}, approximate=True, lang="sv").splitlines()
     assert en[0].split() == ["Rank", "Locality", "Municipality", "Score", "Complete", "Band",
                              "Missing", "here"]
     assert sv[0].split() == ["Plats", "Ort", "Kommun", "Betyg", "Fullständigt", "Band", "Saknas",
