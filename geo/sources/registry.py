@@ -364,15 +364,19 @@ class GtfsZipSource:
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class GtfsUrlSource:
-    """A GTFS feed URL (downloaded once, cached); the key is never part of the fingerprint."""
+    """A GTFS feed URL (downloaded once, cached); the key is never shown nor fingerprinted."""
 
     kind: ClassVar[str] = "gtfs-url"
     stage: ClassVar[Stage] = "region"
     url: str
-    key: str | None = field(default=None, repr=False)
+    key: str | None = None
     window: GtfsWindow = GtfsWindow()
+
+    def __repr__(self) -> str:
+        # the URL's query may carry the API key (Trafiklab's ?key=...): never shown
+        return f"GtfsUrlSource(url={self.url.split('?')[0]!r}, window={self.window!r})"
 
     def read(self, region: Region, ctx: BuildContext) -> SourceResult:
         """Fetch (or reuse) the feed and read it like a zip (weekday only, no date)."""
