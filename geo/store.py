@@ -371,7 +371,7 @@ def list_snapshots(data: str | os.PathLike[str] | None = None) -> list[str]:
 
 
 # -- the manifest -----------------------------------------------------------------------------------
-def _is_count(v: Any) -> bool:
+def _is_count(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
@@ -418,7 +418,7 @@ def _entries_problem(m: dict[str, Any]) -> str | None:
     return None
 
 
-def _manifest_problem(m: Any) -> str | None:
+def _manifest_problem(m: object) -> str | None:
     """What is structurally wrong with a loaded manifest, in a few words (None: nothing)."""
     if not isinstance(m, dict):
         kind = "an array" if isinstance(m, list) else "a string" if isinstance(m, str) else \
