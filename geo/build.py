@@ -1,4 +1,4 @@
-"""Build a region's snapshot: gather every source, clip to the region, record provenance, store.
+"""Build a region's snapshot: read its sources (geo.sources.registry), clip, merge, record provenance, store.
 
 Everything is read and validated in memory first; the store is written only at the end, atomically,
 so a bad input leaves the existing snapshot exactly as it was. The region's build lock is held from
@@ -535,6 +535,9 @@ def build_region(
     file_crs: str | None = None,
 ) -> Snapshot:
     """Build (or rebuild) the snapshot of ``region`` from every given source.
+
+    The options become source objects (:func:`geo.sources.registry.sources_from_options`), which
+    :func:`build_sources` reads, merges and stores.
 
     Parameters
     ----------
