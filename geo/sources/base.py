@@ -8,6 +8,7 @@ import geopandas as gpd
 import pandas as pd
 
 from ..schema import Provenance
+from ..store import BuildParameters, InputEntry
 
 __all__ = ["NetworkData", "SourceResult", "TableData"]
 
@@ -59,6 +60,13 @@ class SourceResult:
         Messages for the user (what was skipped and why).
     drops
         Origin (file or source label) -> reason (``no_coordinates``) -> rows dropped on reading.
+    inputs
+        The manifest's ``inputs`` entries of what was read (name -> fingerprint), set by the
+        source registry (:mod:`geo.sources.registry`); empty when the source contributed nothing.
+    parameters
+        Build parameters this source was read with (``gtfs``: the departure window).
+    strict_origins
+        Origins whose every feature lost to clipping counts against them (the user's files).
     """
 
     name: str
@@ -71,6 +79,9 @@ class SourceResult:
     boundary: gpd.GeoDataFrame | None = None
     notes: list[str] = field(default_factory=list)
     drops: dict[str, dict[str, int]] = field(default_factory=dict)
+    inputs: dict[str, InputEntry] = field(default_factory=dict)
+    parameters: BuildParameters = field(default_factory=lambda: BuildParameters())
+    strict_origins: set[str] = field(default_factory=set)
 
     def add_layer(self, key: str, gdf: gpd.GeoDataFrame, prov: Provenance) -> None:
         """Append features to layer ``key`` and record their provenance."""

@@ -47,6 +47,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import requests
+from shapely.geometry.base import BaseGeometry
 
 from .. import settings
 from ..errors import DataSourceError, OfflineError
@@ -285,7 +286,7 @@ def _date_int(d: dt.date) -> int:
     return d.year * 10000 + d.month * 100 + d.day
 
 
-def _iso(ymd: Any) -> str:
+def _iso(ymd: Any) -> str:  # a feed_info cell: str, int, float or NaN
     try:
         d = dt.datetime.strptime(str(int(ymd)), "%Y%m%d").date()
     except (TypeError, ValueError):
@@ -423,7 +424,7 @@ class _Calendar:
 # the computation
 
 
-def _near_polygon(polygon: Any, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+def _near_polygon(polygon: BaseGeometry | None, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Mask of points inside ``polygon`` or within :data:`CLIP_TOLERANCE_M` of it."""
     import shapely
     from pyproj import Transformer
@@ -440,7 +441,8 @@ def _near_polygon(polygon: Any, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return inside
 
 
-def _stop_places(feed: _Feed, polygon: Any, notes: list[str]) -> tuple[pd.DataFrame, pd.Series]:
+def _stop_places(feed: _Feed, polygon: BaseGeometry | None,
+                 notes: list[str]) -> tuple[pd.DataFrame, pd.Series]:
     """Return the stop places (key, name, lon, lat) inside ``polygon`` and stop_id -> place row."""
     stops = feed.read(
         "stops.txt", ["stop_id"],
@@ -603,7 +605,7 @@ def _check_times(feed: _Feed, n_rows: int, n_bad: int, n_valid: int, example: st
 
 def _compute(
     feed: _Feed,
-    polygon: Any,
+    polygon: BaseGeometry | None,
     weekday: str,
     date: str | dt.date | None,
     hours: tuple[float, float],
@@ -770,7 +772,7 @@ def _feed_info(feed: _Feed) -> dict[str, str]:
 
 def _load(
     path: Path,
-    polygon: Any,
+    polygon: BaseGeometry | None,
     weekday: str,
     date: str | dt.date | None,
     hours: tuple[float, float],
@@ -820,7 +822,7 @@ def _load(
 
 def gtfs_from_zip(
     path: str | os.PathLike[str],
-    polygon: Any = None,
+    polygon: BaseGeometry | None = None,
     *,
     weekday: str = "tuesday",
     date: str | dt.date | None = None,
@@ -975,7 +977,7 @@ def gtfs_from_url(
     api_key: str | None = None,
     *,
     cache_dir: str | os.PathLike[str] | None = None,
-    polygon: Any = None,
+    polygon: BaseGeometry | None = None,
     weekday: str = "tuesday",
     hours: tuple[float, float] = (7, 19),
     offline: bool = False,

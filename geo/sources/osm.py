@@ -104,14 +104,13 @@ def _open_pbf(path: str | os.PathLike[str], polygon: BaseGeometry | None, **kw: 
 
 def _pbf_date(path: Path, timestamps: Iterable[pd.Series]) -> str:
     """Replication time from the PBF header, else the newest element edit seen (ISO date)."""
-    try:
-        from pyrosm.pbf_export import read_header_block
+    from .pbf_header import replication_timestamp
 
-        header = read_header_block(str(path))
-        ts = int(getattr(header, "osmosis_replication_timestamp", 0) or 0)
+    try:
+        ts = replication_timestamp(path)
         if ts > 0:
             return datetime.fromtimestamp(ts, tz=timezone.utc).date().isoformat()
-    except Exception as e:  # a private pyrosm helper: any failure falls back to element times
+    except Exception as e:  # a private pyrosm helper (see pbf_header): fall back to element times
         log.debug("no PBF header timestamp in %s: %s", path, e)
     newest = 0
     for s in timestamps:

@@ -19,12 +19,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+from shapely.geometry.base import BaseGeometry
 
 from ..errors import DataSourceError, UnknownLayerError
 from ..schema import LOCALITY_COLUMNS, Provenance, conform
@@ -95,7 +96,7 @@ PACK_SCHEMA: dict[str, Any] = {
 }
 
 
-def _json_kind(value: Any) -> str:
+def _json_kind(value: object) -> str:
     """Describe a JSON value for an error message: ``a string ('NAMN')``, ``an object``, ``null``."""
     if value is None:
         return "null"
@@ -108,7 +109,7 @@ def _json_kind(value: Any) -> str:
     return "a list" if isinstance(value, list) else "an object"
 
 
-def _key_path(parts: Any) -> str:
+def _key_path(parts: Iterable[object]) -> str:
     out = ""
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -183,7 +184,7 @@ def _load_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def _check_fields(path: Path, fields: Mapping[str, str], columns: Any, allowed: tuple[str, ...],
+def _check_fields(path: Path, fields: Mapping[str, str], columns: Iterable[str], allowed: tuple[str, ...],
                   where: str) -> None:
     """Refuse ``fields`` keys we do not know and columns the file does not have."""
     unknown = sorted(set(fields) - set(allowed))
@@ -317,7 +318,7 @@ def read_file_as_layer(
     return result
 
 
-def _finite(geom: Any) -> bool:
+def _finite(geom: BaseGeometry) -> bool:
     """True when every coordinate of ``geom`` is a finite number (no NaN, no Infinity)."""
     import numpy as np
     import shapely

@@ -1,0 +1,438 @@
+"""The source registry: every kind of input a build can read, behind one small protocol.
+
+A build is a list of :class:`Source` objects (made from the CLI's options by
+:func:`sources_from_options`, or by hand). :func:`geo.build.build_sources` reads them in order,
+merges what they contributed (:class:`~geo.sources.base.SourceResult`) and hands the result to
+the store. A new kind of source is a class with the protocol's four members, registered with
+:func:`register`; nothing in :mod:`geo.build` names it.
+
+Kinds (:data:`SOURCES`): ``pack``, ``file``, ``pbf``, ``osm-xml``, ``osm-online``, ``gtfs-zip``,
+``gtfs-url``.
+
+Stages: ``base`` sources (packs, files) are read for the region as resolved; their municipality
+boundaries then keep the coastal islands in the region polygon (see
+:func:`geo.build._island_keeping`), and the ``region`` sources (OpenStreetMap, GTFS) are read for
+that polygon.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
+
+from ..errors import DataSourceError, OfflineError
+from ..schema import Provenance
+from ..settings import pack_dirs
+from ..store import GtfsParameters, InputEntry
+from .base import SourceResult
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from ..regions import Region
+
+__all__ = ["SOURCES", "BuildContext", "FileSource", "GtfsUrlSource", "GtfsWindow", "GtfsZipSource",
+           "OsmOnlineSource", "OsmXmlSource", "PackSource", "PbfSource", "PlaceSource", "Source",
+           "Stage", "file_fingerprint", "register", "sources_from_options"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+Stage = Literal["base", "region"]
+
+
+@dataclass
+class BuildContext:
+    """What every source's :meth:`Source.read` may use besides the region.
+
+    Attributes
+    ----------
+    municipalities
+        Code -> name of the region's municipalities as resolved (before the island-keeping step).
+    modes
+        Street networks to read (``walk``, ``bike``, ``drive``).
+    offline
+        Never touch the network.
+    say
+        Progress callback: one short line before each step.
+    notes
+        The build's own notes (listed before the sources' notes in the manifest); a source adds
+        one with :meth:`note` when it contributes nothing and says why.
+    """
+
+    municipalities: dict[str, str]
+    modes: tuple[str, ...] = ("walk",)
+    offline: bool = False
+    say: Progress = field(default=lambda msg: None)
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        """Add a line to the build's notes."""
+        self.notes.append(text)
+
+
+@runtime_checkable
+class Source(Protocol):
+    """One input of a build.
+
+    ``kind`` names it in :data:`SOURCES`; ``stage`` says when it is read (see the module's
+    docstring). :meth:`read` returns what the source contributes, with its manifest ``inputs``
+    entry in :attr:`SourceResult.inputs` (none when it contributed nothing). :meth:`fingerprint`
+    identifies the input and the options it is read with, without reading it: equal fingerprints,
+    same contribution (the rebuild check).
+    """
+
+    kind: ClassVar[str]
+    stage: ClassVar[Stage]
+
+    def read(self, region: Region, ctx: BuildContext) -> SourceResult:
+        """Read the source for ``region``."""
+        ...
+
+    def fingerprint(self) -> str:
+        """A digest of the input (its bytes, or its query) and the options it is read with."""
+        ...
+
+
+@runtime_checkable
+class PlaceSource(Protocol):
+    """A source that can also give settlements when no source gave tätorter (a PBF extract)."""
+
+    def places(self, region: Region) -> tuple[gpd.GeoDataFrame, str]:
+        """Settlements in the locality schema, and a short text saying where they come from."""
+        ...
+
+
+#: Every registered kind of source: ``kind`` -> class.
+SOURCES: dict[str, type[Source]] = {}
+
+_S = TypeVar("_S", bound=type[Source])
+
+
+def register(cls: _S) -> _S:
+    """Class decorator: add a source class to :data:`SOURCES` under its ``kind``."""
+    if cls.kind in SOURCES and SOURCES[cls.kind] is not cls:
+        raise ValueError(f"a source of kind {cls.kind!r} is already registered")
+    SOURCES[cls.kind] = cls
+    return cls
+
+
+def file_fingerprint(path: str | os.PathLike[str]) -> InputEntry:
+    """Size, modification time and (for files up to 512 MB) sha256 of an input file or folder."""
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.is_file())
+        h = hashlib.sha256()
+        for f in files:
+            h.update(f.relative_to(p).as_posix().encode())
+            h.update(f.read_bytes())
+        return {"path": str(p), "files": len(files), "sha256": h.hexdigest()}
+    st = p.stat()
+    out: InputEntry = {"path": str(p), "bytes": st.st_size, "mtime": int(st.st_mtime)}
+    if st.st_size <= 512 << 20:
+        h = hashlib.sha256()
+        with p.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        out["sha256"] = h.hexdigest()
+    return out
+
+
+def _digest(kind: str, entry: InputEntry, options: object = None) -> str:
+    """sha256 of a source's kind, input entry and options (canonical JSON)."""
+    text = json.dumps({"kind": kind, "input": dict(entry), "options": options}, sort_keys=True,
+                      default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _content(entry: InputEntry) -> InputEntry:
+    """``entry`` without its modification time (a touched but unchanged file is the same input)."""
+    if "sha256" not in entry:
+        return entry
+    return {k: v for k, v in entry.items() if k != "mtime"}  # type: ignore[return-value]
+
+
+# -- base stage: packs and files ------------------------------------------------------------------
+@register
+@dataclass(frozen=True)
+class PackSource:
+    """A data pack folder (``pack.json``), read by :func:`geo.sources.pack.read_pack`."""
+
+    kind: ClassVar[str] = "pack"
+    stage: ClassVar[Stage] = "base"
+    path: Path
+
+    def read(self, region: Region, ctx: BuildContext) -> SourceResult:
+        """Read the pack for the region's municipalities."""
+        from .pack import read_pack
+
+        ctx.say(f"reading pack {self.path.name}")
+        result = read_pack(self.path, municipalities=ctx.municipalities or None)
+        result.inputs[f"pack:{self.path.name}"] = file_fingerprint(self.path)
+        return result
+
+    def fingerprint(self) -> str:
+        """Digest of every file of the pack."""
+        return _digest(self.kind, _content(file_fingerprint(self.path)))
+
+
+@register
+@dataclass(frozen=True)
+class FileSource:
+    """One file of the user's added to one layer (``--file LAYER=PATH``); every lost row counts."""
+
+    kind: ClassVar[str] = "file"
+    stage: ClassVar[Stage] = "base"
+    layer: str
+    path: Path
+    crs: str | None = None
+
+    @property
+    def origin(self) -> str:
+        """The label its features and drops are counted under (``file NAME``)."""
+        return f"file {self.path.name}"
+
+    def read(self, region: Region, ctx: BuildContext) -> SourceResult:
+        """Read the file into its layer (CSV coordinates in ``crs``, default WGS 84)."""
+        from .pack import read_file_as_layer
+
+        ctx.say(f"reading {self.path.name} into {self.layer}")
+        gdf = read_file_as_layer(self.path, self.layer, municipalities=ctx.municipalities,
+                                 crs=crs_text(self.crs), origin=self.origin)
+        extra = SourceResult(name=self.origin)
+        extra.strict_origins.add(self.origin)
+        extra.drops[self.origin] = {"no_coordinates": int(gdf.attrs.get("no_coordinates", 0))}
+        prov = Provenance(source=f"user file {self.path.name}", license="unknown (user file)",
+                          coverage="partial")
+        extra.add_layer(self.layer, gdf, prov)
+        extra.inputs[f"file:{self.layer}:{self.path.name}"] = file_fingerprint(self.path)
+        return extra
+
+    def fingerprint(self) -> str:
+        """Digest of the file's bytes, its layer and its CRS."""
+        return _digest(self.kind, _content(file_fingerprint(self.path)), [self.layer, self.crs])
+
+
+def crs_text(crs: str | None) -> str:
+    """``"3006"``, ``"epsg:3006"`` or ``"EPSG:3006"`` -> ``"EPSG:3006"`` (default WGS 84)."""
+    if not crs:
+        return "EPSG:4326"
+    import pyproj
+
+    text = str(crs).strip()
+    text = f"EPSG:{text}" if text.isdigit() else text
+    try:
+        pyproj.CRS.from_user_input(text)
+    except pyproj.exceptions.CRSError:
+        raise DataSourceError(f"--file-crs {crs!r} is not a CRS pyproj knows; give an EPSG code such "
+                              "as 3006 (SWEREF 99 TM) or 4326 (WGS 84)") from None
+    return text.upper() if text.lower().startswith("epsg:") else text
+
+
+# -- region stage: OpenStreetMap -------------------------------------------------------------------
+@register
+@dataclass(frozen=True)
+class PbfSource:
+    """A local OpenStreetMap extract (``.osm.pbf``, pyrosm); also gives fallback places."""
+
+    kind: ClassVar[str] = "pbf"
+    stage: ClassVar[Stage] = "region"
+    path: Path
+
+    def read(self, region: Region, ctx: BuildContext) -> SourceResult:
+        """Theme features and street networks inside the region polygon."""
+        from .osm import osm_from_pbf
+
+        ctx.say(f"reading OpenStreetMap extract {self.path.name}")
+        result = osm_from_pbf(self.path, region.polygon, modes=ctx.modes)
+        result.inputs["osm:pbf"] = file_fingerprint(self.path)
+        return result
+
+    def places(self, region: Region) -> tuple[gpd.GeoDataFrame, str]:
+        """Settlements (place=city/town/village/hamlet) of the extract inside the region."""
+        from .osm import osm_places_from_pbf
+
+        return (osm_places_from_pbf(self.path, region.polygon),
+                f"OpenStreetMap place=town/village ({self.path.name})")
+
+    def fingerprint(self) -> str:
+        """Digest of the extract's bytes."""
+        return _digest(self.kind, _content(file_fingerprint(self.path)))
+
+
+@register
+@dataclass(frozen=True)
+class OsmXmlSource:
+    """A local OpenStreetMap XML file (``.osm``, osmnx)."""
+
+    kind: ClassVar[str] = "osm-xml"
+    stage: ClassVar[Stage] = "region"
+    path: Path
+
+    def read(self, region: Region, ctx: BuildContext) -> SourceResult:
+        """Theme features and street networks inside the region polygon."""
+        from .osm import osm_from_xml
+
+        ctx.say(f"reading OpenStreetMap XML {self.path.name}")
+        result = osm_from_xml(self.path, region.polygon, modes=ctx.modes)
+        result.inputs["osm:xml"] = file_fingerprint(self.path)
+        return result
+
+    def fingerprint(self) -> str:
+        """Digest of the file's bytes."""
+        return _digest(self.kind, _content(file_fingerprint(self.path)))
+
+
+_OVERPASS_QUERY = "features and networks for the region polygon"
+
+
+@register
+@dataclass(frozen=True)
+class OsmOnlineSource:
+    """OpenStreetMap through Overpass (osmnx, cached); offline or unreachable it only notes why."""
+
+    kind: ClassVar[str] = "osm-online"
+    stage: ClassVar[Stage] = "region"
+
+    def read(self, region: Region, ctx: BuildContext) -> SourceResult:
+        """Query the region polygon; an unreachable Overpass leaves the OSM layers missing."""
+        empty = SourceResult(name="OpenStreetMap (Overpass)")
+        if ctx.offline:
+            ctx.note("OpenStreetMap not loaded (offline): pass --pbf FILE, or build online")
+            return empty
+        from .osm import osm_online
+
+        ctx.say("querying OpenStreetMap (Overpass, cached)")
+        try:
+            result = osm_online(region.polygon, modes=ctx.modes)
+        except OfflineError as exc:
+            log.warning("OpenStreetMap unavailable: %s", exc)
+            ctx.note(f"OpenStreetMap unavailable ({exc}); its layers are missing")
+            return empty
+        result.inputs["osm:overpass"] = {"query": _OVERPASS_QUERY}
+        return result
+
+    def fingerprint(self) -> str:
+        """Digest of the query (the answer is whatever Overpass holds today)."""
+        return _digest(self.kind, {"query": _OVERPASS_QUERY})
+
+
+# -- region stage: GTFS ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GtfsWindow:
+    """When departures are counted: a weekday (or a date, zip only) between two hours."""
+
+    weekday: str = "tuesday"
+    date: str | None = None
+    hours: tuple[int, int] = (7, 19)
+
+    def parameters(self) -> GtfsParameters:
+        """The manifest's ``parameters.gtfs``."""
+        return {"weekday": self.weekday, "date": self.date, "hours": list(self.hours)}
+
+
+@register
+@dataclass(frozen=True)
+class GtfsZipSource:
+    """A local GTFS zip: a ``transit`` layer with departures per hour."""
+
+    kind: ClassVar[str] = "gtfs-zip"
+    stage: ClassVar[Stage] = "region"
+    path: Path
+    window: GtfsWindow = GtfsWindow()
+
+    def read(self, region: Region, ctx: BuildContext) -> SourceResult:
+        """Stops in or near the region polygon, departures counted in the window."""
+        from .gtfs import gtfs_from_zip
+
+        ctx.say(f"reading GTFS {self.path.name}")
+        result = gtfs_from_zip(self.path, region.polygon, weekday=self.window.weekday,
+                               date=self.window.date, hours=self.window.hours)
+        result.inputs["gtfs:zip"] = file_fingerprint(self.path)
+        result.parameters["gtfs"] = self.window.parameters()
+        return result
+
+    def fingerprint(self) -> str:
+        """Digest of the zip's bytes and the departure window."""
+        return _digest(self.kind, _content(file_fingerprint(self.path)), self.window.parameters())
+
+
+@register
+@dataclass(frozen=True, repr=False)
+class GtfsUrlSource:
+    """A GTFS feed URL (downloaded once, cached); the key is never shown nor fingerprinted."""
+
+    kind: ClassVar[str] = "gtfs-url"
+    stage: ClassVar[Stage] = "region"
+    url: str
+    key: str | None = None
+    window: GtfsWindow = GtfsWindow()
+
+    def __repr__(self) -> str:
+        # the URL's query may carry the API key (Trafiklab's ?key=...): never shown
+        return f"GtfsUrlSource(url={self.url.split('?')[0]!r}, window={self.window!r})"
+
+    def read(self, region: Region, ctx: BuildContext) -> SourceResult:
+        """Fetch (or reuse) the feed and read it like a zip (weekday only, no date)."""
+        from .gtfs import gtfs_from_url
+
+        ctx.say("fetching GTFS feed (cached)")
+        result = gtfs_from_url(self.url, self.key, polygon=region.polygon, offline=ctx.offline,
+                               weekday=self.window.weekday, hours=self.window.hours)
+        result.inputs["gtfs:url"] = {"url": self.url.split("?")[0]}
+        result.parameters["gtfs"] = self.window.parameters()
+        return result
+
+    def fingerprint(self) -> str:
+        """Digest of the URL (without its query) and the departure window."""
+        return _digest(self.kind, {"url": self.url.split("?")[0]}, self.window.parameters())
+
+
+# -- the CLI's options -> sources ----------------------------------------------------------------
+def sources_from_options(
+    *,
+    packs: Sequence[str | Path] | None = None,
+    files: Sequence[tuple[str, str | Path]] = (),
+    pbf: str | Path | None = None,
+    osm_xml: str | Path | None = None,
+    gtfs: str | Path | None = None,
+    gtfs_url: str | None = None,
+    gtfs_key: str | None = None,
+    gtfs_weekday: str = "tuesday",
+    gtfs_date: str | None = None,
+    gtfs_hours: tuple[int, int] = (7, 19),
+    data: str | Path | None = None,
+    default_packs: bool = True,
+    file_crs: str | None = None,
+) -> list[Source]:
+    """The sources of ``livability build``'s options, in reading order (see :func:`geo.build.build_region`).
+
+    Packs (given, then those under ``<data>/packs/`` when ``default_packs``; each folder once),
+    files, the PBF extract, the OSM XML, OpenStreetMap online when neither extract is given, the
+    GTFS zip, the GTFS URL.
+    """
+    out: list[Source] = []
+    pack_list = [Path(p).expanduser().resolve() for p in (packs or [])]
+    if default_packs:
+        pack_list += [p.resolve() for p in pack_dirs(data)]
+    for p in dict.fromkeys(pack_list):
+        out.append(PackSource(p))
+    out += [FileSource(layer, Path(path), file_crs) for layer, path in files]
+    if pbf is not None:
+        out.append(PbfSource(Path(pbf)))
+    if osm_xml is not None:
+        out.append(OsmXmlSource(Path(osm_xml)))
+    if pbf is None and osm_xml is None:
+        out.append(OsmOnlineSource())
+    window = GtfsWindow(gtfs_weekday, gtfs_date, gtfs_hours)
+    if gtfs is not None:
+        out.append(GtfsZipSource(Path(gtfs), window))
+    if gtfs_url:
+        out.append(GtfsUrlSource(gtfs_url, gtfs_key, window))
+    return out
