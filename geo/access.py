@@ -81,6 +81,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 from shapely.geometry import MultiPolygon
 
+from .errors import LivabilityError
 from .network import MODE_SPEEDS_KMH, StreetGraph
 from .settings import WORK_CRS
 from .texts import KIND_NAMES_SV, join, kind_name, render, text
@@ -182,7 +183,6 @@ def decay_score(d: np.ndarray, name: str, t: float | np.ndarray,
     try:
         fn = DECAYS[name]
     except KeyError:
-        from .errors import LivabilityError
 
         raise LivabilityError(
             f"No decay function {name!r}. Known: {', '.join(DECAYS)}"

@@ -19,12 +19,18 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
+from layers import LAYERS, get_layer
+
+from .access import layer_gaps
 from .errors import DataSourceError, OfflineError
+from .footprints import locality_footprints
 from .regions import Region, assign_municipality, municipalities, resolve_region
 from .schema import LOCALITY_COLUMNS, Provenance, empty_features
 from .settings import OSM_ATTRIBUTION, STORE_CRS, WORK_CRS, pack_dirs
 from .sources.base import SourceResult
-from .sources.pack import ORIGIN
+from .sources.gtfs import gtfs_from_url, gtfs_from_zip
+from .sources.osm import osm_from_pbf, osm_from_xml, osm_online, osm_places_from_pbf, osm_places_online
+from .sources.pack import ORIGIN, read_file_as_layer, read_pack
 from .store import Snapshot, open_snapshot, region_lock, write_snapshot
 
 __all__ = ["build_region", "dedupe_across_sources", "fingerprint", "layer_coverage",
@@ -278,7 +284,6 @@ def _footprints(localities: gpd.GeoDataFrame, region: Region, results: Sequence[
     The packs' tätort outlines near the region are joined to the localities; those left over are
     reported (unmatched outlines), and localities without an outline get discs.
     """
-    from .footprints import locality_footprints
 
     rows = _boundary_rows(results, "tatort")
     provs: list[Provenance] = []
@@ -419,7 +424,6 @@ def layer_coverage(key: str, gdf: gpd.GeoDataFrame, provs: Sequence[Provenance])
 def layer_coverage_msg(key: str, gdf: gpd.GeoDataFrame,
                        provs: Sequence[Provenance]) -> tuple[str, str, dict[str, Any]]:
     """:func:`layer_coverage` plus the reason as a :mod:`geo.texts` message (``{}``: none)."""
-    from layers import get_layer
 
     from .texts import join, render
 
@@ -444,9 +448,7 @@ def layer_coverage_msg(key: str, gdf: gpd.GeoDataFrame,
 
 def _layer_gap_lines(key: str, gaps: Sequence[str]) -> list[str]:
     """The gap lines naming a kind of layer ``key`` (for its manifest entry's ``gaps``)."""
-    from layers import get_layer
 
-    from .access import layer_gaps
 
     spec = get_layer(key)
     kinds = sorted({k for ind in spec.indicators for k in ind.kinds} | {r.kind for r in spec.osm})
@@ -458,12 +460,10 @@ def _fallback_localities(region: Region, pbf: Path | None,
     """OSM place nodes (pbf or online) or GeoNames towns when no source gave tätorter."""
     try:
         if pbf is not None:
-            from .sources.osm import osm_places_from_pbf
 
             places = osm_places_from_pbf(pbf, region.polygon)
             how = f"OpenStreetMap place=town/village ({Path(pbf).name})"
         elif not offline:
-            from .sources.osm import osm_places_online
 
             places = osm_places_online(region.polygon)
             how = "OpenStreetMap place=town/village (Overpass)"
@@ -629,7 +629,6 @@ def _build(reg: Region, *, packs: Sequence[str | Path] | None, files: Sequence[t
            modes: Sequence[str], default_packs: bool, say: Progress,
            file_crs: str | None) -> Snapshot:
     """:func:`build_region` once the region is resolved and its lock is held."""
-    from layers import LAYERS
 
     munis = dict(zip(reg.municipalities["code"], reg.municipalities["name"]))
     results: list[SourceResult] = []
@@ -640,7 +639,6 @@ def _build(reg: Region, *, packs: Sequence[str | Path] | None, files: Sequence[t
     if default_packs:
         pack_list += [p.resolve() for p in pack_dirs(data)]
     seen: set[Path] = set()
-    from .sources.pack import read_file_as_layer, read_pack
 
     for p in pack_list:
         if p in seen:
@@ -666,13 +664,11 @@ def _build(reg: Region, *, packs: Sequence[str | Path] | None, files: Sequence[t
     # the packs' municipality boundaries keep the coastal islands: OSM and GTFS are read for them
     reg, boundary_provs = _island_keeping(reg, results)
     if pbf is not None:
-        from .sources.osm import osm_from_pbf
 
         say(f"reading OpenStreetMap extract {Path(pbf).name}")
         results.append(osm_from_pbf(pbf, reg.polygon, modes=tuple(modes)))
         inputs["osm:pbf"] = fingerprint(pbf)
     if osm_xml is not None:
-        from .sources.osm import osm_from_xml
 
         say(f"reading OpenStreetMap XML {Path(osm_xml).name}")
         results.append(osm_from_xml(osm_xml, reg.polygon, modes=tuple(modes)))
@@ -681,7 +677,6 @@ def _build(reg: Region, *, packs: Sequence[str | Path] | None, files: Sequence[t
         if offline:
             notes.append("OpenStreetMap not loaded (offline): pass --pbf FILE, or build online")
         else:
-            from .sources.osm import osm_online
 
             say("querying OpenStreetMap (Overpass, cached)")
             try:
@@ -691,14 +686,12 @@ def _build(reg: Region, *, packs: Sequence[str | Path] | None, files: Sequence[t
                 log.warning("OpenStreetMap unavailable: %s", exc)
                 notes.append(f"OpenStreetMap unavailable ({exc}); its layers are missing")
     if gtfs is not None:
-        from .sources.gtfs import gtfs_from_zip
 
         say(f"reading GTFS {Path(gtfs).name}")
         results.append(gtfs_from_zip(gtfs, reg.polygon, weekday=gtfs_weekday, date=gtfs_date,
                                      hours=gtfs_hours))
         inputs["gtfs:zip"] = fingerprint(gtfs)
     if gtfs_url:
-        from .sources.gtfs import gtfs_from_url
 
         say("fetching GTFS feed (cached)")
         results.append(gtfs_from_url(gtfs_url, gtfs_key, polygon=reg.polygon, offline=offline,

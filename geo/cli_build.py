@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .cli import echo
+from .cli_common import echo
 from .cli_score import check_text
 from .errors import DataSourceError
 from .settings import DEFAULT_REGION

@@ -13,7 +13,7 @@ import argparse
 import math
 from typing import Any
 
-from .cli import echo
+from .cli_common import echo
 from .errors import LimitError, LivabilityError
 from .settings import MAX_NAME_CHARS, MAX_SENSITIVITY_DRAWS
 

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Polygon
 
+from layers import get_layer, layer_keys
+
 from . import __version__
 from .errors import LivabilityError
 from .schema import Provenance, provenance_of
@@ -407,7 +409,6 @@ def collect(
     ExportBundle
         Tables in export order; layers without features are listed in ``skipped`` with the reason.
     """
-    from layers import get_layer, layer_keys
 
     if crs not in CRS_CHOICES:
         raise ExportError(f"CRS EPSG:{crs} is not supported; use --crs 3006 (SWEREF 99 TM) or "

@@ -40,6 +40,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .errors import LimitError
 from .footprints import disc_footprints
+from .network import project_lonlat
 from .settings import H3_RESOLUTIONS, STORE_CRS, WORK_CRS
 
 __all__ = ["ATTACH_M", "GRID_COLUMNS", "HOUSING_KINDS", "build_grid", "cell_polygons",
@@ -236,7 +237,6 @@ def build_grid(localities: gpd.GeoDataFrame, *, resolution: int = 9,
 
     all_cells = pd.Index(pd.unique(pd.concat([claims["h3"], pd.Series(counts.index, dtype=object)])))
     latlng = np.array([h3.cell_to_latlng(c) for c in all_cells], dtype=float).reshape(-1, 2)
-    from .network import project_lonlat
 
     xy = project_lonlat(latlng[:, 1], latlng[:, 0])
     centre = metric.geometry

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import geopandas as gpd
 import pandas as pd
 
+from .errors import DataSourceError
 from .settings import STORE_CRS
 
 __all__ = [
@@ -154,7 +155,6 @@ def conform(
         In EPSG:4326, with every column of :data:`FEATURE_COLUMNS`, empty geometries dropped.
     """
     if gdf.crs is None:
-        from .errors import DataSourceError
 
         raise DataSourceError(
             f"layer {layer!r} from {provenance.source!r} has no CRS; set one (e.g. EPSG:4326) "

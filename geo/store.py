@@ -70,6 +70,7 @@ import pandas as pd
 from . import __version__
 from .errors import LivabilityError, StoreError
 from .fsutil import fsync_dir
+from .regions import region_key
 from .schema import Provenance, empty_features
 from .settings import STORE_CRS, data_dir
 from .texts import parse_reason
@@ -597,7 +598,6 @@ def open_region(name: str, data: str | os.PathLike[str] | None = None, *,
     The name goes through :func:`geo.regions.region_key`, the one mapping from names to store keys
     that ``build``, ``info``, ``score``, ``export`` and the app share.
     """
-    from .regions import region_key
 
     return open_snapshot(region_key(name), data, verify=verify)
 

@@ -26,6 +26,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from layers import LAYERS, get_layer
+
 from ..errors import DataSourceError, UnknownLayerError
 from ..schema import LOCALITY_COLUMNS, Provenance, conform
 from ..settings import STORE_CRS
@@ -270,7 +272,6 @@ def read_file_as_layer(
         In the feature schema plus :data:`ORIGIN`; ``attrs["no_coordinates"]`` counts the rows
         dropped for having no usable geometry.
     """
-    from layers import get_layer
 
     spec = get_layer(layer)
     p = Path(path)
@@ -412,7 +413,6 @@ def read_pack(folder: str | Path, *, municipalities: Mapping[str, str] | None = 
         files, a ``fields`` column the file lacks, an unknown theme, a tätort outline file
         without tätort names or codes.
     """
-    from layers import LAYERS
 
     root = Path(folder).expanduser().resolve()
     manifest = _load_manifest(root)
