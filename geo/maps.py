@@ -23,8 +23,8 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from importlib import import_module
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import folium
@@ -32,6 +32,8 @@ import folium.plugins
 import geopandas as gpd
 import jinja2
 import pandas as pd
+import xstatic.pkg.leaflet as xstatic_leaflet
+import xstatic.pkg.leaflet_markercluster as xstatic_markercluster
 
 from geo.errors import DataSourceError
 
@@ -75,30 +77,24 @@ HIGHLIGHT_CLASS = "place-highlight"
 #: Ring colour of the selected place: magenta is not in the viridis palette, so it never reads as a score.
 HIGHLIGHT_COLOR = "#d81b60"
 
-# (package module, file) of every asset; css images are inlined into the css.
-_ASSETS: dict[str, tuple[str, str]] = {
-    "leaflet.js": ("xstatic.pkg.leaflet", "leaflet.js"),
-    "leaflet.css": ("xstatic.pkg.leaflet", "leaflet.css"),
-    "markercluster.js": ("xstatic.pkg.leaflet_markercluster", "leaflet.markercluster.js"),
-    "markercluster.css": ("xstatic.pkg.leaflet_markercluster", "MarkerCluster.css"),
-    "markercluster.default.css": ("xstatic.pkg.leaflet_markercluster", "MarkerCluster.Default.css"),
+# (xstatic package, file) of every asset; css images are inlined into the css. ``BASE_DIR`` is the
+# XStatic standard's public attribute naming the folder of a package's files.
+_ASSETS: dict[str, tuple[ModuleType, str]] = {
+    "leaflet.js": (xstatic_leaflet, "leaflet.js"),
+    "leaflet.css": (xstatic_leaflet, "leaflet.css"),
+    "markercluster.js": (xstatic_markercluster, "leaflet.markercluster.js"),
+    "markercluster.css": (xstatic_markercluster, "MarkerCluster.css"),
+    "markercluster.default.css": (xstatic_markercluster, "MarkerCluster.Default.css"),
 }
 _MIME = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
 
 
 def _asset_path(name: str) -> Path:
     try:
-        module, fname = _ASSETS[name]
+        package, fname = _ASSETS[name]
     except KeyError:
         raise KeyError(f"No map asset {name!r}. Known assets: {', '.join(_ASSETS)}") from None
-    try:
-        base = Path(import_module(module).BASE_DIR)
-    except ImportError as exc:  # pragma: no cover - both are hard dependencies
-        raise ImportError(
-            f"{module} is not installed; install it with: pip install "
-            f"{module.replace('xstatic.pkg.', 'xstatic-').replace('_', '-')}"
-        ) from exc
-    return base / fname
+    return Path(package.BASE_DIR) / fname
 
 
 def _data_url(data: bytes, mime: str) -> str:
