@@ -34,6 +34,7 @@ from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from textwrap import dedent
+from typing import Any
 
 import branca.element
 import folium
@@ -193,7 +194,7 @@ def component_kwargs(payload: MapPayload, *, key: str, height: int,
 
 def send(payload: MapPayload, *, key: str, height: int, returned_objects: Sequence[str],
          group: folium.FeatureGroup | None,
-         session_state: MutableMapping[str, object]) -> object:
+         session_state: MutableMapping[Any, Any]) -> object:
     """Draw the component for ``payload`` plus this run's ``group``; returns its value.
 
     Parameters
@@ -209,8 +210,9 @@ def send(payload: MapPayload, *, key: str, height: int, returned_objects: Sequen
         The st_folium return keys the page listens to.
     group : folium.FeatureGroup or None
         A layer made for this run (see :func:`feature_group_script`).
-    session_state : mapping
-        ``st.session_state`` (passed in so this module does not decide where state lives).
+    session_state : MutableMapping
+        ``st.session_state``, passed in so this module does not decide where state lives (its
+        keys are str or int and its values anything, hence ``Any`` as in Streamlit).
     """
     hash_key = payload.component_key(key)
 

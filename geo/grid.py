@@ -126,13 +126,14 @@ def check_resolution(resolution: object) -> int:
         For anything else (``-1``, ``0``, ``15``, ``9.5``, ``"nine"``), naming the allowed range.
     """
     lo, hi = H3_RESOLUTIONS[0], H3_RESOLUTIONS[-1]
-    ok = isinstance(resolution, (int, np.integer)) and not isinstance(resolution, bool)
-    if not ok or int(resolution) not in H3_RESOLUTIONS:  # type: ignore[call-overload]
+    value = (int(resolution) if isinstance(resolution, (int, np.integer))
+             and not isinstance(resolution, bool) else None)
+    if value is None or value not in H3_RESOLUTIONS:
         raise LimitError(
             f"H3 resolution {resolution!r} is outside {lo}-{hi}; use {lo} (coarse) to {hi} (fine), "
             "9 is the default (about 0.1 km2 per cell)"
         )
-    return int(resolution)  # type: ignore[call-overload]
+    return value
 
 
 def _footprints_for(loc: gpd.GeoDataFrame,

@@ -34,6 +34,7 @@ import jinja2
 import pandas as pd
 import xstatic.pkg.leaflet as xstatic_leaflet
 import xstatic.pkg.leaflet_markercluster as xstatic_markercluster
+from shapely.geometry.base import BaseGeometry
 
 from geo.errors import DataSourceError
 
@@ -135,7 +136,7 @@ class OfflineMap(folium.Map):
         self.default_css = [("leaflet_css", asset_data_url("leaflet.css"))]
 
 
-def _use_inlined_cluster_assets(element: Any) -> None:
+def _use_inlined_cluster_assets(element: folium.plugins.MarkerCluster) -> None:
     """Point a markercluster element's JS/CSS at the inlined xstatic-leaflet-markercluster files."""
     element.default_js = [("markerclusterjs", asset_data_url("markercluster.js"))]
     element.default_css = [
@@ -148,7 +149,7 @@ class OfflineMarkerCluster(folium.plugins.MarkerCluster):
     """A marker cluster whose plugin comes inlined from xstatic-leaflet-markercluster."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # folium/branca untyped
         _use_inlined_cluster_assets(self)
 
 
@@ -345,7 +346,7 @@ class OfflineFastMarkerCluster(folium.plugins.FastMarkerCluster):
     """:class:`folium.plugins.FastMarkerCluster` (markers made in the browser) with inlined assets."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # folium/branca untyped
         _use_inlined_cluster_assets(self)
 
 
@@ -419,7 +420,7 @@ class FitBoundsWhenSized(folium.MacroElement):
     """)
 
     def __init__(self, bounds: Sequence[Sequence[float]]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # folium/branca untyped
         self._name = "FitBoundsWhenSized"
         self.bounds = [[float(v) for v in corner] for corner in bounds]
 
@@ -453,7 +454,7 @@ class FocusWhenSized(folium.MacroElement):
 
     def __init__(self, center: Sequence[float], zoom: float | None = None,
                  bounds: Sequence[Sequence[float]] | None = None) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # folium/branca untyped
         self._name = "FocusWhenSized"
         self.center = [float(v) for v in center]
         self.zoom = None if zoom is None else float(zoom)
@@ -462,7 +463,7 @@ class FocusWhenSized(folium.MacroElement):
             self.zoom = 12.0
 
 
-def highlight_group(geometry: Any, name: object, *, population: float | None = None,
+def highlight_group(geometry: BaseGeometry, name: object, *, population: float | None = None,
                     focus: bool = False, zoom: float = 11.0,
                     group_name: str = "selected") -> folium.FeatureGroup:
     """A small layer that marks the selected place: a ring (or outline) above the markers and its name.
