@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import h3
 import numpy as np
 import pandas as pd
 from shapely.geometry import Polygon
@@ -351,8 +352,6 @@ def _with_geometry(df: pd.DataFrame, geo: gpd.GeoDataFrame, on: str) -> gpd.GeoD
 
 
 def _h3_polygons(cells: Iterable[str]) -> list[Polygon | None]:
-    import h3
-
     out: list[Polygon | None] = []
     for c in cells:
         try:

@@ -30,6 +30,7 @@ from typing import Any
 import folium
 import folium.plugins
 import geopandas as gpd
+import h3
 import jinja2
 import pandas as pd
 import xstatic.pkg.leaflet as xstatic_leaflet
@@ -232,8 +233,6 @@ def coarsen_cells(cells: pd.DataFrame, resolution: int, column: str = "composite
 
     Uses the ``weight`` column (population) when present and positive, else a plain mean.
     """
-    import h3
-
     df = cells[["h3", column, *(["weight"] if "weight" in cells else [])]].dropna(subset=[column])
     if not len(df) or h3.get_resolution(df["h3"].iloc[0]) <= resolution:
         return df[["h3", column]].reset_index(drop=True)
@@ -255,8 +254,6 @@ def add_cells(m: folium.Map, cells: pd.DataFrame, *, name: str = "Hexagons",
     Cells finer than ``resolution`` are aggregated to it (res-9 cells are a few pixels wide at county
     zoom); above ``max_cells`` they are coarsened further. Returns the number of hexagons drawn.
     """
-    import h3
-
     if cells is None or not len(cells) or "h3" not in cells or column not in cells:
         return 0
     df = cells.dropna(subset=[column])
