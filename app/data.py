@@ -1,16 +1,17 @@
 """Thin cached wrappers around the engine: snapshot, score model, scores, rank bands, map.
 
 Caches are keyed by (region, data dir, snapshot build time) so a rebuilt snapshot is picked up on the
-next rerun. Scoring (``geo.scoring``) is optional: when it is not installed or fails, the app shows the
-data without scores and says so.
+next rerun. When scoring fails, the app shows the data without scores and says so. The engine is
+imported as usual (``geo.scoring``, ``geo.sensitivity``): the map page needs scores on its first run
+anyway, so deferring the import would not make the first page any faster.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from geo import scoring, sensitivity
 from geo.errors import LivabilityError
 from geo.regions import region_key
 from geo.settings import DEFAULT_REGION, data_dir
@@ -33,7 +35,6 @@ __all__ = [
     "get_rank_bands",
     "get_scores",
     "get_snapshot",
-    "scoring_available",
 ]
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,6 @@ def current_key(region: str | None = None) -> SnapKey | None:
     The region is ``region``, else ``LIVABILITY_REGION``, else Blekinge, else the first built one;
     a name is mapped to its store key as ``livability build`` does (``Skåne`` -> ``skane``).
     """
-    import os
-
     root = data_dir()
     wanted = region or os.environ.get("LIVABILITY_REGION") or DEFAULT_REGION
     try:
@@ -85,19 +84,9 @@ def get_snapshot(key: SnapKey) -> Snapshot:
     return open_snapshot(key.region, Path(key.data))
 
 
-def scoring_available() -> bool:
-    """True when ``geo.scoring`` can be imported."""
-    try:
-        import_module("geo.scoring")
-    except ImportError:
-        return False
-    return True
-
-
 @st.cache_resource(show_spinner=False, max_entries=4)
-def get_model(key: SnapKey) -> Any:
+def get_model(key: SnapKey) -> scoring.ScoreModel:
     """Build the score model (accessibility per indicator) once per snapshot."""
-    scoring = import_module("geo.scoring")
     return scoring.build_model(get_snapshot(key))
 
 
@@ -105,7 +94,7 @@ def get_model(key: SnapKey) -> Any:
 class ScoreResult:
     """Scores for one weighting, or the reason there are none."""
 
-    scores: Any = None
+    scores: scoring.Scores | None = None
     localities: pd.DataFrame | None = None
     municipalities: pd.DataFrame | None = None
     cells: pd.DataFrame | None = None
@@ -119,10 +108,7 @@ class ScoreResult:
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _score(key: SnapKey, weights: tuple[tuple[str, float], ...]) -> ScoreResult:
-    if not scoring_available():
-        return ScoreResult(error="")
     try:
-        scoring = import_module("geo.scoring")
         model = get_model(key)
         s = scoring.score(model, weights=dict(weights))
     except LivabilityError as exc:
@@ -146,10 +132,7 @@ def get_scores(key: SnapKey, weights: dict[str, float]) -> ScoreResult:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _bands(key: SnapKey, weights: tuple[tuple[str, float], ...]) -> pd.DataFrame | None:
     try:
-        sens = import_module("geo.sensitivity")
-        df = sens.rank_bands(get_model(key), dict(weights))
-    except ImportError:
-        return None
+        df = sensitivity.rank_bands(get_model(key), dict(weights))
     except Exception:
         log.exception("rank bands failed")
         return None
@@ -167,7 +150,6 @@ def explanation(key: SnapKey, result: ScoreResult, place: str) -> Any:
     if result.scores is None:
         return None
     try:
-        scoring = import_module("geo.scoring")
         exp = scoring.explain(get_model(key), result.scores, place)
     except Exception:
         log.exception("explain failed for %s", place)

@@ -6,13 +6,13 @@ import io
 import logging
 import tempfile
 import zipfile
-from importlib import import_module
 from pathlib import Path
-from typing import Any
 
-import geopandas as gpd
-import pandas as pd
 import streamlit as st
+
+from geo import export as engine_export
+from geo.scoring import Scores
+from geo.store import Snapshot
 
 from .common import Ctx, bound, num, safe_text, store, theme_title
 
@@ -36,48 +36,11 @@ def _zip_folder(folder: Path) -> bytes:
     return buf.getvalue()
 
 
-def _fallback(snapshot: Any, fmt: str, layers: list[str], scores: Any, out: Path) -> None:
-    """Plain geopandas writes when ``geo.export`` is not available."""
-    frames: dict[str, gpd.GeoDataFrame] = {k: snapshot.layer(k) for k in layers}
-    locs = snapshot.localities()
-    if scores is not None and getattr(scores, "localities", None) is not None:
-        s = scores.localities.copy()
-        s["code"] = s["code"].astype(str)
-        locs = locs.assign(code=locs["code"].astype(str))
-        locs = locs[["code", "geometry", *[c for c in ("source", "license", "source_date")
-                                           if c in locs]]].merge(s, on="code", how="left")
-    frames["locality_scores"] = gpd.GeoDataFrame(locs, geometry="geometry", crs=snapshot.localities().crs)
-    if fmt == "gpkg":
-        for name, g in frames.items():
-            if len(g):
-                g.to_file(out, layer=name, driver="GPKG")
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    for name, g in frames.items():
-        if not len(g):
-            continue
-        if fmt == "geojson":
-            g.to_file(out / f"{name}.geojson", driver="GeoJSON")
-        else:
-            df = pd.DataFrame(g.drop(columns="geometry"))
-            pts = g.geometry.representative_point()
-            df["lon"], df["lat"] = pts.x, pts.y
-            df.to_csv(out / f"{name}.csv", index=False)
-    pd.DataFrame({"attribution": snapshot.attributions()}).to_csv(out / "sources.csv", index=False)
-
-
-def export_bytes(snapshot: Any, fmt: str, layers: list[str], scores: Any | None) -> bytes:
+def export_bytes(snapshot: Snapshot, fmt: str, layers: list[str], scores: Scores | None) -> bytes:
     """Export to a temporary place and return the file (gpkg) or a zip of the folder."""
     with tempfile.TemporaryDirectory(prefix="livability-export-") as tmp:
         out = Path(tmp) / ("export.gpkg" if fmt == "gpkg" else "export")
-        try:
-            exp = import_module("geo.export")
-        except ImportError:
-            exp = None
-        if exp is not None:
-            exp.export(snapshot, fmt, out, layers=layers or None, scores=scores, force=True)
-        else:
-            _fallback(snapshot, fmt, layers, scores, out)
+        engine_export.export(snapshot, fmt, out, layers=layers or None, scores=scores, force=True)
         return out.read_bytes() if fmt == "gpkg" else _zip_folder(out)
 
 

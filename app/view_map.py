@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-import branca
 import folium
 import pandas as pd
 import streamlit as st
-import streamlit_folium as stf
-from folium.elements import ElementAddToElement
-from streamlit_folium import generate_leaflet_string, st_folium
+from streamlit_folium import st_folium
 
 from geo import maps
 from layers import LAYERS
 
+from . import folium_adapter
 from .common import Ctx, coverage_label, safe_text, theme_title
 from .data import SnapKey, get_layer, get_scores
 
@@ -84,87 +79,22 @@ def _build_map(ctx: Ctx, tiles: bool, hexagons: bool) -> folium.Map:
     )
 
 
-#: st_folium's private helpers the fast path below relies on (streamlit-folium 0.22-0.27): without
-#: them the map goes through st_folium itself, under a lock (see :func:`_show_map`).
-_FAST_PATH = all(hasattr(stf, n) for n in ("_component_func", "_get_html", "_get_header",
-                                           "_get_map_string", "_get_feature_group_string",
-                                           "get_full_id"))
-_RETURNED = ["last_object_clicked_tooltip"]
-_HASH_STRIP = re.compile(r"(_[a-z0-9]+)")  # = streamlit_folium.generate_js_hash
-_HASH_URL = re.compile(r"(maps\/[-a-z0-9]+\/)")
+_RETURNED = ("last_object_clicked_tooltip",)
+#: The map fills its iframe, so the page's CSS can make it shorter on phones.
+_FILL_IFRAME = ("fill_iframe", "<style>#map_div{height:100vh !important;}</style>")
 
 
-@dataclass
+@dataclass(frozen=True)
 class _CachedMap:
-    """The rendered county map, shared by every session, and what st_folium would send for it.
+    """The county map shared by every session: rendered strings only, nothing mutable.
 
-    ``args`` are the component arguments st_folium computes from the map on *every* call (a full
-    render of the map, then its script of ~1 MB walked again): computed once here, so a rerun
-    only adds the selected place's small layer. ``hash_prefix`` is the start of st_folium's
-    component key hash (sha256 of the normalised script), finished per widget key.
+    ``payload`` is what st_folium would send for the map, computed once (see
+    :mod:`app.folium_adapter`); a rerun only adds the selected place's small layer. ``None`` when
+    streamlit-folium lacks the component function: each run then builds its own map.
     """
 
-    fmap: folium.Map
+    payload: folium_adapter.MapPayload | None
     build_s: float
-    args: dict[str, Any] = field(default_factory=dict)
-    hash_prefix: Any = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def component_key(self, key: str, return_on_hover: bool = False) -> str:
-        """``streamlit_folium.generate_js_hash(script, key, return_on_hover)``, from the prefix."""
-        h = self.hash_prefix.copy()
-        h.update(f"{key}{key}{return_on_hover}".encode())
-        return str(h.hexdigest())
-
-
-def _walk_assets(element: Any) -> Any:
-    if isinstance(element, (branca.colormap.ColorMap, folium.elements.JSCSSMixin)):
-        yield element
-    for child in getattr(element, "_children", {}).values():
-        yield from _walk_assets(child)
-
-
-def component_args(fmap: folium.Map) -> tuple[dict[str, Any], Any]:
-    """What ``st_folium(fmap, render=False)`` sends for a rendered map, and its key-hash prefix.
-
-    Mirrors streamlit_folium.st_folium (0.27) for the arguments the map page uses: no zoom or
-    centre override, no layer control or drawings, ``returned_objects=[last tooltip]``.
-    """
-    fmap.render()
-    html, header = stf._get_html(fmap), stf._get_header(fmap)
-    script = stf._get_map_string(fmap)
-    css: list[str] = []
-    js: list[str] = []
-    for el in _walk_assets(fmap):
-        if isinstance(el, branca.colormap.ColorMap):
-            js[:0] = ["https://d3js.org/d3.v4.min.js",
-                      "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js"]
-        css += [href for _, href in getattr(el, "default_css", [])]
-        js += [src for _, src in getattr(el, "default_js", [])]
-    args = {"script": script, "header": header, "html": html, "id": stf.get_full_id(fmap),
-            "css_links": list(dict.fromkeys(css)),
-            "js_links": list(dict.fromkeys(js))}
-    prefix = hashlib.sha256(_HASH_URL.sub("", _HASH_STRIP.sub("", script)).encode())
-    return args, prefix
-
-
-def group_script(group: folium.FeatureGroup) -> str:
-    """st_folium's script for ``feature_group_to_add=group``, without touching the shared map.
-
-    st_folium attaches the group to the map it draws to name its parent, then replaces the map's
-    name with ``map_div``; a throwaway map does the same, so sessions need no lock.
-    """
-    holder = folium.Map(location=(0, 0), tiles=None)
-    folium.Figure().add_child(holder)
-    return str(stf._get_feature_group_string(group, map=holder))
-
-
-def _drop_add_statements(element: Any) -> None:
-    for name, child in list(element._children.items()):
-        if isinstance(child, ElementAddToElement):
-            del element._children[name]
-        else:
-            _drop_add_statements(child)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -173,26 +103,22 @@ def _cached_map(key: SnapKey, lang: str, weights: tuple[tuple[str, float], ...],
     """The county map for one snapshot, language, weighting and toggles: built and rendered once.
 
     Shared by all sessions; the selected place is not part of it (see :func:`highlight_layer`), so
-    opening profiles, the ranking and the other side panels reuse it as it is.
+    opening profiles, the ranking and the other side panels reuse it as it is. The folium map is
+    built here, rendered into immutable strings and dropped.
     """
-    ctx = Ctx(key=key, lang=lang, persona="", weights=dict(weights))
-    ctx.result = get_scores(key, dict(weights))
+    if not folium_adapter.FAST:
+        return _CachedMap(None, 0.0)
+    ctx = _map_ctx(key, lang, weights)
     t0 = time.perf_counter()
     fmap = _build_map(ctx, tiles, hexagons)
-    # the map fills its iframe, so the page's CSS can make it shorter on phones
-    fmap.get_root().header.add_child(  # type: ignore[attr-defined]
-        folium.Element("<style>#map_div{height:100vh !important;}</style>"), name="fill_iframe")
-    fmap.get_root().render()  # st_folium(render=False) then skips this full render on every rerun
-    # st_folium renames the map's elements the first time it writes the map's script: do that
-    # here, so the script (and the component key made from it) is the same on every rerun. The
-    # ".addTo()" statements folium made under the old names would then point at nothing: drop
-    # them; each later render adds them again under the new, stable names.
-    generate_leaflet_string(fmap)
-    _drop_add_statements(fmap)
-    if not _FAST_PATH:
-        return _CachedMap(fmap, time.perf_counter() - t0)
-    args, prefix = component_args(fmap)
-    return _CachedMap(fmap, time.perf_counter() - t0, args, prefix)
+    payload = folium_adapter.render_payload(fmap, extra_header=[_FILL_IFRAME])
+    return _CachedMap(payload, time.perf_counter() - t0)
+
+
+def _map_ctx(key: SnapKey, lang: str, weights: tuple[tuple[str, float], ...]) -> Ctx:
+    ctx = Ctx(key=key, lang=lang, persona="", weights=dict(weights))
+    ctx.result = get_scores(key, dict(weights))
+    return ctx
 
 
 def highlight_layer(ctx: Ctx, place: str | None, *, focus: bool = False) -> folium.FeatureGroup | None:
@@ -246,34 +172,18 @@ def _show_map(ctx: Ctx, tiles: bool, hexagons: bool) -> object:
     focus = bool(place) and st.session_state.get(FOCUS_KEY) == place
     group = highlight_layer(ctx, place, focus=focus)
     key = f"county_map_{_map_visit()}"
-    if cached.args:
-        ret = _send_map(cached, key, group)
-    else:  # st_folium attaches the group to the shared map: detach it under a lock
-        with cached.lock:
-            try:
-                ret = st_folium(cached.fmap, key=key, height=MAP_HEIGHT, use_container_width=True,
-                                returned_objects=_RETURNED, feature_group_to_add=group,
-                                render=False)
-            finally:
-                if group is not None:
-                    cached.fmap._children.pop(group.get_name(), None)
+    if cached.payload is not None:
+        ret = folium_adapter.send(cached.payload, key=key, height=MAP_HEIGHT,
+                                  returned_objects=_RETURNED, group=group,
+                                  session_state=st.session_state)
+    else:  # public st_folium on a map of this run only (nothing shared is touched)
+        fmap = _build_map(_map_ctx(ctx.key, ctx.lang, weights), tiles, hexagons)
+        fig = fmap.get_root()
+        fig.header.add_child(folium.Element(_FILL_IFRAME[1]), name=_FILL_IFRAME[0])  # type: ignore[attr-defined]
+        ret = st_folium(fmap, key=key, height=MAP_HEIGHT, use_container_width=True,
+                        returned_objects=list(_RETURNED), feature_group_to_add=group)
     st.session_state["_map_build_s"] = time.perf_counter() - t0
     return ret
-
-
-def _send_map(cached: _CachedMap, key: str, group: folium.FeatureGroup | None) -> object:
-    """The st_folium component with the precomputed base map and this run's place layer."""
-    hash_key = cached.component_key(key)
-
-    def on_change() -> None:  # as st_folium: the component's value under the caller's key
-        st.session_state[key] = st.session_state.get(hash_key, {})
-
-    return stf._component_func(
-        **cached.args, key=hash_key, default=dict.fromkeys(_RETURNED), height=MAP_HEIGHT,
-        width=None, returned_objects=list(_RETURNED),
-        zoom=None, center=None, feature_group=group_script(group) if group is not None else None,
-        return_on_hover=False, layer_control=None, pixelated=False, on_change=on_change,
-        wrap_longitude=False)
 
 
 def _legend(ctx: Ctx) -> None:

@@ -85,6 +85,7 @@ from shapely.geometry import MultiPolygon
 from layers import LAYERS
 from layers.vocab import Coverage, Decay, Measure, Mode
 
+from .errors import LivabilityError
 from .messages import NAMED_KINDS, Message, join, kind_name
 from .network import StreetGraph
 from .settings import WORK_CRS
@@ -185,7 +186,6 @@ def decay_score(d: np.ndarray, name: str, t: float | np.ndarray,
     try:
         fn = DECAYS[name]
     except KeyError:
-        from .errors import LivabilityError
 
         raise LivabilityError(
             f"No decay function {name!r}. Known: {', '.join(DECAYS)}"

@@ -16,13 +16,17 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
+from layers import LAYERS, get_layer
+
+from .access import layer_gaps
 from .errors import DataSourceError, OfflineError
-from .footprints import FootprintMatch
+from .footprints import FootprintMatch, locality_footprints
 from .messages import Message, join
 from .regions import Region, assign_municipality, municipalities, resolve_region
 from .schema import LOCALITY_COLUMNS, Provenance, empty_features
 from .settings import OSM_ATTRIBUTION, STORE_CRS, WORK_CRS
 from .sources.base import SourceResult
+from .sources.osm import osm_places_online
 from .sources.pack import ORIGIN
 from .sources.registry import BuildContext, PlaceSource, Source, file_fingerprint, sources_from_options
 from .store import BuildParameters, FootprintSummary, Snapshot, open_snapshot, region_lock, write_snapshot
@@ -260,7 +264,6 @@ def _footprints(localities: gpd.GeoDataFrame, region: Region, results: Sequence[
     The packs' tätort outlines near the region are joined to the localities; those left over are
     reported (unmatched outlines), and localities without an outline get discs.
     """
-    from .footprints import locality_footprints
 
     rows = _boundary_rows(results, "tatort")
     provs: list[Provenance] = []
@@ -395,7 +398,6 @@ def layer_coverage(key: str, gdf: gpd.GeoDataFrame,
     ``complete`` needs every source complete and a feature of every kind the layer's indicators use;
     otherwise ``partial`` with the missing kinds named; ``missing`` when there is no feature.
     """
-    from layers import get_layer
 
     spec = get_layer(key)
     if gdf.empty:
@@ -415,9 +417,7 @@ def layer_coverage(key: str, gdf: gpd.GeoDataFrame,
 
 def _layer_gap_lines(key: str, gaps: Sequence[str]) -> list[str]:
     """The gap lines naming a kind of layer ``key`` (for its manifest entry's ``gaps``)."""
-    from layers import get_layer
 
-    from .access import layer_gaps
 
     spec = get_layer(key)
     kinds = sorted({k for ind in spec.indicators for k in ind.kinds} | {r.kind for r in spec.osm})
@@ -433,8 +433,6 @@ def _fallback_localities(region: Region, places_from: PlaceSource | None,
         if places_from is not None:
             places, how = places_from.places(region)
         elif not offline:
-            from .sources.osm import osm_places_online
-
             places = osm_places_online(region.polygon)
             how = "OpenStreetMap place=town/village (Overpass)"
     except (OfflineError, DataSourceError, ImportError) as exc:
@@ -651,7 +649,6 @@ def _localities(reg: Region, results: Sequence[SourceResult], sources: Sequence[
 def _merge_layers(results: Sequence[SourceResult],
                   drops: _Drops) -> dict[str, tuple[gpd.GeoDataFrame, list[Provenance]]]:
     """Every layer of every result, in source order, clipped, de-duplicated, uids made unique."""
-    from layers import LAYERS
 
     merged: dict[str, tuple[gpd.GeoDataFrame, list[Provenance]]] = {}
     for key in LAYERS:

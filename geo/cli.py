@@ -11,22 +11,15 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from . import __version__
+from . import __version__, cli_build, cli_export, cli_score
 from .catalog import t
+from .cli_common import echo
 from .errors import LivabilityError
 
 __all__ = ["echo", "main"]
 
 
-def echo(text: str, *, err: bool = False) -> None:
-    """Write one block of CLI output (stdout, or stderr with ``err``); the engine itself only logs."""
-    stream = sys.stderr if err else sys.stdout
-    stream.write(f"{text}\n")
-
-
 def _parser() -> argparse.ArgumentParser:
-    from . import cli_build, cli_export, cli_score
-
     p = argparse.ArgumentParser(
         prog="livability",
         description="Build, inspect, score and export livability data for a Swedish region.",

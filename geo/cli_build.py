@@ -11,7 +11,7 @@ from typing import Any
 from layers.vocab import NETWORK_MODES, NetworkMode
 
 from .catalog import CATALOGUE, fmt_number, t
-from .cli import echo
+from .cli_common import echo
 from .cli_score import check_text
 from .errors import DataSourceError
 from .messages import render

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .cli import echo
+from .cli_common import echo
 from .settings import DEFAULT_REGION
 
 __all__ = ["parse_weights", "register"]

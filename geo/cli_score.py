@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .catalog import fmt_number, t
-from .cli import echo
+from .cli_common import echo
 from .errors import LimitError, LivabilityError
 from .messages import Message, render
 from .settings import MAX_NAME_CHARS, MAX_SENSITIVITY_DRAWS

@@ -53,7 +53,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .catalog import fmt_number, t
 from .export_bundle import CRS_CHOICES, ExportBundle, ExportError, collect
@@ -69,6 +69,10 @@ from .export_files import (
 )
 from .export_postgis import MODES, redact, write_postgis
 from .fsutil import fsync_dir
+
+if TYPE_CHECKING:  # annotations only: importing scoring here would slow `livability export` down
+    from .scoring import Scores
+    from .store import Snapshot
 
 __all__ = [
     "CRS_CHOICES",
@@ -200,7 +204,7 @@ def _foreign_entry(folder: Path) -> str | None:
     if not entries:
         return None
     meta = entries.get("metadata.json")
-    data: Any = None
+    data: object = None
     if meta is not None and meta.is_file(follow_symlinks=False) and meta.stat().st_size < 50e6:
         try:
             data = json.loads(Path(meta.path).read_text(encoding="utf-8"))
@@ -483,13 +487,13 @@ def _one_table(bundle: ExportBundle, fmt: str, out: Path) -> ExportBundle:
 
 
 def export(
-    snapshot: Any,
+    snapshot: Snapshot,
     fmt: str,
     out: str | os.PathLike[str],
     *,
     crs: int | None = None,
     layers: list[str] | None = None,
-    scores: Any | None = None,
+    scores: Scores | None = None,
     force: bool = False,
     mode: str = "replace",
     schema: str = "livability",

@@ -15,12 +15,15 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import h3
 import numpy as np
 import pandas as pd
 from shapely.geometry import Polygon
+
+from layers import get_layer, layer_keys
 
 from . import __version__
 from .catalog import layer_title
@@ -28,6 +31,10 @@ from .errors import LivabilityError
 from .messages import render
 from .schema import Provenance, provenance_of
 from .settings import OSM_ATTRIBUTION, STORE_CRS
+
+if TYPE_CHECKING:  # annotations only: importing scoring here would slow `livability export` down
+    from .scoring import Scores
+    from .store import Snapshot
 
 __all__ = [
     "CRS_CHOICES",
@@ -272,7 +279,7 @@ def _clean(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _isnull(v: Any) -> bool:
+def _isnull(v: object) -> bool:
     if v is None:
         return True
     try:
@@ -281,7 +288,7 @@ def _isnull(v: Any) -> bool:
         return False
 
 
-def _as_text(v: Any) -> str:
+def _as_text(v: object) -> str:
     if isinstance(v, (list, tuple, dict, np.ndarray)):
         return json.dumps(v.tolist() if isinstance(v, np.ndarray) else v, ensure_ascii=False,
                           default=str)
@@ -294,7 +301,7 @@ def _to_crs(gdf: gpd.GeoDataFrame, crs: int) -> gpd.GeoDataFrame:
     return gdf.to_crs(epsg=crs) if gdf.crs.to_epsg() != crs else gdf
 
 
-def _base_sources(snapshot: Any, name: str, gdf: pd.DataFrame) -> list[Provenance]:
+def _base_sources(snapshot: Snapshot, name: str, gdf: pd.DataFrame) -> list[Provenance]:
     entry = snapshot.manifest.get("base", {}).get(name, {})
     srcs = [Provenance.from_dict(p) for p in entry.get("sources", [])]
     if not srcs and isinstance(gdf, gpd.GeoDataFrame) and {"source", "license"} <= set(gdf):
@@ -305,7 +312,7 @@ def _base_sources(snapshot: Any, name: str, gdf: pd.DataFrame) -> list[Provenanc
     return srcs
 
 
-def _layer_sources(snapshot: Any, key: str, gdf: gpd.GeoDataFrame) -> list[Provenance]:
+def _layer_sources(snapshot: Snapshot, key: str, gdf: gpd.GeoDataFrame) -> list[Provenance]:
     srcs = list(snapshot.layer_status(key).sources)
     if not srcs:
         try:
@@ -315,7 +322,7 @@ def _layer_sources(snapshot: Any, key: str, gdf: gpd.GeoDataFrame) -> list[Prove
     return srcs
 
 
-def _scoring_parameters(scores: Any) -> dict[str, Any]:
+def _scoring_parameters(scores: Scores) -> dict[str, Any]:
     """Whatever the Scores object says about how it was computed (weights, persona, ...)."""
     params: dict[str, Any] = {}
     for attr in ("parameters", "params", "weights", "persona", "penalty", "approximate", "missing",
@@ -326,7 +333,8 @@ def _scoring_parameters(scores: Any) -> dict[str, Any]:
         if hasattr(val, "key") and not isinstance(val, (dict, str)):
             val = val.key
         params[attr] = val
-    return json.loads(json.dumps(params, default=str))
+    plain: dict[str, Any] = json.loads(json.dumps(params, default=str))
+    return plain
 
 
 def _with_geometry(df: pd.DataFrame, geo: gpd.GeoDataFrame, on: str) -> gpd.GeoDataFrame:
@@ -346,8 +354,6 @@ def _with_geometry(df: pd.DataFrame, geo: gpd.GeoDataFrame, on: str) -> gpd.GeoD
 
 
 def _h3_polygons(cells: Iterable[str]) -> list[Polygon | None]:
-    import h3
-
     out: list[Polygon | None] = []
     for c in cells:
         try:
@@ -359,7 +365,7 @@ def _h3_polygons(cells: Iterable[str]) -> list[Polygon | None]:
     return out
 
 
-def _score_tables(snapshot: Any, scores: Any) -> list[tuple[str, gpd.GeoDataFrame, str]]:
+def _score_tables(snapshot: Snapshot, scores: Scores) -> list[tuple[str, gpd.GeoDataFrame, str]]:
     tables: list[tuple[str, gpd.GeoDataFrame, str]] = []
     loc = getattr(scores, "localities", None)
     if loc is not None and len(loc):
@@ -385,11 +391,11 @@ def _score_tables(snapshot: Any, scores: Any) -> list[tuple[str, gpd.GeoDataFram
 
 
 def collect(
-    snapshot: Any,
+    snapshot: Snapshot,
     *,
     crs: int,
     layers: list[str] | None = None,
-    scores: Any | None = None,
+    scores: Scores | None = None,
 ) -> ExportBundle:
     """Gather the tables of an export from ``snapshot`` (and ``scores``) in EPSG:``crs``.
 
@@ -409,7 +415,6 @@ def collect(
     ExportBundle
         Tables in export order; layers without features are listed in ``skipped`` with the reason.
     """
-    from layers import get_layer, layer_keys
 
     if crs not in CRS_CHOICES:
         raise ExportError(f"CRS EPSG:{crs} is not supported; use --crs 3006 (SWEREF 99 TM) or "

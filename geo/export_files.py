@@ -18,6 +18,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
@@ -133,23 +134,13 @@ def write_gpkg(bundle: ExportBundle, target: Path) -> list[ExportedItem]:
 
 
 # -- GeoParquet -----------------------------------------------------------------------------------
-def _private_converter() -> Any:
-    """geopandas' own GeoDataFrame -> Arrow converter, or None when its private API moved."""
-    try:
-        from geopandas.io.arrow import _geopandas_to_arrow
-    except ImportError:
-        return None
-    return _geopandas_to_arrow
+def _geoarrow_table(gdf: gpd.GeoDataFrame) -> pa.Table:
+    """Arrow table with GeoParquet 1.1 ``geo`` metadata, exactly as geopandas writes it.
 
-
-def _geoarrow_table(gdf: gpd.GeoDataFrame) -> Any:
-    """Arrow table with GeoParquet 1.1 ``geo`` metadata, as geopandas writes it."""
-    convert = _private_converter()
-    if convert is not None:
-        try:  # no detour through a file
-            return convert(gdf, index=False, schema_version=GEOPARQUET_VERSION)
-        except TypeError:  # signature changed
-            pass
+    Through geopandas' public ``to_parquet`` into memory and back: ``GeoDataFrame.to_arrow`` is
+    public too but writes GeoArrow extension types and no ``geo`` metadata, so it is not GeoParquet
+    (the in-memory round trip costs a second encode, milliseconds for the export's tables).
+    """
     buf = io.BytesIO()
     gdf.to_parquet(buf, index=False, schema_version=GEOPARQUET_VERSION)
     buf.seek(0)
@@ -163,8 +154,6 @@ def _parquet_table(table: ExportTable, target: Path, bundle: ExportBundle) -> No
     if table.is_geo:
         arrow = _geoarrow_table(table.frame)
     else:
-        import pyarrow as pa
-
         arrow = pa.Table.from_pandas(table.frame, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
                                            PARQUET_META_KEY: blob})

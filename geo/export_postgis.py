@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, unquote
 
 from .export_bundle import ExportBundle, ExportError, ExportTable
 from .export_files import ExportedItem
+
+if TYPE_CHECKING:  # SQLAlchemy is an optional extra (postgis), imported when a PostGIS export runs
+    from sqlalchemy.engine import URL, Connection
 
 __all__ = ["MODES", "connection_keywords", "engine_url", "redact", "scrub", "write_postgis",
            "write_postgis_table"]
@@ -139,7 +142,7 @@ def connection_keywords(dsn: str) -> dict[str, str]:
                           f"{_HINT}") from None
 
 
-def engine_url(dsn: str) -> Any:
+def engine_url(dsn: str) -> URL:
     """SQLAlchemy URL (psycopg 3) for ``dsn``; the password is a URL field, hidden when shown."""
     from sqlalchemy.engine import URL
 
@@ -159,7 +162,7 @@ def _q(ident: str) -> str:
     return '"' + ident.replace('"', '""') + '"'
 
 
-def write_postgis_table(table: ExportTable, conn: Any, schema: str, mode: str) -> None:
+def write_postgis_table(table: ExportTable, conn: Connection, schema: str, mode: str) -> None:
     """Write one table through ``conn`` (inside the caller's transaction) and index it."""
     from sqlalchemy import text
 

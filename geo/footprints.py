@@ -52,7 +52,7 @@ FOOTPRINT_COLUMNS = ("code", "name", "footprint_source", "matched_by", "outline_
                      "area_ha", "geometry")
 
 
-def normalise_name(text: Any) -> str:
+def normalise_name(text: object) -> str:
     """Casefolded name without accents and punctuation, for joining outlines to localities."""
     if text is None or (isinstance(text, float) and np.isnan(text)):
         return ""

@@ -40,6 +40,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .errors import LimitError
 from .footprints import disc_footprints
+from .network import project_lonlat
 from .settings import H3_RESOLUTIONS, STORE_CRS, WORK_CRS
 
 __all__ = ["ATTACH_M", "GRID_COLUMNS", "HOUSING_KINDS", "build_grid", "cell_polygons",
@@ -125,13 +126,14 @@ def check_resolution(resolution: object) -> int:
         For anything else (``-1``, ``0``, ``15``, ``9.5``, ``"nine"``), naming the allowed range.
     """
     lo, hi = H3_RESOLUTIONS[0], H3_RESOLUTIONS[-1]
-    ok = isinstance(resolution, (int, np.integer)) and not isinstance(resolution, bool)
-    if not ok or int(resolution) not in H3_RESOLUTIONS:  # type: ignore[call-overload]
+    value = (int(resolution) if isinstance(resolution, (int, np.integer))
+             and not isinstance(resolution, bool) else None)
+    if value is None or value not in H3_RESOLUTIONS:
         raise LimitError(
             f"H3 resolution {resolution!r} is outside {lo}-{hi}; use {lo} (coarse) to {hi} (fine), "
             "9 is the default (about 0.1 km2 per cell)"
         )
-    return int(resolution)  # type: ignore[call-overload]
+    return value
 
 
 def _footprints_for(loc: gpd.GeoDataFrame,
@@ -236,7 +238,6 @@ def build_grid(localities: gpd.GeoDataFrame, *, resolution: int = 9,
 
     all_cells = pd.Index(pd.unique(pd.concat([claims["h3"], pd.Series(counts.index, dtype=object)])))
     latlng = np.array([h3.cell_to_latlng(c) for c in all_cells], dtype=float).reshape(-1, 2)
-    from .network import project_lonlat
 
     xy = project_lonlat(latlng[:, 1], latlng[:, 0])
     centre = metric.geometry

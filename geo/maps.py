@@ -23,15 +23,19 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from importlib import import_module
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import folium
 import folium.plugins
 import geopandas as gpd
+import h3
 import jinja2
 import pandas as pd
+import xstatic.pkg.leaflet as xstatic_leaflet
+import xstatic.pkg.leaflet_markercluster as xstatic_markercluster
+from shapely.geometry.base import BaseGeometry
 
 from geo.errors import DataSourceError
 
@@ -75,30 +79,24 @@ HIGHLIGHT_CLASS = "place-highlight"
 #: Ring colour of the selected place: magenta is not in the viridis palette, so it never reads as a score.
 HIGHLIGHT_COLOR = "#d81b60"
 
-# (package module, file) of every asset; css images are inlined into the css.
-_ASSETS: dict[str, tuple[str, str]] = {
-    "leaflet.js": ("xstatic.pkg.leaflet", "leaflet.js"),
-    "leaflet.css": ("xstatic.pkg.leaflet", "leaflet.css"),
-    "markercluster.js": ("xstatic.pkg.leaflet_markercluster", "leaflet.markercluster.js"),
-    "markercluster.css": ("xstatic.pkg.leaflet_markercluster", "MarkerCluster.css"),
-    "markercluster.default.css": ("xstatic.pkg.leaflet_markercluster", "MarkerCluster.Default.css"),
+# (xstatic package, file) of every asset; css images are inlined into the css. ``BASE_DIR`` is the
+# XStatic standard's public attribute naming the folder of a package's files.
+_ASSETS: dict[str, tuple[ModuleType, str]] = {
+    "leaflet.js": (xstatic_leaflet, "leaflet.js"),
+    "leaflet.css": (xstatic_leaflet, "leaflet.css"),
+    "markercluster.js": (xstatic_markercluster, "leaflet.markercluster.js"),
+    "markercluster.css": (xstatic_markercluster, "MarkerCluster.css"),
+    "markercluster.default.css": (xstatic_markercluster, "MarkerCluster.Default.css"),
 }
 _MIME = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
 
 
 def _asset_path(name: str) -> Path:
     try:
-        module, fname = _ASSETS[name]
+        package, fname = _ASSETS[name]
     except KeyError:
         raise KeyError(f"No map asset {name!r}. Known assets: {', '.join(_ASSETS)}") from None
-    try:
-        base = Path(import_module(module).BASE_DIR)
-    except ImportError as exc:  # pragma: no cover - both are hard dependencies
-        raise ImportError(
-            f"{module} is not installed; install it with: pip install "
-            f"{module.replace('xstatic.pkg.', 'xstatic-').replace('_', '-')}"
-        ) from exc
-    return base / fname
+    return Path(package.BASE_DIR) / fname
 
 
 def _data_url(data: bytes, mime: str) -> str:
@@ -139,7 +137,7 @@ class OfflineMap(folium.Map):
         self.default_css = [("leaflet_css", asset_data_url("leaflet.css"))]
 
 
-def _use_inlined_cluster_assets(element: Any) -> None:
+def _use_inlined_cluster_assets(element: folium.plugins.MarkerCluster) -> None:
     """Point a markercluster element's JS/CSS at the inlined xstatic-leaflet-markercluster files."""
     element.default_js = [("markerclusterjs", asset_data_url("markercluster.js"))]
     element.default_css = [
@@ -152,7 +150,7 @@ class OfflineMarkerCluster(folium.plugins.MarkerCluster):
     """A marker cluster whose plugin comes inlined from xstatic-leaflet-markercluster."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # folium/branca untyped
         _use_inlined_cluster_assets(self)
 
 
@@ -235,8 +233,6 @@ def coarsen_cells(cells: pd.DataFrame, resolution: int, column: str = "composite
 
     Uses the ``weight`` column (population) when present and positive, else a plain mean.
     """
-    import h3
-
     df = cells[["h3", column, *(["weight"] if "weight" in cells else [])]].dropna(subset=[column])
     if not len(df) or h3.get_resolution(df["h3"].iloc[0]) <= resolution:
         return df[["h3", column]].reset_index(drop=True)
@@ -258,8 +254,6 @@ def add_cells(m: folium.Map, cells: pd.DataFrame, *, name: str = "Hexagons",
     Cells finer than ``resolution`` are aggregated to it (res-9 cells are a few pixels wide at county
     zoom); above ``max_cells`` they are coarsened further. Returns the number of hexagons drawn.
     """
-    import h3
-
     if cells is None or not len(cells) or "h3" not in cells or column not in cells:
         return 0
     df = cells.dropna(subset=[column])
@@ -349,7 +343,7 @@ class OfflineFastMarkerCluster(folium.plugins.FastMarkerCluster):
     """:class:`folium.plugins.FastMarkerCluster` (markers made in the browser) with inlined assets."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # folium/branca untyped
         _use_inlined_cluster_assets(self)
 
 
@@ -423,7 +417,7 @@ class FitBoundsWhenSized(folium.MacroElement):
     """)
 
     def __init__(self, bounds: Sequence[Sequence[float]]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # folium/branca untyped
         self._name = "FitBoundsWhenSized"
         self.bounds = [[float(v) for v in corner] for corner in bounds]
 
@@ -457,7 +451,7 @@ class FocusWhenSized(folium.MacroElement):
 
     def __init__(self, center: Sequence[float], zoom: float | None = None,
                  bounds: Sequence[Sequence[float]] | None = None) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # folium/branca untyped
         self._name = "FocusWhenSized"
         self.center = [float(v) for v in center]
         self.zoom = None if zoom is None else float(zoom)
@@ -466,7 +460,7 @@ class FocusWhenSized(folium.MacroElement):
             self.zoom = 12.0
 
 
-def highlight_group(geometry: Any, name: object, *, population: float | None = None,
+def highlight_group(geometry: BaseGeometry, name: object, *, population: float | None = None,
                     focus: bool = False, zoom: float = 11.0,
                     group_name: str = "selected") -> folium.FeatureGroup:
     """A small layer that marks the selected place: a ring (or outline) above the markers and its name.

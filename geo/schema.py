@@ -17,6 +17,7 @@ import pandas as pd
 
 from layers.vocab import Coverage
 
+from .errors import DataSourceError
 from .settings import STORE_CRS
 
 __all__ = [
@@ -156,7 +157,6 @@ def conform(
         In EPSG:4326, with every column of :data:`FEATURE_COLUMNS`, empty geometries dropped.
     """
     if gdf.crs is None:
-        from .errors import DataSourceError
 
         raise DataSourceError(
             f"layer {layer!r} from {provenance.source!r} has no CRS; set one (e.g. EPSG:4326) "

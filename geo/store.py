@@ -71,6 +71,7 @@ from . import __version__
 from .errors import LivabilityError, StoreError
 from .fsutil import fsync_dir
 from .messages import Message
+from .regions import region_key
 from .schema import Provenance, empty_features
 from .settings import STORE_CRS, data_dir
 
@@ -746,7 +747,6 @@ def open_region(name: str, data: str | os.PathLike[str] | None = None, *,
     The name goes through :func:`geo.regions.region_key`, the one mapping from names to store keys
     that ``build``, ``info``, ``score``, ``export`` and the app share.
     """
-    from .regions import region_key
 
     return open_snapshot(region_key(name), data, verify=verify)
 

@@ -505,42 +505,58 @@ def test_browser_renders_hostile_names_inert(browser_app: tuple[str, int, list[s
 
 
 # -- the map sent without st_folium's per-run render (B1) ---------------------------------------
-def test_precomputed_map_args_match_st_folium() -> None:
-    """What the map page sends equals what st_folium would compute, without touching the map."""
+def test_precomputed_map_args_match_st_folium(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the map page sends equals what st_folium itself sends for the same map and layer.
+
+    Two identical maps are built: st_folium draws one (its component function replaced by a
+    recorder), :mod:`app.folium_adapter` renders the other once and sends the cached strings.
+    This is the upgrade check of the adapter: a new streamlit-folium that computes anything
+    differently fails here.
+    """
+    import dataclasses
+
     import folium
     import streamlit_folium as stf
 
-    from app import view_map
+    from app import folium_adapter
     from geo import maps
 
-    if not view_map._FAST_PATH:
-        pytest.skip("streamlit-folium without the helpers of the fast path")
+    if not folium_adapter.FAST:
+        pytest.fail("streamlit-folium has no _component_func: app/folium_adapter.py needs a look")
     b = gpd.GeoDataFrame(geometry=[box(15.0, 56.0, 15.5, 56.3)], crs="EPSG:4326")
     locs = gpd.GeoDataFrame({"code": ["A1", "A2"], "name": [hostile_name(9), "Y"],
                              "population": [1000, 50]},
                             geometry=[Point(15.1, 56.1), Point(15.3, 56.2)], crs="EPSG:4326")
-    fmap = maps.build_region_map(b, locs)
-    fmap.get_root().render()
-    stf.generate_leaflet_string(fmap)
-    view_map._drop_add_statements(fmap)
-    args, prefix = view_map.component_args(fmap)
-    cached = view_map._CachedMap(fmap, 0.0, args, prefix)
-    # st_folium's own computations on the same (stabilised) map
-    fmap.render()
-    assert args["script"] == stf._get_map_string(fmap) and "map_div" in args["script"]
-    assert args["html"] == stf._get_html(fmap) and args["header"] == stf._get_header(fmap)
+    style = ("fill_iframe", "<style>#map_div{height:100vh !important;}</style>")
+    layers = {"schools": ("Schools", "#1b9e77", locs.assign(uid=["s1", "s2"]))}  # a clustered layer
+    payload = folium_adapter.render_payload(maps.build_region_map(b, locs, layers=layers),
+                                            extra_header=[style])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        payload.script = ""  # type: ignore[misc]  # the shared map cannot be changed
+    sent: list[dict[str, object]] = []
+    monkeypatch.setattr(stf, "_component_func", lambda **kw: sent.append(kw) or None)
+    returned = ["last_object_clicked_tooltip"]
+    for focus in (None, False, True):
+        group = None if focus is None else maps.highlight_group(
+            locs.geometry.iloc[0], locs["name"].iloc[0], population=1000, focus=focus)
+        theirs_map = maps.build_region_map(b, locs, layers=layers)
+        theirs_map.get_root().header.add_child(folium.Element(style[1]), name=style[0])
+        stf.st_folium(theirs_map, key="county_map_27", height=560, use_container_width=True,
+                      returned_objects=returned, feature_group_to_add=group)
+        theirs = sent.pop()
+        ours_group = None if focus is None else maps.highlight_group(
+            locs.geometry.iloc[0], locs["name"].iloc[0], population=1000, focus=focus)
+        folium_adapter.send(payload, key="county_map_27", height=560, returned_objects=returned,
+                            group=ours_group, session_state={})
+        ours = sent.pop()
+        assert set(ours) == set(theirs)
+        for name in set(theirs) - {"on_change"}:
+            assert ours[name] == theirs[name], name
+        assert "map_div" in str(ours["script"]) and len(ours["js_links"]) == 2  # type: ignore[arg-type]
+        assert len(ours["css_links"]) == 3  # type: ignore[arg-type]  # leaflet + 2 markercluster
+        fg = str(ours["feature_group"] or "")
+        assert ("place-highlight" in fg) is (focus is not None)
+        assert ("__livabilityFocus" in fg) is bool(focus)
+        assert hostile_name(9) not in fg  # the name is escaped (geo.maps.safe_text)
     for key in ("county_map_1", "county_map_27"):
-        assert cached.component_key(key) == stf.generate_js_hash(args["script"], key, False)
-    for focus in (False, True):
-        ours = view_map.group_script(maps.highlight_group(locs.geometry.iloc[0], locs["name"].iloc[0],
-                                                          population=1000, focus=focus))
-        group = maps.highlight_group(locs.geometry.iloc[0], locs["name"].iloc[0], population=1000,
-                                     focus=focus)
-        children = list(fmap._children)
-        theirs = stf._get_feature_group_string(group, map=fmap)
-        assert ours == theirs and "place-highlight" in ours
-        assert ("__livabilityFocus" in ours) is focus
-        assert hostile_name(9) not in ours  # the name is escaped (geo.maps.safe_text)
-        fmap._children = {k: v for k, v in fmap._children.items() if k in children}
-    # the shared map is never changed by a session: its script is the same after
-    assert isinstance(fmap, folium.Map) and stf._get_map_string(fmap) == args["script"]
+        assert payload.component_key(key) == stf.generate_js_hash(payload.script, key, False)

@@ -374,9 +374,9 @@ def test_cli_scores_on_blekinge_pack(blekinge_store: Path, tmp_path: Path,
     assert rc == 2 and "add --scores" in capsys.readouterr().err
 
 
-def test_geoparquet_fallback_when_private_converter_moves(snap: Any, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ef, "_private_converter", lambda: None)
+def test_geoparquet_through_public_to_parquet(snap: Any, tmp_path: Path) -> None:
+    """GeoParquet goes through geopandas' public ``to_parquet`` (no private converter)."""
+    assert not hasattr(ef, "_private_converter")
     export(snap, "parquet", tmp_path / "pq", layers=["transit"])
     kv = pq.read_schema(tmp_path / "pq" / "transit.parquet").metadata
     assert json.loads(kv[b"geo"])["version"] == "1.1.0"

@@ -31,6 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from ..errors import DataSourceError, OfflineError
 from ..schema import Provenance
 from ..settings import OSM_ATTRIBUTION, OSM_LICENSE
+from ..settings import cache_dir as default_cache
 from .base import SourceResult
 from .osm_network import _finish_network, _pyrosm_directed, _xml_graph, network_from_graph
 from .osm_tags import (
@@ -358,7 +359,6 @@ class _OsmnxSettings:
     """Temporarily set osmnx settings: cache on, cache folder, timeout, no rate-limit pause offline."""
 
     def __init__(self, cache_dir: str | os.PathLike[str] | None) -> None:
-        from ..settings import cache_dir as default_cache
 
         self.values: dict[str, Any] = {
             "use_cache": True,

@@ -27,6 +27,8 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
+from layers import LAYERS, get_layer
+
 from ..errors import DataSourceError, UnknownLayerError
 from ..schema import LOCALITY_COLUMNS, Provenance, conform
 from ..settings import STORE_CRS
@@ -271,7 +273,6 @@ def read_file_as_layer(
         In the feature schema plus :data:`ORIGIN`; ``attrs["no_coordinates"]`` counts the rows
         dropped for having no usable geometry.
     """
-    from layers import get_layer
 
     spec = get_layer(layer)
     p = Path(path)
@@ -413,7 +414,6 @@ def read_pack(folder: str | Path, *, municipalities: Mapping[str, str] | None = 
         files, a ``fields`` column the file lacks, an unknown theme, a tätort outline file
         without tätort names or codes.
     """
-    from layers import LAYERS
 
     root = Path(folder).expanduser().resolve()
     manifest = _load_manifest(root)
