@@ -302,8 +302,8 @@ def _to_crs(gdf: gpd.GeoDataFrame, crs: int) -> gpd.GeoDataFrame:
 
 
 def _base_sources(snapshot: Snapshot, name: str, gdf: pd.DataFrame) -> list[Provenance]:
-    entry = snapshot.manifest.get("base", {}).get(name, {})
-    srcs = [Provenance.from_dict(p) for p in entry.get("sources", [])]
+    entry = snapshot.manifest.get("base", {}).get(name)
+    srcs = [Provenance.from_dict(p) for p in (entry.get("sources", []) if entry else [])]
     if not srcs and isinstance(gdf, gpd.GeoDataFrame) and {"source", "license"} <= set(gdf):
         try:
             srcs = provenance_of(gdf)

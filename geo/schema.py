@@ -8,7 +8,7 @@ sources stays traceable after merging) and summarised per layer in the snapshot 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -109,7 +109,7 @@ class Provenance:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Provenance:
+    def from_dict(cls, d: Mapping[str, Any]) -> Provenance:
         """Build from :meth:`to_dict` output, ignoring unknown keys."""
         keys = {f for f in cls.__dataclass_fields__}
         return cls(**{k: str(v) for k, v in d.items() if k in keys and v is not None})

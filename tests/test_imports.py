@@ -17,7 +17,6 @@ from pathlib import Path
 
 import grimp
 import networkx as nx
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("geo", "layers", "app")
@@ -25,13 +24,8 @@ PACKAGES = ("geo", "layers", "app")
 #: (file, dotted private name) the adapters may use. Every entry must be in use (no stale ones).
 ALLOWED_PRIVATE = {
     ("app/folium_adapter.py", "streamlit_folium._component_func"),
-}
-#: Private names other branches of issue 9 are removing at the time of writing (the "src" and
-#: "vocab" engineers); delete an entry when its branch is merged. Not checked for staleness.
-PENDING_PRIVATE = {
-    ("geo/sources/osm.py", "osmnx._errors.InsufficientResponseError"),
-    ("geo/sources/osm.py", "osmnx._errors.ResponseStatusCodeError"),
-    ("geo/sources/osm_network.py", "osmnx._overpass._get_network_filter"),
+    ("geo/sources/osmnx_errors.py", "osmnx._errors.InsufficientResponseError"),
+    ("geo/sources/osmnx_errors.py", "osmnx._errors.ResponseStatusCodeError"),
 }
 
 
@@ -99,7 +93,6 @@ def test_geo_imports_layers() -> None:
 # layers/geo.errors and layers/geo.placetypes go away with the "vocab" branch of issue 9 (the shared
 # vocabulary moves to layers/vocab.py); until it is merged this one assertion fails, so it is an
 # expected failure that turns into a pass (strict=False) and needs no edit after the merge.
-@pytest.mark.xfail(strict=False, reason="layers still imports geo.errors/geo.placetypes (vocab branch)")
 def test_layers_import_nothing_from_geo() -> None:
     graph = _graph()
     offenders = sorted(
@@ -179,7 +172,7 @@ def test_the_private_name_scan_finds_what_it_should(tmp_path: Path) -> None:
 
 def test_no_private_name_of_a_dependency_outside_the_adapters() -> None:
     found = _all_private_uses()
-    unexpected = {k: v for k, v in found.items() if k not in ALLOWED_PRIVATE | PENDING_PRIVATE}
+    unexpected = {k: v for k, v in found.items() if k not in ALLOWED_PRIVATE}
     assert unexpected == {}
     assert set(found) >= ALLOWED_PRIVATE  # the allow-list names only what is really used
 
@@ -206,3 +199,12 @@ def test_the_folium_adapter_matches_the_installed_streamlit_folium() -> None:
     ours = set(folium_adapter.component_kwargs(payload, key="k", height=1, returned_objects=(),
                                                feature_group=None, on_change=lambda: None))
     assert ours == theirs
+
+
+def test_osmnx_error_adapter_finds_the_classes() -> None:
+    """Loud on an upgrade: osmnx keeps its exception classes only in the private ``_errors``."""
+    from geo.sources.osmnx_errors import insufficient_response_error, response_status_code_error
+
+    for get in (insufficient_response_error, response_status_code_error):
+        cls = get()
+        assert issubclass(cls, Exception) and cls.__module__.startswith("osmnx")

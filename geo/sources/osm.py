@@ -48,6 +48,7 @@ from .osm_tags import (
     _specs,
     _split_layers,
 )
+from .osmnx_errors import insufficient_response_error, response_status_code_error
 
 __all__ = [
     "MODES",
@@ -287,11 +288,9 @@ def _xml_date(path: Path) -> str:
 
 
 def _osmnx_features(fetch: Any, keys: list[str]) -> gpd.GeoDataFrame:
-    from osmnx._errors import InsufficientResponseError
-
     try:
         gdf = fetch()
-    except InsufficientResponseError as e:
+    except insufficient_response_error() as e:
         log.info("no OSM features: %s", e)
         return _raw_from_pyrosm(None, keys)
     return _raw_from_osmnx(gdf, keys)
@@ -388,14 +387,12 @@ class _OsmnxSettings:
 def _online(call: Any, what: str) -> Any:
     """Run an Overpass call, turning network failures into :class:`OfflineError`."""
     import requests
-    from osmnx._errors import ResponseStatusCodeError
-
     try:
         return call()
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
         raise OfflineError(f"cannot reach Overpass for {what} ({type(e).__name__}); "
                            f"{_OFFLINE_HINT}") from e
-    except ResponseStatusCodeError as e:
+    except response_status_code_error() as e:
         first = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
         raise OfflineError(f"Overpass answered {what} with an error ({first}); try again later, "
                            "or use --offline with --pbf/--pack") from e
@@ -403,11 +400,9 @@ def _online(call: Any, what: str) -> Any:
 
 def _graph_or_none(call: Any, what: str) -> Any:
     """Run an osmnx graph builder; None when the area holds no such ways."""
-    from osmnx._errors import InsufficientResponseError
-
     try:
         return call()
-    except InsufficientResponseError as e:
+    except insufficient_response_error() as e:
         log.info("no %s: %s", what, e)
         return None
 
