@@ -38,18 +38,18 @@ import shapely
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from layers import residential_layer
+
 from .errors import LimitError
 from .footprints import disc_footprints
 from .network import project_lonlat
 from .settings import H3_RESOLUTIONS, STORE_CRS, WORK_CRS
 
-__all__ = ["ATTACH_M", "GRID_COLUMNS", "HOUSING_KINDS", "build_grid", "cell_polygons",
-           "check_resolution", "footprint_cells"]
+__all__ = ["ATTACH_M", "GRID_COLUMNS", "build_grid", "cell_polygons", "check_resolution",
+           "footprint_cells", "home_kinds"]
 
 log = logging.getLogger(__name__)
 
-#: Housing feature kinds that mark where people live.
-HOUSING_KINDS: tuple[str, ...] = ("residential_area", "apartments", "residential_building", "house")
 #: Housing cells this close to a locality's footprint join that locality.
 ATTACH_M = 1000.0
 #: Columns of :func:`build_grid`'s frame.
@@ -174,11 +174,18 @@ def _cell_municipalities(lon: np.ndarray, lat: np.ndarray,
     return out
 
 
+def home_kinds() -> tuple[str, ...]:
+    """The feature kinds that mark where people live: the residential layer's declared
+    ``home_kinds`` (:attr:`layers.spec.LayerSpec.home_kinds`); none without a residential layer."""
+    spec = residential_layer()
+    return spec.home_kinds if spec is not None else ()
+
+
 def _housing_counts(housing: gpd.GeoDataFrame | None, resolution: int) -> pd.Series:
     """Housing features per cell (empty without housing data)."""
     if housing is None or housing.empty or "kind" not in housing.columns:
         return pd.Series(dtype=float)
-    hs = housing[housing["kind"].isin(HOUSING_KINDS)]
+    hs = housing[housing["kind"].isin(home_kinds())]
     if hs.empty:
         return pd.Series(dtype=float)
     hs = hs.to_crs(STORE_CRS)
@@ -203,7 +210,7 @@ def build_grid(localities: gpd.GeoDataFrame, *, resolution: int = 9,
     resolution
         H3 resolution (9: about 0.1 km2 per cell), within :data:`~geo.settings.H3_RESOLUTIONS`.
     housing
-        The housing layer, if any; features of :data:`HOUSING_KINDS` add cells and weights.
+        The residential layer, if any; features of :func:`home_kinds` add cells and weights.
     footprints
         The snapshot's ``footprints`` (``code``, ``footprint_source``, polygons; see
         :mod:`geo.footprints`); localities without one get a disc of their area.

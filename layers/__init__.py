@@ -24,6 +24,7 @@ __all__ = [
     "Persona",
     "UnknownLayerError",
     "all_indicators",
+    "departures_layer",
     "get_indicator",
     "get_layer",
     "get_persona",
@@ -66,6 +67,12 @@ def get_layer(key: str) -> LayerSpec:
 def residential_layer() -> LayerSpec | None:
     """The layer of homes (the spec declaring ``residential=True``), or None when none does."""
     return next((spec for spec in LAYERS.values() if spec.residential), None)
+
+
+def departures_layer() -> LayerSpec | None:
+    """The layer of timetabled stops (the spec declaring ``departures=True``: GTFS feeds it), or
+    None when none does."""
+    return next((spec for spec in LAYERS.values() if spec.departures), None)
 
 
 def all_indicators() -> list[Indicator]:

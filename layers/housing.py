@@ -29,6 +29,7 @@ SPEC = LayerSpec(
     ),
     default_weight=1.0,
     residential=True,
+    home_kinds=("residential_area", "apartments", "residential_building", "house"),
     color="#8c510a",
     icon="⌂",
 )

@@ -169,6 +169,9 @@ class LayerSpec:
     residential
         The layer of homes: the grid weights its cells by these features (:mod:`geo.grid`) and
         OSM building polygons of it become points carrying their footprint area.
+    home_kinds
+        For the ``residential`` layer: the kinds that mark where people live (the grid counts
+        them per cell); required there, and only there, and each a kind the layer produces.
     departures
         Its features' ``value`` is departures per hour (GTFS): nearest indicators score each
         stop by its frequency class (:data:`geo.access.DEPARTURE_CLASSES`).
@@ -182,6 +185,7 @@ class LayerSpec:
     color: str = "#444444"
     icon: str = "•"
     residential: bool = False
+    home_kinds: tuple[str, ...] = ()
     departures: bool = False
 
     def __post_init__(self) -> None:
@@ -193,6 +197,17 @@ class LayerSpec:
         keys = [i.key for i in self.indicators]
         if len(keys) != len(set(keys)):
             raise ValueError(f"layer {self.key}: duplicate indicator keys")
+        self._check_home_kinds()
+
+    def _check_home_kinds(self) -> None:
+        if self.residential != bool(self.home_kinds):
+            raise ValueError(f"layer {self.key}: home_kinds are declared with residential=True, "
+                             "and only there")
+        produced = {r.kind for r in self.osm} | {k for _, k in self.pack_kind_hints} | {self.key}
+        unknown = sorted(set(self.home_kinds) - produced)
+        if unknown:
+            raise ValueError(f"layer {self.key}: home_kinds {unknown} are no kind of its OSM "
+                             f"rules or pack hints ({', '.join(sorted(produced))})")
 
     @property
     def osm_tags(self) -> dict[str, bool | list[str]]:

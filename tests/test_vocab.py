@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import os
@@ -124,6 +125,50 @@ def test_the_engine_names_no_layer() -> None:
             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
             if pattern.search(line)]
     assert hits == []
+
+
+def _literals(source: str, words: set[str]) -> list[tuple[int, str]]:
+    """String literals of ``source`` (code, not docstrings or comments) that are one of ``words``."""
+    tree = ast.parse(source)
+    docs = {id(n.body[0].value) for n in ast.walk(tree)
+            if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and n.body and isinstance(n.body[0], ast.Expr)
+            and isinstance(n.body[0].value, ast.Constant)}
+    return [(n.lineno, n.value) for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in words
+            and id(n) not in docs]
+
+
+def test_the_engine_passes_no_layer_key_or_home_kind_literal() -> None:
+    """No layer key as a string literal anywhere in geo/ (``conform(gdf, "transit", ...)``,
+    ``add_layer("transit", ...)``, ``layers["housing"]``), and no kind of the homes layer in
+    geo/grid.py or geo/sources: they come from the specs' ``departures``/``residential`` flags
+    and ``home_kinds``. geo/catalog.py is exempt (its English texts may be such words)."""
+    homes = residential_layer()
+    assert homes is not None and homes.home_kinds
+    assert _literals('"""transit"""\nconform(gdf, "transit", p)\nx.layers["housing"]\n',
+                     set(LAYERS)) == [(2, "transit"), (3, "housing")]
+    hits = [f"{p.relative_to(ROOT)}:{n}: {word!r}"
+            for p in sorted((ROOT / "geo").rglob("*.py")) if p.name != "catalog.py"
+            for n, word in _literals(p.read_text(encoding="utf-8"), set(LAYERS))]
+    kind_files = [ROOT / "geo" / "grid.py", *sorted((ROOT / "geo" / "sources").glob("*.py"))]
+    hits += [f"{p.relative_to(ROOT)}:{n}: {word!r}" for p in kind_files
+             for n, word in _literals(p.read_text(encoding="utf-8"), set(homes.home_kinds))]
+    assert hits == []
+
+
+def test_layer_roles_resolve_through_the_registry() -> None:
+    from geo.grid import home_kinds
+    from layers import departures_layer
+    from layers.spec import LayerSpec, OsmRule
+
+    assert departures_layer() is get_layer("transit")
+    assert home_kinds() == ("residential_area", "apartments", "residential_building", "house")
+    with pytest.raises(ValueError, match="home_kinds are declared with residential=True"):
+        LayerSpec("homes", residential=True)
+    with pytest.raises(ValueError, match=r"home_kinds \['flat'\] are no kind of its OSM rules"):
+        LayerSpec("homes", osm=(OsmRule("building", "house", "house"),), residential=True,
+                  home_kinds=("house", "flat"))
 
 
 # -- maxspeed ------------------------------------------------------------------------------------

@@ -49,6 +49,8 @@ import pyarrow.csv as pacsv
 import requests
 from shapely.geometry.base import BaseGeometry
 
+from layers import departures_layer
+
 from .. import settings
 from ..errors import DataSourceError, OfflineError
 from ..schema import Provenance, conform
@@ -770,6 +772,15 @@ def _feed_info(feed: _Feed) -> dict[str, str]:
     return {k: str(v).strip() for k, v in info.iloc[0].items() if pd.notna(v) and str(v).strip()}
 
 
+def _stops_layer() -> str:
+    """The key of the layer GTFS stops go to: the one declaring ``departures=True``."""
+    spec = departures_layer()
+    if spec is None:
+        raise DataSourceError("no layer declares departures=True, so a GTFS feed has no layer to "
+                              "go to; declare it on the transit layer spec (layers/)")
+    return spec.key
+
+
 def _load(
     path: Path,
     polygon: BaseGeometry | None,
@@ -807,9 +818,10 @@ def _load(
         note="; ".join([f"departures on service day {where}; value = departures per hour "
                         f"{hours[0]:g}-{hours[1]:g} h", *partial]),
     )
-    layer = conform(gdf, "transit", prov, uid_prefix="gtfs")
+    key = _stops_layer()
+    layer = conform(gdf, key, prov, uid_prefix="gtfs")
     result = SourceResult(name=f"GTFS {publisher}", notes=notes)
-    result.add_layer("transit", layer, prov)
+    result.add_layer(key, layer, prov)
     counts = layer["kind"].value_counts().to_dict()
     log.info("GTFS %s: %d transit features (%s)", publisher, len(layer),
              ", ".join(f"{n:,} {k}" for k, n in counts.items()))
