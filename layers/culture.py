@@ -7,6 +7,7 @@ feed no indicator: a place of worship is no daily errand, and free churches are 
 from __future__ import annotations
 
 from .spec import Indicator, LayerSpec, OsmRule, by_place_type
+from .vocab import Mode
 
 SPEC = LayerSpec(
     key="culture",
@@ -24,11 +25,11 @@ SPEC = LayerSpec(
     pack_kind_hints=(("librar", "library"), ("sport", "sports"), ("museum", "venue")),
     indicators=(
         Indicator("culture.library",
-                  kinds=("library",), mode="bike", threshold_m=2000),
+                  kinds=("library",), mode=Mode.BIKE, threshold_m=2000),
         Indicator("culture.sports",
-                  kinds=("sports",), mode="walk", threshold_m=800,
+                  kinds=("sports",), mode=Mode.WALK, threshold_m=800,
                   thresholds=by_place_type(1000, 1500, 4000)),
-        Indicator("culture.venue", kinds=("venue",), mode="bike",
+        Indicator("culture.venue", kinds=("venue",), mode=Mode.BIKE,
                   threshold_m=4000, weight=0.5),
     ),
     default_weight=1.0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .spec import Indicator, LayerSpec, OsmRule
+from .vocab import Mode
 
 SPEC = LayerSpec(
     key="nature",
@@ -18,11 +19,11 @@ SPEC = LayerSpec(
                      ("park", "park")),
     indicators=(
         Indicator("nature.green_space", kinds=("park", "nature_reserve"),
-                  mode="walk", threshold_m=500, min_area_ha=1.5, weight=1.5),
+                  mode=Mode.WALK, threshold_m=500, min_area_ha=1.5, weight=1.5),
         Indicator("nature.reserve",
-                  kinds=("nature_reserve",), mode="bike", threshold_m=3000),
+                  kinds=("nature_reserve",), mode=Mode.BIKE, threshold_m=3000),
         Indicator("nature.bathing",
-                  kinds=("bathing_place",), mode="bike", threshold_m=2000),
+                  kinds=("bathing_place",), mode=Mode.BIKE, threshold_m=2000),
     ),
     default_weight=1.0,
     color="#66a61e",

@@ -10,6 +10,7 @@ mark the other three as far from one) and dentists (two features in the pack).
 from __future__ import annotations
 
 from .spec import Indicator, LayerSpec, OsmRule, by_place_type
+from .vocab import Mode
 
 SPEC = LayerSpec(
     key="services",
@@ -28,16 +29,16 @@ SPEC = LayerSpec(
                      ("pharmac", "pharmacy"), ("health", "clinic"), ("systembolaget", "alcohol_shop")),
     indicators=(
         Indicator("services.grocery",
-                  kinds=("grocery",), mode="walk", threshold_m=800,
+                  kinds=("grocery",), mode=Mode.WALK, threshold_m=800,
                   thresholds=by_place_type(1000, 1500, 4000), weight=2.0),
         Indicator("services.pharmacy",
-                  kinds=("pharmacy",), mode="bike", threshold_m=2000),
+                  kinds=("pharmacy",), mode=Mode.BIKE, threshold_m=2000),
         Indicator("services.health",
-                  kinds=("clinic", "hospital"), mode="bike", threshold_m=3000, weight=1.5),
+                  kinds=("clinic", "hospital"), mode=Mode.BIKE, threshold_m=3000, weight=1.5),
         Indicator("services.hospital",
-                  kinds=("hospital",), mode="car", threshold_m=20000, weight=0.5),
+                  kinds=("hospital",), mode=Mode.CAR, threshold_m=20000, weight=0.5),
         Indicator("services.systembolaget",
-                  kinds=("alcohol_shop",), mode="bike", threshold_m=3000, weight=0.25),
+                  kinds=("alcohol_shop",), mode=Mode.BIKE, threshold_m=3000, weight=0.25),
     ),
     default_weight=1.0,
     color="#e7298a",

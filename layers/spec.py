@@ -79,13 +79,13 @@ class Indicator:
     """
 
     key: str
-    measure: Measure | str = Measure.NEAREST
+    measure: Measure = Measure.NEAREST
     kinds: tuple[str, ...] = ()
-    mode: Mode | str = Mode.WALK
+    mode: Mode = Mode.WALK
     threshold_m: float = 500.0
     thresholds: Thresholds = ()
     max_m: float | None = None
-    decay: Decay | str = Decay.PLATEAU
+    decay: Decay = Decay.PLATEAU
     budget_min: float | None = None
     target_count: float | None = None
     table: str | None = None
@@ -97,7 +97,8 @@ class Indicator:
     unit: str = ""
 
     def __post_init__(self) -> None:
-        # strings become vocabulary members (equal to them, so stored values still compare)
+        # typed as the members; a string (tests, callers building specs from text) becomes
+        # its member here, a value outside the vocabulary fails naming the known ones
         for name, enum, known in (("measure", Measure, MEASURES), ("mode", Mode, MODES),
                                   ("decay", Decay, DECAYS)):
             value = getattr(self, name)
@@ -109,7 +110,7 @@ class Indicator:
                 raise ValueError(f"indicator {self.key}: a stat indicator needs table and column")
         elif not self.kinds:
             raise ValueError(f"indicator {self.key}: a {self.measure} indicator needs kinds")
-        if Measure(self.measure).reach and not (self.budget_min and self.target_count):
+        if self.measure.reach and not (self.budget_min and self.target_count):
             raise ValueError(f"indicator {self.key}: {self.measure} needs budget_min and target_count")
         if self.threshold_m <= 0 or self.weight < 0:
             raise ValueError(f"indicator {self.key}: threshold_m must be > 0 and weight >= 0")

@@ -7,6 +7,7 @@ and its sources in :mod:`geo.placetypes`.
 from __future__ import annotations
 
 from .spec import Indicator, LayerSpec, OsmRule, by_place_type
+from .vocab import Mode
 
 SPEC = LayerSpec(
     key="transit",
@@ -20,10 +21,10 @@ SPEC = LayerSpec(
     pack_kind_hints=(("rail", "rail_station"), ("bus", "bus_stop"), ("stop", "bus_stop")),
     indicators=(
         Indicator("transit.bus",
-                  kinds=("bus_stop",), mode="walk", threshold_m=400,
+                  kinds=("bus_stop",), mode=Mode.WALK, threshold_m=400,
                   thresholds=by_place_type(500, 600, 1200), weight=1.0),
         Indicator("transit.rail",
-                  kinds=("rail_station",), mode="bike", threshold_m=3000, weight=1.0),
+                  kinds=("rail_station",), mode=Mode.BIKE, threshold_m=3000, weight=1.0),
     ),
     default_weight=1.0,
     departures=True,
