@@ -85,9 +85,10 @@ _DETOUR: dict[Mode, float] = {Mode.WALK: 1.3, Mode.BIKE: 1.3, Mode.CAR: 1.4}
 
 
 # osmnx 2.1.1's way filters (osmnx._overpass._get_network_filter with its default
-# settings.default_access), copied so that the XML reader filters ways through a public string of
-# ours. tests/test_vocab.py compares them with osmnx's own and fails when an osmnx upgrade changes
-# them (the Overpass path, which passes ``network_type`` to osmnx, would then disagree).
+# settings.default_access), copied so that one public string of ours selects the ways of both
+# paths: the XML reader applies it, the Overpass path sends it (osmnx's ``custom_filter``).
+# tests/test_vocab.py compares them with osmnx's own and fails when an osmnx upgrade changes them
+# (our paths still agree then; the test asks whether to follow osmnx's new definition).
 _ACCESS = '["access"!~"private"]'
 _OSM_FILTERS: dict[str, str] = {
     "walk": (

@@ -224,12 +224,39 @@ def test_network_and_osm_reader_read_maxspeed_alike() -> None:
 
 # -- osmnx's network filters -----------------------------------------------------------------------
 def test_our_osm_filters_are_osmnx_s() -> None:
-    """Fails on an osmnx upgrade that changes its (private) way filters: then update
-    layers.vocab._OSM_FILTERS, or the XML reader and the Overpass path disagree."""
+    """Fails on an osmnx upgrade that changes its (private) way filters. Both our paths (XML
+    reader, Overpass) use ours, so they still agree; this says osmnx's idea of a walkable (...) way
+    moved: decide whether layers.vocab._OSM_FILTERS follows."""
     from osmnx._overpass import _get_network_filter
 
     for mode in NetworkMode:
         assert mode.osm_filter == _get_network_filter(mode.value), mode
+
+
+def test_overpass_path_sends_our_way_filters(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    """osm_online asks osmnx for each network with ``custom_filter`` = our public filter (and the
+    network type, which decides what osmnx keeps bidirectional)."""
+    import networkx as nx
+    import osmnx as ox
+    from shapely.geometry import box
+
+    from geo.sources import osm
+
+    calls: list[dict[str, object]] = []
+
+    def graph(polygon: object, **kw: object) -> nx.MultiDiGraph:
+        calls.append(kw)
+        return nx.MultiDiGraph()
+
+    monkeypatch.setattr(osm, "_overpass_reachable", lambda timeout=3.0: False)  # no traffic
+    monkeypatch.setattr(ox, "graph_from_polygon", graph)
+    result = osm.osm_online(box(15.5, 56.1, 15.6, 56.2), layers=(), modes=NETWORK_MODES,
+                            cache_dir=tmp_path)
+    assert calls == [{"network_type": m.value, "custom_filter": m.osm_filter, "simplify": True,
+                      "retain_all": True} for m in NetworkMode]
+    assert calls[0]["custom_filter"].startswith('["highway"]["area"!~"yes"]')  # type: ignore[union-attr]
+    assert result.networks == {} and list(tmp_path.iterdir()) == []
 
 
 def test_xml_way_filter_reads_our_string() -> None:

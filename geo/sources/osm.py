@@ -28,6 +28,8 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from layers.vocab import NetworkMode
+
 from ..errors import DataSourceError, OfflineError
 from ..schema import Provenance
 from ..settings import OSM_ATTRIBUTION, OSM_LICENSE
@@ -468,8 +470,11 @@ def osm_online(
         for mode in mode_list:
             G = _online(
                 lambda m=mode: _graph_or_none(
+                    # our public way filter (the one the XML reader applies); network_type
+                    # only decides which networks osmnx keeps bidirectional (walk)
                     lambda: ox.graph_from_polygon(
-                        polygon, network_type=m, simplify=True, retain_all=True
+                        polygon, network_type=m, custom_filter=NetworkMode(m).osm_filter,
+                        simplify=True, retain_all=True,
                     ),
                     f"{m} network in the polygon",
                 ),
