@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from layers import LAYERS
 from layers.vocab import NETWORK_MODES, NetworkMode
 
 from .catalog import CATALOGUE, fmt_number, t
@@ -69,10 +70,10 @@ def register(sub: Any) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from tqdm import tqdm  # lazy: ~30 ms of --help's start-up, for a bar only build draws
 
-    from .build import build_region
-    from .regions import resolve_region
+    from .build import build_region  # lazy: geopandas, scipy, pyarrow (~0.8 s), not for --help
+    from .regions import resolve_region  # lazy: geopandas, pyarrow (~0.4 s)
 
     for label, p in (("--pbf", args.pbf), ("--osm-xml", args.osm_xml), ("--gtfs", args.gtfs)):
         if p and not Path(p).is_file():
@@ -113,8 +114,6 @@ def _build(args: argparse.Namespace) -> int:
 
 def format_info(snap: Any, lang: str = "en") -> str:
     """Return the human-readable listing of a snapshot (layers, coverage, sources, missing)."""
-    from layers import LAYERS
-
     m = snap.manifest
     pad = f"  {'':<12} {'':>6}  {'':<9} "
     lines = [t("cli.info.head", lang, region=snap.region_name, code=snap.region_key,
@@ -186,7 +185,7 @@ def _drop_lines(drops: dict[str, dict[str, int]], lang: str = "en") -> list[str]
 
 
 def _info(args: argparse.Namespace) -> int:
-    from .store import list_snapshots, open_region
+    from .store import list_snapshots, open_region  # lazy: geopandas, pyarrow (~0.6 s)
 
     if "/" not in args.region:
         check_text("--region", args.region)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from layers import get_layer
+
 from .cli_common import echo
-from .settings import DEFAULT_REGION
+from .settings import DEFAULT_REGION, EXPORT_FORMATS
 
 __all__ = ["parse_weights", "register"]
 
@@ -29,8 +31,6 @@ def parse_weights(text: str) -> dict[str, float]:
 
 def register(sub: Any) -> None:
     """Add the ``export`` sub-command to the CLI's sub-parsers."""
-    from .export import FORMATS
-
     p: argparse.ArgumentParser = sub.add_parser(
         "export", help="export layers and scores (gpkg, parquet, geojson, csv, postgis)",
         description="Export a region's layers (and scores) with their provenance and attribution. "
@@ -39,7 +39,7 @@ def register(sub: Any) -> None:
                     "device or another folder). PostGIS exports run in one transaction.")
     p.add_argument("--region", default=DEFAULT_REGION,
                    help="region name, code or key, as given to build (default: blekinge)")
-    p.add_argument("--format", required=True, choices=list(FORMATS), dest="fmt",
+    p.add_argument("--format", required=True, choices=list(EXPORT_FORMATS), dest="fmt",
                    help="gpkg: one file; parquet/geojson/csv: a folder, or one file when --out "
                         "ends in .parquet/.geojson/.csv (one table); postgis: a database")
     p.add_argument("--out", required=True, metavar="PATH_OR_DSN",
@@ -64,16 +64,16 @@ def register(sub: Any) -> None:
 
 def _open(region: str, data: str | None) -> Any:
     """Open the snapshot of ``region`` (a name, code or key, mapped to a key as build does)."""
-    from .store import open_region
+    from .store import open_region  # lazy: geopandas, pyarrow (~0.6 s), not for --help
 
     return open_region(region, data)
 
 
 def _scores(snapshot: Any, persona: str | None, weights: dict[str, float] | None) -> Any:
-    from .export import ExportError
+    from .export import ExportError  # lazy: geopandas (~0.5 s), not for --help
 
     try:
-        from . import scoring
+        from . import scoring  # lazy: geopandas, h3, scipy; and optional (ImportError below)
     except ImportError as exc:
         raise ExportError("--scores needs geo.scoring, which this installation lacks; "
                           "export without --scores") from exc
@@ -82,15 +82,13 @@ def _scores(snapshot: Any, persona: str | None, weights: dict[str, float] | None
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .export import ExportError, export
+    from .export import ExportError, export  # lazy: geopandas (~0.5 s), not for --help
 
     if (args.persona or args.weights) and not args.scores:
         raise ExportError("--persona/--weights only apply with --scores; add --scores")
     layers = None
     if args.layers:
         layers = [k.strip() for k in args.layers.split(",") if k.strip()]
-        from layers import get_layer
-
         for k in layers:
             get_layer(k)  # unknown names fail before any work, listing the known layers
     snap = _open(args.region, args.data_dir)

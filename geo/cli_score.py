@@ -14,6 +14,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from layers import LAYERS, PERSONAS
+from layers.vocab import DECAYS
+
 from .catalog import fmt_number, t
 from .cli_common import echo
 from .errors import LimitError, LivabilityError
@@ -104,8 +107,7 @@ def table_text(frame: Any, missing_everywhere: Mapping[str, Message | None], *, 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``livability score``."""
-    from layers import LAYERS
-
+    # lazy: each pulls geopandas/pandas/h3/scipy (~1 s together), which --help never needs
     from .grid import check_resolution
     from .scoring import build_model, explain, municipal_context, resolve_weights, score
     from .sensitivity import attach_bands, rank_bands
@@ -151,9 +153,6 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``score`` sub-command to the CLI's sub-parsers."""
-    from layers import PERSONAS
-    from layers.vocab import DECAYS
-
     p: argparse.ArgumentParser = sub.add_parser(
         "score", help="rank localities by livability; --explain NAME breaks one down",
         description="Score every locality of a built region and print a ranked table with rank "

@@ -7,6 +7,7 @@ from pathlib import Path
 
 __all__ = [
     "DEFAULT_REGION",
+    "EXPORT_FORMATS",
     "GTFS_MAX_BAD_ROW_SHARE",
     "GTFS_MAX_DEPARTURES",
     "GTFS_MAX_HOUR",
@@ -27,6 +28,9 @@ __all__ = [
 ]
 
 DEFAULT_REGION = "blekinge"
+#: The export formats (the keys of :data:`geo.export.FORMATS`, which tests/test_imports.py checks),
+#: here so the CLI offers ``--format`` choices without importing geopandas.
+EXPORT_FORMATS: tuple[str, ...] = ("gpkg", "parquet", "geojson", "csv", "postgis")
 #: Metric CRS for every distance and area computation (SWEREF 99 TM).
 WORK_CRS = "EPSG:3006"
 #: Storage CRS of every layer in the store.

@@ -208,3 +208,68 @@ def test_osmnx_error_adapter_finds_the_classes() -> None:
     for get in (insufficient_response_error, response_status_code_error):
         cls = get()
         assert issubclass(cls, Exception) and cls.__module__.startswith("osmnx")
+
+
+# -- the CLI starts without the heavy stack --------------------------------------------------------
+_HEAVY = ("geopandas", "pandas", "numpy", "shapely", "pyarrow", "scipy", "h3", "osmnx", "pyrosm",
+          "sqlalchemy", "requests", "tqdm")
+
+
+def test_cli_help_imports_no_heavy_dependency() -> None:
+    """``livability --help`` (and each sub-command's) loads none of the heavy stack: the imports
+    that need it stay function-local in geo/cli*.py."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom geo.cli import main\n"
+            "for argv in (['--help'], ['build', '--help'], ['info', '--help'], "
+            "['score', '--help'], ['export', '--help']):\n"
+            "    try:\n        main(argv)\n    except SystemExit as e:\n"
+            "        assert e.code == 0, argv\n"
+            f"print(sorted(m for m in {_HEAVY!r} if m in sys.modules), file=sys.stderr)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=ROOT, check=True)
+    assert out.stderr.strip() == "[]"
+    assert "--format {gpkg,parquet,geojson,csv,postgis}" in out.stdout
+
+
+def test_export_format_names_are_the_dispatch_tables() -> None:
+    from geo.export import FORMATS
+    from geo.settings import EXPORT_FORMATS
+
+    assert tuple(FORMATS) == EXPORT_FORMATS
+
+
+def _local_imports(path: Path) -> Iterator[tuple[int, str]]:
+    """Function-local import statements of ``path``: (line, the line's text)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for node in ast.walk(ast.parse("\n".join(lines))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Import | ast.ImportFrom):
+                    yield sub.lineno, lines[sub.lineno - 1]
+
+
+def _unexplained(path: Path) -> list[str]:
+    """Function-local imports of ``path`` without a ``# lazy:`` reason on their line or on the
+    comment line just above their group of imports."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = []
+    for n, text in _local_imports(path):
+        k = n - 2
+        while k > 0 and lines[k].lstrip().startswith(("from ", "import ")):
+            k -= 1
+        if "# lazy:" not in text and "# lazy:" not in lines[k]:
+            out.append(f"{path.name}:{n}: {text.strip()}")
+    return out
+
+
+def test_every_lazy_cli_import_says_why(tmp_path: Path) -> None:
+    """Each function-local import left in geo/cli*.py says why it is lazy."""
+    demo = tmp_path / "cli_demo.py"
+    demo.write_text("def f():\n    # lazy: heavy\n    import a\n    import b\n\n"
+                    "def g():\n    import c  # lazy: heavy\n    import d\n", encoding="utf-8")
+    assert _unexplained(demo) == ["cli_demo.py:8: import d"]
+    assert [u for p in sorted((ROOT / "geo").glob("cli*.py")) for u in _unexplained(p)] == []
