@@ -14,6 +14,8 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from layers import LAYERS, get_layer
@@ -26,6 +28,7 @@ from .regions import Region, assign_municipality, municipalities, resolve_region
 from .schema import LOCALITY_COLUMNS, Provenance, empty_features
 from .settings import OSM_ATTRIBUTION, STORE_CRS, WORK_CRS
 from .sources.base import SourceResult
+from .sources.geonames import towns_in_box
 from .sources.osm import osm_places_online
 from .sources.pack import ORIGIN
 from .sources.registry import BuildContext, PlaceSource, Source, file_fingerprint, sources_from_options
@@ -209,8 +212,6 @@ def _island_keeping(region: Region, results: Sequence[SourceResult]) -> tuple[Re
 def _with_pack_municipalities(region: Region, exact: gpd.GeoDataFrame,
                               own: Provenance) -> tuple[Region, list[Provenance]]:
     """``region`` with the pack polygon of every municipality the pack has (see _island_keeping)."""
-    import shapely
-
     munis = region.municipalities
     by_code = exact.drop_duplicates("municipality").set_index("municipality")
     geoms = list(munis.geometry.values)
@@ -239,8 +240,6 @@ def _with_pack_municipalities(region: Region, exact: gpd.GeoDataFrame,
 def _with_outlines(region: Region, outlines: gpd.GeoDataFrame,
                    own: Provenance) -> tuple[Region, list[Provenance]]:
     """``region`` grown by the pack outlines that overlap it well (see _island_keeping)."""
-    import shapely
-
     area = gpd.GeoSeries([region.polygon], crs=STORE_CRS).to_crs(WORK_CRS).iloc[0]
     metric = outlines.to_crs(WORK_CRS)
     inter = metric.intersection(area).area
@@ -370,8 +369,6 @@ def dedupe_across_sources(gdf: gpd.GeoDataFrame, tolerance_m: float = DEDUPE_DIS
     """
     if gdf.empty or gdf["source"].nunique() < 2:
         return gdf
-    from scipy.spatial import cKDTree
-
     pts = gdf.geom_type == "Point"
     metric = gdf[pts].to_crs(WORK_CRS)
     order = metric.assign(_has=metric["value"].notna()).sort_values("_has", ascending=False,
@@ -448,8 +445,6 @@ def _fallback_localities(region: Region, places_from: PlaceSource | None,
 
 def _geonames_localities(region: Region) -> tuple[gpd.GeoDataFrame, Provenance] | None:
     """GeoNames towns (1,000+ inhabitants) in a generous box around the region, or None."""
-    from .sources.geonames import towns_in_box
-
     # a generous box (the region's bounds + 0.05 degrees); _localities_frame then keeps those in or
     # near the region by nearest boundary, so coastal towns (Karlskrona on Trossö) are not lost
     minx, miny, maxx, maxy = region.polygon.bounds

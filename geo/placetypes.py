@@ -117,6 +117,8 @@ from layers.vocab import (
     PlaceType,
 )
 
+from .settings import WORK_CRS
+
 __all__ = [
     "ARCHIPELAGO",
     "LOW_DENSITY_PER_HA",
@@ -227,9 +229,7 @@ def island_candidates(points: Any, land: Any, min_offshore_m: float = 1000.0) ->
     numpy.ndarray
         Boolean mask: candidates for :data:`ARCHIPELAGO`, to be checked for fixed road links.
     """
-    from shapely.ops import unary_union
-
-    from .settings import WORK_CRS
+    from shapely.ops import unary_union  # lazy: the rest of the module needs no shapely
 
     geoms = land.geometry if hasattr(land, "geometry") else land
     merged = unary_union(list(geoms.to_crs(WORK_CRS)))

@@ -47,6 +47,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import requests
+import shapely
+from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from layers import departures_layer
@@ -428,9 +430,6 @@ class _Calendar:
 
 def _near_polygon(polygon: BaseGeometry | None, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Mask of points inside ``polygon`` or within :data:`CLIP_TOLERANCE_M` of it."""
-    import shapely
-    from pyproj import Transformer
-
     pts = shapely.points(lon, lat)
     inside = np.asarray(shapely.covers(polygon, pts), dtype=bool)
     if inside.all() or CLIP_TOLERANCE_M <= 0:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import warnings
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +27,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import requests
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -51,6 +54,7 @@ from .osm_tags import (
     _split_layers,
 )
 from .osmnx_errors import insufficient_response_error, response_status_code_error
+from .pbf_header import replication_timestamp
 
 __all__ = [
     "MODES",
@@ -108,8 +112,6 @@ def _open_pbf(path: str | os.PathLike[str], polygon: BaseGeometry | None, **kw: 
 
 def _pbf_date(path: Path, timestamps: Iterable[pd.Series]) -> str:
     """Replication time from the PBF header, else the newest element edit seen (ISO date)."""
-    from .pbf_header import replication_timestamp
-
     try:
         ts = replication_timestamp(path)
         if ts > 0:
@@ -272,8 +274,6 @@ def osm_places_from_pbf(
 
 def _xml_date(path: Path) -> str:
     """Newest ``timestamp`` attribute of the file's elements (ISO date), else the file's mtime."""
-    import xml.etree.ElementTree as ET
-
     newest = ""
     try:
         for _, el in ET.iterparse(path, events=("start",)):
@@ -347,8 +347,6 @@ def osm_from_xml(
 
 def _overpass_reachable(timeout: float = 3.0) -> bool:
     """Whether a TCP connection to the Overpass server opens within ``timeout`` seconds."""
-    import socket
-
     try:
         with socket.create_connection((_OVERPASS_HOST, 443), timeout=timeout):
             return True
@@ -388,7 +386,6 @@ class _OsmnxSettings:
 
 def _online(call: Any, what: str) -> Any:
     """Run an Overpass call, turning network failures into :class:`OfflineError`."""
-    import requests
     try:
         return call()
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry.base import BaseGeometry
 
 from layers import LAYERS, get_layer
@@ -321,9 +323,6 @@ def read_file_as_layer(
 
 def _finite(geom: BaseGeometry) -> bool:
     """True when every coordinate of ``geom`` is a finite number (no NaN, no Infinity)."""
-    import numpy as np
-    import shapely
-
     return bool(np.isfinite(shapely.get_coordinates(geom)).all())
 
 
