@@ -28,10 +28,23 @@ from .settings import OSM_ATTRIBUTION, STORE_CRS, WORK_CRS
 from .sources.base import SourceResult
 from .sources.osm import osm_places_online
 from .sources.pack import ORIGIN
-from .sources.registry import (BuildContext, PlaceSource, Source, file_fingerprint, source_options,
-                               sources_from_options)
-from .store import (BuildParameters, FootprintSummary, Snapshot, SourceOptions, open_snapshot, region_lock,
-                    write_snapshot)
+from .sources.registry import (
+    BuildContext,
+    PlaceSource,
+    Source,
+    file_fingerprint,
+    source_options,
+    sources_from_options,
+)
+from .store import (
+    BuildParameters,
+    FootprintSummary,
+    Snapshot,
+    SourceOptions,
+    open_snapshot,
+    region_lock,
+    write_snapshot,
+)
 
 __all__ = ["build_region", "build_sources", "dedupe_across_sources", "fingerprint", "layer_coverage"]
 
