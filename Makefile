@@ -25,10 +25,14 @@ data/packs/blekinge:
 build: $(STAMP) data/packs/blekinge
 	$(VENV)/bin/livability build --region $(REGION)
 
+# Rebuild when there is no snapshot or an input changed (a grown pack): `info --check` says which.
 run: $(STAMP) data/packs/blekinge
-	@$(VENV)/bin/livability info --region $(REGION) >/dev/null 2>&1 || \
+	@why=$$($(VENV)/bin/livability info --region $(REGION) --check 2>/dev/null); rc=$$?; \
+	if [ $$rc -ne 0 ]; then \
+	  if [ $$rc -eq 1 ]; then echo "$$why" | grep -v "(online source)"; fi; \
 	  $(VENV)/bin/livability build --region $(REGION) || \
-	  echo "build failed or incomplete: the app will say what is missing"
+	    echo "build failed or incomplete: the app will say what is missing"; \
+	fi
 	$(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT) --server.headless true \
 	  --browser.gatherUsageStats false
 

@@ -31,8 +31,23 @@ from .sources.base import SourceResult
 from .sources.geonames import towns_in_box
 from .sources.osm import osm_places_online
 from .sources.pack import ORIGIN
-from .sources.registry import BuildContext, PlaceSource, Source, file_fingerprint, sources_from_options
-from .store import BuildParameters, FootprintSummary, Snapshot, open_snapshot, region_lock, write_snapshot
+from .sources.registry import (
+    BuildContext,
+    PlaceSource,
+    Source,
+    file_fingerprint,
+    source_options,
+    sources_from_options,
+)
+from .store import (
+    BuildParameters,
+    FootprintSummary,
+    Snapshot,
+    SourceOptions,
+    open_snapshot,
+    region_lock,
+    write_snapshot,
+)
 
 __all__ = ["build_region", "build_sources", "dedupe_across_sources", "fingerprint", "layer_coverage"]
 
@@ -564,27 +579,41 @@ def build_region(
         packs=packs, files=files, pbf=pbf, osm_xml=osm_xml, gtfs=gtfs, gtfs_url=gtfs_url,
         gtfs_key=gtfs_key, gtfs_weekday=gtfs_weekday, gtfs_date=gtfs_date, gtfs_hours=gtfs_hours,
         data=data, default_packs=default_packs, file_crs=file_crs)
-    return build_sources(region, sources, offline=offline, data=data, modes=modes, progress=progress)
+    return build_sources(region, sources, offline=offline, data=data, modes=modes, progress=progress,
+                         default_packs=default_packs)
 
 
 def build_sources(region: str | Path | Region, sources: Sequence[Source], *, offline: bool = False,
                   data: str | Path | None = None, modes: Sequence[str] = ("walk",),
-                  progress: Progress | None = None) -> Snapshot:
+                  progress: Progress | None = None, default_packs: bool = False) -> Snapshot:
     """Build (or rebuild) the snapshot of ``region`` from ``sources`` (:mod:`geo.sources.registry`).
 
     The ``base`` sources are read in their order, then the ``region`` sources for the region
     polygon with the packs' islands; their results are merged (the first localities source wins;
     layers concatenated in source order, clipped, de-duplicated across sources) and stored. The
-    other parameters and what is raised are those of :func:`build_region`.
+    other parameters and what is raised are those of :func:`build_region`; ``default_packs``
+    says the packs under ``<data>/packs/`` among ``sources`` were found there (the rebuild check
+    looks there again, :func:`geo.sources.registry.check_inputs`).
     """
     say: Progress = progress or (lambda msg: None)
+    # the sources' fingerprints are taken before anything is read: an input changing meanwhile
+    # makes the snapshot stale rather than wrongly fresh
+    options = source_options(_region_text(region), sources, default_packs=default_packs, data=data)
     say("resolving region")
     reg = region if isinstance(region, Region) else resolve_region(region, offline=offline)
     # one build of a region at a time: a second one fails now, before doing the same work again
     with region_lock(reg.key, data):
         ctx = BuildContext(municipalities=dict(zip(reg.municipalities["code"], reg.municipalities["name"])),
                            modes=tuple(modes), offline=offline, say=say)
-        return _build(reg, list(sources), ctx, data)
+        return _build(reg, list(sources), ctx, data, options)
+
+
+def _region_text(region: str | Path | Region) -> str:
+    """The region as ``livability build --region`` takes it again (a polygon file: absolute)."""
+    if isinstance(region, Region):
+        return region.key
+    path = Path(region)
+    return str(path.resolve()) if path.suffix and path.exists() else str(region)
 
 
 def _read_all(reg: Region, sources: Sequence[Source],
@@ -672,7 +701,7 @@ def _footprint_summary(match: FootprintMatch) -> FootprintSummary:
 
 
 def _build(reg: Region, sources: Sequence[Source], ctx: BuildContext,
-           data: str | Path | None) -> Snapshot:
+           data: str | Path | None, options: SourceOptions) -> Snapshot:
     """:func:`build_sources` once the region is resolved and its lock is held."""
     reg, boundary_provs, results = _read_all(reg, sources, ctx)
 
@@ -691,7 +720,7 @@ def _build(reg: Region, sources: Sequence[Source], ctx: BuildContext,
     notes = [*ctx.notes, *(n for r in results for n in r.notes)]
     gtfs = next((r.parameters["gtfs"] for r in results if "gtfs" in r.parameters), None)
     parameters = BuildParameters(offline=ctx.offline, modes=list(ctx.modes), gtfs=gtfs,
-                                 max_assign_distance_m=MAX_ASSIGN_DISTANCE_M)
+                                 max_assign_distance_m=MAX_ASSIGN_DISTANCE_M, sources=options)
 
     # the packs' not_available_offline lines (read_pack notes them as "not in pack NAME: ...")
     gaps = [n.split(": ", 1)[1] for n in notes if n.startswith("not in pack ") and ": " in n]

@@ -323,6 +323,43 @@ _ENGINE: dict[str, tuple[str, str]] = {
     "explain.median": ("median resident", "medianinvånaren"),
     "explain.ptype": ("place type", "ortstyp"),
     "explain.standard": ("standard", "norm"),
+    # the rebuild check (geo.sources.registry.check_inputs); {input:input} is [kind, name]
+    "msg.input_changed": (
+        "{input:input} changed since the build ({built}): rebuild with: {command}",
+        "{input:input} har ändrats sedan bygget ({built}): bygg om med: {command}",
+    ),
+    "msg.input_added": (
+        "{input:input} is new since the build ({built}): rebuild with: {command}",
+        "{input:input} har tillkommit sedan bygget ({built}): bygg om med: {command}",
+    ),
+    "msg.input_missing": (
+        "{input:input} is missing (the build of {built} read it): restore it, or rebuild "
+        "without it: {command}",
+        "{input:input} saknas (bygget {built} läste det): lägg tillbaka det, eller bygg om "
+        "utan det: {command}",
+    ),
+    "msg.input_online": (
+        "{input:input}: not checked (online source)",
+        "{input:input}: inte kontrollerad (källa på nätet)",
+    ),
+    "msg.inputs_unrecorded": (
+        "the build of {built} did not record its sources (an older version): rebuild once "
+        "with: {command}",
+        "bygget {built} sparade inte sina källor (en äldre version): bygg om en gång med: "
+        "{command}",
+    ),
+    "msg.inputs_not_built": (
+        "written without a build: its inputs are not checked",
+        "skriven utan bygge: dess indata kontrolleras inte",
+    ),
+    # source kinds (format spec ``input`` of geo.messages: "pack blekinge")
+    "source.pack": ("pack", "datapaketet"),
+    "source.file": ("file", "filen"),
+    "source.pbf": ("OpenStreetMap extract", "OpenStreetMap-utdraget"),
+    "source.osm-xml": ("OpenStreetMap XML", "OpenStreetMap-XML-filen"),
+    "source.osm-online": ("OpenStreetMap (Overpass)", "OpenStreetMap (Overpass)"),
+    "source.gtfs-zip": ("GTFS zip", "GTFS-zipfilen"),
+    "source.gtfs-url": ("GTFS feed URL", "GTFS-flödet (URL)"),
 }
 
 
@@ -428,6 +465,9 @@ _UI: dict[str, tuple[str, str]] = {
     "cli.info.localities": ("localities    {n:>6}  population {population}  [{coverage}]  {sources}",
                             "tätorter      {n:>6}  folkmängd {population}  [{coverage}]  {sources}"),
     "cli.info.none": ("none", "inga"),
+    "cli.info.stale": ("stale: {msg}", "inaktuell: {msg}"),
+    "cli.check.fresh": ("{region}: up to date (built {built}; local inputs unchanged: {n})",
+                        "{region}: aktuell (byggd {built}; lokala indata oförändrade: {n})"),
     "cli.info.col.layer": ("layer", "lager"),
     "cli.info.col.count": ("count", "antal"),
     "cli.info.col.coverage": ("coverage", "täckning"),
@@ -558,6 +598,7 @@ _UI: dict[str, tuple[str, str]] = {
     "data_loaded": ("What is loaded", "Vad som är inläst"),
     "region": ("Region", "Region"),
     "built_at": ("Built", "Byggd"),
+    "stale": ("Stale: {msg}", "Inaktuell: {msg}"),
     "layer": ("Layer", "Lager"),
     "count": ("Features", "Objekt"),
     "coverage": ("Coverage", "Täckning"),

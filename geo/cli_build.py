@@ -66,6 +66,9 @@ def register(sub: Any) -> None:
     i: argparse.ArgumentParser = sub.add_parser("info", help="list what the store holds for a region")
     i.add_argument("--region", default=DEFAULT_REGION,
                    help="region name, code or key, as given to build (default: blekinge)")
+    i.add_argument("--check", action="store_true",
+                   help="only check whether the snapshot's inputs changed since the build: exit 0 "
+                        "when up to date, 1 (one line per changed input) when a rebuild is due")
     i.set_defaults(func=_info)
 
 
@@ -185,11 +188,28 @@ def _drop_lines(drops: dict[str, dict[str, int]], lang: str = "en") -> list[str]
 
 
 def _info(args: argparse.Namespace) -> int:
+    from .sources.registry import check_inputs  # lazy: the source readers (geopandas)
     from .store import list_snapshots, open_region  # lazy: geopandas, pyarrow (~0.6 s)
 
     if "/" not in args.region:
         check_text("--region", args.region)
     snap = open_region(args.region, args.data_dir)  # the same name -> key mapping as build
+    check = check_inputs(snap, args.data_dir)
+    if args.check:
+        return _check_lines(snap, check)
     echo(format_info(snap))
+    if check.stale:
+        echo("\n" + "\n".join("  " + t("cli.info.stale", msg=render(m)) for m in check.stale))
     echo("\n  " + t("cli.regions_in_store", regions=", ".join(list_snapshots(args.data_dir))))
     return 0
+
+
+def _check_lines(snap: Any, check: Any) -> int:
+    """``info --check``: one line per stale input (exit 1), else an up-to-date line (exit 0)."""
+    for msg in check.stale:
+        echo(render(msg))
+    if check.up_to_date:
+        echo(t("cli.check.fresh", region=snap.region_key, built=snap.built_at[:10], n=check.checked))
+    for msg in check.unchecked:
+        echo(render(msg))
+    return 0 if check.up_to_date else 1

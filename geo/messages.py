@@ -33,6 +33,8 @@ parameters:
     a travel mode as "on foot" / "till fots";
 ``place``
     ``[name, kind]``: the name, or the kind's name when unnamed;
+``input``
+    ``[kind, name]`` of a build's source: "pack blekinge" / "datapaketet blekinge";
 ``band``
     a score band key of :data:`geo.scoring.BANDS` (:func:`band_name`);
 ``ptype`` / ``ptype1`` / ``ptypes``
@@ -296,6 +298,13 @@ def _names(value: object, lang: str, raw_en: bool = False) -> str:
     return ", ".join(kind_name(str(k), lang) for k in _seq(value))
 
 
+def _input(value: object, lang: str) -> str:
+    """``[kind, name]`` of a build's source: "pack blekinge", "OpenStreetMap (Overpass)"."""
+    kind, name = _seq(value)
+    word = _word(f"source.{kind}", lang, str(kind))
+    return f"{word} {name}" if name else word
+
+
 def _net(value: object, lang: str, definite: bool = False) -> str:
     return _word(f"{'net_def' if definite else 'net'}.{value}", lang, str(value))
 
@@ -314,6 +323,7 @@ SPECS: dict[str, Callable[[Any, str], str]] = {
     "semi": lambda v, lang: "; ".join(str(x) for x in _seq(v)),
     "list": lambda v, lang: ", ".join(str(x) for x in _seq(v)),
     "depclasses": _dep_classes,
+    "input": lambda v, lang: _input(v, lang),
     "band": lambda v, lang: band_name(v, lang),
     "ptype": lambda v, lang: place_type_name(v, lang),
     "ptype1": lambda v, lang: place_type_name(v, lang, "one"),

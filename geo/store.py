@@ -96,6 +96,8 @@ __all__ = [
     "ProvenanceEntry",
     "Snapshot",
     "SnapshotWriter",
+    "SourceFingerprint",
+    "SourceOptions",
     "TableEntry",
     "list_snapshots",
     "open_region",
@@ -224,6 +226,35 @@ class GtfsParameters(TypedDict):
     hours: list[int]
 
 
+class SourceFingerprint(TypedDict):
+    """``parameters.sources.fingerprints.<input>``: one source's :meth:`fingerprint` at build time."""
+
+    kind: str
+    name: str
+    fingerprint: str
+
+
+class SourceOptions(TypedDict, total=False):
+    """``parameters.sources``: the options that re-create the build's source list (rebuild check).
+
+    See :func:`geo.sources.registry.sources_from_options` and
+    :func:`geo.sources.registry.check_inputs`. Paths are absolute; ``gtfs_url`` has no query (the
+    API key is never recorded). ``fingerprints`` is keyed like ``inputs``.
+    """
+
+    region: str
+    packs: list[str]
+    default_packs: bool
+    files: list[list[str]]
+    file_crs: str | None
+    pbf: str | None
+    osm_xml: str | None
+    gtfs: str | None
+    gtfs_url: str | None
+    gtfs_window: GtfsParameters
+    fingerprints: dict[str, SourceFingerprint]
+
+
 class BuildParameters(TypedDict, total=False):
     """``parameters``: the build's options (empty for snapshots written without a build)."""
 
@@ -231,6 +262,8 @@ class BuildParameters(TypedDict, total=False):
     modes: list[str]
     gtfs: GtfsParameters | None
     max_assign_distance_m: float
+    #: absent in snapshots built before the rebuild check
+    sources: SourceOptions
 
 
 class Manifest(TypedDict):

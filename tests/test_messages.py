@@ -34,6 +34,15 @@ CODES = sorted(k[4:] for k in CATALOGUE if k.startswith("msg."))
 
 #: one sample message per code
 SAMPLES: dict[str, dict[str, Any]] = {
+    "input_changed": {"input": ["pack", "blekinge"], "built": "2026-11-30",
+                      "command": "livability build --region blekinge"},
+    "input_added": {"input": ["pack", "extra"], "built": "2026-11-30",
+                    "command": "livability build --region blekinge"},
+    "input_missing": {"input": ["file", "s.csv"], "built": "2026-11-30",
+                      "command": "livability build --region blekinge"},
+    "input_online": {"input": ["osm-online", ""]},
+    "inputs_unrecorded": {"built": "2026-11-30", "command": "livability build --region blekinge"},
+    "inputs_not_built": {},
     "areas_too_small": {"n": 3, "min_ha": 1.5},
     "point_features": {"n": 28},
     "network_fallback": {"mode": "bike", "network": "walk"},

@@ -156,8 +156,10 @@ def test_a_fake_source_reaches_the_snapshot(fake_build: tuple[Path, list[str]]) 
     m = snap.manifest
     assert m["inputs"] == {"fake:schools": {"query": "two schools"}}
     assert m["notes"][-1] == "fake schools: two only"
+    sources = m["parameters"].pop("sources")  # the rebuild check's record (tests/test_rebuild_check.py)
     assert m["parameters"] == {"offline": True, "modes": ["walk"], "gtfs": None,
                                "max_assign_distance_m": 2000.0}
+    assert sources["fingerprints"] == {"fake:": {"kind": "fake", "name": "", "fingerprint": "fake"}}
     assert said[:2] == ["resolving region", "reading the fake schools"] and said[-1] == "done"
     # no OpenStreetMap source was given, so none was noted; localities fell back to GeoNames
     assert not any("OpenStreetMap" in n for n in m["notes"])

@@ -17,29 +17,34 @@ that polygon.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import os
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
 from ..errors import DataSourceError, OfflineError
+from ..messages import Message
 from ..schema import Provenance
 from ..settings import pack_dirs
-from ..store import GtfsParameters, InputEntry
+from ..store import GtfsParameters, InputEntry, SourceFingerprint, SourceOptions
 from .base import SourceResult
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
     from ..regions import Region
+    from ..store import Snapshot
 
-__all__ = ["SOURCES", "BuildContext", "FileSource", "GtfsUrlSource", "GtfsWindow", "GtfsZipSource",
-           "OsmOnlineSource", "OsmXmlSource", "PackSource", "PbfSource", "PlaceSource", "Source",
-           "Stage", "file_fingerprint", "register", "sources_from_options"]
+__all__ = ["ONLINE_KINDS", "SOURCES", "BuildContext", "FileSource", "GtfsUrlSource", "GtfsWindow",
+           "GtfsZipSource", "InputCheck", "OsmOnlineSource", "OsmXmlSource", "PackSource",
+           "PbfSource", "PlaceSource", "Source", "Stage", "check_inputs", "file_fingerprint",
+           "input_key", "rebuild_command", "register", "source_options", "sources_from_options"]
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +179,7 @@ class PackSource:
 
         ctx.say(f"reading pack {self.path.name}")
         result = read_pack(self.path, municipalities=ctx.municipalities or None)
-        result.inputs[f"pack:{self.path.name}"] = file_fingerprint(self.path)
+        result.inputs[input_key(self)] = file_fingerprint(self.path)
         return result
 
     def fingerprint(self) -> str:
@@ -211,7 +216,7 @@ class FileSource:
         prov = Provenance(source=f"user file {self.path.name}", license="unknown (user file)",
                           coverage="partial")
         extra.add_layer(self.layer, gdf, prov)
-        extra.inputs[f"file:{self.layer}:{self.path.name}"] = file_fingerprint(self.path)
+        extra.inputs[input_key(self)] = file_fingerprint(self.path)
         return extra
 
     def fingerprint(self) -> str:
@@ -251,7 +256,7 @@ class PbfSource:
 
         ctx.say(f"reading OpenStreetMap extract {self.path.name}")
         result = osm_from_pbf(self.path, region.polygon, modes=ctx.modes)
-        result.inputs["osm:pbf"] = file_fingerprint(self.path)
+        result.inputs[input_key(self)] = file_fingerprint(self.path)
         return result
 
     def places(self, region: Region) -> tuple[gpd.GeoDataFrame, str]:
@@ -281,7 +286,7 @@ class OsmXmlSource:
 
         ctx.say(f"reading OpenStreetMap XML {self.path.name}")
         result = osm_from_xml(self.path, region.polygon, modes=ctx.modes)
-        result.inputs["osm:xml"] = file_fingerprint(self.path)
+        result.inputs[input_key(self)] = file_fingerprint(self.path)
         return result
 
     def fingerprint(self) -> str:
@@ -315,7 +320,7 @@ class OsmOnlineSource:
             log.warning("OpenStreetMap unavailable: %s", exc)
             ctx.note(f"OpenStreetMap unavailable ({exc}); its layers are missing")
             return empty
-        result.inputs["osm:overpass"] = {"query": _OVERPASS_QUERY}
+        result.inputs[input_key(self)] = {"query": _OVERPASS_QUERY}
         return result
 
     def fingerprint(self) -> str:
@@ -354,7 +359,7 @@ class GtfsZipSource:
         ctx.say(f"reading GTFS {self.path.name}")
         result = gtfs_from_zip(self.path, region.polygon, weekday=self.window.weekday,
                                date=self.window.date, hours=self.window.hours)
-        result.inputs["gtfs:zip"] = file_fingerprint(self.path)
+        result.inputs[input_key(self)] = file_fingerprint(self.path)
         result.parameters["gtfs"] = self.window.parameters()
         return result
 
@@ -385,7 +390,7 @@ class GtfsUrlSource:
         ctx.say("fetching GTFS feed (cached)")
         result = gtfs_from_url(self.url, self.key, polygon=region.polygon, offline=ctx.offline,
                                weekday=self.window.weekday, hours=self.window.hours)
-        result.inputs["gtfs:url"] = {"url": self.url.split("?")[0]}
+        result.inputs[input_key(self)] = {"url": self.url.split("?")[0]}
         result.parameters["gtfs"] = self.window.parameters()
         return result
 
@@ -436,3 +441,210 @@ def sources_from_options(
     if gtfs_url:
         out.append(GtfsUrlSource(gtfs_url, gtfs_key, window))
     return out
+
+
+# -- the rebuild check -----------------------------------------------------------------------------
+#: Kinds whose input is whatever a server holds today: no cheap fingerprint, never called fresh.
+ONLINE_KINDS = frozenset({"osm-online", "gtfs-url"})
+
+_INPUT_KEYS: dict[str, Callable[[Source], str]] = {
+    "pack": lambda s: f"pack:{s.path.name}",  # type: ignore[attr-defined]
+    "file": lambda s: f"file:{s.layer}:{s.path.name}",  # type: ignore[attr-defined]
+    "pbf": lambda s: "osm:pbf",
+    "osm-xml": lambda s: "osm:xml",
+    "osm-online": lambda s: "osm:overpass",
+    "gtfs-zip": lambda s: "gtfs:zip",
+    "gtfs-url": lambda s: "gtfs:url",
+}
+
+
+def input_key(source: Source) -> str:
+    """The source's name in the manifest's ``inputs``: ``pack:NAME``, ``file:LAYER:NAME``, ``osm:pbf`` ..."""
+    key = _INPUT_KEYS.get(source.kind)
+    return key(source) if key else f"{source.kind}:{getattr(source, 'path', '')}"
+
+
+def _name(source: Source) -> str:
+    """What the user calls the source's input: its file or folder name ("" for online sources)."""
+    path = getattr(source, "path", None)
+    return path.name if isinstance(path, Path) else ""
+
+
+def _resolved(source: Source) -> Source:
+    """``source`` with an absolute ``path`` (its fingerprint then does not depend on the cwd)."""
+    path = getattr(source, "path", None)
+    if isinstance(path, Path) and dataclasses.is_dataclass(source):
+        return dataclasses.replace(source, path=path.resolve())
+    return source
+
+
+def source_options(region: str, sources: Sequence[Source], *, default_packs: bool = False,
+                   data: str | os.PathLike[str] | None = None) -> SourceOptions:
+    """What re-creates ``sources`` with :func:`sources_from_options` (the manifest's ``parameters.sources``).
+
+    ``region`` is as the build was asked for (a name, code or absolute polygon path). With
+    ``default_packs``, the packs found under ``<data>/packs/`` are left to be found there again
+    (so a pack added there later is a new input, and one removed a missing input). Every
+    source's :meth:`Source.fingerprint` is taken now, before anything is read.
+    """
+    defaults = {p.resolve() for p in pack_dirs(data)} if default_packs else set()
+    window = next((s.window for s in sources if isinstance(s, (GtfsZipSource, GtfsUrlSource))),
+                  GtfsWindow())
+    opts = SourceOptions(
+        region=region,
+        packs=[str(s.path) for s in sources if isinstance(s, PackSource) and s.path not in defaults],
+        default_packs=default_packs,
+        files=[[s.layer, str(s.path.resolve())] for s in sources if isinstance(s, FileSource)],
+        file_crs=next((s.crs for s in sources if isinstance(s, FileSource)), None),
+        pbf=next((str(s.path.resolve()) for s in sources if isinstance(s, PbfSource)), None),
+        osm_xml=next((str(s.path.resolve()) for s in sources if isinstance(s, OsmXmlSource)), None),
+        gtfs=next((str(s.path.resolve()) for s in sources if isinstance(s, GtfsZipSource)), None),
+        gtfs_url=next((s.url.split("?")[0] for s in sources if isinstance(s, GtfsUrlSource)), None),
+        gtfs_window=window.parameters(),
+        fingerprints={},
+    )
+    for s in map(_resolved, sources):
+        try:
+            digest = s.fingerprint()
+        except OSError:  # the read that follows says what is wrong with the input
+            digest = ""
+        opts["fingerprints"][input_key(s)] = SourceFingerprint(kind=s.kind, name=_name(s),
+                                                               fingerprint=digest)
+    return opts
+
+
+def _recreate(opts: SourceOptions, data: Path) -> list[Source]:
+    """The sources :func:`sources_from_options` selects today with the recorded options."""
+    window = opts.get("gtfs_window") or GtfsWindow().parameters()
+    hours = window.get("hours") or [7, 19]
+    return sources_from_options(
+        packs=opts.get("packs", []), files=[(f[0], f[1]) for f in opts.get("files", [])],
+        pbf=opts.get("pbf"), osm_xml=opts.get("osm_xml"), gtfs=opts.get("gtfs"),
+        gtfs_url=opts.get("gtfs_url"), gtfs_weekday=window.get("weekday") or "tuesday",
+        gtfs_date=window.get("date"), gtfs_hours=(int(hours[0]), int(hours[1])), data=data,
+        default_packs=bool(opts.get("default_packs", False)), file_crs=opts.get("file_crs"))
+
+
+def rebuild_command(snapshot: Snapshot, data: str | os.PathLike[str] | None = None) -> str:
+    """The ``livability build`` command line that rebuilds ``snapshot`` with its recorded options.
+
+    ``data`` (the store folder the user named, if any) is passed on as ``--data-dir``; the GTFS
+    API key never appears (``--gtfs-key`` defaults to ``$TRAFIKLAB_API_KEY``).
+    """
+    params = snapshot.manifest.get("parameters", {})
+    opts: SourceOptions = params.get("sources", SourceOptions())
+    words = ["livability"]
+    if data is not None:
+        words += ["--data-dir", str(data)]
+    words += ["build", "--region", opts.get("region") or snapshot.region_key]
+    words += [w for p in opts.get("packs", []) for w in ("--pack", p)]
+    if opts and not opts.get("default_packs", True):
+        words.append("--no-default-packs")
+    words += [w for layer, path in opts.get("files", []) for w in ("--file", f"{layer}={path}")]
+    named = (("--file-crs", opts.get("file_crs")), ("--pbf", opts.get("pbf")),
+             ("--osm-xml", opts.get("osm_xml")), ("--gtfs", opts.get("gtfs")),
+             ("--gtfs-url", opts.get("gtfs_url")))
+    words += [w for flag, value in named if value for w in (flag, value)]
+    window = GtfsWindow().parameters()
+    if opts.get("gtfs") or opts.get("gtfs_url"):
+        window = opts.get("gtfs_window", window)
+    if window["weekday"] != "tuesday":
+        words += ["--gtfs-weekday", window["weekday"]]
+    if window["date"]:
+        words += ["--gtfs-date", window["date"]]
+    if list(window["hours"]) != [7, 19]:
+        words += ["--gtfs-hours", f"{window['hours'][0]}-{window['hours'][1]}"]
+    modes = params.get("modes", ["walk"])
+    if modes and modes != ["walk"]:
+        words += ["--modes", ",".join(modes)]
+    if params.get("offline"):
+        words.append("--offline")
+    return shlex.join(words)
+
+
+@dataclass(frozen=True)
+class InputCheck:
+    """What :func:`check_inputs` found.
+
+    Attributes
+    ----------
+    stale
+        One message per input that changed, appeared or disappeared since the build (or one
+        saying the snapshot records too little to be checked): rebuild when not empty.
+    unchecked
+        One message per online source (no cheap fingerprint: neither fresh nor stale).
+    checked
+        How many local inputs were compared and found unchanged.
+    """
+
+    stale: tuple[Message, ...]
+    unchecked: tuple[Message, ...]
+    checked: int
+
+    @property
+    def up_to_date(self) -> bool:
+        """No input changed (online sources are not counted either way)."""
+        return not self.stale
+
+
+def check_inputs(snapshot: Snapshot, data: str | os.PathLike[str] | None = None) -> InputCheck:
+    """Compare the inputs ``snapshot`` was built from with the inputs its options select today.
+
+    The recorded options (``parameters.sources``) are turned into sources again with
+    :func:`sources_from_options` (packs under the snapshot's own store's ``packs/`` folder when
+    the build used them), and every local source's :meth:`Source.fingerprint` is compared with
+    the one recorded at build time. Nothing is read but the inputs' bytes (pack folders, files):
+    milliseconds for a pack of a few MB.
+
+    Parameters
+    ----------
+    snapshot
+        An opened snapshot.
+    data
+        The store folder as the user named it (shown in the rebuild command), or None.
+
+    Returns
+    -------
+    InputCheck
+        Messages ``input_changed``, ``input_added``, ``input_missing``, ``inputs_unrecorded``
+        (a build of an older version: stale) and ``input_online``, ``inputs_not_built``
+        (unchecked).
+    """
+    params = snapshot.manifest.get("parameters", {})
+    built = snapshot.built_at[:10]
+    command = rebuild_command(snapshot, data)
+    opts = params.get("sources")
+    if not params:  # written without a build (an import, a test store): nothing to compare
+        return InputCheck((), (Message("inputs_not_built", {}),), 0)
+    if not opts or "fingerprints" not in opts:
+        return InputCheck((Message("inputs_unrecorded", {"built": built, "command": command}),),
+                          (), 0)
+    recorded = dict(opts["fingerprints"])
+    stale: list[Message] = []
+    unchecked: list[Message] = []
+    checked = 0
+    for s in _recreate(opts, snapshot.path.parent):
+        key = input_key(s)
+        was = recorded.pop(key, None)
+        what = [s.kind, _name(s)]
+        if s.kind in ONLINE_KINDS:
+            if not params.get("offline"):  # an offline build never read it
+                unchecked.append(Message("input_online", {"input": what}))
+            continue
+        if was is None:
+            stale.append(Message("input_added", {"input": what, "built": built, "command": command}))
+            continue
+        try:
+            now = s.fingerprint()
+        except OSError:
+            stale.append(Message("input_missing", {"input": what, "built": built, "command": command}))
+            continue
+        if now != was["fingerprint"]:
+            stale.append(Message("input_changed", {"input": what, "built": built, "command": command}))
+        else:
+            checked += 1
+    for was in recorded.values():  # read by the build, not selected any more (a pack folder gone)
+        if was["kind"] in SOURCES and was["kind"] not in ONLINE_KINDS:  # (hand-made kinds: skipped)
+            stale.append(Message("input_missing", {"input": [was["kind"], was["name"]],
+                                                   "built": built, "command": command}))
+    return InputCheck(tuple(stale), tuple(unchecked), checked)
