@@ -1083,12 +1083,13 @@ def municipal_context(source: ScoreModel | Snapshot, municipality: str) -> list[
 def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
     """Break down the score of a locality (by name or code) or of one grid cell (by H3 id).
 
-    A locality's rows come from the same population-weighted cells as its score. Each indicator
-    row: ``key`` (its title: :func:`geo.catalog.indicator_title`), ``theme``, ``measure``, ``mode``, ``score`` (the
-    locality's roll-up, or the cell's own), ``raw`` (the median resident's distance in m, count or
-    value; NaN for a distance a partial list cannot support), ``missing`` + ``reason`` (a
-    :class:`geo.messages.Message`; ``render(msg, "sv")`` for Swedish), ``approximate``,
-    ``partial``, ``complete``, ``notes`` (messages), ``n_cells``, and for distance and count
+    A locality's rows come from the same population-weighted cells as its score. Each indicator row:
+    ``key`` (its title: :func:`geo.catalog.indicator_title`), ``theme``, ``measure``, ``mode``,
+    ``score`` (the locality's roll-up, or the cell's own), ``raw`` (the median resident's distance
+    in m, count or value; NaN for a distance a partial list cannot support), ``missing`` +
+    ``reason`` (a :class:`geo.messages.Message`; ``render(msg, "sv")`` for Swedish),
+    ``approximate``, ``partial``, ``complete``, ``notes`` (messages), ``n_cells``, and for distance
+    and count
     measures:
 
     ``nearest``
