@@ -1089,8 +1089,7 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
     in m, count or value; NaN for a distance a partial list cannot support), ``missing`` +
     ``reason`` (a :class:`geo.messages.Message`; ``render(msg, "sv")`` for Swedish),
     ``approximate``, ``partial``, ``complete``, ``notes`` (messages), ``n_cells``, and for distance
-    and count
-    measures:
+    and count measures:
 
     ``nearest``
         :class:`NearestPlace` s (``name, kind, uid, distance_m, minutes, mode, share, known``):
