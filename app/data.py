@@ -13,7 +13,6 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -144,7 +143,7 @@ def get_rank_bands(key: SnapKey, weights: dict[str, float]) -> pd.DataFrame | No
     return _bands(key, tuple(sorted((k, float(v)) for k, v in weights.items())))
 
 
-def explanation(key: SnapKey, result: ScoreResult, place: str) -> Any:
+def explanation(key: SnapKey, result: ScoreResult, place: str) -> scoring.Explanation | None:
     """``geo.scoring.explain(...)`` (a :class:`geo.scoring.Explanation`) for ``place``, or None
     when not available."""
     if result.scores is None:

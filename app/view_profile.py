@@ -66,7 +66,7 @@ def municipal_facts(snapshot: Any, muni_code: str, muni_name: str, lang: str) ->
         return []
     facts = []
     for r in rows:
-        label = r.title_sv if lang == "sv" else r.title
+        label = r.title(lang)
         shown = ((r.label_sv if lang == "sv" else r.label) or "–") if r.unit == "category" \
             else fmt_value(r.value, r.unit, lang)
         facts.append((label, shown + r.comparison(lang) + r.provenance(lang)))
@@ -97,7 +97,7 @@ def _indicator_rows(exp: Explanation, ctx: Ctx) -> pd.DataFrame:
             if mode == "car" and np.isfinite(a.minutes):
                 txt += f" (~{num(a.minutes, ctx.lang, 0)} min)"
             names.append(txt)
-        title = it.title_sv if ctx.lang == "sv" else it.title
+        title = indicator_title(it.key, ctx.lang)
         notes = []
         if it.missing:
             reason = engine_text(it.reason, ctx.lang)

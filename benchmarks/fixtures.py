@@ -101,8 +101,7 @@ def _copy_with_networks(snap: Any, data: Path, networks: dict[str, tuple[pd.Data
             w.manifest["base"]["localities"]["coverage"] = man["base"]["localities"]["coverage"]
         for key in snap.layer_keys():
             st = snap.layer_status(key)
-            w.put_layer(key, snap.layer(key), list(st.sources), st.coverage,
-                        man["layers"][key].get("reason", "") if st.count else st.reason)
+            w.put_layer(key, snap.layer(key), list(st.sources), st.coverage, st.reason)
         for name in snap.table_names():
             entry = man["tables"][name]
             df = snap.table(name)

@@ -82,13 +82,14 @@ import pandas as pd
 from scipy.spatial import cKDTree
 from shapely.geometry import MultiPolygon
 
-from layers import LAYERS
+from layers import LAYERS, Indicator
 from layers.vocab import Coverage, Decay, Measure, Mode
 
 from .errors import LivabilityError
 from .messages import NAMED_KINDS, Message, join, kind_name
 from .network import StreetGraph
 from .settings import WORK_CRS
+from .store import LayerStatus
 
 __all__ = [
     "DECAYS",
@@ -690,14 +691,14 @@ class IndicatorResult:
         return np.asarray(np.max(np.vstack(parts), axis=0))
 
 
-def _missing(ind: Any, n: int, reason: Message | None, notes: list[Message] | None = None,
+def _missing(ind: Indicator, n: int, reason: Message | None, notes: list[Message] | None = None,
              **kw: Any) -> IndicatorResult:
     return IndicatorResult(ind.key, ind.measure, ind.mode, missing=True, reason=reason,
                            notes=list(notes or []), raw=np.full(n, np.nan),
                            score=np.full(n, np.nan), nearest=np.full(n, -1, dtype=np.int64), **kw)
 
 
-def _partial(kinds: Sequence[str], table: pd.DataFrame, layer_status: Any,
+def _partial(kinds: Sequence[str], table: pd.DataFrame, layer_status: LayerStatus | None,
              gap_kinds: Sequence[str]) -> bool:
     """Whether the amenities of ``kinds`` (``table``: the selected ones) are an incomplete list."""
     cov = table["coverage"].astype(str)
@@ -710,7 +711,7 @@ def _partial(kinds: Sequence[str], table: pd.DataFrame, layer_status: Any,
     parts = reason.parts if isinstance(reason, Message) else ()
     # a layer partial for named kinds or sources is judged by kind and feature above
     return not any(p.code in ("layer_absent_kinds", "layer_partial_sources") for p in parts)
-def _point_thresholds(ind: Any, place_types: np.ndarray | None, n: int) -> np.ndarray | None:
+def _point_thresholds(ind: Indicator, place_types: np.ndarray | None, n: int) -> np.ndarray | None:
     """The indicator's standard at each of ``n`` points from their place types (None: none given)."""
     if place_types is None or not hasattr(ind, "threshold_for"):
         return None
@@ -719,8 +720,8 @@ def _point_thresholds(ind: Any, place_types: np.ndarray | None, n: int) -> np.nd
     return np.asarray(types.map(table), dtype=float).reshape(n)
 
 
-def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFrame | None = None,
-                      layer_status: Any = None, table: pd.DataFrame | None = None,
+def compute_indicator(ind: Indicator, engine: DistanceEngine, *, layer: gpd.GeoDataFrame | None = None,
+                      layer_status: LayerStatus | None = None, table: pd.DataFrame | None = None,
                       municipalities: np.ndarray | None = None,
                       decay: str | None = None, gaps: Sequence[str] = (),
                       place_types: np.ndarray | None = None) -> IndicatorResult:
@@ -758,12 +759,12 @@ def compute_indicator(ind: Any, engine: DistanceEngine, *, layer: gpd.GeoDataFra
 class _Inputs:
     """The arguments of :func:`compute_indicator`, handed to the measure's function."""
 
-    ind: Any
+    ind: Indicator
     engine: DistanceEngine
     n: int
     dec: str
     layer: gpd.GeoDataFrame | None
-    layer_status: Any
+    layer_status: LayerStatus | None
     table: pd.DataFrame | None
     municipalities: np.ndarray | None
     gaps: Sequence[str]
@@ -869,6 +870,9 @@ def _reach(x: _Inputs, counts: Callable[[_Inputs, Amenities, float], np.ndarray]
     if isinstance(found, IndicatorResult):
         return found
     ind, engine, amen, notes = x.ind, x.engine, found.amen, found.notes
+    if ind.budget_min is None or ind.target_count is None:
+        raise LivabilityError(f"indicator {ind.key} counts features but has no budget_min or "
+                              "target_count; set both in its layer spec (layers/)")
     speed = Mode(ind.mode).speed_kmh * 1000.0 / 60.0
     budget = float(ind.budget_min) * speed
     cnt = counts(x, amen, budget)
@@ -879,7 +883,7 @@ def _reach(x: _Inputs, counts: Callable[[_Inputs, Amenities, float], np.ndarray]
                            **found.common)
 
 
-def _by_departures(ind: Any) -> bool:
+def _by_departures(ind: Indicator) -> bool:
     """Whether the indicator's layer declares its ``value`` departures per hour."""
     spec = LAYERS.get(ind.layer)
     return bool(spec is not None and spec.departures)

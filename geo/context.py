@@ -30,6 +30,7 @@ from layers.context import CONTEXT_STATS, SKR_GROUPS_EN, ContextStat
 from .access import StatReference, stat_values
 from .catalog import indicator_title, stat_title
 from .messages import Message, fmt_value, render
+from .store import Snapshot
 
 __all__ = ["ContextRow", "context_rows", "municipality_names"]
 
@@ -42,8 +43,9 @@ class ContextRow:
 
     Attributes
     ----------
-    key, title, title_sv
-        Indicator key (``housing.tax_rate``) or context key (``context.crime``) and labels.
+    key
+        Indicator key (``housing.tax_rate``) or context key (``context.crime``); its title is
+        :meth:`title` (:func:`geo.catalog.indicator_title` / :func:`geo.catalog.stat_title`).
     theme
         The indicator's theme, or the context line's group (``safety``, ``population``).
     municipality, municipality_name
@@ -69,8 +71,6 @@ class ContextRow:
     """
 
     key: str
-    title: str
-    title_sv: str
     theme: str
     municipality: str
     municipality_name: str
@@ -97,6 +97,10 @@ class ContextRow:
         """True when the pack calls the table's licence unclear."""
         return self.license.strip().lower().startswith("unclear")
 
+    def title(self, lang: str = "en") -> str:
+        """The statistic's title in ``lang`` (from :mod:`geo.catalog`)."""
+        return (indicator_title if self.scored else stat_title)(self.key, lang)
+
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for JSON (with ``license_unclear``; ``note`` as a message dict or None)."""
         return asdict(self) | {"note": self.note.to_dict() if self.note else None,
@@ -106,7 +110,7 @@ class ContextRow:
         """``"Tax rate ...: 33.69% (national median 33.60%); 2025; Kolada ..., licence unclear"``."""
         shown = ((self.label_sv if lang == "sv" else self.label) or "-") \
             if self.unit == "category" else fmt_value(self.value, self.unit, lang)
-        head = f"{self.title_sv if lang == 'sv' else self.title}: {shown}"
+        head = f"{self.title(lang)}: {shown}"
         return head + self.comparison(lang) + self.provenance(lang)
 
     def comparison(self, lang: str = "en") -> str:
@@ -125,11 +129,27 @@ class ContextRow:
         return out
 
 
-def _provenance(snapshot: Any, table: str) -> tuple[str, str, str]:
+def _provenance(snapshot: Snapshot, table: str) -> tuple[str, str, str]:
     """(source, license, date) of a stored table, from the snapshot's manifest."""
-    entry = (getattr(snapshot, "manifest", {}) or {}).get("tables", {}).get(table, {})
-    src = (entry.get("sources") or [{}])[0]
+    entry = snapshot.manifest["tables"].get(table)
+    sources = entry["sources"] if entry is not None else []
+    if not sources:
+        return "", "", ""
+    src = sources[0]
     return str(src.get("source", "")), str(src.get("license", "")), str(src.get("date", ""))
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What a row needs of an indicator (``scored``) or a context line."""
+
+    key: str
+    theme: str
+    unit: str
+    higher_is_better: bool | None
+    table: str
+    column: str
+    scored: bool
 
 
 def _year(v: float, default: str) -> str:
@@ -150,7 +170,7 @@ class _Series:
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
-def _indicator_series(snapshot: Any, table: str, column: str, *, log_scale: bool = False,
+def _indicator_series(snapshot: Snapshot, table: str, column: str, *, log_scale: bool = False,
                       year: int | None = None, zero_is_missing: bool = True) -> _Series:
     src, lic, date = _provenance(snapshot, table)
     df = snapshot.table(table)
@@ -163,7 +183,7 @@ def _indicator_series(snapshot: Any, table: str, column: str, *, log_scale: bool
                    src, lic, date)
 
 
-def _change_series(snapshot: Any, c: ContextStat) -> _Series:
+def _change_series(snapshot: Snapshot, c: ContextStat) -> _Series:
     """Percent change from ``base`` to the value, over the municipalities in both tables."""
     end = _indicator_series(snapshot, c.table, c.column, year=c.year)
     base = _indicator_series(snapshot, str(c.base_table), str(c.base_column), year=c.base_year)
@@ -175,7 +195,7 @@ def _change_series(snapshot: Any, c: ContextStat) -> _Series:
                    f"{c.base_year}-{c.year}", end.missing or base.missing)
 
 
-def _ratio_series(snapshot: Any, c: ContextStat) -> _Series:
+def _ratio_series(snapshot: Snapshot, c: ContextStat) -> _Series:
     """``per * column / per_column`` of the same rows, latest year."""
     df = snapshot.table(c.table)
     if df is None or c.per_column not in df.columns or c.column not in df.columns:
@@ -191,7 +211,7 @@ def _ratio_series(snapshot: Any, c: ContextStat) -> _Series:
                    date)
 
 
-def _category_series(snapshot: Any, c: ContextStat) -> _Series:
+def _category_series(snapshot: Snapshot, c: ContextStat) -> _Series:
     """A category per municipality: NaN values, labels, and each category's size in ``years``."""
     src, lic, date = _provenance(snapshot, c.table)
     df = snapshot.table(c.table)
@@ -211,7 +231,7 @@ def _category_series(snapshot: Any, c: ContextStat) -> _Series:
     return _Series(pd.Series(np.nan, index=keys), n, ref, src, lic, date, labels=labels)
 
 
-def municipality_names(snapshot: Any) -> dict[str, str]:
+def municipality_names(snapshot: Snapshot) -> dict[str, str]:
     """Code -> name of every municipality the snapshot knows: its region's, then those of its
     statistics tables (``municipality`` and ``kommun`` columns), so any of Sweden's 290."""
     names: dict[str, str] = {}
@@ -219,7 +239,7 @@ def municipality_names(snapshot: Any) -> dict[str, str]:
         df = snapshot.table(t.table)
         if df is not None and {"municipality", "kommun"} <= set(df.columns):
             names |= dict(zip(df["municipality"].astype(str), df["kommun"].astype(str)))
-    region = (getattr(snapshot, "manifest", {}) or {}).get("region", {})
+    region = snapshot.manifest["region"]
     return names | {str(k): str(v) for k, v in (region.get("municipalities") or {}).items()}
 
 
@@ -232,7 +252,7 @@ def _reference(ref: StatReference, values: pd.Series, region: str,
     return "table", Message("stat_table_only", {"n": ref.n})
 
 
-def context_rows(snapshot: Any, codes: Iterable[str], *,
+def context_rows(snapshot: Snapshot, codes: Iterable[str], *,
                  names: Mapping[str, str] | None = None) -> dict[str, list[ContextRow]]:
     """The context rows of each municipality in ``codes``: scored statistics, then context lines.
 
@@ -246,16 +266,18 @@ def context_rows(snapshot: Any, codes: Iterable[str], *,
         Code -> name (defaults to the snapshot's region municipalities).
     """
     codes = [str(c) for c in codes]
-    region = (getattr(snapshot, "manifest", {}) or {}).get("region", {})
+    region = snapshot.manifest["region"]
     region_codes = {str(k) for k in (region.get("municipalities") or {})}
     names = dict(region.get("municipalities") or {}) | dict(names or {})
-    region_name = str(getattr(snapshot, "region_name", "") or region.get("name", "the region"))
+    region_name = snapshot.region_name
     out: dict[str, list[ContextRow]] = {c: [] for c in codes}
-    specs: list[tuple[Any, _Series, bool]] = []
+    specs: list[tuple[_Spec, _Series]] = []
     for ind in all_indicators():
         if ind.measure == "stat" and ind.table and ind.column:
-            specs.append((ind, _indicator_series(snapshot, ind.table, ind.column,
-                                                 log_scale=ind.log_scale), True))
+            specs.append((_Spec(ind.key, ind.layer, ind.unit, ind.higher_is_better, ind.table,
+                                ind.column, True),
+                          _indicator_series(snapshot, ind.table, ind.column,
+                                            log_scale=ind.log_scale)))
     for c in CONTEXT_STATS:
         if c.is_change:
             series = _change_series(snapshot, c)
@@ -266,15 +288,14 @@ def context_rows(snapshot: Any, codes: Iterable[str], *,
         else:
             series = _indicator_series(snapshot, c.table, c.column, year=c.year,
                                        zero_is_missing=c.zero_is_missing)
-        specs.append((c, series, False))
-    for spec, s, scored in specs:
+        specs.append((_Spec(c.key, c.group, c.unit, c.higher_is_better, c.table, c.column, False),
+                      series))
+    for spec, s in specs:
         if s.missing is not None and s.missing.code == "stat_table_missing":
             continue  # not in this snapshot: the indicator says so, a context line is left out
         reference, ref_note = _reference(s.ref, s.values, region_name, region_codes)
         national = s.ref.median if reference == "national" else float("nan")
-        theme = spec.layer if scored else spec.group
-        hib = spec.higher_is_better
-        title_of = indicator_title if scored else stat_title
+        scored, hib = spec.scored, spec.higher_is_better
         for code in codes:
             name = names.get(code, code)
             value = float(s.values.get(code, np.nan))
@@ -292,8 +313,7 @@ def context_rows(snapshot: Any, codes: Iterable[str], *,
             score = float(s.ref.score(np.array([value]), bool(hib))[0]) if scored \
                 else float("nan")
             out[code].append(ContextRow(
-                key=spec.key, title=title_of(spec.key, "en"), title_sv=title_of(spec.key, "sv"),
-                theme=theme,
+                key=spec.key, theme=spec.theme,
                 municipality=code, municipality_name=name, value=value, unit=spec.unit,
                 year=year, national_median=national,
                 reference=reference, n_compared=s.ref.n, reference_median=s.ref.median,

@@ -383,7 +383,7 @@ def _score_tables(snapshot: Snapshot, scores: Scores) -> list[tuple[str, gpd.Geo
         else:
             if "h3" not in cells:
                 raise ExportError("scores.cells has no 'h3' column; cannot build cell polygons")
-            df = pd.DataFrame(cells).copy()
+            df = pd.DataFrame(cells).reset_index(drop=True)  # the h3 index is also a column
             df["h3"] = df["h3"].astype(str)
             gdf = gpd.GeoDataFrame(df, geometry=_h3_polygons(df["h3"]), crs=STORE_CRS)
         tables.append(("cell_scores", gdf, "Livability scores per H3 cell"))

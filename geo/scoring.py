@@ -68,9 +68,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TypedDict
 
+import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
 
@@ -86,6 +88,7 @@ from .messages import Message, fmt_distance, fmt_spec, fmt_value, join, place_ty
 from .network import MODE_SPEEDS_KMH, minutes
 from .placetypes import locality_types, point_types
 from .settings import MAX_WEIGHT
+from .store import Snapshot
 
 __all__ = [
     "BANDS",
@@ -117,21 +120,30 @@ STAT_CAP = 0.2
 class ScoreModel:
     """Everything weight-independent: grid, indicator scores per cell and locality, missing data.
 
+    Every per-place result is keyed by the place's own identifier: cells by their H3 id, localities
+    by their ``code`` (the frames' index; the ``h3`` and ``code`` columns stay for tables and
+    exports). Look places up by key (``model.loc_scores.loc["T1", "transit.rail"]``,
+    :meth:`cells_of`, :meth:`indicator_values`), never by row number.
+
     Attributes
     ----------
     cells
-        Grid cells (:func:`geo.grid.build_grid` columns).
+        Grid cells (:func:`geo.grid.build_grid` columns) indexed by H3 id.
     localities
         ``code``, ``name``, ``municipality``, ``municipality_name``, ``population``,
-        ``place_type`` (:mod:`geo.placetypes`), ``lon``, ``lat``; ``cells`` carry ``place_type`` too.
+        ``place_type`` (:mod:`geo.placetypes`), ``lon``, ``lat``, indexed by ``code``; ``cells``
+        carry ``place_type`` too.
     indicators
-        Every indicator of the registry, in registry order (columns of the matrices).
+        Every indicator of the registry, in registry order (columns of the score frames).
     results
-        Indicator key -> :class:`geo.access.IndicatorResult` over the cells.
+        Indicator key -> :class:`geo.access.IndicatorResult` over the cells (its arrays are in
+        ``cells`` order; :meth:`indicator_values` gives them keyed by H3 id).
     cell_scores, loc_scores
-        ``(n_cells, n_ind)`` and ``(n_loc, n_ind)`` scores 0-100 (NaN: not computable).
+        Scores 0-100 (NaN: not computable) indexed by H3 id and by locality code, one column per
+        indicator key.
     rollup
-        ``(n_loc, n_cells)`` sparse matrix of population weights (rows sum to 1).
+        ``(n_loc, n_cells)`` sparse matrix of population weights (rows sum to 1) in ``localities``
+        x ``cells`` order: the kernel's; :meth:`cells_of` gives one locality's row by code.
     themes
         Theme keys (columns of theme matrices), ``ind_theme`` the theme index of each indicator,
         ``ind_weight`` each indicator's weight in its theme.
@@ -148,8 +160,8 @@ class ScoreModel:
     localities: pd.DataFrame
     indicators: list[Indicator]
     results: dict[str, IndicatorResult]
-    cell_scores: np.ndarray
-    loc_scores: np.ndarray
+    cell_scores: pd.DataFrame
+    loc_scores: pd.DataFrame
     rollup: sparse.csr_matrix
     themes: list[str]
     ind_theme: np.ndarray
@@ -191,14 +203,52 @@ class ScoreModel:
         m[np.arange(len(self.indicators)), self.ind_theme] = self.ind_weight
         return m
 
-    def indicator_matrices(self, decay: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Cell and locality indicator scores, re-scored with another ``decay`` if given."""
+    def cells_of(self, code: str) -> pd.Series:
+        """The cells of locality ``code`` with their population weights (summing to 1), by H3 id.
+
+        Raises
+        ------
+        KeyError
+            For a code that is not a locality of the model.
+        """
+        row = self.rollup.getrow(self.localities.index.get_loc(code))
+        return pd.Series(row.data, index=self.cells.index[row.indices], name="weight")
+
+    def indicator_values(self, key: str) -> pd.DataFrame:
+        """Indicator ``key`` per cell, by H3 id: ``raw`` (distance m, count or statistic),
+        ``score`` (default decay), ``nearest`` (the nearest amenity's ``uid``; None: none) and
+        ``standard_m`` (the point's distance standard; NaN for other measures)."""
+        res = self.results[key]
+        n = len(self.cells)
+        uids = (res.amenities["uid"].astype(str).to_numpy(dtype=object)
+                if len(res.nearest) and "uid" in res.amenities else np.zeros(0, dtype=object))
+        near = np.full(n, None, dtype=object)
+        if len(res.nearest):
+            hit = res.nearest >= 0
+            near[hit] = uids[res.nearest[hit]]
+        std = (res.thresholds if res.thresholds is not None and res.measure == Measure.NEAREST
+               else np.full(n, np.nan))
+        return pd.DataFrame({"raw": res.raw if len(res.raw) else np.full(n, np.nan),
+                             "score": res.score if len(res.score) else np.full(n, np.nan),
+                             "nearest": near, "standard_m": std}, index=self.cells.index)
+
+    def indicator_arrays(self, decay: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The kernels' view of :meth:`indicator_matrices`: ``(n_cells, n_ind)`` and
+        ``(n_loc, n_ind)`` arrays in ``cells`` / ``localities`` order."""
+        if decay is None or decay == self.decay:
+            return self.cell_scores.to_numpy(dtype=float), self.loc_scores.to_numpy(dtype=float)
+        cols = [self.results[k].rescore(decay) for k in self.ind_keys]
+        cs = np.column_stack(cols) if cols else np.zeros((len(self.cells), 0))
+        return cs, _rollup(self.rollup, cs)
+
+    def indicator_matrices(self, decay: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Cell and locality indicator scores (as :attr:`cell_scores`, :attr:`loc_scores`),
+        re-scored with another ``decay`` if given."""
         if decay is None or decay == self.decay:
             return self.cell_scores, self.loc_scores
-        n_cells = len(self.cells)
-        cols = [self.results[k].rescore(decay)[:n_cells] for k in self.ind_keys]
-        cs = np.column_stack(cols) if cols else np.zeros((n_cells, 0))
-        return cs, _rollup(self.rollup, cs)
+        cs, ls = self.indicator_arrays(decay)
+        return (pd.DataFrame(cs, index=self.cells.index, columns=self.ind_keys),
+                pd.DataFrame(ls, index=self.localities.index, columns=self.ind_keys))
 
 
 def _rollup(r: sparse.csr_matrix, s: np.ndarray) -> np.ndarray:
@@ -223,18 +273,18 @@ def _rollup_matrix(groups: np.ndarray, weights: np.ndarray, n_groups: int) -> sp
     return sparse.csr_matrix((vals, (g, cols)), shape=(n_groups, len(groups)))
 
 
-def _layer_gaps(snapshot: Any, key: str) -> list[str]:
-    """The known gaps of layer ``key``: its manifest entry's ``gaps``, else every pack gap line
-    of the manifest's notes (``"not in pack NAME: ..."``, stores built before ``gaps``)."""
-    manifest = getattr(snapshot, "manifest", {}) or {}
-    entry = manifest.get("layers", {}).get(key, {})
-    if "gaps" in entry:
-        return [str(g) for g in entry["gaps"]]
-    return [str(n).split(": ", 1)[1] for n in manifest.get("notes", [])
-            if str(n).startswith("not in pack ") and ": " in str(n)]
+def _layer_gaps(snapshot: Snapshot, key: str) -> list[str]:
+    """The known gaps of layer ``key``: its manifest entry's ``gaps`` (none when absent)."""
+    entry = snapshot.manifest["layers"].get(key)
+    return [str(g) for g in entry.get("gaps", [])] if entry is not None else []
 
 
-def build_model(snapshot: Any, *, resolution: int = 9, decay: str | None = None,
+def _table(snapshot: Snapshot, name: str | None) -> pd.DataFrame | None:
+    """Statistics table ``name`` of the snapshot (None: no name or no such table)."""
+    return snapshot.table(name) if name else None
+
+
+def build_model(snapshot: Snapshot, *, resolution: int = 9, decay: str | None = None,
                 progress: Callable[[float, str], None] | None = None) -> ScoreModel:
     """Compute the weight-independent part of the scores for a snapshot.
 
@@ -281,11 +331,11 @@ def build_model(snapshot: Any, *, resolution: int = 9, decay: str | None = None,
     engine = DistanceEngine(points, networks)
     inds = all_indicators()
     results: dict[str, IndicatorResult] = {}
-    layer_cache: dict[str, Any] = {}
+    layer_cache: dict[str, gpd.GeoDataFrame] = {}
     for k, ind in enumerate(inds):
         step(0.1 + 0.85 * k / max(len(inds), 1), ind.key)
         if not Measure(ind.measure).uses_layer:
-            results[ind.key] = compute_indicator(ind, engine, table=snapshot.table(ind.table),
+            results[ind.key] = compute_indicator(ind, engine, table=_table(snapshot, ind.table),
                                                  municipalities=point_munis, decay=decay)
         else:
             if ind.layer not in layer_cache:
@@ -295,17 +345,18 @@ def build_model(snapshot: Any, *, resolution: int = 9, decay: str | None = None,
                                                  decay=decay, gaps=_layer_gaps(snapshot, ind.layer),
                                                  place_types=ptypes)
     n_cells = len(cells)
-    cell_scores = np.column_stack([results[i.key].score[:n_cells] for i in inds])
+    cell_arr = np.column_stack([results[i.key].score for i in inds])
     code_index = pd.Index(loc["code"])
     li = code_index.get_indexer(cells["locality"].astype(object).where(cells["locality"].notna(),
                                                                        None))
     rollup = _rollup_matrix(li, cells["weight"].to_numpy(dtype=float), len(loc))
-    loc_scores = _rollup(rollup, cell_scores)
+    loc_arr = _rollup(rollup, cell_arr)
     themes = list(LAYERS)
     ind_theme = np.array([themes.index(i.layer) for i in inds], dtype=np.int64)
     ind_weight = np.array([i.weight for i in inds], dtype=float)
     keys = [i.key for i in inds]
-    loc_missing = [", ".join(k for k, v in zip(keys, row) if np.isnan(v)) for row in loc_scores]
+    loc_missing = [", ".join(k for k, v in zip(keys, row) if np.isnan(v)) for row in loc_arr]
+    cells.index = pd.Index(cells["h3"].astype(str).to_numpy(dtype=object))
     localities = pd.DataFrame({
         "code": loc["code"],
         "name": loc["name"].astype(str) if "name" in loc else loc["code"],
@@ -315,12 +366,14 @@ def build_model(snapshot: Any, *, resolution: int = 9, decay: str | None = None,
         "place_type": loc_types,
         "lon": loc.geometry.x.to_numpy(),
         "lat": loc.geometry.y.to_numpy(),
-    })
+    }).set_axis(code_index.rename(None))
     codes = sorted(set(mnames) | set(localities["municipality"]))
     model = ScoreModel(
         region=snapshot.region_key, region_name=snapshot.region_name, resolution=resolution,
         decay=decay, cells=cells, localities=localities, indicators=inds, results=results,
-        cell_scores=cell_scores, loc_scores=loc_scores, rollup=rollup, themes=themes,
+        cell_scores=pd.DataFrame(cell_arr, index=cells.index, columns=keys),
+        loc_scores=pd.DataFrame(loc_arr, index=localities.index, columns=keys),
+        rollup=rollup, themes=themes,
         ind_theme=ind_theme, ind_weight=ind_weight, municipality_names=mnames,
         loc_missing=loc_missing, build_seconds=time.perf_counter() - t0,
         context=context_rows(snapshot, codes, names=mnames),
@@ -515,7 +568,7 @@ BANDS: tuple[tuple[float, str], ...] = (
 )
 
 
-def score_band(values: Any) -> np.ndarray:
+def score_band(values: npt.ArrayLike) -> np.ndarray:
     """Band key of each composite (:data:`BANDS`; NaN -> None).
 
     >>> score_band([100, 80, 79.99, 40, 19.9, float("nan")]).tolist()
@@ -528,7 +581,7 @@ def score_band(values: Any) -> np.ndarray:
     return out
 
 
-def percentiles(values: Any, groups: Any = None) -> np.ndarray:
+def percentiles(values: npt.ArrayLike, groups: npt.ArrayLike | None = None) -> np.ndarray:
     """Share (0-100) of the other places of the same group with a lower value; ties count half.
 
     NaN for NaN values and for a place without peers (the only one of its group).
@@ -554,8 +607,10 @@ def percentiles(values: Any, groups: Any = None) -> np.ndarray:
 
 @dataclass
 class Scores:
-    """Scores for one weighting.
+    """Scores for one weighting, each frame indexed by its places' own keys.
 
+    ``localities`` and ``municipalities`` are indexed by ``code``, ``cells`` by H3 id (the ``code``
+    and ``h3`` columns stay, for tables and exports): ``scores.localities.loc["T1", "composite"]``.
     ``localities``: code, name, municipality, municipality_name, population, composite, rank,
     ``theme:<key>`` per theme, missing, stat_share (the share of municipal statistics in the
     composite, at most :data:`STAT_CAP`). ``municipalities``: code, name, population, composite,
@@ -578,7 +633,6 @@ class Scores:
     penalty: bool
     missing: dict[str, Message | None]
     approximate: bool
-    loc_themes: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((0, 0)))
     complete_indicators: list[str] = field(default_factory=list)
 
 
@@ -599,14 +653,15 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
     """
     tw = resolve_weights(model.themes, weights, persona)
     tm = model.theme_matrix
-    cth, ccomp, cshare = compose_share(model.cell_scores, tm, tw, penalty=penalty,
+    cell_arr, loc_arr = model.indicator_arrays()
+    cth, ccomp, cshare = compose_share(cell_arr, tm, tw, penalty=penalty,
                                        stat_mask=model.ind_stat)
-    lth, lcomp, lshare = compose_share(model.loc_scores, tm, tw, penalty=penalty,
+    lth, lcomp, lshare = compose_share(loc_arr, tm, tw, penalty=penalty,
                                        stat_mask=model.ind_stat)
     done = model.ind_complete
     tcols = [f"theme:{t}" for t in model.themes]
     L = model.localities
-    lcols: dict[str, Any] = {c: L[c].to_numpy() for c in ("code", "name", "municipality",
+    lcols: dict[str, object] = {c: L[c].to_numpy() for c in ("code", "name", "municipality",
                                                            "municipality_name", "population")}
     ltype = L["place_type"].to_numpy(dtype=object)
     lcols |= {"place_type": ltype, "composite": lcomp, "rank": _rank(lcomp),
@@ -615,31 +670,31 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
     lcols |= {c: lth[:, k] for k, c in enumerate(tcols)}
     lcols["missing"] = model.loc_missing
     lcols["stat_share"] = lshare
-    ldone = complete_share(model.loc_scores, tm, tw, done)
+    ldone = complete_share(loc_arr, tm, tw, done)
     lcols["complete_share"] = ldone
-    loc = pd.DataFrame(lcols)
+    loc = pd.DataFrame(lcols, index=L.index)
     # municipalities: population-weighted means of their localities
     codes, mi = np.unique(L["municipality"].to_numpy(dtype=str), return_inverse=True)
     pop = L["population"].to_numpy(dtype=float)
     r = _rollup_matrix(mi.astype(np.int64), pop, len(codes))
     mvals = _rollup(r, np.column_stack([lcomp, lth, ldone]))
-    mcols: dict[str, Any] = {"code": codes,
+    mcols: dict[str, object] = {"code": codes,
                              "name": [model.municipality_names.get(c, c) for c in codes],
                              "population": np.bincount(mi, weights=pop, minlength=len(codes)),
                              "composite": mvals[:, 0], "rank": _rank(mvals[:, 0])}
     mcols |= {c: mvals[:, 1 + k] for k, c in enumerate(tcols)}
     mcols["complete_share"] = mvals[:, -1]
-    mun = pd.DataFrame(mcols)
+    mun = pd.DataFrame(mcols, index=pd.Index(codes.astype(object)))
     C = model.cells
-    ccols: dict[str, Any] = {c: C[c].to_numpy() for c in ("h3", "locality", "municipality",
+    ccols: dict[str, object] = {c: C[c].to_numpy() for c in ("h3", "locality", "municipality",
                                                            "place_type", "weight", "lon", "lat")}
     ccols["composite"] = ccomp
     ccols["stat_share"] = cshare
     ccols |= {c: cth[:, k] for k, c in enumerate(tcols)}
-    ccols["complete_share"] = complete_share(model.cell_scores, tm, tw, done)
-    cells = pd.DataFrame(ccols)
+    ccols["complete_share"] = complete_share(cell_arr, tm, tw, done)
+    cells = pd.DataFrame(ccols, index=C.index)
     return Scores(loc, mun, cells, dict(zip(model.themes, tw.tolist())), persona, penalty,
-                  model.missing, model.approximate, lth,
+                  model.missing, model.approximate,
                   [k for k, c in zip(model.ind_keys, done) if c])
 
 
@@ -669,8 +724,6 @@ class ExplanationRow:
     """One indicator of an :class:`Explanation` (see :func:`explain` for the fields)."""
 
     key: str
-    title: str
-    title_sv: str
     theme: str
     measure: str
     mode: str
@@ -802,7 +855,7 @@ _NETWORK_NOTES = ("network_fallback", "no_network")
 
 
 def _indicator_line(row: ExplanationRow, lang: str = "en") -> str:
-    head = f"{row.title_sv if lang == 'sv' else row.title}: "
+    head = f"{indicator_title(row.key, lang)}: "
     if row.missing:
         return head + f"{_label('missing', lang)} ({render(row.reason, lang)})"
     flags = []
@@ -833,8 +886,8 @@ def _indicator_line(row: ExplanationRow, lang: str = "en") -> str:
     return head + body + flag
 
 
-def find_locality(model: ScoreModel, place: str) -> int:
-    """Row of the locality named or coded ``place`` (case-insensitive).
+def find_locality(model: ScoreModel, place: str) -> str:
+    """Code of the locality named or coded ``place`` (case-insensitive).
 
     Raises
     ------
@@ -844,9 +897,9 @@ def find_locality(model: ScoreModel, place: str) -> int:
     L = model.localities
     key = place.strip().casefold()
     for col in ("code", "name"):
-        hit = np.flatnonzero(L[col].astype(str).str.casefold().to_numpy() == key)
+        hit = L.index[L[col].astype(str).str.casefold().to_numpy() == key]
         if len(hit):
-            return int(hit[0])
+            return str(hit[0])
     names = L["name"].astype(str).tolist()
     close = difflib.get_close_matches(place, names, n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
@@ -888,8 +941,19 @@ def _named(res: IndicatorResult, feat: int, dist: float, share: float, mode: str
                         mode, share, res.partial)
 
 
+class _NearestFields(TypedDict, total=False):
+    """The keyword arguments :func:`_nearest_part` adds to an :class:`ExplanationRow`."""
+
+    median_m: float
+    share: float
+    supported: bool
+    support_m: float
+    nearest: tuple[NearestPlace, ...]
+    statement: Message | None
+
+
 def _nearest_part(res: IndicatorResult, ind: Indicator, idx: np.ndarray,
-                  w: np.ndarray) -> dict[str, Any]:
+                  w: np.ndarray) -> _NearestFields:
     """Nearest amenity, median resident's distance and the statement of a row from cells ``idx``
     weighted ``w`` (distances of a partial list beyond its support are not stated): keyword
     arguments of an :class:`ExplanationRow`."""
@@ -899,7 +963,7 @@ def _nearest_part(res: IndicatorResult, ind: Indicator, idx: np.ndarray,
     ranked = _modal_nearest(res.nearest[idx], w)
     feat, share = ranked[0] if ranked else (-1, 0.0)
     supported = res.complete or (np.isfinite(median) and median <= res.support_m)
-    out: dict[str, Any] = {"median_m": median if supported else float("nan"), "share": share,
+    out: _NearestFields = {"median_m": median if supported else float("nan"), "share": share,
                            "supported": bool(supported), "support_m": res.support_m}
     if feat >= 0 and supported and np.isfinite(median):
         first = _named(res, feat, median, share, ind.mode)
@@ -938,16 +1002,15 @@ def _indicator_rows(model: ScoreModel, idx: np.ndarray, w: np.ndarray,
     for j, ind in enumerate(model.indicators):
         res = model.results[ind.key]
         raw = weighted_median(res.raw[idx], w) if len(res.raw) else float("nan")
-        part: dict[str, Any] = {}
+        part: _NearestFields = {}
         if not res.missing and len(res.nearest):
             part = _nearest_part(res, ind, idx, w)
             if res.measure == "nearest":
-                raw = part["median_m"]
+                raw = part.get("median_m", raw)
         val = float(ind_scores[j])
         reason = res.reason if res.missing else (Message("no_value_here") if np.isnan(val) else None)
         rows.append(ExplanationRow(
-            key=ind.key, title=indicator_title(ind.key, "en"),
-            title_sv=indicator_title(ind.key, "sv"), theme=ind.layer,
+            key=ind.key, theme=ind.layer,
             measure=ind.measure, mode=ind.mode, score=val, raw=raw,
             missing=bool(res.missing or np.isnan(val)), reason=reason,
             approximate=res.approximate, partial=res.partial, complete=res.complete,
@@ -976,7 +1039,7 @@ def _with_context(model: ScoreModel, rows: list[ExplanationRow], muni: str
     return out, list(ctx.values())
 
 
-def municipal_context(source: Any, municipality: str) -> list[ContextRow]:
+def municipal_context(source: ScoreModel | Snapshot, municipality: str) -> list[ContextRow]:
     """A municipality's statistics against the national median, for a profile page.
 
     Parameters
@@ -999,32 +1062,34 @@ def municipal_context(source: Any, municipality: str) -> list[ContextRow]:
         For a municipality the model (its region) or the snapshot (its tables) does not know;
         the message suggests the closest names.
     """
-    model = isinstance(source, ScoreModel)
-    names = dict(source.municipality_names) if model else municipality_names(source)
+    ctx = source.context if isinstance(source, ScoreModel) else None
+    names = dict(source.municipality_names) if isinstance(source, ScoreModel) \
+        else municipality_names(source)
     key = municipality.strip()
     code = next((c for c, n in names.items() if key.casefold() in (c.casefold(), n.casefold())),
                 None)
-    if code is None or (model and code not in source.context):
+    if code is None or (ctx is not None and code not in ctx):
         close = difflib.get_close_matches(key, list(names.values()), n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
-        where = f"the region {source.region_name}" if model else "the snapshot's tables"
+        where = f"the region {source.region_name}" if ctx is not None else "the snapshot's tables"
         raise RegionNotFoundError(f"No municipality {municipality!r} in {where}.{hint} "
                                   "Give a 4-digit code (1080) or a name (Karlskrona).")
-    if model:
-        return list(source.context[code])
+    if ctx is not None:
+        return list(ctx[code])
+    assert isinstance(source, Snapshot)
     return context_rows(source, [code], names=names)[code]
 
 
 def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
     """Break down the score of a locality (by name or code) or of one grid cell (by H3 id).
 
-    A locality's rows come from the same population-weighted cells as its score. Each indicator
-    row: ``key``, ``title`` (en), ``title_sv``, ``theme``, ``measure``, ``mode``, ``score`` (the
-    locality's roll-up, or the cell's own), ``raw`` (the median resident's distance in m, count or
-    value; NaN for a distance a partial list cannot support), ``missing`` + ``reason`` (a
-    :class:`geo.messages.Message`; ``render(msg, "sv")`` for Swedish), ``approximate``,
-    ``partial``, ``complete``, ``notes`` (messages), ``n_cells``, and for distance and count
-    measures:
+    A locality's rows come from the same population-weighted cells as its score. Each indicator row:
+    ``key`` (its title: :func:`geo.catalog.indicator_title`), ``theme``, ``measure``, ``mode``,
+    ``score`` (the locality's roll-up, or the cell's own), ``raw`` (the median resident's distance
+    in m, count or value; NaN for a distance a partial list cannot support), ``missing`` +
+    ``reason`` (a :class:`geo.messages.Message`; ``render(msg, "sv")`` for Swedish),
+    ``approximate``, ``partial``, ``complete``, ``notes`` (messages), ``n_cells``, and for distance
+    and count measures:
 
     ``nearest``
         :class:`NearestPlace` s (``name, kind, uid, distance_m, minutes, mode, share, known``):
@@ -1052,65 +1117,66 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
     RegionNotFoundError
         For an unknown name, with the closest matches.
     """
-    cell_hit = np.flatnonzero(model.cells["h3"].to_numpy() == place.strip())
-    if len(cell_hit):
-        c = int(cell_hit[0])
+    h3_id = place.strip()
+    if h3_id in model.cells.index:
         C = scores.cells
-        lcode = C["locality"].iloc[c]
-        lrow = model.localities.index[model.localities["code"] == lcode]
-        lname = str(model.localities.loc[lrow[0], "name"]) if len(lrow) else ""
-        muni = str(C["municipality"].iloc[c])
-        rows, context = _with_context(model, _indicator_rows(model, np.array([c]), np.ones(1),
-                                                             model.cell_scores[c]), muni)
-        return _with_meaning(model, scores, str(C["place_type"].iloc[c]), None, Explanation(
-            code=str(C["h3"].iloc[c]), name=f"{lname} ({C['h3'].iloc[c]})" if lname
-            else str(C["h3"].iloc[c]), municipality=muni,
+        c = int(model.cells.index.get_loc(h3_id))
+        lcode = C.at[h3_id, "locality"]
+        L = model.localities
+        lname = str(L.at[lcode, "name"]) if lcode in L.index else ""
+        muni = str(C.at[h3_id, "municipality"])
+        rows, context = _with_context(model, _indicator_rows(
+            model, np.array([c]), np.ones(1), model.cell_scores.loc[h3_id].to_numpy(dtype=float)),
+            muni)
+        return _with_meaning(model, scores, str(C.at[h3_id, "place_type"]), None, Explanation(
+            code=h3_id, name=f"{lname} ({h3_id})" if lname else h3_id, municipality=muni,
             municipality_name=model.municipality_names.get(muni, ""),
-            population=float(C["weight"].iloc[c]), composite=float(C["composite"].iloc[c]),
+            population=float(C.at[h3_id, "weight"]), composite=float(C.at[h3_id, "composite"]),
             rank=float("nan"), n_ranked=int(scores.localities["rank"].notna().sum()), n_cells=1,
-            themes={t: float(C[f"theme:{t}"].iloc[c]) for t in model.themes},
+            themes={t: float(C.at[h3_id, f"theme:{t}"]) for t in model.themes},
             indicators=rows, weights=scores.weights,
             approximate=any(r.approximate for r in rows if not r.missing),
             persona=scores.persona, penalty=scores.penalty,
-            complete_share=_share(C, c), stat_share=float(C["stat_share"].iloc[c]),
+            complete_share=_share(C, h3_id), stat_share=float(C.at[h3_id, "stat_share"]),
             context=context,
         ))
-    i = find_locality(model, place)
-    cells_of = model.rollup.getrow(i)
+    code = find_locality(model, place)
+    cells_of = model.rollup.getrow(model.localities.index.get_loc(code))
     L = scores.localities
-    rows, context = _with_context(model, _indicator_rows(model, cells_of.indices, cells_of.data,
-                                                         model.loc_scores[i]),
-                                  str(L["municipality"].iloc[i]))
-    return _with_meaning(model, scores, str(L["place_type"].iloc[i]), i, Explanation(
-        code=str(L["code"].iloc[i]), name=str(L["name"].iloc[i]),
-        municipality=str(L["municipality"].iloc[i]),
-        municipality_name=str(L["municipality_name"].iloc[i]),
-        population=float(L["population"].iloc[i]), composite=float(L["composite"].iloc[i]),
-        rank=float(L["rank"].iloc[i]), n_ranked=int(L["rank"].notna().sum()),
+    rows, context = _with_context(model, _indicator_rows(
+        model, cells_of.indices, cells_of.data, model.loc_scores.loc[code].to_numpy(dtype=float)),
+        str(L.at[code, "municipality"]))
+    return _with_meaning(model, scores, str(L.at[code, "place_type"]), code, Explanation(
+        code=code, name=str(L.at[code, "name"]),
+        municipality=str(L.at[code, "municipality"]),
+        municipality_name=str(L.at[code, "municipality_name"]),
+        population=float(L.at[code, "population"]), composite=float(L.at[code, "composite"]),
+        rank=float(L.at[code, "rank"]), n_ranked=int(L["rank"].notna().sum()),
         n_cells=int(cells_of.nnz),
-        themes={t: float(L[f"theme:{t}"].iloc[i]) for t in model.themes},
+        themes={t: float(L.at[code, f"theme:{t}"]) for t in model.themes},
         indicators=rows, weights=scores.weights,
         approximate=any(r.approximate for r in rows if not r.missing),
         persona=scores.persona, penalty=scores.penalty,
-        complete_share=_share(L, i), stat_share=float(L["stat_share"].iloc[i]), context=context,
+        complete_share=_share(L, code), stat_share=float(L.at[code, "stat_share"]),
+        context=context,
     ))
 
 
-def _share(frame: pd.DataFrame, i: int) -> float:
-    """Row ``i``'s ``complete_share`` (NaN for frames without it)."""
-    return float(frame["complete_share"].iloc[i]) if "complete_share" in frame else float("nan")
+def _share(frame: pd.DataFrame, key: str) -> float:
+    """Place ``key``'s ``complete_share`` (NaN for frames without it)."""
+    return float(frame.at[key, "complete_share"]) if "complete_share" in frame else float("nan")
 
 
-def _with_meaning(model: ScoreModel, scores: Scores, place_type: str, i: int | None,
+def _with_meaning(model: ScoreModel, scores: Scores, place_type: str, code: str | None,
                   e: Explanation) -> Explanation:
-    """Fill ``e``'s place type, band, percentiles and meaning message (``i``: locality row)."""
+    """Fill ``e``'s place type, band, percentiles and meaning message (``code``: a locality's)."""
     L = scores.localities
     e.place_type = place_type
     e.band = score_band(e.composite)[0]
     e.n_type = int((L["place_type"] == place_type).sum())
-    if i is not None:
-        e.pct_region = float(L["pct_region"].iloc[i])
-        e.pct_type = float(L["pct_type"].iloc[i])
+    if code is not None:
+        e.pct_region = float(L.at[code, "pct_region"])
+        e.pct_type = float(L.at[code, "pct_type"])
     if e.band is None:
         return e
     params: dict[str, object] = {"score": e.composite, "band": e.band, "place_type": place_type}

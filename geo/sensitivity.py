@@ -12,7 +12,6 @@ column-wise argsort.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -69,7 +68,7 @@ def rank_bands(model: ScoreModel, weights: dict[str, float] | None = None, *, n:
     -------
     pandas.DataFrame
         ``code``, ``name``, ``rank_low``, ``rank_median``, ``rank_high``, ``top5_share`` (0-1),
-        one row per locality in model order.
+        one row per locality in model order, indexed by ``code``.
     """
     if n < 1:
         raise ValueError(f"n={n}: need at least one draw")
@@ -85,7 +84,7 @@ def rank_bands(model: ScoreModel, weights: dict[str, float] | None = None, *, n:
         cols = np.arange(k, n, len(decays))
         if not len(cols):
             continue
-        _, loc_scores = model.indicator_matrices(dec)
+        _, loc_scores = model.indicator_arrays(dec)
         _, comp, _ = capped_composites(loc_scores, tm, draws[cols], stat_mask=model.ind_stat,
                                        penalty=penalty)  # the same statistics cap as score()
         ranks[:, cols] = _ranks(comp)
@@ -97,12 +96,13 @@ def rank_bands(model: ScoreModel, weights: dict[str, float] | None = None, *, n:
         "rank_median": np.median(ranks, axis=1),
         "rank_high": np.ceil(hi).astype(int),
         "top5_share": (ranks <= top).mean(axis=1),
-    })
+    }, index=model.localities.index)
     log.info("rank bands from %d draws x %d decays for %d localities", n, len(decays), len(out))
     return out
 
 
 def attach_bands(scores_frame: pd.DataFrame, bands: pd.DataFrame) -> pd.DataFrame:
-    """Join rank bands onto a localities score table (by ``code``)."""
-    cols: Any = ["code", "rank_low", "rank_median", "rank_high", "top5_share"]
-    return scores_frame.merge(bands[cols], on="code", how="left")
+    """Join rank bands onto a localities score table (by ``code``; the table keeps its index)."""
+    cols = ["code", "rank_low", "rank_median", "rank_high", "top5_share"]
+    out = scores_frame.merge(bands[cols].reset_index(drop=True), on="code", how="left")
+    return out.set_axis(scores_frame.index)

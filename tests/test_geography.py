@@ -103,9 +103,10 @@ def test_karlskrona_station_is_nearest_to_central_karlskrona(model, scores, pack
     place = explain(model, scores, "Karlskrona")
     rail = place.row("transit.rail")
     res = model.results["transit.rail"]
-    cells = model.cells.index[model.cells["locality"] == place.code].to_numpy()
-    w = model.cells["weight"].to_numpy()[cells]
-    names = res.amenities["name"].to_numpy()[res.nearest[cells]]
+    cells = model.cells.index[model.cells["locality"] == place.code]
+    w = model.cells.loc[cells, "weight"].to_numpy()
+    uids = model.indicator_values("transit.rail").loc[cells, "nearest"]
+    names = uids.map(res.amenities.set_index(res.amenities["uid"].astype(str))["name"]).to_numpy()
     share = pd.Series(w).groupby(names).sum() / w.sum()
     assert share[central] > 0.05
     assert rail.nearest[0].name == share.idxmax()

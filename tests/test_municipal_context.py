@@ -213,17 +213,17 @@ def test_county_only_tables_compared_within_the_county(model, pack_dir) -> None:
 @pytest.mark.pack
 def test_real_statistics_standardised_against_all_municipalities(model, pack_dir) -> None:  # type: ignore[no-untyped-def]
     cells = model.cells
-    i = int(np.flatnonzero(cells["municipality"].to_numpy() == KARLSKRONA)[0])  # a Karlskrona cell
+    i = cells.index[cells["municipality"] == KARLSKRONA][0]  # a Karlskrona cell
     tax = _csv(pack_dir, "kolada_tax_rate_2025").set_index("kommun_kod")["total_tax_rate_percent"]
     z = (tax[KARLSKRONA] - tax.mean()) / tax.std(ddof=0)  # over all 290, not the county's five
-    got = model.results["housing.tax_rate"].score[i]
+    got = model.indicator_values("housing.tax_rate").at[i, "score"]
     assert got == pytest.approx(50 - STAT_Z_POINTS * z)
     five = tax[tax.index.str.startswith("10")]
     assert got != pytest.approx(50 - STAT_Z_POINTS * (tax[KARLSKRONA] - five.mean()) / five.std(ddof=0))
     price = np.log(_csv(pack_dir, "scb_smahus_price_2025").set_index("kommun_kod")[
         "smahus_mean_purchase_price_ksek"])
     zl = (price[KARLSKRONA] - price.mean()) / price.std(ddof=0)  # skewed: on a log scale
-    assert model.results["housing.house_price"].score[i] == \
+    assert model.indicator_values("housing.house_price").at[i, "score"] == \
         pytest.approx(50 - STAT_Z_POINTS * zl)
 
 
@@ -301,11 +301,11 @@ class _WithoutMunicipality:
 def test_table_missing_a_municipality_leaves_its_places_missing(blekinge_snapshot) -> None:  # type: ignore[no-untyped-def]
     m = build_model(_WithoutMunicipality(blekinge_snapshot, "kolada_tax_rate_2025", OLOFSTROM))
     assert "housing.tax_rate" not in m.missing
-    j = m.ind_keys.index("housing.tax_rate")
-    in_olofstrom = (m.localities["municipality"] == OLOFSTROM).to_numpy()
+    in_olofstrom = m.localities["municipality"] == OLOFSTROM
     assert in_olofstrom.sum() >= 3
-    assert np.isnan(m.loc_scores[in_olofstrom, j]).all()
-    assert np.isfinite(m.loc_scores[~in_olofstrom, j]).all()
+    tax_scores = m.loc_scores["housing.tax_rate"]
+    assert np.isnan(tax_scores[in_olofstrom]).all()
+    assert np.isfinite(tax_scores[~in_olofstrom]).all()
     s = score(m, persona="family")
     e = explain(m, s, "Olofström")
     rows = {r.key: r for r in e.indicators}

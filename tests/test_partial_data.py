@@ -57,11 +57,11 @@ def test_karlskrona_hospital_lines_say_nearest_known_not_67_km(pack_model) -> No
     L = model.localities
     karlskrona = L.index[L["municipality_name"] == "Karlskrona"].tolist()
     assert len(karlskrona) >= 15
-    raw = model.results["services.hospital"].raw
+    raw = model.indicator_values("services.hospital")["raw"]
     for i in karlskrona:
         name = L.loc[i, "name"]
-        cells = model.rollup.getrow(i)
-        known = weighted_median(raw[cells.indices], cells.data)
+        cells = model.cells_of(i)
+        known = weighted_median(raw[cells.index].to_numpy(), cells.to_numpy())
         assert known > PARTIAL_SUPPORT * HOSPITAL_T  # the known one (Karlshamn) is 54-96 km away
         e = explain(model, s, str(L.loc[i, "code"]))
         en = _line(e.to_text("en"), "Hospital by car")
@@ -81,8 +81,7 @@ def test_karlskrona_hospital_lines_say_nearest_known_not_67_km(pack_model) -> No
         assert row.gap.to_dict() == {"code": "partial_gap", "kinds": ["hospital"],
                                   "gaps": ["Blekingesjukhuset Karlskrona (hospital)"]}
         assert row.support_m == PARTIAL_SUPPORT * HOSPITAL_T == 40000.0
-        assert row.score == pytest.approx(model.loc_scores[i, model.ind_keys.index(
-            "services.hospital")])
+        assert row.score == pytest.approx(model.loc_scores.loc[i, "services.hospital"])
 
 
 @pytest.mark.pack
@@ -133,30 +132,28 @@ def test_added_hospital_file_moves_karlskrona_to_a_few_km(pack_dir: Path, tmp_pa
 def test_explanation_and_score_come_from_the_same_cells(pack_model) -> None:  # type: ignore[no-untyped-def]
     model, s = pack_model
     checked = 0
-    for i, code in enumerate(model.localities["code"]):
+    for code in model.localities.index:
         e = explain(model, s, str(code))
-        cells = model.rollup.getrow(i)
-        assert e.n_cells == cells.nnz > 0
-        for j, ind in enumerate(model.indicators):
+        cells = model.cells_of(code)
+        assert e.n_cells == len(cells) > 0
+        for ind in model.indicators:
             res = model.results[ind.key]
             if res.missing or ind.measure != "nearest":
                 continue
             row = _row(e, ind.key)
-            assert row.score == pytest.approx(model.loc_scores[i, j], nan_ok=True)
-            d = res.raw[cells.indices]
-            median = weighted_median(d, cells.data)
+            assert row.score == pytest.approx(model.loc_scores.loc[code, ind.key], nan_ok=True)
+            d = model.indicator_values(ind.key).loc[cells.index, "raw"].to_numpy()
+            median = weighted_median(d, cells.to_numpy())
             assert d.min() <= median <= d.max()
             if row.supported:
                 assert row.median_m == pytest.approx(median)
                 near = row.nearest[0]
                 assert near.distance_m == pytest.approx(median)
                 # the named amenity is the nearest for that share of the locality's residents
-                which = res.nearest[cells.indices]
-                uid = res.amenities["uid"].astype(str).to_numpy()[which]
-                share = cells.data[(which >= 0) & (uid == near.uid)].sum() / cells.data.sum()
+                uid = model.indicator_values(ind.key).loc[cells.index, "nearest"]
+                share = cells[uid == near.uid].sum() / cells.sum()
                 assert near.share == pytest.approx(share)
-                assert near.share >= max(pd.Series(cells.data).groupby(which).sum()) \
-                    / cells.data.sum() - 1e-9
+                assert near.share >= max(cells.groupby(uid, dropna=False).sum()) / cells.sum() - 1e-9
             else:
                 assert res.partial and median > res.support_m
             checked += 1
@@ -285,9 +282,9 @@ def test_removing_features_never_raises_a_composite(synth_models, persona: str |
 
 def test_partial_indicator_scores_are_lower_bounds(synth_models) -> None:  # type: ignore[no-untyped-def]
     full, part = synth_models
-    for k, ind in enumerate(full.indicators):
+    for ind in full.indicators:
         if ind.layer == "services" and not full.results[ind.key].missing:
-            assert np.all(part.cell_scores[:, k] <= full.cell_scores[:, k] + 1e-9), ind.key
+            assert np.all(part.cell_scores[ind.key] <= full.cell_scores[ind.key] + 1e-9), ind.key
     assert full.results["services.hospital"].complete
     hosp = part.results["services.hospital"]
     assert hosp.partial and hosp.gaps == ["Echo sjukhus (hospital)"] and hosp.gap_kinds == ["hospital"]
@@ -356,11 +353,11 @@ def test_a_confidence_weight_would_let_places_gain_from_missing_data(synth_model
 
     full, part = synth_models
     tw = resolve_weights(full.themes, persona="family")
-    _, before = compose(full.loc_scores, full.theme_matrix, tw)
-    _, after = compose(part.loc_scores, part.theme_matrix, tw)
+    _, before = compose(full.loc_scores.to_numpy(), full.theme_matrix, tw)
+    _, after = compose(part.loc_scores.to_numpy(), part.theme_matrix, tw)
     halved = part.theme_matrix.copy()
     halved[~part.ind_complete] *= 0.5  # partial indicators counting half
-    _, weighted = compose(part.loc_scores, halved, tw)
+    _, weighted = compose(part.loc_scores.to_numpy(), halved, tw)
     assert np.all(after <= before + 1e-9)
     gain = weighted - before
     assert gain.max() > 0.5  # some place would rank up because its data went missing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import _pack_facts as facts
 import numpy as np
+import pandas as pd
 import pytest
 
 from geo.access import weighted_median
@@ -46,12 +47,12 @@ def test_explain_brakne_hoby_names_its_station(model) -> None:  # type: ignore[n
 
 
 def test_station_nearby_scores_higher_on_rail(model) -> None:  # type: ignore[no-untyped-def]
-    j = col(model, "transit.rail")
     # the median resident's distance over each locality's cells (the same cells as its score)
-    raw = model.results["transit.rail"].raw
-    median_dist = np.array([weighted_median(raw[r.indices], r.data)
-                            for r in (model.rollup.getrow(i) for i in range(len(model.localities)))])
-    rail = model.loc_scores[:, j]
+    raw = model.indicator_values("transit.rail")["raw"]
+    median_dist = pd.Series({code: weighted_median(raw[w.index].to_numpy(), w.to_numpy())
+                             for code in model.localities.index
+                             for w in [model.cells_of(code)]})
+    rail = model.loc_scores["transit.rail"]
     near, far = rail[median_dist < 2500], rail[median_dist > 5000]
     assert len(near) >= 5 and len(far) >= 10
     assert near.min() > far.max()
@@ -59,8 +60,7 @@ def test_station_nearby_scores_higher_on_rail(model) -> None:  # type: ignore[no
 
 def test_rent_present(model) -> None:  # type: ignore[no-untyped-def]
     assert "housing.rent" not in model.missing
-    j = col(model, "housing.rent")
-    vals = model.loc_scores[:, j]
+    vals = model.loc_scores["housing.rent"].to_numpy()
     assert np.isfinite(vals).all()
     assert len(np.unique(np.round(vals, 6))) == 5  # one value per municipality
     # standardised around 50: Karlskrona (highest rent, 1,167 SEK/m2) lowest, Olofström (871) highest
@@ -82,7 +82,7 @@ def test_layers_without_data_missing_not_zero(model, pack_dir) -> None:  # type:
     for key in keys:
         assert key in model.missing, key
         assert model.missing[key]
-        assert np.isnan(model.loc_scores[:, col(model, key)]).all()
+        assert np.isnan(model.loc_scores[key]).all()
     s = score(model)
     themes = sorted({k.split(".")[0] for k in keys})
     for theme in themes:  # a theme is missing only when none of its indicators has data
@@ -93,11 +93,11 @@ def test_layers_without_data_missing_not_zero(model, pack_dir) -> None:  # type:
     # a theme with some indicators missing is the mean of the others, not dragged down by zeros
     transit = [i for i in model.ind_keys if i.startswith("transit.") and i not in model.missing]
     assert transit
-    vals = np.column_stack([model.loc_scores[:, col(model, k)] for k in transit])
+    vals = model.loc_scores[transit].to_numpy()
     w = np.array([model.ind_weight[col(model, k)] for k in transit])
     ok = np.isfinite(vals)
-    expected = np.where(ok, vals, 0) @ w / (ok @ w)
-    assert np.allclose(s.localities["theme:transit"].to_numpy(), expected)
+    expected = pd.Series(np.where(ok, vals, 0) @ w / (ok @ w), index=model.loc_scores.index)
+    assert np.allclose(s.localities["theme:transit"], expected[s.localities.index])
 
 
 def test_rank_bands_present(model) -> None:  # type: ignore[no-untyped-def]
@@ -120,7 +120,6 @@ def test_cli_table_and_explain(blekinge_store, pack_dir, capsys, tmp_path) -> No
     assert f"{first_missing}:" in text and "not counted as zero" in text
     lines = [ln for ln in text.splitlines() if ln.strip().startswith("1 ")]
     assert lines and "-" in lines[0].split()[-1]
-    import pandas as pd
 
     csv = pd.read_csv(out)
     assert len(csv) == 52 and {"rank_low", "rank_high", "top5_share"} <= set(csv.columns)
@@ -135,11 +134,12 @@ def test_cli_table_and_explain(blekinge_store, pack_dir, capsys, tmp_path) -> No
     assert "Did you mean Bräkne-Hoby" in capsys.readouterr().err
 
 
-def _median_known_distance(model, i: int, key: str) -> float:  # type: ignore[no-untyped-def]
+def _median_known_distance(model, code: str, key: str) -> float:  # type: ignore[no-untyped-def]
     from geo.access import weighted_median
 
-    row = model.rollup.getrow(i)
-    return float(weighted_median(model.results[key].raw[row.indices], row.data))
+    w = model.cells_of(code)
+    raw = model.indicator_values(key).loc[w.index, "raw"]
+    return float(weighted_median(raw.to_numpy(), w.to_numpy()))
 
 
 @pytest.mark.parametrize("persona", ["balanced", "family"])
@@ -153,9 +153,9 @@ def test_ranking_plausible_to_a_local(model, pack_dir, persona: str) -> None:  #
     assert seats <= set(ranks)
     upper = len(loc) // 3
     assert all(ranks[name] <= upper for name in seats), {n: ranks[n] for n in seats}
-    for i in np.flatnonzero(loc["rank"].to_numpy() <= 10):
-        if loc["place_type"].iloc[i] in ("town", "small_town"):
+    for code in loc.index[loc["rank"] <= 10]:
+        if loc.at[code, "place_type"] in ("town", "small_town"):
             continue
-        far = [_median_known_distance(model, int(i), k) > 10_000
+        far = [_median_known_distance(model, code, k) > 10_000
                for k in ("services.pharmacy", "services.health")]
-        assert not all(far), (loc["name"].iloc[i], int(loc["rank"].iloc[i]))
+        assert not all(far), (loc.at[code, "name"], int(loc.at[code, "rank"]))

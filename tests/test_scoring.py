@@ -20,43 +20,39 @@ def model(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
     return build_model(open_snapshot("synth", data))
 
 
-def col(model, key: str) -> int:  # type: ignore[no-untyped-def]
-    return model.ind_keys.index(key)
-
-
 def test_model_shape_and_missing(model) -> None:  # type: ignore[no-untyped-def]
     assert model.localities["code"].tolist() == ["T1", "T2", "T3"]
     assert set(model.cells["locality"]) == {"T1", "T2", "T3"}
     assert "transit.bus" in model.missing and "bus stop" in str(model.missing["transit.bus"])
     assert "not available offline" in str(model.missing["workplaces.jobs_30min"])
-    assert np.isnan(model.loc_scores[:, col(model, "transit.bus")]).all()
+    assert np.isnan(model.loc_scores["transit.bus"]).all()
     assert model.approximate
     assert model.results["schools.primary"].partial
 
 
 def test_locality_indicator_is_population_weighted_cell_mean(model) -> None:  # type: ignore[no-untyped-def]
-    j = col(model, "transit.rail")
+    rail = model.loc_scores["transit.rail"]
     cells = model.cells
-    mask = (cells["locality"] == "T1").to_numpy()
-    w = cells["weight"].to_numpy()[mask]
-    expected = np.sum(model.cell_scores[mask, j] * w) / w.sum()
-    assert model.loc_scores[0, j] == pytest.approx(expected)
-    assert model.loc_scores[0, j] > 90  # station ~0.7 km by bike (t = 2 km)
-    assert model.loc_scores[2, j] < 1  # Gamma is ~12 km away
+    mine = cells.index[cells["locality"] == "T1"]
+    w = cells.loc[mine, "weight"]
+    expected = np.sum(model.cell_scores.loc[mine, "transit.rail"] * w) / w.sum()
+    assert rail["T1"] == pytest.approx(expected)
+    assert rail["T1"] > 90  # station ~0.7 km by bike (t = 2 km)
+    assert rail["T3"] < 1  # Gamma is ~12 km away
 
 
 def test_stat_indicator_uses_latest_positive_year(model) -> None:  # type: ignore[no-untyped-def]
-    j = col(model, "housing.rent")
     # 0002's 2021 value is 0 (missing), so 2020's 800 counts; lower rent is better
     # standardised: two municipalities, one standard deviation either side of the mean
-    assert model.loc_scores[:, j].tolist() == pytest.approx([30.0, 30.0, 70.0])
+    assert model.loc_scores.loc[["T1", "T2", "T3"], "housing.rent"].tolist() == \
+        pytest.approx([30.0, 30.0, 70.0])
 
 
 def test_missing_indicator_renormalised_not_zero(model) -> None:  # type: ignore[no-untyped-def]
     s = score(model)
     loc = s.localities.set_index("code")
     # transit = transit.rail alone (bus is missing, not zero)
-    assert loc.loc["T1", "theme:transit"] == pytest.approx(model.loc_scores[0, col(model, "transit.rail")])
+    assert loc.loc["T1", "theme:transit"] == pytest.approx(model.loc_scores.loc["T1", "transit.rail"])
     # composite = mean of the available themes (balanced weights 1), except that the
     # statistics-only housing theme (rent) weighs STAT_CAP of the composite, not 1/k
     themes = loc.loc["T1", [c for c in loc.columns if c.startswith("theme:")]].astype(float)
@@ -123,10 +119,10 @@ def test_explanation_names_nearest_amenity(model) -> None:  # type: ignore[no-un
     rail = next(r for r in e.indicators if r.key == "transit.rail")
     # from Alpha's cells, not its centre point: the population-weighted median resident's distance
     sx, sy = project_lonlat(np.array([STATION[0]]), np.array([STATION[1]]))[0]
-    row = model.rollup.getrow(0)
-    cells = model.cells.iloc[row.indices]
+    weights = model.cells_of("T1")
+    cells = model.cells.loc[weights.index]
     d = 1.3 * np.hypot(cells["x"].to_numpy() - sx, cells["y"].to_numpy() - sy)
-    expected = weighted_median(d, row.data)
+    expected = weighted_median(d, weights.to_numpy())
     assert rail.nearest[0].name == "Alpha station" and rail.nearest[0].share == 1.0
     assert rail.nearest[0].distance_m == pytest.approx(expected, rel=1e-6)
     assert rail.approximate and not rail.missing
@@ -137,7 +133,7 @@ def test_explanation_names_nearest_amenity(model) -> None:  # type: ignore[no-un
             "by bike") in text
     assert "missing" in text
     assert "Järnvägsstation med cykel" in e.to_text("sv")
-    assert e.name == "Alpha" and e.rank == s.localities.loc[0, "rank"]
+    assert e.name == "Alpha" and e.rank == s.localities.loc["T1", "rank"]
     assert explain(model, s, "T3").name == "Gamma"
 
 
@@ -193,9 +189,9 @@ def test_helsinki_every_cell_scored_along_network(helsinki_model) -> None:  # ty
 
 def test_explain_a_cell(model) -> None:  # type: ignore[no-untyped-def]
     s = score(model)
-    h = model.cells.loc[model.cells["locality"] == "T1", "h3"].iloc[0]
+    h = model.cells.index[model.cells["locality"] == "T1"][0]
     e = explain(model, s, h)
-    c = s.cells.set_index("h3").loc[h]
+    c = s.cells.loc[h]
     assert e.code == h and e.name.startswith("Alpha") and e.n_cells == 1
     assert e.composite == pytest.approx(c["composite"])
     rail = next(r for r in e.indicators if r.key == "transit.rail")
