@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -33,11 +34,11 @@ from .sources.osm import osm_places_online
 from .sources.pack import ORIGIN
 from .sources.registry import (
     BuildContext,
+    BuildOptions,
     PlaceSource,
     Source,
     file_fingerprint,
     source_options,
-    sources_from_options,
 )
 from .store import (
     BuildParameters,
@@ -49,7 +50,8 @@ from .store import (
     write_snapshot,
 )
 
-__all__ = ["build_region", "build_sources", "dedupe_across_sources", "fingerprint", "layer_coverage"]
+__all__ = ["BuildOptions", "build_region", "build_sources", "dedupe_across_sources", "fingerprint",
+           "layer_coverage"]
 
 log = logging.getLogger(__name__)
 
@@ -510,57 +512,25 @@ def _with_origin(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     return out
 
 
-def build_region(
-    region: str | Path | Region,
-    *,
-    packs: Sequence[str | Path] | None = None,
-    files: Sequence[tuple[str, str | Path]] = (),
-    pbf: str | Path | None = None,
-    osm_xml: str | Path | None = None,
-    gtfs: str | Path | None = None,
-    gtfs_url: str | None = None,
-    gtfs_key: str | None = None,
-    gtfs_weekday: str = "tuesday",
-    gtfs_date: str | None = None,
-    gtfs_hours: tuple[int, int] = (7, 19),
-    offline: bool = False,
-    data: str | Path | None = None,
-    modes: Sequence[str] = ("walk",),
-    default_packs: bool = True,
-    progress: Progress | None = None,
-    file_crs: str | None = None,
-) -> Snapshot:
-    """Build (or rebuild) the snapshot of ``region`` from every given source.
+def build_region(region: str | Path | Region, options: BuildOptions | None = None, *,
+                 progress: Progress | None = None, **kw: Any) -> Snapshot:
+    """Build (or rebuild) the snapshot of ``region`` from every source ``options`` select.
 
-    The options become source objects (:func:`geo.sources.registry.sources_from_options`), which
-    :func:`build_sources` reads, merges and stores.
+    The options' sources (:meth:`geo.sources.registry.BuildOptions.sources`) are read, merged
+    and stored by :func:`build_sources`.
 
     Parameters
     ----------
     region
         Region name/code/polygon file (see :func:`geo.regions.resolve_region`) or a Region.
-    packs
-        Data pack folders; packs under ``<data>/packs/`` are added when ``default_packs``.
-    files
-        ``(layer, path)`` pairs: single files added to a layer (a planner's own data).
-    pbf, osm_xml
-        Local OpenStreetMap extract (``.osm.pbf`` through pyrosm, ``.osm`` XML through osmnx).
-    gtfs, gtfs_url, gtfs_key
-        A local GTFS zip, or a feed URL with its API key (cached).
-    gtfs_weekday, gtfs_date, gtfs_hours
-        Departures are counted on that weekday (a representative date in the feed) or on that
-        date (``YYYY-MM-DD``, zip only), between those hours.
-    offline
-        Never touch the network. Without ``pbf``/``osm_xml`` and not offline, OpenStreetMap is queried
-        online (osmnx, cached under ``<data>/cache``); a failed query leaves those layers missing.
-    data
-        Store folder (default ``./data`` or ``$LIVABILITY_DATA_DIR``).
-    modes
-        Street networks to store (``walk``, ``bike``, ``drive``) from OSM sources.
+    options
+        What to build from (default: :class:`~geo.sources.registry.BuildOptions`'s defaults).
     progress
         Called with a short message before each step.
-    file_crs
-        CRS of the CSV coordinates of ``files`` (default WGS 84 degrees), e.g. ``EPSG:3006``.
+    **kw
+        :class:`~geo.sources.registry.BuildOptions` fields (``packs=..., offline=True``), given
+        instead of ``options`` or replacing its fields (``Any``: each is typed, and checked, by
+        BuildOptions itself).
 
     Returns
     -------
@@ -571,16 +541,19 @@ def build_region(
 
     Raises
     ------
+    TypeError
+        A keyword that is no field of BuildOptions.
     DataSourceError
-        Besides unreadable inputs: a source losing more than half of its features to clipping
-        (see :class:`_Drops`).
+        A bad option (see BuildOptions); unreadable inputs; a source losing more than half of its
+        features to clipping (see :class:`_Drops`).
     """
-    sources = sources_from_options(
-        packs=packs, files=files, pbf=pbf, osm_xml=osm_xml, gtfs=gtfs, gtfs_url=gtfs_url,
-        gtfs_key=gtfs_key, gtfs_weekday=gtfs_weekday, gtfs_date=gtfs_date, gtfs_hours=gtfs_hours,
-        data=data, default_packs=default_packs, file_crs=file_crs)
-    return build_sources(region, sources, offline=offline, data=data, modes=modes, progress=progress,
-                         default_packs=default_packs)
+    unknown = sorted(set(kw) - {f.name for f in fields(BuildOptions)})
+    if unknown:
+        raise TypeError(f"build_region() got an unexpected keyword argument {unknown[0]!r}: not a "
+                        f"field of BuildOptions ({', '.join(f.name for f in fields(BuildOptions))})")
+    opts = replace(options or BuildOptions(), **kw) if kw else (options or BuildOptions())
+    return build_sources(region, opts.sources(), offline=opts.offline, data=opts.data,
+                         modes=opts.modes, progress=progress, default_packs=opts.default_packs)
 
 
 def build_sources(region: str | Path | Region, sources: Sequence[Source], *, offline: bool = False,
@@ -591,9 +564,10 @@ def build_sources(region: str | Path | Region, sources: Sequence[Source], *, off
     The ``base`` sources are read in their order, then the ``region`` sources for the region
     polygon with the packs' islands; their results are merged (the first localities source wins;
     layers concatenated in source order, clipped, de-duplicated across sources) and stored. The
-    other parameters and what is raised are those of :func:`build_region`; ``default_packs``
-    says the packs under ``<data>/packs/`` among ``sources`` were found there (the rebuild check
-    looks there again, :func:`geo.sources.registry.check_inputs`).
+    other parameters are :class:`~geo.sources.registry.BuildOptions`'s, what is raised is
+    :func:`build_region`'s; ``default_packs`` says the packs under ``<data>/packs/`` among
+    ``sources`` were found there (the rebuild check looks there again,
+    :func:`geo.sources.registry.check_inputs`).
     """
     say: Progress = progress or (lambda msg: None)
     # the sources' fingerprints are taken before anything is read: an input changing meanwhile

@@ -77,19 +77,22 @@ def _build(args: argparse.Namespace) -> int:
 
     from .build import build_region  # lazy: geopandas, scipy, pyarrow (~0.8 s), not for --help
     from .regions import resolve_region  # lazy: geopandas, pyarrow (~0.4 s)
+    from .sources.registry import BuildOptions  # lazy: the store (geopandas)
 
     for label, p in (("--pbf", args.pbf), ("--osm-xml", args.osm_xml), ("--gtfs", args.gtfs)):
         if p and not Path(p).is_file():
             raise DataSourceError(f"{label} {p} does not exist; check the path")
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    bad = [m for m in modes if m not in NETWORK_MODES]
-    if bad:
-        raise DataSourceError(f"unknown --modes {', '.join(bad)}; use {', '.join(NETWORK_MODES)}")
     try:
         start, end = (int(h) for h in args.gtfs_hours.split("-", 1))
     except ValueError:
         raise DataSourceError(f"--gtfs-hours takes START-END in whole hours (e.g. 7-19), "
                               f"got {args.gtfs_hours!r}") from None
+    options = BuildOptions(
+        packs=tuple(args.pack), files=tuple(args.file), pbf=args.pbf, osm_xml=args.osm_xml,
+        gtfs=args.gtfs, gtfs_url=args.gtfs_url, gtfs_key=args.gtfs_key,
+        gtfs_weekday=args.gtfs_weekday, gtfs_date=args.gtfs_date, gtfs_hours=(start, end),
+        offline=args.offline, data=args.data_dir, default_packs=not args.no_default_packs,
+        modes=tuple(m.strip() for m in args.modes.split(",") if m.strip()), file_crs=args.file_crs)
     if not Path(args.region).suffix:
         check_text("--region", args.region)
     region = args.region if Path(args.region).suffix else resolve_region(args.region, offline=args.offline)
@@ -101,13 +104,7 @@ def _build(args: argparse.Namespace) -> int:
         bar.update(1)
 
     try:
-        snap = build_region(region, packs=args.pack, files=args.file, pbf=args.pbf,
-                            osm_xml=args.osm_xml, gtfs=args.gtfs, gtfs_url=args.gtfs_url,
-                            gtfs_key=args.gtfs_key, gtfs_weekday=args.gtfs_weekday,
-                            gtfs_date=args.gtfs_date, gtfs_hours=(start, end), offline=args.offline,
-                            data=args.data_dir,
-                            modes=modes, default_packs=not args.no_default_packs, progress=progress,
-                            file_crs=args.file_crs)
+        snap = build_region(region, options, progress=progress)
     finally:
         bar.close()
     echo(t("cli.built", region=snap.region_name, path=snap.path))

@@ -237,7 +237,7 @@ class SourceFingerprint(TypedDict):
 class SourceOptions(TypedDict, total=False):
     """``parameters.sources``: the options that re-create the build's source list (rebuild check).
 
-    See :func:`geo.sources.registry.sources_from_options` and
+    See :meth:`geo.sources.registry.BuildOptions.to_record` and
     :func:`geo.sources.registry.check_inputs`. Paths are absolute; ``gtfs_url`` has no query (the
     API key is never recorded). ``fingerprints`` is keyed like ``inputs``.
     """

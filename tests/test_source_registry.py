@@ -21,6 +21,7 @@ from geo.sources.base import SourceResult
 from geo.sources.registry import (
     SOURCES,
     BuildContext,
+    BuildOptions,
     FileSource,
     GtfsUrlSource,
     GtfsWindow,
@@ -33,7 +34,6 @@ from geo.sources.registry import (
     Source,
     Stage,
     register,
-    sources_from_options,
 )
 from geo.store import BaseEntry, LayerEntry, Manifest, open_snapshot, write_snapshot
 
@@ -60,20 +60,20 @@ def test_every_source_kind_is_registered() -> None:
 def test_cli_options_become_sources_in_reading_order(tmp_path: Path) -> None:
     pack = tmp_path / "pack"
     pack.mkdir()
-    out = sources_from_options(packs=[pack, str(pack)], files=[("schools", "s.csv")], pbf="x.osm.pbf",
-                               gtfs="g.zip", gtfs_url="https://example.invalid/f.zip?key=SECRET",
-                               gtfs_key="SECRET", gtfs_weekday="monday", gtfs_hours=(6, 9),
-                               data=tmp_path, default_packs=False, file_crs="3006")
+    out = BuildOptions(packs=[pack, str(pack)], files=[("schools", "s.csv")], pbf="x.osm.pbf",
+                       gtfs="g.zip", gtfs_url="https://example.invalid/f.zip?key=SECRET",
+                       gtfs_key="SECRET", gtfs_weekday="monday", gtfs_hours=(6, 9),
+                       data=tmp_path, default_packs=False, file_crs="3006").sources()
     assert [type(s).kind for s in out] == ["pack", "file", "pbf", "gtfs-zip", "gtfs-url"]
     assert out[0] == PackSource(pack.resolve())  # the same folder twice is read once
     assert out[1] == FileSource("schools", Path("s.csv"), "3006")
     assert out[3] == GtfsZipSource(Path("g.zip"), GtfsWindow("monday", None, (6, 9)))
     assert "SECRET" not in repr(out[4])  # the API key is never shown
     # without an extract, OpenStreetMap is queried online (the source notes it when offline)
-    assert [type(s).kind for s in sources_from_options(data=tmp_path, default_packs=False)] == \
+    assert [type(s).kind for s in BuildOptions(data=tmp_path, default_packs=False).sources()] == \
         ["osm-online"]
-    assert [type(s).kind for s in sources_from_options(osm_xml="a.osm", data=tmp_path,
-                                                        default_packs=False)] == ["osm-xml"]
+    assert [type(s).kind for s in BuildOptions(osm_xml=Path("a.osm"), data=tmp_path,
+                                               default_packs=False).sources()] == ["osm-xml"]
 
 
 def test_file_fingerprint_changes_with_content_not_with_touch(tmp_path: Path) -> None:

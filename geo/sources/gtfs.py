@@ -59,7 +59,7 @@ from ..schema import Provenance, conform
 from ..settings import STORE_CRS, WORK_CRS
 from .base import SourceResult
 
-__all__ = ["TRAFIKLAB_REGIONAL_URL", "gtfs_from_url", "gtfs_from_zip"]
+__all__ = ["TRAFIKLAB_REGIONAL_URL", "check_window", "gtfs_from_url", "gtfs_from_zip"]
 
 log = logging.getLogger(__name__)
 
@@ -304,6 +304,30 @@ def _weekday(value: str) -> str:
         if len(v) >= 3 and day.startswith(v):
             return day
     raise DataSourceError(f"weekday {value!r} is not a weekday; use one of {', '.join(WEEKDAYS)}")
+
+
+def _hours(hours: Sequence[float]) -> tuple[float, float]:
+    """``hours`` as a ``(start, end)`` window of floats, or the one-line error of a bad one."""
+    try:
+        h0, h1 = (float(h) for h in hours)
+    except (TypeError, ValueError):
+        h0, h1 = -1.0, -1.0
+    if not (0 <= h0 < h1 <= 48):
+        raise DataSourceError(f"hours {hours!r} is not a window; use (start, end) with "
+                              "0 <= start < end <= 48, e.g. (7, 19)")
+    return h0, h1
+
+
+def check_window(weekday: str, date: str | dt.date | None, hours: Sequence[float]) -> None:
+    """Raise the one-line :class:`DataSourceError` a bad departure window gets when it is read.
+
+    ``weekday`` a weekday name (or its first three letters or more), ``date`` ``YYYY-MM-DD`` or
+    None, ``hours`` ``(start, end)`` with ``0 <= start < end <= 48``.
+    """
+    _weekday(weekday)
+    if date is not None:
+        _parse_date(date)
+    _hours(hours)
 
 
 def _seconds(times: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -615,10 +639,7 @@ def _compute(
 ) -> tuple[gpd.GeoDataFrame, dt.date | None, _Calendar]:
     """The transit layer of ``feed``; ``notes`` and ``partial`` (reasons for coverage "partial")
     get what was skipped."""
-    h0, h1 = float(hours[0]), float(hours[1])
-    if not (0 <= h0 < h1 <= 48):
-        raise DataSourceError(f"hours {hours!r} is not a window; use (start, end) with "
-                              "0 <= start < end <= 48, e.g. (7, 19)")
+    h0, h1 = _hours(hours)
     places, stop_to_place = _stop_places(feed, polygon, notes)
 
     routes = feed.read("routes.txt", ["route_id"], ["route_type"])

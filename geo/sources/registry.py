@@ -1,7 +1,7 @@
 """The source registry: every kind of input a build can read, behind one small protocol.
 
 A build is a list of :class:`Source` objects (made from the CLI's options by
-:func:`sources_from_options`, or by hand). :func:`geo.build.build_sources` reads them in order,
+:meth:`BuildOptions.sources`, or by hand). :func:`geo.build.build_sources` reads them in order,
 merges what they contributed (:class:`~geo.sources.base.SourceResult`) and hands the result to
 the store. A new kind of source is a class with the protocol's four members, registered with
 :func:`register`; nothing in :mod:`geo.build` names it.
@@ -18,15 +18,18 @@ that polygon.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
 import os
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
+
+from layers.vocab import NETWORK_MODES, NetworkMode
 
 from ..errors import DataSourceError, OfflineError
 from ..messages import Message
@@ -41,10 +44,11 @@ if TYPE_CHECKING:
     from ..regions import Region
     from ..store import Snapshot
 
-__all__ = ["ONLINE_KINDS", "SOURCES", "BuildContext", "FileSource", "GtfsUrlSource", "GtfsWindow",
-           "GtfsZipSource", "InputCheck", "OsmOnlineSource", "OsmXmlSource", "PackSource",
-           "PbfSource", "PlaceSource", "Source", "Stage", "check_inputs", "file_fingerprint",
-           "input_key", "rebuild_command", "register", "source_options", "sources_from_options"]
+__all__ = ["ONLINE_KINDS", "SOURCES", "BuildContext", "BuildOptions", "FileSource", "GtfsUrlSource",
+           "GtfsWindow", "GtfsZipSource", "InputCheck", "OsmOnlineSource", "OsmXmlSource",
+           "PackSource", "PbfSource", "PlaceSource", "Source", "Stage", "check_inputs",
+           "file_fingerprint", "input_key", "network_modes", "rebuild_command", "register",
+           "source_options"]
 
 log = logging.getLogger(__name__)
 
@@ -399,48 +403,192 @@ class GtfsUrlSource:
         return _digest(self.kind, {"url": self.url.split("?")[0]}, self.window.parameters())
 
 
-# -- the CLI's options -> sources ----------------------------------------------------------------
-def sources_from_options(
-    *,
-    packs: Sequence[str | Path] | None = None,
-    files: Sequence[tuple[str, str | Path]] = (),
-    pbf: str | Path | None = None,
-    osm_xml: str | Path | None = None,
-    gtfs: str | Path | None = None,
-    gtfs_url: str | None = None,
-    gtfs_key: str | None = None,
-    gtfs_weekday: str = "tuesday",
-    gtfs_date: str | None = None,
-    gtfs_hours: tuple[int, int] = (7, 19),
-    data: str | Path | None = None,
-    default_packs: bool = True,
-    file_crs: str | None = None,
-) -> list[Source]:
-    """The sources of ``livability build``'s options, in reading order (see :func:`geo.build.build_region`).
+# -- the build's options -> sources ----------------------------------------------------------------
+def network_modes(modes: Iterable[str]) -> tuple[NetworkMode, ...]:
+    """``modes`` as :class:`~layers.vocab.NetworkMode` members (one-line error naming unknown ones)."""
+    modes = tuple(modes)
+    bad = [str(m) for m in modes if m not in NETWORK_MODES]
+    if bad:
+        raise DataSourceError(f"unknown --modes {', '.join(bad)}; use {', '.join(NETWORK_MODES)}")
+    return tuple(NetworkMode(m) for m in modes)
 
-    Packs (given, then those under ``<data>/packs/`` when ``default_packs``; each folder once),
-    files, the PBF extract, the OSM XML, OpenStreetMap online when neither extract is given, the
-    GTFS zip, the GTFS URL.
+
+def _path(value: str | os.PathLike[str] | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+def _absolute(path: Path | None) -> str | None:
+    return None if path is None else str(path.resolve())
+
+
+@dataclass(frozen=True, repr=False)
+class BuildOptions:
+    """What a build is asked for (``livability build``'s options, :func:`geo.build.build_region`'s).
+
+    One typed value for the CLI, :func:`geo.build.build_region` and the manifest's record of the
+    options (``parameters.sources``: :meth:`to_record`, :meth:`from_record`). Sequences are kept
+    as tuples, paths as :class:`~pathlib.Path`, modes as :class:`~layers.vocab.NetworkMode`;
+    construction checks the modes, the departure window and the CRS (one-line
+    :class:`~geo.errors.DataSourceError`). Whether the inputs exist is found when they are read
+    (the rebuild check reports a missing one). The API key is never shown nor recorded.
+
+    Attributes
+    ----------
+    packs
+        Data pack folders; the packs under ``<data>/packs/`` are added when ``default_packs``.
+    files
+        ``(layer, path)`` pairs: single files added to a layer (a planner's own data).
+    pbf, osm_xml
+        Local OpenStreetMap extract (``.osm.pbf`` through pyrosm, ``.osm`` XML through osmnx).
+        Without either, OpenStreetMap is queried online (osmnx, cached under ``<data>/cache``)
+        unless ``offline``; a failed query leaves those layers missing.
+    gtfs, gtfs_url, gtfs_key
+        A local GTFS zip, or a feed URL with its API key (cached).
+    gtfs_weekday, gtfs_date, gtfs_hours
+        Departures are counted on that weekday (a representative date in the feed) or on that
+        date (``YYYY-MM-DD``, zip only), between those hours.
+    offline
+        Never touch the network.
+    data
+        Store folder (default ``./data`` or ``$LIVABILITY_DATA_DIR``).
+    modes
+        Street networks to store (``walk``, ``bike``, ``drive``) from OSM sources.
+    default_packs
+        Add the packs under ``<data>/packs/``.
+    file_crs
+        CRS of the CSV coordinates of ``files`` (default WGS 84 degrees), e.g. ``EPSG:3006``.
     """
-    out: list[Source] = []
-    pack_list = [Path(p).expanduser().resolve() for p in (packs or [])]
-    if default_packs:
-        pack_list += [p.resolve() for p in pack_dirs(data)]
-    for p in dict.fromkeys(pack_list):
-        out.append(PackSource(p))
-    out += [FileSource(layer, Path(path), file_crs) for layer, path in files]
-    if pbf is not None:
-        out.append(PbfSource(Path(pbf)))
-    if osm_xml is not None:
-        out.append(OsmXmlSource(Path(osm_xml)))
-    if pbf is None and osm_xml is None:
-        out.append(OsmOnlineSource())
-    window = GtfsWindow(gtfs_weekday, gtfs_date, gtfs_hours)
-    if gtfs is not None:
-        out.append(GtfsZipSource(Path(gtfs), window))
-    if gtfs_url:
-        out.append(GtfsUrlSource(gtfs_url, gtfs_key, window))
-    return out
+
+    packs: tuple[Path, ...] = ()
+    files: tuple[tuple[str, Path], ...] = ()
+    pbf: Path | None = None
+    osm_xml: Path | None = None
+    gtfs: Path | None = None
+    gtfs_url: str | None = None
+    gtfs_key: str | None = field(default=None, repr=False)
+    gtfs_weekday: str = "tuesday"
+    gtfs_date: str | None = None
+    gtfs_hours: tuple[int, int] = (7, 19)
+    offline: bool = False
+    data: Path | None = None
+    modes: tuple[NetworkMode, ...] = (NetworkMode.WALK,)
+    default_packs: bool = True
+    file_crs: str | None = None
+
+    def __post_init__(self) -> None:
+        from .gtfs import check_window
+
+        put = functools.partial(object.__setattr__, self)
+        put("packs", tuple(Path(p) for p in self.packs or ()))
+        put("files", tuple((str(layer), Path(path)) for layer, path in self.files))
+        for name in ("pbf", "osm_xml", "gtfs", "data"):
+            put(name, _path(getattr(self, name)))
+        put("gtfs_hours", tuple(self.gtfs_hours))
+        put("modes", network_modes(self.modes))
+        check_window(self.gtfs_weekday, self.gtfs_date, self.gtfs_hours)
+        if self.file_crs:
+            crs_text(self.file_crs)
+
+    def __repr__(self) -> str:
+        # the URL's query may carry the API key (Trafiklab's ?key=...): never shown
+        shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
+        if self.gtfs_url:
+            shown["gtfs_url"] = self.gtfs_url.split("?")[0]
+        return f"BuildOptions({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+    @property
+    def window(self) -> GtfsWindow:
+        """The departure window of the GTFS sources."""
+        return GtfsWindow(self.gtfs_weekday, self.gtfs_date, self.gtfs_hours)
+
+    def sources(self) -> list[Source]:
+        """The sources these options select, in reading order (see :func:`geo.build.build_sources`).
+
+        Packs (given, then those under ``<data>/packs/`` when ``default_packs``; each folder
+        once), files, the PBF extract, the OSM XML, OpenStreetMap online when neither extract is
+        given, the GTFS zip, the GTFS URL.
+        """
+        pack_list = [p.expanduser().resolve() for p in self.packs]
+        if self.default_packs:
+            pack_list += [p.resolve() for p in pack_dirs(self.data)]
+        out: list[Source] = [PackSource(p) for p in dict.fromkeys(pack_list)]
+        out += [FileSource(layer, path, self.file_crs) for layer, path in self.files]
+        if self.pbf is not None:
+            out.append(PbfSource(self.pbf))
+        if self.osm_xml is not None:
+            out.append(OsmXmlSource(self.osm_xml))
+        if self.pbf is None and self.osm_xml is None:
+            out.append(OsmOnlineSource())
+        if self.gtfs is not None:
+            out.append(GtfsZipSource(self.gtfs, self.window))
+        if self.gtfs_url:
+            out.append(GtfsUrlSource(self.gtfs_url, self.gtfs_key, self.window))
+        return out
+
+    @classmethod
+    def of_sources(cls, sources: Sequence[Source], *, default_packs: bool = False,
+                   data: str | os.PathLike[str] | None = None) -> BuildOptions:
+        """The options that select ``sources`` again (kinds the options cannot name are left out).
+
+        ``default_packs`` says the packs under ``<data>/packs/`` among them were found there.
+        """
+        files = [s for s in sources if isinstance(s, FileSource)]
+        url = next((s for s in sources if isinstance(s, GtfsUrlSource)), None)
+        window = next((s.window for s in sources if isinstance(s, (GtfsZipSource, GtfsUrlSource))),
+                      GtfsWindow())
+        return cls(
+            packs=tuple(s.path for s in sources if isinstance(s, PackSource)),
+            files=tuple((s.layer, s.path) for s in files),
+            pbf=next((s.path for s in sources if isinstance(s, PbfSource)), None),
+            osm_xml=next((s.path for s in sources if isinstance(s, OsmXmlSource)), None),
+            gtfs=next((s.path for s in sources if isinstance(s, GtfsZipSource)), None),
+            gtfs_url=url.url if url else None, gtfs_key=url.key if url else None,
+            gtfs_weekday=window.weekday, gtfs_date=window.date, gtfs_hours=window.hours,
+            data=_path(data), default_packs=default_packs,
+            file_crs=files[0].crs if files else None)
+
+    def to_record(self) -> SourceOptions:
+        """The manifest's record of these options (``parameters.sources`` without region and fingerprints).
+
+        Paths are absolute; the packs found under ``<data>/packs/`` are left to be found there
+        again when ``default_packs`` (a pack added there later is a new input, one removed a
+        missing input); ``gtfs_url`` loses its query and the key is never recorded; the GTFS
+        window is the default one without a GTFS source, ``file_crs`` None without files.
+        """
+        defaults = {p.resolve() for p in pack_dirs(self.data)} if self.default_packs else set()
+        packs = dict.fromkeys(p.expanduser().resolve() for p in self.packs)
+        gtfs_given = self.gtfs is not None or bool(self.gtfs_url)
+        return SourceOptions(
+            packs=[str(p) for p in packs if p not in defaults],
+            default_packs=self.default_packs,
+            files=[[layer, str(path.resolve())] for layer, path in self.files],
+            file_crs=self.file_crs if self.files else None,
+            pbf=_absolute(self.pbf),
+            osm_xml=_absolute(self.osm_xml),
+            gtfs=_absolute(self.gtfs),
+            gtfs_url=self.gtfs_url.split("?")[0] if self.gtfs_url else None,
+            gtfs_window=(self.window if gtfs_given else GtfsWindow()).parameters(),
+        )
+
+    @classmethod
+    def from_record(cls, record: SourceOptions,
+                    data: str | os.PathLike[str] | None = None) -> BuildOptions:
+        """The options :meth:`to_record` recorded (packs under ``<data>/packs/`` found again).
+
+        Only what selects the sources is recorded: ``modes`` and ``offline`` (recorded in the
+        manifest's ``parameters`` themselves) take their defaults, ``gtfs_key`` is None.
+        """
+        window = record.get("gtfs_window") or GtfsWindow().parameters()
+        hours = window.get("hours") or [7, 19]
+        return cls(
+            packs=tuple(Path(p) for p in record.get("packs", [])),
+            files=tuple((f[0], Path(f[1])) for f in record.get("files", [])),
+            pbf=_path(record.get("pbf")), osm_xml=_path(record.get("osm_xml")),
+            gtfs=_path(record.get("gtfs")), gtfs_url=record.get("gtfs_url"),
+            gtfs_weekday=window.get("weekday") or "tuesday", gtfs_date=window.get("date"),
+            gtfs_hours=(int(hours[0]), int(hours[1])), data=_path(data),
+            default_packs=bool(record.get("default_packs", False)),
+            file_crs=record.get("file_crs"))
 
 
 # -- the rebuild check -----------------------------------------------------------------------------
@@ -480,29 +628,15 @@ def _resolved(source: Source) -> Source:
 
 def source_options(region: str, sources: Sequence[Source], *, default_packs: bool = False,
                    data: str | os.PathLike[str] | None = None) -> SourceOptions:
-    """What re-creates ``sources`` with :func:`sources_from_options` (the manifest's ``parameters.sources``).
+    """The manifest's ``parameters.sources``: :meth:`BuildOptions.to_record` of ``sources``, and more.
 
-    ``region`` is as the build was asked for (a name, code or absolute polygon path). With
-    ``default_packs``, the packs found under ``<data>/packs/`` are left to be found there again
-    (so a pack added there later is a new input, and one removed a missing input). Every
-    source's :meth:`Source.fingerprint` is taken now, before anything is read.
+    ``region`` is as the build was asked for (a name, code or absolute polygon path);
+    ``default_packs`` and ``data`` as for :meth:`BuildOptions.of_sources`. Every source's
+    :meth:`Source.fingerprint` is taken now, before anything is read (``fingerprints``).
     """
-    defaults = {p.resolve() for p in pack_dirs(data)} if default_packs else set()
-    window = next((s.window for s in sources if isinstance(s, (GtfsZipSource, GtfsUrlSource))),
-                  GtfsWindow())
-    opts = SourceOptions(
-        region=region,
-        packs=[str(s.path) for s in sources if isinstance(s, PackSource) and s.path not in defaults],
-        default_packs=default_packs,
-        files=[[s.layer, str(s.path.resolve())] for s in sources if isinstance(s, FileSource)],
-        file_crs=next((s.crs for s in sources if isinstance(s, FileSource)), None),
-        pbf=next((str(s.path.resolve()) for s in sources if isinstance(s, PbfSource)), None),
-        osm_xml=next((str(s.path.resolve()) for s in sources if isinstance(s, OsmXmlSource)), None),
-        gtfs=next((str(s.path.resolve()) for s in sources if isinstance(s, GtfsZipSource)), None),
-        gtfs_url=next((s.url.split("?")[0] for s in sources if isinstance(s, GtfsUrlSource)), None),
-        gtfs_window=window.parameters(),
-        fingerprints={},
-    )
+    opts = SourceOptions(region=region)
+    opts.update(BuildOptions.of_sources(sources, default_packs=default_packs, data=data).to_record())
+    opts["fingerprints"] = {}
     for s in map(_resolved, sources):
         try:
             digest = s.fingerprint()
@@ -511,18 +645,6 @@ def source_options(region: str, sources: Sequence[Source], *, default_packs: boo
         opts["fingerprints"][input_key(s)] = SourceFingerprint(kind=s.kind, name=_name(s),
                                                                fingerprint=digest)
     return opts
-
-
-def _recreate(opts: SourceOptions, data: Path) -> list[Source]:
-    """The sources :func:`sources_from_options` selects today with the recorded options."""
-    window = opts.get("gtfs_window") or GtfsWindow().parameters()
-    hours = window.get("hours") or [7, 19]
-    return sources_from_options(
-        packs=opts.get("packs", []), files=[(f[0], f[1]) for f in opts.get("files", [])],
-        pbf=opts.get("pbf"), osm_xml=opts.get("osm_xml"), gtfs=opts.get("gtfs"),
-        gtfs_url=opts.get("gtfs_url"), gtfs_weekday=window.get("weekday") or "tuesday",
-        gtfs_date=window.get("date"), gtfs_hours=(int(hours[0]), int(hours[1])), data=data,
-        default_packs=bool(opts.get("default_packs", False)), file_crs=opts.get("file_crs"))
 
 
 def rebuild_command(snapshot: Snapshot, data: str | os.PathLike[str] | None = None) -> str:
@@ -591,7 +713,7 @@ def check_inputs(snapshot: Snapshot, data: str | os.PathLike[str] | None = None)
     """Compare the inputs ``snapshot`` was built from with the inputs its options select today.
 
     The recorded options (``parameters.sources``) are turned into sources again with
-    :func:`sources_from_options` (packs under the snapshot's own store's ``packs/`` folder when
+    :meth:`BuildOptions.from_record` (packs under the snapshot's own store's ``packs/`` folder when
     the build used them), and every local source's :meth:`Source.fingerprint` is compared with
     the one recorded at build time. Nothing is read but the inputs' bytes (pack folders, files):
     milliseconds for a pack of a few MB.
@@ -623,7 +745,7 @@ def check_inputs(snapshot: Snapshot, data: str | os.PathLike[str] | None = None)
     stale: list[Message] = []
     unchecked: list[Message] = []
     checked = 0
-    for s in _recreate(opts, snapshot.path.parent):
+    for s in BuildOptions.from_record(opts, snapshot.path.parent).sources():
         key = input_key(s)
         was = recorded.pop(key, None)
         what = [s.kind, _name(s)]
