@@ -254,6 +254,7 @@ def test_data_page(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
 
 
 # -- the real pack ------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.pack
 def test_blekinge_map_and_profile(monkeypatch: pytest.MonkeyPatch, blekinge_store: Path) -> None:
     at = _run(monkeypatch, blekinge_store)

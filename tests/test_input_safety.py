@@ -280,6 +280,7 @@ def _scb_distance_m(lat: float, lon: float) -> float:
     return float(mun.distance(gpd.GeoSeries([Point(lon, lat)], crs=4326).to_crs(3006).iloc[0]).min())
 
 
+@pytest.mark.slow
 @pytest.mark.pack
 def test_coastal_karlskrona_points_kept_and_drops_counted(pack_dir: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     places = {"Marinmuseum": MARINMUSEUM, "Saltö": SALTO, "Långö": LANGO}
