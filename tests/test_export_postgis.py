@@ -23,7 +23,7 @@ from geo.cli import main
 from geo.export import ExportError, export
 from geo.settings import OSM_ATTRIBUTION
 
-pytestmark = pytest.mark.postgis
+pytestmark = [pytest.mark.postgis, pytest.mark.slow]
 
 DSN_FILE = Path(os.environ.get("LIVABILITY_PG_DSN_FILE", "/tmp/livability-postgis.dsn"))
 
