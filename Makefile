@@ -7,7 +7,7 @@ REGION ?= blekinge
 PORT   ?= 8501
 SHARED_PACK ?= ../shared/data/blekinge
 
-.PHONY: run test lint bench build clean-store
+.PHONY: run test test-fast lint bench build clean-store
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ run: $(STAMP) data/packs/blekinge
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The unit suite: everything but the tests marked slow (browser, SIGKILL, racing processes,
+# real-pack full builds); `make test` (what CI runs) still runs them all.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check geo layers app tests benchmarks streamlit_app.py

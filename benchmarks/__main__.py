@@ -1,7 +1,9 @@
 """``python -m benchmarks [--quick] [--only NAME ...]``: run the benchmarks and print one table.
 
 The table goes to stdout and, as JSON with the machine's description, to ``benchmarks/results/``
-(git-ignored). Everything runs offline.
+(git-ignored). Everything runs offline. The exit code is 1 when a comparison's results disagree
+with ours (networkx's or pandana's distances, the pandas re-score's ranks): a fast kernel that
+computes something else is a failure, not a figure.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from .harness import Row, format_table, machine, write_json
 
-__all__ = ["SUITES", "main", "run_suites"]
+__all__ = ["SUITES", "disagreements", "main", "run_suites"]
 
 
 def _kernel(quick: bool) -> list[Row]:
@@ -79,8 +81,14 @@ def run_suites(names: list[str] | None = None, quick: bool = False) -> list[Row]
     return rows
 
 
+def disagreements(rows: list[Row]) -> list[str]:
+    """Names of the rows whose comparison found results different from ours."""
+    return [r.name + (f" ({r.data})" if r.data else "") for r in rows
+            if r.extra.get("agree") is False or r.extra.get("ranks_equal") is False]
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry: run, print the table, write the JSON."""
+    """Command-line entry: run, print the table, write the JSON; 1 when a comparison disagrees."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run, seconds)")
     ap.add_argument("--only", action="append", metavar="NAME", choices=list(SUITES),
@@ -106,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     path = write_json(rows, args.out, {"quick": args.quick, "only": args.only,
                                        "total_s": total})
     print(f"results: {path}")
+    wrong = disagreements(rows)
+    if wrong:
+        print(f"error: results differ from ours in {len(wrong)} comparison(s): "
+              f"{'; '.join(wrong)}; see the notes above", file=sys.stderr)
+        return 1
     return 0
 
 

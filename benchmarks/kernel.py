@@ -23,7 +23,8 @@ import pandas as pd
 from .harness import Row, measure, peak_mb, quiet_stdout
 from .synthetic import synthetic_network
 
-__all__ = ["N_SOURCES", "Network", "helsinki_walk", "run", "synthetic_walk"]
+__all__ = ["N_SOURCES", "Network", "helsinki_walk", "nx_distances", "nx_graph", "run",
+           "synthetic_walk"]
 
 #: Amenities of one type: this many random nodes (seeded).
 N_SOURCES = 50
@@ -66,7 +67,20 @@ def synthetic_walk(scale: float) -> Network:
     return Network("synthetic Blekinge-size grid", net.nodes, net.edges)
 
 
-def _nx_distances(G: Any, source_ids: np.ndarray, node_ids: np.ndarray) -> np.ndarray:
+def nx_graph(net: Network) -> Any:
+    """networkx DiGraph of the same directed edges (parallel edges: the cheapest wins, as in ours)."""
+    import networkx as nx
+
+    e = net.edges.sort_values("length", ascending=False)
+    G = nx.DiGraph()
+    G.add_nodes_from(net.nodes["node"].tolist())
+    G.add_weighted_edges_from(zip(e["u"].tolist(), e["v"].tolist(), e["length"].tolist(),
+                                  strict=True), weight="length")
+    return G
+
+
+def nx_distances(G: Any, source_ids: np.ndarray, node_ids: np.ndarray) -> np.ndarray:
+    """networkx's multi-source Dijkstra from ``source_ids``, in the order of ``node_ids`` (inf: unreached)."""
     import networkx as nx
 
     d = nx.multi_source_dijkstra_path_length(G, set(source_ids.tolist()), weight="length")
@@ -131,7 +145,8 @@ def _pandana_rows(net: Network, ours: np.ndarray, g: Any, sources: np.ndarray, o
                  f"{np.median(prep_times):.2f} s + query median {np.median(q_times):.3f} s "
                  f"(max distance {reach:.0f} m); agreement max|diff| {diff:.3g} m "
                  f"({'ok' if ok else 'DIFFERS'})",
-            extra={"prep_s": prep_times, "query_s": q_times, "max_abs_diff_m": diff}),
+            extra={"prep_s": prep_times, "query_s": q_times, "max_abs_diff_m": diff,
+                   "agree": ok}),
         Row("kernel pandana (query only)", net.label, q_times, ratio=float(np.median(q_times))
             / ours_med, ratio_vs="pandana/ours", note="query after preprocessing, for reference"),
     ]
@@ -140,8 +155,6 @@ def _pandana_rows(net: Network, ours: np.ndarray, g: Any, sources: np.ndarray, o
 def bench_network(net: Network, *, runs: int, nx_runs: int, pandana_runs: int,
                   big: bool) -> list[Row]:
     """Benchmark ours, scipy direct, networkx and pandana on one network."""
-    import networkx as nx
-
     from geo.network import StreetGraph
 
     rows: list[Row] = []
@@ -171,19 +184,15 @@ def bench_network(net: Network, *, runs: int, nx_runs: int, pandana_runs: int,
 
     # networkx on the same directed edges (parallel edges: the cheapest wins, as in ours)
     t0 = time.perf_counter()
-    e = net.edges.sort_values("length", ascending=False)
-    G = nx.DiGraph()
-    G.add_nodes_from(net.nodes["node"].tolist())
-    G.add_weighted_edges_from(zip(e["u"].tolist(), e["v"].tolist(), e["length"].tolist(),
-                                  strict=True), weight="length")
+    G = nx_graph(net)
     nx_build = time.perf_counter() - t0
     src_ids = g.node_ids[sources]
-    ref = _nx_distances(G, src_ids, g.node_ids)
-    t_nx = measure(lambda: _nx_distances(G, src_ids, g.node_ids), nx_runs, warmup=0)
+    ref = nx_distances(G, src_ids, g.node_ids)
+    t_nx = measure(lambda: nx_distances(G, src_ids, g.node_ids), nx_runs, warmup=0)
     diff, ok = _agree(ours, ref)
     ratio = float(np.median(t_nx)) / med
     rows.append(Row("kernel networkx multi_source_dijkstra", size, t_nx,
-                    peak_mb=peak_mb(lambda: _nx_distances(G, src_ids, g.node_ids)),
+                    peak_mb=peak_mb(lambda: nx_distances(G, src_ids, g.node_ids)),
                     ratio=ratio, ratio_vs="networkx/ours", target=">= 20x", met=ratio >= 20,
                     note=f"graph build {nx_build:.2f} s not counted; agreement with ours: "
                          f"max|diff| {diff:.3g} m ({'ok' if ok else 'DIFFERS'})",

@@ -211,9 +211,12 @@ def test_export_page_builds_download(monkeypatch: pytest.MonkeyPatch, synth_stor
     assert at.session_state["_export"][1][:2] == b"PK"  # a zip
 
 
-def test_export_bytes_formats(synth_store: Path) -> None:
+def test_export_bytes_formats(synth_store: Path, tmp_path: Path) -> None:
     import io
+    import json
     import zipfile
+
+    import geopandas as gpd
 
     from app.view_export import export_bytes
     from geo.store import open_snapshot
@@ -221,8 +224,21 @@ def test_export_bytes_formats(synth_store: Path) -> None:
     snap = open_snapshot("blekinge", synth_store)
     gpkg = export_bytes(snap, "gpkg", ["transit"], None)
     assert gpkg[:16] == b"SQLite format 3\x00"
+    (tmp_path / "x.gpkg").write_bytes(gpkg)
+    transit = gpd.read_file(tmp_path / "x.gpkg", layer="transit")
+    assert sorted(transit["name"]) == ["Betaköping station", "Epsilon C"]
     z = zipfile.ZipFile(io.BytesIO(export_bytes(snap, "geojson", ["transit"], None)))
-    assert any(n.endswith(".geojson") or n.endswith(".json") for n in z.namelist())
+    # the chosen layer and the base layers, each its own GeoJSON file, beside metadata.json
+    assert sorted(z.namelist()) == ["ATTRIBUTION.txt", "boundary.geojson", "localities.geojson",
+                                    "metadata.json", "municipalities.geojson", "transit.geojson"]
+    features = json.loads(z.read("transit.geojson"))["features"]
+    assert [(f["properties"]["name"], f["properties"]["kind"]) for f in features] == [
+        ("Betaköping station", "rail_station"), ("Epsilon C", "rail_station")]
+    assert [f["geometry"]["coordinates"] for f in features] == [[15.081, 56.221],
+                                                               [15.359, 56.209]]
+    localities = json.loads(z.read("localities.geojson"))["features"]
+    assert [f["properties"]["code"] for f in localities] == ["S001", "S002", "S003", "S004",
+                                                             "S005"]
 
 
 def test_data_page(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
@@ -238,6 +254,7 @@ def test_data_page(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
 
 
 # -- the real pack ------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.pack
 def test_blekinge_map_and_profile(monkeypatch: pytest.MonkeyPatch, blekinge_store: Path) -> None:
     at = _run(monkeypatch, blekinge_store)

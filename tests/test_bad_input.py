@@ -19,10 +19,11 @@ def _store_digest(data: Path) -> dict[str, str]:
             for p in sorted(data.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture()
-def store(pack_dir: Path, tmp_path: Path) -> Path:
-    """A data dir with a good Blekinge snapshot already in it."""
-    data = tmp_path / "store"
+@pytest.fixture(scope="module")
+def store(pack_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir with a good Blekinge snapshot already in it (built once: every test checks that
+    its failed build left it byte for byte unchanged, so they can share it)."""
+    data = tmp_path_factory.mktemp("bad_input") / "store"
     assert main(["--data-dir", str(data), "build", "--pack", str(pack_dir), "--offline", "--quiet",
                  "--no-default-packs"]) == 0
     return data

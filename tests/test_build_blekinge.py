@@ -75,6 +75,7 @@ def test_rent_table(blekinge_snapshot) -> None:  # type: ignore[no-untyped-def]
     assert elig.set_index("municipality").loc["1060", "Andel (%) elever behöriga till yrkesprog."] == 88.7
 
 
+@pytest.mark.slow
 def test_cli_build_then_info(pack_dir: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     rc = main(["--data-dir", str(tmp_path), "build", "--region", "blekinge", "--pack", str(pack_dir),
                "--offline", "--quiet"])
@@ -95,6 +96,7 @@ def test_cli_build_then_info(pack_dir: Path, tmp_path: Path, capsys) -> None:  #
     assert "Naturvårdsverket" in out and "Skolverket" in out
 
 
+@pytest.mark.slow
 def test_rebuild_is_stable(pack_dir: Path, tmp_path: Path) -> None:
     from geo.build import build_region
 
@@ -107,6 +109,7 @@ def test_rebuild_is_stable(pack_dir: Path, tmp_path: Path) -> None:
     assert open_snapshot("blekinge", tmp_path).layer_status("transit").count == expected
 
 
+@pytest.mark.slow
 def test_default_packs_are_picked_up(pack_dir: Path, tmp_path: Path) -> None:
     from geo.build import build_region
 
@@ -116,6 +119,7 @@ def test_default_packs_are_picked_up(pack_dir: Path, tmp_path: Path) -> None:
     assert len(snap.localities()) == 52
 
 
+@pytest.mark.slow
 def test_single_file_added_to_layer(pack_dir: Path, tmp_path: Path) -> None:
     from geo.build import build_region
 

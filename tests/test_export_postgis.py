@@ -24,6 +24,8 @@ from geo.export import ExportError, export
 from geo.settings import OSM_ATTRIBUTION
 
 pytestmark = pytest.mark.postgis
+#: The tests that talk to a real server are slow (left out of `make test-fast`).
+SERVER = pytest.mark.slow
 
 DSN_FILE = Path(os.environ.get("LIVABILITY_PG_DSN_FILE", "/tmp/livability-postgis.dsn"))
 
@@ -98,6 +100,7 @@ def _schema_exists(engine: Any, schema: str) -> bool:
                             {"s": schema}).scalar() is not None
 
 
+@SERVER
 def test_round_trip_indexes_and_metadata(snap: Any, dsn: str, engine: Any, schema: str) -> None:
     import sqlalchemy as sa
 
@@ -137,6 +140,7 @@ def test_round_trip_indexes_and_metadata(snap: Any, dsn: str, engine: Any, schem
     assert tuple(meta) == ("transit", "ODbL-1.0", OSM_ATTRIBUTION, "EPSG:3006")
 
 
+@SERVER
 def test_replace_and_append(snap: Any, dsn: str, engine: Any, schema: str) -> None:
     export(snap, "postgis", dsn, layers=["schools"], schema=schema)
     export(snap, "postgis", dsn, layers=["schools"], schema=schema, mode="append")
@@ -147,6 +151,7 @@ def test_replace_and_append(snap: Any, dsn: str, engine: Any, schema: str) -> No
     assert got.crs.to_epsg() == 4326
 
 
+@SERVER
 def test_failure_midway_rolls_back_everything(snap: Any, dsn: str, engine: Any, schema: str,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     real = ep.write_postgis_table
@@ -177,6 +182,7 @@ def test_failure_midway_rolls_back_everything(snap: Any, dsn: str, engine: Any, 
     assert _count(engine, schema, "transit") is None
 
 
+@SERVER
 def test_sql_error_midway_rolls_back(snap: Any, dsn: str, engine: Any, schema: str,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A real database error (a column that does not fit) rolls back and is reported clearly."""
@@ -193,6 +199,7 @@ def test_sql_error_midway_rolls_back(snap: Any, dsn: str, engine: Any, schema: s
     assert _count(engine, schema, "transit") is None
 
 
+@SERVER
 def test_replace_keeps_user_views(snap: Any, dsn: str, engine: Any, schema: str) -> None:
     """Replacing a table a planner built a view on fails and rolls back; the view survives."""
     import sqlalchemy as sa
@@ -206,6 +213,7 @@ def test_replace_keeps_user_views(snap: Any, dsn: str, engine: Any, schema: str)
     assert _count(engine, schema, "transit") is None
 
 
+@SERVER
 def test_cli_postgis(snap: Any, dsn: str, engine: Any, schema: str, tmp_path: Path,
                      capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["--data-dir", str(tmp_path / "data"), "export", "--region", REGION,

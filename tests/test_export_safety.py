@@ -331,15 +331,22 @@ def _meet_at_the_claim(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(ge, claim, at_once)
 
 
+#: One race per format in the unit suite (the barrier makes every run a real race at the claim);
+#: `make test` repeats it 8 times for other interleavings after the barrier.
+RACE_RUNS = [1, pytest.param(8, marks=pytest.mark.slow, id="8-runs")]
+
+
+@pytest.mark.parametrize("runs", RACE_RUNS)
 @pytest.mark.parametrize(("fmt", "name", "layers"), [("gpkg", "x.gpkg", ["schools"]),
                                                      ("csv", "c", ["schools"]),
                                                      ("geojson", "t.geojson", ["transit"])])
 def test_two_threads_racing_for_a_new_name_one_wins(tmp_path: Path, w: Path, snap: Any,
                                                     monkeypatch: pytest.MonkeyPatch, fmt: str,
-                                                    name: str, layers: list[str]) -> None:
+                                                    name: str, layers: list[str],
+                                                    runs: int) -> None:
     """Both writers pass the early check, then meet at the claim: exactly one may win."""
     _meet_at_the_claim(monkeypatch)
-    for run in range(8):
+    for run in range(runs):
         out = w / f"{run}-{name}"
         results = _race(tmp_path / "data", fmt, out, layers)
         wins = [r for r in results if isinstance(r, ge.ExportReport)]
@@ -348,7 +355,7 @@ def test_two_threads_racing_for_a_new_name_one_wins(tmp_path: Path, w: Path, sna
         assert str(errors[0]) == (f"{out} already exists (another export created it meanwhile); "
                                   "pass --force to overwrite it or choose another --out")
         _assert_complete(fmt, out, snap, layers[0])
-    want = sorted(["keep.txt", *(f"{r}-{name}" for r in range(8))])
+    want = sorted(["keep.txt", *(f"{r}-{name}" for r in range(runs))])
     assert sorted(p.name for p in w.iterdir()) == want  # no temporary file left behind
 
 

@@ -36,10 +36,12 @@ def _digest(data: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir with a Blekinge snapshot (offline, no pack: quick) to prove failures change nothing."""
+def store(tmp_path_factory: pytest.TempPathFactory, towns_pack: Path) -> Path:
+    """A data dir with a Blekinge snapshot (offline, two synthetic towns: quick) to prove failures
+    change nothing."""
     data = tmp_path_factory.mktemp("safety_store")
-    assert main(["--data-dir", str(data), "build", "--offline", "--quiet", "--no-default-packs"]) == 0
+    assert main(["--data-dir", str(data), "build", "--offline", "--quiet", "--no-default-packs",
+                 "--pack", str(towns_pack)]) == 0
     return data
 
 
@@ -219,12 +221,12 @@ def test_sweref_coordinates_without_crs(store: Path, tmp_path: Path, capsys) -> 
     assert "SWEREF 99 TM (EPSG:3006) metres, not WGS 84 degrees" in err and "--file-crs 3006" in err
 
 
-def test_sweref_coordinates_with_file_crs(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_sweref_coordinates_with_file_crs(tmp_path: Path, towns_pack: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     e, n = _sweref(*STORTORGET)
     f = _csv(tmp_path, f"name,lon,lat\nStortorget (test),{e:.1f},{n:.1f}\n")
     data = tmp_path / "store"
     assert main(["--data-dir", str(data), "build", "--offline", "--quiet", "--no-default-packs",
-                 "--file", f"culture={f}", "--file-crs", "3006"]) == 0
+                 "--pack", str(towns_pack), "--file", f"culture={f}", "--file-crs", "3006"]) == 0
     culture = open_snapshot("blekinge", data).layer("culture")
     row = culture.iloc[0]
     assert (len(culture), row["name"], row["municipality"]) == (1, "Stortorget (test)", "1080")
@@ -246,25 +248,26 @@ def test_bad_file_crs(store: Path, tmp_path: Path, capsys) -> None:  # type: ign
     assert "--file-crs 'EPSG:99999' is not a CRS pyproj knows" in err
 
 
-def test_swapped_lat_lon(store: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_swapped_lat_lon(store: Path, tmp_path: Path, towns_pack: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     rows = "".join(f"{name},{lon},{lat}\n" for name, (lat, lon) in
                    {"a": MARINMUSEUM, "b": STORTORGET, "c": (56.2069, 15.2829)}.items())
     f = _csv(tmp_path, "name,lat,lon\n" + rows)  # the header says lat,lon; the values are lon,lat
-    err = _fails(store, capsys, "--file", f"culture={f}")
+    err = _fails(store, capsys, "--pack", str(towns_pack), "--file", f"culture={f}")
     assert "file places.csv: 3 of 3 features lie outside Blekinge län" in err
     assert "latitude and longitude look swapped" in err
 
 
-def test_wrong_declared_crs(store: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_declared_crs(store: Path, tmp_path: Path, towns_pack: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     f = _csv(tmp_path, "name,lat,lon\nA,56.1612,15.5869\nB,56.2069,15.2829\n")
-    err = _fails(store, capsys, "--file", f"culture={f}", "--file-crs", "3006")  # degrees read as metres
+    err = _fails(store, capsys, "--pack", str(towns_pack), "--file", f"culture={f}",
+                 "--file-crs", "3006")  # degrees read as metres
     assert "2 of 2 features lie outside Blekinge län" in err and "check its CRS" in err
 
 
-def test_file_for_another_region(store: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_file_for_another_region(store: Path, tmp_path: Path, towns_pack: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     f = _csv(tmp_path, "name,lat,lon\nStockholms stadsbibliotek,59.3434,18.0549\nKarlskrona,56.1612,15.5869\n"
                        "Uppsala,59.8586,17.6389\n")
-    err = _fails(store, capsys, "--file", f"culture={f}")
+    err = _fails(store, capsys, "--pack", str(towns_pack), "--file", f"culture={f}")
     assert "2 of 3 features lie outside Blekinge län" in err and "--region is the area the file covers" in err
 
 
@@ -277,6 +280,7 @@ def _scb_distance_m(lat: float, lon: float) -> float:
     return float(mun.distance(gpd.GeoSeries([Point(lon, lat)], crs=4326).to_crs(3006).iloc[0]).min())
 
 
+@pytest.mark.slow
 @pytest.mark.pack
 def test_coastal_karlskrona_points_kept_and_drops_counted(pack_dir: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     places = {"Marinmuseum": MARINMUSEUM, "Saltö": SALTO, "Långö": LANGO}
@@ -341,13 +345,14 @@ def _polygon_file(path: Path, ring: list[tuple[float, float]]) -> Path:
     return path
 
 
-def test_bow_tie_region_is_repaired(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_bow_tie_region_is_repaired(tmp_path: Path, towns_pack: Path,
+                                    caplog: pytest.LogCaptureFixture) -> None:
     bow = _polygon_file(tmp_path / "bowtie.geojson",
                         [(15.3, 56.1), (15.7, 56.3), (15.7, 56.1), (15.3, 56.3), (15.3, 56.1)])
     data = tmp_path / "store"
     with caplog.at_level(logging.WARNING, logger="geo.regions"):
         assert main(["--data-dir", str(data), "build", "--region", str(bow), "--offline", "--quiet",
-                     "--no-default-packs"]) == 0
+                     "--no-default-packs", "--pack", str(towns_pack)]) == 0
     assert "1 invalid polygon(s) repaired with make_valid (Self-intersection" in caplog.text
     boundary = open_snapshot("bowtie", data).boundary().geometry.iloc[0]
     assert boundary.is_valid and boundary.geom_type == "MultiPolygon"

@@ -99,6 +99,7 @@ def model_gaps(snapshot: Any, key: str) -> list[str]:
     return kind_gaps(snapshot.manifest["layers"][ind.layer].get("gaps", []), ind.kinds)[0]
 
 
+@pytest.mark.slow
 @pytest.mark.pack
 def test_added_hospital_file_moves_karlskrona_to_a_few_km(pack_dir: Path, tmp_path: Path) -> None:
     from geo.build import build_region

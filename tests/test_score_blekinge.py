@@ -108,6 +108,7 @@ def test_rank_bands_present(model) -> None:  # type: ignore[no-untyped-def]
     assert (bands["rank_high"] > bands["rank_low"]).any()
 
 
+@pytest.mark.slow
 def test_cli_table_and_explain(blekinge_store, pack_dir, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "scores.csv"
     rc = main(["--data-dir", str(blekinge_store), "score", "--region", "blekinge", "--persona",

@@ -7,7 +7,7 @@ import pytest
 from _score_fixtures import STATION, make_snapshot
 
 from geo.access import weighted_median
-from geo.errors import RegionNotFoundError, UnknownLayerError
+from geo.errors import LimitError, RegionNotFoundError, UnknownLayerError
 from geo.network import project_lonlat
 from geo.scoring import STAT_CAP, build_model, compose, explain, score
 from geo.store import open_snapshot
@@ -80,7 +80,7 @@ def test_persona_changes_ranking(model) -> None:  # type: ignore[no-untyped-def]
 def test_weights_validated(model) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UnknownLayerError, match="Did you mean schools"):
         score(model, {"scools": 2})
-    with pytest.raises(Exception, match="all theme weights are 0"):
+    with pytest.raises(LimitError, match="all theme weights are 0"):
         score(model, {t: 0 for t in model.themes})
 
 

