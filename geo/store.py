@@ -70,6 +70,7 @@ import pandas as pd
 from . import __version__
 from .errors import LivabilityError, StoreError
 from .fsutil import fsync_dir
+from .geoparquet import read_geoparquet
 from .messages import Message
 from .regions import region_key
 from .schema import Provenance, empty_features
@@ -651,7 +652,7 @@ class Snapshot:
         if p is None:
             return None
         try:
-            gdf = gpd.read_parquet(p)
+            gdf = read_geoparquet(p)
         except Exception as exc:  # pyarrow raises several types for damaged files
             raise StoreError(f"cannot read {p}: {exc}. Rebuild with 'livability build'.") from exc
         self._check_rows(rel, gdf)
