@@ -368,50 +368,50 @@ _ENGINE: dict[str, tuple[str, str]] = {
         "tom regionnyckel; ange en region, till exempel blekinge",
     ),
     "msg.store_key_long": (
-        "region key {key!r}... is {n:,} characters long; the limit is {limit}: use a shorter "
+        "region key {region!r}... is {n:,} characters long; the limit is {limit}: use a shorter "
         "region name",
-        "regionnyckeln {key!r}... är {n:,} tecken lång; gränsen är {limit}: använd ett kortare "
+        "regionnyckeln {region!r}... är {n:,} tecken lång; gränsen är {limit}: använd ett kortare "
         "regionnamn",
     ),
     "msg.store_key_bad": (
-        "region key {key!r} is not a plain folder name (letters, digits, '-' and '_', not starting "
+        "region key {region!r} is not a plain folder name (letters, digits, '-' and '_', not starting "
         "with '.' or '-'); use a region name such as blekinge",
-        "regionnyckeln {key!r} är inte ett enkelt mappnamn (bokstäver, siffror, '-' och '_', som "
+        "regionnyckeln {region!r} är inte ett enkelt mappnamn (bokstäver, siffror, '-' och '_', som "
         "inte börjar med '.' eller '-'); använd ett regionnamn, till exempel blekinge",
     ),
     "msg.store_missing": (
-        "No snapshot for region {key!r} in {root}.{close:close}{known:built} Build it with: "
-        "livability build --region {key}",
-        "Ingen ögonblicksbild för regionen {key!r} i {root}.{close:close}{known:built} Bygg den "
-        "med: livability build --region {key}",
+        "No snapshot for region {region!r} in {root}.{close:close}{known:built} Build it with: "
+        "livability build --region {region}",
+        "Ingen ögonblicksbild för regionen {region!r} i {root}.{close:close}{known:built} Bygg den "
+        "med: livability build --region {region}",
     ),
     "msg.store_link_broken": (
         "{shown} points to {folder}, which is missing; the snapshot is damaged. Rebuild with: "
-        "livability build --region {key}",
+        "livability build --region {region}",
         "{shown} pekar på {folder}, som saknas; ögonblicksbilden är skadad. Bygg om med: "
-        "livability build --region {key}",
+        "livability build --region {region}",
     ),
     "msg.store_manifest_unreadable": (
         "The manifest of {shown} is unreadable ({error}); the snapshot is damaged. Rebuild with: "
-        "livability build --region {key}",
+        "livability build --region {region}",
         "Manifestet i {shown} går inte att läsa ({error}); ögonblicksbilden är skadad. Bygg om "
-        "med: livability build --region {key}",
+        "med: livability build --region {region}",
     ),
     "msg.store_schema": (
         "{shown} was written with store schema {version!r}, this version reads {reads}. Rebuild "
-        "with: livability build --region {key}",
+        "with: livability build --region {region}",
         "{shown} skrevs med lagringsschema {version!r}, den här versionen läser {reads}. Bygg om "
-        "med: livability build --region {key}",
+        "med: livability build --region {region}",
     ),
     "msg.store_manifest_damaged": (
         "The manifest of {shown} is damaged: {problem}. Rebuild with: livability build --region "
-        "{key}",
-        "Manifestet i {shown} är skadat: {problem}. Bygg om med: livability build --region {key}",
+        "{region}",
+        "Manifestet i {shown} är skadat: {problem}. Bygg om med: livability build --region {region}",
     ),
     "msg.store_damaged": (
-        "The snapshot in {shown} is damaged: {what}. Rebuild with: livability build --region {key}",
+        "The snapshot in {shown} is damaged: {what}. Rebuild with: livability build --region {region}",
         "Ögonblicksbilden i {shown} är skadad: {what}. Bygg om med: livability build --region "
-        "{key}",
+        "{region}",
     ),
     "msg.store_file_unreadable": (
         "cannot read {path}: {error}. Rebuild with 'livability build'.",
@@ -436,9 +436,9 @@ _ENGINE: dict[str, tuple[str, str]] = {
         "regionnamnet {text!r} innehåller ett NUL-tecken; skriv det igen",
     ),
     "msg.region_code_unknown": (
-        "No county or municipality with code {code!r}. County codes are 01-25 (Blekinge is 10); "
+        "No county or municipality with code {given!r}. County codes are 01-25 (Blekinge is 10); "
         "municipality codes have four digits (Karlskrona is 1080)",
-        "Inget län eller ingen kommun har koden {code!r}. Länskoder är 01–25 (Blekinge är 10); "
+        "Inget län eller ingen kommun har koden {given!r}. Länskoder är 01–25 (Blekinge är 10); "
         "kommunkoder har fyra siffror (Karlskrona är 1080)",
     ),
     "msg.region_unknown": (

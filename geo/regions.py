@@ -259,7 +259,7 @@ def _lookup(text: str) -> tuple[str, pd.Series] | None:
         hit = cty[cty["code"] == text.zfill(2)] if county else mun[mun["code"] == text.zfill(4)]
         if len(hit):
             return ("county" if county else "municipality"), hit.iloc[0]
-        raise RegionNotFoundError(message=Message("region_code_unknown", {"code": text}))
+        raise RegionNotFoundError(message=Message("region_code_unknown", {"given": text}))
     n = _norm(text)
     for level, frame in (("county", cty), ("municipality", mun)):
         names = frame["name"].map(_norm)

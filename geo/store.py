@@ -307,10 +307,10 @@ def _check_key(key: str) -> str:
     if not isinstance(key, str) or not key:
         raise StoreError(message=Message("store_key_empty"))
     if len(key) > MAX_KEY_LENGTH:
-        raise StoreError(message=Message("store_key_long", {"key": key[:30], "n": len(key),
+        raise StoreError(message=Message("store_key_long", {"region": key[:30], "n": len(key),
                                                             "limit": MAX_KEY_LENGTH}))
     if not _KEY.fullmatch(key):
-        raise StoreError(message=Message("store_key_bad", {"key": key[:60]}))
+        raise StoreError(message=Message("store_key_bad", {"region": key[:60]}))
     return key
 
 
@@ -479,16 +479,16 @@ def _read_manifest(mpath: Path, shown: Path, key: str) -> Manifest:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StoreError(message=Message("store_manifest_unreadable", {
-            "shown": str(shown), "error": str(exc), "key": key})) from exc
+            "shown": str(shown), "error": str(exc), "region": key})) from exc
     if isinstance(manifest, dict) and "schema_version" in manifest \
             and manifest["schema_version"] != SCHEMA_VERSION:
         raise StoreError(message=Message("store_schema", {
             "shown": str(shown), "version": manifest["schema_version"], "reads": SCHEMA_VERSION,
-            "key": key}))
+            "region": key}))
     problem = _manifest_problem(manifest)
     if problem:
         raise StoreError(message=Message("store_manifest_damaged", {
-            "shown": str(shown), "problem": problem, "key": key}))
+            "shown": str(shown), "problem": problem, "region": key}))
     return cast(Manifest, manifest)  # its structure checked just above
 
 
@@ -624,7 +624,7 @@ class Snapshot:
     # -- data -----------------------------------------------------------------------------
     def _damaged(self, what: str) -> StoreError:
         return StoreError(message=Message("store_damaged", {
-            "shown": str(self.path), "what": what, "key": self.path.name}))
+            "shown": str(self.path), "what": what, "region": self.path.name}))
 
     def _file(self, rel: str) -> Path | None:
         """The stored file ``rel``, None when the snapshot has none; StoreError when it vanished."""
@@ -750,19 +750,19 @@ def open_snapshot(
     folder = _locate(root, region_key)
     if folder is not None and shown.is_symlink() and not folder.is_dir():
         raise StoreError(message=Message("store_link_broken", {
-            "shown": str(shown), "folder": str(folder), "key": region_key}))
+            "shown": str(shown), "folder": str(folder), "region": region_key}))
     if folder is None or not (folder / MANIFEST).is_file():
         known = list_snapshots(root)
         close = difflib.get_close_matches(region_key, known, n=3)
         raise StoreError(message=Message("store_missing", {
-            "key": region_key, "root": str(root), "close": close, "known": known}))
+            "region": region_key, "root": str(root), "close": close, "known": known}))
     manifest = _read_manifest(folder / MANIFEST, shown, region_key)
     if verify:
         bad = _verify(folder, manifest)
         if bad:
             what = f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}"
             raise StoreError(message=Message("store_damaged", {
-                "shown": str(shown), "what": what, "key": region_key}))
+                "shown": str(shown), "what": what, "region": region_key}))
     return Snapshot(shown, manifest, folder)
 
 
