@@ -89,7 +89,7 @@ def main() -> None:
             _init_state(None)
             lang = st.session_state["lang"]
             st.title(t("app_title", lang))
-            error_panel(str(exc), key.region, lang)
+            error_panel(exc, key.region, lang)
             return
     _init_state(known, aliases)
     _apply_goto()
@@ -113,7 +113,7 @@ def main() -> None:
         compute_result(ctx)
         VIEWS[st.session_state["page"]](ctx)
     except LivabilityError as exc:
-        error_panel(str(exc), key.region, lang)
+        error_panel(exc, key.region, lang)
     except Exception as exc:
         log.exception("view %s failed", st.session_state.get("page"))
         error_panel(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.catalog import fmt_number, layer_title, persona_title, t
+from geo.errors import LivabilityError
 from geo.messages import Message, render
 from layers import LAYERS, PERSONAS
 
@@ -24,6 +25,7 @@ __all__ = [
     "coverage_label",
     "engine_text",
     "error_panel",
+    "error_text",
     "layer_reason",
     "num",
     "place_options",
@@ -215,12 +217,23 @@ def weights_sidebar(lang: str) -> tuple[str, dict[str, float]]:
     return persona, weights
 
 
-def error_panel(message: str, region: str, lang: str, *, generic: bool = False) -> None:
+def error_text(error: BaseException | str, lang: str) -> str:
+    """The text of ``error`` for a reader of ``lang``: a :class:`LivabilityError` with a message
+    rendered in ``lang`` (its English text otherwise), any other exception's text, or ``error``."""
+    if isinstance(error, LivabilityError):
+        return error.render(lang)
+    return str(error)
+
+
+def error_panel(error: BaseException | str, region: str, lang: str, *,
+                generic: bool = False) -> None:
     """Show an error as a panel that says what to do (never a stack trace).
 
-    ``message`` (an exception's text: it may quote names and paths from data) is shown escaped;
-    the advice is to rebuild ``region``, or (``generic``) the longer advice for unexpected errors.
+    ``error`` (an exception, shown in ``lang`` when it carries a message, or a text) may quote
+    names and paths from data: it is shown escaped. The advice is to rebuild ``region``, or
+    (``generic``) the longer advice for unexpected errors.
     """
+    message = error_text(error, lang)
     todo = t("error_generic_todo", lang, region=safe_text(region, "code")) if generic \
         else f"`livability build --region {safe_text(region, 'code')}`"
     st.error(f"**{t('error_title', lang)}**\n\n{safe_text(message)}\n\n"

@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from geo import scoring, sensitivity
-from geo.errors import LivabilityError
+from geo.errors import LivabilityError, Renderable
 from geo.regions import region_key
 from geo.settings import DEFAULT_REGION, data_dir
 from geo.store import MANIFEST, Snapshot, list_snapshots, open_snapshot, snapshot_dir
@@ -97,12 +97,19 @@ class ScoreResult:
     localities: pd.DataFrame | None = None
     municipalities: pd.DataFrame | None = None
     cells: pd.DataFrame | None = None
+    #: why there are no scores, in English ("" when scored)
     error: str = ""
+    #: the error's message, for :meth:`error_in` (None: free text, or no error)
+    message: Renderable | None = None
 
     @property
     def ok(self) -> bool:
         """True when locality scores exist."""
         return self.localities is not None and len(self.localities) > 0
+
+    def error_in(self, lang: str) -> str:
+        """Why there are no scores, in ``lang`` when the error carried a message ("" when scored)."""
+        return self.message.render(lang) if self.message is not None else self.error
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -111,7 +118,7 @@ def _score(key: SnapKey, weights: tuple[tuple[str, float], ...]) -> ScoreResult:
         model = get_model(key)
         s = scoring.score(model, weights=dict(weights))
     except LivabilityError as exc:
-        return ScoreResult(error=str(exc))
+        return ScoreResult(error=str(exc), message=exc.message)
     except Exception as exc:  # scoring is another team's module; never let it kill the page
         log.exception("scoring failed")
         return ScoreResult(error=f"{type(exc).__name__}: {exc}".splitlines()[0][:300])

@@ -52,7 +52,7 @@ def render(ctx: Ctx) -> None:
         **bound("compare_kind", ctx.lang), format_func=ctx.t))
     if not ctx.result.ok:
         st.info(ctx.t("no_scores") if not ctx.result.error
-                else ctx.t("scores_failed", msg=safe_text(ctx.result.error)))
+                else ctx.t("scores_failed", msg=safe_text(ctx.result.error_in(ctx.lang))))
         return
     if kind == "localities":
         opts = place_options(ctx)

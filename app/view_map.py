@@ -216,7 +216,7 @@ def render(ctx: Ctx) -> None:
     hexagons = st.sidebar.toggle(ctx.t("show_hexagons"), value=True, key="hexagons")
     if not ctx.result.ok:
         if ctx.result.error:
-            st.warning(ctx.t("scores_failed", msg=safe_text(ctx.result.error)))
+            st.warning(ctx.t("scores_failed", msg=safe_text(ctx.result.error_in(ctx.lang))))
         else:
             st.info(ctx.t("no_scores"))
     notes = []

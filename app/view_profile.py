@@ -173,7 +173,7 @@ def render(ctx: Ctx) -> None:
         st.caption(f"{ctx.t('municipality')}: {safe_text(muni_name)}")
     if row is None:
         st.info(ctx.t("no_scores") if not ctx.result.error
-                else ctx.t("scores_failed", msg=safe_text(ctx.result.error)))
+                else ctx.t("scores_failed", msg=safe_text(ctx.result.error_in(ctx.lang))))
     else:
         c1, c2, c3 = st.columns(3)
         c1.metric(ctx.t("score"), num(float(row["composite"]), ctx.lang)

@@ -360,6 +360,168 @@ _ENGINE: dict[str, tuple[str, str]] = {
     "source.osm-online": ("OpenStreetMap (Overpass)", "OpenStreetMap (Overpass)"),
     "source.gtfs-zip": ("GTFS zip", "GTFS-zipfilen"),
     "source.gtfs-url": ("GTFS feed URL", "GTFS-flödet (URL)"),
+    # errors a user of the app can meet (LivabilityError(message=Message(...))): opening a
+    # snapshot (geo/store.py), resolving a region or place (geo/regions.py, geo/scoring.py),
+    # weights (geo/scoring.py) and exports (geo/export.py). English: byte for byte the old text.
+    "msg.store_key_empty": (
+        "empty region key; give a region such as blekinge",
+        "tom regionnyckel; ange en region, till exempel blekinge",
+    ),
+    "msg.store_key_long": (
+        "region key {region!r}... is {n:,} characters long; the limit is {limit}: use a shorter "
+        "region name",
+        "regionnyckeln {region!r}... är {n:,} tecken lång; gränsen är {limit}: använd ett kortare "
+        "regionnamn",
+    ),
+    "msg.store_key_bad": (
+        "region key {region!r} is not a plain folder name (letters, digits, '-' and '_', not starting "
+        "with '.' or '-'); use a region name such as blekinge",
+        "regionnyckeln {region!r} är inte ett enkelt mappnamn (bokstäver, siffror, '-' och '_', som "
+        "inte börjar med '.' eller '-'); använd ett regionnamn, till exempel blekinge",
+    ),
+    "msg.store_missing": (
+        "No snapshot for region {region!r} in {root}.{close:close}{known:built} Build it with: "
+        "livability build --region {region}",
+        "Ingen ögonblicksbild för regionen {region!r} i {root}.{close:close}{known:built} Bygg den "
+        "med: livability build --region {region}",
+    ),
+    "msg.store_link_broken": (
+        "{shown} points to {folder}, which is missing; the snapshot is damaged. Rebuild with: "
+        "livability build --region {region}",
+        "{shown} pekar på {folder}, som saknas; ögonblicksbilden är skadad. Bygg om med: "
+        "livability build --region {region}",
+    ),
+    "msg.store_manifest_unreadable": (
+        "The manifest of {shown} is unreadable ({error}); the snapshot is damaged. Rebuild with: "
+        "livability build --region {region}",
+        "Manifestet i {shown} går inte att läsa ({error}); ögonblicksbilden är skadad. Bygg om "
+        "med: livability build --region {region}",
+    ),
+    "msg.store_schema": (
+        "{shown} was written with store schema {version!r}, this version reads {reads}. Rebuild "
+        "with: livability build --region {region}",
+        "{shown} skrevs med lagringsschema {version!r}, den här versionen läser {reads}. Bygg om "
+        "med: livability build --region {region}",
+    ),
+    "msg.store_manifest_damaged": (
+        "The manifest of {shown} is damaged: {problem}. Rebuild with: livability build --region "
+        "{region}",
+        "Manifestet i {shown} är skadat: {problem}. Bygg om med: livability build --region {region}",
+    ),
+    "msg.store_damaged": (
+        "The snapshot in {shown} is damaged: {what}. Rebuild with: livability build --region {region}",
+        "Ögonblicksbilden i {shown} är skadad: {what}. Bygg om med: livability build --region "
+        "{region}",
+    ),
+    "msg.store_file_unreadable": (
+        "cannot read {path}: {error}. Rebuild with 'livability build'.",
+        "kan inte läsa {path}: {error}. Bygg om med 'livability build'.",
+    ),
+    "msg.store_no_boundary": (
+        "{path} has no boundary.parquet; rebuild the region",
+        "{path} saknar boundary.parquet; bygg om regionen",
+    ),
+    "msg.region_empty": (
+        "empty region name; try 'blekinge' or a county/municipality code",
+        "tomt regionnamn; prova 'blekinge' eller en läns- eller kommunkod",
+    ),
+    "msg.region_too_long": (
+        "region name {text!r}... is {n:,} characters long; the limit is {limit}. Give a county or "
+        "municipality name or code (blekinge, 10, Karlskrona), a polygon file, or osm:NAME",
+        "regionnamnet {text!r}... är {n:,} tecken långt; gränsen är {limit}. Ange ett läns- eller "
+        "kommunnamn eller en kod (blekinge, 10, Karlskrona), en polygonfil eller osm:NAMN",
+    ),
+    "msg.region_nul": (
+        "region name {text!r} contains a NUL character; retype it",
+        "regionnamnet {text!r} innehåller ett NUL-tecken; skriv det igen",
+    ),
+    "msg.region_code_unknown": (
+        "No county or municipality with code {given!r}. County codes are 01-25 (Blekinge is 10); "
+        "municipality codes have four digits (Karlskrona is 1080)",
+        "Inget län eller ingen kommun har koden {given!r}. Länskoder är 01–25 (Blekinge är 10); "
+        "kommunkoder har fyra siffror (Karlskrona är 1080)",
+    ),
+    "msg.region_unknown": (
+        "Unknown region {text!r}.{close:close} Give a Swedish county or municipality (name or "
+        "code), a polygon file, or an OpenStreetMap place as 'osm:NAME' (online)",
+        "Okänd region {text!r}.{close:close} Ange ett svenskt län eller en kommun (namn eller "
+        "kod), en polygonfil eller en plats i OpenStreetMap som 'osm:NAMN' (kräver nätet)",
+    ),
+    "msg.no_localities": (
+        "the snapshot of {region!r} has no localities; rebuild it with a source of localities (the "
+        "data pack's tätorter or OSM places)",
+        "ögonblicksbilden för {region!r} har inga orter; bygg om den med en källa för orter "
+        "(datapaketets tätorter eller platser från OSM)",
+    ),
+    "msg.theme_unknown": (
+        "No theme {theme!r} to weigh.{close:close_nc} Themes: {themes:list}",
+        "Inget tema {theme!r} att vikta.{close:close_nc} Teman: {themes:list}",
+    ),
+    "msg.weight_range": (
+        "weight {theme}={value} is not a number from 0 to {max:g}; give each theme a weight in "
+        "0-{max:g} (e.g. schools=3; 0 leaves a theme out)",
+        "vikten {theme}={value} är inte ett tal från 0 till {max:g}; ge varje tema en vikt i "
+        "0–{max:g} (t.ex. schools=3; 0 lämnar ett tema utanför)",
+    ),
+    "msg.weights_zero": (
+        "all theme weights are 0; give at least one theme a weight > 0",
+        "alla temavikter är 0; ge minst ett tema en vikt över 0",
+    ),
+    "msg.locality_unknown": (
+        "No locality {place!r} in {region_name}.{close:close_nc} Run 'livability score --region "
+        "{region}' to list them.",
+        "Ingen ort {place!r} i {region_name}.{close:close_nc} Kör 'livability score --region "
+        "{region}' för att lista dem.",
+    ),
+    "msg.municipality_unknown": (
+        "No municipality {municipality!r} in the region {region_name}.{close:close_nc} Give a "
+        "4-digit code (1080) or a name (Karlskrona).",
+        "Ingen kommun {municipality!r} i regionen {region_name}.{close:close_nc} Ange en "
+        "fyrsiffrig kod (1080) eller ett namn (Karlskrona).",
+    ),
+    "msg.municipality_unknown_tables": (
+        "No municipality {municipality!r} in the snapshot's tables.{close:close_nc} Give a "
+        "4-digit code (1080) or a name (Karlskrona).",
+        "Ingen kommun {municipality!r} i ögonblicksbildens tabeller.{close:close_nc} Ange en "
+        "fyrsiffrig kod (1080) eller ett namn (Karlskrona).",
+    ),
+    "msg.export_format_unknown": (
+        "unknown export format {fmt!r}; use one of {formats:list}",
+        "okänt exportformat {fmt!r}; använd ett av {formats:list}",
+    ),
+    "msg.export_geojson_crs": (
+        "GeoJSON (RFC 7946) is WGS 84 only, not EPSG:{crs}; use --crs 4326, or --format "
+        "gpkg/parquet/csv for SWEREF 99 TM",
+        "GeoJSON (RFC 7946) är bara WGS 84, inte EPSG:{crs}; använd --crs 4326, eller --format "
+        "gpkg/parquet/csv för SWEREF 99 TM",
+    ),
+    "msg.export_write": (
+        "cannot write {path}: {reason}; {hint:export_hint} (nothing was written; the previous "
+        "output, if any, is unchanged)",
+        "kan inte skriva {path}: {reason}; {hint:export_hint} (inget skrevs; en tidigare export "
+        "är i så fall oförändrad)",
+    ),
+    "msg.export_failed": (
+        "export to {path} failed and was not written ({error}); the previous output, if any, is "
+        "unchanged",
+        "exporten till {path} misslyckades och skrevs inte ({error}); en tidigare export är i så "
+        "fall oförändrad",
+    ),
+    # words of the error specs (geo.messages.SPECS: close, close_nc, built, export_hint)
+    "err.did_you_mean": ("Did you mean: {names}?", "Menade du: {names}?"),
+    "err.did_you_mean_nc": ("Did you mean {names}?", "Menade du {names}?"),
+    "err.built_regions": ("Built regions: {names}.", "Byggda regioner: {names}."),
+    "export_hint.ENOSPC": ("free space or choose another --out",
+                           "frigör utrymme eller välj en annan --out"),
+    "export_hint.EDQUOT": ("free space (disk quota exceeded) or choose another --out",
+                           "frigör utrymme (diskkvoten är slut) eller välj en annan --out"),
+    "export_hint.EROFS": ("the file system is read-only: choose another --out",
+                          "filsystemet är skrivskyddat: välj en annan --out"),
+    "export_hint.EACCES": ("check the folder's permissions or choose another --out",
+                           "kontrollera mappens behörigheter eller välj en annan --out"),
+    "export_hint.EPERM": ("check the folder's permissions or choose another --out",
+                          "kontrollera mappens behörigheter eller välj en annan --out"),
+    "export_hint.other": ("choose another --out", "välj en annan --out"),
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from layers.errors import LivabilityError, UnknownLayerError  # defined there: layers needs no geo
+from layers.errors import LivabilityError, Renderable, UnknownLayerError  # there: layers needs no geo
 
 __all__ = [
     "DataSourceError",
@@ -10,6 +10,7 @@ __all__ = [
     "LivabilityError",
     "OfflineError",
     "RegionNotFoundError",
+    "Renderable",
     "StoreError",
     "UnknownLayerError",
 ]

@@ -69,6 +69,7 @@ from .export_files import (
 )
 from .export_postgis import MODES, redact, write_postgis
 from .fsutil import fsync_dir
+from .messages import Message
 
 if TYPE_CHECKING:  # annotations only: importing scoring here would slow `livability export` down
     from .scoring import Scores
@@ -157,12 +158,12 @@ def default_crs(fmt: str) -> int:
 
 def _check(fmt: str, crs: int) -> _Format:
     if fmt not in FORMATS:
-        raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+        raise ExportError(message=Message("export_format_unknown", {
+            "fmt": fmt, "formats": list(FORMATS)}))
     spec = FORMATS[fmt]
     if crs not in spec.crs:
         if fmt == "geojson":
-            raise ExportError(f"GeoJSON (RFC 7946) is WGS 84 only, not EPSG:{crs}; use --crs 4326, "
-                              "or --format gpkg/parquet/csv for SWEREF 99 TM")
+            raise ExportError(message=Message("export_geojson_crs", {"crs": crs}))
         raise ExportError(f"CRS EPSG:{crs} is not supported for {fmt}; use --crs "
                           f"{' or --crs '.join(map(str, spec.crs))}")
     return spec
@@ -411,18 +412,15 @@ def _install(tmp: Path, out: Path, fmt: str, folder: bool, force: bool) -> None:
     fsync_dir(out.parent)
 
 
-_HINTS = {errno.ENOSPC: "free space or choose another --out",
-          errno.EDQUOT: "free space (disk quota exceeded) or choose another --out",
-          errno.EROFS: "the file system is read-only: choose another --out",
-          errno.EACCES: "check the folder's permissions or choose another --out",
-          errno.EPERM: "check the folder's permissions or choose another --out"}
+#: errno values with their own advice (``export_hint.<name>`` of the catalogue; others: ``other``)
+_HINTS = {errno.ENOSPC: "ENOSPC", errno.EDQUOT: "EDQUOT", errno.EROFS: "EROFS",
+          errno.EACCES: "EACCES", errno.EPERM: "EPERM"}
 
 
-def _oserror_message(out: Path, exc: OSError) -> str:
+def _oserror_message(out: Path, exc: OSError) -> Message:
     reason = exc.strerror or str(exc) or type(exc).__name__
-    hint = _HINTS.get(exc.errno or 0, "choose another --out")
-    return (f"cannot write {out}: {reason}; {hint} (nothing was written; the previous output, if "
-            "any, is unchanged)")
+    return Message("export_write", {"path": str(out), "reason": reason,
+                                    "hint": _HINTS.get(exc.errno or 0, "other")})
 
 
 def _first_line(exc: BaseException, limit: int = 300) -> str:
@@ -463,13 +461,13 @@ def _export_file(spec: _Format, fmt: str, bundle: ExportBundle, out: Path, force
         if isinstance(exc, (ExportError, KeyboardInterrupt)) or not isinstance(exc, Exception):
             raise
         if isinstance(exc, OSError):
-            raise ExportError(_oserror_message(out, exc)) from exc
+            raise ExportError(message=_oserror_message(out, exc)) from exc
         first = _first_line(exc)
         if "disk is full" in first or "No space left" in first:  # GDAL/SQLite say it their way
             full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            raise ExportError(_oserror_message(out, full)) from exc
-        raise ExportError(f"export to {out} failed and was not written ({first}); the previous "
-                          "output, if any, is unchanged") from exc
+            raise ExportError(message=_oserror_message(out, full)) from exc
+        raise ExportError(message=Message("export_failed", {
+            "path": str(out), "error": first})) from exc
     return items
 
 

@@ -38,7 +38,12 @@ parameters:
 ``band``
     a score band key of :data:`geo.scoring.BANDS` (:func:`band_name`);
 ``ptype`` / ``ptype1`` / ``ptypes``
-    a place type (:func:`place_type_name`): label, singular noun, plural noun.
+    a place type (:func:`place_type_name`): label, singular noun, plural noun;
+``close`` / ``close_nc`` / ``built``
+    an error's optional hint from a list of names: "" when empty, else " Did you mean: a, b?" /
+    " Did you mean a, b?" / " Built regions: a, b.";
+``export_hint``
+    an errno name (``ENOSPC``) as the advice of an export that could not write.
 
 This module is pure: no streamlit, no I/O.
 
@@ -148,6 +153,10 @@ class Message:
             return (self,)
         parts = self.params.get("parts", ())
         return tuple(p for p in parts if isinstance(p, Message)) if isinstance(parts, tuple) else ()
+
+    def render(self, lang: str = "en") -> str:
+        """Text of this message in ``lang`` (:func:`render`); what an error's edge shows."""
+        return render(self, lang)
 
     def __str__(self) -> str:
         return render(self, "en")
@@ -309,6 +318,15 @@ def _net(value: object, lang: str, definite: bool = False) -> str:
     return _word(f"{'net_def' if definite else 'net'}.{value}", lang, str(value))
 
 
+def _hint(key: str) -> Callable[[Any, str], str]:
+    """A spec for an optional sentence of an error: "" for no names, else a space and the
+    catalogue's ``key`` with the names (``" Did you mean: a, b?"``)."""
+    def fmt(value: object, lang: str) -> str:
+        names = [str(x) for x in _seq(value) if x is not None and str(x)]
+        return " " + t(key, lang, names=", ".join(names)) if names else ""
+    return fmt
+
+
 #: format spec -> ``(value, lang) -> text`` (see the module docstring)
 SPECS: dict[str, Callable[[Any, str], str]] = {
     "dist": lambda v, lang: fmt_distance(v, lang),
@@ -328,6 +346,10 @@ SPECS: dict[str, Callable[[Any, str], str]] = {
     "ptype": lambda v, lang: place_type_name(v, lang),
     "ptype1": lambda v, lang: place_type_name(v, lang, "one"),
     "ptypes": lambda v, lang: place_type_name(v, lang, "many"),
+    "close": _hint("err.did_you_mean"),
+    "close_nc": _hint("err.did_you_mean_nc"),
+    "built": _hint("err.built_regions"),
+    "export_hint": lambda v, lang: _word(f"export_hint.{v}", lang, t("export_hint.other", lang)),
 }
 
 

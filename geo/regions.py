@@ -22,6 +22,7 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from .errors import DataSourceError, OfflineError, RegionNotFoundError
+from .messages import Message
 from .settings import MAX_NAME_CHARS, STORE_CRS, WORK_CRS
 
 __all__ = [
@@ -225,16 +226,13 @@ def _check_name(spec: str | Path) -> str:
     """Return the stripped region text; RegionNotFoundError when empty or absurdly long."""
     text = str(spec).strip()
     if not text:
-        raise RegionNotFoundError("empty region name; try 'blekinge' or a county/municipality code")
+        raise RegionNotFoundError(message=Message("region_empty"))
     name = Path(text).name if _looks_like_file(text) else text
     if len(name) > MAX_NAME_CHARS or len(text) > 4096:
-        raise RegionNotFoundError(
-            f"region name {text[:30]!r}... is {len(text):,} characters long; the limit is "
-            f"{MAX_NAME_CHARS}. Give a county or municipality name or code (blekinge, 10, "
-            "Karlskrona), a polygon file, or osm:NAME"
-        )
+        raise RegionNotFoundError(message=Message("region_too_long", {
+            "text": text[:30], "n": len(text), "limit": MAX_NAME_CHARS}))
     if "\x00" in text:
-        raise RegionNotFoundError(f"region name {text[:60]!r} contains a NUL character; retype it")
+        raise RegionNotFoundError(message=Message("region_nul", {"text": text[:60]}))
     return text
 
 
@@ -261,10 +259,7 @@ def _lookup(text: str) -> tuple[str, pd.Series] | None:
         hit = cty[cty["code"] == text.zfill(2)] if county else mun[mun["code"] == text.zfill(4)]
         if len(hit):
             return ("county" if county else "municipality"), hit.iloc[0]
-        raise RegionNotFoundError(
-            f"No county or municipality with code {text!r}. County codes are 01-25 (Blekinge is 10); "
-            "municipality codes have four digits (Karlskrona is 1080)"
-        )
+        raise RegionNotFoundError(message=Message("region_code_unknown", {"given": text}))
     n = _norm(text)
     for level, frame in (("county", cty), ("municipality", mun)):
         names = frame["name"].map(_norm)
@@ -340,11 +335,7 @@ def resolve_region(spec: str | Path, *, offline: bool = True) -> Region:
     choices = list(cty["name"]) + list(mun["name"])
     by_norm = {_norm(c): c for c in choices}
     close = [by_norm[c] for c in difflib.get_close_matches(n, list(by_norm), n=4, cutoff=0.6)]
-    hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    raise RegionNotFoundError(
-        f"Unknown region {text!r}.{hint} Give a Swedish county or municipality (name or code), "
-        "a polygon file, or an OpenStreetMap place as 'osm:NAME' (online)"
-    )
+    raise RegionNotFoundError(message=Message("region_unknown", {"text": text, "close": close}))
 
 
 def assign_municipality(

@@ -303,10 +303,7 @@ def build_model(snapshot: Snapshot, *, resolution: int = 9, decay: str | None = 
     step = progress or (lambda f, m: None)
     loc = snapshot.localities()
     if loc.empty:
-        raise LivabilityError(
-            f"the snapshot of {snapshot.region_key!r} has no localities; rebuild it with a source "
-            "of localities (the data pack's tätorter or OSM places)"
-        )
+        raise LivabilityError(message=Message("no_localities", {"region": snapshot.region_key}))
     loc = loc.reset_index(drop=True)
     loc["code"] = loc["code"].astype(str)
     munis = snapshot.municipalities()
@@ -407,20 +404,19 @@ def resolve_weights(themes: list[str], weights: dict[str, float] | None = None,
     for k, v in (weights or {}).items():
         if k not in w:
             close = difflib.get_close_matches(k, themes, n=2)
-            hint = f" Did you mean {', '.join(close)}?" if close else ""
-            raise UnknownLayerError(f"No theme {k!r} to weigh.{hint} Themes: {', '.join(themes)}")
+            raise UnknownLayerError(message=Message("theme_unknown", {
+                "theme": k, "close": close, "themes": list(themes)}))
         try:
             val = float(v)
         except (TypeError, ValueError):
             val = float("nan")
         if not 0 <= val <= MAX_WEIGHT:  # False for NaN too
-            raise LimitError(f"weight {k}={str(v)[:40]} is not a number from 0 to {MAX_WEIGHT:g}; "
-                             f"give each theme a weight in 0-{MAX_WEIGHT:g} (e.g. schools=3; "
-                             "0 leaves a theme out)")
+            raise LimitError(message=Message("weight_range", {
+                "theme": k, "value": str(v)[:40], "max": MAX_WEIGHT}))
         w[k] = val
     arr = np.array([w[t] for t in themes], dtype=float)
     if arr.sum() <= 0:
-        raise LimitError("all theme weights are 0; give at least one theme a weight > 0")
+        raise LimitError(message=Message("weights_zero"))
     return arr
 
 
@@ -902,9 +898,9 @@ def find_locality(model: ScoreModel, place: str) -> str:
             return str(hit[0])
     names = L["name"].astype(str).tolist()
     close = difflib.get_close_matches(place, names, n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(close)}?" if close else ""
-    raise RegionNotFoundError(f"No locality {place!r} in {model.region_name}.{hint} "
-                              f"Run 'livability score --region {model.region}' to list them.")
+    raise RegionNotFoundError(message=Message("locality_unknown", {
+        "place": place, "region_name": model.region_name, "close": close,
+        "region": model.region}))
 
 
 def _standard_at(res: IndicatorResult, idx: np.ndarray, w: np.ndarray) -> float | None:
@@ -1070,10 +1066,11 @@ def municipal_context(source: ScoreModel | Snapshot, municipality: str) -> list[
                 None)
     if code is None or (ctx is not None and code not in ctx):
         close = difflib.get_close_matches(key, list(names.values()), n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        where = f"the region {source.region_name}" if ctx is not None else "the snapshot's tables"
-        raise RegionNotFoundError(f"No municipality {municipality!r} in {where}.{hint} "
-                                  "Give a 4-digit code (1080) or a name (Karlskrona).")
+        params: dict[str, object] = {"municipality": municipality, "close": close}
+        if ctx is not None:
+            params["region_name"] = source.region_name
+        raise RegionNotFoundError(message=Message(
+            "municipality_unknown" if ctx is not None else "municipality_unknown_tables", params))
     if ctx is not None:
         return list(ctx[code])
     assert isinstance(source, Snapshot)

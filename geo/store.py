@@ -130,7 +130,6 @@ KILL_ENV = "LIVABILITY_STORE_KILL_AT"
 #: (``legacy-moved`` only when an old plain folder is migrated without ``renameat2``).
 SWAP_STEPS = ("files-synced", "manifest-written", "link-created", "legacy-moved", "swapped",
               "cleaned")
-_REBUILD = "Rebuild with: livability build --region {key}"
 
 
 # -- the manifest's types -----------------------------------------------------------------------------
@@ -307,14 +306,12 @@ def _swap_step(step: str) -> None:
 def _check_key(key: str) -> str:
     """Return ``key`` when it is a usable store key (a plain folder name), else raise StoreError."""
     if not isinstance(key, str) or not key:
-        raise StoreError("empty region key; give a region such as blekinge")
+        raise StoreError(message=Message("store_key_empty"))
     if len(key) > MAX_KEY_LENGTH:
-        raise StoreError(f"region key {key[:30]!r}... is {len(key):,} characters long; the limit is "
-                         f"{MAX_KEY_LENGTH}: use a shorter region name")
+        raise StoreError(message=Message("store_key_long", {"region": key[:30], "n": len(key),
+                                                            "limit": MAX_KEY_LENGTH}))
     if not _KEY.fullmatch(key):
-        raise StoreError(f"region key {key[:60]!r} is not a plain folder name (letters, digits, "
-                         "'-' and '_', not starting with '.' or '-'); use a region name such as "
-                         "blekinge")
+        raise StoreError(message=Message("store_key_bad", {"region": key[:60]}))
     return key
 
 
@@ -482,17 +479,17 @@ def _read_manifest(mpath: Path, shown: Path, key: str) -> Manifest:
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreError(f"The manifest of {shown} is unreadable ({exc}); the snapshot is damaged. "
-                         + _REBUILD.format(key=key)) from exc
+        raise StoreError(message=Message("store_manifest_unreadable", {
+            "shown": str(shown), "error": str(exc), "region": key})) from exc
     if isinstance(manifest, dict) and "schema_version" in manifest \
             and manifest["schema_version"] != SCHEMA_VERSION:
-        raise StoreError(
-            f"{shown} was written with store schema {manifest['schema_version']!r}, this version "
-            f"reads {SCHEMA_VERSION}. " + _REBUILD.format(key=key)
-        )
+        raise StoreError(message=Message("store_schema", {
+            "shown": str(shown), "version": manifest["schema_version"], "reads": SCHEMA_VERSION,
+            "region": key}))
     problem = _manifest_problem(manifest)
     if problem:
-        raise StoreError(f"The manifest of {shown} is damaged: {problem}. " + _REBUILD.format(key=key))
+        raise StoreError(message=Message("store_manifest_damaged", {
+            "shown": str(shown), "problem": problem, "region": key}))
     return cast(Manifest, manifest)  # its structure checked just above
 
 
@@ -627,8 +624,8 @@ class Snapshot:
 
     # -- data -----------------------------------------------------------------------------
     def _damaged(self, what: str) -> StoreError:
-        return StoreError(f"The snapshot in {self.path} is damaged: {what}. "
-                          + _REBUILD.format(key=self.path.name))
+        return StoreError(message=Message("store_damaged", {
+            "shown": str(self.path), "what": what, "region": self.path.name}))
 
     def _file(self, rel: str) -> Path | None:
         """The stored file ``rel``, None when the snapshot has none; StoreError when it vanished."""
@@ -654,7 +651,8 @@ class Snapshot:
         try:
             gdf = read_geoparquet(p)
         except Exception as exc:  # pyarrow raises several types for damaged files
-            raise StoreError(f"cannot read {p}: {exc}. Rebuild with 'livability build'.") from exc
+            raise StoreError(message=Message("store_file_unreadable", {
+                "path": str(p), "error": str(exc)})) from exc
         self._check_rows(rel, gdf)
         self._gdfs[rel] = gdf
         return gdf
@@ -668,7 +666,7 @@ class Snapshot:
         """Return the region's boundary polygon(s)."""
         gdf = self._read_gdf("boundary.parquet")
         if gdf is None:
-            raise StoreError(f"{self.path} has no boundary.parquet; rebuild the region")
+            raise StoreError(message=Message("store_no_boundary", {"path": str(self.path)}))
         return gdf.copy()
 
     def municipalities(self) -> gpd.GeoDataFrame:
@@ -752,25 +750,20 @@ def open_snapshot(
     shown = root / _check_key(region_key)
     folder = _locate(root, region_key)
     if folder is not None and shown.is_symlink() and not folder.is_dir():
-        raise StoreError(f"{shown} points to {folder}, which is missing; the snapshot is damaged. "
-                         + _REBUILD.format(key=region_key))
+        raise StoreError(message=Message("store_link_broken", {
+            "shown": str(shown), "folder": str(folder), "region": region_key}))
     if folder is None or not (folder / MANIFEST).is_file():
         known = list_snapshots(root)
         close = difflib.get_close_matches(region_key, known, n=3)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        extra = f" Built regions: {', '.join(known)}." if known else ""
-        raise StoreError(
-            f"No snapshot for region {region_key!r} in {root}.{hint}{extra} "
-            f"Build it with: livability build --region {region_key}"
-        )
+        raise StoreError(message=Message("store_missing", {
+            "region": region_key, "root": str(root), "close": close, "known": known}))
     manifest = _read_manifest(folder / MANIFEST, shown, region_key)
     if verify:
         bad = _verify(folder, manifest)
         if bad:
-            raise StoreError(
-                f"The snapshot in {shown} is damaged: {', '.join(bad[:5])}"
-                f"{' ...' if len(bad) > 5 else ''}. " + _REBUILD.format(key=region_key)
-            )
+            what = f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}"
+            raise StoreError(message=Message("store_damaged", {
+                "shown": str(shown), "what": what, "region": region_key}))
     return Snapshot(shown, manifest, folder)
 
 

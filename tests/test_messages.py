@@ -16,6 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from _app_fixtures import run_app, write_synthetic_store
+from _error_samples import ERROR_SAMPLES
 from _score_fixtures import make_snapshot
 from shapely.geometry import Point
 
@@ -91,6 +92,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "partial_gap": {"kinds": ["hospital"], "gaps": ["Blekingesjukhuset Karlskrona (hospital)"]},
     "partial_generic": {},
     "complete_share": {"pct": 62},
+    **ERROR_SAMPLES,  # the errors a user of the app meets (tests/test_error_messages.py)
 }
 #: English words of engine reasons and notes that must not reach a Swedish reader
 ENGLISH_WORDS = ("missing", "network loaded", "among the", "not loaded", "standardised",
