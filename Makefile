@@ -40,9 +40,10 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 # The unit suite: everything but the tests marked slow (browser, SIGKILL, racing processes,
-# real-pack full builds); `make test` (what CI runs) still runs them all.
+# real-pack full builds), on both cores (pytest-xdist); `make test` (what CI runs) still runs them
+# all, one at a time.
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -n 2 -m "not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check geo layers app tests benchmarks streamlit_app.py
