@@ -170,6 +170,22 @@ class ScoreModel:
     loc_missing: list[str] = field(default_factory=list)
     build_seconds: float = 0.0
     context: dict[str, list[ContextRow]] = field(default_factory=dict)
+    _kernel: _Kernel | None = field(default=None, init=False, repr=False, compare=False)
+
+    def kernel_source(self) -> tuple[object, ...]:
+        """The objects :func:`score`'s precomputed kernel is built from (compared by identity)."""
+        return (self.cells, self.localities, self.indicators, self.results, self.cell_scores,
+                self.loc_scores, self.themes, self.ind_theme, self.ind_weight,
+                self.municipality_names, self.loc_missing)
+
+    def kernel(self) -> _Kernel:
+        """:func:`score`'s weight-independent state, built once and rebuilt when one of the
+        frames it comes from (:meth:`kernel_source`) is replaced."""
+        k = self._kernel
+        if k is None or any(a is not b for a, b in zip(k.source, self.kernel_source(),
+                                                       strict=True)):
+            k = self._kernel = _Kernel(self)
+        return k
 
     @property
     def ind_stat(self) -> np.ndarray:
@@ -460,16 +476,44 @@ def compose_share(ind_scores: np.ndarray, theme_matrix: np.ndarray, theme_weight
     return themes, comp[:, 0], share[:, 0]
 
 
+@dataclass
+class _Parts:
+    """The weight-independent part of :func:`capped_composites` for one set of rows.
+
+    ``themes`` ``(n, n_theme)`` (statistics capped inside mixed themes; NaN: theme missing);
+    ``stack`` ``(k, n, n_theme)`` C-contiguous: the row blocks every weighting multiplies by the
+    theme weights in one matrix product (:data:`_ROWS`, then the optional :data:`_PEN_ROWS` for the
+    penalty and ``complete_share``'s ``frac`` when requested).
+    """
+
+    themes: np.ndarray
+    stack: np.ndarray
+    rows: dict[str, int]
+
+    def products(self, W: np.ndarray) -> np.ndarray:
+        """``(k, n, n_draws)``: every row block times the ``(n_theme, n_draws)`` weights."""
+        k, n, nt = self.stack.shape
+        return (self.stack.reshape(k * n, nt) @ W).reshape(k, n, W.shape[1])
+
+
+#: Row blocks of :attr:`_Parts.stack`: themes available (``tok``), their local and statistics
+#: weights (``wl = 1 - sigma``, ``ws = sigma``) and those weights times the parts' means.
+_ROWS = ("tok", "wl", "ws", "wl_local", "ws_stat")
+#: Extra row blocks for the Mazziotta-Pareto penalty: the available themes and their squares.
+_PEN_ROWS = ("t0", "t0_sq")
+
+
 def _theme_parts(ind_scores: np.ndarray, theme_matrix: np.ndarray, stat_mask: np.ndarray,
                  cap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Themes with the statistics capped inside mixed themes, their local and statistics parts
     (NaN where absent) and the statistics' capped share of each theme (NaN: theme missing)."""
     ok = ~np.isnan(ind_scores)
     s0 = np.where(ok, ind_scores, 0.0)
+    okf = ok.astype(float)
     parts = []
     for mask in (~stat_mask, stat_mask):
         tm = theme_matrix * mask[:, None]
-        num, den = s0 @ tm, ok.astype(float) @ tm
+        num, den = s0 @ tm, okf @ tm
         with np.errstate(invalid="ignore", divide="ignore"):
             parts.append((np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan), den))
     (local, den_l), (stat, den_s) = parts
@@ -482,10 +526,72 @@ def _theme_parts(ind_scores: np.ndarray, theme_matrix: np.ndarray, stat_mask: np
     return np.where(np.isnan(sigma), np.nan, themes), local, stat, sigma
 
 
+def _complete_frac(ind_scores: np.ndarray, theme_matrix: np.ndarray,
+                   complete: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(frac, has)`` of :func:`complete_share`: each theme's share of complete indicator weight
+    (0 where the theme has nothing) and whether the theme has any indicator (as floats)."""
+    ok = ~np.isnan(ind_scores)
+    den = ok.astype(float) @ theme_matrix
+    num = (ok & np.asarray(complete, dtype=bool)[None, :]).astype(float) @ theme_matrix
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    return frac, (den > 0).astype(float)
+
+
+def _composite_parts(ind_scores: np.ndarray, theme_matrix: np.ndarray,
+                     stat_mask: np.ndarray | None, stat_cap: float, *, penalty: bool = False,
+                     complete: np.ndarray | None = None) -> _Parts:
+    """Everything of :func:`capped_composites` that does not depend on the theme weights
+    (``complete``: also the blocks of :func:`complete_share` for these indicators)."""
+    mask = (np.zeros(ind_scores.shape[1], dtype=bool) if stat_mask is None
+            else np.asarray(stat_mask, dtype=bool))
+    themes, local, stat, sigma = _theme_parts(ind_scores, theme_matrix, mask, stat_cap)
+    tok = ~np.isnan(themes)
+    wl = np.where(tok, 1 - sigma, 0.0)
+    ws = np.where(tok, sigma, 0.0)
+    blocks = [tok.astype(float), wl, ws, wl * np.nan_to_num(local), ws * np.nan_to_num(stat)]
+    names = list(_ROWS)
+    if penalty:
+        t0 = np.where(tok, themes, 0.0)
+        blocks += [t0, t0 ** 2]
+        names += list(_PEN_ROWS)
+    if complete is not None:
+        frac, has = _complete_frac(ind_scores, theme_matrix, complete)
+        blocks += [frac, has]
+        names += ["frac", "has"]
+    stack = np.ascontiguousarray(np.stack(blocks))
+    return _Parts(themes, stack, {k: i for i, k in enumerate(names)})
+
+
+def _combine(parts: _Parts, W: np.ndarray, stat_cap: float, penalty: bool,
+             P: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Composites and statistics' shares ``(n, n_draws)`` of :func:`capped_composites` from the
+    precomputed ``parts`` and ``(n_theme, n_draws)`` weights ``W`` (``P``: ``parts.products(W)``
+    when already computed)."""
+    P = parts.products(W) if P is None else P
+    r = parts.rows
+    wsum, loc_w, stat_w = P[r["tok"]], P[r["wl"]], P[r["ws"]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        safe = np.where(wsum > 0, wsum, 1.0)
+        natural = stat_w / safe
+        share = np.where((natural > stat_cap) & (loc_w > 0), stat_cap, natural)
+        lc = P[r["wl_local"]] / np.where(loc_w > 0, loc_w, 1.0)
+        sc = P[r["ws_stat"]] / np.where(stat_w > 0, stat_w, 1.0)
+        mean = np.where(wsum > 0, (1 - share) * lc + share * sc, np.nan)
+        if penalty:
+            var = np.maximum(P[r["t0_sq"]] / safe - (P[r["t0"]] / safe) ** 2, 0.0)
+            mean = np.where(mean > 0, mean - var / np.where(mean > 0, mean, 1.0), mean)
+            mean = np.maximum(mean, 0.0)
+    return mean, np.where(wsum > 0, share, np.nan)
+
+
 def capped_composites(ind_scores: np.ndarray, theme_matrix: np.ndarray, weights: np.ndarray, *,
                       stat_mask: np.ndarray | None = None, stat_cap: float = STAT_CAP,
                       penalty: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Themes and the composites of several weightings at once, statistics capped.
+
+    The weight-independent part (themes, the local and statistics weights) is computed once; every
+    weighting is then one matrix product (the same code as :func:`score`'s precomputed kernel).
 
     Parameters
     ----------
@@ -501,28 +607,16 @@ def capped_composites(ind_scores: np.ndarray, theme_matrix: np.ndarray, weights:
     themes, composites, shares
         ``(n, n_theme)``, ``(n, n_draws)`` composites and the statistics' share of each.
     """
-    mask = (np.zeros(ind_scores.shape[1], dtype=bool) if stat_mask is None
-            else np.asarray(stat_mask, dtype=bool))
-    themes, local, stat, sigma = _theme_parts(ind_scores, theme_matrix, mask, stat_cap)
-    tok = ~np.isnan(themes)
-    W = np.asarray(weights, dtype=float).T
-    wl = np.where(tok, 1 - sigma, 0.0)
-    ws = np.where(tok, sigma, 0.0)
-    wsum = tok.astype(float) @ W
-    loc_w, stat_w = wl @ W, ws @ W
+    parts = _composite_parts(np.asarray(ind_scores, dtype=float), theme_matrix, stat_mask,
+                             stat_cap, penalty=penalty)
+    mean, share = _combine(parts, np.asarray(weights, dtype=float).T, stat_cap, penalty)
+    return parts.themes, mean, share
+
+
+def _complete_combine(frac_w: np.ndarray, has_w: np.ndarray) -> np.ndarray:
+    """:func:`complete_share` from ``frac @ w`` and ``has @ w``."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        safe = np.where(wsum > 0, wsum, 1.0)
-        natural = stat_w / safe
-        share = np.where((natural > stat_cap) & (loc_w > 0), stat_cap, natural)
-        lc = (wl * np.nan_to_num(local)) @ W / np.where(loc_w > 0, loc_w, 1.0)
-        sc = (ws * np.nan_to_num(stat)) @ W / np.where(stat_w > 0, stat_w, 1.0)
-        mean = np.where(wsum > 0, (1 - share) * lc + share * sc, np.nan)
-        if penalty:
-            t0 = np.where(tok, themes, 0.0)
-            var = np.maximum((t0 ** 2) @ W / safe - ((t0 @ W) / safe) ** 2, 0.0)
-            mean = np.where(mean > 0, mean - var / np.where(mean > 0, mean, 1.0), mean)
-            mean = np.maximum(mean, 0.0)
-    return themes, mean, np.where(wsum > 0, share, np.nan)
+        return np.where(has_w > 0, frac_w / np.where(has_w > 0, has_w, 1.0), np.nan)
 
 
 def complete_share(ind_scores: np.ndarray, theme_matrix: np.ndarray, theme_weights: np.ndarray,
@@ -533,23 +627,19 @@ def complete_share(ind_scores: np.ndarray, theme_matrix: np.ndarray, theme_weigh
     own renormalised weight in the theme (as in :func:`compose`, but before the statistics cap and
     without the penalty: an approximation of the capped weights); NaN where nothing is available.
     """
-    ok = ~np.isnan(ind_scores)
-    den = ok.astype(float) @ theme_matrix
-    num = (ok & np.asarray(complete, dtype=bool)[None, :]).astype(float) @ theme_matrix
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
-        tw = (den > 0) * np.asarray(theme_weights, dtype=float)[None, :]
-        wsum = tw.sum(axis=1)
-        return np.where(wsum > 0, (frac * tw).sum(axis=1) / np.where(wsum > 0, wsum, 1.0), np.nan)
+    frac, has = _complete_frac(ind_scores, theme_matrix, complete)
+    w = np.asarray(theme_weights, dtype=float)
+    return _complete_combine(frac @ w, has @ w)
 
 
 def _rank(values: np.ndarray) -> np.ndarray:
-    """1 = highest; ties share the best rank; NaN -> NaN."""
-    from scipy.stats import rankdata
-
-    ok = ~np.isnan(values)
-    out = np.full(len(values), np.nan)
-    out[ok] = rankdata(-values[ok], method="min")
+    """1 = highest; ties share the best rank; NaN -> NaN (``rankdata(-v, method="min")``)."""
+    v = np.asarray(values, dtype=float)
+    ok = ~np.isnan(v)
+    out = np.full(len(v), np.nan)
+    x = -v[ok]
+    s = np.sort(x, kind="stable")
+    out[ok] = np.searchsorted(s, x, side="left") + 1
     return out
 
 
@@ -595,10 +685,92 @@ def percentiles(values: npt.ArrayLike, groups: npt.ArrayLike | None = None) -> n
         if len(idx) < 2:
             continue
         x = v[idx]
-        below = (x[None, :] < x[:, None]).sum(axis=1)
-        ties = (x[None, :] == x[:, None]).sum(axis=1) - 1
+        s = np.sort(x)
+        below = np.searchsorted(s, x, side="left")  # O(n log n), not the n x n comparisons
+        ties = np.searchsorted(s, x, side="right") - below - 1
         out[idx] = 100.0 * (below + 0.5 * ties) / (len(idx) - 1)
     return out
+
+
+class _Kernel:
+    """:func:`score`'s precomputed, weight-independent state of one :class:`ScoreModel`.
+
+    Built on the first :func:`score` call (the model's indicator scores are fixed by then) and
+    reused while the model keeps the same frames (:meth:`ScoreModel.kernel`): contiguous
+    ``(k, n, n_theme)`` row blocks for cells and localities (:class:`_Parts`, ``complete_share``'s
+    blocks included), the theme scores (they do not depend on the theme weights), the municipal
+    roll-up matrix and the municipalities' theme scores, and the static columns of the result
+    frames as pandas arrays (converted once, shared by every result: pandas' copy-on-write keeps
+    them safe).
+    """
+
+    def __init__(self, model: ScoreModel) -> None:
+        self.source = model.kernel_source()
+        tm, stat = model.theme_matrix, model.ind_stat
+        self.done = model.ind_complete
+        self.cell_arr, self.loc_arr = (np.ascontiguousarray(a) for a in model.indicator_arrays())
+        self._parts: dict[tuple[str, bool], _Parts] = {}
+        self._tm, self._stat = tm, stat
+        self.tcols = [f"theme:{t}" for t in model.themes]
+        L = model.localities
+        self.codes, mi = np.unique(L["municipality"].to_numpy(dtype=str), return_inverse=True)
+        pop = L["population"].to_numpy(dtype=float)
+        self.mrollup = _rollup_matrix(mi.astype(np.int64), pop, len(self.codes))
+        self.mpop = np.bincount(mi, weights=pop, minlength=len(self.codes))
+        self.mnames = [model.municipality_names.get(c, c) for c in self.codes]
+        self.ltype = L["place_type"].to_numpy(dtype=object)
+        C = model.cells
+        # the static columns, inferred once exactly as a frame built from numpy arrays infers them
+        self.lstatic = _arrays({c: L[c].to_numpy() for c in (
+            "code", "name", "municipality", "municipality_name", "population")}
+            | {"place_type": self.ltype, "missing": list(model.loc_missing)}, L.index)
+        self.cstatic = _arrays({c: C[c].to_numpy() for c in (
+            "h3", "locality", "municipality", "place_type", "weight", "lon", "lat")}, C.index)
+        self.mstatic = _arrays({"code": self.codes, "name": self.mnames,
+                                "population": self.mpop}, pd.RangeIndex(len(self.codes)))
+        self.cindex, self.lindex = C.index, L.index
+        self.mindex = pd.Index(self.codes.astype(object))
+        self.mth: np.ndarray | None = None
+
+    def parts(self, which: str, penalty: bool) -> _Parts:
+        """The :class:`_Parts` of ``cells`` or ``localities`` (with the penalty blocks or not)."""
+        key = (which, penalty)
+        if key not in self._parts:
+            arr = self.cell_arr if which == "cells" else self.loc_arr
+            self._parts[key] = _composite_parts(arr, self._tm, self._stat, STAT_CAP,
+                                                penalty=penalty, complete=self.done)
+        return self._parts[key]
+
+    def themes_of(self, which: str) -> np.ndarray:
+        """Theme scores of ``cells`` or ``localities`` (weight-independent)."""
+        return next(p for (w, _), p in self._parts.items() if w == which).themes
+
+    def rescore(self, which: str, tw: np.ndarray, penalty: bool
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Composite, statistics' share and complete share of every row of ``which``."""
+        parts = self.parts(which, penalty)
+        W = tw[:, None]
+        P = parts.products(W)
+        comp, share = _combine(parts, W, STAT_CAP, penalty, P)
+        done = _complete_combine(P[parts.rows["frac"], :, 0], P[parts.rows["has"], :, 0])
+        return comp[:, 0], share[:, 0], done
+
+    def municipal_themes(self) -> np.ndarray:
+        """The municipalities' theme scores: population-weighted means of their localities'."""
+        if self.mth is None:
+            self.mth = _rollup(self.mrollup, self.themes_of("localities"))
+        return self.mth
+
+
+def _frame(columns: dict[str, object], index: pd.Index) -> pd.DataFrame:
+    """A result frame from arrays without copying them (copy-on-write protects shared ones)."""
+    return pd.DataFrame(columns, index=index, copy=False)
+
+
+def _arrays(columns: dict[str, object], index: pd.Index) -> dict[str, object]:
+    """Each column as the pandas array a frame built from ``columns`` holds."""
+    frame = pd.DataFrame(columns, index=index)
+    return {c: frame[c].array for c in frame.columns}
 
 
 @dataclass
@@ -648,50 +820,38 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
         Apply the Mazziotta-Pareto imbalance penalty.
     """
     tw = resolve_weights(model.themes, weights, persona)
-    tm = model.theme_matrix
-    cell_arr, loc_arr = model.indicator_arrays()
-    cth, ccomp, cshare = compose_share(cell_arr, tm, tw, penalty=penalty,
-                                       stat_mask=model.ind_stat)
-    lth, lcomp, lshare = compose_share(loc_arr, tm, tw, penalty=penalty,
-                                       stat_mask=model.ind_stat)
-    done = model.ind_complete
-    tcols = [f"theme:{t}" for t in model.themes]
-    L = model.localities
-    lcols: dict[str, object] = {c: L[c].to_numpy() for c in ("code", "name", "municipality",
-                                                           "municipality_name", "population")}
-    ltype = L["place_type"].to_numpy(dtype=object)
-    lcols |= {"place_type": ltype, "composite": lcomp, "rank": _rank(lcomp),
+    K = model.kernel()
+    ccomp, cshare, cdone = K.rescore("cells", tw, penalty)
+    lcomp, lshare, ldone = K.rescore("localities", tw, penalty)
+    lth, cth = K.themes_of("localities"), K.themes_of("cells")
+    tcols = K.tcols
+    ls = K.lstatic
+    lcols: dict[str, object] = {c: ls[c] for c in ("code", "name", "municipality",
+                                                    "municipality_name", "population")}
+    lcols |= {"place_type": ls["place_type"], "composite": lcomp, "rank": _rank(lcomp),
               "band": score_band(lcomp), "pct_region": percentiles(lcomp),
-              "pct_type": percentiles(lcomp, ltype)}
+              "pct_type": percentiles(lcomp, K.ltype)}
     lcols |= {c: lth[:, k] for k, c in enumerate(tcols)}
-    lcols["missing"] = model.loc_missing
-    lcols["stat_share"] = lshare
-    ldone = complete_share(loc_arr, tm, tw, done)
-    lcols["complete_share"] = ldone
-    loc = pd.DataFrame(lcols, index=L.index)
+    lcols |= {"missing": ls["missing"], "stat_share": lshare, "complete_share": ldone}
+    loc = _frame(lcols, K.lindex)
     # municipalities: population-weighted means of their localities
-    codes, mi = np.unique(L["municipality"].to_numpy(dtype=str), return_inverse=True)
-    pop = L["population"].to_numpy(dtype=float)
-    r = _rollup_matrix(mi.astype(np.int64), pop, len(codes))
-    mvals = _rollup(r, np.column_stack([lcomp, lth, ldone]))
-    mcols: dict[str, object] = {"code": codes,
-                             "name": [model.municipality_names.get(c, c) for c in codes],
-                             "population": np.bincount(mi, weights=pop, minlength=len(codes)),
-                             "composite": mvals[:, 0], "rank": _rank(mvals[:, 0])}
-    mcols |= {c: mvals[:, 1 + k] for k, c in enumerate(tcols)}
-    mcols["complete_share"] = mvals[:, -1]
-    mun = pd.DataFrame(mcols, index=pd.Index(codes.astype(object)))
-    C = model.cells
-    ccols: dict[str, object] = {c: C[c].to_numpy() for c in ("h3", "locality", "municipality",
-                                                           "place_type", "weight", "lon", "lat")}
-    ccols["composite"] = ccomp
-    ccols["stat_share"] = cshare
+    mvals = _rollup(K.mrollup, np.column_stack([lcomp, ldone]))
+    mth = K.municipal_themes()
+    ms = K.mstatic
+    mcols: dict[str, object] = {"code": ms["code"], "name": ms["name"],
+                                "population": ms["population"], "composite": mvals[:, 0],
+                                "rank": _rank(mvals[:, 0])}
+    mcols |= {c: mth[:, k] for k, c in enumerate(tcols)}
+    mcols["complete_share"] = mvals[:, 1]
+    mun = _frame(mcols, K.mindex)
+    ccols: dict[str, object] = dict(K.cstatic)
+    ccols |= {"composite": ccomp, "stat_share": cshare}
     ccols |= {c: cth[:, k] for k, c in enumerate(tcols)}
-    ccols["complete_share"] = complete_share(cell_arr, tm, tw, done)
-    cells = pd.DataFrame(ccols, index=C.index)
-    return Scores(loc, mun, cells, dict(zip(model.themes, tw.tolist())), persona, penalty,
-                  model.missing, model.approximate,
-                  [k for k, c in zip(model.ind_keys, done) if c])
+    ccols["complete_share"] = cdone
+    cells = _frame(ccols, K.cindex)
+    return Scores(loc, mun, cells, dict(zip(model.themes, tw.tolist(), strict=True)), persona,
+                  penalty, model.missing, model.approximate,
+                  [k for k, c in zip(model.ind_keys, K.done, strict=True) if c])
 
 
 # -- explanation ---------------------------------------------------------------------------------
