@@ -747,55 +747,50 @@ def percentiles(values: npt.ArrayLike, groups: npt.ArrayLike | None = None) -> n
 class _Kernel:
     """:func:`score`'s precomputed, weight-independent state of one :class:`ScoreModel`.
 
-    Built on the first :func:`score` call (the model's indicator scores are fixed by then) and
-    reused while the model keeps the same frames (:meth:`ScoreModel.kernel`): contiguous
-    ``(k, n, n_theme)`` row blocks for cells and localities (:class:`_Parts`, ``complete_share``'s
-    blocks included), the theme scores (they do not depend on the theme weights), the municipal
-    roll-up matrix and the municipalities' theme scores, and the static columns of the result
-    frames as pandas arrays (converted once, shared by every result: pandas' copy-on-write keeps
-    them safe).
+    Built on the first :func:`score` call and reused while the model keeps the same frames
+    (:meth:`ScoreModel.kernel`): the theme-weighted blocks of cells and localities
+    (:class:`_Parts`, ``complete_share``'s included), the municipal roll-up matrix, and every
+    result column that does not depend on the weights (places' names and codes, coordinates,
+    theme scores, the municipalities' theme scores) as the columns of three template frames. A
+    result frame takes those columns as Series without copying them; pandas' copy-on-write copies
+    one only when a result is modified, so no result can change the model or another result.
     """
 
     def __init__(self, model: ScoreModel) -> None:
         self.source = model.kernel_source()
-        tm, stat = model.theme_matrix, model.ind_stat
         self.done = model.ind_complete
-        self.cell_arr, self.loc_arr = (np.ascontiguousarray(a) for a in model.indicator_arrays())
+        self._tm, self._stat = model.theme_matrix, model.ind_stat
+        self._arr = dict(zip(("cells", "localities"), (np.ascontiguousarray(a) for a in
+                                                         model.indicator_arrays()), strict=True))
         self._parts: dict[tuple[str, bool], _Parts] = {}
-        self._tm, self._stat = tm, stat
         self.tcols = [f"theme:{t}" for t in model.themes]
-        L = model.localities
-        self.codes, mi = np.unique(L["municipality"].to_numpy(dtype=str), return_inverse=True)
+        L, C = model.localities, model.cells
+        codes, mi = np.unique(L["municipality"].to_numpy(dtype=str), return_inverse=True)
         pop = L["population"].to_numpy(dtype=float)
-        self.mrollup = _rollup_matrix(mi.astype(np.int64), pop, len(self.codes))
-        self.mpop = np.bincount(mi, weights=pop, minlength=len(self.codes))
-        self.mnames = [model.municipality_names.get(c, c) for c in self.codes]
+        self.mrollup = _rollup_matrix(mi.astype(np.int64), pop, len(codes))
         self.ltype = L["place_type"].to_numpy(dtype=object)
-        C = model.cells
-        # the static columns, inferred once exactly as a frame built from numpy arrays infers them
-        self.lstatic = _arrays({c: L[c].to_numpy() for c in (
+        lth, cth = self.parts("localities", False).themes, self.parts("cells", False).themes
+        mth = _rollup(self.mrollup, lth)
+        # built from numpy arrays once, so the columns get the dtypes such a frame infers
+        self.lcols = _series({c: L[c].to_numpy() for c in (
             "code", "name", "municipality", "municipality_name", "population")}
-            | {"place_type": self.ltype, "missing": list(model.loc_missing)}, L.index)
-        self.cstatic = _arrays({c: C[c].to_numpy() for c in (
-            "h3", "locality", "municipality", "place_type", "weight", "lon", "lat")}, C.index)
-        self.mstatic = _arrays({"code": self.codes, "name": self.mnames,
-                                "population": self.mpop}, pd.RangeIndex(len(self.codes)))
-        self.cindex, self.lindex = C.index, L.index
-        self.mindex = pd.Index(self.codes.astype(object))
-        self.mth: np.ndarray | None = None
+            | {"place_type": self.ltype, "missing": list(model.loc_missing)}
+            | _theme_columns(self.tcols, lth), L.index)
+        self.ccols = _series({c: C[c].to_numpy() for c in (
+            "h3", "locality", "municipality", "place_type", "weight", "lon", "lat")}
+            | _theme_columns(self.tcols, cth), C.index)
+        self.mcols = _series({"code": codes,
+                              "name": [model.municipality_names.get(c, c) for c in codes],
+                              "population": np.bincount(mi, weights=pop, minlength=len(codes))}
+                             | _theme_columns(self.tcols, mth), pd.Index(codes.astype(object)))
 
     def parts(self, which: str, penalty: bool) -> _Parts:
         """The :class:`_Parts` of ``cells`` or ``localities`` (with the penalty blocks or not)."""
         key = (which, penalty)
         if key not in self._parts:
-            arr = self.cell_arr if which == "cells" else self.loc_arr
-            self._parts[key] = _composite_parts(arr, self._tm, self._stat, STAT_CAP,
+            self._parts[key] = _composite_parts(self._arr[which], self._tm, self._stat, STAT_CAP,
                                                 penalty=penalty, complete=self.done)
         return self._parts[key]
-
-    def themes_of(self, which: str) -> np.ndarray:
-        """Theme scores of ``cells`` or ``localities`` (weight-independent)."""
-        return next(p for (w, _), p in self._parts.items() if w == which).themes
 
     def rescore(self, which: str, tw: np.ndarray, penalty: bool
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -807,22 +802,21 @@ class _Kernel:
         done = _complete_combine(P[parts.rows["frac"], :, 0], P[parts.rows["has"], :, 0])
         return comp[:, 0], share[:, 0], done
 
-    def municipal_themes(self) -> np.ndarray:
-        """The municipalities' theme scores: population-weighted means of their localities'."""
-        if self.mth is None:
-            self.mth = _rollup(self.mrollup, self.themes_of("localities"))
-        return self.mth
+
+def _theme_columns(tcols: list[str], themes: np.ndarray) -> dict[str, np.ndarray]:
+    """``theme:<key>`` -> its column of ``themes``."""
+    return {c: themes[:, k] for k, c in enumerate(tcols)}
 
 
-def _frame(columns: dict[str, object], index: pd.Index) -> pd.DataFrame:
-    """A result frame from arrays without copying them (copy-on-write protects shared ones)."""
-    return pd.DataFrame(columns, index=index, copy=False)
-
-
-def _arrays(columns: dict[str, object], index: pd.Index) -> dict[str, object]:
-    """Each column as the pandas array a frame built from ``columns`` holds."""
+def _series(columns: dict[str, object], index: pd.Index) -> dict[str, pd.Series]:
+    """The columns of a template frame built from ``columns``, as Series (shared, copy-on-write)."""
     frame = pd.DataFrame(columns, index=index)
-    return {c: frame[c].array for c in frame.columns}
+    return {c: frame[c] for c in frame.columns}
+
+
+def _frame(columns: dict[str, object]) -> pd.DataFrame:
+    """A result frame from template Series and new arrays, without copying either."""
+    return pd.DataFrame(columns, copy=False)
 
 
 @dataclass
@@ -875,35 +869,35 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
     K = model.kernel()
     ccomp, cshare, cdone = K.rescore("cells", tw, penalty)
     lcomp, lshare, ldone = K.rescore("localities", tw, penalty)
-    lth, cth = K.themes_of("localities"), K.themes_of("cells")
-    tcols = K.tcols
-    ls = K.lstatic
-    lcols: dict[str, object] = {c: ls[c] for c in ("code", "name", "municipality",
-                                                    "municipality_name", "population")}
-    lcols |= {"place_type": ls["place_type"], "composite": lcomp, "rank": _rank(lcomp),
-              "band": score_band(lcomp), "pct_region": percentiles(lcomp),
-              "pct_type": percentiles(lcomp, K.ltype)}
-    lcols |= {c: lth[:, k] for k, c in enumerate(tcols)}
-    lcols |= {"missing": ls["missing"], "stat_share": lshare, "complete_share": ldone}
-    loc = _frame(lcols, K.lindex)
+    T, lc = K.tcols, K.lcols
+    idx = lc["code"].index  # the template's index: the Series line up without reindexing
+    loc = _frame({c: lc[c] for c in ("code", "name", "municipality", "municipality_name",
+                                     "population", "place_type")}
+                 | _on(idx, composite=lcomp, rank=_rank(lcomp), band=score_band(lcomp),
+                       pct_region=percentiles(lcomp), pct_type=percentiles(lcomp, K.ltype))
+                 | {c: lc[c] for c in [*T, "missing"]}
+                 | _on(idx, stat_share=lshare, complete_share=ldone))
     # municipalities: population-weighted means of their localities
     mvals = _rollup(K.mrollup, np.column_stack([lcomp, ldone]))
-    mth = K.municipal_themes()
-    ms = K.mstatic
-    mcols: dict[str, object] = {"code": ms["code"], "name": ms["name"],
-                                "population": ms["population"], "composite": mvals[:, 0],
-                                "rank": _rank(mvals[:, 0])}
-    mcols |= {c: mth[:, k] for k, c in enumerate(tcols)}
-    mcols["complete_share"] = mvals[:, 1]
-    mun = _frame(mcols, K.mindex)
-    ccols: dict[str, object] = dict(K.cstatic)
-    ccols |= {"composite": ccomp, "stat_share": cshare}
-    ccols |= {c: cth[:, k] for k, c in enumerate(tcols)}
-    ccols["complete_share"] = cdone
-    cells = _frame(ccols, K.cindex)
+    mc = K.mcols
+    midx = mc["code"].index
+    mun = _frame({c: mc[c] for c in ("code", "name", "population")}
+                 | _on(midx, composite=mvals[:, 0], rank=_rank(mvals[:, 0]))
+                 | {c: mc[c] for c in T} | _on(midx, complete_share=mvals[:, 1]))
+    cc = K.ccols
+    cidx = cc["h3"].index
+    cells = _frame({c: cc[c] for c in ("h3", "locality", "municipality", "place_type", "weight",
+                                       "lon", "lat")}
+                   | _on(cidx, composite=ccomp, stat_share=cshare)
+                   | {c: cc[c] for c in T} | _on(cidx, complete_share=cdone))
     return Scores(loc, mun, cells, dict(zip(model.themes, tw.tolist(), strict=True)), persona,
                   penalty, model.missing, model.approximate,
                   [k for k, c in zip(model.ind_keys, K.done, strict=True) if c])
+
+
+def _on(index: pd.Index, **columns: np.ndarray) -> dict[str, pd.Series]:
+    """New result columns as Series on ``index`` (no copy)."""
+    return {k: pd.Series(v, index=index, copy=False) for k, v in columns.items()}
 
 
 # -- explanation ---------------------------------------------------------------------------------
