@@ -5,7 +5,11 @@ Two steps:
 - :func:`build_model` (slow, weight-independent): the H3 grid, every indicator over the cells, the
   locality roll-up matrix, which indicators are missing and why.
 - :func:`score` (fast, milliseconds): theme and composite scores for given theme weights (a persona,
-  custom weights or both), the optional Mazziotta-Pareto penalty, the roll-ups and ranks.
+  custom weights or both), the optional Mazziotta-Pareto penalty, the roll-ups and ranks. Its first
+  call on a model precomputes everything the weights do not change (theme scores, the few
+  theme-weighted sums each weighting needs as one contiguous block, the municipal roll-up, the
+  result frames' fixed columns); each call then is one matrix product and a few array operations
+  (about 8 ms at 100k cells).
 
 Aggregation rules
 -----------------
