@@ -505,16 +505,19 @@ class _Parts:
     ``themes`` ``(n, n_theme)``: the theme scores (statistics capped inside mixed themes; NaN:
     theme missing). Every weighting needs a few theme-weighted sums per row (:data:`_ROWS`, the
     penalty's :data:`_PEN_ROWS`, ``complete_share``'s ``frac`` and ``has``): each such *block* is an
-    ``(n, n_theme)`` array, of which only the theme columns that are not all zero are kept, stored
-    together as the rows of ``columns`` (C-contiguous ``(n_columns, n)``) with their ``block`` and
-    ``theme``; ``rows`` maps a block name to its index (a block equal to another shares its index).
-    All the sums of one weighting are then one matrix product over ``columns``.
+    ``(n, n_theme)`` array. Only the distinct theme columns that are not all zero are stored, as
+    the rows of ``columns`` (C-contiguous ``(n_columns, n)``; a column equal to one already stored,
+    such as a local-only theme's local weight and its availability, is stored once); entry ``i``
+    says block ``e_block[i]`` takes column ``e_col[i]`` times theme ``e_theme[i]``'s weight.
+    ``rows`` maps a block name to its index (an equal block shares it). All the sums of one
+    weighting are then one matrix product over ``columns``.
     """
 
     themes: np.ndarray
     columns: np.ndarray
-    block: np.ndarray
-    theme: np.ndarray
+    e_block: np.ndarray
+    e_col: np.ndarray
+    e_theme: np.ndarray
     rows: dict[str, int]
     n_blocks: int
 
@@ -522,38 +525,44 @@ class _Parts:
         """``(n_blocks, n, n_draws)``: every block times the ``(n_theme, n_draws)`` weights."""
         n, d = self.columns.shape[1], W.shape[1]
         if d == 1:  # one weighting (score): a (n_blocks, n_columns) weight matrix, one product
-            B = np.zeros((self.n_blocks, len(self.block)))
-            B[self.block, np.arange(len(self.block))] = W[self.theme, 0]
+            B = np.zeros((self.n_blocks, len(self.columns)))
+            np.add.at(B, (self.e_block, self.e_col), W[self.e_theme, 0])  # shared columns add
             with _one_blas_thread():
                 prod: np.ndarray = B @ self.columns
             return prod[:, :, None]
         out = np.zeros((self.n_blocks, n, d))
         for b in range(self.n_blocks):
-            sel = self.block == b
+            sel = self.e_block == b
             if sel.any():
-                out[b] = self.columns[sel].T @ W[self.theme[sel]]
+                out[b] = self.columns[self.e_col[sel]].T @ W[self.e_theme[sel]]
         return out
 
     @classmethod
     def of(cls, themes: np.ndarray, blocks: dict[str, np.ndarray]) -> _Parts:
-        """Pack the named ``(n, n_theme)`` blocks (their non-zero columns; duplicates shared)."""
+        """Pack the named ``(n, n_theme)`` blocks (non-zero columns, each distinct one once)."""
         rows: dict[str, int] = {}
-        kept: list[np.ndarray] = []
         cols: list[np.ndarray] = []
+        sums: list[float] = []
+        entries: list[tuple[int, int, int]] = []
         for name, arr in blocks.items():
             same = next((rows[k] for k in rows if np.array_equal(blocks[k], arr)), None)
             if same is not None:
                 rows[name] = same
                 continue
-            rows[name] = len(kept)
-            keep = np.flatnonzero((arr != 0).any(axis=0))
-            kept.append(keep)
-            cols.append(arr[:, keep].T)
-        block = np.concatenate([np.full(len(k), b) for b, k in enumerate(kept)]).astype(np.int64)
-        theme = np.concatenate(kept).astype(np.int64) if kept else np.zeros(0, np.int64)
-        columns = (np.ascontiguousarray(np.concatenate(cols)) if cols
-                   else np.zeros((0, len(themes))))
-        return cls(themes, columns, block, theme, rows, len(kept))
+            b = rows[name] = len(set(rows.values()))
+            for th in np.flatnonzero((arr != 0).any(axis=0)):
+                col = np.ascontiguousarray(arr[:, th])
+                s = float(col.sum())
+                j = next((i for i, (c, cs) in enumerate(zip(cols, sums, strict=True))
+                          if cs == s and np.array_equal(c, col)), None)
+                if j is None:
+                    j = len(cols)
+                    cols.append(col)
+                    sums.append(s)
+                entries.append((b, j, int(th)))
+        e = np.array(entries, dtype=np.int64).reshape(-1, 3)
+        columns = np.stack(cols) if cols else np.zeros((0, len(themes)))
+        return cls(themes, columns, e[:, 0], e[:, 1], e[:, 2], rows, len(set(rows.values())))
 
 
 #: Blocks of :class:`_Parts`: themes available (``tok``), their local and statistics
