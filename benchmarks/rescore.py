@@ -8,14 +8,17 @@ and ranks are checked to agree.
 
 Two kinds of model:
 
-- the end-to-end model (real Blekinge pack + SYNTHETIC amenities and network, about 11.9k cells);
+- the end-to-end model (real Blekinge pack + SYNTHETIC amenities and network; its cell count is
+  in the row);
 - SYNTHETIC models of 2k, 12k, 100k and 500k cells (:func:`synthetic_model`: random indicator
   scores with gaps, statistics constant per municipality, about 230 cells per locality as in
   Blekinge, missing and partial indicators), to show how the cost grows with the cells.
 
 At 500k cells the pandas version is not run (its long table has 13M rows: minutes and GiB); the
 agreement there is checked against ``capped_composites`` recomputed from the indicator arrays
-(no precomputed state) and the ranks against ``scipy.stats.rankdata``.
+(the same formulas with nothing precomputed: a check of the kernel's caching and packing, not an
+independent implementation) and the ranks against ``scipy.stats.rankdata``. The < 20 ms target
+is for up to 100k cells; the 500k row is reported without a target.
 """
 
 from __future__ import annotations
@@ -220,7 +223,7 @@ def _agreement(model: Any, weights: dict[str, float], ours: Any) -> tuple[float,
 
 
 def _rows(model: Any, label: str, runs: int, alt_runs: int, pandas: bool,
-          note: str) -> list[Row]:
+          note: str, target: bool = True) -> list[Row]:
     """Our row (and the pandas row, when ``pandas``) for one model."""
     from geo.scoring import score
 
@@ -242,8 +245,10 @@ def _rows(model: Any, label: str, runs: int, alt_runs: int, pandas: bool,
                  f"not run at this size): max|diff| localities {d_loc:.2g}, cells {d_cell:.2g}; "
                  f"locality ranks {'equal' if same_rank else 'DIFFER'} (rankdata)")
         return [Row("re-score new weights: score(model, w)", label, t_ours,
-                    peak_mb=peak_mb(ours_fn), target="< 20 ms", met=med < 0.020,
-                    note=f"{head}; {note}; {agree}",
+                    peak_mb=peak_mb(ours_fn), target="< 20 ms" if target else "",
+                    met=med < 0.020 if target else None,
+                    note=f"{head}; {note}; {agree}" + ("" if target else
+                                                        "; no target at this size (reported)"),
                     extra={"max_abs_diff_localities": d_loc, "max_abs_diff_cells": d_cell,
                            "ranks_equal": same_rank, "agree": bool(max(d_loc, d_cell) < 1e-9)})]
     d_loc, d_cell, same_rank = _agreement(model, w, ours)
@@ -301,7 +306,7 @@ def _synthetic_rows(quick: bool) -> list[Row]:
                  f"indicators (random scores)")
         runs, alt_runs = (5, 1) if quick else ((51, 5) if n <= 12_000 else (21, 3))
         out += _rows(model, label, runs, alt_runs, n <= PANDAS_MAX,
-                     f"SYNTHETIC model made in {build_s:.1f} s")
+                     f"SYNTHETIC model made in {build_s:.1f} s", target=n <= 100_000)
         del model
     return out
 
