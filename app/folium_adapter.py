@@ -194,8 +194,14 @@ def component_kwargs(payload: MapPayload, *, key: str, height: int,
 
 def send(payload: MapPayload, *, key: str, height: int, returned_objects: Sequence[str],
          group: folium.FeatureGroup | None,
-         session_state: MutableMapping[Any, Any]) -> object:
+         session_state: MutableMapping[Any, Any], dynamic: str = "") -> object:
     """Draw the component for ``payload`` plus this run's ``group``; returns its value.
+
+    The component keeps its Leaflet map while ``payload`` (hence the component key) stays the
+    same: on a rerun it only removes the previous run's layer and evaluates the new
+    ``feature_group`` script in the live map. ``dynamic`` rides on that script: code run in the
+    live map before the group's (the map page's :func:`geo.maps.recolour_script`), so a new
+    weighting re-colours the map instead of rebuilding it.
 
     Parameters
     ----------
@@ -213,13 +219,15 @@ def send(payload: MapPayload, *, key: str, height: int, returned_objects: Sequen
     session_state : MutableMapping
         ``st.session_state``, passed in so this module does not decide where state lives (its
         keys are str or int and its values anything, hence ``Any`` as in Streamlit).
+    dynamic : str
+        JavaScript run in the live map on each change of it or of ``group`` ("" for none).
     """
     hash_key = payload.component_key(key)
 
     def on_change() -> None:  # as st_folium: the component's value under the caller's key
         session_state[key] = session_state.get(hash_key, {})
 
-    fg = feature_group_script(group) if group is not None else None
+    fg = (dynamic + (feature_group_script(group) if group is not None else "")) or None
     component: Callable[..., object] = streamlit_folium._component_func
     return component(**component_kwargs(payload, key=hash_key, height=height,
                                         returned_objects=returned_objects, feature_group=fg,
