@@ -314,7 +314,16 @@ def render(ctx: Ctx) -> None:
                                reason=safe_text(ctx.layer_reason(s)) if s.reason
                                else ctx.t("missing")))
     left, right = st.columns([3, 2], gap="medium")
-    # the ranking is drawn first so it updates before the (heavier) map is rebuilt
+    # the map first: a weight change sends it only new colours (a few kB), so the browser
+    # re-colours it while the ranking is still being drawn
+    with left:
+        ret, contents, shown = _show_map(ctx, tiles, hexagons)
+        _legend(ctx)
+        _map_notes(ctx, contents, shown)
+        if notes:
+            with st.expander(f"{ctx.t('coverage_warnings')} ({len(notes)})"):
+                for n in notes:  # safe-markdown: each note is ctx.t(...) of escaped values (above)
+                    st.markdown(f"- {n}")
     with right:
         st.subheader(ctx.t("ranking"))
         table = ranking_table(ctx)
@@ -353,16 +362,8 @@ def render(ctx: Ctx) -> None:
             if st.button(ctx.t("open_profile"), key="open_profile", disabled=pick is None):
                 st.session_state["_goto"] = ("profile", pick)
                 st.rerun()
-    with left:
-        ret, contents, shown = _show_map(ctx, tiles, hexagons)
-        _legend(ctx)
-        _map_notes(ctx, contents, shown)
-        if notes:
-            with st.expander(f"{ctx.t('coverage_warnings')} ({len(notes)})"):
-                for n in notes:  # safe-markdown: each note is ctx.t(...) of escaped values (above)
-                    st.markdown(f"- {n}")
-        codes = set(snap.localities()["code"].astype(str))
-        code = _clicked_code(ret, codes)
-        if code:  # a click of this visit (see _map_visit): open the profile
-            st.session_state["_goto"] = ("profile", code)
-            st.rerun()
+    codes = set(snap.localities()["code"].astype(str))
+    code = _clicked_code(ret, codes)
+    if code:  # a click of this visit (see _map_visit): open the profile
+        st.session_state["_goto"] = ("profile", code)
+        st.rerun()
