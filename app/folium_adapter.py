@@ -13,6 +13,10 @@ to send an already rendered map, so the map page does this instead:
    dropped afterwards; nothing shared is ever mutated.
 2. :func:`feature_group_script` turns the selected place's small layer into its script on a
    throwaway map (public ``add_to`` / ``render`` / ``generate_leaflet_string``).
+   A weighting's colours (:func:`geo.maps.recolour_script`) ride in front of that script as
+   ``dynamic``: the component evaluates the string in its live Leaflet map whenever it changes, and
+   keeps the map itself while the payload (hence the component key) is the same, so a weight
+   change re-colours the map instead of reloading it.
 3. :func:`send` hands both to streamlit-folium's component function ``_component_func``: the
    **only private name** used (see ``PRIVATE_API``), together with the component's argument
    protocol (the keyword names st_folium passes it), which is not documented either.
