@@ -313,6 +313,7 @@ def render(ctx: Ctx) -> None:
             notes.append(ctx.t("layer_missing_note", layer=safe_text(theme_title(key, ctx.lang)),
                                reason=safe_text(ctx.layer_reason(s)) if s.reason
                                else ctx.t("missing")))
+    locs = snap.localities()  # a copy per call: once per run
     left, right = st.columns([3, 2], gap="medium")
     # the map first: a weight change sends it only new colours (a few kB), so the browser
     # re-colours it while the ranking is still being drawn
@@ -343,7 +344,6 @@ def render(ctx: Ctx) -> None:
         else:
             if ctx.result.localities is not None and len(ctx.result.localities):
                 st.warning(ctx.t("nothing_scored"))
-            locs = snap.localities()
             cols = [c for c in ("name", "municipality_name", "population") if c in locs]
             heads = {"name": ctx.t("locality"), "municipality_name": ctx.t("municipality"),
                      "population": ctx.t("population")}
@@ -353,8 +353,7 @@ def render(ctx: Ctx) -> None:
                     listed[col] = listed[col].map(lambda v: safe_text(v, "plain"))
             st.dataframe(listed.rename(columns=heads), hide_index=True, width="stretch", height=460)
         st.caption(ctx.t("map_click_hint"))
-        opts = {str(c): str(n) for c, n in zip(snap.localities()["code"],
-                                                snap.localities()["name"], strict=False)}
+        opts = {str(c): str(n) for c, n in zip(locs["code"], locs["name"], strict=False)}
         if opts:
             pick = st.selectbox(ctx.t("choose_place"), list(opts),
                                 format_func=lambda c: safe_text(opts.get(c, c), "plain"), key="map_pick",
@@ -362,7 +361,7 @@ def render(ctx: Ctx) -> None:
             if st.button(ctx.t("open_profile"), key="open_profile", disabled=pick is None):
                 st.session_state["_goto"] = ("profile", pick)
                 st.rerun()
-    codes = set(snap.localities()["code"].astype(str))
+    codes = set(locs["code"].astype(str))
     code = _clicked_code(ret, codes)
     if code:  # a click of this visit (see _map_visit): open the profile
         st.session_state["_goto"] = ("profile", code)
