@@ -289,3 +289,17 @@ def test_browser_weight_change_recolours_without_reloading(blekinge_store: Path)
     (SHOTS / "recolour_timings.json").write_text(json.dumps(result, indent=2))
     print(result)
     assert min(timings) < 1.5  # the old page took 3.3 s until the map was redrawn
+
+
+def test_hostile_code_stays_inert_in_the_map_and_the_colours() -> None:
+    """A code is the marker's Leaflet option and a key of the colours: JSON-escaped in both."""
+    code = "</script><img src=x onerror=alert(1)>"
+    places = _places().assign(code=[code, "B2", "C3"])
+    m = maps.build_region_map(BOUNDARY, places, cells=_cells()[["h3", "weight"]], recolour=True)
+    html = maps.map_html(m)
+    assert "</script><img" not in html and "<img src=x" not in html
+    assert m.recolour is not None
+    script = maps.recolour_script(maps.recolour_data(
+        m.recolour, None, pd.DataFrame({"code": [code], "composite": [50.0], "rank": [1]})))
+    assert "<" not in script and json.dumps(code).replace("<", "\\u003c").replace(
+        ">", "\\u003e") in script
