@@ -45,6 +45,12 @@ def _app(quick: bool) -> list[Row]:
     return app_payload.run(quick)
 
 
+def _app_weights(quick: bool) -> list[Row]:
+    from . import app_weights
+
+    return app_weights.run(quick)
+
+
 def _app_load(quick: bool) -> list[Row]:
     from . import app_load  # skips with a note without /usr/bin/chromium, selenium or the pack
 
@@ -57,6 +63,7 @@ SUITES: dict[str, Callable[[bool], list[Row]]] = {
     "end_to_end": _end_to_end,
     "rescore": _rescore,
     "app": _app,
+    "app_weights": _app_weights,
     "app_load": _app_load,
 }
 

@@ -723,6 +723,17 @@ _UI: dict[str, tuple[str, str]] = {
                     "Circle size: population.",
                     "Färg: poäng 0-100 (mörklila låg, gul hög; grå = ingen poäng). "
                     "Cirkelns storlek: folkmängd."),
+    "map_hexagons_aggregated": (
+        "Hexagons shown at H3 resolution {res} ({count} areas) at this zoom: each is the "
+        "population-weighted mean of its grid cells ({cells} cells at resolution {cell_res}).",
+        "Hexagonerna visas på H3-upplösning {res} ({count} områden) i denna zoomnivå: var och en är "
+        "det befolkningsviktade medelvärdet av sina rutor ({cells} rutor på upplösning {cell_res})."),
+    "map_hexagons_cells": ("Hexagons shown: {count} grid cells at H3 resolution {res}.",
+                           "Hexagoner som visas: {count} rutor på H3-upplösning {res}."),
+    "map_layer_capped": ("{layer}: showing {drawn} of {total} features (the map draws at most "
+                         "{cap} per layer).",
+                         "{layer}: visar {drawn} av {total} objekt (kartan ritar högst {cap} "
+                         "per lager)."),
     "map_click_hint": ("Click a locality on the map, or pick one below, to open its profile.",
                        "Klicka på en tätort på kartan, eller välj nedan, för att öppna profilen."),
     "open_profile": ("Open profile", "Öppna profil"),
