@@ -51,6 +51,12 @@ def _app_load(quick: bool) -> list[Row]:
     return app_load.run(quick)
 
 
+def _scaling(quick: bool) -> list[Row]:
+    from . import scaling
+
+    return scaling.run(quick)
+
+
 #: Benchmark suites by name, in the order they run.
 SUITES: dict[str, Callable[[bool], list[Row]]] = {
     "kernel": _kernel,
@@ -58,6 +64,7 @@ SUITES: dict[str, Callable[[bool], list[Row]]] = {
     "rescore": _rescore,
     "app": _app,
     "app_load": _app_load,
+    "scaling": _scaling,
 }
 
 
