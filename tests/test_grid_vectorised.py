@@ -127,3 +127,21 @@ def test_fit_exponent_recovers_a_power_law() -> None:
     sizes = [2_000, 12_000, 80_000, 500_000]
     assert fit_exponent(sizes, [3e-6 * n**1.25 for n in sizes]) == pytest.approx(1.25)
     assert fit_exponent(sizes, [0.5, 0.5, 0.5, 0.5]) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_scaling_suite_quick_rows() -> None:
+    """`python -m benchmarks --quick --only scaling`'s rows: 2 tiny sizes per series + the fit."""
+    from benchmarks.scaling import run
+
+    rows = run(quick=True)
+    series = ["graph build", "nearest kernel", "indicators", "build_grid", "score"]
+    fits = [r for r in rows if "exponent" in r.extra]
+    timed = [r for r in rows if "exponent" not in r.extra]
+    assert [r.extra["series"] for r in fits] == series
+    assert [r.extra["series"] for r in timed] == [s for s in series for _ in range(2)]
+    assert all(r.data.startswith("SYNTHETIC ") for r in rows)
+    assert all(len(r.times) >= 2 and r.median > 0 for r in timed)
+    assert all(r.peak_mb is not None and r.peak_mb > 50 for r in timed)  # child RSS, MiB
+    assert all(np.isfinite(r.extra["exponent"]) and r.name.startswith(f"scaling {r.extra['series']}: time ~ ")
+               for r in fits)
+    assert timed[0].extra["size"] < timed[1].extra["size"]
