@@ -421,10 +421,14 @@ def build_grid(localities: gpd.GeoDataFrame, *, resolution: int = 9,
 
     codes = loc["code"].astype(str).to_numpy()
     munis = loc["municipality"].astype(object).to_numpy() if "municipality" in loc else None
-    cell_mun = _cell_municipalities(latlng[:, 1], latlng[:, 0], municipalities)
-    if munis is not None:
+    if munis is None:
+        cell_mun = _cell_municipalities(latlng[:, 1], latlng[:, 0], municipalities)
+    else:
         own = np.where(has, munis[np.maximum(li, 0)], None)  # a locality is in one municipality
-        cell_mun = np.where(pd.isna(own), cell_mun, own)
+        # the polygons decide only where the locality does not (rural cells, no municipality)
+        ask = np.flatnonzero(pd.isna(own))
+        cell_mun = np.asarray(own, dtype=object)
+        cell_mun[ask] = _cell_municipalities(latlng[ask, 1], latlng[ask, 0], municipalities)
         cell_mun = np.where(pd.isna(cell_mun), munis[np.maximum(mi, 0)], cell_mun)
     named = np.asarray(~pd.isna(cell_mun), dtype=bool)
     names = np.full(len(cell_mun), None, dtype=object)
