@@ -57,6 +57,12 @@ def _app_load(quick: bool) -> list[Row]:
     return app_load.run(quick)
 
 
+def _scaling(quick: bool) -> list[Row]:
+    from . import scaling
+
+    return scaling.run(quick)
+
+
 #: Benchmark suites by name, in the order they run.
 SUITES: dict[str, Callable[[bool], list[Row]]] = {
     "kernel": _kernel,
@@ -65,6 +71,7 @@ SUITES: dict[str, Callable[[bool], list[Row]]] = {
     "app": _app,
     "app_weights": _app_weights,
     "app_load": _app_load,
+    "scaling": _scaling,
 }
 
 
