@@ -129,6 +129,7 @@ def test_fit_exponent_recovers_a_power_law() -> None:
     assert fit_exponent(sizes, [0.5, 0.5, 0.5, 0.5]) == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.slow  # spawns a child process per size (~12 s), like the other benchmark runs
 def test_scaling_suite_quick_rows() -> None:
     """`python -m benchmarks --quick --only scaling`'s rows: 2 tiny sizes per series + the fit."""
     from benchmarks.scaling import run
