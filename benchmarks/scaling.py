@@ -292,7 +292,7 @@ def _series(name: str, unit: str, results: list[dict[str, Any]], key: str, what:
         mem = "peak RSS of the child during the timed work (inputs resident)" if r["peak_reset"] \
             else "peak RSS of the child incl. input generation (clear_refs refused)"
         rows.append(Row(f"scaling {name}", f"SYNTHETIC {r['n']:,} {unit}", list(r[key]),
-                        peak_mb=r[peak_key], note=f"{what}; peak MiB: {mem}",
+                        peak_rss_mb=r[peak_key], note=f"{what}; peak RSS: {mem}",
                         extra={"series": name, "size": r["n"], "peak_rss_mib": r[peak_key]}))
     sizes = [r["n"] for r in results]
     meds = [statistics.median(r[key]) for r in results]

@@ -142,7 +142,7 @@ def test_scaling_suite_quick_rows() -> None:
     assert [r.extra["series"] for r in timed] == [s for s in series for _ in range(2)]
     assert all(r.data.startswith("SYNTHETIC ") for r in rows)
     assert all(len(r.times) >= 2 and r.median > 0 for r in timed)
-    assert all(r.peak_mb is not None and r.peak_mb > 50 for r in timed)  # child RSS, MiB
+    assert all(r.peak_rss_mb is not None and r.peak_rss_mb > 50 for r in timed)  # child RSS, MiB
     assert all(np.isfinite(r.extra["exponent"]) and r.name.startswith(f"scaling {r.extra['series']}: time ~ ")
                for r in fits)
     assert timed[0].extra["size"] < timed[1].extra["size"]
