@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 
-__all__ = ["CATALOGUE", "LANGS", "LOCALES", "fmt_number", "has", "indicator_title", "lang_of",
+__all__ = ["CATALOGUE", "LANGS", "LOCALES", "fmt_number", "fmt_percent", "has", "indicator_title", "lang_of",
            "layer_title", "persona_title", "stat_title", "t"]
 
 #: the languages every key has, the first the default
@@ -892,3 +892,11 @@ def fmt_number(x: float, lang: str = "en", decimals: int = 0, *, grouping: bool 
         return "-"
     pattern = ("#,##0" if grouping else "0") + ("." + "0" * int(decimals) if decimals > 0 else "")
     return format_decimal(round(xf, int(decimals)), pattern, locale=LOCALES[lang_of(lang)])
+
+
+def fmt_percent(share: float, lang: str = "en") -> str:
+    """``share`` (0.04) as a whole percentage for ``lang`` (Babel): ``4%``, ``4\xa0%``; NaN: ``"-"``."""
+    xf = float(share)
+    if not math.isfinite(xf):
+        return "-"
+    return format_percent(xf, locale=LOCALES[lang_of(lang)])
