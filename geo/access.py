@@ -102,12 +102,14 @@ __all__ = [
     "Amenities",
     "DistanceEngine",
     "IndicatorResult",
+    "Selection",
     "StatReference",
     "compute_indicator",
     "decay_score",
     "kind_gaps",
     "layer_gaps",
     "select_amenities",
+    "select_for",
     "stat_by_municipality",
     "stat_values",
     "weighted_median",
@@ -724,7 +726,8 @@ def compute_indicator(ind: Indicator, engine: DistanceEngine, *, layer: gpd.GeoD
                       layer_status: LayerStatus | None = None, table: pd.DataFrame | None = None,
                       municipalities: np.ndarray | None = None,
                       decay: str | None = None, gaps: Sequence[str] = (),
-                      place_types: np.ndarray | None = None) -> IndicatorResult:
+                      place_types: np.ndarray | None = None,
+                      selection: Selection | None = None) -> IndicatorResult:
     """Compute one :class:`layers.Indicator` over the engine's points.
 
     The indicator's measure picks the function (:data:`_MEASURES`, a dispatch table keyed by
@@ -749,9 +752,12 @@ def compute_indicator(ind: Indicator, engine: DistanceEngine, *, layer: gpd.GeoD
     place_types
         Each point's place type (:mod:`geo.placetypes`): distances are scored against that
         type's standard (:meth:`layers.Indicator.threshold_for`); None: the town standard.
+    selection
+        The indicator's :func:`select_for` of this ``layer``, ``layer_status`` and ``gaps``,
+        computed before (distance/count measures); None: computed here.
     """
     x = _Inputs(ind, engine, len(engine.points), decay or ind.decay, layer, layer_status, table,
-                municipalities, gaps, place_types)
+                municipalities, gaps, place_types, selection)
     return _MEASURES[Measure(ind.measure)](x)
 
 
@@ -769,6 +775,7 @@ class _Inputs:
     municipalities: np.ndarray | None
     gaps: Sequence[str]
     place_types: np.ndarray | None
+    selection: Selection | None = None
 
 
 @dataclass
@@ -811,9 +818,34 @@ def _stat(x: _Inputs) -> IndicatorResult:
                            notes=notes)
 
 
-def _features(x: _Inputs) -> IndicatorResult | _Found:
-    """The amenities of the indicator's kinds, or the *missing* result when there are none."""
-    ind, engine, n, dec, layer, layer_status = x.ind, x.engine, x.n, x.dec, x.layer, x.layer_status
+@dataclass(frozen=True)
+class Selection:
+    """The point-independent part of a feature indicator (:func:`select_for`): its amenities and
+    notes, or why it is missing (``why``); whether the list is partial, and its gaps.
+
+    :func:`compute_indicator` makes it on every call; one computed once and passed as its
+    ``selection`` gives the same result for any points, so many single points (:mod:`geo.point`)
+    skip the selection.
+    """
+
+    amen: Amenities
+    notes: tuple[Message, ...]
+    why: Message | None
+    partial: bool
+    gap_items: tuple[str, ...] = ()
+    gap_kinds: tuple[str, ...] = ()
+
+    @property
+    def missing(self) -> bool:
+        """True when no amenity of the indicator's kinds is there."""
+        return len(self.amen) == 0
+
+
+def select_for(ind: Indicator, layer: gpd.GeoDataFrame | None,
+               layer_status: LayerStatus | None = None, gaps: Sequence[str] = ()) -> Selection:
+    """The amenities of ``ind``'s kinds in ``layer`` with their notes, partial flag and gaps (or
+    why there are none), as :func:`compute_indicator` takes them (its ``layer``,
+    ``layer_status`` and ``gaps``)."""
     status = getattr(layer_status, "reason", None)
     status_reason = status if isinstance(status, Message) else None
     partial = getattr(layer_status, "coverage", "") == Coverage.PARTIAL
@@ -831,18 +863,31 @@ def _features(x: _Inputs) -> IndicatorResult | _Found:
                 why = Message("kinds_absent_area", params | {"min_ha": float(ind.min_area_ha)})
             else:
                 why = Message("kinds_absent", params)
-        return _missing(ind, n, join(why, status_reason), notes, partial=partial)
+        return Selection(amen, tuple(notes), join(why, status_reason), partial)
     names = [str(v) for v in amen.table["name"] if v is not None and v == v]
-    gap_items, gap_kinds = kind_gaps(x.gaps, tuple(ind.kinds), names)
+    gap_items, gap_kinds = kind_gaps(gaps, tuple(ind.kinds), names)
     partial = _partial(tuple(ind.kinds), amen.table, layer_status, gap_kinds)
+    return Selection(amen, tuple(notes), None, partial, tuple(gap_items), tuple(gap_kinds))
+
+
+def _features(x: _Inputs) -> IndicatorResult | _Found:
+    """The amenities of the indicator's kinds, or the *missing* result when there are none."""
+    ind, engine, n, dec = x.ind, x.engine, x.n, x.dec
+    sel = x.selection if x.selection is not None else select_for(ind, x.layer, x.layer_status,
+                                                                 x.gaps)
+    notes = list(sel.notes)
+    if sel.missing:
+        return _missing(ind, n, sel.why, notes, partial=sel.partial)
     approximate = engine.approximate(ind.mode)
     if ind.mode in engine.notes:
         notes.append(engine.notes[ind.mode])
-    common = dict(approximate=approximate, partial=partial, amenities=amen.table,
+    partial = sel.partial
+    common = dict(approximate=approximate, partial=partial, amenities=sel.amen.table,
                   decay=dec, threshold_m=ind.threshold_m, max_m=ind.max_m,
-                  gaps=gap_items if partial else [], gap_kinds=gap_kinds if partial else [],
+                  gaps=list(sel.gap_items) if partial else [],
+                  gap_kinds=list(sel.gap_kinds) if partial else [],
                   thresholds=_point_thresholds(ind, x.place_types, n))
-    return _Found(amen, notes, common)
+    return _Found(sel.amen, notes, common)
 
 
 def _count_within(x: _Inputs, amen: Amenities, budget: float) -> np.ndarray:

@@ -507,6 +507,31 @@ _ENGINE: dict[str, tuple[str, str]] = {
         "exporten till {path} misslyckades och skrevs inte ({error}); en tidigare export är i så "
         "fall oförändrad",
     ),
+    # a scored point (geo.point)
+    "msg.point_invalid": (
+        "{lat}, {lon} is not a point on Earth; give a latitude from -90 to 90 and a longitude "
+        "from -180 to 180",
+        "{lat}, {lon} är ingen punkt på jorden; ange en latitud från -90 till 90 och en longitud "
+        "från -180 till 180",
+    ),
+    "msg.point_off_land": (
+        "This point ({lat:.4f}, {lon:.4f}) is not on land in {region}: it lies in the sea or "
+        "beyond the county border. Click on land inside the region.",
+        "Den här punkten ({lat:.4f}, {lon:.4f}) ligger inte på land i {region}: den ligger i "
+        "havet eller utanför länsgränsen. Klicka på land inom regionen.",
+    ),
+    "msg.point_outside": (
+        "This point ({lat:.4f}, {lon:.4f}) is outside {region}, which spans {south:.2f}-"
+        "{north:.2f} N, {west:.2f}-{east:.2f} E. Click on land inside the region.",
+        "Den här punkten ({lat:.4f}, {lon:.4f}) ligger utanför {region}, som sträcker sig över "
+        "{south:.2f}–{north:.2f} N, {west:.2f}–{east:.2f} Ö. Klicka på land inom regionen.",
+    ),
+    "msg.point_meaning": (
+        "{score:.0f}, {band:band} ({place_type:ptype}); better than {pct_places:.0f}% of the "
+        "localities and {pct_cells:.0f}% of the inhabited grid cells in {region}",
+        "{score:.0f}, {band:band} ({place_type:ptype}); bättre än {pct_places:.0f} % av orterna "
+        "och {pct_cells:.0f} % av de bebodda rutorna i {region}",
+    ),
     # words of the error specs (geo.messages.SPECS: close, close_nc, built, export_hint)
     "err.did_you_mean": ("Did you mean: {names}?", "Menade du: {names}?"),
     "err.did_you_mean_nc": ("Did you mean {names}?", "Menade du {names}?"),

@@ -92,6 +92,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "partial_gap": {"kinds": ["hospital"], "gaps": ["Blekingesjukhuset Karlskrona (hospital)"]},
     "partial_generic": {},
     "complete_share": {"pct": 62},
+    # a scored point (geo.point)
+    "point_invalid": {"lat": "nan", "lon": "15.5"},
+    "point_off_land": {"lat": 56.05, "lon": 15.6, "region": "Blekinge län"},
+    "point_outside": {"lat": 57.5, "lon": 15.0, "region": "Blekinge län", "south": 55.98,
+                      "north": 56.5, "west": 14.39, "east": 16.08},
+    "point_meaning": {"score": 42.3, "band": "bike_or_bus", "place_type": "countryside",
+                      "pct_places": 73.0, "pct_cells": 52.0, "region": "Blekinge län"},
     **ERROR_SAMPLES,  # the errors a user of the app meets (tests/test_error_messages.py)
 }
 #: English words of engine reasons and notes that must not reach a Swedish reader
