@@ -77,6 +77,7 @@ from .scoring import (
     Scores,
     _indicator_rows,
     _layer_gaps,
+    _named,
     _with_context,
     _with_meaning,
     capped_composites,
@@ -112,14 +113,18 @@ class Trip:
 class PointNearest:
     """The amenity nearest to the point for one indicator, with the way there by every mode.
 
-    ``place`` is the explanation's :class:`geo.scoring.NearestPlace` (distance by the indicator's
-    own mode, exactly as scored; ``known`` when the list is partial: "nearest known"); ``trips``
-    one :class:`Trip` per mode (walk, bike, car), the indicator's own mode being ``place``'s.
+    ``place`` is a :class:`geo.scoring.NearestPlace` (distance by the indicator's own mode,
+    exactly as scored; ``known`` when the list is partial: "nearest known"). ``stated`` is False
+    for a partial list's amenity beyond :attr:`geo.access.IndicatorResult.support_m`: the
+    explanation row does not state that distance as a fact ("no known hospital within 40 km"), a
+    reader should see it as "the nearest we know of; there may be a closer one". ``trips``: one
+    :class:`Trip` per mode (walk, bike, car), the indicator's own mode being ``place``'s.
     """
 
     indicator: str
     theme: str
     place: NearestPlace
+    stated: bool
     trips: tuple[Trip, ...]
 
     def trip(self, mode: str) -> Trip | None:
@@ -156,7 +161,8 @@ class PointScore:
         score, distance, nearest named amenity, "nearest known" statements of partial lists,
         gaps, municipal statistics with their context).
     nearest
-        :class:`PointNearest` per indicator with a named nearest amenity, in registry order.
+        :class:`PointNearest` per distance indicator with a nearest amenity, in registry order
+        (also beyond a partial list's support, flagged ``stated=False``).
     approximate
         True when a computed distance is straight line x detour.
     explanation
@@ -467,16 +473,15 @@ def _share_below(values: np.ndarray, x: float) -> float:
     return float(100.0 * ((v < x).sum() + 0.5 * (v == x).sum()) / len(v))
 
 
-def _trips(engine: _PointEngine, idx: PointIndex, row: ExplanationRow, xy: np.ndarray,
-           ) -> tuple[Trip, ...]:
-    """The way to ``row``'s first named amenity by every mode (its own mode: as scored)."""
-    first = row.nearest[0]
-    geom = idx.features.get(row.theme, gpd.GeoSeries(dtype=object)).get(first.uid)
+def _trips(engine: _PointEngine, idx: PointIndex, res: IndicatorResult, place: NearestPlace,
+           theme: str, xy: np.ndarray) -> tuple[Trip, ...]:
+    """The way to ``place`` by every mode (the indicator's own mode: as scored)."""
+    geom = idx.features.get(theme, gpd.GeoSeries(dtype=object)).get(place.uid)
     pt = shapely.Point(float(xy[0, 0]), float(xy[0, 1]))
     out = []
     for mode in MODES:
-        if mode == row.mode:
-            out.append(Trip(mode, first.distance_m, first.minutes, row.approximate))
+        if mode == res.mode:
+            out.append(Trip(mode, place.distance_m, place.minutes, res.approximate))
             continue
         if geom is None:
             continue
@@ -490,6 +495,23 @@ def _trips(engine: _PointEngine, idx: PointIndex, row: ExplanationRow, xy: np.nd
             d = 0.0 if geom.geom_type != "Point" and geom.contains(pt) else \
                 float(cost[int(node[0])] + snap[0])
         out.append(Trip(mode, d, float(minutes(d, mode)), cost is None))
+    return tuple(out)
+
+
+def _nearest(engine: _PointEngine, idx: PointIndex, model: ScoreModel,
+             results: dict[str, IndicatorResult], xy: np.ndarray) -> tuple[PointNearest, ...]:
+    """The nearest amenity of every distance indicator that has one, with its trips."""
+    out = []
+    for ind in model.indicators:
+        res = results[ind.key]
+        if res.missing or res.measure != Measure.NEAREST or not len(res.nearest):
+            continue
+        feat, dist = int(res.nearest[0]), float(res.raw[0])
+        if feat < 0 or not np.isfinite(dist):
+            continue
+        place = _named(res, feat, dist, 1.0, ind.mode)
+        out.append(PointNearest(ind.key, ind.layer, place, res.complete or dist <= res.support_m,
+                                _trips(engine, idx, res, place, ind.layer, xy)))
     return tuple(out)
 
 
@@ -569,8 +591,7 @@ def score_point(model: ScoreModel, lat: float, lon: float,
         e.meaning = Message("point_meaning", {
             "score": composite, "band": e.band, "place_type": where.place_type,
             "pct_places": pct_places, "pct_cells": pct_cells, "region": model.region_name})
-    nearest = tuple(PointNearest(r.key, r.theme, r.nearest[0], _trips(engine, idx, r, xy))
-                    for r in rows if r.nearest and not r.missing)
+    nearest = _nearest(engine, idx, model, results, xy)
     return PointScore(
         lat=lat, lon=lon, h3=where.h3, in_grid=where.in_grid, locality=where.locality,
         locality_name=lname, near_locality=near,
