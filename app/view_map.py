@@ -18,6 +18,7 @@ from layers import LAYERS
 from . import folium_adapter
 from .common import Ctx, coverage_label, num, safe_text, theme_title
 from .data import SnapKey, get_layer, get_model, get_scores
+from .view_point import render_point_panel
 
 __all__ = ["highlight_layer", "ranking_table", "render", "tiles_default"]
 
@@ -326,6 +327,7 @@ def render(ctx: Ctx) -> None:
                 for n in notes:  # safe-markdown: each note is ctx.t(...) of escaped values (above)
                     st.markdown(f"- {n}")
     with right:
+        render_point_panel(ctx)
         st.subheader(ctx.t("ranking"))
         table = ranking_table(ctx)
         if len(table):

@@ -852,6 +852,35 @@ _UI: dict[str, tuple[str, str]] = {
     "layer_missing_note": ("{layer}: missing ({reason})", "{layer}: saknas ({reason})"),
     "show_on_map": ("Show on map", "Visa på kartan"),
     "licence_unclear": ("licence unclear", "licens oklar"),
+    # the score of a point (app/view_point.py)
+    "point_title": ("Point {lat}, {lon}", "Punkt {lat}, {lon}"),
+    "point_where_locality": ("In {locality} ({ptype}), {municipality} municipality",
+                             "I {locality} ({ptype}), {municipality} kommun"),
+    "point_where_country": ("Countryside in {municipality} municipality, {dist} from {locality}",
+                            "Landsbygd i {municipality} kommun, {dist} från {locality}"),
+    "point_where_country_alone": ("Countryside in {municipality} municipality",
+                                  "Landsbygd i {municipality} kommun"),
+    "point_pct": ("Better than {places}% of the localities and {cells}% of the inhabited grid "
+                  "cells in {region}",
+                  "Bättre än {places} % av orterna och {cells} % av de bebodda rutorna i "
+                  "{region}"),
+    "point_themes": ("Themes", "Teman"),
+    "point_nearest": ("Nearest places", "Närmaste platser"),
+    "point_more": ("{n} more nearest places", "{n} fler närmaste platser"),
+    "point_min_walk": ("{minutes} min on foot", "{minutes} min till fots"),
+    "point_min_bike": ("{minutes} min by bike", "{minutes} min med cykel"),
+    "point_min_car": ("{minutes} min by car", "{minutes} min med bil"),
+    "point_known": ("nearest known", "närmaste kända"),
+    "point_known_note": ("“Nearest known”: our list is incomplete here, a closer one may exist.",
+                         "”Närmaste kända”: vår lista är ofullständig här, det kan finnas en "
+                         "närmare."),
+    "point_no_score": ("No score here: none of the weighted themes has data at this point.",
+                       "Ingen poäng här: inget av de viktade temana har data för den här "
+                       "punkten."),
+    "point_close": ("Close", "Stäng"),
+    "point_commute": ("Use as my commute target", "Använd som mitt pendlingsmål"),
+    "point_failed": ("This point could not be scored ({error}); try another point.",
+                     "Den här punkten kunde inte poängsättas ({error}); prova en annan punkt."),
     "share_link": ("This page's address holds your choices: copy it to share the view.",
                    "Sidans adress innehåller dina val: kopiera den för att dela vyn."),
 }
