@@ -65,15 +65,16 @@ def _close() -> None:
 
 
 def _where(ctx: Ctx, p: PointScore) -> str:
-    """'In Lyckeby (village), Karlskrona municipality' / 'Countryside in ..., 2.1 km from ...'."""
-    muni = safe_text(p.municipality_name or p.municipality)
+    """'In Lyckeby (village), Karlskrona municipality' / 'Countryside in ..., 2.1 km from ...'
+    (plain text: the caller escapes it)."""
+    muni = p.municipality_name or p.municipality
     if p.locality:
-        return ctx.t("point_where_locality", locality=safe_text(p.locality_name),
+        return ctx.t("point_where_locality", locality=p.locality_name,
                      ptype=place_type_name(p.place_type, ctx.lang), municipality=muni)
     if p.near_locality_name and np.isfinite(p.near_locality_m):
         return ctx.t("point_where_country", municipality=muni,
                      dist=fmt_distance(p.near_locality_m, ctx.lang),
-                     locality=safe_text(p.near_locality_name))
+                     locality=p.near_locality_name)
     return ctx.t("point_where_country_alone", municipality=muni)
 
 
@@ -83,16 +84,17 @@ def _ordered(p: PointScore) -> list[PointNearest]:
     return first + [n for n in p.nearest if n not in first]
 
 
-def _nearest_line(ctx: Ctx, n: PointNearest) -> str:
-    """'**Grocery store on foot**: ICA Nära, 1.2 km (nearest known) · 15 min on foot, ...'."""
+def _nearest_line(ctx: Ctx, n: PointNearest) -> tuple[str, str]:
+    """``("Grocery store on foot", "ICA Nära, 1.2 km (nearest known) · 15 min on foot, ...")``
+    (plain text: the caller escapes it)."""
     lang = ctx.lang
     name = n.place.name or kind_name(n.place.kind, lang)
     trips = {t.mode: t for t in n.trips}
     times = ", ".join(ctx.t(f"point_min_{m}", minutes=num(trips[m].minutes, lang, 0))
                       for m in ("walk", "bike", "car") if m in trips)
     known = f" ({ctx.t('point_known')})" if n.place.known else ""
-    return (f"**{safe_text(indicator_title(n.indicator, lang))}**: {safe_text(name)}, "
-            f"{fmt_distance(n.place.distance_m, lang)}{known} · {times}")
+    return (indicator_title(n.indicator, lang),
+            f"{name}, {fmt_distance(n.place.distance_m, lang)}{known} · {times}")
 
 
 def _headline(ctx: Ctx, p: PointScore) -> None:
@@ -100,15 +102,16 @@ def _headline(ctx: Ctx, p: PointScore) -> None:
     if not np.isfinite(p.composite):
         st.info(ctx.t("point_no_score"))
         return
-    st.markdown(f"### {num(p.composite, ctx.lang, 0)} / 100 · {band_name(p.band, ctx.lang)}")
+    band = band_name(p.band, ctx.lang)
+    st.markdown(f"### {num(p.composite, ctx.lang, 0)} / 100 · {safe_text(band)}")
     if np.isfinite(p.pct_places):
         st.caption(ctx.t("point_pct", places=num(p.pct_places, ctx.lang, 0),
                          cells=num(p.pct_cells, ctx.lang, 0),
                          region=safe_text(ctx.snapshot.region_name)))
-    themes = [f"{safe_text(theme_title(k, ctx.lang))} {num(v, ctx.lang, 0)}"
+    themes = [f"{theme_title(k, ctx.lang)} {num(v, ctx.lang, 0)}"
               for k, v in p.themes.items() if np.isfinite(v) and p.weights.get(k, 0) > 0]
     if themes:
-        st.caption(f"{ctx.t('point_themes')}: " + " · ".join(themes))
+        st.caption(f"{ctx.t('point_themes')}: {safe_text(' · '.join(themes))}")
 
 
 def _caveats(ctx: Ctx, p: PointScore, shown: list[PointNearest]) -> None:
@@ -142,17 +145,19 @@ def _buttons(ctx: Ctx, lat: float, lon: float, name: str) -> None:
 
 def _body(ctx: Ctx, p: PointScore) -> None:
     """Everything below the title of a scored point."""
-    st.caption(_where(ctx, p))
+    st.caption(safe_text(_where(ctx, p)))
     _headline(ctx, p)
     ordered = _ordered(p)
     if ordered:
         st.markdown(f"**{ctx.t('point_nearest')}**")
-        for n in ordered[:SHOWN]:  # safe-markdown: names escaped in _nearest_line
-            st.markdown(f"- {_nearest_line(ctx, n)}")
+        for n in ordered[:SHOWN]:
+            what, line = _nearest_line(ctx, n)
+            st.markdown(f"- **{safe_text(what)}**: {safe_text(line)}")
         if len(ordered) > SHOWN:
             with st.expander(ctx.t("point_more", n=len(ordered) - SHOWN)):
                 for n in ordered[SHOWN:]:
-                    st.markdown(f"- {_nearest_line(ctx, n)}")
+                    what, line = _nearest_line(ctx, n)
+                    st.markdown(f"- **{safe_text(what)}**: {safe_text(line)}")
     _caveats(ctx, p, ordered)
 
 
