@@ -103,7 +103,7 @@ def _headline(ctx: Ctx, p: PointScore) -> None:
         st.info(ctx.t("point_no_score"))
         return
     band = band_name(p.band, ctx.lang)
-    st.markdown(f"### {num(p.composite, ctx.lang, 0)} / 100 · {safe_text(band)}")
+    st.markdown(f"#### {num(p.composite, ctx.lang, 0)} / 100\n\n**{safe_text(band)}**")
     if np.isfinite(p.pct_places):
         st.caption(ctx.t("point_pct", places=num(p.pct_places, ctx.lang, 0),
                          cells=num(p.pct_cells, ctx.lang, 0),

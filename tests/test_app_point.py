@@ -47,7 +47,7 @@ def test_url_point_shows_the_panel_with_values(monkeypatch: pytest.MonkeyPatch,
     assert "**Point 56.2015, 15.0040**" in text
     model = build_model(open_snapshot("blekinge", synth_store))
     p = score_point(model, 56.2015, 15.004, snapshot=open_snapshot("blekinge", synth_store))
-    assert f"### {p.composite:.0f} / 100 · " in text
+    assert f"#### {p.composite:.0f} / 100\n\n**" in text
     pharm = p.nearest_of("services.pharmacy")
     assert pharm is not None and pharm.place.name == "Apotek Alpha"
     dist = f"{pharm.place.distance_m:.0f} m" if pharm.place.distance_m < 1000 else None
