@@ -441,15 +441,20 @@ def _with_municipality(hits: list[SearchHit], munis_gdf: Any) -> list[SearchHit]
 def _build(snapshot: Any, *, geonames: bool) -> SearchIndex:
     bbox = _bbox(snapshot)
     munis = _municipality_names(snapshot)
+    try:
+        munis_gdf = snapshot.municipalities()
+    except Exception:  # no municipality outlines: details only from the features' codes
+        munis_gdf = None
     loc_hits, loc_w = _locality_hits(snapshot, munis)
     layer_hits = _layer_hits(snapshot, munis)
+    missing = [i for i, h in enumerate(layer_hits) if not h.detail]
+    if missing:  # a feature without a municipality code: the municipality its point lies in
+        filled = _with_municipality([layer_hits[i] for i in missing], munis_gdf)
+        for i, h in zip(missing, filled, strict=True):
+            layer_hits[i] = h
     town_hits: list[SearchHit] = []
     town_w: list[float] = []
     if geonames and bbox is not None:
-        try:
-            munis_gdf = snapshot.municipalities()
-        except Exception:
-            munis_gdf = None
         town_hits, town_w = _town_hits(bbox, loc_hits, munis_gdf)
     return SearchIndex([*loc_hits, *town_hits, *layer_hits],
                        [*loc_w, *town_w, *([0.0] * len(layer_hits))], bbox=bbox)
