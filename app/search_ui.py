@@ -107,8 +107,11 @@ def search_box(ctx: Ctx) -> None:
                       region=safe_text(ctx.snapshot.region_name)))
         return
     st.caption(ctx.t("search_hits", n=len(out.hits)))
-    for i, hit in enumerate(out.hits):
-        _hit_button(ctx, i, hit)
+    for row in range(0, len(out.hits), 2):  # two a row on a wide screen, in order on a phone
+        cols = st.columns(2, gap="small")
+        for j, hit in enumerate(out.hits[row: row + 2]):
+            with cols[j]:
+                _hit_button(ctx, row + j, hit)
 
 
 def _hit_button(ctx: Ctx, i: int, hit: SearchHit) -> Any:
