@@ -18,6 +18,7 @@ from layers import LAYERS
 from . import folium_adapter
 from .common import Ctx, coverage_label, num, safe_text, theme_title
 from .data import SnapKey, get_layer, get_model, get_scores
+from .search_ui import search_box
 from .view_point import render_point_panel
 
 __all__ = ["highlight_layer", "ranking_table", "render", "tiles_default"]
@@ -295,6 +296,7 @@ def _clicked_code(ret: object, known: set[str]) -> str | None:
 
 def render(ctx: Ctx) -> None:
     """Draw the map page."""
+    search_box(ctx)
     snap = ctx.snapshot
     st.sidebar.divider()
     tiles = st.sidebar.toggle(ctx.t("base_tiles"), value=tiles_default(), key="tiles")

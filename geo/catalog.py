@@ -75,6 +75,11 @@ _ENGINE: dict[str, tuple[str, str]] = {
         "±{points:g} per standardavvikelse",
     ),
     "msg.column_used": ("column {column!r} used", "kolumnen {column!r} används"),
+    # search (geo/search.py, geo/sources/geocoder.py)
+    "msg.geocoder_offline": ("Address search needs the internet: showing places we know",
+                             "Att söka adresser kräver internet: visar platser vi känner till"),
+    "msg.geocoder_busy": ("The address service is busy; try again in a minute",
+                          "Adresstjänsten är upptagen; försök igen om en minut"),
     "msg.stat_national": (
         "standardised against all {n} municipalities in the table (national median {median:,.4g}): 50 = "
         "the average municipality, ±{points:g} per standard deviation",
@@ -850,6 +855,21 @@ _UI: dict[str, tuple[str, str]] = {
     "layer_partial_note": ("{layer}: partial data ({count} features)",
                            "{layer}: ofullständiga data ({count} objekt)"),
     "layer_missing_note": ("{layer}: missing ({reason})", "{layer}: saknas ({reason})"),
+    # the search box (app/search_ui.py)
+    "search_label": ("Find a place, stop or address", "Hitta en ort, hållplats eller adress"),
+    "search_placeholder": ("e.g. Lyckeby, Karlskrona campus Gräsvik or a street address",
+                           "t.ex. Lyckeby, Karlskrona campus Gräsvik eller en gatuadress"),
+    "search_hits": ("{n} places found: choose one to see its score",
+                    "{n} platser hittades: välj en för att se dess poäng"),
+    "search_cut": ("Only the first {n} characters were searched.",
+                   "Bara de första {n} tecknen användes i sökningen."),
+    "search_no_hits": ("No place called “{query}” in {region}.",
+                       "Ingen plats som heter ”{query}” i {region}."),
+    "search_source": ("Source: {source}. Licence: {licence}.", "Källa: {source}. Licens: {licence}."),
+    "search_kind.locality": ("urban area", "tätort"),
+    "search_kind.town": ("village or town (GeoNames)", "ort (GeoNames)"),
+    "search_kind.address": ("address", "adress"),
+    "search_kind.place": ("place", "plats"),
     "show_on_map": ("Show on map", "Visa på kartan"),
     "licence_unclear": ("licence unclear", "licens oklar"),
     # the score of a point (app/view_point.py)
