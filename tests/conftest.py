@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 
 import pytest
+
+# No test asks an online service unless it says so (the geocoder is online by default for users);
+# servers and CLIs started by tests inherit this.
+os.environ.setdefault("LIVABILITY_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The shared Blekinge open-data pack, beside the checkout (absent on a bare clone).

@@ -172,7 +172,8 @@ def test_real_service_is_nominatim_behind_a_one_second_rate_limiter(tmp_path: Pa
 
 
 @pytest.mark.parametrize(("env", "expected"), [
-    ({}, False),  # offline-first: nothing is asked unless the app is told it may go online
+    ({}, True),  # a real user has the internet; the suite runs with LIVABILITY_OFFLINE=1
+    ({"LIVABILITY_ONLINE": "0"}, False),
     ({"LIVABILITY_ONLINE": "1"}, True),
     ({"LIVABILITY_ONLINE": "1", "LIVABILITY_OFFLINE": "1"}, False),
     ({"LIVABILITY_OFFLINE": "0", "LIVABILITY_ONLINE": "yes"}, True),
@@ -227,3 +228,23 @@ def test_search_places_does_not_ask_when_places_suffice(tmp_path: Path) -> None:
     out = search_places(SearchIndex(hits), "Lyckeby", online=True,
                         geocoder=Geocoder(BOX, cache=tmp_path, enabled=True, geocode=svc))
     assert len(out.hits) == 4 and out.notice is None and svc.calls == []
+
+
+def test_an_unreachable_service_is_asked_once_then_left_alone(tmp_path: Path) -> None:
+    """A machine without internet pays for one failed connection, not one per query."""
+    svc = FakeService(error=ConnectionRefusedError(111, "Connection refused"))
+    geo = Geocoder(BOX, cache=tmp_path, enabled=True, geocode=svc)
+    for query in ("Ronnebygatan 12", "Lyckebyvägen 1", "Kungsgatan 3"):
+        with pytest.raises(OfflineError) as err:
+            geo.lookup(query)
+        assert err.value.message is not None and err.value.message.code == "geocoder_offline"
+    assert geo.calls == 1 and len(svc.calls) == 1
+
+
+def test_a_busy_service_is_asked_again(tmp_path: Path) -> None:
+    svc = FakeService(error=geopy_exc.GeocoderRateLimited("HTTP 429", retry_after=60))
+    geo = Geocoder(BOX, cache=tmp_path, enabled=True, geocode=svc)
+    for query in ("Ronnebygatan 12", "Lyckebyvägen 1"):
+        with pytest.raises(OfflineError):
+            geo.lookup(query)
+    assert geo.calls == 2

@@ -1,8 +1,10 @@
 """Addresses through OpenStreetMap's Nominatim (geopy), rate-limited, identified and cached on disk.
 
-The app is offline-first: :func:`online` is False unless ``LIVABILITY_ONLINE=1`` (and
-``LIVABILITY_OFFLINE=1`` always wins), and offline the geocoder is not asked at all, only its cache
-is read. Online, :class:`Geocoder` follows Nominatim's usage policy: at most one request a second
+Addresses need the internet: :func:`online` is True unless ``LIVABILITY_OFFLINE=1`` (or
+``LIVABILITY_ONLINE=0``); offline the geocoder is not asked at all, only its cache is read, and
+after a failed connection it stays quiet for :data:`RETRY_AFTER_S` (one slow failure, not one per
+keystroke). The test suite sets ``LIVABILITY_OFFLINE=1`` (tests/conftest.py).
+Online, :class:`Geocoder` follows Nominatim's usage policy: at most one request a second
 (geopy's ``RateLimiter``, shared by every lookup of the instance), a User-Agent naming this
 application (:func:`user_agent`), results bounded to the region's box and Sweden, and every answer
 cached on disk (``<data>/cache/geocoder/<sha256 of the normalised query>.json``, written atomically)
@@ -54,14 +56,18 @@ TIMEOUT_S = 6.0
 _TRUE = ("1", "true", "yes", "on")
 
 
-def online() -> bool:
-    """Whether the app may ask network services: ``LIVABILITY_ONLINE=1`` and not ``LIVABILITY_OFFLINE=1``.
+#: Seconds the geocoder stays quiet after the network was unreachable.
+RETRY_AFTER_S = 300.0
+_FALSE = frozenset({"0", "false", "no", "off"})
 
-    Off by default (the explorer works offline; a machine without internet never tries).
-    """
+
+def online() -> bool:
+    """Whether the app may ask network services: yes unless ``LIVABILITY_OFFLINE=1`` or
+    ``LIVABILITY_ONLINE=0`` (a real user has the internet; a machine without it fails once, see
+    :data:`RETRY_AFTER_S`, and the UI says addresses need the internet)."""
     if os.environ.get("LIVABILITY_OFFLINE", "").strip().lower() in _TRUE:
         return False
-    return os.environ.get("LIVABILITY_ONLINE", "").strip().lower() in _TRUE
+    return os.environ.get("LIVABILITY_ONLINE", "").strip().lower() not in _FALSE
 
 
 def _project_url() -> str:
@@ -129,6 +135,7 @@ class Geocoder:
         self.country = country
         self._geocode = geocode
         self.calls = 0  # requests sent (for tests and logs)
+        self._quiet_until = 0.0  # monotonic time before which an unreachable service is not asked
 
     # -- the service -----------------------------------------------------------------------------
     def _service(self) -> Callable[..., Any]:
@@ -150,12 +157,18 @@ class Geocoder:
         if self.bbox is not None:
             x0, y0, x1, y1 = self.bbox
             kwargs |= {"viewbox": [(y0, x0), (y1, x1)], "bounded": True}
+        if time.monotonic() < self._quiet_until:
+            raise _offline()
         service = self._service()
         self.calls += 1
         try:
             found = service(query, **kwargs)
         except Exception as exc:
-            raise _translate(exc) from exc
+            err = _translate(exc)
+            if err.message is not None and err.message.code == "geocoder_offline":
+                self._quiet_until = time.monotonic() + RETRY_AFTER_S
+                log.info("geocoder unreachable (%s): not asked again for %.0f s", exc, RETRY_AFTER_S)
+            raise err from exc
         return [_record(loc) for loc in (found or [])]
 
     # -- the cache -------------------------------------------------------------------------------
