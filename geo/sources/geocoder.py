@@ -165,7 +165,7 @@ class Geocoder:
             found = service(query, **kwargs)
         except Exception as exc:
             err = _translate(exc)
-            if err.message is not None and err.message.code == "geocoder_offline":
+            if getattr(err.message, "code", None) == "geocoder_offline":
                 self._quiet_until = time.monotonic() + RETRY_AFTER_S
                 log.info("geocoder unreachable (%s): not asked again for %.0f s", exc, RETRY_AFTER_S)
             raise err from exc
