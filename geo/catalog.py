@@ -56,6 +56,26 @@ _ENGINE: dict[str, tuple[str, str]] = {
         "no {network} network loaded: straight-line distance x {factor} (approximate)",
         "inget {network:net} inläst: fågelvägen x {factor} (ungefärligt)",
     ),
+    # commute (geo/commute.py)
+    "msg.commute_network": (
+        "along the {network} street network",
+        "längs {network:netdef}",
+    ),
+    "msg.commute_outside": (
+        "the commute target ({lat}° N, {lon}° E) lies {km} km outside {region}; choose a "
+        "workplace or school inside the region or at most {buffer_km} km beyond its border",
+        "pendlingsmålet ({lat}° N, {lon}° O) ligger {km} km utanför {region}; välj en arbetsplats eller "
+        "skola i regionen eller högst {buffer_km} km utanför dess gräns",
+    ),
+    "msg.commute_mode": (
+        "no travel mode {mode!r}; choose one of {modes:list}",
+        "inget färdsätt {mode!r}; välj ett av {modes:list}",
+    ),
+    "msg.commute_bad_point": (
+        "the commute target {lat}, {lon} is not a coordinate; give a latitude and longitude in "
+        "degrees",
+        "pendlingsmålet {lat}, {lon} är ingen koordinat; ange latitud och longitud i grader",
+    ),
     "msg.stat_table_missing": (
         "statistics table {table!r} not loaded",
         "statistiktabellen {table!r} är inte inläst",
