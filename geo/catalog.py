@@ -849,6 +849,29 @@ _UI: dict[str, tuple[str, str]] = {
     "licence_unclear": ("licence unclear", "licens oklar"),
     "share_link": ("This page's address holds your choices: copy it to share the view.",
                    "Sidans adress innehåller dina val: kopiera den för att dela vyn."),
+    # my commute (app/commute_ui.py)
+    "commute_title": ("My commute", "Min pendling"),
+    "commute_intro": ("Pick a workplace or school: every locality gets its travel time there.",
+                      "Välj en arbetsplats eller skola: varje ort får sin restid dit."),
+    "commute_to": ("Commute to **{name}**", "Pendling till **{name}**"),
+    "commute_unnamed": ("your target", "ditt mål"),
+    "commute_mode": ("Travel by", "Färdsätt"),
+    "commute_filter": ("Only localities within a travel time", "Bara orter inom en restid"),
+    "commute_max": ("At most (minutes)", "Högst (minuter)"),
+    "commute_clear": ("Clear commute target", "Ta bort pendlingsmålet"),
+    "commute_pick": ("Commute target: a locality", "Pendlingsmål: en ort"),
+    "commute_pick_placeholder": ("Choose a locality", "Välj en ort"),
+    "commute_col": ("To {name}, {mode} (min)", "Till {name}, {mode} (min)"),
+    "commute_col_approx": ("To {name}, {mode} (min, approx.)", "Till {name}, {mode} (min, ungefär)"),
+    "commute_word.car": ("car", "bil"),
+    "commute_word.bike": ("bike", "cykel"),
+    "commute_word.walk": ("walk", "gång"),
+    "commute_hidden": (
+        "{shown} of {total} localities are at most {max} min away {travel}; {hidden} hidden.",
+        "{shown} av {total} orter ligger högst {max} min bort {travel}; {hidden} dolda."),
+    "commute_method": ("Travel times {travel}: {method}.", "Restider {travel}: {method}."),
+    "commute_failed": ("The commute target was not used: {msg}.",
+                       "Pendlingsmålet användes inte: {msg}."),
 }
 
 
