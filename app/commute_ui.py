@@ -122,8 +122,7 @@ def column_config(ctx: Ctx) -> dict[str, Any]:
     header = commute_header(ctx)
     if header is None:
         return {}
-    return {header: st.column_config.NumberColumn(header, format="%d", width=96,
-                                                  help=ctx.t("commute_intro"))}
+    return {header: st.column_config.NumberColumn(header, format="%d", width=84, help=header)}
 
 
 def commute_row(ctx: Ctx, codes: list[str]) -> pd.Series | None:

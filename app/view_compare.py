@@ -79,8 +79,9 @@ def render(ctx: Ctx) -> None:
     names = {"composite": ctx.t("score"), "rank": ctx.t("rank"), "population": ctx.t("population")}
     frame = frame.rename(index=names)
     commute = commute_ui.commute_row(ctx, codes) if kind == "localities" else None
-    if commute is not None:  # travel time to the commute target: whole minutes, fewer is better
-        frame.loc[commute.name] = commute.to_numpy()
+    if commute is not None:  # travel time to the commute target, below the score: fewer is better
+        row = pd.DataFrame([commute.to_numpy()], index=[commute.name], columns=frame.columns)
+        frame = pd.concat([frame.iloc[:1], row, frame.iloc[1:]])
     lower_better = [ctx.t("rank")] + ([str(commute.name)] if commute is not None else [])
     score_rows = [r for r in frame.index
                   if r not in (ctx.t("population"), *lower_better)]

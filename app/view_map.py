@@ -63,6 +63,11 @@ def _with_commute(ctx: Ctx, out: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame
     codes = df.loc[out.index, "code"].astype(str)
     mins = minutes["minutes"].reindex(codes).to_numpy()
     out[header] = pd.Series(mins, index=out.index).round().astype("Int64")
+    # the time beside the name, so it shows on a phone and a laptop; the municipality moves last
+    first = [c for c in ("rank", "name") if c in out.columns]
+    out = out[first + [header] + [c for c in out.columns
+                                  if c not in (*first, header, "municipality_name")]
+              + [c for c in ("municipality_name",) if c in out.columns]]
     limit = commute_ui.commute_limit()
     if limit is not None:
         out = out[pd.Series(mins <= limit, index=out.index)]
