@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from layers.vocab import MODES, Mode
@@ -50,7 +51,7 @@ from layers.vocab import MODES, Mode
 from .errors import LivabilityError
 from .messages import Message
 from .network import StreetGraph, minutes, project_lonlat
-from .settings import WORK_CRS
+from .settings import STORE_CRS, WORK_CRS
 
 __all__ = ["OUTSIDE_BUFFER_M", "CommuteEngine", "CommuteTimes", "travel_times"]
 
@@ -154,6 +155,7 @@ class CommuteEngine:
             self.cell_ids = pd.Index([], dtype=object)
             self.cell_xy = np.zeros((0, 2))
             self._cell_munis = np.zeros(0, dtype=object)
+        self._to_work = Transformer.from_crs(STORE_CRS, WORK_CRS, always_xy=True)
         self._graphs: dict[str, StreetGraph | None] = dict(graphs or {})
         self._network_name: dict[str, str | None] = {}
         self._snaps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -204,6 +206,7 @@ class CommuteEngine:
                 pts = np.vstack([self.loc_xy, self.cell_xy])
                 geom = shapely.convex_hull(shapely.multipoints(pts)) if len(pts) \
                     else shapely.Point()
+            shapely.prepare(geom)  # point-in-region tests per target
             self._outline = geom
         return self._outline
 
@@ -213,9 +216,12 @@ class CommuteEngine:
             if self._munis is None:
                 munis = self.snapshot.municipalities()
                 self._munis = munis if len(munis) and "code" in munis else False
+                if self._munis is not False:
+                    shapely.prepare(self._munis.geometry.to_numpy())
             if self._munis is not False:
-                hit = self._munis[self._munis.geometry.covers(shapely.Point(lon, lat))]
-                return str(hit["code"].iloc[0]) if len(hit) else None
+                inside = shapely.covers(self._munis.geometry.to_numpy(), shapely.Point(lon, lat))
+                codes = self._munis["code"].astype(str).to_numpy()[inside]
+                return str(codes[0]) if len(codes) else None
         if len(self.cell_xy):
             d = np.hypot(self.cell_xy[:, 0] - xy[0], self.cell_xy[:, 1] - xy[1])
             i = int(np.argmin(d))
@@ -233,9 +239,12 @@ class CommuteEngine:
                 and -180 <= lon <= 180):
             raise LivabilityError(message=Message("commute_bad_point", {"lat": str(lat)[:20],
                                                                         "lon": str(lon)[:20]}))
-        xy = project_lonlat(np.array([lon]), np.array([lat]))[0]
+        x, y = self._to_work.transform(lon, lat)  # one transformer per engine (20 ms to make)
+        xy = np.array([float(x), float(y)])
         outline = self.outline()
-        outside = 0.0 if outline.is_empty else float(outline.distance(shapely.Point(*xy)))
+        point = shapely.Point(*xy)
+        outside = 0.0 if outline.is_empty or outline.covers(point) \
+            else float(outline.distance(point))
         if outside > OUTSIDE_BUFFER_M:
             raise LivabilityError(message=Message("commute_outside", {
                 "lat": round(lat, 4), "lon": round(lon, 4), "km": round(outside / 1000.0),
