@@ -8,6 +8,7 @@ import streamlit as st
 
 from layers import LAYERS
 
+from . import commute_ui
 from .common import Ctx, bound, num, place_options, safe_text, store, theme_title
 
 __all__ = ["compare_frame", "render"]
@@ -77,16 +78,22 @@ def render(ctx: Ctx) -> None:
     frame = compare_frame(table, codes, opts, ctx.lang)
     names = {"composite": ctx.t("score"), "rank": ctx.t("rank"), "population": ctx.t("population")}
     frame = frame.rename(index=names)
-    score_rows = [r for r in frame.index if r not in (ctx.t("rank"), ctx.t("population"))]
+    commute = commute_ui.commute_row(ctx, codes) if kind == "localities" else None
+    if commute is not None:  # travel time to the commute target, below the score: fewer is better
+        row = pd.DataFrame([commute.to_numpy()], index=[commute.name], columns=frame.columns)
+        frame = pd.concat([frame.iloc[:1], row, frame.iloc[1:]])
+    lower_better = [ctx.t("rank")] + ([str(commute.name)] if commute is not None else [])
+    score_rows = [r for r in frame.index
+                  if r not in (ctx.t("population"), *lower_better)]
 
     frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
-    whole = [r for r in (ctx.t("rank"), ctx.t("population")) if r in frame.index]
+    whole = [r for r in (ctx.t("population"), *lower_better) if r in frame.index]
 
     def highlight(row: pd.Series) -> list[str]:
-        if row.name not in score_rows and row.name != ctx.t("rank"):
+        if row.name not in score_rows and row.name not in lower_better:
             return [""] * len(row)
         vals = frame.loc[row.name]
-        best = vals.min() if row.name == ctx.t("rank") else vals.max()
+        best = vals.min() if row.name in lower_better else vals.max()
         return ["background-color: #fde72566; font-weight: 600" if v == best else "" for v in vals]
 
     # Streamlit shows NaN as "None"; a missing theme reads better as a dash ("no data")

@@ -15,7 +15,7 @@ from streamlit_folium import st_folium
 from geo import maps
 from layers import LAYERS
 
-from . import folium_adapter
+from . import commute_ui, folium_adapter
 from .common import Ctx, coverage_label, num, safe_text, theme_title
 from .data import SnapKey, get_layer, get_model, get_scores
 from .search_ui import search_box
@@ -51,7 +51,29 @@ def ranking_table(ctx: Ctx) -> pd.DataFrame:
     names = {"rank": ctx.t("rank"), "name": ctx.t("locality"),
              "municipality_name": ctx.t("municipality"), "composite": ctx.t("score"),
              "population": ctx.t("population")}
+    out = _with_commute(ctx, out, df)
     return out.rename(columns=names).reset_index(drop=True)
+
+
+def _with_commute(ctx: Ctx, out: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
+    """The travel-time column (whole minutes) when a commute target is set; localities beyond
+    the "at most N min" filter are left out (app.commute_ui says how many)."""
+    minutes = commute_ui.commute_minutes(ctx)
+    header = commute_ui.commute_header(ctx)
+    if minutes is None or header is None or "code" not in df:
+        return out
+    codes = df.loc[out.index, "code"].astype(str)
+    mins = minutes["minutes"].reindex(codes).to_numpy()
+    out[header] = pd.Series(mins, index=out.index).round().astype("Int64")
+    # the time beside the name, so it shows on a phone and a laptop; the municipality moves last
+    first = [c for c in ("rank", "name") if c in out.columns]
+    out = out[first + [header] + [c for c in out.columns
+                                  if c not in (*first, header, "municipality_name")]
+              + [c for c in ("municipality_name",) if c in out.columns]]
+    limit = commute_ui.commute_limit()
+    if limit is not None:
+        out = out[pd.Series(mins <= limit, index=out.index)]
+    return out
 
 
 def _layer_inputs(ctx: Ctx) -> dict[str, tuple[str, str, object]]:
@@ -331,8 +353,9 @@ def render(ctx: Ctx) -> None:
     with right:
         render_point_panel(ctx)
         st.subheader(ctx.t("ranking"))
+        commute_ui.commute_controls(ctx)
         table = ranking_table(ctx)
-        if len(table):
+        if len(table.columns):  # (no rows: every locality is beyond the commute filter)
             st.caption(ctx.t("ranking_caption"))
             score_col = ctx.t("score")
             st.dataframe(
@@ -343,7 +366,8 @@ def render(ctx: Ctx) -> None:
                     ctx.t("locality"): st.column_config.TextColumn(width=112),
                     ctx.t("municipality"): st.column_config.TextColumn(width=88),
                     score_col: st.column_config.ProgressColumn(
-                        score_col, min_value=0, max_value=100, format="%.1f", width=100)},
+                        score_col, min_value=0, max_value=100, format="%.1f", width=100)}
+                | commute_ui.column_config(ctx),
             )
         else:
             if ctx.result.localities is not None and len(ctx.result.localities):

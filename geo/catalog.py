@@ -56,6 +56,26 @@ _ENGINE: dict[str, tuple[str, str]] = {
         "no {network} network loaded: straight-line distance x {factor} (approximate)",
         "inget {network:net} inläst: fågelvägen x {factor} (ungefärligt)",
     ),
+    # commute (geo/commute.py)
+    "msg.commute_network": (
+        "along the {network} street network",
+        "längs {network:netdef}",
+    ),
+    "msg.commute_outside": (
+        "the commute target ({lat}° N, {lon}° E) lies {km} km outside {region}; choose a "
+        "workplace or school inside the region or at most {buffer_km} km beyond its border",
+        "pendlingsmålet ({lat}° N, {lon}° O) ligger {km} km utanför {region}; välj en arbetsplats eller "
+        "skola i regionen eller högst {buffer_km} km utanför dess gräns",
+    ),
+    "msg.commute_mode": (
+        "no travel mode {mode!r}; choose one of {modes:list}",
+        "inget färdsätt {mode!r}; välj ett av {modes:list}",
+    ),
+    "msg.commute_bad_point": (
+        "the commute target {lat}, {lon} is not a coordinate; give a latitude and longitude in "
+        "degrees",
+        "pendlingsmålet {lat}, {lon} är ingen koordinat; ange latitud och longitud i grader",
+    ),
     "msg.stat_table_missing": (
         "statistics table {table!r} not loaded",
         "statistiktabellen {table!r} är inte inläst",
@@ -903,6 +923,29 @@ _UI: dict[str, tuple[str, str]] = {
                      "Den här punkten kunde inte poängsättas ({error}); prova en annan punkt."),
     "share_link": ("This page's address holds your choices: copy it to share the view.",
                    "Sidans adress innehåller dina val: kopiera den för att dela vyn."),
+    # my commute (app/commute_ui.py)
+    "commute_title": ("My commute", "Min pendling"),
+    "commute_intro": ("Pick a workplace or school: every locality gets its travel time there.",
+                      "Välj en arbetsplats eller skola: varje ort får sin restid dit."),
+    "commute_to": ("Commute to **{name}**", "Pendling till **{name}**"),
+    "commute_unnamed": ("your target", "ditt mål"),
+    "commute_mode": ("Travel by", "Färdsätt"),
+    "commute_filter": ("Only localities within a travel time", "Bara orter inom en restid"),
+    "commute_max": ("At most (minutes)", "Högst (minuter)"),
+    "commute_clear": ("Clear commute target", "Ta bort pendlingsmålet"),
+    "commute_pick": ("Commute target: a locality", "Pendlingsmål: en ort"),
+    "commute_pick_placeholder": ("Choose a locality", "Välj en ort"),
+    "commute_col": ("To {name}, {mode} (min)", "Till {name}, {mode} (min)"),
+    "commute_col_approx": ("To {name}, {mode} (min, approx.)", "Till {name}, {mode} (min, ungefär)"),
+    "commute_word.car": ("car", "bil"),
+    "commute_word.bike": ("bike", "cykel"),
+    "commute_word.walk": ("walk", "gång"),
+    "commute_hidden": (
+        "{shown} of {total} localities are at most {max} min away {travel}; {hidden} hidden.",
+        "{shown} av {total} orter ligger högst {max} min bort {travel}; {hidden} dolda."),
+    "commute_method": ("Travel times {travel}: {method}.", "Restider {travel}: {method}."),
+    "commute_failed": ("The commute target was not used: {msg}.",
+                       "Pendlingsmålet användes inte: {msg}."),
 }
 
 

@@ -99,6 +99,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
                       "north": 56.5, "west": 14.39, "east": 16.08},
     "point_meaning": {"score": 42.3, "band": "bike_or_bus", "place_type": "countryside",
                       "pct_places": 73.0, "pct_cells": 52.0, "region": "Blekinge län"},
+    # commute (geo/commute.py)
+    "commute_network": {"network": "bike"},
+    "commute_outside": {"lat": 56.8777, "lon": 14.8091, "km": 49, "region": "Blekinge län",
+                        "buffer_km": 30},
+    "commute_mode": {"mode": "boat", "modes": ["walk", "bike", "car"]},
+    "commute_bad_point": {"lat": "nan", "lon": "15.6"},
     **ERROR_SAMPLES,  # the errors a user of the app meets (tests/test_error_messages.py)
 }
 #: English words of engine reasons and notes that must not reach a Swedish reader

@@ -1,0 +1,166 @@
+"""Real-browser test of "My commute": headless Chromium on the app built from the Blekinge pack.
+
+A commute target set through the page adds the travel-time column to the ranking; the address
+then holds it, and reloading that address shows the column again; in English and Swedish, on a
+desktop (1440 x 900) and a phone (390 x 844). Screenshots go to artifacts/commute/ (git-ignored).
+Skips without chromium/chromedriver or the pack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from _browser import chromium, have_chromium, serve_app
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "artifacts" / "commute"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.pack]
+
+if not have_chromium():
+    pytest.skip("Debian chromium / chromedriver not installed", allow_module_level=True)
+pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+#: language -> (expander title, picker label, column header, a word of the ranking subheader)
+TEXTS = {
+    "en": ("My commute", "Commute target: a locality", "To Ronneby, bike (min, approx.)",
+           "Ranking"),
+    "sv": ("Min pendling", "Pendlingsmål: en ort", "Till Ronneby, cykel (min, ungefär)",
+           "Rangordning"),
+}
+SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
+
+
+@pytest.fixture(scope="module")
+def app_url(blekinge_store: Path) -> Iterator[str]:
+    env = os.environ | {"LIVABILITY_DATA_DIR": str(blekinge_store), "LIVABILITY_TILES": "none"}
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with serve_app(ROOT, env, SHOTS / "streamlit.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[object]:
+    with chromium("1440,900") as drv:
+        yield drv
+
+
+def _idle(drv: object, timeout: float = 90) -> None:
+    """Wait until the script run ends (no status widget for a moment)."""
+    time.sleep(0.4)
+    WebDriverWait(drv, timeout).until(lambda d: not d.find_elements(
+        By.CSS_SELECTOR, "[data-testid='stStatusWidget']"))
+
+
+def _headers(drv: object) -> list[str]:
+    """Column headers of the ranking (glide data grid's accessible table)."""
+    return [str(h) for h in drv.execute_script(  # type: ignore[attr-defined]
+        "const t = document.querySelector(\"[data-testid='stDataFrame']\");"
+        "return t ? Array.from(t.querySelectorAll('[role=columnheader]'))"
+        ".map(h => h.textContent.trim()) : [];")]
+
+
+def _wait_ranking(drv: object, lang: str) -> None:
+    WebDriverWait(drv, 180).until(lambda d: TEXTS[lang][3] in d.find_element(
+        By.TAG_NAME, "body").text and d.find_elements(By.CSS_SELECTOR, "[data-testid='stDataFrame']"))
+    _idle(drv)
+
+
+def _set_target(drv: object, lang: str) -> None:
+    title, label, _, _ = TEXTS[lang]
+    summary = [s for s in drv.find_elements(By.CSS_SELECTOR, "[data-testid='stExpander'] summary")  # type: ignore[attr-defined]
+               if title in s.text]
+    assert summary, f"no expander {title!r}"
+    drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", summary[0])  # type: ignore[attr-defined]
+    summary[0].click()
+    box = WebDriverWait(drv, 20).until(lambda d: [
+        b for b in d.find_elements(By.CSS_SELECTOR, "[data-testid='stSelectbox']")
+        if label in b.text and b.is_displayed()])[0]
+    field = box.find_element(By.CSS_SELECTOR, "input")
+    drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", field)  # type: ignore[attr-defined]
+    field.click()
+    field.send_keys("Ronneby")
+    time.sleep(0.5)
+    field.send_keys(Keys.ENTER)
+    WebDriverWait(drv, 60).until(lambda d: "commute=" in d.current_url)
+    _idle(drv)
+
+
+def _set_mode_bike(drv: object, lang: str) -> None:
+    word = {"en": "by bike", "sv": "med cykel"}[lang]
+    option = [o for o in drv.find_elements(By.CSS_SELECTOR, "[data-testid='stRadio'] label")  # type: ignore[attr-defined]
+              if o.text.strip() == word]
+    assert option, f"no radio option {word!r}"
+    drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", option[0])  # type: ignore[attr-defined]
+    option[0].click()
+    WebDriverWait(drv, 60).until(lambda d: "commute_mode=bike" in d.current_url)
+    _idle(drv)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("lang", list(TEXTS))
+def test_commute_target_adds_the_column_and_survives_a_reload(
+        app_url: str, driver: object, lang: str, size: str) -> None:
+    drv = driver
+    drv.set_window_size(*SIZES[size])  # type: ignore[attr-defined]
+    timings: dict[str, float] = {}
+    drv.get(app_url + f"/?page=map&lang={lang}")  # type: ignore[attr-defined]
+    _wait_ranking(drv, lang)
+    header = TEXTS[lang][2]
+    assert not [h for h in _headers(drv) if "(min" in h]
+    t0 = time.perf_counter()
+    _set_target(drv, lang)
+    _set_mode_bike(drv, lang)
+    WebDriverWait(drv, 60).until(lambda d: header in _headers(d))
+    timings["target_and_mode_s"] = round(time.perf_counter() - t0, 2)
+    query = parse_qs(urlparse(drv.current_url).query)  # type: ignore[attr-defined]
+    assert query["commute_name"] == ["Ronneby"] and query["commute_mode"] == ["bike"]
+    lat, lon = (float(v) for v in query["commute"][0].split(","))
+    assert 56.1 < lat < 56.3 and 15.1 < lon < 15.4  # Ronneby's tätort
+    table = drv.find_element(By.CSS_SELECTOR, "[data-testid='stDataFrame']")  # type: ignore[attr-defined]
+    drv.execute_script("arguments[0].scrollIntoView({block: 'start'})", table)  # type: ignore[attr-defined]
+    time.sleep(0.5)
+    drv.save_screenshot(str(SHOTS / f"{size}_{lang}_column.png"))  # type: ignore[attr-defined]
+    inner, scroll = drv.execute_script(  # type: ignore[attr-defined]
+        "return [window.innerWidth, document.documentElement.scrollWidth]")
+    assert scroll <= inner  # nothing wider than the screen
+    shared = drv.current_url  # type: ignore[attr-defined]
+
+    # the shared address, opened afresh, shows the column again
+    t0 = time.perf_counter()
+    drv.get(shared)  # type: ignore[attr-defined]
+    _wait_ranking(drv, lang)
+    WebDriverWait(drv, 60).until(lambda d: header in _headers(d))
+    timings["reload_s"] = round(time.perf_counter() - t0, 2)
+    body = drv.find_element(By.TAG_NAME, "body").text  # type: ignore[attr-defined]
+    assert {"en": "Commute to Ronneby", "sv": "Pendling till Ronneby"}[lang] in body
+    summary = [s for s in drv.find_elements(By.CSS_SELECTOR, "[data-testid='stExpander']")  # type: ignore[attr-defined]
+               if TEXTS[lang][0] in s.text]
+    drv.execute_script("arguments[0].scrollIntoView({block: 'start'})", summary[0])  # type: ignore[attr-defined]
+    time.sleep(0.5)
+    drv.save_screenshot(str(SHOTS / f"{size}_{lang}_reloaded.png"))  # type: ignore[attr-defined]
+
+    # compare shows the travel-time row for the same target
+    drv.get(shared.replace("page=map", "page=compare"))  # type: ignore[attr-defined]
+    WebDriverWait(drv, 90).until(lambda d: d.find_elements(
+        By.CSS_SELECTOR, "[data-testid='stDataFrame']"))
+    _idle(drv)
+    WebDriverWait(drv, 30).until(lambda d: header in d.execute_script(
+        "return document.querySelector(\"[data-testid='stDataFrame']\").textContent"))
+    table = drv.find_element(By.CSS_SELECTOR, "[data-testid='stDataFrame']")  # type: ignore[attr-defined]
+    drv.execute_script("arguments[0].scrollIntoView({block: 'end'})", table)  # type: ignore[attr-defined]
+    time.sleep(0.5)
+    drv.save_screenshot(str(SHOTS / f"{size}_{lang}_compare.png"))  # type: ignore[attr-defined]
+    out = SHOTS / "timings.json"
+    old = json.loads(out.read_text()) if out.exists() else {}
+    old[f"{size}_{lang}"] = timings
+    out.write_text(json.dumps(old, indent=1))
