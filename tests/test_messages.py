@@ -99,6 +99,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
                       "north": 56.5, "west": 14.39, "east": 16.08},
     "point_meaning": {"score": 42.3, "band": "bike_or_bus", "place_type": "countryside",
                       "pct_places": 73.0, "pct_cells": 52.0, "region": "Blekinge län"},
+    # the address search (geo/sources/geocoder.py)
+    "geocoder_busy": {},
+    "geocoder_offline": {},
     # commute (geo/commute.py)
     "commute_network": {"network": "bike"},
     "commute_outside": {"lat": 56.8777, "lon": 14.8091, "km": 49, "region": "Blekinge län",
