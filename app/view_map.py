@@ -307,7 +307,7 @@ def render(ctx: Ctx) -> None:
         else:
             st.info(ctx.t("no_scores"))
     notes = []
-    for key in LAYERS:
+    for key in ctx.themes:  # a theme without data is listed once, under the sliders
         s = snap.layer_status(key)
         if s.coverage == "partial":
             notes.append(ctx.t("layer_partial_note", layer=safe_text(theme_title(key, ctx.lang)),

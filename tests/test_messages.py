@@ -353,7 +353,11 @@ def test_app_data_and_map_notes_in_swedish(monkeypatch: pytest.MonkeyPatch, sv_s
     assert "no source provided" not in text
     at = _run(monkeypatch, sv_store, lang="sv")
     text = "\n".join(str(m.value) for m in at.markdown)
-    assert "Kultur och fritid: inga data än: ingen källa gav data för det här lagret" in text
+    assert "Skolor: ofullständiga data, 3 platser på kartan (några saknas)" in text
+    # a theme without any data is listed once, under the sliders (not again in the map's notes)
+    assert "Kultur och fritid" not in text
+    assert any(c.value.startswith("Poängsätts inte (inga data än): Boende, Arbetsplatser, Kultur "
+                                  "och fritid.") for c in at.sidebar.caption)
     at = _run(monkeypatch, sv_store, page="data")
     text = "\n".join(str(m.value) for m in at.markdown)
     assert "no source provided data for this layer (library, sports, venue)" in text.replace("\\", "")
