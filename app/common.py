@@ -264,6 +264,20 @@ def themes_with_data(key: SnapKey) -> tuple[str, ...]:
     return tuple(k for k, spec in LAYERS.items() if any(i.key in have for i in spec.indicators))
 
 
+#: The weights a slider offers: 0 to :data:`app.state.MAX_WEIGHT` in steps of 0.5.
+WEIGHT_STEPS: tuple[float, ...] = tuple(i / 2 for i in range(int(MAX_WEIGHT * 2) + 1))
+
+
+def _snap_weight(wkey: str) -> None:
+    """Keep the weight in ``wkey`` one of :data:`WEIGHT_STEPS` (a select slider needs an option)."""
+    value = st.session_state.get(wkey)
+    if value is not None and value not in WEIGHT_STEPS:
+        try:
+            st.session_state[wkey] = min(WEIGHT_STEPS, key=lambda w: abs(w - float(value)))
+        except (TypeError, ValueError):
+            del st.session_state[wkey]
+
+
 def weights_sidebar(lang: str, key: SnapKey | None = None) -> tuple[str, dict[str, float]]:
     """Persona preset and one slider per theme with data in the sidebar; returns (persona, weights).
 
@@ -280,9 +294,10 @@ def weights_sidebar(lang: str, key: SnapKey | None = None) -> tuple[str, dict[st
         if k not in themes:
             weights[k] = 0.0
             continue
-        weights[k] = float(side.slider(
-            layer_title(k, lang), 0.0, MAX_WEIGHT, step=0.5, key=f"w_{k}", format="%.1f",
-            help=t("weights_help", lang),
+        _snap_weight(f"w_{k}")
+        weights[k] = float(side.select_slider(  # a select slider: its labels in ``lang`` (1,5)
+            layer_title(k, lang), WEIGHT_STEPS, key=f"w_{k}", help=t("weights_help", lang),
+            format_func=lambda v: num(v, lang, 1),
         ))
     preset = persona_weights(persona)
     if any(weights[k] != preset[k] for k in themes):  # (labels above: registry texts, not data)

@@ -91,7 +91,7 @@ def test_every_page_renders(monkeypatch: pytest.MonkeyPatch, synth_store: Path, 
     _ok(at)
     assert at.title[0].value == "Livability explorer"
     assert at.sidebar.radio(key="page__en").value == page
-    assert len(at.sidebar.slider) == 4  # the synthetic store has no housing, workplaces, culture
+    assert len(at.sidebar.select_slider) == 4  # the synthetic store has no housing, workplaces, culture
     assert at.sidebar.selectbox(key="persona__en").value == "balanced"
 
 
@@ -110,8 +110,8 @@ def test_weight_change_reorders_ranking_and_url(monkeypatch: pytest.MonkeyPatch,
     at = _run(monkeypatch, synth_store)
     before = _ranking(at)
     for k in ("schools", "services", "nature"):
-        at.sidebar.slider(key=f"w_{k}").set_value(0.0)
-    at.sidebar.slider(key="w_transit").set_value(5.0).run()
+        at.sidebar.select_slider(key=f"w_{k}").set_value(0.0)
+    at.sidebar.select_slider(key="w_transit").set_value(5.0).run()
     _ok(at)
     after = _ranking(at)
     assert after != before
@@ -125,8 +125,8 @@ def test_persona_change_moves_sliders_and_ranking(monkeypatch: pytest.MonkeyPatc
     before = _ranking(at)
     at.sidebar.selectbox(key="persona__en").set_value("commuter").run()
     _ok(at)
-    assert at.sidebar.slider(key="w_transit").value == 3.0
-    assert at.sidebar.slider(key="w_nature").value == 0.5
+    assert at.sidebar.select_slider(key="w_transit").value == 3.0
+    assert at.sidebar.select_slider(key="w_nature").value == 0.5
     assert _ranking(at) != before
     assert at.query_params["persona"] == "commuter"
 
@@ -138,7 +138,7 @@ def test_bad_query_params_ignored(monkeypatch: pytest.MonkeyPatch, synth_store: 
     _ok(at)
     assert at.sidebar.radio(key="page__en").value == "map"
     assert at.title[0].value == "Livability explorer"
-    assert at.sidebar.slider(key="w_transit").value == 1.0
+    assert at.sidebar.select_slider(key="w_transit").value == 1.0
 
 
 def test_url_state_restored(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
@@ -148,8 +148,8 @@ def test_url_state_restored(monkeypatch: pytest.MonkeyPatch, synth_store: Path) 
     assert at.title[0].value == "Livskvalitetsutforskaren"
     assert at.sidebar.radio(key="page__sv").value == "profile"
     assert at.selectbox(key="place__sv").value == "S004"
-    assert at.sidebar.slider(key="w_transit").value == 4.0
-    assert at.sidebar.slider(key="w_schools").value == 3.0  # family preset
+    assert at.sidebar.select_slider(key="w_transit").value == 4.0
+    assert at.sidebar.select_slider(key="w_schools").value == 3.0  # family preset
     assert at.header[0].value == "Deltavik"
 
 

@@ -59,8 +59,8 @@ def test_no_slider_for_a_theme_without_data_and_one_listing(monkeypatch: pytest.
                                                             synth_store: Path, lang: str) -> None:
     at = run_app(monkeypatch, synth_store, lang=lang)
     _ok(at)
-    assert [s.key for s in at.sidebar.slider] == [f"w_{k}" for k in WITH_DATA]
-    assert [s.label for s in at.sidebar.slider] == [layer_title(k, lang) for k in WITH_DATA]
+    assert [s.key for s in at.sidebar.select_slider] == [f"w_{k}" for k in WITH_DATA]
+    assert [s.label for s in at.sidebar.select_slider] == [layer_title(k, lang) for k in WITH_DATA]
     names = ", ".join(layer_title(k, lang) for k in WITHOUT_DATA)
     head = "Not scored (no data yet): " if lang == "en" else "Poängsätts inte (inga data än): "
     texts = [str(getattr(el, "value", "")) for el in _elements(at)
@@ -78,7 +78,7 @@ def test_no_slider_for_a_theme_without_data_and_one_listing(monkeypatch: pytest.
 def test_slider_labels_start_with_a_letter(monkeypatch: pytest.MonkeyPatch, synth_store: Path,
                                            lang: str) -> None:
     at = run_app(monkeypatch, synth_store, lang=lang)
-    labels = [s.label for s in at.sidebar.slider]
+    labels = [s.label for s in at.sidebar.select_slider]
     assert labels and all(lab[:1].isalpha() for lab in labels), labels
 
 
@@ -89,9 +89,9 @@ def test_a_shared_weight_for_a_theme_without_data_does_not_break(monkeypatch: py
     _ok(with_culture)
     plain = run_app(monkeypatch, synth_store, weights="transit:5,schools:0")
     _ok(plain)
-    assert with_culture.sidebar.slider(key="w_transit").value == 5.0
-    assert with_culture.sidebar.slider(key="w_schools").value == 0.0
-    assert "w_culture" not in [s.key for s in with_culture.sidebar.slider]
+    assert with_culture.sidebar.select_slider(key="w_transit").value == 5.0
+    assert with_culture.sidebar.select_slider(key="w_schools").value == 0.0
+    assert "w_culture" not in [s.key for s in with_culture.sidebar.select_slider]
     assert _ranking(with_culture) == _ranking(plain)
     # the link written back leaves the theme out (it has no slider to set it)
     weights = with_culture.query_params["weights"]
@@ -114,7 +114,7 @@ def test_persona_control_in_the_main_area_is_the_same_persona(monkeypatch: pytes
     _ok(at)
     assert at.session_state["persona"] == "commuter"
     assert at.sidebar.selectbox(key="persona__sv").value == "commuter"  # one source of truth
-    assert at.sidebar.slider(key="w_transit").value == persona_weights("commuter")["transit"]
+    assert at.sidebar.select_slider(key="w_transit").value == persona_weights("commuter")["transit"]
     assert at.query_params["persona"] in ("commuter", ["commuter"])
     # and back through the sidebar: the main control follows
     at.sidebar.selectbox(key="persona__sv").set_value("family").run()
@@ -164,8 +164,11 @@ def _shown_numbers_with_points(at: Any) -> list[str]:
                     elif isinstance(v, str) and _POINT.search(v):
                         bad.append(f"{col}: {v}")
             continue
-        if kind in ("slider", "component_instance", "vega_lite_chart"):
-            continue  # slider values are weights (0-5); the map and chart are checked elsewhere
+        if kind == "select_slider":  # the weights' labels (1,5)
+            bad += [o for o in el.options if _POINT.search(o)]
+            continue
+        if kind in ("component_instance", "vega_lite_chart"):
+            continue  # the map and the chart: their own tests
         value = getattr(el, "value", None)
         if isinstance(value, str):
             text = _TAG.sub(" ", value.split("</style>")[-1])  # visible text, not CSS or attributes
