@@ -97,7 +97,8 @@ def test_every_page_fits_a_phone(app_url: str, phone: object, page: str, lang: s
         label = "What matters to you" if lang == "en" else "Vad är viktigt för dig"
         assert label in box.text
     if page == "compare":
-        radios = drv.find_elements(By.CSS_SELECTOR, "[data-testid='stMainBlockContainer'] [data-testid='stRadio'] input:checked")  # type: ignore[attr-defined]
+        radios = drv.find_elements(  # type: ignore[attr-defined]
+            By.CSS_SELECTOR, "[data-testid='stMainBlockContainer'] [data-testid='stRadio'] input:checked")
         table = drv.find_element(By.CSS_SELECTOR, ".lv-compare table")  # type: ignore[attr-defined]
         heads = [h.text for h in table.find_elements(By.CSS_SELECTOR, "thead th")]
         assert heads == ["Olofström", "Karlskrona"]
