@@ -15,7 +15,16 @@ import streamlit as st
 
 from app import state as app_state
 from app import view_first_run as first_run
-from app.common import Ctx, bound, compute_result, error_panel, safe_text, store, weights_sidebar
+from app.common import (
+    Ctx,
+    bound,
+    compute_result,
+    error_panel,
+    safe_text,
+    store,
+    themes_with_data,
+    weights_sidebar,
+)
 from app.data import current_key, get_snapshot
 from app.view_map import FOCUS_KEY, LEFT_KEY
 from app.views import VIEWS
@@ -65,8 +74,10 @@ def _apply_goto() -> None:
 
 
 def _sync_url(ctx: Ctx) -> None:
+    # a theme without data is weighted 0 and has no slider: it is left out of the link
+    weights = {k: v for k, v in ctx.weights.items() if k in ctx.themes}
     s = app_state.ViewState(page=st.session_state["page"], lang=ctx.lang, persona=ctx.persona,
-                            weights=ctx.weights, place=st.session_state.get("place"),
+                            weights=weights, place=st.session_state.get("place"),
                             compare=list(st.session_state.get("compare") or []),
                             point=st.session_state.get("point"),
                             commute=st.session_state.get("commute"),
@@ -110,8 +121,8 @@ def main() -> None:
         return
     store("page", st.sidebar.radio(t("page", lang), list(VIEWS), **bound("page", lang),
                                    format_func=lambda p: t(f"page_{p}", lang)))
-    persona, weights = weights_sidebar(lang)
-    ctx = Ctx(key=key, lang=lang, persona=persona, weights=weights)
+    persona, weights = weights_sidebar(lang, key)
+    ctx = Ctx(key=key, lang=lang, persona=persona, weights=weights, themes=themes_with_data(key))
     st.title(t("app_title", lang))
     st.caption(t("tagline", lang, region=safe_text(ctx.snapshot.region_name)))
     if st.session_state["page"] != "map":

@@ -16,7 +16,7 @@ from geo.errors import LivabilityError
 from geo.messages import Message, render
 from layers import LAYERS, PERSONAS
 
-from .data import ScoreResult, SnapKey, get_scores, get_snapshot
+from .data import ScoreResult, SnapKey, get_model, get_scores, get_snapshot
 from .state import MAX_WEIGHT, persona_weights
 
 __all__ = [
@@ -28,10 +28,13 @@ __all__ = [
     "error_text",
     "layer_reason",
     "num",
+    "num_texts",
+    "persona_picker",
     "place_options",
     "safe_text",
     "store",
     "theme_title",
+    "themes_with_data",
     "weights_sidebar",
 ]
 
@@ -47,6 +50,9 @@ class Ctx:
     persona: str
     weights: dict[str, float]
     result: ScoreResult = field(default_factory=ScoreResult)
+    #: The themes that have data (a slider each); the others are weighted 0 (see
+    #: :func:`themes_with_data`).
+    themes: tuple[str, ...] = tuple(LAYERS)
 
     @property
     def snapshot(self) -> Any:
@@ -161,6 +167,20 @@ def num(x: float, lang: str, decimals: int = 1, *, grouping: bool = False) -> st
     return fmt_number(x, lang, decimals, grouping=grouping)
 
 
+def num_texts(values: Any, lang: str, decimals: int = 1, *, grouping: bool = False) -> list[str]:
+    """Numbers as texts for a table column (:func:`num`), padded to sort like the numbers.
+
+    Streamlit formats a number column in the browser's locale, not the page's, so a Swedish page
+    would mix ``37,1`` and ``23.1``; a text column in the page's language does not. Non-negative
+    values are left-padded with spaces to one width, so a text sort orders them as numbers; NaN
+    is ``-`` (sorted first).
+    """
+    shown = [num(float(v), lang, decimals, grouping=grouping) if pd.notna(v) else "-"
+             for v in values]
+    width = max((len(x) for x in shown), default=0)
+    return [x.rjust(width) for x in shown]
+
+
 def coverage_label(coverage: str, lang: str) -> str:
     """Translated coverage word."""
     return t(coverage, lang) if coverage in ("partial", "missing", "complete") else coverage
@@ -190,30 +210,104 @@ def store(name: str, value: Any) -> Any:
     return value
 
 
-def _apply_persona(lang: str) -> None:
-    persona = st.session_state.get(f"persona__{lang}", st.session_state.get("persona", "balanced"))
+def _apply_persona(lang: str, wkey: str | None = None) -> None:
+    """A persona was chosen (in widget ``wkey``): make it canonical and set its weights."""
+    wkey = wkey or f"persona__{lang}"
+    persona = st.session_state.get(wkey, st.session_state.get("persona", "balanced"))
     st.session_state["persona"] = persona
     for k, v in persona_weights(persona).items():
         st.session_state[f"w_{k}"] = v
 
 
-def weights_sidebar(lang: str) -> tuple[str, dict[str, float]]:
-    """Persona preset and one slider per theme in the sidebar; returns (persona, weights)."""
-    st.sidebar.subheader(t("what_matters", lang))
-    persona = store("persona", st.sidebar.selectbox(
-        t("persona", lang), list(PERSONAS),
-        format_func=lambda k: persona_title(k, lang),
-        **(bound("persona", lang) | {"on_change": _apply_persona, "args": (lang,)}),
-    ))
+def _persona_box(container: Any, label: str, name: str, lang: str) -> str:
+    """The persona selectbox in ``container`` (widget ``name__lang``, canonical ``persona``)."""
+    wkey = f"{name}__{lang}"
+    if "persona" in st.session_state:
+        st.session_state[wkey] = st.session_state["persona"]
+    return str(container.selectbox(
+        label, list(PERSONAS), format_func=lambda k: persona_title(k, lang), key=wkey,
+        on_change=_apply_persona, args=(lang, wkey), placeholder=t("choose_option", lang)))
+
+
+#: The main-area persona control shows where Streamlit collapses the sidebar (768 px and less).
+_PERSONA_MAIN = "persona_main"
+_PERSONA_CSS = (f"<style>@media (min-width: 769px) {{ .st-key-{_PERSONA_MAIN} "
+                "{ display: none !important; } }</style>")
+
+
+def persona_picker(lang: str) -> None:
+    """The persona preset in the main area, for phones and narrow windows.
+
+    The sidebar (collapsed there) has the same control: both are bound to the session key
+    ``persona`` and apply the persona's weights on change, so they always agree. On wider screens
+    this one is hidden (CSS on its container), the sidebar's shows.
+    """
+    with st.container(key=_PERSONA_MAIN):
+        _persona_box(st, t("what_matters", lang), "persona_main", lang)
+    st.html(_PERSONA_CSS)
+
+
+def themes_with_data(key: SnapKey) -> tuple[str, ...]:
+    """The themes that have data, in registry order.
+
+    A theme has data when at least one of its indicators has a value for some locality in the
+    score model (a theme whose own layer is missing may still be scored from municipal statistics:
+    housing from house prices, tax and rent). Without a model (scoring failed) a theme has data when
+    its layer is available.
+    """
+    try:
+        scores = get_model(key).loc_scores
+    except Exception:  # the page says scoring failed; fall back on the layers
+        snap = get_snapshot(key)
+        return tuple(k for k in LAYERS if snap.layer_status(k).available)
+    have = set(scores.columns[scores.notna().any().to_numpy()])
+    return tuple(k for k, spec in LAYERS.items() if any(i.key in have for i in spec.indicators))
+
+
+#: The weights a slider offers: 0 to :data:`app.state.MAX_WEIGHT` in steps of 0.5.
+WEIGHT_STEPS: tuple[float, ...] = tuple(i / 2 for i in range(int(MAX_WEIGHT * 2) + 1))
+
+
+def _snap_weight(wkey: str) -> None:
+    """Keep the weight in ``wkey`` one of :data:`WEIGHT_STEPS` (a select slider needs an option)."""
+    value = st.session_state.get(wkey)
+    if value is not None and value not in WEIGHT_STEPS:
+        try:
+            st.session_state[wkey] = min(WEIGHT_STEPS, key=lambda w: abs(w - float(value)))
+        except (TypeError, ValueError):
+            del st.session_state[wkey]
+
+
+def weights_sidebar(lang: str, key: SnapKey | None = None) -> tuple[str, dict[str, float]]:
+    """Persona preset and one slider per theme with data in the sidebar; returns (persona, weights).
+
+    A theme without data (:func:`themes_with_data` of ``key``) gets no slider and weight 0, and
+    the themes without data are listed once, with how to add one. Slider labels are the theme
+    names alone (a screen reader reads "Housing", not a symbol first).
+    """
+    side = st.sidebar
+    side.subheader(t("what_matters", lang))
+    persona = store("persona", _persona_box(side, t("persona", lang), "persona", lang))
+    themes = themes_with_data(key) if key is not None else tuple(LAYERS)
     weights: dict[str, float] = {}
-    for k, spec in LAYERS.items():
-        weights[k] = float(st.sidebar.slider(
-            f"{spec.icon} {layer_title(k, lang)}", 0.0, MAX_WEIGHT, step=0.5, key=f"w_{k}", format="%.1f",
-            help=t("weights_help", lang),
+    for k in LAYERS:
+        if k not in themes:
+            weights[k] = 0.0
+            continue
+        _snap_weight(f"w_{k}")
+        weights[k] = float(side.select_slider(  # a select slider: its labels in ``lang`` (1,5)
+            layer_title(k, lang), WEIGHT_STEPS, key=f"w_{k}", help=t("weights_help", lang),
+            format_func=lambda v: num(v, lang, 1),
         ))
-    if weights != persona_weights(persona):  # (labels above: registry texts, not data)
-        st.sidebar.caption(f"{t('custom', lang)} ✎")
-        st.sidebar.button(t("reset_weights", lang), on_click=_apply_persona, args=(lang,))
+    preset = persona_weights(persona)
+    if any(weights[k] != preset[k] for k in themes):  # (labels above: registry texts, not data)
+        side.caption(f"{t('custom', lang)} ✎")
+        side.button(t("reset_weights", lang), on_click=_apply_persona, args=(lang,))
+    missing = [k for k in LAYERS if k not in themes]
+    if missing:
+        side.caption(t("themes_no_data", lang,
+                       how=f"`livability build --file {safe_text(missing[0], 'code')}=FILE`",
+                       themes=safe_text(", ".join(layer_title(k, lang) for k in missing))))
     return persona, weights
 
 

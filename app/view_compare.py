@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -9,9 +11,29 @@ import streamlit as st
 from layers import LAYERS
 
 from . import commute_ui
-from .common import Ctx, bound, num, place_options, safe_text, store, theme_title
+from .common import Ctx, bound, num, persona_picker, place_options, safe_text, store, theme_title
 
-__all__ = ["compare_frame", "render"]
+__all__ = ["compare_frame", "compare_html", "render"]
+
+#: The compare table's style: never wider than its column (a phone is 390 px wide): fixed layout,
+#: long names wrap, numbers right-aligned; the best value per row on a yellow ground (bold too, so
+#: it does not rest on colour alone).
+_TABLE_CSS = """<style>
+.lv-compare { width: 100%; overflow-x: auto; }
+.lv-compare table { width: 100%; table-layout: fixed; border-collapse: collapse;
+  font-size: 0.95rem; line-height: 1.35; }
+.lv-compare th, .lv-compare td { padding: 0.3rem 0.4rem; border-bottom: 1px solid #d6d6d9;
+  overflow-wrap: anywhere; hyphens: auto; vertical-align: top; }
+.lv-compare thead th { text-align: right; font-weight: 600; }
+.lv-compare thead th:first-child, .lv-compare tbody th { text-align: left; font-weight: 400; }
+.lv-compare tbody th { width: 34%; }
+.lv-compare td { text-align: right; font-variant-numeric: tabular-nums; }
+.lv-compare td.best { background: #fde72580; font-weight: 700; }
+.lv-compare caption { caption-side: bottom; text-align: left; font-size: 0.875rem;
+  padding-top: 0.3rem; color: inherit; }
+@media (max-width: 640px) { .lv-compare table { font-size: 0.85rem; }
+  .lv-compare th, .lv-compare td { padding: 0.25rem 0.2rem; } }
+</style>"""
 
 
 def compare_frame(table: pd.DataFrame, codes: list[str], labels: dict[str, str],
@@ -36,8 +58,49 @@ def compare_frame(table: pd.DataFrame, codes: list[str], labels: dict[str, str],
     return out
 
 
+def compare_html(frame: pd.DataFrame, best: dict[str, str], decimals: dict[str, int], lang: str,
+                 *, caption: str = "") -> str:
+    """The compare table as an HTML table that fits a phone (places as columns, long names wrap).
+
+    Parameters
+    ----------
+    frame
+        Rows (translated row names) by places (display names), numeric (NaN: no data).
+    best
+        Row name -> ``"max"`` or ``"min"``: that row's best value is highlighted (each tie too).
+    decimals
+        Row name -> decimals (default 1); rows with 0 decimals are grouped (``66 021``).
+    lang
+        Numbers as a reader of ``lang`` writes them (:func:`app.common.num`); no data is ``–``.
+    caption
+        A caption under the table (catalogue text).
+
+    Returns
+    -------
+    str
+        ``<style>`` and ``<div class="lv-compare"><table>...``: every name escaped.
+    """
+    esc = html.escape
+    heads = "".join(f'<th scope="col">{esc(safe_text(c, "plain"))}</th>' for c in frame.columns)
+    rows = []
+    for name, vals in frame.iterrows():
+        key = str(name)
+        pick = best.get(key)
+        top = (vals.max() if pick == "max" else vals.min()) if pick and vals.notna().any() else None
+        dec = decimals.get(key, 1)
+        cells = "".join(
+            ('<td class="best">' if top is not None and v == top else "<td>")
+            + ("–" if pd.isna(v) else esc(num(v, lang, dec, grouping=dec == 0))) + "</td>"
+            for v in vals)
+        rows.append(f'<tr><th scope="row">{esc(safe_text(key, "plain"))}</th>{cells}</tr>')
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return (f'{_TABLE_CSS}<div class="lv-compare"><table>{cap}<thead><tr><td></td>{heads}</tr>'
+            f'</thead><tbody>{"".join(rows)}</tbody></table></div>')
+
+
 def render(ctx: Ctx) -> None:
     """Draw the compare page."""
+    persona_picker(ctx.lang)  # phones: the preset without opening the sidebar
     munis = ctx.result.municipalities
     shared = [str(c) for c in (st.session_state.get("compare") or [])]
     if "compare_kind" not in st.session_state and shared and munis is not None and len(munis):
@@ -71,7 +134,8 @@ def render(ctx: Ctx) -> None:
     st.session_state["compare"] = current
     codes = store("compare", st.multiselect(
         ctx.t("compare_pick"), list(opts), **bound("compare", ctx.lang),
-        format_func=lambda c: safe_text(opts.get(c, c), "plain"), max_selections=4))
+        format_func=lambda c: safe_text(opts.get(c, c), "plain"), max_selections=4,
+        placeholder=ctx.t("choose_options")))
     if len(codes) < 2 or table is None:
         st.info(ctx.t("compare_need_two"))
         return
@@ -88,29 +152,22 @@ def render(ctx: Ctx) -> None:
 
     frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
     whole = [r for r in (ctx.t("population"), *lower_better) if r in frame.index]
-
-    def highlight(row: pd.Series) -> list[str]:
-        if row.name not in score_rows and row.name not in lower_better:
-            return [""] * len(row)
-        vals = frame.loc[row.name]
-        best = vals.min() if row.name in lower_better else vals.max()
-        return ["background-color: #fde72566; font-weight: 600" if v == best else "" for v in vals]
-
-    # Streamlit shows NaN as "None"; a missing theme reads better as a dash ("no data")
-    shown = pd.DataFrame({c: [("–" if pd.isna(v) else num(v, ctx.lang, 0 if r in whole else 1,
-                                                      grouping=r in whole))
-                              for r, v in frame[c].items()] for c in frame.columns}, index=frame.index)
-    styler = shown.style.apply(highlight, axis=1)
-    st.dataframe(styler, width="stretch", key="compare_table")
-    st.caption(ctx.t("compare_best"))
+    best: dict[str, str] = {r: "max" for r in score_rows}
+    best |= {r: "min" for r in lower_better if r in frame.index}
+    st.html(compare_html(frame, best, {r: 0 for r in whole}, ctx.lang,
+                         caption=ctx.t("compare_best")))
     long = (frame.loc[score_rows].reset_index(names="theme")
             .melt(id_vars="theme", var_name="place", value_name="score").dropna())
-    if len(long):
+    if len(long):  # the tooltip's number in the page's language (Vega would use a point)
+        long["value"] = [num(v, ctx.lang, 1) for v in long["score"]]
         chart = alt.Chart(long).mark_bar().encode(
             y=alt.Y("theme:N", sort=None, title=None),
             x=alt.X("score:Q", scale=alt.Scale(domain=[0, 100]), title=ctx.t("score")),
             yOffset="place:N",
             color=alt.Color("place:N", scale=alt.Scale(scheme="viridis"), title=None),
-            tooltip=["place", "theme", "score"],
+            tooltip=[alt.Tooltip("place:N", title=ctx.t(
+                         "municipality" if kind == "municipalities" else "locality")),
+                     alt.Tooltip("theme:N", title=ctx.t("theme")),
+                     alt.Tooltip("value:N", title=ctx.t("score"))],
         )
         st.altair_chart(chart, width="stretch")

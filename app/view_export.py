@@ -52,7 +52,7 @@ def render(ctx: Ctx) -> None:
     if "export_layers" not in st.session_state:
         st.session_state["export_layers"] = avail
     layers = store("export_layers", st.multiselect(
-        ctx.t("export_what"), avail, **bound("export_layers", ctx.lang),
+        ctx.t("export_what"), avail, **bound("export_layers", ctx.lang), placeholder=ctx.t("choose_options"),
         format_func=lambda k: safe_text(theme_title(k, ctx.lang), "plain")))
     fmt = st.radio(ctx.t("export_format"), list(FORMATS), key="export_fmt", horizontal=True,
                    format_func=lambda f: FORMATS[f][0])

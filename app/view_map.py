@@ -16,7 +16,7 @@ from geo import maps
 from layers import LAYERS
 
 from . import commute_ui, folium_adapter
-from .common import Ctx, coverage_label, num, safe_text, theme_title
+from .common import Ctx, coverage_label, num, num_texts, persona_picker, safe_text, theme_title
 from .data import SnapKey, get_layer, get_model, get_scores
 from .search_ui import search_box
 from .view_point import render_point_panel
@@ -43,8 +43,10 @@ def ranking_table(ctx: Ctx) -> pd.DataFrame:
         return pd.DataFrame()  # nothing scored: the caller lists the localities and says why
     cols = [c for c in ("rank", "name", "municipality_name", "composite") if c in df]
     out = df.sort_values("rank")[cols].copy() if "rank" in df else df[cols].copy()
-    if "composite" in out:
-        out["composite"] = out["composite"].round(1)
+    if "rank" in out:
+        out["rank"] = out["rank"].astype("Int64")
+    if "composite" in out:  # text in the page's language (Streamlit would use the browser's)
+        out["composite"] = num_texts(out["composite"], ctx.lang, 1)
     for col in ("name", "municipality_name"):
         if col in out:
             out[col] = out[col].map(lambda v: safe_text(v, "plain"))
@@ -320,6 +322,7 @@ def render(ctx: Ctx) -> None:
     """Draw the map page."""
     search_box(ctx)
     snap = ctx.snapshot
+    persona_picker(ctx.lang)  # phones: the preset without opening the sidebar (below the search)
     st.sidebar.divider()
     tiles = st.sidebar.toggle(ctx.t("base_tiles"), value=tiles_default(), key="tiles")
     hexagons = st.sidebar.toggle(ctx.t("show_hexagons"), value=True, key="hexagons")
@@ -329,7 +332,7 @@ def render(ctx: Ctx) -> None:
         else:
             st.info(ctx.t("no_scores"))
     notes = []
-    for key in LAYERS:
+    for key in ctx.themes:  # a theme without data is listed once, under the sliders
         s = snap.layer_status(key)
         if s.coverage == "partial":
             notes.append(ctx.t("layer_partial_note", layer=safe_text(theme_title(key, ctx.lang)),
@@ -362,11 +365,10 @@ def render(ctx: Ctx) -> None:
                 table, hide_index=True, width="stretch", height=460, key="ranking",
                 # widths that fit the ~360 px column of a laptop without cutting the score off
                 column_config={
-                    ctx.t("rank"): st.column_config.NumberColumn(width=48),
-                    ctx.t("locality"): st.column_config.TextColumn(width=112),
+                    ctx.t("rank"): st.column_config.NumberColumn(width=84),  # "Placering"
+                    ctx.t("locality"): st.column_config.TextColumn(width=104),
                     ctx.t("municipality"): st.column_config.TextColumn(width=88),
-                    score_col: st.column_config.ProgressColumn(
-                        score_col, min_value=0, max_value=100, format="%.1f", width=100)}
+                    score_col: st.column_config.TextColumn(score_col, width=64)}
                 | commute_ui.column_config(ctx),
             )
         else:
@@ -376,6 +378,8 @@ def render(ctx: Ctx) -> None:
             heads = {"name": ctx.t("locality"), "municipality_name": ctx.t("municipality"),
                      "population": ctx.t("population")}
             listed = pd.DataFrame(locs[cols]).sort_values(cols[-1], ascending=False)
+            if "population" in listed:
+                listed["population"] = num_texts(listed["population"], ctx.lang, 0, grouping=True)
             for col in ("name", "municipality_name"):
                 if col in listed:
                     listed[col] = listed[col].map(lambda v: safe_text(v, "plain"))
@@ -385,7 +389,7 @@ def render(ctx: Ctx) -> None:
         if opts:
             pick = st.selectbox(ctx.t("choose_place"), list(opts),
                                 format_func=lambda c: safe_text(opts.get(c, c), "plain"), key="map_pick",
-                                index=None)
+                                index=None, placeholder=ctx.t("choose_option"))
             if st.button(ctx.t("open_profile"), key="open_profile", disabled=pick is None):
                 st.session_state["_goto"] = ("profile", pick)
                 st.rerun()

@@ -148,7 +148,7 @@ def render(ctx: Ctx) -> None:
         st.session_state["place"] = next(iter(opts))
     code = store("place", st.selectbox(ctx.t("choose_place"), list(opts),
                                        format_func=lambda c: safe_text(opts.get(c, c), "plain"),
-                                       **bound("place", ctx.lang)))
+                                       placeholder=ctx.t("choose_option"), **bound("place", ctx.lang)))
     snap = ctx.snapshot
     locs = snap.localities()
     locs["code"] = locs["code"].astype(str)

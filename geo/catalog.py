@@ -146,13 +146,14 @@ _ENGINE: dict[str, tuple[str, str]] = {
         "{kinds:kinds} saknas: lagret {layer:layer} är inte inläst",
     ),
     "msg.kinds_absent": (
-        "no {kinds:kinds} among the {n} {layer} features (kinds: {present:keys})",
-        "{kinds:kinds} saknas bland de {n} objekten i lagret {layer:layer} (typer: {present:keys})",
+        "no {kinds:kinds} among the {n} places of the {layer} layer (it has: {present:kinds})",
+        "{kinds:kinds} saknas bland de {n} objekten i lagret {layer:layer} (typer: {present:kinds})",
     ),
     "msg.kinds_absent_area": (
-        "no {kinds:kinds} among the {n} {layer} features (kinds: {present:keys}) of at least {min_ha:g} ha",
+        "no {kinds:kinds} of at least {min_ha:g} ha among the {n} places of the {layer} layer "
+        "(it has: {present:kinds})",
         "{kinds:kinds} på minst {min_ha:g} ha saknas bland de {n} objekten i lagret {layer:layer} (typer: "
-        "{present:keys})",
+        "{present:kinds})",
     ),
     "msg.departures_weighted": (
         "weighted by departures per hour ({classes:depclasses})",
@@ -224,7 +225,7 @@ _ENGINE: dict[str, tuple[str, str]] = {
         "no source provided data for this layer",
         "ingen källa gav data för det här lagret",
     ),
-    "msg.layer_absent_kinds": ("no {kinds:keys}", "{kinds:keys} saknas"),
+    "msg.layer_absent_kinds": ("no {kinds:kinds}", "{kinds:kinds} saknas"),
     "msg.layer_partial_sources": ("partial source: {sources:semi}", "ofullständig källa: {sources:semi}"),
     "msg.layer_not_in_snapshot": ("not in this snapshot", "finns inte i den här ögonblicksbilden"),
     # kind
@@ -749,6 +750,10 @@ _UI: dict[str, tuple[str, str]] = {
     "custom": ("Custom", "Egen"),
     "weights_help": ("0 = ignore, 5 = very important", "0 = strunta i, 5 = mycket viktigt"),
     "reset_weights": ("Reset to profile", "Återställ profil"),
+    "themes_no_data": ("Not scored (no data yet): {themes}. How to add one: {how}",
+                       "Poängsätts inte (inga data än): {themes}. Så lägger du till ett: {how}"),
+    "choose_option": ("Choose an option", "Välj ett alternativ"),
+    "choose_options": ("Choose one or more", "Välj en eller flera"),
     "base_tiles": ("Background map (OpenStreetMap tiles, needs internet)",
                    "Bakgrundskarta (OpenStreetMap, kräver internet)"),
     "show_hexagons": ("Show hexagon scores", "Visa hexagonpoäng"),
@@ -872,9 +877,9 @@ _UI: dict[str, tuple[str, str]] = {
     "indicator": ("Indicator", "Indikator"),
     "approx_note": ("Distances are straight-line × detour factor where no street network is loaded.",
                     "Avstånd är fågelvägen × omvägsfaktor där vägnät saknas."),
-    "layer_partial_note": ("{layer}: partial data ({count} features)",
-                           "{layer}: ofullständiga data ({count} objekt)"),
-    "layer_missing_note": ("{layer}: missing ({reason})", "{layer}: saknas ({reason})"),
+    "layer_partial_note": ("{layer}: partial data, {count} places on the map (some are missing)",
+                           "{layer}: ofullständiga data, {count} platser på kartan (några saknas)"),
+    "layer_missing_note": ("{layer}: no data yet: {reason}", "{layer}: inga data än: {reason}"),
     # the search box (app/search_ui.py)
     "search_label": ("Find a place, stop or address", "Hitta en ort, hållplats eller adress"),
     "search_placeholder": ("e.g. Lyckeby, Karlskrona campus Gräsvik or a street address",

@@ -108,6 +108,7 @@ __all__ = [
     "compose",
     "explain",
     "municipal_context",
+    "municipal_population",
     "percentiles",
     "resolve_weights",
     "score",
@@ -794,7 +795,8 @@ class _Kernel:
             | _theme_columns(self.tcols, cth), C.index)
         self.mcols = _series({"code": codes,
                               "name": [model.municipality_names.get(c, c) for c in codes],
-                              "population": np.bincount(mi, weights=pop, minlength=len(codes))}
+                              "population": municipal_population(
+                                  model, codes, np.bincount(mi, weights=pop, minlength=len(codes)))}
                              | _theme_columns(self.tcols, mth), pd.Index(codes.astype(object)))
 
     def parts(self, which: str, penalty: bool) -> _Parts:
@@ -814,6 +816,40 @@ class _Kernel:
         comp, share = _combine(parts, W, STAT_CAP, penalty, P)
         done = _complete_combine(P[parts.rows["frac"], :, 0], P[parts.rows["has"], :, 0])
         return comp[:, 0], share[:, 0], done
+
+
+#: The context line holding a municipality's own population (the pack's population table).
+POPULATION_STAT = "context.population"
+
+
+def municipal_population(model: ScoreModel, codes: np.ndarray, summed: np.ndarray) -> np.ndarray:
+    """Each municipality's population: its population table's value, else its localities' sum.
+
+    A municipality's people do not all live in its localities (tätorter): Karlskrona has about
+    66,000 inhabitants, its tätorter 55,941. The pack's population table (the context line
+    :data:`POPULATION_STAT`, ``kolada_population_2025``) says the municipality's own number; a
+    municipality it has no value for (or a store without the table) keeps the sum.
+
+    Parameters
+    ----------
+    model
+        The score model (its ``context`` rows per municipality code).
+    codes
+        Municipality codes, in the order of ``summed``.
+    summed
+        The population of each municipality's localities.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(codes),)`` float populations.
+    """
+    out = np.asarray(summed, dtype=float).copy()
+    for k, code in enumerate(codes):
+        row = next((r for r in model.context.get(str(code), []) if r.key == POPULATION_STAT), None)
+        if row is not None and np.isfinite(row.value) and row.value > 0:
+            out[k] = float(row.value)
+    return out
 
 
 def _theme_columns(tcols: list[str], themes: np.ndarray) -> dict[str, np.ndarray]:

@@ -86,3 +86,47 @@ def run_app(monkeypatch: Any, data: Path, **params: str) -> Any:
         at.query_params[k] = v
     at.run()
     return at
+
+
+def compare_table(at: Any) -> Any:
+    """The compare page's HTML table (``st.html``) as a DataFrame of its texts: rows by places.
+
+    The cell texts are what a reader sees (``"47,5"``, ``"–"``); ``best`` lists the highlighted
+    ``(row, place)`` pairs (``df.attrs["best"]``).
+    """
+    from html.parser import HTMLParser
+
+    import pandas as pd
+
+    body = next(h.value for h in at.html if 'class="lv-compare"' in h.value)
+
+    class _Cells(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows: list[list[str]] = []
+            self.best: list[tuple[int, int]] = []
+            self.cell: list[str] | None = None
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th") and self.rows:
+                self.cell = []
+                if ("class", "best") in attrs:
+                    self.best.append((len(self.rows) - 1, len(self.rows[-1])))
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("td", "th") and self.cell is not None:
+                self.rows[-1].append("".join(self.cell))
+                self.cell = None
+
+        def handle_data(self, data: str) -> None:
+            if self.cell is not None:
+                self.cell.append(data)
+
+    p = _Cells()
+    p.feed(body)
+    head, *rows = p.rows
+    df = pd.DataFrame([r[1:] for r in rows], index=[r[0] for r in rows], columns=head[1:])
+    df.attrs["best"] = [(rows[r - 1][0], head[c]) for r, c in p.best]
+    return df

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _app_fixtures import HOSTILE, run_app, write_synthetic_store
+from _app_fixtures import HOSTILE, compare_table, run_app, write_synthetic_store
 
 from app.state import encode_params, parse_params, persona_weights
 
@@ -91,7 +91,7 @@ def test_every_page_renders(monkeypatch: pytest.MonkeyPatch, synth_store: Path, 
     _ok(at)
     assert at.title[0].value == "Livability explorer"
     assert at.sidebar.radio(key="page__en").value == page
-    assert len(at.sidebar.slider) == 7
+    assert len(at.sidebar.select_slider) == 4  # the synthetic store has no housing, workplaces, culture
     assert at.sidebar.selectbox(key="persona__en").value == "balanced"
 
 
@@ -110,8 +110,8 @@ def test_weight_change_reorders_ranking_and_url(monkeypatch: pytest.MonkeyPatch,
     at = _run(monkeypatch, synth_store)
     before = _ranking(at)
     for k in ("schools", "services", "nature"):
-        at.sidebar.slider(key=f"w_{k}").set_value(0.0)
-    at.sidebar.slider(key="w_transit").set_value(5.0).run()
+        at.sidebar.select_slider(key=f"w_{k}").set_value(0.0)
+    at.sidebar.select_slider(key="w_transit").set_value(5.0).run()
     _ok(at)
     after = _ranking(at)
     assert after != before
@@ -125,8 +125,8 @@ def test_persona_change_moves_sliders_and_ranking(monkeypatch: pytest.MonkeyPatc
     before = _ranking(at)
     at.sidebar.selectbox(key="persona__en").set_value("commuter").run()
     _ok(at)
-    assert at.sidebar.slider(key="w_transit").value == 3.0
-    assert at.sidebar.slider(key="w_nature").value == 0.5
+    assert at.sidebar.select_slider(key="w_transit").value == 3.0
+    assert at.sidebar.select_slider(key="w_nature").value == 0.5
     assert _ranking(at) != before
     assert at.query_params["persona"] == "commuter"
 
@@ -138,7 +138,7 @@ def test_bad_query_params_ignored(monkeypatch: pytest.MonkeyPatch, synth_store: 
     _ok(at)
     assert at.sidebar.radio(key="page__en").value == "map"
     assert at.title[0].value == "Livability explorer"
-    assert at.sidebar.slider(key="w_transit").value == 1.0
+    assert at.sidebar.select_slider(key="w_transit").value == 1.0
 
 
 def test_url_state_restored(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
@@ -148,8 +148,8 @@ def test_url_state_restored(monkeypatch: pytest.MonkeyPatch, synth_store: Path) 
     assert at.title[0].value == "Livskvalitetsutforskaren"
     assert at.sidebar.radio(key="page__sv").value == "profile"
     assert at.selectbox(key="place__sv").value == "S004"
-    assert at.sidebar.slider(key="w_transit").value == 4.0
-    assert at.sidebar.slider(key="w_schools").value == 3.0  # family preset
+    assert at.sidebar.select_slider(key="w_transit").value == 4.0
+    assert at.sidebar.select_slider(key="w_schools").value == 3.0  # family preset
     assert at.header[0].value == "Deltavik"
 
 
@@ -191,8 +191,7 @@ def test_compare_page(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> Non
     at = _run(monkeypatch, synth_store, page="compare", compare="S001,S005,S004")
     _ok(at)
     assert at.multiselect(key="compare__en").value == ["S001", "S005", "S004"]
-    table = at.dataframe[0].value
-    table = table.data if hasattr(table, "data") else table
+    table = compare_table(at)
     assert list(table.columns)[:1] == ["Alphaby (Västkommun)"]
     assert "Score" in table.index
     at.radio(key="compare_kind__en").set_value("municipalities").run()
@@ -408,8 +407,7 @@ def test_compare_link_with_municipality_codes_reopens_municipalities(
     _ok(at)
     assert at.radio(key="compare_kind__sv").value == "municipalities"
     assert at.multiselect(key="compare__sv").value == ["9901", "9902"]
-    table = at.dataframe[0].value
-    table = table.data if hasattr(table, "data") else table
+    table = compare_table(at)
     assert list(table.columns) == ["Västkommun", "Östkommun"]
     score = str(table.loc["Poäng"].iloc[0])
     assert "," in score and "." not in score

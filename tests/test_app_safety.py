@@ -28,7 +28,7 @@ from typing import ClassVar
 
 import geopandas as gpd
 import pytest
-from _app_fixtures import run_app
+from _app_fixtures import compare_table, run_app
 from _browser import CHROMEDRIVER, CHROMIUM, chromium, serve_app
 from shapely.geometry import Point, box
 
@@ -393,8 +393,7 @@ def test_map_compare_and_data_pages_show_literal_text(monkeypatch: pytest.Monkey
     assert safe_text(HOSTILE_REGION) in at.caption[0].value  # the tagline
     at = run_app(monkeypatch, hostile_store, page="compare", compare="S003,S001")
     _no_raw_markup(at)
-    table = at.dataframe[0].value
-    table = table.data if hasattr(table, "data") else table
+    table = compare_table(at)
     assert f"{name} ({muni})" in list(table.columns)
     assert at.multiselect(key="compare__en").value == ["S003", "S001"]
     at = run_app(monkeypatch, hostile_store, page="data")

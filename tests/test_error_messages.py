@@ -201,7 +201,7 @@ def test_app_shows_a_scoring_error_in_swedish(monkeypatch: pytest.MonkeyPatch,
     data = write_synthetic_store(tmp_path)
     at = run_app(monkeypatch, data, lang="sv")
     assert not at.exception
-    for s in at.sidebar.slider:
+    for s in at.sidebar.select_slider:
         s.set_value(0.0)
     at.run()
     assert not at.exception, [e.value for e in at.exception]

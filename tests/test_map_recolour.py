@@ -171,9 +171,9 @@ def test_weight_change_sends_only_new_colours(monkeypatch: pytest.MonkeyPatch,
     at = run_app(monkeypatch, synth_store)
     assert not at.exception
     before = _map_args(at)
-    at.sidebar.slider(key="w_transit").set_value(5.0)
+    at.sidebar.select_slider(key="w_transit").set_value(5.0)
     for k in ("schools", "services", "nature"):
-        at.sidebar.slider(key=f"w_{k}").set_value(0.0)
+        at.sidebar.select_slider(key=f"w_{k}").set_value(0.0)
     at.run()
     assert not at.exception
     after = _map_args(at)

@@ -176,7 +176,7 @@ def test_english_renderings_are_the_engine_texts() -> None:
         return render(Message(code, SAMPLES[code]))
 
     assert en("no_network") == "no walk network loaded: straight-line distance x 1.3 (approximate)"
-    assert en("kinds_absent") == "no kindergarten among the 40 schools features (kinds: school)"
+    assert en("kinds_absent") == "no kindergarten among the 40 places of the schools layer (it has: school)"
     assert en("stat_standardised") == (
         "standardised across 5 municipalities (mean 1036, range 871-1167): 50 = average, "
         "±20 per standard deviation")
@@ -204,7 +204,7 @@ def test_join_text_and_unknown_codes() -> None:
     msg = join(Message("layer_absent_kinds", {"kinds": ["bus_stop"]}), None,
                text("a note from the data"))
     assert msg is not None and msg.code == "join" and len(msg.parts) == 2
-    assert render(msg, "en") == "no bus_stop; a note from the data"
+    assert render(msg, "en") == "no bus stop; a note from the data"
     assert render(msg, "sv") == "busshållplats saknas; a note from the data"
     assert msg.to_dict() == {"code": "join", "parts": [
         {"code": "layer_absent_kinds", "kinds": ["bus_stop"]},
@@ -240,7 +240,7 @@ def test_layer_coverage_messages() -> None:
                                  "(bibliotek, idrottsanläggning, teater/bio/museum)")
     g = gpd.GeoDataFrame({"kind": ["rail_station"]}, geometry=[Point(15, 56)], crs="EPSG:4326")
     cov, msg = layer_coverage("transit", g, prov)
-    assert (cov, render(msg)) == ("partial", "no bus_stop; partial source: A")
+    assert (cov, render(msg)) == ("partial", "no bus stop; partial source: A")
     assert render(msg, "sv") == "busshållplats saknas; ofullständig källa: A"
     full = [Provenance(source="A", license="CC0", coverage="complete")]
     both = gpd.GeoDataFrame({"kind": ["rail_station", "bus_stop"]},
@@ -301,7 +301,7 @@ def test_swedish_explanation_has_no_english_reasons(synth_model: Any) -> None:
     e = explain(model, s, "Alpha")
     en, sv = e.to_text("en"), e.to_text("sv")
     assert "no walk network loaded: straight-line distance x 1.3 (approximate)" in en
-    assert "missing (no kindergarten among the 1 schools features (kinds: school))" in en
+    assert "missing (no kindergarten among the 1 places of the schools layer (it has: school))" in en
     assert "population 1,000" in en and "municipal value 1,000 SEK/m²/yr" in en
     for w in ENGLISH_WORDS:
         assert w not in sv, (w, sv)
@@ -358,7 +358,7 @@ def test_app_profile_in_swedish(monkeypatch: pytest.MonkeyPatch, sv_store: Path)
     # the same page in English keeps the engine's English text
     at = _run(monkeypatch, sv_store, page="profile", place="S001")
     ind = next(d.value for d in at.dataframe if "Indicator" in d.value.columns)
-    assert "missing: no college among the 3 schools features (kinds: kindergarten, school)" in \
+    assert "missing: no college among the 3 places of the schools layer (it has: kindergarten, school)" in \
         "\n".join(ind["Why missing / note"].astype(str))
 
 
@@ -369,7 +369,11 @@ def test_app_data_and_map_notes_in_swedish(monkeypatch: pytest.MonkeyPatch, sv_s
     assert "no source provided" not in text
     at = _run(monkeypatch, sv_store, lang="sv")
     text = "\n".join(str(m.value) for m in at.markdown)
-    assert "Kultur och fritid: saknas (ingen källa gav data för det här lagret" in text
+    assert "Skolor: ofullständiga data, 3 platser på kartan (några saknas)" in text
+    # a theme without any data is listed once, under the sliders (not again in the map's notes)
+    assert "Kultur och fritid" not in text
+    assert any(c.value.startswith("Poängsätts inte (inga data än): Boende, Arbetsplatser, Kultur "
+                                  "och fritid.") for c in at.sidebar.caption)
     at = _run(monkeypatch, sv_store, page="data")
     text = "\n".join(str(m.value) for m in at.markdown)
     assert "no source provided data for this layer (library, sports, venue)" in text.replace("\\", "")
