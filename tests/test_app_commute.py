@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _app_fixtures import PLACES, run_app, write_synthetic_store
+from _app_fixtures import PLACES, compare_table, run_app, write_synthetic_store
 
 from geo.commute import CommuteTimes, travel_times
 from geo.scoring import build_model
@@ -140,11 +140,10 @@ def test_compare_shows_the_travel_time_row(monkeypatch: pytest.MonkeyPatch,
     at = run_app(monkeypatch, synth_store, page="compare", compare="S001,S002", commute=TARGET,
                  commute_name="Work", commute_mode="bike")
     _ok(at)
-    frame = [d.value for d in at.dataframe if "To Work, bike (min, approx.)" in
-             getattr(d.value, "index", [])]
-    assert frame, [getattr(d.value, "index", None) for d in at.dataframe]
+    table = compare_table(at)
+    assert "To Work, bike (min, approx.)" in table.index, list(table.index)
     want = _times(synth_store, "bike")
-    row = frame[0].loc["To Work, bike (min, approx.)"]
+    row = table.loc["To Work, bike (min, approx.)"]
     assert row.tolist() == [str(round(want.localities["S001"])),
                             str(round(want.localities["S002"]))]
 
