@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import altair as alt
+import folium
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -113,10 +114,14 @@ def _shown(r: ContextRow, lang: str) -> str:
 class _Row(Protocol):
     """What :func:`gap_lines` reads of an explanation row or an indicator result."""
 
-    key: str
-    partial: bool
-    missing: bool
-    reason: Message | None
+    @property
+    def key(self) -> str: ...
+    @property
+    def partial(self) -> bool: ...
+    @property
+    def missing(self) -> bool: ...
+    @property
+    def reason(self) -> Message | None: ...
 
 
 def _kinds_words(kinds: Sequence[str], lang: str) -> str:
@@ -204,13 +209,14 @@ def gap_lines(rows: Iterable[_Row], snap: Any, lang: str, *, approximate: bool =
         gap = getattr(r, "gap", None)  # a row's gap message; a result's gap_kinds
         named = getattr(r, "gap_kinds", None) or (gap.params.get("kinds") if isinstance(
             gap, Message) and gap.code == "partial_gap" else None)
-        gap_kinds = tuple(named or kinds)
+        gap_kinds = tuple(str(k) for k in (named if isinstance(named, (list, tuple)) and named
+                                           else kinds))
         what = list(getattr(r, "gaps", ()) or ()) or _source_gaps(snap, ind.layer, kinds)
         partial[(gap_kinds, "; ".join(what))] = None
     out: dict[str, None] = {}
-    for (kinds, what) in partial:
-        words = _kinds_words(kinds, lang)
-        out[t("pf_gap_partial", lang, kinds=words, what=what) if what
+    for (named_kinds, missing) in partial:
+        words = _kinds_words(named_kinds, lang)
+        out[t("pf_gap_partial", lang, kinds=words, what=missing) if missing
             else t("pf_gap_partial_generic", lang, kinds=words)] = None
     for kinds, keys in absent.items():
         out[t("pf_gap_absent", lang, kinds=_kinds_words(kinds, lang),
@@ -280,7 +286,8 @@ def _sources(snap: Any, ctx: Ctx) -> None:
             shown = f"<strong>{_h(_cap(unclear))}</strong>" + (f": {_h(detail)}" if detail else "")
         else:
             shown = _h(lic or "–")
-        rows.append(f"<tr><td>{_h('; '.join(srcs))}</td><td>{shown}</td></tr>")
+        rows.append(f"<tr><td>{_h('; '.join(srcs))}</td>"
+                    f'<td data-label="{_h(ctx.t("licence"))}">{shown}</td></tr>')
     head = f"<tr><th scope=\"col\">{_h(ctx.t('sources'))}</th>" \
            f"<th scope=\"col\">{_h(ctx.t('licence'))}</th></tr>"
     with st.container(key="pf_sec_sources"):
@@ -358,7 +365,7 @@ def _base_map(snap: Any, bounds: list[list[float]]) -> Any:
     m = maps.OfflineMap(location=((s + n) / 2, (w + e) / 2),
                         zoom_start=maps.fit_zoom((w, s, e, n), 640, MAP_HEIGHT), tiles=None,
                         control_scale=True, zoom_snap=0.25, zoom_delta=0.5)
-    m.get_root().header.add_child(maps.folium.Element(  # type: ignore[attr-defined]
+    m.get_root().header.add_child(folium.Element(  # type: ignore[attr-defined]
         "<style>.leaflet-container{background:#dbe7ee;font-size:12px}"
         ".leaflet-tooltip.place-label{font-weight:600;border:2px solid #d81b60;}</style>"))
     maps.add_boundaries(m, snap.boundary(), snap.municipalities())
@@ -392,9 +399,9 @@ def _place_map(snap: Any, ctx: Ctx, exp: Explanation, geom: Any, name: str,
         themes[r.theme] = None
         tip = (f"{a.name or kind_name(a.kind, ctx.lang)} · {indicator_title(r.key, ctx.lang)}: "
                f"{fmt_distance(a.distance_m, ctx.lang)} {ctx.t('mode_' + (a.mode or r.mode))}")
-        mk = maps.folium.CircleMarker((a.lat, a.lon), radius=6, color="#ffffff", weight=1.5,
+        mk = folium.CircleMarker((a.lat, a.lon), radius=6, color="#ffffff", weight=1.5,
                                       fill=True, fill_color=color, fill_opacity=0.95)
-        mk.add_child(maps.folium.Tooltip(maps.safe_text(tip)))
+        mk.add_child(folium.Tooltip(maps.safe_text(tip)))
         mk.add_to(m)
     maps.highlight_group(geom, name, population=population).add_to(m)
     m.add_child(maps.FitBoundsWhenSized(_mercator_fit([(lat, lon), *near])))
@@ -425,11 +432,11 @@ def _muni_map(snap: Any, ctx: Ctx, code: str, name: str, scores: pd.DataFrame | 
     for _, r in locs.iterrows():
         p = r.geometry if r.geometry.geom_type == "Point" else r.geometry.representative_point()
         sc = by_code.get(str(r["code"]))
-        mk = maps.folium.CircleMarker((p.y, p.x), radius=maps.marker_radius(r.get("population")),
+        mk = folium.CircleMarker((p.y, p.x), radius=maps.marker_radius(r.get("population")),
                                       color="#ffffff", weight=1.5, fill=True,
                                       fill_color=maps.score_color(sc), fill_opacity=0.95)
         shown = num(float(sc), ctx.lang, 0) if sc is not None and pd.notna(sc) else "–"
-        mk.add_child(maps.folium.Tooltip(maps.safe_text(f"{r['name']}: {shown}")))
+        mk.add_child(folium.Tooltip(maps.safe_text(f"{r['name']}: {shown}")))
         mk.add_to(m)
     maps.highlight_group(geom, name).add_to(m)
     m.add_child(maps.FitBoundsWhenSized([[miny, minx], [maxy, maxx]]))
@@ -483,7 +490,8 @@ def _theme_lists(exp: Explanation, ctx: Ctx) -> None:
             else f"{theme_title(key, ctx.lang)} · {ctx.t('pf_no_data')}"
         items = []
         for r in rows:
-            val = num(r.score, ctx.lang, 0) if np.isfinite(r.score) else ctx.t("pf_no_data")
+            val = f"{num(r.score, ctx.lang, 0)}/100" if np.isfinite(r.score) \
+                else ctx.t("pf_no_data")
             extra = _row_text(r, ctx)
             approx = " ≈" if r.approximate and r.nearest else ""
             items.append(f"<li><strong>{_h(indicator_title(r.key, ctx.lang))}</strong>: {_h(val)}"
@@ -520,8 +528,10 @@ def _context(snap: Any, ctx: Ctx, muni_code: str, muni_name: str) -> None:
             sweden = fmt_value(r.national_median, r.unit, ctx.lang)
         else:
             sweden = ctx.t("pf_county_only")
-        body.append(f"<tr><td>{_h(r.title(ctx.lang))}</td><td class=\"pf-num\">{_h(here)}</td>"
-                    f"<td class=\"pf-num\">{_h(sweden)}</td><td>{_h(r.year or '–')}</td></tr>")
+        body.append(f'<tr><td class="pf-stat">{_h(r.title(ctx.lang))}</td>'
+                    f'<td class="pf-num" data-label="{_h(ctx.t("pf_col_here"))}">{_h(here)}</td>'
+                    f'<td class="pf-num" data-label="{_h(ctx.t("pf_col_sweden"))}">{_h(sweden)}</td>'
+                    f'<td data-label="{_h(ctx.t("pf_col_year"))}">{_h(r.year or "–")}</td></tr>')
     head = "".join(f"<th scope=\"col\">{_h(ctx.t(k))}</th>"
                    for k in ("pf_col_stat", "pf_col_here", "pf_col_sweden", "pf_col_year"))
     with st.container(key="pf_sec_context"):
