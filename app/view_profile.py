@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import altair as alt
 import folium
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -438,7 +439,10 @@ def _muni_map(snap: Any, ctx: Ctx, code: str, name: str, scores: pd.DataFrame | 
         shown = num(float(sc), ctx.lang, 0) if sc is not None and pd.notna(sc) else "–"
         mk.add_child(folium.Tooltip(maps.safe_text(f"{r['name']}: {shown}")))
         mk.add_to(m)
-    maps.highlight_group(geom, name).add_to(m)
+    folium.GeoJson(  # the outline only: a ring at an inner point would read as a place
+        gpd.GeoSeries([geom], crs="EPSG:4326").to_json(), interactive=False,
+        style_function=lambda _f: {"color": maps.HIGHLIGHT_COLOR, "weight": 4, "fill": False},
+    ).add_to(m)
     m.add_child(maps.FitBoundsWhenSized([[miny, minx], [maxy, maxx]]))
     st.iframe(maps.map_html(m), height=MAP_HEIGHT,
               alt=safe_text(ctx.t("pf_map_title", name=name), "plain"))
@@ -647,7 +651,7 @@ def _muni_localities(ctx: Ctx, code: str) -> None:
                      + (f" — {_h(band)}" if band else "") + "</li>")
     with st.container(key="pf_sec_localities"):
         st.subheader(ctx.t("pf_localities"))
-        st.html(f'<ul class="pf-list">{"".join(items)}</ul>')
+        st.html(f'<ul class="pf-list pf-cols">{"".join(items)}</ul>')
 
 
 def _no_scores(ctx: Ctx) -> None:
