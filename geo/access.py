@@ -207,7 +207,8 @@ class Amenities:
     """The candidate features of one indicator, as points in the work CRS.
 
     ``xy`` may hold several points per feature (polygon outlines); ``feature`` maps each point to
-    its row in ``table`` (``name``, ``kind``, ``uid``, ``value``, ``coverage``); ``anchor`` is one
+    its row in ``table`` (``name``, ``kind``, ``uid``, ``value``, ``coverage``, and ``lon`` / ``lat``:
+    the anchor in WGS 84, for maps); ``anchor`` is one
     point per feature (for counts); ``polygons`` the metric polygons (for containment) or None.
     """
 
@@ -242,7 +243,7 @@ def select_amenities(layer: gpd.GeoDataFrame, kinds: tuple[str, ...],
     """
     notes: list[Message] = []
     empty = Amenities(np.zeros((0, 2)), np.zeros(0, dtype=np.int64),
-                      pd.DataFrame(columns=["name", "kind", "uid", "value", "coverage"]),
+                      pd.DataFrame(columns=["name", "kind", "uid", "value", "coverage", "lon", "lat"]),
                       np.zeros((0, 2)))
     if layer.empty or "kind" not in layer.columns:
         return empty, notes
@@ -271,12 +272,15 @@ def select_amenities(layer: gpd.GeoDataFrame, kinds: tuple[str, ...],
         pts = _outline_points(g) if poly else anchors[i:i + 1]
         xy_parts.append(pts)
         feat_parts.append(np.full(len(pts), i, dtype=np.int64))
+    lonlat = gpd.GeoSeries(gpd.points_from_xy(anchors[:, 0], anchors[:, 1]),
+                           crs=WORK_CRS).to_crs("EPSG:4326")
     table = pd.DataFrame({
         "name": sel.get("name", None),
         "kind": sel["kind"].astype(str),
         "uid": sel["uid"] if "uid" in sel else np.arange(len(sel)).astype(str),
         "value": pd.to_numeric(sel["value"], errors="coerce") if "value" in sel else np.nan,
         "coverage": sel.get("coverage", "complete"),
+        "lon": lonlat.x.to_numpy(), "lat": lonlat.y.to_numpy(),
     })
     polys = sel.geometry[is_poly] if is_poly.any() else None
     return Amenities(np.vstack(xy_parts), np.concatenate(feat_parts), table, anchors, polys), notes

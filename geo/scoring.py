@@ -958,7 +958,8 @@ def _label(key: str, lang: str) -> str:
 @dataclass(frozen=True)
 class NearestPlace:
     """An amenity named in an explanation row: nearest for ``share`` (0-1) of the residents,
-    ``distance_m`` the median of their distances to it; ``known`` when the list is partial."""
+    ``distance_m`` the median of their distances to it; ``known`` when the list is partial;
+    ``lat`` / ``lon``: where it is (WGS 84; a polygon's representative point), NaN when unknown."""
 
     name: str | None
     kind: str
@@ -968,6 +969,8 @@ class NearestPlace:
     mode: str
     share: float
     known: bool
+    lat: float = float("nan")
+    lon: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -1189,7 +1192,8 @@ def _named(res: IndicatorResult, feat: int, dist: float, share: float, mode: str
     a = res.amenities.iloc[feat]
     name = None if a["name"] is None or a["name"] != a["name"] else str(a["name"])
     return NearestPlace(name, str(a["kind"]), str(a["uid"]), dist, float(minutes(dist, mode)),
-                        mode, share, res.partial)
+                        mode, share, res.partial, lat=float(a.get("lat", float("nan"))),
+                        lon=float(a.get("lon", float("nan"))))
 
 
 class _NearestFields(TypedDict, total=False):
@@ -1344,7 +1348,8 @@ def explain(model: ScoreModel, scores: Scores, place: str) -> Explanation:
     and count measures:
 
     ``nearest``
-        :class:`NearestPlace` s (``name, kind, uid, distance_m, minutes, mode, share, known``):
+        :class:`NearestPlace` s (``name, kind, uid, distance_m, minutes, mode, share, known,
+        lat, lon``):
         the amenity nearest for the
         largest share of residents (``share``, 0-1), ``distance_m`` the median resident's distance
         to their own nearest; ``known`` when the list is partial. Empty when none is in reach, or

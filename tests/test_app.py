@@ -167,16 +167,14 @@ def test_profile_page(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> Non
     at = _run(monkeypatch, synth_store, page="profile", place="S005")
     _ok(at)
     assert at.header[0].value == "Epsilonstad"
-    labels = [m.label for m in at.metric]
-    assert labels[:3] == ["Score", "Rank", "Rank band"]
-    assert at.metric[1].value.endswith("/ 5")
+    html = [str(e.proto.body) for e in at.get("html")]
+    head = next(h for h in html if 'class="pf-head"' in h)
+    assert "/100" in head and "Rank " in head and " of 5" in head
     subs = [s.value for s in at.subheader]
-    assert {"Theme breakdown", "Key facts", "Data gaps in the map layers"} <= set(subs)
-    breakdown = next(d.value for d in at.dataframe if "Theme" in d.value.columns
-                     and "Indicator" not in d.value.columns)
-    assert "Transit" in breakdown["Theme"].tolist()
-    indicators = next(d.value for d in at.dataframe if "Indicator" in d.value.columns)
-    assert indicators["Nearest"].str.contains("Epsilon C").any()
+    assert {"Theme breakdown", "What is near, theme by theme", "What we do not know here",
+            "Sources and licences"} <= set(subs)
+    themes = next(h for h in html if 'class="pf-grid"' in h)
+    assert "Transit · " in themes and "Epsilon C" in themes
 
 
 def test_profile_hostile_name_is_plain_text(monkeypatch: pytest.MonkeyPatch,
@@ -266,9 +264,8 @@ def test_blekinge_map_and_profile(monkeypatch: pytest.MonkeyPatch, blekinge_stor
     at = _run(monkeypatch, blekinge_store, page="profile", place="1082TC102")
     _ok(at)
     assert at.header[0].value == "Karlshamn"
-    facts = at.table[0].value
-    assert any("rent" in str(i).lower() for i in facts.index)
-    assert any("%" in str(v) for v in facts.iloc[:, 0])
+    facts = next(str(e.proto.body) for e in at.get("html") if 'class="pf-table"' in str(e.proto.body))
+    assert "Rent level" in facts and "%" in facts
 
 
 def test_navigation_by_widgets(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
@@ -291,7 +288,8 @@ def test_municipality_profile(monkeypatch: pytest.MonkeyPatch, synth_store: Path
     at = _run(monkeypatch, synth_store, page="profile", place="9902")
     _ok(at)
     assert at.header[0].value == "Östkommun (municipality)"
-    assert at.metric[1].value.endswith("/ 2")
+    head = next(str(e.proto.body) for e in at.get("html") if 'class="pf-head"' in str(e.proto.body))
+    assert " of 2" in head
 
 
 def test_scoring_failure_shows_data_without_scores(monkeypatch: pytest.MonkeyPatch,
