@@ -971,7 +971,7 @@ class HexTooltips(folium.MacroElement):
                 var v = l.feature && l.feature.properties.v, i, words = '';
                 if (v === null || v === undefined) { return {{ this.none }}; }
                 for (i = 0; i < bands.length; i++) { if (v >= bands[i][0]) { words = bands[i][1]; break; } }
-                return tpl.replace('{score}', String(v)).replace('{band}', words);
+                return tpl.replace('@score@', String(v)).replace('@band@', words);
             }, {sticky: true});
         })({{ this.cells.get_name() }});
         {% endmacro %}
@@ -982,7 +982,7 @@ class HexTooltips(folium.MacroElement):
         self._name = "HexTooltips"
         self.cells = cells
         self.bands = _js_json([[lower, safe_text(t(f"band.{key}", lang))] for lower, key in BANDS])
-        self.template = _js_json(safe_text(t("map_tip_area", lang, score="{score}", band="{band}")))
+        self.template = _js_json(safe_text(t("map_tip_area", lang, score="@score@", band="@band@")))
         self.none = _js_json(safe_text(t("map_tip_area_none", lang)))
 
 
