@@ -614,11 +614,11 @@ def locality_tip(name: object, score: object, rank: object, total: int | None,
     '<b>Ysane</b>: ingen poäng'
     """
     label = f"<b>{safe_text(name)}</b>"
-    if score is None or pd.isna(score):  # type: ignore[arg-type]
+    if score is None or pd.isna(score):
         return t("map_tip_no_score", lang, name=label)
     value = float(score)  # type: ignore[arg-type]
     band = safe_text(t(f"band.{band_of(value)}", lang))
-    if rank is None or pd.isna(rank) or not total:  # type: ignore[arg-type]
+    if rank is None or pd.isna(rank) or not total:
         return t("map_tip_score", lang, name=label, score=f"{value:.0f}", band=band)
     return t("map_tip_ranked", lang, name=label, score=f"{value:.0f}", band=band,
              rank=ordinal(int(rank), lang), total=int(total))  # type: ignore[call-overload]
@@ -1199,10 +1199,10 @@ class MapLegend(folium.MacroElement):
                                "none": safe_text(t("map_legend_no_score", lang)),
                                "none_color": NO_SCORE_COLOR})
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> Any:
         """Name the layers (their JS variables) just before the script is rendered."""
         self.layer_names = ", ".join(e.layer.get_name() for e in self.entries)
-        super().render(**kwargs)  # type: ignore[no-untyped-call]  # folium/branca untyped
+        return super().render(**kwargs)  # type: ignore[no-untyped-call]  # branca untyped
 
 
 class TileNotice(folium.MacroElement):
@@ -1245,6 +1245,7 @@ class TileNotice(folium.MacroElement):
 MAP_CSS = (
     "<style>body .leaflet-container{background:" + SEA_COLOR + ";}"
     ".leaflet-tooltip.place-label{font-weight:600;border:2px solid #d81b60;}"
+    ".leaflet-tooltip{white-space:normal;width:max-content;max-width:240px;}"
     ".place-name{pointer-events:none;white-space:nowrap;}"
     ".place-name span{display:inline-block;transform:translateY(-50%);color:#111;"
     "font:600 11px/1.15 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
