@@ -341,8 +341,8 @@ def hexagon_cells(cells: pd.DataFrame, *, resolution: int | None = HEX_RESOLUTIO
 def score_colors(values: npt.ArrayLike) -> list[str]:
     """:func:`score_color` of each value (vectorised; NaN -> grey).
 
-    >>> score_colors([0, 12.5, 99.9, 100, float("nan")])
-    ['#440154', '#46327e', '#fde725', '#fde725', '#9e9e9e']
+    >>> score_colors([0, 25, 99.9, 100, float("nan")])
+    ['#440154', '#3b528b', '#fde725', '#fde725', '#9e9e9e']
     """
     v = np.asarray(values, dtype=float)
     idx = (np.clip(np.nan_to_num(v, nan=0.0), 0.0, 99.999) // (100 / len(PALETTE))).astype(int)
@@ -609,7 +609,7 @@ def locality_tip(name: object, score: object, rank: object, total: int | None,
     """A locality marker's tooltip in words, no internal code (HTML; the name escaped).
 
     >>> locality_tip("Karlskrona", 71.2, 3, 52)
-    '<b>Karlskrona</b>: 71, most errands on foot, 3rd of 52'
+    '<b>Karlskrona</b>: 71, many errands on foot or by bike, 3rd of 52'
     >>> locality_tip("Ysane", None, None, 52, "sv")
     '<b>Ysane</b>: ingen poäng'
     """
