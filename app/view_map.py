@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass, field
 
@@ -21,14 +20,13 @@ from .data import SnapKey, get_layer, get_model, get_scores
 from .search_ui import search_box
 from .view_point import render_point_panel
 
-__all__ = ["highlight_layer", "ranking_table", "render", "tiles_default"]
+__all__ = ["highlight_layer", "map_click", "ranking_table", "render", "tiles_default"]
 
 MAP_HEIGHT = 560
 #: Session keys: the profile's "Show on map" sets FOCUS_KEY; the frame sets LEFT_KEY on other pages.
 FOCUS_KEY = "_map_focus"
 LEFT_KEY = "_map_left"
 
-_CODE_IN_TOOLTIP = re.compile(r"\[([^\[\]]{1,40})\]\s*$")
 
 
 def tiles_default() -> bool:
@@ -105,7 +103,7 @@ def _build_map(ctx: Ctx, tiles: bool, hexagons: bool) -> maps.OfflineMap:
     return maps.build_region_map(
         snap.boundary(), snap.localities(), municipalities=snap.municipalities(),
         scores=scores, cells=cells, layers=_layer_inputs(ctx), tiles=tiles, labels=_labels(ctx),
-        region_label=snap.region_name,
+        lang=ctx.lang,
     )
 
 
@@ -124,11 +122,15 @@ def _build_base_map(ctx: Ctx, tiles: bool, hexagons: bool) -> maps.OfflineMap:
     return maps.build_region_map(
         snap.boundary(), snap.localities(), municipalities=snap.municipalities(),
         cells=_grid_cells(ctx.key) if hexagons else None, layers=_layer_inputs(ctx), tiles=tiles,
-        labels=_labels(ctx), region_label=snap.region_name, recolour=True,
+        labels=_labels(ctx), recolour=True, lang=ctx.lang,
     )
 
 
-_RETURNED = ("last_object_clicked_tooltip",)
+#: A click anywhere (``last_clicked``) and on a layer (``last_object_clicked``): see :func:`map_click`.
+_RETURNED = ("last_clicked", "last_object_clicked")
+#: How far (degrees) a reported locality click may lie from its marker: the map reports the
+#: marker's own position (:class:`geo.maps.ClickSnap`), so only float noise is allowed.
+_SNAP_DEG = 1e-6
 #: The map fills its iframe, so the page's CSS can make it shorter on phones.
 _FILL_IFRAME = ("fill_iframe", "<style>#map_div{height:100vh !important;}</style>")
 
@@ -297,25 +299,72 @@ def _map_notes(ctx: Ctx, contents: maps.MapContents, hexagons: int) -> None:
 
 
 def _legend(ctx: Ctx) -> None:
-    swatches = "".join(
-        f"<span title='{lo:g}-{hi:g}' style='display:inline-block;width:28px;height:12px;"
-        f"background:{c}'></span>" for c, lo, hi in maps.legend_bins())
-    st.markdown(  # safe-markdown: palette colours and bins from geo.maps, no data
-        f"<div aria-hidden='true' style='margin-top:4px'>0 {swatches} 100 "
-        f"<span style='display:inline-block;width:12px;height:12px;background:{maps.NO_SCORE_COLOR};"
-        f"margin-left:10px'></span></div>", unsafe_allow_html=True)
+    """The score colours under the map: one swatch per band with its range and words, grey = none."""
+    rows = "".join(
+        f"<span style='display:inline-flex;align-items:center;gap:4px;margin-right:12px'>"
+        f"<span style='display:inline-block;width:14px;height:12px;background:{c};"
+        f"border:1px solid #263238'></span>{lo}–{hi} {safe_text(words)}</span>"
+        for c, lo, hi, words in maps.band_legend(ctx.lang))
+    rows += (f"<span style='display:inline-flex;align-items:center;gap:4px'>"
+             f"<span style='display:inline-block;width:14px;height:12px;background:"
+             f"{maps.NO_SCORE_COLOR};border:1px solid #263238'></span>"
+             f"{safe_text(ctx.t('map_legend_no_score'))}</span>")
+    st.markdown(  # safe-markdown: palette colours from geo.maps, band words escaped (catalogue)
+        f"<div class='score-legend' style='margin-top:4px;font-size:0.85rem;line-height:1.6'>"
+        f"{rows}</div>", unsafe_allow_html=True)
     st.caption(ctx.t("legend_text"))
 
 
-def _clicked_code(ret: object, known: set[str]) -> str | None:
+def _latlng(value: object) -> tuple[float, float] | None:
+    """``(lat, lng)`` of a streamlit-folium click value (``{"lat": .., "lng": ..}``), or None."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        lat, lng = float(value["lat"]), float(value["lng"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (lat, lng) if -90 <= lat <= 90 and -180 <= lng <= 180 else None
+
+
+def map_click(ret: object, locs: pd.DataFrame) -> tuple[str | None, tuple[float, float] | None]:
+    """What a click on the county map hit: ``(locality code, None)``, ``(None, (lat, lon))`` or
+    ``(None, None)``.
+
+    A click on a locality marker is reported by the map at the marker's own position, as both
+    ``last_object_clicked`` and ``last_clicked`` (:class:`geo.maps.ClickSnap`): it gives the
+    locality whose marker is there, never a point. Any other click (land, sea, a hexagon) gives
+    the clicked point.
+
+    Parameters
+    ----------
+    ret
+        The component's value (``last_clicked``, ``last_object_clicked``), or anything else.
+    locs
+        The localities (``code`` and a point or area ``geometry`` in EPSG:4326).
+    """
     if not isinstance(ret, dict):
-        return None
-    tip = ret.get("last_object_clicked_tooltip")
-    if not isinstance(tip, str):
-        return None
-    m = _CODE_IN_TOOLTIP.search(tip.strip())
-    code = m.group(1) if m else None
-    return code if code in known else None
+        return None, None
+    clicked = _latlng(ret.get("last_clicked"))
+    obj = ret.get("last_object_clicked")
+    if clicked is None:
+        return None, None
+    if obj == ret.get("last_clicked") and locs is not None and len(locs) and "code" in locs:
+        pts = maps.marker_points(locs)
+        lat, lng = clicked
+        d = (pts.y.to_numpy() - lat) ** 2 + (pts.x.to_numpy() - lng) ** 2
+        i = int(d.argmin())
+        if d[i] <= _SNAP_DEG ** 2:
+            return str(locs["code"].iloc[i]), None
+    return None, clicked
+
+
+def _new_click(visit: int, ret: object) -> bool:
+    """True once per click of this visit: the component keeps its value across reruns."""
+    stamp = (visit, repr(ret.get("last_clicked")) if isinstance(ret, dict) else None)
+    if stamp[1] in (None, "None") or st.session_state.get("_map_click_seen") == stamp:
+        return False
+    st.session_state["_map_click_seen"] = stamp
+    return True
 
 
 def render(ctx: Ctx) -> None:
@@ -393,8 +442,13 @@ def render(ctx: Ctx) -> None:
             if st.button(ctx.t("open_profile"), key="open_profile", disabled=pick is None):
                 st.session_state["_goto"] = ("profile", pick)
                 st.rerun()
-    codes = set(locs["code"].astype(str))
-    code = _clicked_code(ret, codes)
+    if not _new_click(int(st.session_state.get("_map_visit", 0)), ret):
+        return
+    code, point = map_click(ret, locs)
     if code:  # a click of this visit (see _map_visit): open the profile
         st.session_state["_goto"] = ("profile", code)
+        st.rerun()
+    elif point is not None:  # anywhere else: score that point (the point panel draws it)
+        st.session_state["point"] = point
+        st.session_state["point_name"] = None
         st.rerun()

@@ -789,6 +789,19 @@ _UI: dict[str, tuple[str, str]] = {
                          "{cap} per layer).",
                          "{layer}: visar {drawn} av {total} objekt (kartan ritar högst {cap} "
                          "per lager)."),
+    "map_tip_ranked": ("{name}: {score}, {band}, {rank} of {total}",
+                       "{name}: {score}, {band}, plats {rank} av {total}"),
+    "map_tip_score": ("{name}: {score}, {band}", "{name}: {score}, {band}"),
+    "map_tip_no_score": ("{name}: no score", "{name}: ingen poäng"),
+    "map_tip_area": ("This area: {score}, {band}", "Det här området: {score}, {band}"),
+    "map_tip_area_none": ("This area: no score", "Det här området: ingen poäng"),
+    "map_legend_scale": ("Score 0-100", "Poäng 0–100"),
+    "map_legend_no_score": ("no score", "ingen poäng"),
+    "map_legend_size": ("(size: population)", "(storlek: folkmängd)"),
+    "map_tiles_failed": ("The background map could not be loaded (no internet?). The map works "
+                         "without it.",
+                         "Bakgrundskartan kunde inte laddas (inget internet?). Kartan fungerar "
+                         "utan den."),
     "map_click_hint": ("Click a locality on the map, or pick one below, to open its profile.",
                        "Klicka på en tätort på kartan, eller välj nedan, för att öppna profilen."),
     "open_profile": ("Open profile", "Öppna profil"),

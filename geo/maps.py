@@ -36,43 +36,60 @@ import jinja2
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import shapely
 import xstatic.pkg.leaflet as xstatic_leaflet
 import xstatic.pkg.leaflet_markercluster as xstatic_markercluster
 from shapely.geometry.base import BaseGeometry
 
+from geo.catalog import has, lang_of, t
 from geo.errors import DataSourceError
+from geo.scoring import BANDS
 
 __all__ = [
     "HEX_RESOLUTION",
     "HIGHLIGHT_CLASS",
+    "LAND_COLOR",
+    "MAP_CSS",
     "MAX_HEXAGONS",
     "MAX_POINTS",
     "NO_SCORE_COLOR",
     "OSM_TILE_URL",
     "PALETTE",
+    "SEA_COLOR",
+    "ClickSnap",
     "FitBoundsWhenSized",
     "FocusWhenSized",
     "HexIndex",
+    "HexTooltips",
     "LayerDrawn",
+    "LegendEntry",
     "MapContents",
+    "MapLegend",
     "OfflineFastMarkerCluster",
     "OfflineMap",
     "OfflineMarkerCluster",
+    "PlaceLabels",
     "RecolourHook",
     "RecolourIndex",
+    "TileNotice",
     "add_boundaries",
     "add_cells",
     "add_localities",
     "add_point_layer",
     "asset_data_url",
+    "band_legend",
+    "band_of",
     "build_region_map",
     "coarsen_cells",
     "fit_zoom",
     "hexagon_cells",
     "highlight_group",
     "legend_bins",
+    "locality_tip",
     "map_html",
+    "marker_points",
     "marker_radius",
+    "ordinal",
     "recolour_data",
     "recolour_script",
     "safe_text",
@@ -82,10 +99,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Viridis in 8 steps (colour-blind safe, readable in greyscale), low score to high score.
-PALETTE: tuple[str, ...] = (
-    "#440154", "#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", "#a0da39", "#fde725",
-)
+#: Viridis in 5 steps (colour-blind safe, readable in greyscale), low score to high score: one
+#: colour per score band of :data:`geo.scoring.BANDS` (0-20, 20-40, ... 80-100), so a colour reads as
+#: the band's words ("most errands on foot").
+PALETTE: tuple[str, ...] = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
 NO_SCORE_COLOR = "#9e9e9e"
 OSM_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
@@ -232,30 +249,56 @@ def _points(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
     return geom
 
 
+#: Sea (the map's background) and land colours without tiles; with tiles the land is a faint wash.
+SEA_COLOR = "#b8d4e6"
+LAND_COLOR = "#f3f0e8"
+#: Outlines are simplified to this many degrees (about 20 m) and rounded to 5 decimals (1 m).
+OUTLINE_TOLERANCE_DEG = 0.0002
+
+
+def _light_geojson(gdf: gpd.GeoDataFrame, tolerance: float = OUTLINE_TOLERANCE_DEG) -> str:
+    """``gdf``'s geometry as GeoJSON, simplified (topology kept) and rounded to 5 decimals."""
+    geoms = shapely.simplify(gdf.geometry.to_numpy(), tolerance, preserve_topology=True)
+    geoms = shapely.transform(geoms, lambda xy: np.round(xy, 5))
+    return str(gpd.GeoDataFrame(geometry=list(geoms), crs=gdf.crs).to_json())
+
+
+def marker_points(localities: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Where the map draws each locality's marker (its point, or an area's representative point)."""
+    return _points(localities)
+
+
 def add_boundaries(m: folium.Map, boundary: gpd.GeoDataFrame,
                    municipalities: gpd.GeoDataFrame | None = None, *,
-                   region_label: str = "") -> None:
-    """Draw the region outline (filled as land) and municipality borders with escaped tooltips."""
+                   region_label: str = "", tiles: bool = False) -> None:
+    """Draw the region as land over the sea-coloured map, and the municipality borders.
+
+    The store's region polygon is the union of the island-keeping municipality polygons (the
+    packs' boundaries keep the coastal islands), so the islands are land and the rest is sea.
+    Neither layer is interactive: no tooltip over all land, and a click on land reaches the map
+    (a point click). ``region_label`` is kept for callers and no longer shown. With ``tiles`` the
+    land is a faint wash so the tiles show through.
+    """
+    del region_label  # the region's name over all land read as a tooltip on every hover
     if boundary is not None and len(boundary):
+        fill = 0.15 if tiles else 1.0
         folium.GeoJson(
-            boundary[["geometry"]].to_json(),
+            _light_geojson(boundary[["geometry"]]),
             name="boundary",
-            style_function=lambda _f: {"color": "#37474f", "weight": 2, "fillColor": "#f4f1ea",
-                                       "fillOpacity": 0.9},
-            tooltip=folium.Tooltip(safe_text(region_label)) if region_label else None,
+            style_function=lambda _f: {"color": "#37474f", "weight": 1.5, "fillColor": LAND_COLOR,
+                                       "fillOpacity": fill},
+            interactive=False,
             control=False,
         ).add_to(m)
     if municipalities is not None and len(municipalities):
-        group = folium.FeatureGroup(name="municipalities", control=False)
-        for _, row in municipalities.iterrows():
-            gj = folium.GeoJson(
-                gpd.GeoSeries([row.geometry], crs=municipalities.crs).to_json(),
-                style_function=lambda _f: {"color": "#607d8b", "weight": 1.2, "dashArray": "4 3",
-                                           "fill": False},
-            )
-            gj.add_child(folium.Tooltip(safe_text(row.get("name", ""))))
-            gj.add_to(group)
-        group.add_to(m)
+        folium.GeoJson(
+            _light_geojson(municipalities[["geometry"]]),
+            name="municipalities",
+            style_function=lambda _f: {"color": "#607d8b", "weight": 1.2, "dashArray": "4 3",
+                                       "fill": False},
+            interactive=False,
+            control=False,
+        ).add_to(m)
 
 
 def coarsen_cells(cells: pd.DataFrame, resolution: int, column: str = "composite") -> pd.DataFrame:
@@ -298,8 +341,8 @@ def hexagon_cells(cells: pd.DataFrame, *, resolution: int | None = HEX_RESOLUTIO
 def score_colors(values: npt.ArrayLike) -> list[str]:
     """:func:`score_color` of each value (vectorised; NaN -> grey).
 
-    >>> score_colors([0, 12.5, 99.9, 100, float("nan")])
-    ['#440154', '#46327e', '#fde725', '#fde725', '#9e9e9e']
+    >>> score_colors([0, 25, 99.9, 100, float("nan")])
+    ['#440154', '#3b528b', '#fde725', '#fde725', '#9e9e9e']
     """
     v = np.asarray(values, dtype=float)
     idx = (np.clip(np.nan_to_num(v, nan=0.0), 0.0, 99.999) // (100 / len(PALETTE))).astype(int)
@@ -324,8 +367,7 @@ def _hexagon_layer(m: folium.Map, ids: Sequence[str], values: Sequence[float | N
         name=name,
         style_function=lambda f: {"fillColor": f["properties"]["c"], "color": f["properties"]["c"],
                                   "weight": 0.3, "fillOpacity": 0.55},
-        tooltip=folium.GeoJsonTooltip(fields=["v"], aliases=[safe_text(label or name)]),
-    )
+    )  # tooltips in words come from :class:`HexTooltips` (the score may change in the browser)
     layer.add_to(m)
     log.info("%d hexagons drawn", len(features))
     return layer
@@ -456,13 +498,16 @@ class RecolourIndex:
     codes, names
         The locality markers' codes and names, in the map's order.
     labels
-        The translated words of the tooltips (``score``).
+        The translated words of the map (``score``, ...).
+    lang
+        The language of the tooltips (``en`` / ``sv``).
     """
 
     hexagons: HexIndex | None
     codes: tuple[str, ...]
     names: tuple[object, ...]
     labels: tuple[tuple[str, str], ...] = ()
+    lang: str = "en"
 
 
 @dataclass(frozen=True)
@@ -498,6 +543,8 @@ class MapContents:
         The point layers, each with its count drawn and its total.
     point_cap
         The most features a point layer draws (:data:`MAX_POINTS`).
+    labels
+        Place names (one per named locality; the browser hides those that would collide).
     """
 
     cells: int = 0
@@ -507,6 +554,7 @@ class MapContents:
     localities: int = 0
     layers: tuple[LayerDrawn, ...] = ()
     point_cap: int = MAX_POINTS
+    labels: int = 0
 
     @property
     def aggregated(self) -> bool:
@@ -531,27 +579,61 @@ class MapContents:
         return "; ".join(parts)
 
 
-def _locality_tooltip(name: object, code: object, score: object, rank: object,
-                      labels: Mapping[str, str]) -> str:
-    parts = [f"<b>{safe_text(name)}</b>"]
-    if score is not None and not pd.isna(score):
-        parts.append(f"{safe_text(labels.get('score', 'Score'))}: {float(score):.0f}")  # type: ignore[arg-type]
-    if rank is not None and not pd.isna(rank):
-        parts.append(f"#{int(rank)}")  # type: ignore[call-overload]
-    parts.append(f"<span style='color:#777'>[{safe_text(code)}]</span>")
-    return " · ".join(parts)
+def ordinal(n: int, lang: str = "en") -> str:
+    """A rank as the tooltip says it: ``3rd`` in English, the plain number in Swedish.
+
+    The Swedish tooltip reads "plats 3 av 52", so it needs no ordinal suffix.
+
+    >>> [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 52)], ordinal(3, "sv")
+    (['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '52nd'], '3')
+    """
+    n = int(n)
+    if lang_of(lang) != "en":
+        return str(n)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def band_of(score: float | None) -> str | None:
+    """The :data:`geo.scoring.BANDS` key of a 0-100 score (None when missing)."""
+    if score is None or pd.isna(score):
+        return None
+    for lower, key in BANDS:
+        if float(score) >= lower:
+            return key
+    return BANDS[-1][1]
+
+
+def locality_tip(name: object, score: object, rank: object, total: int | None,
+                 lang: str = "en") -> str:
+    """A locality marker's tooltip in words, no internal code (HTML; the name escaped).
+
+    >>> locality_tip("Karlskrona", 71.2, 3, 52)
+    '<b>Karlskrona</b>: 71, many errands on foot or by bike, 3rd of 52'
+    >>> locality_tip("Ysane", None, None, 52, "sv")
+    '<b>Ysane</b>: ingen poäng'
+    """
+    label = f"<b>{safe_text(name)}</b>"
+    if score is None or pd.isna(score):
+        return t("map_tip_no_score", lang, name=label)
+    value = float(score)  # type: ignore[arg-type]
+    band = safe_text(t(f"band.{band_of(value)}", lang))
+    if rank is None or pd.isna(rank) or not total:
+        return t("map_tip_score", lang, name=label, score=f"{value:.0f}", band=band)
+    return t("map_tip_ranked", lang, name=label, score=f"{value:.0f}", band=band,
+             rank=ordinal(int(rank), lang), total=int(total))  # type: ignore[call-overload]
 
 
 def add_localities(m: folium.Map, localities: gpd.GeoDataFrame, scores: pd.DataFrame | None = None,
-                   *, name: str = "Localities", labels: Mapping[str, str] | None = None) -> int:
+                   *, name: str = "Localities", lang: str = "en") -> int:
     """Draw locality markers sized by population and coloured by score.
 
-    ``scores`` (optional) has ``code``, ``composite``, ``rank``; the tooltip text ends with the
-    locality's code in brackets so a click can be mapped back to the place; each marker carries
-    its code as the Leaflet option ``code`` too (what :class:`RecolourHook` finds it by).
-    Returns the number of markers.
+    ``scores`` (optional) has ``code``, ``composite``, ``rank``; the tooltip says the name, score,
+    band and rank in words (:func:`locality_tip`, no internal code); each marker carries its code
+    as the Leaflet option ``code`` (what :class:`RecolourHook` finds it by; a click is mapped back
+    to the place by the marker's position, see :class:`ClickSnap`). Returns the number of markers.
     """
-    group = _locality_group(localities, scores, name=name, labels=labels)
+    group = _locality_group(localities, scores, name=name, lang=lang)
     if group is None:
         return 0
     group.add_to(m)
@@ -576,13 +658,13 @@ def _sorted_localities(localities: gpd.GeoDataFrame,
 
 
 def _locality_group(localities: gpd.GeoDataFrame, scores: pd.DataFrame | None, *, name: str,
-                    labels: Mapping[str, str] | None) -> folium.FeatureGroup | None:
-    labels = labels or {}
+                    lang: str = "en") -> folium.FeatureGroup | None:
     if localities is None or not len(localities):
         return None
     locs = _sorted_localities(localities, scores)
     group = folium.FeatureGroup(name=safe_text(name))
     geoms = _points(locs)
+    total = int(locs["composite"].notna().sum())
     for (_, row), pt in zip(locs.iterrows(), geoms, strict=True):
         color = score_color(row["composite"])
         marker = folium.CircleMarker(
@@ -594,8 +676,8 @@ def _locality_group(localities: gpd.GeoDataFrame, scores: pd.DataFrame | None, *
             fill_color=color,
             fill_opacity=0.9,
             class_name=LOCALITY_CLASS,
-            tooltip=folium.Tooltip(_locality_tooltip(row.get("name"), row["code"], row["composite"],
-                                                     row["rank"], labels)),
+            tooltip=folium.Tooltip(locality_tip(row.get("name"), row["composite"], row["rank"],
+                                                total, lang)),
         )
         marker.options["code"] = str(row["code"])  # folium's path_options drops unknown options
         marker.add_to(group)
@@ -632,15 +714,24 @@ _CLUSTER_ICON = """function (cluster) {
 
 def add_point_layer(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, color: str,
                     show: bool = False, max_points: int = MAX_POINTS) -> int:
+    """Add a toggleable, clustered layer of features (see :func:`_point_group`); the count drawn."""
+    return _point_group(m, gdf, name=name, color=color, show=show, max_points=max_points)[1]
+
+
+def _point_group(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, color: str,
+                 show: bool = False, max_points: int = MAX_POINTS, lang: str = "en"
+                 ) -> tuple[folium.FeatureGroup | None, int]:
     """Add a toggleable, clustered layer of features (polygons shown at a representative point).
 
     Markers are created in the browser from one JSON array (fast to render, small to send);
     tooltip texts are escaped with :func:`safe_text` and travel as JSON strings. At most
     ``max_points`` features are drawn (the first ones): :func:`build_region_map` records the cap in
-    the map's :class:`MapContents` so the page can say so. Returns the number drawn.
+    the map's :class:`MapContents` so the page can say so. The kind of a feature is said in words
+    (``kind.<kind>`` of the catalogue in ``lang``). Returns the layer (None when empty) and the
+    number drawn.
     """
     if gdf is None or not len(gdf):
-        return 0
+        return None, 0
     if len(gdf) > max_points:
         log.info("layer %s: %d features, drawing the first %d", name, len(gdf), max_points)
         gdf = gdf.iloc[:max_points]
@@ -651,7 +742,7 @@ def add_point_layer(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, color: s
         if pt is None or pt.is_empty:
             continue
         label = safe_text(nm) or "—"
-        kind_txt = safe_text(str(kind).replace("_", " ")) if kind else ""
+        kind_txt = safe_text(_kind_words(kind, lang)) if kind and not pd.isna(kind) else ""
         tip = f"{label} <span style='color:#777'>({kind_txt})</span>" if kind_txt else label
         rows.append([round(pt.y, 6), round(pt.x, 6), tip])
     group = folium.FeatureGroup(name=safe_text(name), show=show)
@@ -661,7 +752,13 @@ def add_point_layer(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, color: s
         options={"showCoverageOnHover": False, "maxClusterRadius": 40},
     ).add_to(group)
     group.add_to(m)
-    return len(rows)
+    return group, len(rows)
+
+
+def _kind_words(kind: object, lang: str) -> str:
+    """``bus_stop`` -> "bus stop" / "busshållplats" (the catalogue's ``kind.`` words)."""
+    key = f"kind.{kind}"
+    return t(key, lang) if has(key) else str(kind).replace("_", " ")
 
 
 class RecolourHook(folium.MacroElement):
@@ -752,11 +849,12 @@ def recolour_data(index: RecolourIndex, cells: pd.DataFrame | None,
             comp = dict(zip(codes, localities["composite"].astype(float).tolist(), strict=True))
         if "rank" in localities:
             rank = dict(zip(codes, localities["rank"].astype(float).tolist(), strict=True))
-    labels = dict(index.labels)
     nan = float("nan")
-    colours = score_colors([comp.get(c, nan) for c in index.codes])
+    values = [comp.get(c, nan) for c in index.codes]
+    total = int(np.sum(~np.isnan(np.asarray(values, dtype=float))))
+    colours = score_colors(values)
     out["localities"] = {
-        code: [col, f"<div>{_locality_tooltip(name, code, comp.get(code), rank.get(code), labels)}"
+        code: [col, f"<div>{locality_tip(name, comp.get(code), rank.get(code), total, index.lang)}"
                     "</div>"]
         for code, name, col in zip(index.codes, index.names, colours, strict=True)}
     return out
@@ -833,6 +931,352 @@ class FocusWhenSized(folium.MacroElement):
         self.bounds = [[float(v) for v in c] for c in bounds] if bounds is not None else None
         if self.zoom is None and self.bounds is None:
             self.zoom = 12.0
+
+
+def band_legend(lang: str = "en") -> list[tuple[str, int, int, str]]:
+    """``(colour, low, high, band words)`` of each score band, best first (the legends' rows).
+
+    >>> band_legend()[0]
+    ('#fde725', 80, 100, 'most errands on foot')
+    """
+    out = []
+    high = 100
+    for lower, key in BANDS:
+        out.append((score_color(lower), int(lower), int(high), t(f"band.{key}", lang)))
+        high = int(lower)
+    return out
+
+
+def _js_json(value: object) -> str:
+    """JSON for a ``<script>``: ``<``, ``>`` and ``&`` as ``\\u`` escapes (inert in HTML)."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    for c, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                   ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(c, esc)
+    return text
+
+
+class HexTooltips(folium.MacroElement):
+    """Hexagon tooltips in words, from each hexagon's current score (``properties.v``).
+
+    "This area: 45, some errands on foot, others by bike or bus": the text is made when the
+    tooltip opens, so it follows a re-colouring (:class:`RecolourHook`) without new strings.
+    """
+
+    _template = jinja2.Template("""
+        {% macro script(this, kwargs) %}
+        (function (cells) {
+            var bands = {{ this.bands }}, tpl = {{ this.template }};
+            cells.bindTooltip(function (l) {
+                var v = l.feature && l.feature.properties.v, i, words = '';
+                if (v === null || v === undefined) { return {{ this.none }}; }
+                for (i = 0; i < bands.length; i++) { if (v >= bands[i][0]) { words = bands[i][1]; break; } }
+                return tpl.replace('@score@', String(v)).replace('@band@', words);
+            }, {sticky: true});
+        })({{ this.cells.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, cells: folium.GeoJson, lang: str = "en") -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # folium/branca untyped
+        self._name = "HexTooltips"
+        self.cells = cells
+        self.bands = _js_json([[lower, safe_text(t(f"band.{key}", lang))] for lower, key in BANDS])
+        self.template = _js_json(safe_text(t("map_tip_area", lang, score="@score@", band="@band@")))
+        self.none = _js_json(safe_text(t("map_tip_area_none", lang)))
+
+
+def _label_tier(population: float | None) -> int:
+    """Label size class 0 (largest) .. 3 by population."""
+    if population is None or pd.isna(population):
+        return 3
+    p = float(population)
+    return 0 if p >= 20000 else 1 if p >= 5000 else 2 if p >= 1000 else 3
+
+
+class PlaceLabels(folium.MacroElement):
+    """Permanent place names from our own data (works without tiles), sized by population.
+
+    Each label sits right of its locality's marker in a pane that takes no pointer events, so
+    clicks reach the markers. On every zoom / move / resize the labels are laid out greedily
+    in population order: a label that would overlap a larger place's label is hidden, so the map
+    is free of collisions at each zoom. ``window.__livabilityLabels()`` returns the shown ones'
+    names (for tests).
+    """
+
+    _template = jinja2.Template("""
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var data = {{ this.data }};
+            var pane = map.getPane('placeLabels') || map.createPane('placeLabels');
+            pane.style.zIndex = 450; pane.style.pointerEvents = 'none';
+            var marks = data.map(function (d) {
+                var icon = L.divIcon({className: 'place-name place-name-' + d[3],
+                    html: '<span>' + d[2] + '</span>', iconSize: null,
+                    iconAnchor: [-(d[4] + 3), 0]});
+                return L.marker([d[0], d[1]], {icon: icon, interactive: false, keyboard: false,
+                    pane: 'placeLabels'}).addTo(map);
+            });
+            function overlaps(a, b) {
+                return a.left < b.right + 2 && b.left < a.right + 2 &&
+                       a.top < b.bottom + 1 && b.top < a.bottom + 1;
+            }
+            function layout() {
+                var els = marks.map(function (m) { return m.getElement(); }), boxes, kept = [];
+                els.forEach(function (e) { if (e) { e.style.visibility = 'visible'; } });
+                boxes = els.map(function (e) { return e ? e.firstChild.getBoundingClientRect() : null; });
+                els.forEach(function (e, i) {
+                    if (!e) { return; }
+                    var b = boxes[i], hit = kept.some(function (k) { return overlaps(b, k); });
+                    e.style.visibility = hit ? 'hidden' : 'visible';
+                    e.classList.toggle('place-name-hidden', hit);
+                    if (!hit) { kept.push(b); }
+                });
+            }
+            map.on('zoomend moveend resize', layout);
+            setTimeout(layout, 0); setTimeout(layout, 600);
+            window.__livabilityLabels = function () {
+                layout();
+                return marks.filter(function (m) {
+                    var e = m.getElement(); return e && e.style.visibility !== 'hidden';
+                }).map(function (m) { return m.getElement().textContent; });
+            };
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, localities: gpd.GeoDataFrame) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # folium/branca untyped
+        self._name = "PlaceLabels"
+        locs = _sorted_localities(localities, None)
+        rows = []
+        for (_, row), pt in zip(locs.iterrows(), _points(locs), strict=True):
+            if pt is None or pt.is_empty or not safe_text(row.get("name")):
+                continue
+            pop = row["population"]
+            rows.append([round(float(pt.y), 6), round(float(pt.x), 6), safe_text(row.get("name")),
+                         _label_tier(pop), round(marker_radius(pop), 1)])
+        self.rows = rows
+        self.data = _js_json(rows)
+
+
+class ClickSnap(folium.MacroElement):
+    """Make a click on a locality marker report the marker's own position, and every click unique.
+
+    streamlit-folium returns ``last_object_clicked`` / ``last_clicked`` as the clicked ``latlng``.
+    Registered before its handlers, this sets a locality marker click's ``latlng`` to the marker's
+    position (so the app finds the place by position, :func:`app.view_map.map_click`) and stamps
+    every click with a counter ``n``, so a second click on the same spot is a new value too.
+    """
+
+    _template = jinja2.Template("""
+        {% macro script(this, kwargs) %}
+        (function (map, places) {
+            var n = 0;
+            if (places) {
+                places.eachLayer(function (l) {
+                    l.on('click', function (e) {
+                        var p = l.getLatLng();
+                        e.latlng.lat = p.lat; e.latlng.lng = p.lng; e.latlng.n = ++n;
+                    });
+                });
+            }
+            map.on('click', function (e) { if (e.latlng.n == null) { e.latlng.n = ++n; } });
+        })({{ this._parent.get_name() }}, {{ this.places.get_name() if this.places else 'null' }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, places: folium.FeatureGroup | None) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # folium/branca untyped
+        self._name = "ClickSnap"
+        self.places = places
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """One layer's row in the in-map legend: the layer, its title and how it is drawn."""
+
+    layer: Any
+    title: str
+    kind: str  # "hexagons", "localities" or "points"
+    color: str = ""
+    scored: bool = False
+
+
+class MapLegend(folium.MacroElement):
+    """A legend inside the map (Leaflet control) with a row per visible layer.
+
+    It follows the layer control (``overlayadd`` / ``overlayremove``): a layer's row shows while
+    the layer is on the map; the score scale (the five bands on the absolute 0-100 scale, grey =
+    no score) shows while a scored layer (hexagons, localities) is. Collapsed behind a button on
+    narrow maps (phones). Clicks on it do not reach the map.
+    """
+
+    _template = jinja2.Template("""
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var layers = [{{ this.layer_names }}];
+            var rows = {{ this.rows }}, bands = {{ this.bands }}, words = {{ this.words }};
+            var ctl = L.control({position: 'bottomright'});
+            ctl.onAdd = function () {
+                var div = L.DomUtil.create('div', 'map-legend leaflet-control');
+                div.setAttribute('role', 'region'); div.setAttribute('aria-label', words.title);
+                var btn = L.DomUtil.create('button', 'map-legend-toggle', div);
+                btn.type = 'button'; btn.textContent = words.title;
+                var body = L.DomUtil.create('div', 'map-legend-body', div);
+                rows.forEach(function (r, i) {
+                    var row = L.DomUtil.create('div', 'map-legend-entry', body);
+                    row.setAttribute('data-layer', r.title);
+                    var sw = L.DomUtil.create('span', 'map-legend-swatch map-legend-' + r.kind, row);
+                    if (r.color) { sw.style.background = r.color; }
+                    var txt = L.DomUtil.create('span', 'map-legend-text', row);
+                    txt.innerHTML = r.title + (r.note ? ' <small>' + r.note + '</small>' : '');
+                    r.el = row;
+                });
+                var scale = L.DomUtil.create('div', 'map-legend-scale', body);
+                L.DomUtil.create('div', 'map-legend-head', scale).innerHTML = words.scale;
+                var bar = L.DomUtil.create('div', 'map-legend-bar', scale);
+                bands.slice().reverse().forEach(function (b) {
+                    var sw = L.DomUtil.create('span', 'map-legend-step', bar);
+                    sw.style.background = b[0]; sw.title = b[1] + '\u2013' + b[2] + ': ' + b[3];
+                });
+                var none = L.DomUtil.create('span', 'map-legend-step map-legend-none', bar);
+                none.style.background = words.none_color; none.title = words.none;
+                var ticks = L.DomUtil.create('div', 'map-legend-ticks', scale);
+                ticks.innerHTML = '<span>0</span><span>20</span><span>40</span><span>60</span>' +
+                    '<span>80</span><span>100</span>';
+                var detail = L.DomUtil.create('div', 'map-legend-bands', scale);
+                bands.concat([[words.none_color, null, null, words.none]]).forEach(function (b) {
+                    var row = L.DomUtil.create('div', 'map-legend-band', detail);
+                    L.DomUtil.create('span', 'map-legend-swatch', row).style.background = b[0];
+                    L.DomUtil.create('span', 'map-legend-text', row).innerHTML =
+                        (b[1] === null ? '' : '<b>' + b[1] + '\u2013' + b[2] + '</b> ') + b[3];
+                });
+                var open = map.getSize().x >= 1100;
+                function show() {
+                    detail.style.display = open ? '' : 'none';
+                    btn.setAttribute('aria-expanded', open ? 'true' : 'false');
+                    btn.textContent = words.title + (open ? ' \u25be' : ' \u25b8');
+                }
+                btn.onclick = function () { open = !open; show(); };
+                show();
+                L.DomEvent.disableClickPropagation(div); L.DomEvent.disableScrollPropagation(div);
+                ctl._scale = scale;
+                return div;
+            };
+            ctl.addTo(map);
+            function update() {
+                var scored = false;
+                rows.forEach(function (r, i) {
+                    var on = map.hasLayer(layers[i]);
+                    r.el.style.display = on ? '' : 'none';
+                    r.el.setAttribute('data-visible', on ? '1' : '0');
+                    if (on && r.scored) { scored = true; }
+                });
+                ctl._scale.style.display = scored ? '' : 'none';
+            }
+            map.on('overlayadd overlayremove layeradd layerremove', function (e) {
+                if (!e.layer || layers.indexOf(e.layer) >= 0) { update(); }
+            });
+            update();
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, entries: Sequence[LegendEntry], lang: str = "en") -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # folium/branca untyped
+        self._name = "MapLegend"
+        self.entries = list(entries)
+        self.layer_names = ""  # the layers' JS names, known once the map is rendered
+
+        notes = {"localities": safe_text(t("map_legend_size", lang))}
+        self.rows = _js_json([{"title": safe_text(e.title), "kind": e.kind, "color": e.color,
+                               "scored": e.scored, "note": notes.get(e.kind, "")}
+                              for e in self.entries])
+        self.bands = _js_json([[c, lo, hi, safe_text(w)] for c, lo, hi, w in band_legend(lang)])
+        self.words = _js_json({"title": safe_text(t("legend", lang)),
+                               "scale": safe_text(t("map_legend_scale", lang)),
+                               "none": safe_text(t("map_legend_no_score", lang)),
+                               "none_color": NO_SCORE_COLOR})
+
+    def render(self, **kwargs: Any) -> Any:
+        """Name the layers (their JS variables) just before the script is rendered."""
+        self.layer_names = ", ".join(e.layer.get_name() for e in self.entries)
+        return super().render(**kwargs)  # type: ignore[no-untyped-call]  # branca untyped
+
+
+class TileNotice(folium.MacroElement):
+    """Say once, inside the map, that the background tiles did not load (offline), in words.
+
+    Listens to the tile layer's ``tileerror``; the first one adds a small notice (``role=status``)
+    at the top of the map; later errors add nothing. Clicks on it do not reach the map.
+    """
+
+    _template = jinja2.Template("""
+        {% macro script(this, kwargs) %}
+        (function (map, tiles) {
+            var shown = false;
+            tiles.on('tileerror', function () {
+                if (shown) { return; }
+                shown = true;
+                var c = L.control({position: 'topleft'});
+                c.onAdd = function () {
+                    var d = L.DomUtil.create('div', 'map-notice leaflet-control');
+                    d.setAttribute('role', 'status');
+                    d.textContent = {{ this.message }};
+                    L.DomEvent.disableClickPropagation(d);
+                    return d;
+                };
+                c.addTo(map);
+                window.__livabilityTileNotice = (window.__livabilityTileNotice || 0) + 1;
+            });
+        })({{ this._parent.get_name() }}, {{ this.tiles.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, tiles: folium.TileLayer, lang: str = "en") -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # folium/branca untyped
+        self._name = "TileNotice"
+        self.tiles = tiles
+        self.message = _js_json(t("map_tiles_failed", lang))
+
+
+#: The map's own CSS: sea background, readable place names (halo), the legend and the notice.
+MAP_CSS = (
+    "<style>body .leaflet-container{background:" + SEA_COLOR + ";}"
+    ".leaflet-tooltip.place-label{font-weight:600;border:2px solid #d81b60;}"
+    ".leaflet-tooltip{white-space:normal;width:max-content;max-width:240px;}"
+    ".place-name{pointer-events:none;white-space:nowrap;}"
+    ".place-name span{display:inline-block;transform:translateY(-50%);color:#111;"
+    "font:600 11px/1.15 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
+    "text-shadow:-1px -1px 0 #fff,1px -1px 0 #fff,-1px 1px 0 #fff,1px 1px 0 #fff,0 0 3px #fff;}"
+    ".place-name-0 span{font-size:15px;font-weight:700;}"
+    ".place-name-1 span{font-size:13px;font-weight:700;}"
+    ".place-name-2 span{font-size:12px;}"
+    ".place-name-3 span{font-size:11px;font-weight:500;}"
+    ".map-legend{background:rgba(255,255,255,.95);color:#1a1a1a;border-radius:6px;"
+    "box-shadow:0 1px 4px rgba(0,0,0,.35);padding:4px 8px;font:12px/1.3 system-ui,sans-serif;"
+    "max-width:240px;font-size:11.5px;}"
+    ".map-legend-bar{display:flex;gap:0;margin-top:2px;}"
+    ".map-legend-step{display:inline-block;width:28px;height:10px;}"
+    ".map-legend-none{margin-left:8px;width:10px;}"
+    ".map-legend-ticks{display:flex;justify-content:space-between;width:148px;font-size:10px;"
+    "margin-left:-3px;color:#333;}"
+    ".map-legend-bands{margin-top:2px;}"
+    ".map-legend-toggle{border:0;background:none;font:600 12px system-ui,sans-serif;"
+    "color:#1a1a1a;padding:2px 0;cursor:pointer;}"
+    ".map-legend-entry,.map-legend-band{display:flex;align-items:center;gap:6px;margin:2px 0;}"
+    ".map-legend-swatch{flex:none;display:inline-block;width:14px;height:12px;"
+    "border:1px solid #263238;}"
+    ".map-legend-localities{border-radius:50%;width:12px;background:#5ec962;}"
+    ".map-legend-points{border-radius:50%;width:10px;height:10px;}"
+    ".map-legend-hexagons{clip-path:polygon(25% 0,75% 0,100% 50%,75% 100%,25% 100%,0 50%);"
+    "background:#21918c;border:0;}"
+    ".map-legend-head{font-weight:600;margin-top:4px;}"
+    ".map-legend small{color:#444;}"
+    ".map-notice{background:#fff3cd;color:#1a1a1a;border:1px solid #b38600;border-radius:4px;"
+    "padding:4px 8px;font:12px system-ui,sans-serif;max-width:260px;}</style>"
+)
 
 
 def highlight_group(geometry: BaseGeometry, name: object, *, population: float | None = None,
@@ -950,7 +1394,7 @@ def _draw_hexagons(m: folium.Map, cells: pd.DataFrame | None, *, recolour: bool,
 
 
 def _recolour_index(index: HexIndex | None, localities: gpd.GeoDataFrame | None,
-                    labels: Mapping[str, str]) -> RecolourIndex:
+                    labels: Mapping[str, str], lang: str = "en") -> RecolourIndex:
     codes: tuple[str, ...] = ()
     names: tuple[object, ...] = ()
     if localities is not None and len(localities):
@@ -958,7 +1402,7 @@ def _recolour_index(index: HexIndex | None, localities: gpd.GeoDataFrame | None,
         codes = tuple(str(c) for c in locs["code"])
         names = tuple(locs["name"]) if "name" in locs else (None,) * len(codes)
     return RecolourIndex(index, codes, names,
-                         tuple(sorted((str(k), str(v)) for k, v in labels.items())))
+                         tuple(sorted((str(k), str(v)) for k, v in labels.items())), lang_of(lang))
 
 
 def build_region_map(
@@ -974,6 +1418,8 @@ def build_region_map(
     region_label: str = "",
     highlight: folium.FeatureGroup | None = None,
     recolour: bool = False,
+    lang: str = "en",
+    tile_url: str = OSM_TILE_URL,
 ) -> OfflineMap:
     """Build the county map.
 
@@ -989,10 +1435,13 @@ def build_region_map(
         ``{key: (title, colour, features)}`` drawn as toggleable clustered point layers (hidden at
         start).
     tiles
-        Add OpenStreetMap tiles (needs internet) with their attribution; otherwise no base tiles, the
+        Add OpenStreetMap tiles (needs internet) with their attribution, and a one-time notice in
+        the map when they fail to load (:class:`TileNotice`); otherwise no base tiles, the
         region's outline drawn as land on a sea-coloured background.
     labels
         Translated UI words: ``score``, ``localities``, ``hexagons``.
+    region_label
+        Kept for callers; the region's name is no longer a tooltip over all land.
     highlight
         A :func:`highlight_group` drawn above the markers (the app hands it to st_folium
         separately instead, so that its cached base map is reused).
@@ -1001,43 +1450,64 @@ def build_region_map(
         :func:`recolour_data`): ``cells`` only needs ``h3`` (and ``weight``), every hexagon of the
         grid is drawn (grey until coloured), ``scores`` are ignored and markers start grey. The
         map is then the same for every weighting. Its ``recolour`` attribute holds the index.
+    lang
+        Language of the tooltips, the place names' legend and the notices (``en`` / ``sv``).
+    tile_url
+        The tile URL template (tests point it at a closed local port).
 
     Returns
     -------
     OfflineMap
-        Fitted to the region; its ``contents`` (:class:`MapContents`) says what it drew.
+        Fitted to the region, with place names (:class:`PlaceLabels`) and a legend of the visible
+        layers (:class:`MapLegend`); its ``contents`` (:class:`MapContents`) says what it drew.
     """
     labels = labels or {}
+    lang = lang_of(lang)
     bounds = boundary.total_bounds if boundary is not None and len(boundary) else localities.total_bounds
     minx, miny, maxx, maxy = (float(v) for v in bounds)
     m = OfflineMap(location=((miny + maxy) / 2, (minx + maxx) / 2),
                    zoom_start=fit_zoom((minx, miny, maxx, maxy)), tiles=None,
                    control_scale=True, prefer_canvas=False, zoom_snap=0.25, zoom_delta=0.5)
     if tiles:
-        folium.TileLayer(OSM_TILE_URL, attr=OSM_ATTRIBUTION, name="OpenStreetMap",
-                         max_zoom=19, control=False).add_to(m)
-    m.get_root().header.add_child(folium.Element(  # type: ignore[attr-defined]
-        "<style>.leaflet-container{background:#dbe7ee;}"
-        ".leaflet-tooltip.place-label{font-weight:600;border:2px solid #d81b60;}</style>"))
-    add_boundaries(m, boundary, municipalities, region_label=region_label)
-    index, cell_layer, hexes = _draw_hexagons(m, cells, recolour=recolour,
-                                              name=labels.get("hexagons", "Hexagons"),
+        tile_layer = folium.TileLayer(tile_url, attr=OSM_ATTRIBUTION, name="OpenStreetMap",
+                                      max_zoom=19, control=False)
+        tile_layer.add_to(m)
+        m.add_child(TileNotice(tile_layer, lang))
+    m.get_root().header.add_child(folium.Element(MAP_CSS))  # type: ignore[attr-defined]
+    add_boundaries(m, boundary, municipalities, tiles=tiles)
+    hex_title = labels.get("hexagons", "Hexagons")
+    index, cell_layer, hexes = _draw_hexagons(m, cells, recolour=recolour, name=hex_title,
                                               label=labels.get("score", ""))
-    drawn = [LayerDrawn(key, title, add_point_layer(m, gdf, name=title, color=color),
-                        0 if gdf is None else len(gdf))
-             for key, (title, color, gdf) in (layers or {}).items()]
-    places = _locality_group(localities, None if recolour else scores,
-                             name=labels.get("localities", "Localities"), labels=labels)
+    legend: list[LegendEntry] = []
+    if cell_layer is not None:
+        m.add_child(HexTooltips(cell_layer, lang))
+        legend.append(LegendEntry(cell_layer, hex_title, "hexagons", scored=True))
+    drawn = []
+    for key, (title, color, gdf) in (layers or {}).items():
+        group = _point_group(m, gdf, name=title, color=color, lang=lang)
+        drawn.append(LayerDrawn(key, title, group[1], 0 if gdf is None else len(gdf)))
+        if group[0] is not None:
+            legend.append(LegendEntry(group[0], title, "points", color=str(color)))
+    loc_title = labels.get("localities", "Localities")
+    places = _locality_group(localities, None if recolour else scores, name=loc_title, lang=lang)
     if places is not None:
         places.add_to(m)
+        legend.insert(1 if cell_layer is not None else 0,
+                      LegendEntry(places, loc_title, "localities", scored=True))
+    names = PlaceLabels(localities) if localities is not None and len(localities) else None
+    if names is not None:
+        m.add_child(names)
+    m.add_child(ClickSnap(places))
     if recolour:
         m.add_child(RecolourHook(cell_layer, places))
-        m.recolour = _recolour_index(index, localities, labels)
+        m.recolour = _recolour_index(index, localities, labels, lang)
     m.contents = MapContents(**hexes, localities=0 if places is None else len(places._children),
-                             layers=tuple(drawn))
+                             layers=tuple(drawn), labels=0 if names is None else len(names.rows))
     if highlight is not None:
         highlight.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
+    if legend:
+        m.add_child(MapLegend(legend, lang))
     m.add_child(FitBoundsWhenSized([[miny, minx], [maxy, maxx]]))
     return m
 

@@ -91,7 +91,7 @@ def test_recolour_data_colours_escapes_and_hides_unscored_hexagons() -> None:
     assert data["localities"]["C3"][0] == maps.NO_SCORE_COLOR  # no score: grey
     tip = str(data["localities"]["A1"][1])
     assert "&lt;img src=x onerror=alert(1)&gt;" in tip and HOSTILE not in tip
-    assert re.search(r"\[A1\]</span></div>$", tip) and "Score: 91" in tip and "#1" in tip
+    assert tip.endswith("</b>: 91, most errands on foot, 1st of 2</div>") and "[A1]" not in tip
     data = maps.recolour_data(m.recolour, cells, scores)
     ref = maps.hexagon_cells(cells).set_index("h3")["composite"]
     assert data["cells"] == {h: [maps.score_color(v), round(float(v))] for h, v in ref.items()}
@@ -188,7 +188,7 @@ def test_weight_change_sends_only_new_colours(monkeypatch: pytest.MonkeyPatch,
     top = ranking.sort_values("Rank").iloc[0]
     assert top["Locality"] == "Epsilonstad"
     (colour, tip), = [v for v in new["localities"].values() if "<b>Epsilonstad</b>" in str(v[1])]
-    assert colour == maps.score_color(float(top["Score"])) and "#1" in str(tip)
+    assert colour == maps.score_color(float(top["Score"])) and " 1st of " in str(tip)
 
 
 def test_map_captions_say_the_aggregation_in_both_languages(monkeypatch: pytest.MonkeyPatch,

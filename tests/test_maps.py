@@ -77,11 +77,14 @@ def test_safe_text(text: object, expected: str) -> None:
 def test_score_colors_and_legend() -> None:
     assert maps.score_color(0) == maps.PALETTE[0]
     assert maps.score_color(100) == maps.PALETTE[-1]
-    assert maps.score_color(49.9) == maps.PALETTE[3]
+    # one colour per score band (geo.scoring.BANDS): 40-60 is the middle one
+    assert maps.score_color(49.9) == maps.PALETTE[2]
+    assert maps.score_color(79.99) == maps.PALETTE[3] and maps.score_color(80) == maps.PALETTE[4]
     assert maps.score_color(float("nan")) == maps.NO_SCORE_COLOR
     assert maps.score_color(None) == maps.NO_SCORE_COLOR
     bins = maps.legend_bins()
-    assert len(bins) == 8 and bins[0][1] == 0 and bins[-1][2] == 100
+    assert len(bins) == 5 and bins[0][1] == 0 and bins[-1][2] == 100
+    assert [lo for _c, lo, _hi in bins] == [0, 20, 40, 60, 80]
 
 
 def test_marker_radius_grows_with_population() -> None:
@@ -90,7 +93,7 @@ def test_marker_radius_grows_with_population() -> None:
     assert r[2] < r[3] < r[4] <= r[5] == 22.0
 
 
-def test_localities_coloured_by_score_with_code_in_tooltip() -> None:
+def test_localities_coloured_by_score_with_words_in_tooltip() -> None:
     _b, locs = _synthetic()
     scores = pd.DataFrame({"code": ["A1", "B2", "C3"], "composite": [90.0, 10.0, None],
                            "rank": [1, 2, None]})
@@ -98,8 +101,9 @@ def test_localities_coloured_by_score_with_code_in_tooltip() -> None:
     assert maps.add_localities(m, locs, scores) == 3
     html = maps.map_html(m)
     assert html.count("locality-marker") == 3
-    assert maps.PALETTE[7] in html and maps.PALETTE[0] in html and maps.NO_SCORE_COLOR in html
-    assert re.search(r"\[A1\]", html) and "#1" in html
+    assert maps.PALETTE[4] in html and maps.PALETTE[0] in html and maps.NO_SCORE_COLOR in html
+    assert "<b>Alpha</b>: 90, most errands on foot, 1st of 2" in html
+    assert "[A1]" not in html and " · #1" not in html  # no internal code, no "#rank"
 
 
 def test_coarsen_cells_weighted_mean() -> None:
