@@ -32,6 +32,10 @@ _MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 #: (the map inside follows the iframe, see app.view_map). Tablets and narrow windows: the map and the
 #: ranking stack instead of squeezing into two thin columns.
 _RESPONSIVE_CSS = f"""<style>
+/* WCAG 2.1 AA (1.4.3): captions, legends and the sliders' min/max in a grey of 6.2:1 on the
+   sidebar and 6.7:1 on white (Streamlit draws captions at 60 % opacity: 3.9:1) */
+[data-testid="stCaptionContainer"], [data-testid="stSliderTickBarMin"],
+[data-testid="stSliderTickBarMax"] {{ color: #5a5c65 !important; opacity: 1 !important; }}
 @media (max-width: 640px) {{
   h1 {{ font-size: 2rem !important; }}
   {_MAP_IFRAME} {{ height: min(560px, 58vh) !important; }}
