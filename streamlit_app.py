@@ -48,6 +48,34 @@ _RESPONSIVE_CSS = f"""<style>
 </style>"""
 
 
+#: The map's iframe is named after the component ("streamlit_folium.st_folium") and Streamlit has
+#: no public way to title it: this script (in the page, not in a frame) gives every such iframe an
+#: accessible name in the UI language (aria-label, which screen readers and axe's frame-title rule
+#: use before the title; the title stays, so selectors that find the map keep working).
+_MAP_LABEL_JS = """<script>
+(function () {
+  window.__livabilityMapLabel = %s;
+  function label() {
+    document.querySelectorAll('iframe[title="streamlit_folium.st_folium"]').forEach(function (f) {
+      if (f.getAttribute("aria-label") !== window.__livabilityMapLabel) {
+        f.setAttribute("aria-label", window.__livabilityMapLabel); }
+    });
+  }
+  label();
+  if (!window.__livabilityMapObserver) {
+    window.__livabilityMapObserver = new MutationObserver(label);
+    window.__livabilityMapObserver.observe(document.body, {childList: true, subtree: true});
+  }
+})();
+</script>"""
+
+
+def map_label_script(lang: str, region: str) -> str:
+    """The script that names the map iframes "Interactive map of <region>" in ``lang``."""
+    label = json.dumps(t("map_frame_title", lang, region=region)).replace("<", "\\u003c")
+    return _MAP_LABEL_JS % label
+
+
 def _init_state(known_places: set[str] | None, aliases: dict[str, str] | None = None) -> None:
     """First run of a session: take the view from the URL (invalid values are ignored)."""
     if st.session_state.get("_init"):
@@ -132,6 +160,7 @@ def main() -> None:
                     key.region, lang, generic=True)
     _sync_url(ctx)
     st.sidebar.caption(t("share_link", lang))
+    st.sidebar.html(map_label_script(lang, ctx.snapshot.region_name), unsafe_allow_javascript=True)
 
 
 def _timed_main() -> None:

@@ -781,6 +781,7 @@ _UI: dict[str, tuple[str, str]] = {
     "tables": ("Statistics tables", "Statistiktabeller"),
     "networks": ("Street networks", "Vägnät"),
     "attributions": ("Attributions", "Erkännanden"),
+    "map_frame_title": ("Interactive map of {region}", "Interaktiv karta över {region}"),
     "refresh": ("How to refresh", "Så uppdaterar du"),
     "refresh_text": ("Rebuild the snapshot from the command line (the app picks it up on reload):",
                      "Bygg om ögonblicksbilden från kommandoraden (appen läser in den vid omladdning):"),
