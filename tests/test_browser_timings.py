@@ -36,9 +36,6 @@ RUNS = 3
 TARGETS = {"cold_first_map_s": 5.0, "warm_first_map_s": 1.5, "page_change_s": 1.5,
            "page_back_s": 1.5, "slider_s": 1.0}
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.pack]
-
-
 def _limit(target: float, load: float) -> float:
     """The asserted limit: the target, scaled up by how much more than 2 cores are asked for."""
     return target * max(1.0, load / 2.0)
@@ -125,6 +122,9 @@ def _slider(drv: Any, url: str, key: str) -> float:
     return (max(done.values()) - key_at) / 1000
 
 
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.pack
 def test_browser_timings(blekinge_store: Path) -> None:
     if not have_chromium():
         pytest.skip("Debian chromium / chromedriver not installed (.ci/setup-browser.sh)")
@@ -173,3 +173,57 @@ def test_browser_timings(blekinge_store: Path) -> None:
     slow = {k: (medians[k], round(_limit(TARGETS[k], load), 2)) for k in TARGETS
             if medians[k] >= _limit(TARGETS[k], load)}
     assert slow == {}, f"slower than the target (median, limit at load {load:.1f}): {slow}"
+
+
+# -- the score model on disk (app.model_cache): what makes a server start fast -----------------
+def test_model_cache_round_trip_invalidation_and_bad_files(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """SYNTHETIC value: built once, then read back; another build time is another file; a
+    corrupt or foreign file is rebuilt; LIVABILITY_MODEL_CACHE=0 never touches the disk."""
+    from app import model_cache
+
+    calls: list[int] = []
+
+    def build() -> dict[str, list[int]]:
+        calls.append(1)
+        return {"model": [1, 2, 3]}
+
+    first = model_cache.load_or_build(tmp_path, "blekinge", "2026-01-01T00:00", build, dict)
+    again = model_cache.load_or_build(tmp_path, "blekinge", "2026-01-01T00:00", build, dict)
+    assert first == again == {"model": [1, 2, 3]} and len(calls) == 1
+    path = model_cache.cache_path(tmp_path, "blekinge", "2026-01-01T00:00")
+    assert path.parent == tmp_path / "cache" / "models" and path.is_file()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+    model_cache.load_or_build(tmp_path, "blekinge", "2026-02-01T00:00", build, dict)
+    assert len(calls) == 2 and len(list(path.parent.iterdir())) == 2
+    path.write_bytes(b"not a pickle")
+    assert model_cache.load_or_build(tmp_path, "blekinge", "2026-01-01T00:00", build, dict) == first
+    assert len(calls) == 3
+    assert model_cache.load_or_build(tmp_path, "blekinge", "2026-01-01T00:00", build, list) == first
+    assert len(calls) == 4  # a cached dict is not the list asked for: rebuilt
+    monkeypatch.setenv("LIVABILITY_MODEL_CACHE", "0")
+    other = tmp_path / "off"
+    model_cache.load_or_build(other, "blekinge", "2026-01-01T00:00", build, dict)
+    assert len(calls) == 5 and not other.exists()
+
+
+def test_cached_model_scores_like_a_fresh_one(monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    """SYNTHETIC store: the model read from disk gives the same locality scores as a new one."""
+    from _app_fixtures import write_synthetic_store
+
+    from app import model_cache
+    from geo import scoring
+    from geo.store import open_snapshot
+
+    data = write_synthetic_store(tmp_path / "data")
+    snap = open_snapshot("blekinge", data)
+    built = str(snap.manifest.get("built_at", ""))
+    model_cache.load_or_build(data, "blekinge", built, lambda: scoring.build_model(snap),
+                              scoring.ScoreModel)
+    cached = model_cache.load_or_build(data, "blekinge", built,
+                                       lambda: pytest.fail("rebuilt"), scoring.ScoreModel)
+    fresh = scoring.score(scoring.build_model(snap), weights={}).localities
+    again = scoring.score(cached, weights={}).localities
+    assert fresh["code"].tolist() == again["code"].tolist()
+    assert fresh["composite"].round(9).tolist() == again["composite"].round(9).tolist()
