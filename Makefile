@@ -8,7 +8,7 @@ REGION ?= blekinge
 PORT   ?= 8501
 SHARED_PACK ?= ../shared/data/blekinge
 
-.PHONY: run test test-fast lint bench build clean-store
+.PHONY: run test test-fast lint bench build clean-store axe
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,7 +37,19 @@ run: $(STAMP) data/packs/blekinge
 	$(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT) --server.headless true \
 	  --browser.gatherUsageStats false
 
-test: $(STAMP)
+# axe-core (pinned in tests/a11y/package.json) for the accessibility browser test, installed once
+# into the git-ignored tests/a11y/node_modules; without npm or the registry the test skips and says why.
+AXE := tests/a11y/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/a11y/package.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  { npm install --no-audit --no-fund --no-package-lock --silent --prefix tests/a11y \
+	    && touch $@; } || echo "npm could not install axe-core: tests/test_browser_a11y.py will skip"; \
+	else echo "no npm: tests/test_browser_a11y.py will skip (axe-core not installed)"; fi
+
+axe: $(AXE)
+
+test: $(STAMP) $(AXE)
 	$(PY) -m pytest -q
 
 # The unit suite: everything but the tests marked slow (browser, SIGKILL, racing processes,

@@ -41,6 +41,10 @@ _MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 #: (the map inside follows the iframe, see app.view_map). Tablets and narrow windows: the map and the
 #: ranking stack instead of squeezing into two thin columns.
 _RESPONSIVE_CSS = f"""<style>
+/* WCAG 2.1 AA (1.4.3): captions, legends and the sliders' min/max in a grey of 6.2:1 on the
+   sidebar and 6.7:1 on white (Streamlit draws captions at 60 % opacity: 3.9:1) */
+[data-testid="stCaptionContainer"], [data-testid="stSliderTickBarMin"],
+[data-testid="stSliderTickBarMax"] {{ color: #5a5c65 !important; opacity: 1 !important; }}
 @media (max-width: 640px) {{
   h1 {{ font-size: 2rem !important; }}
   {_MAP_IFRAME} {{ height: min(560px, 58vh) !important; }}
@@ -51,6 +55,34 @@ _RESPONSIVE_CSS = f"""<style>
     width: 100% !important; flex: 1 1 100% !important; min-width: 100% !important; }}
 }}
 </style>"""
+
+
+#: The map's iframe is named after the component ("streamlit_folium.st_folium") and Streamlit has
+#: no public way to title it: this script (in the page, not in a frame) gives every such iframe an
+#: accessible name in the UI language (aria-label, which screen readers and axe's frame-title rule
+#: use before the title; the title stays, so selectors that find the map keep working).
+_MAP_LABEL_JS = """<script>
+(function () {
+  window.__livabilityMapLabel = %s;
+  function label() {
+    document.querySelectorAll('iframe[title="streamlit_folium.st_folium"]').forEach(function (f) {
+      if (f.getAttribute("aria-label") !== window.__livabilityMapLabel) {
+        f.setAttribute("aria-label", window.__livabilityMapLabel); }
+    });
+  }
+  label();
+  if (!window.__livabilityMapObserver) {
+    window.__livabilityMapObserver = new MutationObserver(label);
+    window.__livabilityMapObserver.observe(document.body, {childList: true, subtree: true});
+  }
+})();
+</script>"""
+
+
+def map_label_script(lang: str, region: str) -> str:
+    """The script that names the map iframes "Interactive map of <region>" in ``lang``."""
+    label = json.dumps(t("map_frame_title", lang, region=region)).replace("<", "\\u003c")
+    return _MAP_LABEL_JS % label
 
 
 def _init_state(known_places: set[str] | None, aliases: dict[str, str] | None = None) -> None:
@@ -139,6 +171,7 @@ def main() -> None:
                     key.region, lang, generic=True)
     _sync_url(ctx)
     st.sidebar.caption(t("share_link", lang))
+    st.sidebar.html(map_label_script(lang, ctx.snapshot.region_name), unsafe_allow_javascript=True)
 
 
 def _timed_main() -> None:

@@ -85,8 +85,13 @@ def get_snapshot(key: SnapKey) -> Snapshot:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def get_model(key: SnapKey) -> scoring.ScoreModel:
-    """Build the score model (accessibility per indicator) once per snapshot."""
-    return scoring.build_model(get_snapshot(key))
+    """Build the score model (accessibility per indicator) once per snapshot (and keep it on disk
+    for the next server start: :mod:`app.model_cache`)."""
+    from . import model_cache
+
+    return model_cache.load_or_build(Path(key.data), key.region, key.built_at,
+                                     lambda: scoring.build_model(get_snapshot(key)),
+                                     scoring.ScoreModel)
 
 
 @dataclass

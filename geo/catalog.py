@@ -936,6 +936,72 @@ _UI: dict[str, tuple[str, str]] = {
     "tables": ("Statistics tables", "Statistiktabeller"),
     "networks": ("Street networks", "Vägnät"),
     "attributions": ("Attributions", "Erkännanden"),
+    "map_frame_title": ("Interactive map of {region}", "Interaktiv karta över {region}"),
+    "dataset": ("Dataset", "Datamängd"),
+    "net_mode": ("Mode", "Färdsätt"),
+    "net_nodes": ("Nodes", "Noder"),
+    "net_edges": ("Edges", "Länkar"),
+    "about_method": ("How the scores work", "Så fungerar poängen"),
+    "about_score": (
+        "Every place gets a **score from 0 to 100**: how well everyday needs are met from where its "
+        "residents live. {region} is covered by small hexagons (H3, about 0.1 km²); each inhabited "
+        "hexagon is scored, and a locality's score is the population-weighted mean of its hexagons "
+        "(a municipality's of its localities). 100 means every need within its standard.",
+        "Varje ort får en **poäng från 0 till 100**: hur väl vardagens behov nås från där "
+        "invånarna bor. {region} täcks av små hexagoner (H3, ungefär 0,1 km²); varje bebodd "
+        "hexagon får poäng, och en orts poäng är hexagonernas medel viktat efter befolkning "
+        "(en kommuns efter dess orter). 100 betyder att varje behov nås inom sin norm."),
+    "about_themes": (
+        "**Themes** ({themes}) each hold a few **indicators**: the distance to the nearest "
+        "preschool, grocery store or bus stop by a travel mode, departures nearby, or a municipal "
+        "statistic such as the tax rate. A theme is the weighted mean of its indicators, the score "
+        "the weighted mean of the themes; the sliders set the themes' weights.",
+        "**Teman** ({themes}) har var och en några **indikatorer**: avståndet till närmaste "
+        "förskola, livsmedelsbutik eller busshållplats med ett färdsätt, avgångar i närheten, "
+        "eller ett kommunalt mått som skattesatsen. Ett tema är det viktade medlet av sina "
+        "indikatorer, poängen det viktade medlet av temana; reglagen sätter temanas vikter."),
+    "about_decay": (
+        "**From distance to points (decay)**: a distance indicator is 100 while the amenity lies "
+        "within the standard for the place type (a grocery store within 800 m in a town, 1,500 m "
+        "in a village), 50 at 1.5 times the standard and 20 at twice it. A municipal statistic "
+        "scores 50 for an average Swedish municipality and weighs at most 20 % of a theme, since "
+        "one number per municipality cannot tell two villages apart.",
+        "**Från avstånd till poäng (avtagande)**: en avståndsindikator är 100 så länge målet "
+        "ligger inom normen för ortstypen (en livsmedelsbutik inom 800 m i en stad, 1 500 m i en "
+        "by), 50 vid 1,5 gånger normen och 20 vid dubbla normen. Ett kommunalt mått ger 50 för en "
+        "genomsnittlig svensk kommun och väger högst 20 % av ett tema, eftersom ett tal per kommun "
+        "inte skiljer två byar åt."),
+    "about_bands": (
+        "**The scale in words**: {bands}. **Percentile**: the share of the region's other "
+        "localities a place beats (ties count half), also among places of its own type (town, "
+        "small town, village). **Rank band**: how the rank moves under other reasonable weights "
+        "and decays.",
+        "**Skalan i ord**: {bands}. **Percentil**: andelen av regionens övriga orter som en ort "
+        "slår (lika räknas som hälften), även bland orter av samma typ (stad, mindre tätort, by). "
+        "**Rangintervall**: hur placeringen rör sig med andra rimliga vikter och avtaganden."),
+    "about_missing": (
+        "**Missing and partial data**: a theme or indicator without data is left out and the "
+        "other weights are rescaled; it never counts as zero, and the pages say what is missing. "
+        "Where a list is known to be incomplete, the distance is to the **nearest known** "
+        "amenity: an upper bound of the true distance, so the score is a lower bound and a place "
+        "never gains from a gap. Without a street network, distances are straight-line × a "
+        "detour factor (1.3 on foot and by bike, 1.4 by car), marked approximate.",
+        "**Saknade och ofullständiga data**: ett tema eller en indikator utan data lämnas utanför "
+        "och de andra vikterna skalas om; det räknas aldrig som noll, och sidorna säger vad som "
+        "saknas. Där en lista är känd som ofullständig mäts avståndet till **närmaste kända** "
+        "mål: en övre gräns för det verkliga avståndet, så poängen är en undre gräns och en ort "
+        "vinner aldrig på en lucka. Utan vägnät är avstånden fågelvägen × en omvägsfaktor (1,3 "
+        "till fots och med cykel, 1,4 med bil), markerade som ungefärliga."),
+    "about_sources": (
+        "**Sources and licences**: every layer and table below names its source, licence and "
+        "date, and they travel into every export. {unclear} of {total} sources have an unclear "
+        "licence status (the licence column starts with “unclear”): check those before you "
+        "republish the data. More in the README, sections “Data: real, traceable, never "
+        "invented” and “Scores”.",
+        "**Källor och licenser**: varje lager och tabell nedan anger källa, licens och datum, och "
+        "de följer med i varje export. {unclear} av {total} källor har oklar licensstatus "
+        "(licenskolumnen börjar med ”unclear”): kontrollera dem innan du publicerar data vidare. "
+        "Mer i README, avsnitten ”Data: real, traceable, never invented” och ”Scores”."),
     "refresh": ("How to refresh", "Så uppdaterar du"),
     "refresh_text": ("Rebuild the snapshot from the command line (the app picks it up on reload):",
                      "Bygg om ögonblicksbilden från kommandoraden (appen läser in den vid omladdning):"),

@@ -812,6 +812,36 @@ class RecolourHook(folium.MacroElement):
         self.places = places
 
 
+class KeyboardStops(folium.MacroElement):
+    """Only the locality markers are Tab stops inside the map (WCAG 2.4.3 focus order).
+
+    Chromium makes every SVG shape with a focus listener focusable, and Leaflet 1.9 adds one to
+    each shape with a tooltip, so a keyboard user had to Tab through every boundary and hexagon to
+    leave the map. Shapes without a locality ``code`` get ``tabindex="-1"`` as they are added
+    (still focusable by script, no longer a Tab stop); the markers keep their tooltip on focus.
+    """
+
+    _template = jinja2.Template("""
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            function skip(e) {
+                var l = e.layer, el = l && typeof l.getElement === 'function' && l.getElement();
+                if (el && el.tagName && el.tagName.toLowerCase() === 'path'
+                        && !(l.options && l.options.code != null)) {
+                    el.setAttribute('tabindex', '-1');
+                }
+            }
+            map.on('layeradd', skip);
+            map.eachLayer(function (l) { skip({layer: l}); });
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # folium/branca untyped
+        self._name = "KeyboardStops"
+
+
 def recolour_data(index: RecolourIndex, cells: pd.DataFrame | None,
                   localities: pd.DataFrame | None) -> dict[str, dict[str, list[object]]]:
     """The colours of one weighting for a recolourable map (see :class:`RecolourHook`).
@@ -1505,6 +1535,7 @@ def build_region_map(
                              layers=tuple(drawn), labels=0 if names is None else len(names.rows))
     if highlight is not None:
         highlight.add_to(m)
+    m.add_child(KeyboardStops())
     folium.LayerControl(collapsed=True).add_to(m)
     if legend:
         m.add_child(MapLegend(legend, lang))

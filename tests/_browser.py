@@ -32,6 +32,7 @@ def chromium(window: str = "1400,1000") -> Iterator[Any]:
                 "--disable-component-update", "--disable-sync", "--no-first-run",
                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", f"--window-size={window}"):
         opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # drv.get_log("browser")
     drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
     drv.set_page_load_timeout(60)
     try:

@@ -273,7 +273,7 @@ def test_navigation_by_widgets(monkeypatch: pytest.MonkeyPatch, synth_store: Pat
     at.sidebar.radio(key="page__en").set_value("data").run()
     _ok(at)
     assert at.sidebar.radio(key="page__en").value == "data"
-    assert at.subheader[0].value == "What is loaded"
+    assert [h.value for h in at.header] == ["How the scores work", "What is loaded"]
     assert at.query_params["page"] == "data"
     at.sidebar.segmented_control(key="lang").set_value("sv").run()
     assert at.sidebar.radio(key="page__sv").value == "data"  # page kept across languages
