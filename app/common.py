@@ -361,7 +361,24 @@ def place_options(ctx: Ctx, *, include_municipalities: bool = False) -> dict[str
     return opts
 
 
+@dataclass(frozen=True)
+class _UiText:
+    """A catalogue text as an error's message (:class:`layers.errors.Renderable`)."""
+
+    key: str
+
+    def render(self, lang: str = "en") -> str:
+        return t(self.key, lang)
+
+
 def compute_result(ctx: Ctx) -> None:
-    """Fill ``ctx.result`` with the scores of the current weights (spinner while computing)."""
+    """Fill ``ctx.result`` with the scores of the current weights (spinner while computing).
+
+    When no theme has data every weight is 0 (:func:`themes_with_data`): the result then says
+    that no indicator has data, not that the weights are 0.
+    """
+    if not ctx.themes:
+        ctx.result = ScoreResult(error=t("nothing_scored", "en"), message=_UiText("nothing_scored"))
+        return
     with st.spinner(t("computing", ctx.lang)):
         ctx.result = get_scores(ctx.key, ctx.weights)

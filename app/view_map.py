@@ -375,7 +375,9 @@ def render(ctx: Ctx) -> None:
     st.sidebar.divider()
     tiles = st.sidebar.toggle(ctx.t("base_tiles"), value=tiles_default(), key="tiles")
     hexagons = st.sidebar.toggle(ctx.t("show_hexagons"), value=True, key="hexagons")
-    if not ctx.result.ok:
+    if not ctx.themes:  # no theme has data: say that, not "all weights are 0" (they are, for it)
+        st.warning(ctx.t("nothing_scored"))
+    elif not ctx.result.ok:
         if ctx.result.error:
             st.warning(ctx.t("scores_failed", msg=safe_text(ctx.result.error_in(ctx.lang))))
         else:
@@ -421,7 +423,7 @@ def render(ctx: Ctx) -> None:
                 | commute_ui.column_config(ctx),
             )
         else:
-            if ctx.result.localities is not None and len(ctx.result.localities):
+            if ctx.themes and ctx.result.localities is not None and len(ctx.result.localities):
                 st.warning(ctx.t("nothing_scored"))
             cols = [c for c in ("name", "municipality_name", "population") if c in locs]
             heads = {"name": ctx.t("locality"), "municipality_name": ctx.t("municipality"),

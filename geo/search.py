@@ -376,9 +376,18 @@ def _locality_hits(snapshot: Any, munis: dict[str, str]) -> tuple[list[SearchHit
     return hits, weights
 
 
+def _is_stop_layer(key: str) -> bool:
+    """Whether layer ``key`` holds public-transport stops (its spec counts departures)."""
+    from layers import LAYERS
+
+    spec = LAYERS.get(key)
+    return bool(spec is not None and spec.departures)
+
+
 def _layer_hits(snapshot: Any, munis: dict[str, str]) -> list[SearchHit]:
     hits: list[SearchHit] = []
     for key in snapshot.layer_keys():
+        stops = _is_stop_layer(key)
         try:
             if not snapshot.layer_status(key).available:
                 continue
@@ -395,7 +404,7 @@ def _layer_hits(snapshot: Any, munis: dict[str, str]) -> list[SearchHit]:
         lats, lons = _points(gdf)
         for i, row in enumerate(gdf.drop(columns="geometry").to_dict("records")):
             fk = _text(row.get("kind"))
-            kind = ("station" if fk == "rail_station" else "stop") if key == "transit" else "place"
+            kind = ("station" if fk.endswith("station") else "stop") if stops else "place"
             hits.append(SearchHit(kind, _text(row.get("name")),
                                   munis.get(_text(row.get("municipality")), ""), lats[i], lons[i],
                                   None, _text(row.get("source")), _text(row.get("license")), fk))

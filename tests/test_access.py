@@ -114,7 +114,7 @@ def test_missing_layer_is_missing_with_reason() -> None:
     assert res.missing and np.isnan(res.score[0])
     assert "bus stop" in str(res.reason) and "not loaded" in str(res.reason)
     res2 = compute_indicator(ind, eng, layer=layer([Point(0, 0)], ["rail_station"], ["St"]))
-    assert res2.missing and "rail_station" in str(res2.reason)
+    assert res2.missing and "(it has: rail station)" in str(res2.reason)
 
 
 def test_departures_weight_transit() -> None:

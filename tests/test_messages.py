@@ -7,7 +7,9 @@ Stores here are SYNTHETIC (tests/_score_fixtures.py, tests/_app_fixtures.py): in
 from __future__ import annotations
 
 import ast
+import html
 import json
+import re
 import string
 from pathlib import Path
 from typing import Any
@@ -341,25 +343,26 @@ def _run(monkeypatch: pytest.MonkeyPatch, data: Path, **params: str) -> Any:
 
 
 def test_app_profile_in_swedish(monkeypatch: pytest.MonkeyPatch, sv_store: Path) -> None:
-    at = _run(monkeypatch, sv_store, page="profile", place="S001", lang="sv")
-    ind = next(d.value for d in at.dataframe if "Indikator" in d.value.columns)
-    reasons = "\n".join(ind["Varför saknas / not"].astype(str))
-    assert "gymnasieskola saknas bland de 3 objekten i lagret Skolor (typer: förskola, skola)" \
-        in reasons
-    assert "bibliotek saknas: lagret Kultur och fritid är inte inläst; ingen källa gav data för " \
-           "det här lagret (bibliotek, idrottsanläggning, teater/bio/museum)" in reasons
+    """The profile's gaps, places and numbers in Swedish; the same page in English."""
+    def shown(at: Any) -> str:
+        blocks = [str(h.proto.body) for h in at.get("html") if "pf-" in str(h.proto.body)]
+        return html.unescape(re.sub(r"<[^>]*>", " ", " ".join(blocks)))
+
+    text = " ".join(shown(_run(monkeypatch, sv_store, page="profile", place="S001",
+                               lang="sv")).split())
+    assert "Vi har inga data om gymnasieskolor ännu, så ”Gymnasieskola med cykel” räknas inte in " \
+           "i poängen." in text
+    assert "Vi har inga data om bibliotek ännu, så ”Bibliotek med cykel” räknas inte in i " \
+           "poängen." in text
+    assert "Alla förskolor finns inte i våra data" in text
     for w in ENGLISH_WORDS:
-        assert w not in reasons, w
-    assert ind["Närmast"].str.contains(r"\d,\d km", regex=True).any()  # decimal comma
-    text = "\n".join(str(m.value) for m in at.markdown)
-    assert "ingen källa gav data för det här lagret (småhus)" in text.replace("\\", "")
-    metric = next(m.value for m in at.metric if m.label == "Poäng")
-    assert "," in metric and "." not in metric
-    # the same page in English keeps the engine's English text
-    at = _run(monkeypatch, sv_store, page="profile", place="S001")
-    ind = next(d.value for d in at.dataframe if "Indicator" in d.value.columns)
-    assert "missing: no college among the 3 places of the schools layer (it has: kindergarten, school)" in \
-        "\n".join(ind["Why missing / note"].astype(str))
+        assert w not in text, w
+    assert re.search(r"\d,\d km med cykel", text)  # decimal comma
+    assert not re.search(r"\d\.\d km", text)
+    en = " ".join(shown(_run(monkeypatch, sv_store, page="profile", place="S001")).split())
+    assert "We have no data on upper secondary schools yet, so “Upper secondary school by bike” " \
+           "is left out of the score." in en
+    assert re.search(r"\d\.\d km by bike", en)
 
 
 def test_app_data_and_map_notes_in_swedish(monkeypatch: pytest.MonkeyPatch, sv_store: Path) -> None:
