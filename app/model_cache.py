@@ -7,11 +7,18 @@ time), the engine's code (``geo/`` and ``layers/`` sources) and the Python, nump
 versions. Any change gives a new name, so a stale model is never read; an unreadable or foreign
 file is ignored (the model is rebuilt). The file is the app's own cache in the user's data folder,
 like the downloads under ``data/cache/``; ``LIVABILITY_MODEL_CACHE=0`` turns it off.
+
+A pickle runs code when it is read, so a file is unpickled only after its HMAC-SHA256 checks out
+against a secret key kept beside it (``.key``, 32 random bytes, mode 0600, made on first use): a
+file this cache did not write (copied in, edited, truncated) is ignored and rebuilt, never loaded.
+After a new model is written, the older models of the same region that this cache wrote (its name
+pattern and a valid HMAC) are removed; nothing else in the folder is touched.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 import pickle
@@ -30,6 +37,9 @@ T = TypeVar("T")
 _ROOT = Path(__file__).resolve().parents[1]
 #: marks a file as this cache's (checked before the model is used)
 _MAGIC = "livability-score-model/1"
+#: the file's first bytes, then the 32-byte HMAC of the pickle that follows
+_HEADER = b"LVMODEL2"
+_KEY_NAME = ".key"
 
 
 @lru_cache(maxsize=1)
@@ -58,29 +68,88 @@ def cache_path(data: Path, region: str, built_at: str) -> Path:
     return data / "cache" / "models" / f"{region}-{stamp}.pickle"
 
 
-def _read(path: Path) -> object | None:
+def _key(folder: Path, *, create: bool) -> bytes | None:
+    """The folder's secret HMAC key (made, mode 0600, when ``create`` and missing)."""
+    path = folder / _KEY_NAME
     try:
-        with path.open("rb") as fh:
-            magic, value = pickle.load(fh)  # the app's own file, see the module doc
+        key = path.read_bytes()
+        return key if len(key) == 32 else None
     except FileNotFoundError:
+        if not create:
+            return None
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another server made it first
+        key = path.read_bytes()
+        return key if len(key) == 32 else None
+    key = os.urandom(32)
+    try:
+        os.write(fd, key)
+    finally:
+        os.close(fd)
+    return key
+
+
+def _payload(path: Path, key: bytes) -> bytes | None:
+    """The pickle bytes of ``path`` when its header and HMAC are this cache's, else None."""
+    try:
+        blob = path.read_bytes()
+    except OSError:
         return None
-    except Exception as exc:  # truncated, foreign or from another library version: rebuild
+    n = len(_HEADER)
+    if len(blob) < n + 32 or blob[:n] != _HEADER:
+        return None
+    body = blob[n + 32:]
+    if not hmac.compare_digest(blob[n:n + 32], hmac.new(key, body, hashlib.sha256).digest()):
+        return None
+    return body
+
+
+def _read(path: Path) -> object | None:
+    if not path.is_file():
+        return None
+    key = _key(path.parent, create=False)
+    body = _payload(path, key) if key is not None else None
+    if body is None:
+        log.warning("score model cache %s is not this cache's (no valid HMAC): rebuilding",
+                    path.name)
+        return None
+    try:
+        magic, value = pickle.loads(body)  # authenticated: written by _write with the key
+    except Exception as exc:  # from another library version: rebuild
         log.warning("score model cache %s unreadable (%s): rebuilding", path.name, exc)
         return None
     return value if magic == _MAGIC else None
 
 
-def _write(path: Path, value: object) -> None:
+def _prune(path: Path, region: str, key: bytes) -> None:
+    """Remove this cache's older models of ``region`` (pattern and HMAC checked)."""
+    for old in path.parent.glob(f"{region}-*.pickle"):
+        if old == path or _payload(old, key) is None:
+            continue
+        try:
+            old.unlink()
+        except OSError as exc:
+            log.info("old score model %s kept (%s)", old.name, exc)
+
+
+def _write(path: Path, value: object, region: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        key = _key(path.parent, create=True)
+        if key is None:
+            log.warning("score model cache key in %s unreadable: not cached", path.parent)
+            return
+        body = pickle.dumps((_MAGIC, value), protocol=pickle.HIGHEST_PROTOCOL)
         fd, tmp = tempfile.mkstemp(prefix=".model-", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump((_MAGIC, value), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                fh.write(_HEADER + hmac.new(key, body, hashlib.sha256).digest() + body)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        _prune(path, region, key)
     except Exception as exc:  # a read-only data folder: the app works, only slower to start
         log.warning("score model cache not written to %s: %s", path.parent, exc)
 
@@ -105,5 +174,5 @@ def load_or_build(data: Path, region: str, built_at: str, build: Callable[[], T]
     if isinstance(value, kind):
         return value  # type: ignore[return-value]
     model = build()
-    _write(path, model)
+    _write(path, model, region)
     return model
