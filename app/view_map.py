@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import folium
 import pandas as pd
 import streamlit as st
+from shapely.geometry import Point
 from streamlit_folium import st_folium
 
 from geo import maps
@@ -18,7 +19,7 @@ from . import commute_ui, folium_adapter
 from .common import Ctx, coverage_label, num, num_texts, persona_picker, safe_text, theme_title
 from .data import SnapKey, get_layer, get_model, get_scores
 from .search_ui import search_box
-from .view_point import render_point_panel
+from .view_point import current_point, point_label, render_point_panel
 
 __all__ = ["highlight_layer", "map_click", "ranking_table", "render", "tiles_default"]
 
@@ -225,6 +226,16 @@ def highlight_layer(ctx: Ctx, place: str | None, *, focus: bool = False) -> foli
     return maps.highlight_group(geom, name, population=pop, focus=focus)
 
 
+def point_layer(ctx: Ctx) -> folium.FeatureGroup | None:
+    """A ring and name at the scored point (a map click or a search hit), or None."""
+    p = current_point()
+    if p is None:
+        return None
+    given = st.session_state.get("point_name")
+    name = str(given) if given else point_label(p[0], p[1], ctx.lang)
+    return maps.highlight_group(Point(p[1], p[0]), name, group_name="point")
+
+
 def _map_visit() -> int:
     """A number that changes each time the map page is entered from another page.
 
@@ -251,6 +262,11 @@ def _show_map(ctx: Ctx, tiles: bool, hexagons: bool) -> tuple[object, maps.MapCo
     place = st.session_state.get("place")
     focus = bool(place) and st.session_state.get(FOCUS_KEY) == place
     group = highlight_layer(ctx, place, focus=focus)
+    marked = point_layer(ctx)
+    if group is not None and marked is not None:
+        group.add_child(marked)
+    elif marked is not None:
+        group = marked
     key = f"county_map_{_map_visit()}"
     if cached.payload is not None:
         colours = _colours(ctx.key, ctx.lang, weights, tiles, hexagons)

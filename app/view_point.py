@@ -23,7 +23,7 @@ from geo.point import PointNearest, PointScore, score_point
 from .common import Ctx, num, safe_text, theme_title
 from .data import SnapKey, get_model, get_scores, get_snapshot
 
-__all__ = ["FIRST", "point_label", "render_point_panel"]
+__all__ = ["FIRST", "current_point", "point_label", "render_point_panel"]
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def point_label(lat: float, lon: float, lang: str) -> str:
     return t("point_title", lang, lat=num(lat, lang, 4), lon=num(lon, lang, 4))
 
 
-def _point() -> tuple[float, float] | None:
+def current_point() -> tuple[float, float] | None:
     """The point of the session as floats, or None (absent or malformed)."""
     p = st.session_state.get("point")
     try:
@@ -163,7 +163,7 @@ def _body(ctx: Ctx, p: PointScore) -> None:
 
 def render_point_panel(ctx: Ctx) -> None:
     """Draw the score of ``st.session_state["point"]`` (nothing when no point is set)."""
-    pt = _point()
+    pt = current_point()
     if pt is None:
         return
     lat, lon = pt

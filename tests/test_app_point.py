@@ -113,3 +113,31 @@ def test_commute_button_only_with_the_commute_helper(monkeypatch: pytest.MonkeyP
     _ok(at)
     have = importlib.util.find_spec("app.commute_ui") is not None
     assert ("point_commute" in _buttons(at)) is have
+
+
+def test_the_map_marks_the_scored_point(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The point of the panel is ringed and named on the map (the layer sent with the map)."""
+    from app import folium_adapter
+
+    sent: list[dict[str, object]] = []
+
+    def send(payload: object, **kw: object) -> dict[str, object]:
+        sent.append(kw)
+        return {}
+
+    monkeypatch.setattr(folium_adapter, "send", send)
+    data = write_synthetic_store(tmp_path / "data")
+    at = run_app(monkeypatch, data, point="56.15,15.25")
+    assert not at.exception
+    import folium
+
+    group = sent[-1]["group"]
+    assert isinstance(group, folium.FeatureGroup)
+    m = folium.Map(location=(56.2, 15.3), tiles=None)
+    group.add_to(m)
+    html = m.get_root().render()
+    assert "[56.15, 15.25]" in html and "Point 56.1500, 15.2500" in html
+    sent.clear()
+    at.session_state["point"] = None
+    at.run()
+    assert sent and sent[-1]["group"] is None  # no point, no place: nothing drawn over the map
