@@ -27,7 +27,8 @@ input node frame.
 
 :meth:`StreetGraph.counts_within` (cumulative opportunities) runs one bounded search per distinct
 source node, or, when asked only for some nodes (``at=``) that are fewer than the source nodes, one
-per distinct target node along the edges.
+per distinct target node along the edges; the searches are :mod:`geo.reach`'s numba kernels, whose
+cost grows with the nodes each search reaches (no dense row of the whole network per search).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from scipy.spatial import cKDTree
 from layers.vocab import CAR_REFERENCE_KMH, MODES, Mode, NetworkMode, parse_maxspeed
 
 from .errors import DataSourceError
+from .reach import counts_at_origins, counts_from_sources
 from .settings import STORE_CRS, WORK_CRS
 
 __all__ = [
@@ -381,7 +383,7 @@ class StreetGraph:
         """Number of sources reachable within ``budget`` from every node (cumulative opportunities).
 
         Source ``i`` counts at node ``v`` when the cost from ``v`` to ``sources[i]`` plus
-        ``offsets[i]`` is at most ``budget``.
+        ``offsets[i]`` is at most ``budget``. One budget of :meth:`counts_within_rings`.
 
         Parameters
         ----------
@@ -392,61 +394,48 @@ class StreetGraph:
         offsets
             Extra cost per source (its snap distance), default 0.
         chunk
-            Searches per ``dijkstra`` call (memory: ``chunk x n_nodes`` floats).
+            Unused (kept for callers of the former dense implementation, which ran ``chunk``
+            scipy searches per call).
         at
-            Optional node indices: count only at these nodes and return ``(len(at),)``. When they
-            have fewer distinct nodes than the sources, the searches start from them on the
-            reversed graph instead of from the sources (cost: one bounded search per distinct
-            node of the smaller side).
+            Optional node indices: count only at these nodes and return ``(len(at),)``.
 
         Returns
         -------
         numpy.ndarray
             ``(n_nodes,)`` int64 counts, or ``(len(at),)`` when ``at`` is given.
         """
+        del chunk
+        return self.counts_within_rings(sources, [budget], offsets, at=at)[0]
+
+    def counts_within_rings(self, sources: np.ndarray, budgets: Any,
+                            offsets: np.ndarray | None = None,
+                            at: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`counts_within` for several ascending budgets at once (one search per origin).
+
+        Cost: one bounded search (:mod:`geo.reach`, numba) per distinct source node, bounded by
+        the largest budget and proportional to what it reaches; or, when ``at`` has fewer
+        distinct nodes than the sources, one per distinct ``at`` node along the edges.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(budgets), n_nodes)`` int64 counts, or ``(len(budgets), len(at))``.
+        """
         sources = self._sources(sources)
         off = np.zeros(len(sources)) if offsets is None else np.asarray(offsets, dtype=float)
+        b = np.asarray(budgets, dtype=float).reshape(-1)
+        if len(off) != len(sources):
+            raise ValueError(f"{len(off)} offsets for {len(sources)} sources; pass one per source")
         if at is not None:
             at = self._sources(at)
             if len(np.unique(at)) < len(np.unique(sources)):
-                return self._counts_from_targets(sources, off, budget, at, chunk)
-        n = self.n_nodes
-        counts = np.zeros(n, dtype=np.int64)
-        uniq, inv = np.unique(self._rank[sources], return_inverse=True)
-        by_node = np.argsort(inv, kind="stable")  # sources grouped by their (internal) node
-        inv_sorted, off_sorted = inv[by_node], off[by_node]
-        first = np.searchsorted(inv_sorted, np.arange(len(uniq) + 1))  # group bounds per node
-        for start in range(0, len(uniq), chunk):
-            nodes = uniq[start:start + chunk]
-            d = dijkstra(self._search, directed=True, indices=nodes, limit=budget)
-            # only the reached (row, node) pairs matter: beyond the limit dijkstra gives inf
-            row, col = np.nonzero(np.isfinite(d))
-            dist = d[row, col]
-            group = row + start
-            mult = first[group + 1] - first[group]  # sources at this row's node
-            if mult.max(initial=0) > 1:  # one pair per (source, reached node)
-                pair = np.repeat(np.arange(len(row)), mult)
-                ends = np.cumsum(mult)
-                within = np.arange(len(pair)) - np.repeat(ends - mult, mult)
-                src_off = off_sorted[first[group[pair]] + within]
-                col, dist = col[pair], dist[pair]
-            else:
-                src_off = off_sorted[first[group]]
-            counts += np.bincount(col[dist + src_off <= budget], minlength=n)
-        counts = counts[self._rank]
-        return counts if at is None else counts[at]
-
-    def _counts_from_targets(self, sources: np.ndarray, off: np.ndarray, budget: float,
-                             at: np.ndarray, chunk: int) -> np.ndarray:
-        """:meth:`counts_within` at ``at`` by searching from the targets along the edges."""
-        uniq, inv = np.unique(self._rank[at], return_inverse=True)
-        src = self._rank[sources]
-        out = np.zeros(len(uniq), dtype=np.int64)
-        for start in range(0, len(uniq), chunk):
-            nodes = uniq[start:start + chunk]
-            d = dijkstra(self._forward, directed=True, indices=nodes, limit=budget)
-            out[start:start + len(nodes)] = ((d[:, src] + off[None, :]) <= budget).sum(axis=1)
-        return out[inv]
+                m = self._forward  # from the targets along the edges, to the sources
+                return counts_at_origins(m.indptr, m.indices, m.data, self._rank[at],
+                                         self._rank[sources], off, b)
+        m = self._search  # from the sources against the edges
+        counts = counts_from_sources(m.indptr, m.indices, m.data, self._rank[sources], off, b)
+        counts = counts[:, self._rank]
+        return counts if at is None else counts[:, at]
 
     def __repr__(self) -> str:
         return f"StreetGraph({self.mode}, {self.n_nodes} nodes, {self.matrix.nnz} edges)"
