@@ -1,0 +1,184 @@
+"""The sparse bounded-search kernels of :mod:`geo.reach` against brute force (scipy full Dijkstra).
+
+Small random graphs (directed like the car, undirected like walk/bike), snap offsets, duplicate
+sources, unreachable parts, ties exactly at the budget (``<=`` counts), budget 0 and a huge budget,
+several budgets at once, counts at some nodes only (``at=``, from either side), and the engine's
+``count_within_rings`` equal to one ``count_within`` per budget. The benchmark's dense reference
+(today's former implementation) is compared on the synthetic network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+from scipy.sparse.csgraph import dijkstra
+
+from geo import reach
+from geo.network import StreetGraph
+
+
+def _random_graph(seed: int, directed: bool, n: int = 60, integer: bool = False) -> StreetGraph:
+    """A random sparse graph with an unreachable island (the last 8 nodes) and some ties."""
+    rng = np.random.default_rng(seed)
+    main = n - 8
+    m = 3 * main
+    u, v = rng.integers(0, main, m), rng.integers(0, main, m)
+    iu, iv = rng.integers(main, n, 6), rng.integers(main, n, 6)  # the island, joined to nothing
+    u, v = np.concatenate([u, iu]), np.concatenate([v, iv])
+    w = (rng.integers(1, 6, len(u)).astype(float) * 10.0 if integer
+         else np.round(rng.uniform(0.0, 100.0, len(u)), 2))
+    ok = u != v
+    u, v, w = u[ok], v[ok], w[ok]
+    if not directed:
+        u, v, w = np.concatenate([u, v]), np.concatenate([v, u]), np.concatenate([w, w])
+    mat = sparse.coo_matrix((w, (u, v)), shape=(n, n)).tocsr()  # duplicates summed: fine
+    xy = rng.uniform(0, 1000, (n, 2))
+    return StreetGraph(np.arange(n) + 100, xy, mat, "car" if directed else "walk")
+
+
+def _brute(g: StreetGraph, sources: np.ndarray, offsets: np.ndarray, budget: float) -> np.ndarray:
+    """Counts from the full distance matrix: cost from each node to each source."""
+    d = dijkstra(g.matrix, directed=True)  # d[v, s]: cost from v to s along the edges
+    return ((d[:, sources] + offsets[None, :]) <= budget).sum(axis=1)
+
+
+CASES = [(seed, directed, integer) for seed in range(6) for directed in (False, True)
+         for integer in (False, True)]
+
+
+@pytest.mark.parametrize(("seed", "directed", "integer"), CASES)
+def test_counts_match_brute_force(seed: int, directed: bool, integer: bool) -> None:
+    g = _random_graph(seed, directed, integer=integer)
+    rng = np.random.default_rng(100 + seed)
+    sources = np.concatenate([rng.integers(0, g.n_nodes, 25), [3, 3, g.n_nodes - 1]])
+    offsets = np.round(rng.uniform(0, 40, len(sources)), 1)
+    offsets[:5] = 0.0
+    for budget in (0.0, 35.0, 80.0, 150.0, 1e12):
+        expected = _brute(g, sources, offsets, budget)
+        assert np.array_equal(g.counts_within(sources, budget, offsets), expected), budget
+        at = rng.integers(0, g.n_nodes, 7)  # fewer than the sources: searched from the targets
+        assert np.array_equal(g.counts_within(sources, budget, offsets, at=at), expected[at])
+        many = np.arange(g.n_nodes)  # more than the sources: searched from the sources
+        assert np.array_equal(g.counts_within(sources[:4], budget, offsets[:4], at=many),
+                              _brute(g, sources[:4], offsets[:4], budget))
+
+
+def test_budget_zero_counts_only_sources_on_the_node_without_offset() -> None:
+    g = _random_graph(1, True)
+    got = g.counts_within(np.array([5, 5, 7, 9]), 0.0, np.array([0.0, 0.0, 0.0, 1.0]))
+    expected = np.zeros(g.n_nodes, dtype=np.int64)
+    expected[5], expected[7] = 2, 1  # node 9's source has a positive offset: out
+    # zero-cost edges do not exist here (weights >= 0.01), so nothing else is reached
+    assert got.tolist() == expected.tolist()
+
+
+def test_huge_budget_counts_every_source_of_the_component_and_none_on_the_island() -> None:
+    g = _random_graph(2, False)
+    sources = np.array([0, 1, 2, g.n_nodes - 2])  # three in the main part, one on the island
+    reach_all = np.isfinite(dijkstra(g.matrix, directed=True)[:, sources])
+    got = g.counts_within(sources, 1e15, np.full(4, 5.0))
+    assert got.tolist() == reach_all.sum(axis=1).tolist()
+    assert got[g.n_nodes - 2] >= 1 and got[0] >= 3 - 0
+
+
+def test_ties_exactly_at_the_budget_count() -> None:
+    # a path 0 -10- 1 -10- 2 -10- 3 (undirected); a source at node 3 with offset 5
+    mat = sparse.csr_matrix((np.full(6, 10.0), ([0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2])),
+                            shape=(4, 4))
+    g = StreetGraph(np.arange(4), np.zeros((4, 2)), mat, "walk")
+    assert g.counts_within(np.array([3]), 25.0, np.array([5.0])).tolist() == [0, 1, 1, 1]
+    assert g.counts_within(np.array([3]), 24.99, np.array([5.0])).tolist() == [0, 0, 1, 1]
+    assert g.counts_within(np.array([3]), 25.0, np.array([5.0]),
+                           at=np.array([1, 0])).tolist() == [1, 0]
+
+
+def test_directed_counts_follow_the_edges_towards_the_source() -> None:
+    # one-way 0 -> 1 -> 2 (car): from 0 the source at 2 is reachable, from 2 the one at 0 is not
+    mat = sparse.csr_matrix((np.array([100.0, 100.0]), ([0, 1], [1, 2])), shape=(3, 3))
+    g = StreetGraph(np.arange(3), np.zeros((3, 2)), mat, "car")
+    assert g.counts_within(np.array([2]), 250.0).tolist() == [1, 1, 1]
+    assert g.counts_within(np.array([0]), 250.0).tolist() == [1, 0, 0]
+    assert g.counts_within(np.array([2, 2]), 150.0, at=np.array([0])).tolist() == [0]
+
+
+def test_rings_equal_one_search_per_budget() -> None:
+    g = _random_graph(3, True)
+    rng = np.random.default_rng(5)
+    sources = rng.integers(0, g.n_nodes, 30)
+    offsets = rng.uniform(0, 30, 30)
+    rings = np.linspace(40.0, 160.0, 4)
+    got = g.counts_within_rings(sources, rings, offsets)
+    assert got.shape == (4, g.n_nodes)
+    for k, b in enumerate(rings):
+        assert np.array_equal(got[k], _brute(g, sources, offsets, b))
+    at = np.array([0, 4, 4, 9])
+    assert np.array_equal(g.counts_within_rings(sources, rings, offsets, at=at), got[:, at])
+
+
+def test_kernel_rejects_descending_budgets_and_bad_nodes() -> None:
+    m = sparse.csr_matrix((np.ones(1), ([0], [1])), shape=(2, 2))
+    with pytest.raises(ValueError, match="ascending"):
+        reach.counts_from_sources(m.indptr, m.indices, m.data, [0], [0.0], [5.0, 1.0])
+    with pytest.raises(IndexError, match="out of range"):
+        reach.counts_from_sources(m.indptr, m.indices, m.data, [2], [0.0], [1.0])
+    with pytest.raises(ValueError, match="offsets"):
+        StreetGraph(np.arange(2), np.zeros((2, 2)), m, "walk").counts_within(
+            np.array([0, 1]), 1.0, np.array([0.0]))
+
+
+def test_group_items_sorts_offsets_per_node() -> None:
+    nodes, bounds, off = reach.group_items(np.array([4, 1, 4, 4]), np.array([3.0, 1.0, 0.5, 2.0]),
+                                           5)
+    assert nodes.tolist() == [1, 4]
+    assert bounds.tolist() == [0, 1, 4]
+    assert off.tolist() == [1.0, 0.5, 2.0, 3.0]
+
+
+def test_engine_rings_equal_count_within_per_budget() -> None:
+    import pandas as pd
+
+    from geo.access import Amenities, DistanceEngine
+
+    rng = np.random.default_rng(9)
+    n = 400
+    side = 20
+    ii, jj = np.divmod(np.arange(n), side)
+    nodes = pd.DataFrame({"node": np.arange(n) + 1, "x": ii * 100.0, "y": jj * 100.0})
+    e = [(a, a + 1) for a in range(n) if (a + 1) % side] + [(a, a + side) for a in range(n - side)]
+    u, v = np.array(e).T
+    edges = pd.DataFrame({"u": u + 1, "v": v + 1, "length": rng.uniform(100, 130, len(u))})
+    graph = StreetGraph.from_frames(nodes, edges, mode="walk", projected=True)
+    points = rng.uniform(0, 1900, (50, 2))
+    eng = DistanceEngine(points, graphs={"walk": graph})
+    amen_xy = rng.uniform(0, 1900, (80, 2))
+    amen = Amenities(xy=amen_xy, feature=np.arange(80), anchor=amen_xy,
+                     table=pd.DataFrame({"value": np.ones(80)}))
+    rings = [150.0, 400.0, 800.0]
+    got = eng.count_within_rings("walk", amen, rings)
+    assert got.shape == (3, 50)
+    for k, b in enumerate(rings):
+        assert np.array_equal(got[k], eng.count_within("walk", amen, b))
+    # against brute force: node distances plus the amenity's snap offset, point snap <= budget
+    pnode, psnap = graph.snap(points[:, 0], points[:, 1])
+    anode, asnap = graph.snap(amen_xy[:, 0], amen_xy[:, 1])
+    d = dijkstra(graph.matrix, directed=True)[np.ix_(pnode, anode)] + asnap[None, :]
+    for k, b in enumerate(rings):
+        assert got[k].tolist() == np.where(psnap <= b, (d <= b).sum(axis=1), 0).tolist()
+
+
+def test_dense_reference_equals_the_kernel_on_the_synthetic_network() -> None:
+    from benchmarks.reach import _count_within_dense
+    from benchmarks.synthetic import synthetic_network
+
+    net = synthetic_network(0.02)
+    g = StreetGraph.from_frames(net.nodes, net.edges, mode="car")
+    rng = np.random.default_rng(3)
+    src = rng.integers(0, g.n_nodes, 60)
+    off = rng.uniform(0, 80, 60)
+    at = rng.integers(0, g.n_nodes, 25)
+    for budget in (0.0, 3000.0, 25000.0):
+        assert np.array_equal(g.counts_within(src, budget, off),
+                              _count_within_dense(g, src, budget, off))
+        assert np.array_equal(g.counts_within(src, budget, off, at=at),
+                              _count_within_dense(g, src, budget, off, at=at))
