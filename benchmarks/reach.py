@@ -92,19 +92,21 @@ def _workplaces(g: StreetGraph, count: int, seed: int) -> tuple[np.ndarray, np.n
             np.round(rng.uniform(0.0, _MAX_SNAP_M, min(count, g.n_nodes)), 2))
 
 
-def _budget() -> float:
-    return BUDGET_MIN * MODE_SPEEDS_KMH["car"] * 1000.0 / 60.0
+def _budget(mode: str = "car", minutes: float = BUDGET_MIN) -> float:
+    return minutes * MODE_SPEEDS_KMH[mode] * 1000.0 / 60.0
 
 
-def _car_graph(scale: float) -> tuple[StreetGraph, str]:
+def _graph(scale: float, mode: str = "car") -> tuple[StreetGraph, str]:
     net = synthetic_network(scale)
-    g = StreetGraph.from_frames(net.nodes, net.edges, mode="car")
-    return g, f"synthetic car network {g.n_nodes:,} nodes ({g.matrix.nnz:,} edges)"
+    g = StreetGraph.from_frames(net.nodes, net.edges, mode=mode)
+    return g, f"synthetic {mode} network {g.n_nodes:,} nodes ({g.matrix.nnz:,} edges)"
 
 
-def _pair(g: StreetGraph, label: str, count: int, runs: int, target: bool) -> list[Row]:
+def _pair(g: StreetGraph, label: str, count: int, runs: int, target: bool,
+          minutes: float = BUDGET_MIN) -> list[Row]:
     """Old and new on ``count`` workplaces, every node counted, agreement checked."""
-    budget = _budget()
+    budget = _budget(g.mode, minutes)
+    what = f"{'workplaces' if g.mode == 'car' else 'amenities'} within {minutes:.0f} min"
     src, off = _workplaces(g, count, seed=count)
     old_out: dict[str, Any] = {}
     new_out: dict[str, Any] = {}
@@ -114,13 +116,13 @@ def _pair(g: StreetGraph, label: str, count: int, runs: int, target: bool) -> li
     agree = bool(np.array_equal(old_out["c"], new_out["c"]))
     reached = float(new_out["c"].sum()) / max(1, len(src)) / g.n_nodes
     ratio = float(np.median(t_old) / np.median(t_new))
-    data = f"{label}, {len(src):,} SYNTHETIC workplaces"
-    common = (f"car {BUDGET_MIN:.0f} min = {budget:,.0f} m-equivalent, counts at all nodes; "
+    data = f"{label}, {len(src):,} SYNTHETIC {what.split()[0]}"
+    common = (f"{g.mode} {minutes:.0f} min = {budget:,.0f} m(-equivalent), counts at all nodes; "
               f"each search reaches {reached:.0%} of the nodes on average")
     return [
-        Row("reach: workplaces within 30 min, old (dense scipy rows)", data, t_old,
-            note=f"{common}; the former counts_within, one scipy dijkstra per workplace node"),
-        Row("reach: workplaces within 30 min, new (sparse numba)", data, t_new, ratio=ratio,
+        Row(f"reach: {what} {g.mode}, old (dense scipy rows)", data, t_old,
+            note=f"{common}; the former counts_within, one scipy dijkstra per source node"),
+        Row(f"reach: {what} {g.mode}, new (sparse numba)", data, t_new, ratio=ratio,
             ratio_vs="old/new", target=">= 10x" if target else "",
             met=(ratio >= 10.0) if target else None,
             note=f"{common}; counts {'equal' if agree else 'DIFFERENT'} at every node "
@@ -132,7 +134,7 @@ def _pair(g: StreetGraph, label: str, count: int, runs: int, target: bool) -> li
 def _extrapolated(g: StreetGraph, label: str, count: int, sample_old: int,
                   sample_new: int) -> list[Row]:
     """Both versions on samples of ``count`` workplaces, extrapolated to all of them."""
-    budget = _budget()
+    budget = _budget(g.mode)
     src, off = _workplaces(g, count, seed=count)
     so, oo = src[:sample_old], off[:sample_old]
     sn, on = src[:sample_new], off[:sample_new]
@@ -159,14 +161,22 @@ def _extrapolated(g: StreetGraph, label: str, count: int, sample_old: int,
 
 
 def run(quick: bool = False) -> list[Row]:
-    """Run the suite (``quick``: a ~3,000-node network, 36 and 360 workplaces, one run)."""
+    """Run the suite (``quick``: a ~3,000-node network, 36 and 360 workplaces, one run).
+
+    Besides the car rows, one contrast row: 3,600 amenities within 15 min on foot at the same
+    network (a budget whose searches reach a small part of it).
+    """
     if quick:
-        g, label = _car_graph(0.02)
+        g, label = _graph(0.02)
+        walk, wlabel = _graph(0.02, "walk")
         return (_pair(g, label, 36, 1, False) + _pair(g, label, 360, 1, True)
-                + _extrapolated(g, label, 1000, 20, 50))
-    g, label = _car_graph(1.0)
+                + _extrapolated(g, label, 1000, 20, 50) + _pair(walk, wlabel, 360, 1, False, 15.0))
+    g, label = _graph(1.0)
     rows = _pair(g, label, 360, 3, False) + _pair(g, label, 3600, 1, True)
     del g
-    big, label = _car_graph(10.0)
+    walk, wlabel = _graph(1.0, "walk")
+    rows += _pair(walk, wlabel, 3600, 3, False, 15.0)
+    del walk
+    big, label = _graph(10.0)
     rows += _extrapolated(big, label, 30_000, 60, 200)
     return rows
