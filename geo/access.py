@@ -375,9 +375,9 @@ class DistanceEngine:
 
     def count_within(self, mode: str, amen: Amenities, budget_m: float) -> np.ndarray:
         """Number of amenity features within ``budget_m`` (metres-equivalent) of every point."""
-        return self.count_within_rings(mode, amen, [budget_m])[0]
+        return np.asarray(self.count_within_rings(mode, amen, [budget_m])[0])
 
-    def count_within_rings(self, mode: str, amen: Amenities, budgets_m: Sequence[float]
+    def count_within_rings(self, mode: str, amen: Amenities, budgets_m: Sequence[float] | np.ndarray
                            ) -> np.ndarray:
         """:meth:`count_within` for several ascending budgets: ``(len(budgets_m), n_points)``.
 

@@ -405,7 +405,7 @@ class StreetGraph:
             ``(n_nodes,)`` int64 counts, or ``(len(at),)`` when ``at`` is given.
         """
         del chunk
-        return self.counts_within_rings(sources, [budget], offsets, at=at)[0]
+        return np.asarray(self.counts_within_rings(sources, [budget], offsets, at=at)[0])
 
     def counts_within_rings(self, sources: np.ndarray, budgets: Any,
                             offsets: np.ndarray | None = None,
