@@ -119,7 +119,7 @@ def _pair(g: StreetGraph, label: str, count: int, runs: int, target: bool,
     ratio = float(np.median(t_old) / np.median(t_new))
     data = f"{label}, {len(src):,} SYNTHETIC {what.split()[0]}"
     common = (f"{g.mode} {minutes:.0f} min = {budget:,.0f} m(-equivalent), counts at all nodes; "
-              f"each search reaches {reached:.0%} of the nodes on average")
+              f"each search reaches {reached:.2%} of the nodes on average")
     return [
         Row(f"reach: {what} {g.mode}, old (dense scipy rows)", data, t_old,
             note=f"{common}; the former counts_within, one scipy dijkstra per source node"),

@@ -199,3 +199,11 @@ def test_reach_benchmark_quick_rows_agree_and_say_synthetic() -> None:
     assert sum("EXTRAPOLATED" in r.data for r in rows) == 2
     assert all(r.times and r.median > 0 for r in rows)
     assert [r.target for r in new] == ["", ">= 10x", "", ""]
+
+
+def test_no_sources_and_no_targets() -> None:
+    g = _random_graph(4, False)
+    none = np.array([], dtype=np.int64)
+    assert g.counts_within(none, 100.0).tolist() == [0] * g.n_nodes
+    assert g.counts_within(np.array([1, 2]), 100.0, at=none).tolist() == []
+    assert g.counts_within_rings(none, [1.0, 2.0], at=np.array([0, 1])).tolist() == [[0, 0], [0, 0]]
