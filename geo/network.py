@@ -45,7 +45,6 @@ from scipy.spatial import cKDTree
 from layers.vocab import CAR_REFERENCE_KMH, MODES, Mode, NetworkMode, parse_maxspeed
 
 from .errors import DataSourceError
-from .reach import counts_at_origins, counts_from_sources
 from .settings import STORE_CRS, WORK_CRS
 
 __all__ = [
@@ -421,6 +420,8 @@ class StreetGraph:
         numpy.ndarray
             ``(len(budgets), n_nodes)`` int64 counts, or ``(len(budgets), len(at))``.
         """
+        from .reach import counts_at_origins, counts_from_sources  # numba: imported on first use
+
         sources = self._sources(sources)
         off = np.zeros(len(sources)) if offsets is None else np.asarray(offsets, dtype=float)
         b = np.asarray(budgets, dtype=float).reshape(-1)
