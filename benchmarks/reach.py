@@ -102,40 +102,56 @@ def _graph(scale: float, mode: str = "car") -> tuple[StreetGraph, str]:
     return g, f"synthetic {mode} network {g.n_nodes:,} nodes ({g.matrix.nnz:,} edges)"
 
 
+def _thread_counts() -> list[int]:
+    """1 (like for like with the single-threaded old version) and the engine default if more."""
+    from geo.reach import default_threads
+
+    return sorted({1, default_threads()})
+
+
+def _new_row(what: str, data: str, times: list[float], t_old: float, threads: int,
+             target: bool, note: str, extra: dict[str, Any]) -> Row:
+    ratio = t_old / float(np.median(times))
+    return Row(f"reach: {what}, new (sparse numba, {threads} thread{'s' if threads > 1 else ''})",
+               data, times, ratio=ratio, ratio_vs="old/new", target=">= 10x" if target else "",
+               met=(ratio >= 10.0) if target else None, note=note, extra=extra)
+
+
 def _pair(g: StreetGraph, label: str, count: int, runs: int, target: bool,
           minutes: float = BUDGET_MIN) -> list[Row]:
     """Old and new on ``count`` workplaces, every node counted, agreement checked."""
     budget = _budget(g.mode, minutes)
-    what = f"{'workplaces' if g.mode == 'car' else 'amenities'} within {minutes:.0f} min"
+    what = (f"{'workplaces' if g.mode == 'car' else 'amenities'} within {minutes:.0f} min "
+            f"{g.mode}")
     src, off = _workplaces(g, count, seed=count)
     old_out: dict[str, Any] = {}
-    new_out: dict[str, Any] = {}
     t_old = measure(lambda: old_out.update(c=_count_within_dense(g, src, budget, off)), runs,
                     warmup=0)
     g.counts_within(src[:2], budget, off[:2])  # numba: load the cached machine code (untimed)
-    t_new = measure(lambda: new_out.update(c=g.counts_within(src, budget, off)), runs, warmup=0)
-    agree = bool(np.array_equal(old_out["c"], new_out["c"]))
-    reached = float(new_out["c"].sum()) / max(1, len(src)) / g.n_nodes
-    ratio = float(np.median(t_old) / np.median(t_new))
     data = f"{label}, {len(src):,} SYNTHETIC {what.split()[0]}"
-    common = (f"{g.mode} {minutes:.0f} min = {budget:,.0f} m(-equivalent), counts at all nodes; "
-              f"each search reaches {reached:.2%} of the nodes on average")
-    return [
-        Row(f"reach: {what} {g.mode}, old (dense scipy rows)", data, t_old,
-            note=f"{common}; the former counts_within, one scipy dijkstra per source node"),
-        Row(f"reach: {what} {g.mode}, new (sparse numba)", data, t_new, ratio=ratio,
-            ratio_vs="old/new", target=">= 10x" if target else "",
-            met=(ratio >= 10.0) if target else None,
-            note=f"{common}; counts {'equal' if agree else 'DIFFERENT'} at every node "
-                 f"(old vs new); numba machine code cached on disk, loaded by an untimed 2-workplace call",
-            extra={"agree": agree, "reached_fraction": reached}),
-    ]
+    rows = [Row(f"reach: {what}, old (dense scipy rows)", data, t_old)]
+    for threads in _thread_counts():
+        out: dict[str, Any] = {}
+        t_new = measure(lambda t=threads, o=out: o.update(  # type: ignore[misc]
+            c=g.counts_within_rings(src, [budget], off, threads=t)[0]), runs, warmup=0)
+        agree = bool(np.array_equal(old_out["c"], out["c"]))
+        reached = float(out["c"].sum()) / max(1, len(src)) / g.n_nodes
+        common = (f"{g.mode} {minutes:.0f} min = {budget:,.0f} m(-equivalent), counts at all "
+                  f"nodes; each search reaches {reached:.2%} of the nodes on average")
+        rows[0].note = f"{common}; the former counts_within, one scipy dijkstra per source node"
+        rows.append(_new_row(what, data, t_new, float(np.median(t_old)), threads, target,
+                             f"{common}; counts {'equal' if agree else 'DIFFERENT'} at every "
+                             f"node (old vs new); numba machine code cached on disk, loaded by "
+                             f"an untimed 2-workplace call",
+                             {"agree": agree, "reached_fraction": reached, "threads": threads}))
+    return rows
 
 
 def _extrapolated(g: StreetGraph, label: str, count: int, sample_old: int,
                   sample_new: int) -> list[Row]:
     """Both versions on samples of ``count`` workplaces, extrapolated to all of them."""
     budget = _budget(g.mode)
+    what = f"workplaces within {BUDGET_MIN:.0f} min {g.mode}"
     src, off = _workplaces(g, count, seed=count)
     so, oo = src[:sample_old], off[:sample_old]
     sn, on = src[:sample_new], off[:sample_new]
@@ -144,21 +160,20 @@ def _extrapolated(g: StreetGraph, label: str, count: int, sample_old: int,
     old = _count_within_dense(g, so, budget, oo)
     t_old = (time.perf_counter() - t0) * count / len(so)
     agree = bool(np.array_equal(old, g.counts_within(so, budget, oo)))
-    t0 = time.perf_counter()
-    g.counts_within(sn, budget, on)
-    t_new = (time.perf_counter() - t0) * count / len(sn)
     data = f"{label}, {count:,} SYNTHETIC workplaces (EXTRAPOLATED from samples)"
-    ratio = t_old / t_new
-    return [
-        Row("reach: workplaces within 30 min, old (dense scipy rows)", data, [t_old],
-            note=f"EXTRAPOLATION: {len(so):,} workplaces timed, x {count / len(so):,.0f} "
-                 f"(one independent search per workplace node)"),
-        Row("reach: workplaces within 30 min, new (sparse numba)", data, [t_new], ratio=ratio,
-            ratio_vs="old/new",
-            note=f"EXTRAPOLATION: {len(sn):,} workplaces timed, x {count / len(sn):,.0f}; counts "
-                 f"{'equal' if agree else 'DIFFERENT'} (old vs new on the {len(so):,} workplaces "
-                 f"the old version ran)", extra={"agree": agree}),
-    ]
+    rows = [Row(f"reach: {what}, old (dense scipy rows)", data, [t_old],
+                note=f"EXTRAPOLATION: {len(so):,} workplaces timed, x {count / len(so):,.0f} "
+                     f"(one independent search per workplace node)")]
+    for threads in _thread_counts():
+        t0 = time.perf_counter()
+        g.counts_within_rings(sn, [budget], on, threads=threads)
+        t_new = (time.perf_counter() - t0) * count / len(sn)
+        rows.append(_new_row(
+            what, data, [t_new], t_old, threads, False,
+            f"EXTRAPOLATION: {len(sn):,} workplaces timed, x {count / len(sn):,.0f}; counts "
+            f"{'equal' if agree else 'DIFFERENT'} (old vs new on the {len(so):,} workplaces the "
+            f"old version ran)", {"agree": agree, "threads": threads}))
+    return rows
 
 
 def run(quick: bool = False) -> list[Row]:

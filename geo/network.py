@@ -408,12 +408,15 @@ class StreetGraph:
 
     def counts_within_rings(self, sources: np.ndarray, budgets: Any,
                             offsets: np.ndarray | None = None,
-                            at: np.ndarray | None = None) -> np.ndarray:
+                            at: np.ndarray | None = None,
+                            threads: int | None = None) -> np.ndarray:
         """:meth:`counts_within` for several ascending budgets at once (one search per origin).
 
         Cost: one bounded search (:mod:`geo.reach`, numba) per distinct source node, bounded by
         the largest budget and proportional to what it reaches; or, when ``at`` has fewer
-        distinct nodes than the sources, one per distinct ``at`` node along the edges.
+        distinct nodes than the sources, one per distinct ``at`` node along the edges. The
+        searches are spread over ``threads`` (default: every CPU this process may use; the
+        counts do not depend on it).
 
         Returns
         -------
@@ -432,9 +435,10 @@ class StreetGraph:
             if len(np.unique(at)) < len(np.unique(sources)):
                 m = self._forward  # from the targets along the edges, to the sources
                 return counts_at_origins(m.indptr, m.indices, m.data, self._rank[at],
-                                         self._rank[sources], off, b)
+                                         self._rank[sources], off, b, threads)
         m = self._search  # from the sources against the edges
-        counts = counts_from_sources(m.indptr, m.indices, m.data, self._rank[sources], off, b)
+        counts = counts_from_sources(m.indptr, m.indices, m.data, self._rank[sources], off, b,
+                                     threads)
         counts = counts[:, self._rank]
         return counts if at is None else counts[:, at]
 

@@ -20,10 +20,20 @@ code (0.4 s).
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import numpy as np
 from numba import njit
 
-__all__ = ["counts_at_origins", "counts_from_sources", "group_items"]
+__all__ = ["counts_at_origins", "counts_from_sources", "default_threads", "group_items"]
+
+#: Fewer origins than this per thread run in the calling thread only (thread start-up and one
+#: scratch set per thread would cost more than they save).
+_MIN_PER_THREAD = 8
 
 
 @njit(cache=True, nogil=True)
@@ -172,6 +182,30 @@ def group_items(nodes: np.ndarray, offsets: np.ndarray, n: int
     return distinct.astype(np.int64), bounds, np.ascontiguousarray(offsets[order])
 
 
+def default_threads() -> int:
+    """Threads the kernels use by default: the CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _split(total: int, threads: int | None) -> list[tuple[int, int]]:
+    """``[start, stop)`` blocks of ``range(total)``, one per thread actually used."""
+    t = default_threads() if threads is None else max(1, int(threads))
+    t = max(1, min(t, total // _MIN_PER_THREAD))
+    edges = np.linspace(0, total, t + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in itertools.pairwise(edges)]
+
+
+def _in_threads(fn: Callable[[int, int], Any], blocks: list[tuple[int, int]]) -> list[Any]:
+    """``fn(start, stop)`` per block; the compiled kernels release the GIL (``nogil``)."""
+    if len(blocks) == 1:
+        return [fn(*blocks[0])]
+    with ThreadPoolExecutor(max_workers=len(blocks)) as pool:
+        return list(pool.map(lambda b: fn(*b), blocks))
+
+
 def _csr_parts(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (np.ascontiguousarray(indptr, dtype=np.int64),
@@ -188,7 +222,7 @@ def _budgets(budgets: np.ndarray) -> np.ndarray:
 
 def counts_from_sources(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
                         sources: np.ndarray, offsets: np.ndarray,
-                        budgets: np.ndarray) -> np.ndarray:
+                        budgets: np.ndarray, threads: int | None = None) -> np.ndarray:
     """Per node, how many sources lie within each budget along the graph's edges.
 
     Parameters
@@ -202,6 +236,9 @@ def counts_from_sources(indptr: np.ndarray, indices: np.ndarray, data: np.ndarra
     budgets
         Ascending budgets; source ``i`` counts at node ``v`` for budget ``b`` when
         ``cost(source_i -> v) + offsets[i] <= b``.
+    threads
+        Threads to spread the searches over (default :func:`default_threads`; ``1``: none).
+        The counts are integers summed per thread: the same for any number of threads.
 
     Returns
     -------
@@ -212,16 +249,19 @@ def counts_from_sources(indptr: np.ndarray, indices: np.ndarray, data: np.ndarra
     ip, ix, w = _csr_parts(indptr, indices, data)
     b = _budgets(budgets)
     nodes, bounds, off = group_items(sources, offsets, len(ip) - 1)
-    return np.asarray(_from_sources(ip, ix, w, nodes, bounds, off, b))
+    parts = _in_threads(lambda a, z: _from_sources(ip, ix, w, nodes[a:z], bounds[a:z + 1], off, b),
+                        _split(len(nodes), threads))
+    return np.asarray(parts[0] if len(parts) == 1 else np.sum(parts, axis=0))
 
 
 def counts_at_origins(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
                       origins: np.ndarray, items: np.ndarray, offsets: np.ndarray,
-                      budgets: np.ndarray) -> np.ndarray:
+                      budgets: np.ndarray, threads: int | None = None) -> np.ndarray:
     """Per origin node, how many items lie within each budget along the graph's edges.
 
     Item ``i`` counts at origin ``o`` for budget ``b`` when ``cost(o -> items[i]) + offsets[i]
-    <= b``. One bounded search per *distinct* origin (duplicates share it).
+    <= b``. One bounded search per *distinct* origin (duplicates share it), spread over
+    ``threads`` as in :func:`counts_from_sources`.
 
     Returns
     -------
@@ -240,5 +280,8 @@ def counts_at_origins(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
     if len(origins) and (origins.min() < 0 or origins.max() >= n):
         raise IndexError(f"origin node index out of range 0..{n - 1}")
     uniq, inv = np.unique(origins, return_inverse=True)
-    out = _at_origins(ip, ix, w, uniq.astype(np.int64), item_bounds, off, b)
+    uniq = uniq.astype(np.int64)
+    parts = _in_threads(lambda a, z: _at_origins(ip, ix, w, uniq[a:z], item_bounds, off, b),
+                        _split(len(uniq), threads))
+    out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
     return np.asarray(out)[:, inv.reshape(-1)]

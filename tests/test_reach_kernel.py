@@ -187,18 +187,19 @@ def test_dense_reference_equals_the_kernel_on_the_synthetic_network() -> None:
 
 def test_reach_benchmark_quick_rows_agree_and_say_synthetic() -> None:
     from benchmarks.__main__ import SUITES, disagreements
-    from benchmarks.reach import run
+    from benchmarks.reach import _thread_counts, run
 
     assert "reach" in SUITES
     rows = run(quick=True)
-    assert len(rows) == 8
+    per = 1 + len(_thread_counts())  # old, then new with 1 thread (and with all CPUs)
+    assert len(rows) == 4 * per
     assert disagreements(rows) == []
-    new = [r for r in rows if "new (sparse numba)" in r.name]
-    assert len(new) == 4 and all(r.extra["agree"] is True for r in new)
+    new = [r for r in rows if "new (sparse numba" in r.name]
+    assert len(new) == 4 * (per - 1) and all(r.extra["agree"] is True for r in new)
     assert all("SYNTHETIC" in r.data for r in rows)
-    assert sum("EXTRAPOLATED" in r.data for r in rows) == 2
+    assert sum("EXTRAPOLATED" in r.data for r in rows) == per
     assert all(r.times and r.median > 0 for r in rows)
-    assert [r.target for r in new] == ["", ">= 10x", "", ""]
+    assert [r.target for r in new] == [""] * (per - 1) + [">= 10x"] * (per - 1) + [""] * 2 * (per - 1)
 
 
 def test_no_sources_and_no_targets() -> None:
@@ -207,3 +208,26 @@ def test_no_sources_and_no_targets() -> None:
     assert g.counts_within(none, 100.0).tolist() == [0] * g.n_nodes
     assert g.counts_within(np.array([1, 2]), 100.0, at=none).tolist() == []
     assert g.counts_within_rings(none, [1.0, 2.0], at=np.array([0, 1])).tolist() == [[0, 0], [0, 0]]
+
+
+@pytest.mark.parametrize("directed", [False, True])
+def test_threads_do_not_change_the_counts(directed: bool) -> None:
+    g = _random_graph(7, directed, n=120)
+    rng = np.random.default_rng(11)
+    sources = rng.integers(0, g.n_nodes, 90)
+    offsets = rng.uniform(0, 20, 90)
+    rings = [30.0, 90.0, 200.0]
+    one = g.counts_within_rings(sources, rings, offsets, threads=1)
+    assert np.array_equal(g.counts_within_rings(sources, rings, offsets, threads=3), one)
+    for k, b in enumerate(rings):
+        assert np.array_equal(one[k], _brute(g, sources, offsets, b))
+    at = rng.integers(0, g.n_nodes, 40)  # fewer distinct than the sources: from the targets
+    assert np.array_equal(g.counts_within_rings(sources, rings, offsets, at=at, threads=3),
+                          one[:, at])
+
+
+def test_split_uses_at_most_one_thread_per_eight_origins() -> None:
+    assert reach._split(0, 4) == [(0, 0)]
+    assert reach._split(15, 4) == [(0, 15)]
+    assert reach._split(40, 3) == [(0, 13), (13, 27), (27, 40)]
+    assert reach._split(100, 1) == [(0, 100)]
