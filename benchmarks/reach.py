@@ -103,7 +103,7 @@ def _graph(scale: float, mode: str = "car") -> tuple[StreetGraph, str]:
 
 
 def _thread_counts() -> list[int]:
-    """1 (like for like with the single-threaded old version) and the engine default if more."""
+    """1 (the engine default, like for like with the old version) and every CPU if more."""
     from geo.reach import default_threads
 
     return sorted({1, default_threads()})

@@ -409,14 +409,14 @@ class StreetGraph:
     def counts_within_rings(self, sources: np.ndarray, budgets: Any,
                             offsets: np.ndarray | None = None,
                             at: np.ndarray | None = None,
-                            threads: int | None = None) -> np.ndarray:
+                            threads: int | None = 1) -> np.ndarray:
         """:meth:`counts_within` for several ascending budgets at once (one search per origin).
 
         Cost: one bounded search (:mod:`geo.reach`, numba) per distinct source node, bounded by
         the largest budget and proportional to what it reaches; or, when ``at`` has fewer
         distinct nodes than the sources, one per distinct ``at`` node along the edges. The
-        searches are spread over ``threads`` (default: every CPU this process may use; the
-        counts do not depend on it).
+        searches are spread over ``threads`` (default 1; ``None``: every CPU this process may
+        use; the counts do not depend on it).
 
         Returns
         -------
