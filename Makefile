@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 REGION ?= blekinge
 PORT   ?= 8501
 SHARED_PACK ?= ../shared/data/blekinge
@@ -49,7 +50,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check geo layers app tests benchmarks streamlit_app.py
 	$(VENV)/bin/mypy
 
-bench: $(STAMP)
+# The bench extra (pandana, python-igraph, networkit: the kernel's comparisons) on top of the
+# base install; `make test` and `make run` never need it.
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(PY) -m benchmarks
 
 clean-store:

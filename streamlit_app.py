@@ -50,7 +50,9 @@ def _init_state(known_places: set[str] | None, aliases: dict[str, str] | None = 
         return
     s = app_state.parse_params(st.query_params.to_dict(), known_places, aliases)
     st.session_state.update(page=s.page, lang=s.lang, persona=s.persona, place=s.place,
-                            compare=s.compare, _init=True)
+                            compare=s.compare, point=s.point, commute=s.commute,
+                            commute_name=s.commute_name, commute_mode=s.commute_mode,
+                            commute_max=s.commute_max, _init=True)
     weights = app_state.persona_weights(s.persona) | s.weights
     for k, v in weights.items():
         st.session_state[f"w_{k}"] = v
@@ -65,7 +67,13 @@ def _apply_goto() -> None:
 def _sync_url(ctx: Ctx) -> None:
     s = app_state.ViewState(page=st.session_state["page"], lang=ctx.lang, persona=ctx.persona,
                             weights=ctx.weights, place=st.session_state.get("place"),
-                            compare=list(st.session_state.get("compare") or []))
+                            compare=list(st.session_state.get("compare") or []),
+                            point=st.session_state.get("point"),
+                            commute=st.session_state.get("commute"),
+                            commute_name=st.session_state.get("commute_name"),
+                            commute_mode=st.session_state.get("commute_mode")
+                            or app_state.COMMUTE_MODES[0],
+                            commute_max=st.session_state.get("commute_max"))
     wanted = app_state.encode_params(s)
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)

@@ -13,6 +13,10 @@ to send an already rendered map, so the map page does this instead:
    dropped afterwards; nothing shared is ever mutated.
 2. :func:`feature_group_script` turns the selected place's small layer into its script on a
    throwaway map (public ``add_to`` / ``render`` / ``generate_leaflet_string``).
+   A weighting's colours (:func:`geo.maps.recolour_script`) ride in front of that script as
+   ``dynamic``: the component evaluates the string in its live Leaflet map whenever it changes, and
+   keeps the map itself while the payload (hence the component key) is the same, so a weight
+   change re-colours the map instead of reloading it.
 3. :func:`send` hands both to streamlit-folium's component function ``_component_func``: the
    **only private name** used (see ``PRIVATE_API``), together with the component's argument
    protocol (the keyword names st_folium passes it), which is not documented either.
@@ -194,8 +198,14 @@ def component_kwargs(payload: MapPayload, *, key: str, height: int,
 
 def send(payload: MapPayload, *, key: str, height: int, returned_objects: Sequence[str],
          group: folium.FeatureGroup | None,
-         session_state: MutableMapping[Any, Any]) -> object:
+         session_state: MutableMapping[Any, Any], dynamic: str = "") -> object:
     """Draw the component for ``payload`` plus this run's ``group``; returns its value.
+
+    The component keeps its Leaflet map while ``payload`` (hence the component key) stays the
+    same: on a rerun it only removes the previous run's layer and evaluates the new
+    ``feature_group`` script in the live map. ``dynamic`` rides on that script: code run in the
+    live map before the group's (the map page's :func:`geo.maps.recolour_script`), so a new
+    weighting re-colours the map instead of rebuilding it.
 
     Parameters
     ----------
@@ -213,13 +223,15 @@ def send(payload: MapPayload, *, key: str, height: int, returned_objects: Sequen
     session_state : MutableMapping
         ``st.session_state``, passed in so this module does not decide where state lives (its
         keys are str or int and its values anything, hence ``Any`` as in Streamlit).
+    dynamic : str
+        JavaScript run in the live map on each change of it or of ``group`` ("" for none).
     """
     hash_key = payload.component_key(key)
 
     def on_change() -> None:  # as st_folium: the component's value under the caller's key
         session_state[key] = session_state.get(hash_key, {})
 
-    fg = feature_group_script(group) if group is not None else None
+    fg = (dynamic + (feature_group_script(group) if group is not None else "")) or None
     component: Callable[..., object] = streamlit_folium._component_func
     return component(**component_kwargs(payload, key=hash_key, height=height,
                                         returned_objects=returned_objects, feature_group=fg,

@@ -15,11 +15,18 @@ from dataclasses import dataclass, field
 
 from layers import LAYERS, PERSONAS
 
-__all__ = ["MAX_WEIGHT", "PAGES", "ViewState", "encode_params", "parse_params", "persona_weights"]
+__all__ = ["COMMUTE_MODES", "MAX_WEIGHT", "PAGES", "ViewState", "encode_params", "parse_params",
+           "persona_weights"]
 
 PAGES: tuple[str, ...] = ("map", "profile", "compare", "export", "data")
 MAX_WEIGHT = 5.0
+#: Travel modes a commute may use (the first is the default, left out of the URL).
+COMMUTE_MODES: tuple[str, ...] = ("car", "bike", "walk")
+#: The commute filter's bounds in minutes.
+COMMUTE_MAX_RANGE = (5, 180)
 _CODE_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,40}$")
+_LATLON_RE = re.compile(r"^\s*(-?\d{1,3}(?:\.\d{1,12})?)\s*,\s*(-?\d{1,3}(?:\.\d{1,12})?)\s*$")
+_NAME_BAD = re.compile(r"[\x00-\x1f\x7f<>]")
 
 
 @dataclass
@@ -32,6 +39,13 @@ class ViewState:
     weights: dict[str, float] = field(default_factory=dict)
     place: str | None = None
     compare: list[str] = field(default_factory=list)
+    #: A scored point (lat, lon) that is not a locality: a search hit or a map click.
+    point: tuple[float, float] | None = None
+    #: The commute target (lat, lon), its display name, the mode and the filter (minutes or None).
+    commute: tuple[float, float] | None = None
+    commute_name: str | None = None
+    commute_mode: str = COMMUTE_MODES[0]
+    commute_max: int | None = None
 
 
 def _first(v: object) -> str:
@@ -48,6 +62,26 @@ def _weight(text: str) -> float | None:
     if not math.isfinite(w) or w < 0 or w > MAX_WEIGHT:
         return None
     return round(w * 2) / 2
+
+
+def _latlon(text: str) -> tuple[float, float] | None:
+    """``"56.16,15.59"`` -> (lat, lon) rounded to 5 decimals (about 1 m), or None when invalid."""
+    m = _LATLON_RE.match(text)
+    if not m:
+        return None
+    lat, lon = float(m.group(1)), float(m.group(2))
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return round(lat, 5), round(lon, 5)
+
+
+def _name(text: str) -> str | None:
+    """A display name from the URL: at most 80 characters, no control characters or angle brackets.
+
+    It is still escaped wherever it is shown; this only keeps junk out of the session.
+    """
+    clean = " ".join(_NAME_BAD.sub(" ", text).split())[:80]
+    return clean or None
 
 
 def parse_params(params: Mapping[str, object], known_places: Iterable[str] | None = None,
@@ -91,6 +125,16 @@ def parse_params(params: Mapping[str, object], known_places: Iterable[str] | Non
         s.place = place
     cmp = [c for c in (resolve(x) for x in _first(params.get("compare"))[:200].split(",") if x) if c]
     s.compare = list(dict.fromkeys(cmp))[:4]
+    s.point = _latlon(_first(params.get("point"))[:60])
+    s.commute = _latlon(_first(params.get("commute"))[:60])
+    if s.commute is not None:
+        s.commute_name = _name(_first(params.get("commute_name"))[:200])
+        mode = _first(params.get("commute_mode"))[:10]
+        if mode in COMMUTE_MODES:
+            s.commute_mode = mode
+        raw_max = _first(params.get("commute_max"))[:6]
+        if raw_max.isdigit() and COMMUTE_MAX_RANGE[0] <= int(raw_max) <= COMMUTE_MAX_RANGE[1]:
+            s.commute_max = int(raw_max)
     return s
 
 
@@ -115,4 +159,14 @@ def encode_params(s: ViewState) -> dict[str, str]:
         out["place"] = s.place
     if s.compare:
         out["compare"] = ",".join(s.compare)
+    if s.point is not None:
+        out["point"] = f"{s.point[0]:.5f},{s.point[1]:.5f}"
+    if s.commute is not None:
+        out["commute"] = f"{s.commute[0]:.5f},{s.commute[1]:.5f}"
+        if s.commute_name:
+            out["commute_name"] = s.commute_name
+        if s.commute_mode != COMMUTE_MODES[0]:
+            out["commute_mode"] = s.commute_mode
+        if s.commute_max is not None:
+            out["commute_max"] = str(s.commute_max)
     return out

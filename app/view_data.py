@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from geo.messages import render as render_msg
+from geo.messages import render as render_message
 from geo.sources.registry import check_inputs
 from layers import LAYERS
 
@@ -54,7 +54,7 @@ def render(ctx: Ctx) -> None:
     c3.metric(ctx.t("built_at"), safe_text(snap.built_at[:16].replace("T", " ")))
     st.caption(f"{safe_text(snap.path)} · software {safe_text(man.get('software_version', '?'))}")
     for msg in check_inputs(snap).stale:  # an input changed since the build: say how to rebuild
-        st.warning(safe_text(ctx.t("stale", msg=render_msg(msg, ctx.lang))))
+        st.warning(safe_text(ctx.t("stale", msg=render_message(msg, ctx.lang))))
     table = layer_table(ctx)
     st.dataframe(table.drop(columns=[ctx.t("reason")]), hide_index=True, width="stretch",
                  key="layers_table")

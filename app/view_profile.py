@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from geo.catalog import indicator_title, t
+from geo.catalog import fmt_percent, indicator_title, t
 from geo.messages import Message, kind_name, place_type_name
 from geo.messages import render as render_message
 from layers import LAYERS
@@ -189,7 +189,8 @@ def render(ctx: Ctx) -> None:
                 band_txt = f"{int(b['rank_low'].iloc[0])}–{int(b['rank_high'].iloc[0])}"
         c3.metric(ctx.t("rank_band"), band_txt, help=ctx.t("rank_band_help"))
         if bands is not None and len(b) and "top5_share" in b:
-            c3.caption(f"{ctx.t('top5_share')}: {float(b['top5_share'].iloc[0]):.0%}")
+            c3.caption(f"{ctx.t('top5_share')}: "
+                       f"{fmt_percent(float(b['top5_share'].iloc[0]), ctx.lang)}")
         exp = explanation(ctx.key, ctx.result, code)
         _meaning(exp, ctx)
         st.subheader(ctx.t("breakdown"))

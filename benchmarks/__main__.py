@@ -51,10 +51,22 @@ def _app(quick: bool) -> list[Row]:
     return app_payload.run(quick)
 
 
+def _app_weights(quick: bool) -> list[Row]:
+    from . import app_weights
+
+    return app_weights.run(quick)
+
+
 def _app_load(quick: bool) -> list[Row]:
     from . import app_load  # skips with a note without /usr/bin/chromium, selenium or the pack
 
     return app_load.run(quick)
+
+
+def _scaling(quick: bool) -> list[Row]:
+    from . import scaling
+
+    return scaling.run(quick)
 
 
 #: Benchmark suites by name, in the order they run.
@@ -64,7 +76,9 @@ SUITES: dict[str, Callable[[bool], list[Row]]] = {
     "reach": _reach,
     "rescore": _rescore,
     "app": _app,
+    "app_weights": _app_weights,
     "app_load": _app_load,
+    "scaling": _scaling,
 }
 
 

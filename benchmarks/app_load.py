@@ -147,6 +147,15 @@ class Server:
         return out
 
 
+def streamlit_argv(app_root: Path, port: int) -> list[str]:
+    """``streamlit run`` of ``app_root/streamlit_app.py`` on 127.0.0.1:``port``, headless, no file
+    watcher, no usage statistics (the benchmarks' and the browser tests' server)."""
+    return [sys.executable, "-m", "streamlit", "run", str(app_root / "streamlit_app.py"),
+            "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--server.fileWatcherType", "none"]
+
+
 @contextmanager
 def streamlit_server(data: Path, work: Path, app_root: Path = ROOT,
                      start_timeout: float = 90.0) -> Iterator[Server]:
@@ -158,11 +167,7 @@ def streamlit_server(data: Path, work: Path, app_root: Path = ROOT,
     env.pop("LIVABILITY_REGION", None)
     with (work / f"streamlit-{port}.log").open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(app_root / "streamlit_app.py"),
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=app_root, env=env, stdout=log, stderr=subprocess.STDOUT)
+            streamlit_argv(app_root, port), cwd=app_root, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", proc, run_log)
     sampler = threading.Thread(target=server.sample_rss, daemon=True)
     try:

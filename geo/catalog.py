@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 
-__all__ = ["CATALOGUE", "LANGS", "LOCALES", "fmt_number", "has", "indicator_title", "lang_of",
+__all__ = ["CATALOGUE", "LANGS", "LOCALES", "fmt_number", "fmt_percent", "has", "indicator_title", "lang_of",
            "layer_title", "persona_title", "stat_title", "t"]
 
 #: the languages every key has, the first the default
@@ -723,6 +723,17 @@ _UI: dict[str, tuple[str, str]] = {
                     "Circle size: population.",
                     "Färg: poäng 0-100 (mörklila låg, gul hög; grå = ingen poäng). "
                     "Cirkelns storlek: folkmängd."),
+    "map_hexagons_aggregated": (
+        "Hexagons shown at H3 resolution {res} ({count} areas) at this zoom: each is the "
+        "population-weighted mean of its grid cells ({cells} cells at resolution {cell_res}).",
+        "Hexagonerna visas på H3-upplösning {res} ({count} områden) i denna zoomnivå: var och en är "
+        "det befolkningsviktade medelvärdet av sina rutor ({cells} rutor på upplösning {cell_res})."),
+    "map_hexagons_cells": ("Hexagons shown: {count} grid cells at H3 resolution {res}.",
+                           "Hexagoner som visas: {count} rutor på H3-upplösning {res}."),
+    "map_layer_capped": ("{layer}: showing {drawn} of {total} features (the map draws at most "
+                         "{cap} per layer).",
+                         "{layer}: visar {drawn} av {total} objekt (kartan ritar högst {cap} "
+                         "per lager)."),
     "map_click_hint": ("Click a locality on the map, or pick one below, to open its profile.",
                        "Klicka på en tätort på kartan, eller välj nedan, för att öppna profilen."),
     "open_profile": ("Open profile", "Öppna profil"),
@@ -881,3 +892,11 @@ def fmt_number(x: float, lang: str = "en", decimals: int = 0, *, grouping: bool 
         return "-"
     pattern = ("#,##0" if grouping else "0") + ("." + "0" * int(decimals) if decimals > 0 else "")
     return format_decimal(round(xf, int(decimals)), pattern, locale=LOCALES[lang_of(lang)])
+
+
+def fmt_percent(share: float, lang: str = "en") -> str:
+    """``share`` (0.04) as a whole percentage for ``lang`` (Babel): ``4%``, ``4\xa0%``; NaN: ``"-"``."""
+    xf = float(share)
+    if not math.isfinite(xf):
+        return "-"
+    return format_percent(xf, locale=LOCALES[lang_of(lang)])

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layers import LAYERS
 from layers.vocab import NETWORK_MODES, NetworkMode
@@ -17,6 +17,10 @@ from .cli_score import check_text
 from .errors import DataSourceError
 from .messages import render
 from .settings import DEFAULT_REGION
+
+if TYPE_CHECKING:
+    from .sources.registry import InputCheck
+    from .store import Snapshot
 
 __all__ = ["format_info", "register"]
 
@@ -31,7 +35,7 @@ def _file_arg(text: str) -> tuple[str, str]:
     return layer.strip(), path.strip()
 
 
-def register(sub: Any) -> None:
+def register(sub: Any) -> None:  # Any: argparse has no public type for its sub-parsers object
     """Add ``build`` and ``info`` to the CLI."""
     b: argparse.ArgumentParser = sub.add_parser(
         "build", help="gather sources for a region into the local store",
@@ -112,18 +116,20 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_info(snap: Any, lang: str = "en") -> str:
+def format_info(snap: Snapshot, lang: str = "en") -> str:
     """Return the human-readable listing of a snapshot (layers, coverage, sources, missing)."""
     m = snap.manifest
     pad = f"  {'':<12} {'':>6}  {'':<9} "
     lines = [t("cli.info.head", lang, region=snap.region_name, code=snap.region_key,
                built=snap.built_at, path=snap.path)]
     loc = snap.localities()
-    base = m.get("base", {}).get("localities", {})
-    src = "; ".join(p.get("source", "") for p in base.get("sources", [])) or t("cli.info.none", lang)
+    base = m.get("base", {}).get("localities")
+    src = "; ".join(p.get("source", "") for p in (base["sources"] if base else [])) \
+        or t("cli.info.none", lang)
     pop = int(loc["population"].fillna(0).sum()) if len(loc) else 0
     lines.append("  " + t("cli.info.localities", lang, n=len(loc), population=fmt_number(pop, lang),
-                          coverage=base.get("coverage", "missing"), sources=src))
+                          coverage=base.get("coverage", "missing") if base else "missing",
+                          sources=src))
     lines.append("")
     col = {c: t(f"cli.info.col.{c}", lang) for c in ("layer", "count", "coverage", "source")}
     lines.append(f"  {col['layer']:<12} {col['count']:>6}  {col['coverage']:<9} {col['source']}")
@@ -201,7 +207,7 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_lines(snap: Any, check: Any) -> int:
+def _check_lines(snap: Snapshot, check: InputCheck) -> int:
     """``info --check``: one line per stale input (exit 1), else an up-to-date line (exit 0)."""
     for msg in check.stale:
         echo(render(msg))

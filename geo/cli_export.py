@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layers import get_layer
 
 from .cli_common import echo
 from .settings import DEFAULT_REGION, EXPORT_FORMATS
+
+if TYPE_CHECKING:
+    from .scoring import Scores
+    from .store import Snapshot
 
 __all__ = ["parse_weights", "register"]
 
@@ -29,7 +33,7 @@ def parse_weights(text: str) -> dict[str, float]:
     return out
 
 
-def register(sub: Any) -> None:
+def register(sub: Any) -> None:  # Any: argparse has no public type for its sub-parsers object
     """Add the ``export`` sub-command to the CLI's sub-parsers."""
     p: argparse.ArgumentParser = sub.add_parser(
         "export", help="export layers and scores (gpkg, parquet, geojson, csv, postgis)",
@@ -62,23 +66,18 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_export)
 
 
-def _open(region: str, data: str | None) -> Any:
+def _open(region: str, data: str | None) -> Snapshot:
     """Open the snapshot of ``region`` (a name, code or key, mapped to a key as build does)."""
     from .store import open_region  # lazy: geopandas, pyarrow (~0.6 s), not for --help
 
     return open_region(region, data)
 
 
-def _scores(snapshot: Any, persona: str | None, weights: dict[str, float] | None) -> Any:
-    from .export import ExportError  # lazy: geopandas (~0.5 s), not for --help
+def _scores(snapshot: Snapshot, persona: str | None,
+            weights: dict[str, float] | None) -> Scores:
+    from . import scoring  # lazy: geopandas, h3, scipy (~0.6 s), not for --help
 
-    try:
-        from . import scoring  # lazy: geopandas, h3, scipy; and optional (ImportError below)
-    except ImportError as exc:
-        raise ExportError("--scores needs geo.scoring, which this installation lacks; "
-                          "export without --scores") from exc
-    model = scoring.build_model(snapshot)
-    return scoring.score(model, weights, persona=persona)
+    return scoring.score(scoring.build_model(snapshot), weights, persona=persona)
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layers import LAYERS, PERSONAS
 from layers.vocab import DECAYS
@@ -22,6 +22,9 @@ from .cli_common import echo
 from .errors import LimitError, LivabilityError
 from .messages import Message, render
 from .settings import MAX_NAME_CHARS, MAX_SENSITIVITY_DRAWS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["check_text", "parse_weights", "register", "run", "table_text"]
 
@@ -70,7 +73,7 @@ def parse_weights(text: str | None) -> dict[str, float]:
     return out
 
 
-def table_text(frame: Any, missing_everywhere: Mapping[str, Message | None], *, approximate: bool,
+def table_text(frame: pd.DataFrame, missing_everywhere: Mapping[str, Message | None], *, approximate: bool,
                lang: str = "en") -> str:
     """The ranked table as text: rank, name, municipality, score, the share of the score resting on
     complete data, rank band, missing indicators."""
@@ -151,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: Any) -> None:
+def register(sub: Any) -> None:  # Any: argparse has no public type for its sub-parsers object
     """Add the ``score`` sub-command to the CLI's sub-parsers."""
     p: argparse.ArgumentParser = sub.add_parser(
         "score", help="rank localities by livability; --explain NAME breaks one down",

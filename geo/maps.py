@@ -22,6 +22,7 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -32,6 +33,8 @@ import folium.plugins
 import geopandas as gpd
 import h3
 import jinja2
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import xstatic.pkg.leaflet as xstatic_leaflet
 import xstatic.pkg.leaflet_markercluster as xstatic_markercluster
@@ -40,15 +43,23 @@ from shapely.geometry.base import BaseGeometry
 from geo.errors import DataSourceError
 
 __all__ = [
+    "HEX_RESOLUTION",
     "HIGHLIGHT_CLASS",
+    "MAX_HEXAGONS",
+    "MAX_POINTS",
     "NO_SCORE_COLOR",
     "OSM_TILE_URL",
     "PALETTE",
     "FitBoundsWhenSized",
     "FocusWhenSized",
+    "HexIndex",
+    "LayerDrawn",
+    "MapContents",
     "OfflineFastMarkerCluster",
     "OfflineMap",
     "OfflineMarkerCluster",
+    "RecolourHook",
+    "RecolourIndex",
     "add_boundaries",
     "add_cells",
     "add_localities",
@@ -57,12 +68,16 @@ __all__ = [
     "build_region_map",
     "coarsen_cells",
     "fit_zoom",
+    "hexagon_cells",
     "highlight_group",
     "legend_bins",
     "map_html",
     "marker_radius",
+    "recolour_data",
+    "recolour_script",
     "safe_text",
     "score_color",
+    "score_colors",
 ]
 
 log = logging.getLogger(__name__)
@@ -76,6 +91,12 @@ OSM_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
 LOCALITY_CLASS = "locality-marker"
 HIGHLIGHT_CLASS = "place-highlight"
+#: The hexagons' resolution at county zoom (finer cells are averaged into their parents), and the
+#: most hexagons drawn (above it they are coarsened further, down to resolution 5).
+HEX_RESOLUTION = 7
+MAX_HEXAGONS = 6000
+#: The most features drawn per point layer (the first ones in the layer's order).
+MAX_POINTS = 5000
 #: Ring colour of the selected place: magenta is not in the viridis palette, so it never reads as a score.
 HIGHLIGHT_COLOR = "#d81b60"
 
@@ -126,10 +147,19 @@ def asset_data_url(name: str) -> str:
 
 
 class OfflineMap(folium.Map):
-    """A :class:`folium.Map` whose Leaflet comes inlined from xstatic-leaflet (no CDN, no jQuery)."""
+    """A :class:`folium.Map` whose Leaflet comes inlined from xstatic-leaflet (no CDN, no jQuery).
+
+    :func:`build_region_map` sets ``contents`` (what it drew) and, for a recolourable map,
+    ``recolour`` (what :func:`recolour_data` needs to colour it).
+    """
+
+    contents: MapContents
+    recolour: RecolourIndex | None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.contents = MapContents()
+        self.recolour = None
         # folium gives min/max zoom only to a tile layer; markercluster needs the map's maxZoom
         self.options.setdefault("maxZoom", kwargs.get("max_zoom") or 18)
         self.options.setdefault("minZoom", kwargs.get("min_zoom") or 5)
@@ -246,16 +276,13 @@ def coarsen_cells(cells: pd.DataFrame, resolution: int, column: str = "composite
     return pd.DataFrame({"h3": g["h3"], column: g["vw"] / g["w"]})
 
 
-def add_cells(m: folium.Map, cells: pd.DataFrame, *, name: str = "Hexagons",
-              resolution: int | None = 7, max_cells: int = 6000, column: str = "composite",
-              label: str = "") -> int:
-    """Draw H3 hexagons (column ``h3``) coloured by ``column``.
+def hexagon_cells(cells: pd.DataFrame, *, resolution: int | None = HEX_RESOLUTION,
+                  max_cells: int = MAX_HEXAGONS, column: str = "composite") -> pd.DataFrame:
+    """The hexagons a static map draws for ``cells``: ``h3`` and ``column``, scored ones only.
 
-    Cells finer than ``resolution`` are aggregated to it (res-9 cells are a few pixels wide at county
-    zoom); above ``max_cells`` they are coarsened further. Returns the number of hexagons drawn.
+    Cells finer than ``resolution`` are aggregated to it (:func:`coarsen_cells`); above
+    ``max_cells`` hexagons they are coarsened further, one resolution at a time, down to 5.
     """
-    if cells is None or not len(cells) or "h3" not in cells or column not in cells:
-        return 0
     df = cells.dropna(subset=[column])
     if resolution is not None:
         df = coarsen_cells(df, resolution, column)
@@ -265,24 +292,243 @@ def add_cells(m: folium.Map, cells: pd.DataFrame, *, name: str = "Hexagons",
         if res <= 5:
             break
         df = coarsen_cells(df, res - 1, column)
-    if df.empty:  # no cell has a score (every indicator lacks data)
-        return 0
+    return df
+
+
+def score_colors(values: npt.ArrayLike) -> list[str]:
+    """:func:`score_color` of each value (vectorised; NaN -> grey).
+
+    >>> score_colors([0, 12.5, 99.9, 100, float("nan")])
+    ['#440154', '#46327e', '#fde725', '#fde725', '#9e9e9e']
+    """
+    v = np.asarray(values, dtype=float)
+    idx = (np.clip(np.nan_to_num(v, nan=0.0), 0.0, 99.999) // (100 / len(PALETTE))).astype(int)
+    return [NO_SCORE_COLOR if nan else PALETTE[i]
+            for i, nan in zip(idx.tolist(), np.isnan(v).tolist(), strict=True)]
+
+
+def _hexagon_layer(m: folium.Map, ids: Sequence[str], values: Sequence[float | None], *,
+                   name: str, label: str) -> folium.GeoJson:
+    """A GeoJSON layer of hexagons ``ids``; properties ``h`` (id), ``c`` (colour), ``v`` (score)."""
+    colors = score_colors([np.nan if v is None else v for v in values])
     features = []
-    for cell, value in zip(df["h3"], df[column], strict=True):
+    for cell, value, color in zip(ids, values, colors, strict=True):
         ring = [[round(lng, 5), round(lat, 5)] for lat, lng in h3.cell_to_boundary(cell)]
         ring.append(ring[0])
         features.append({"type": "Feature",
-                         "properties": {"c": score_color(value), "v": round(float(value))},
+                         "properties": {"h": str(cell), "c": color,
+                                        "v": None if value is None else round(float(value))},
                          "geometry": {"type": "Polygon", "coordinates": [ring]}})
-    folium.GeoJson(
+    layer = folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         name=name,
         style_function=lambda f: {"fillColor": f["properties"]["c"], "color": f["properties"]["c"],
                                   "weight": 0.3, "fillOpacity": 0.55},
         tooltip=folium.GeoJsonTooltip(fields=["v"], aliases=[safe_text(label or name)]),
-    ).add_to(m)
+    )
+    layer.add_to(m)
     log.info("%d hexagons drawn", len(features))
-    return len(features)
+    return layer
+
+
+def add_cells(m: folium.Map, cells: pd.DataFrame, *, name: str = "Hexagons",
+              resolution: int | None = HEX_RESOLUTION, max_cells: int = MAX_HEXAGONS,
+              column: str = "composite", label: str = "") -> int:
+    """Draw H3 hexagons (column ``h3``) coloured by ``column``.
+
+    Cells finer than ``resolution`` are aggregated to it (res-9 cells are a few pixels wide at county
+    zoom); above ``max_cells`` they are coarsened further (:func:`hexagon_cells`). Returns the
+    number of hexagons drawn.
+    """
+    if cells is None or not len(cells) or "h3" not in cells or column not in cells:
+        return 0
+    df = hexagon_cells(cells, resolution=resolution, max_cells=max_cells, column=column)
+    if df.empty:  # no cell has a score (every indicator lacks data)
+        return 0
+    _hexagon_layer(m, df["h3"].tolist(), df[column].tolist(), name=name, label=label)
+    return len(df)
+
+
+@dataclass(frozen=True)
+class HexIndex:
+    """The hexagons of a recolourable map and how the grid's cells roll up into them.
+
+    Independent of the weights: built once per map from every cell of the grid (scored or not),
+    so the map's geometry never changes with a weighting; :meth:`aggregate` gives each hexagon the
+    population-weighted mean score of its cells as :func:`coarsen_cells` does.
+
+    Attributes
+    ----------
+    hexagons
+        The hexagons' H3 ids, in the map's feature order.
+    resolution, cell_resolution
+        The hexagons' and the grid cells' H3 resolutions.
+    cells
+        The grid cells' H3 ids.
+    parent
+        Position in ``hexagons`` of each cell (read-only).
+    weight
+        Each cell's population weight, >= 0 (read-only; ones when the grid has none).
+    """
+
+    hexagons: tuple[str, ...]
+    resolution: int
+    cell_resolution: int
+    cells: pd.Index
+    parent: np.ndarray
+    weight: np.ndarray
+
+    @classmethod
+    def of(cls, cells: pd.DataFrame, *, resolution: int = HEX_RESOLUTION,
+           max_cells: int = MAX_HEXAGONS) -> HexIndex | None:
+        """The index of ``cells`` (column ``h3``, optional ``weight``); None without cells.
+
+        Cells are rolled up to ``resolution`` (never refined); while that gives more than
+        ``max_cells`` hexagons, one resolution coarser, down to 5.
+        """
+        if cells is None or not len(cells) or "h3" not in cells:
+            return None
+        ids = cells["h3"].astype(str).to_numpy(dtype=object)
+        cell_res = int(h3.get_resolution(ids[0]))
+        target = min(resolution, cell_res)
+        parents = cls._parents(ids, target, cell_res)
+        while len(set(parents)) > max_cells and target > 5:
+            target -= 1
+            parents = cls._parents(ids, target, cell_res)
+        codes, uniques = pd.factorize(pd.Series(parents, dtype=object), sort=False)
+        w = (cells["weight"].clip(lower=0).fillna(0).to_numpy(dtype=float) if "weight" in cells
+             else np.ones(len(ids)))
+        parent = np.asarray(codes, dtype=np.int64)
+        for arr in (parent, w):
+            arr.setflags(write=False)
+        return cls(tuple(str(u) for u in uniques), target, cell_res, pd.Index(ids), parent, w)
+
+    @staticmethod
+    def _parents(ids: np.ndarray, res: int, cell_res: int) -> list[str]:
+        if res >= cell_res:
+            return [str(c) for c in ids]
+        return [h3.cell_to_parent(c, res) for c in ids]
+
+    def values(self, scores: pd.DataFrame, column: str = "composite") -> np.ndarray:
+        """``scores[column]`` in :attr:`cells` order (NaN for cells ``scores`` lacks)."""
+        if scores is None or not len(scores) or column not in scores:
+            return np.full(len(self.cells), np.nan)
+        ids = scores.get("h3", scores.index)
+        col: np.ndarray = scores[column].to_numpy(dtype=float)
+        if len(ids) == len(self.cells) and bool((np.asarray(ids, dtype=object)
+                                                 == self.cells.to_numpy()).all()):
+            return col
+        pos = self.cells.get_indexer(pd.Index(np.asarray(ids, dtype=object)))
+        out = np.full(len(self.cells), np.nan)
+        hit = pos >= 0
+        out[pos[hit]] = col[hit]
+        return out
+
+    def aggregate(self, values: np.ndarray) -> np.ndarray:
+        """Each hexagon's population-weighted mean of ``values`` (in :attr:`cells` order);
+        NaN where none of its cells has a value."""
+        n = len(self.hexagons)
+        ok = ~np.isnan(values)
+        if self.resolution == self.cell_resolution:  # no roll-up: the cells are the hexagons
+            out = np.full(n, np.nan)
+            out[self.parent[ok]] = values[ok]
+            return out
+        w = self.weight[ok]
+        if float(w.sum()) <= 0:
+            w = np.ones_like(w)
+        w = w + 1e-9
+        num = np.bincount(self.parent[ok], weights=values[ok] * w, minlength=n)
+        den = np.bincount(self.parent[ok], weights=w, minlength=n)
+        out = np.full(n, np.nan)
+        has = den > 0
+        out[has] = num[has] / den[has]
+        return out
+
+
+@dataclass(frozen=True)
+class RecolourIndex:
+    """What :func:`recolour_data` needs to colour a recolourable county map for a weighting.
+
+    Attributes
+    ----------
+    hexagons
+        The map's hexagons (None when it has none).
+    codes, names
+        The locality markers' codes and names, in the map's order.
+    labels
+        The translated words of the tooltips (``score``).
+    """
+
+    hexagons: HexIndex | None
+    codes: tuple[str, ...]
+    names: tuple[object, ...]
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class LayerDrawn:
+    """One point layer of a map: how many of its features are drawn."""
+
+    key: str
+    title: str
+    drawn: int
+    total: int
+
+    @property
+    def capped(self) -> bool:
+        """True when the map leaves features of the layer out."""
+        return self.drawn < self.total
+
+
+@dataclass(frozen=True)
+class MapContents:
+    """What a county map draws: every aggregation and cap (for captions and benchmark rows).
+
+    Attributes
+    ----------
+    cells, cell_resolution
+        The grid cells the hexagons come from (for a static map the scored ones) and their
+        resolution.
+    hexagons, hex_resolution
+        The hexagons drawn (a recolourable map: every hexagon of the grid; a weighting colours
+        those with a score and hides the rest) and their resolution.
+    localities
+        Locality markers.
+    layers
+        The point layers, each with its count drawn and its total.
+    point_cap
+        The most features a point layer draws (:data:`MAX_POINTS`).
+    """
+
+    cells: int = 0
+    cell_resolution: int | None = None
+    hexagons: int = 0
+    hex_resolution: int | None = None
+    localities: int = 0
+    layers: tuple[LayerDrawn, ...] = ()
+    point_cap: int = MAX_POINTS
+
+    @property
+    def aggregated(self) -> bool:
+        """True when the hexagons are coarser than the grid's cells."""
+        return self.hexagons > 0 and self.hex_resolution != self.cell_resolution
+
+    def describe(self, hexagons: int | None = None) -> str:
+        """One English line: ``137 hexagons at H3 resolution 7 (from 1,696 res-9 cells); ...``.
+
+        ``hexagons`` overrides the count (a weighting's scored hexagons on a recolourable map).
+        """
+        n = self.hexagons if hexagons is None else hexagons
+        parts = []
+        if self.hexagons:
+            agg = (f" (means of {self.cells:,} res-{self.cell_resolution} cells)"
+                   if self.aggregated else "")
+            parts.append(f"{n:,} hexagons at H3 resolution {self.hex_resolution}{agg}")
+        parts.append(f"{self.localities:,} locality markers")
+        for lay in self.layers:
+            cap = f" of {lay.total:,} (capped at {self.point_cap:,})" if lay.capped else ""
+            parts.append(f"{lay.title}: {lay.drawn:,}{cap}")
+        return "; ".join(parts)
 
 
 def _locality_tooltip(name: object, code: object, score: object, rank: object,
@@ -301,12 +547,21 @@ def add_localities(m: folium.Map, localities: gpd.GeoDataFrame, scores: pd.DataF
     """Draw locality markers sized by population and coloured by score.
 
     ``scores`` (optional) has ``code``, ``composite``, ``rank``; the tooltip text ends with the
-    locality's code in brackets so a click can be mapped back to the place.
+    locality's code in brackets so a click can be mapped back to the place; each marker carries
+    its code as the Leaflet option ``code`` too (what :class:`RecolourHook` finds it by).
     Returns the number of markers.
     """
-    labels = labels or {}
-    if localities is None or not len(localities):
+    group = _locality_group(localities, scores, name=name, labels=labels)
+    if group is None:
         return 0
+    group.add_to(m)
+    return len(group._children)
+
+
+def _sorted_localities(localities: gpd.GeoDataFrame,
+                       scores: pd.DataFrame | None) -> gpd.GeoDataFrame:
+    """The localities with ``composite``, ``rank`` (from ``scores``) and ``population``, largest
+    first (so small markers stay clickable on top)."""
     locs = localities.copy()
     locs["code"] = locs["code"].astype(str)
     if scores is not None and len(scores) and "code" in scores:
@@ -317,13 +572,20 @@ def add_localities(m: folium.Map, localities: gpd.GeoDataFrame, scores: pd.DataF
     for col in ("composite", "rank", "population"):
         if col not in locs:
             locs[col] = float("nan")
-    # large places first so small markers stay clickable on top
-    locs = locs.sort_values("population", ascending=False, na_position="last")
+    return locs.sort_values("population", ascending=False, na_position="last")
+
+
+def _locality_group(localities: gpd.GeoDataFrame, scores: pd.DataFrame | None, *, name: str,
+                    labels: Mapping[str, str] | None) -> folium.FeatureGroup | None:
+    labels = labels or {}
+    if localities is None or not len(localities):
+        return None
+    locs = _sorted_localities(localities, scores)
     group = folium.FeatureGroup(name=safe_text(name))
     geoms = _points(locs)
     for (_, row), pt in zip(locs.iterrows(), geoms, strict=True):
         color = score_color(row["composite"])
-        folium.CircleMarker(
+        marker = folium.CircleMarker(
             location=(pt.y, pt.x),
             radius=marker_radius(row["population"]),
             color="#263238",
@@ -334,9 +596,10 @@ def add_localities(m: folium.Map, localities: gpd.GeoDataFrame, scores: pd.DataF
             class_name=LOCALITY_CLASS,
             tooltip=folium.Tooltip(_locality_tooltip(row.get("name"), row["code"], row["composite"],
                                                      row["rank"], labels)),
-        ).add_to(group)
-    group.add_to(m)
-    return len(locs)
+        )
+        marker.options["code"] = str(row["code"])  # folium's path_options drops unknown options
+        marker.add_to(group)
+    return group
 
 
 class OfflineFastMarkerCluster(folium.plugins.FastMarkerCluster):
@@ -368,11 +631,13 @@ _CLUSTER_ICON = """function (cluster) {
 
 
 def add_point_layer(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, color: str,
-                    show: bool = False, max_points: int = 5000) -> int:
+                    show: bool = False, max_points: int = MAX_POINTS) -> int:
     """Add a toggleable, clustered layer of features (polygons shown at a representative point).
 
     Markers are created in the browser from one JSON array (fast to render, small to send);
-    tooltip texts are escaped with :func:`safe_text` and travel as JSON strings.
+    tooltip texts are escaped with :func:`safe_text` and travel as JSON strings. At most
+    ``max_points`` features are drawn (the first ones): :func:`build_region_map` records the cap in
+    the map's :class:`MapContents` so the page can say so. Returns the number drawn.
     """
     if gdf is None or not len(gdf):
         return 0
@@ -397,6 +662,116 @@ def add_point_layer(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, color: s
     ).add_to(group)
     group.add_to(m)
     return len(rows)
+
+
+class RecolourHook(folium.MacroElement):
+    """Defines ``window.__livabilityRecolour(data)`` in a map: new colours without a new map.
+
+    Added after the hexagon layer and the locality markers of a recolourable map. The function
+    takes :func:`recolour_data`'s dict: each hexagon with a score gets its colour and tooltip value
+    (and is shown), hexagons without one are taken off the layer; each locality marker gets its
+    fill colour and tooltip (already escaped on the server). ``window.__livabilityColoured``
+    counts the calls (for tests). The app sends ``recolour_script(data)`` as part of
+    streamlit-folium's dynamic layer, so a weight change only runs this in the live map.
+    """
+
+    _template = jinja2.Template("""
+        {% macro script(this, kwargs) %}
+        (function (cells, places) {
+            var hex = {}, marks = {};
+            if (cells) { cells.eachLayer(function (l) { hex[l.feature.properties.h] = l; }); }
+            if (places) {
+                places.eachLayer(function (l) {
+                    if (l.options.code != null) { marks[l.options.code] = l; }
+                });
+            }
+            window.__livabilityRecolour = function (d) {
+                var k, l, v;
+                if (cells) {
+                    for (k in hex) {
+                        l = hex[k]; v = d.cells[k];
+                        if (v) {
+                            l.feature.properties.c = v[0]; l.feature.properties.v = v[1];
+                            l.setStyle({fillColor: v[0], color: v[0]});
+                            if (!cells.hasLayer(l)) { cells.addLayer(l); }
+                        } else if (cells.hasLayer(l)) { cells.removeLayer(l); }
+                    }
+                }
+                for (k in marks) {
+                    v = d.localities[k];
+                    if (v) { marks[k].setStyle({fillColor: v[0]}); marks[k].setTooltipContent(v[1]); }
+                }
+                window.__livabilityColoured = (window.__livabilityColoured || 0) + 1;
+            };
+        })({{ this.cells.get_name() if this.cells else 'null' }},
+           {{ this.places.get_name() if this.places else 'null' }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, cells: folium.GeoJson | None, places: folium.FeatureGroup | None) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # folium/branca untyped
+        self._name = "RecolourHook"
+        self.cells = cells
+        self.places = places
+
+
+def recolour_data(index: RecolourIndex, cells: pd.DataFrame | None,
+                  localities: pd.DataFrame | None) -> dict[str, dict[str, list[object]]]:
+    """The colours of one weighting for a recolourable map (see :class:`RecolourHook`).
+
+    Parameters
+    ----------
+    index
+        The map's :attr:`OfflineMap.recolour`.
+    cells
+        Cell scores (``h3`` column or index, ``composite``), or None.
+    localities
+        Locality scores (``code``, ``composite``, ``rank``), or None.
+
+    Returns
+    -------
+    dict
+        ``{"cells": {h3: [colour, rounded score]}, "localities": {code: [colour, tooltip html]}}``;
+        hexagons without a score are left out (the map hides them), localities without one are grey.
+        Tooltips are escaped with :func:`safe_text`.
+    """
+    out: dict[str, dict[str, list[object]]] = {"cells": {}, "localities": {}}
+    hexes = index.hexagons
+    if hexes is not None and cells is not None:
+        agg = hexes.aggregate(hexes.values(cells))
+        has = ~np.isnan(agg)
+        ids = [h for h, ok in zip(hexes.hexagons, has.tolist(), strict=True) if ok]
+        vals = agg[has]
+        out["cells"] = {h: [c, round(float(v))]
+                        for h, c, v in zip(ids, score_colors(vals), vals.tolist(), strict=True)}
+    comp: dict[str, float] = {}
+    rank: dict[str, float] = {}
+    if localities is not None and len(localities) and "code" in localities:
+        codes = localities["code"].astype(str).tolist()
+        if "composite" in localities:
+            comp = dict(zip(codes, localities["composite"].astype(float).tolist(), strict=True))
+        if "rank" in localities:
+            rank = dict(zip(codes, localities["rank"].astype(float).tolist(), strict=True))
+    labels = dict(index.labels)
+    nan = float("nan")
+    colours = score_colors([comp.get(c, nan) for c in index.codes])
+    out["localities"] = {
+        code: [col, f"<div>{_locality_tooltip(name, code, comp.get(code), rank.get(code), labels)}"
+                    "</div>"]
+        for code, name, col in zip(index.codes, index.names, colours, strict=True)}
+    return out
+
+
+def recolour_script(data: Mapping[str, object]) -> str:
+    """The script that applies :func:`recolour_data`'s ``data`` to the live map.
+
+    The JSON has ``<``, ``>`` and ``&`` as ``\\u`` escapes, so it stays inert even inside a
+    ``<script>`` element.
+    """
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return f"if (window.__livabilityRecolour) {{ window.__livabilityRecolour({text}); }}\n"
 
 
 class FitBoundsWhenSized(folium.MacroElement):
@@ -544,6 +919,48 @@ def fit_zoom(bounds: Sequence[float], width_px: int = 520, height_px: int = 540)
     return float(max(1.0, min(18.0, math.floor(z * 4) / 4)))
 
 
+def _draw_hexagons(m: folium.Map, cells: pd.DataFrame | None, *, recolour: bool, name: str,
+                   label: str) -> tuple[HexIndex | None, folium.GeoJson | None, dict[str, Any]]:
+    """The hexagon layer of :func:`build_region_map`: its index (recolourable maps), the layer,
+    and the :class:`MapContents` fields that describe it."""
+    none: dict[str, Any] = {"hexagons": 0, "hex_resolution": None, "cells": 0,
+                            "cell_resolution": None}
+    if cells is None or not len(cells) or "h3" not in cells:
+        return None, None, none
+    if recolour:
+        index = HexIndex.of(cells)
+        if index is None:
+            return None, None, none
+        layer = _hexagon_layer(m, index.hexagons, [None] * len(index.hexagons), name=name,
+                               label=label)
+        return index, layer, {"hexagons": len(index.hexagons), "hex_resolution": index.resolution,
+                              "cells": len(index.cells), "cell_resolution": index.cell_resolution}
+    if "composite" not in cells:
+        return None, None, none
+    shown = hexagon_cells(cells)
+    if shown.empty:  # no cell has a score (every indicator lacks data)
+        return None, None, none
+    layer = _hexagon_layer(m, shown["h3"].tolist(), shown["composite"].tolist(), name=name,
+                           label=label)
+    scored = cells["h3"][cells["composite"].notna()]
+    return None, layer, {"hexagons": len(shown),
+                         "hex_resolution": int(h3.get_resolution(str(shown["h3"].iloc[0]))),
+                         "cells": len(scored),
+                         "cell_resolution": int(h3.get_resolution(str(scored.iloc[0])))}
+
+
+def _recolour_index(index: HexIndex | None, localities: gpd.GeoDataFrame | None,
+                    labels: Mapping[str, str]) -> RecolourIndex:
+    codes: tuple[str, ...] = ()
+    names: tuple[object, ...] = ()
+    if localities is not None and len(localities):
+        locs = _sorted_localities(localities, None)
+        codes = tuple(str(c) for c in locs["code"])
+        names = tuple(locs["name"]) if "name" in locs else (None,) * len(codes)
+    return RecolourIndex(index, codes, names,
+                         tuple(sorted((str(k), str(v)) for k, v in labels.items())))
+
+
 def build_region_map(
     boundary: gpd.GeoDataFrame,
     localities: gpd.GeoDataFrame,
@@ -556,7 +973,8 @@ def build_region_map(
     labels: Mapping[str, str] | None = None,
     region_label: str = "",
     highlight: folium.FeatureGroup | None = None,
-) -> folium.Map:
+    recolour: bool = False,
+) -> OfflineMap:
     """Build the county map.
 
     Parameters
@@ -578,11 +996,16 @@ def build_region_map(
     highlight
         A :func:`highlight_group` drawn above the markers (the app hands it to st_folium
         separately instead, so that its cached base map is reused).
+    recolour
+        Build a map whose colours a weighting sets afterwards, in the browser (:class:`RecolourHook`,
+        :func:`recolour_data`): ``cells`` only needs ``h3`` (and ``weight``), every hexagon of the
+        grid is drawn (grey until coloured), ``scores`` are ignored and markers start grey. The
+        map is then the same for every weighting. Its ``recolour`` attribute holds the index.
 
     Returns
     -------
-    folium.Map
-        An :class:`OfflineMap` fitted to the region.
+    OfflineMap
+        Fitted to the region; its ``contents`` (:class:`MapContents`) says what it drew.
     """
     labels = labels or {}
     bounds = boundary.total_bounds if boundary is not None and len(boundary) else localities.total_bounds
@@ -597,11 +1020,21 @@ def build_region_map(
         "<style>.leaflet-container{background:#dbe7ee;}"
         ".leaflet-tooltip.place-label{font-weight:600;border:2px solid #d81b60;}</style>"))
     add_boundaries(m, boundary, municipalities, region_label=region_label)
-    if cells is not None:
-        add_cells(m, cells, name=labels.get("hexagons", "Hexagons"), label=labels.get("score", ""))
-    for _key, (title, color, gdf) in (layers or {}).items():
-        add_point_layer(m, gdf, name=title, color=color)
-    add_localities(m, localities, scores, name=labels.get("localities", "Localities"), labels=labels)
+    index, cell_layer, hexes = _draw_hexagons(m, cells, recolour=recolour,
+                                              name=labels.get("hexagons", "Hexagons"),
+                                              label=labels.get("score", ""))
+    drawn = [LayerDrawn(key, title, add_point_layer(m, gdf, name=title, color=color),
+                        0 if gdf is None else len(gdf))
+             for key, (title, color, gdf) in (layers or {}).items()]
+    places = _locality_group(localities, None if recolour else scores,
+                             name=labels.get("localities", "Localities"), labels=labels)
+    if places is not None:
+        places.add_to(m)
+    if recolour:
+        m.add_child(RecolourHook(cell_layer, places))
+        m.recolour = _recolour_index(index, localities, labels)
+    m.contents = MapContents(**hexes, localities=0 if places is None else len(places._children),
+                             layers=tuple(drawn))
     if highlight is not None:
         highlight.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)

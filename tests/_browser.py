@@ -55,18 +55,15 @@ def serve_app(root: Path, env: dict[str, str], log: Path | None = None) -> Itera
     """``streamlit run`` of ``root/streamlit_app.py`` on a free 127.0.0.1 port with ``env``; yields
     its URL once the port answers (at most 60 s) and stops the server on exit."""
     import subprocess
-    import sys
     import time
+
+    from benchmarks.app_load import streamlit_argv
 
     port = free_port()
     out = log.open("w") if log is not None else subprocess.DEVNULL
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(root / "streamlit_app.py"),
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+            streamlit_argv(root, port), cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
     finally:
         if log is not None:
             out.close()  # type: ignore[union-attr]

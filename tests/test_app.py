@@ -352,7 +352,9 @@ def _map_args(at: AppTest) -> dict[str, object]:
 def test_place_in_url_is_highlighted_on_the_map(monkeypatch: pytest.MonkeyPatch,
                                                 synth_store: Path) -> None:
     plain = _map_args(_run(monkeypatch, synth_store))
-    assert plain["feature_group"] is None
+    # without a place the dynamic layer holds only this weighting's colours (geo.maps.recolour_script)
+    assert "place-highlight" not in str(plain["feature_group"])
+    assert str(plain["feature_group"]).startswith("if (window.__livabilityRecolour)")
     at = _run(monkeypatch, synth_store, place="S003")
     _ok(at)
     args = _map_args(at)

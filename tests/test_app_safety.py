@@ -138,7 +138,7 @@ MARKDOWN_CALLS = {"markdown", "header", "subheader", "title", "caption", "write"
 #: option widgets whose format_func output is shown literally / rendered as markdown
 PLAIN_OPTIONS = {"selectbox", "multiselect"}
 MARKDOWN_OPTIONS = {"radio", "segmented_control", "pills"}
-NUMERIC = {"len", "int", "float", "round", "num"}
+NUMERIC = {"len", "int", "float", "round", "num", "fmt_number", "fmt_percent"}
 STR_METHODS = {"lower", "upper", "strip", "title"}
 #: geo.catalog's title look-ups: catalogue strings, like ``t``
 CATALOGUE_TITLES = {"layer_title", "indicator_title", "persona_title", "stat_title"}

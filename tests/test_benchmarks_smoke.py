@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import sys
@@ -17,7 +18,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks import kernel  # noqa: E402
 from benchmarks.__main__ import SUITES, main, run_suites  # noqa: E402
-from benchmarks.harness import Row, format_table  # noqa: E402
+from benchmarks.harness import Row, format_table, measure_interleaved, measure_rss  # noqa: E402
 from benchmarks.synthetic import synthetic_amenities, synthetic_network  # noqa: E402
 
 
@@ -109,16 +110,101 @@ def test_quick_kernel_suite_runs_and_agrees(tmp_path: Path,
     """The real kernel suite at its tiny size, through `python -m benchmarks --quick`."""
     assert main(["--quick", "--only", "kernel", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "kernel networkx multi_source_dijkstra" in out and "synthetic" in out
+    assert "kernel networkx multi_source_dijkstra" in out and "SYNTHETIC" in out
+    assert "peak RSS MiB" in out
     rows = json.loads((tmp_path / "latest.json").read_text())["rows"]
-    assert any(r["name"].startswith("kernel ours") for r in rows)
-    nx_row = next(r for r in rows if "networkx" in r["name"])
-    assert nx_row["extra"]["agree"] is True and nx_row["extra"]["max_abs_diff_m"] < 1.0
+    by_name = {r["name"]: r for r in rows}
+    ours = by_name["kernel ours: 50 sources -> all nodes"]
+    # peak RSS of a fresh child: at least an interpreter with numpy/scipy/pandas loaded
+    assert ours["peak_rss_mb"] is not None and ours["peak_rss_mb"] > 50
+    nx_row = by_name["kernel networkx multi_source_dijkstra"]
+    assert nx_row["extra"]["agree"] is True and nx_row["extra"]["max_abs_diff_m"] <= 1e-6
     assert nx_row["ratio"] is not None and math.isfinite(nx_row["ratio"]) and nx_row["ratio"] > 0
+    assert nx_row["ratio_vs"] == "networkx/ours (query)"
+    assert "outside the timing" in nx_row["note"]
+    for lib, title in (("igraph", "kernel python-igraph Graph.distances (C)"),
+                       ("networkit", "kernel networkit distance.Dijkstra (C++)")):
+        row = by_name[title]
+        if importlib.util.find_spec(lib) is None:
+            assert f"{lib} not installed" in row["note"] and row["runs"] == 0
+            continue
+        assert row["extra"]["agree"] is True and row["extra"]["max_abs_diff_m"] <= 1e-6
+        assert row["ratio_vs"] == f"{lib}/ours (query)" and row["peak_rss_mb"] > 50
+    if importlib.util.find_spec("pandana") is None:
+        assert "pandana not installed" in by_name["kernel pandana (build+query)"]["note"]
+    else:
+        for case in ("800 m", "2,400 m (30 min walk)", "whole network"):
+            both = by_name[f"kernel pandana build+query, {case}"]
+            assert both["extra"]["agree"] is True and both["ratio_vs"] == \
+                "pandana/ours (build+query)"
+            assert by_name[f"kernel pandana query only, {case}"]["ratio_vs"] == \
+                "pandana/ours (query)"
     for r in rows:
         assert all(t > 0 and math.isfinite(t) for t in r["times"])
         if r["runs"]:
             assert r["min_s"] <= r["median_s"] <= r["max_s"]
+
+
+def test_measure_rss_reads_the_peak_of_a_fresh_child() -> None:
+    """80 MB of numpy in the child shows in its peak RSS; the parent's memory does not."""
+    big = measure_rss(np.ones, 10_000_000)  # 10M float64 = 76.3 MiB
+    assert big.error == "" and big.reset is True
+    assert big.peak_mib is not None and big.base_mib is not None
+    assert 70 <= big.peak_mib - big.base_mib <= 120
+    assert "peak RSS" in big.describe() and "fresh child" in big.describe()
+    # with a setup, the peak is reset after it: the array built by setup is in the base
+    held = measure_rss(np.sum, 10_000_000, setup=np.ones)
+    assert held.peak_mib is not None and held.base_mib is not None
+    assert held.peak_mib - held.base_mib < 20 and held.base_mib - big.base_mib > 70
+
+
+def test_measure_rss_reports_a_failing_child() -> None:
+    res = measure_rss(math.sqrt, -1.0)
+    assert res.peak_mib is None and res.error == "ValueError: math domain error"
+    assert res.describe() == "peak RSS not measured: child failed (ValueError: math domain error)"
+
+
+def test_measure_interleaved_runs_round_robin() -> None:
+    calls: list[str] = []
+    out = measure_interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b"),
+                               "c": lambda: calls.append("c")}, {"a": 3, "b": 3, "c": 1},
+                              warmup=0)
+    assert calls == ["a", "b", "c", "b", "a", "a", "b"]
+    assert [len(out[k]) for k in "abc"] == [3, 3, 1]
+
+
+def test_agreement_check_catches_small_and_reachability_differences() -> None:
+    ours = np.array([0.0, 100.0, 250.0, np.inf])
+    assert kernel.agree(ours, ours + np.array([0, 0, 5e-7, 0]), kernel.TOL_M)[1] is True
+    diff, ok, bad = kernel.agree(ours, ours + np.array([0, 0, 2e-6, 0]), kernel.TOL_M)
+    assert not ok and bad == 0 and diff == pytest.approx(2e-6)
+    diff, ok, bad = kernel.agree(ours, np.array([0.0, 100.0, np.inf, np.inf]), kernel.TOL_M)
+    assert not ok and bad == 1
+    # with a limit, a node on the limit (within the tolerance) may be reached by one side only
+    lim = np.array([0.0, 100.0, 800.0, np.inf])
+    assert kernel.agree(lim, np.array([0.0, 100.0, np.inf, np.inf]), 0.05, limit=800.0)[1]
+    assert not kernel.agree(lim, np.array([0.0, np.inf, np.inf, np.inf]), 0.05, limit=800.0)[1]
+
+
+@pytest.mark.parametrize("lib", ["igraph", "networkit"])
+def test_c_libraries_agree_with_ours_on_a_small_graph(lib: str) -> None:
+    """igraph and networkit, from a 0 m super-source, give our distances on the seeded network."""
+    pytest.importorskip(lib)
+    from geo.network import StreetGraph
+
+    syn = kernel.synthetic_walk(0.01)
+    g = StreetGraph.from_frames(syn.nodes, syn.edges, mode="walk")
+    sources = np.random.default_rng(42).choice(g.n_nodes, size=kernel.N_SOURCES, replace=False)
+    ours = g.distances_from(sources)
+    if lib == "igraph":
+        theirs = kernel._igraph_to_array(kernel._igraph_query(
+            kernel.igraph_graph(syn, g.node_ids, sources)))
+    else:
+        theirs = kernel._networkit_to_array(kernel._networkit_query(
+            kernel.networkit_graph(syn, g.node_ids, sources)))
+    assert theirs.shape == ours.shape
+    diff, ok, bad = kernel.agree(ours, theirs, kernel.TOL_M)
+    assert ok and bad == 0 and diff <= 1e-6
 
 
 @pytest.mark.pack
@@ -139,3 +225,14 @@ def test_format_table_marks_missed_targets() -> None:
             Row("b", "synthetic", [], target="< 1 s", met=False, note="skipped")]
     text = format_table(rows)
     assert "300.0 ms" in text and "NO" in text and "[2] skipped" in text
+
+
+def test_format_table_shows_rss_and_keeps_traced_peaks_out_of_the_column() -> None:
+    rows = [Row("rss row", "synthetic", [0.1], peak_rss_mb=412.4),
+            Row("traced row", "synthetic", [0.1], peak_mb=7.4, note="old suite")]
+    text = format_table(rows)
+    lines = text.splitlines()
+    assert "peak RSS MiB" in lines[0]
+    assert " 412 " in lines[2] and " 7.4 " not in lines[3]
+    assert ("[2] old suite; peak RSS not measured; tracemalloc peak 7.4 MiB (Python and numpy "
+            "allocations only)") in text

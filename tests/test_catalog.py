@@ -33,3 +33,9 @@ def test_numbers_follow_the_reader_s_language() -> None:
 
 def test_unknown_key_is_shown_as_itself() -> None:
     assert catalog.t("no.such.key", "sv") == "no.such.key"
+
+
+def test_percentages_follow_the_reader_s_language() -> None:
+    assert catalog.fmt_percent(0.04, "sv") == "4\xa0%"
+    assert catalog.fmt_percent(0.04, "en") == "4%"
+    assert catalog.fmt_percent(float("nan"), "sv") == "-"

@@ -273,3 +273,15 @@ def test_every_lazy_cli_import_says_why(tmp_path: Path) -> None:
                     "def g():\n    import c  # lazy: heavy\n    import d\n", encoding="utf-8")
     assert _unexplained(demo) == ["cli_demo.py:8: import d"]
     assert [u for p in sorted((ROOT / "geo").glob("cli*.py")) for u in _unexplained(p)] == []
+
+
+def test_no_text_and_message_pairs_are_left() -> None:
+    """Issue 9: one Message type; no ``*_msg`` twins, ``render_or`` or ``parse_reason`` again."""
+    import re
+
+    pattern = re.compile(r"_msg\b|parse_reason|render_or")
+    hits = [f"{p.relative_to(ROOT)}:{i}" for pkg in ("geo", "app", "layers")
+            for p in sorted((ROOT / pkg).rglob("*.py"))
+            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+            if pattern.search(line)]
+    assert hits == []

@@ -133,24 +133,48 @@ def register(cls: _S) -> _S:
 
 
 def file_fingerprint(path: str | os.PathLike[str]) -> InputEntry:
-    """Size, modification time and (for files up to 512 MB) sha256 of an input file or folder."""
+    """Size, modification time and (for files up to 512 MB) sha256 of an input file or folder.
+
+    The digests are remembered per process for as long as the files' sizes and modification
+    times (ns) stay the same: a build fingerprints each input before reading it and again in its
+    manifest entry, and a large extract is hashed once, not twice.
+    """
     p = Path(path)
     if p.is_dir():
         files = sorted(f for f in p.rglob("*") if f.is_file())
-        h = hashlib.sha256()
-        for f in files:
-            h.update(f.relative_to(p).as_posix().encode())
-            h.update(f.read_bytes())
-        return {"path": str(p), "files": len(files), "sha256": h.hexdigest()}
+        stats = tuple((f.relative_to(p).as_posix(), *_stat_key(f)) for f in files)
+        return {"path": str(p), "files": len(files), "sha256": _folder_sha256(str(p), stats)}
     st = p.stat()
     out: InputEntry = {"path": str(p), "bytes": st.st_size, "mtime": int(st.st_mtime)}
     if st.st_size <= 512 << 20:
-        h = hashlib.sha256()
-        with p.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        out["sha256"] = h.hexdigest()
+        out["sha256"] = _file_sha256(str(p), *_stat_key(p))
     return out
+
+
+def _stat_key(path: Path) -> tuple[int, int, int]:
+    """What must stay equal for a remembered digest to still hold: size, mtime (ns), inode."""
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_sha256(path: str, size: int, mtime_ns: int, ino: int) -> str:
+    """sha256 of a file's bytes (the stat arguments only key the cache)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def _folder_sha256(folder: str, stats: tuple[tuple[str, int, int, int], ...]) -> str:
+    """sha256 over each file's relative path and bytes, in path order (``stats`` keys the cache)."""
+    h = hashlib.sha256()
+    for rel, *_ in stats:
+        h.update(rel.encode())
+        h.update((Path(folder) / rel).read_bytes())
+    return h.hexdigest()
 
 
 def _digest(kind: str, entry: InputEntry, options: object = None) -> str:
