@@ -50,6 +50,7 @@ from .settings import STORE_CRS, WORK_CRS
 __all__ = [
     "CAR_REFERENCE_KMH",
     "CAR_SPEEDS_KMH",
+    "CH_MIN_NODES",
     "MODE_SPEEDS_KMH",
     "StreetGraph",
     "minutes",
@@ -70,6 +71,8 @@ CAR_SPEEDS_KMH: dict[str, float] = {
     "living_street": 15.0, "service": 20.0, "road": 40.0, "track": 20.0,
 }
 _DEFAULT_CAR_KMH = 40.0
+#: Fewer distinct origins or sources than this: plain bounded searches, no contraction hierarchy.
+CH_MIN_NODES = 200
 _MODE_ALIASES = {n.value: n.travel_mode.value for n in NetworkMode if n.value != n.travel_mode}
 
 
@@ -210,6 +213,7 @@ class StreetGraph:
         # distances "to the nearest amenity" follow edges backwards on a directed graph
         self._search = _csr(ci, ri, coo.data, n) if self.directed else self._forward
         self._tree: cKDTree | None = None
+        self._hierarchy: Any = None  # geo.ch.Hierarchy of _forward, built on first use
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -406,17 +410,45 @@ class StreetGraph:
         del chunk
         return np.asarray(self.counts_within_rings(sources, [budget], offsets, at=at)[0])
 
+    def hierarchy(self) -> Any:
+        """The contraction hierarchy of this graph (:class:`geo.ch.Hierarchy`), built once.
+
+        Built on first use and kept on the graph, so every count/gravity indicator (and every
+        ring) of one build that uses this mode shares it.
+        """
+        if self._hierarchy is None:
+            import time
+
+            from .ch import build
+
+            t0 = time.perf_counter()
+            m = self._forward
+            self._hierarchy = build(m.indptr, m.indices, m.data)
+            log.info("%s network: contraction hierarchy of %d nodes, %d shortcuts in %.2f s",
+                     self.mode, self.n_nodes, self._hierarchy.shortcuts,
+                     time.perf_counter() - t0)
+        return self._hierarchy
+
     def counts_within_rings(self, sources: np.ndarray, budgets: Any,
                             offsets: np.ndarray | None = None,
                             at: np.ndarray | None = None,
-                            threads: int | None = 1) -> np.ndarray:
-        """:meth:`counts_within` for several ascending budgets at once (one search per origin).
+                            threads: int | None = 1, method: str = "auto") -> np.ndarray:
+        """:meth:`counts_within` for several ascending budgets at once.
 
-        Cost: one bounded search (:mod:`geo.reach`, numba) per distinct source node, bounded by
-        the largest budget and proportional to what it reaches; or, when ``at`` has fewer
-        distinct nodes than the sources, one per distinct ``at`` node along the edges. The
-        searches are spread over ``threads`` (default 1; ``None``: every CPU this process may
-        use; the counts do not depend on it).
+        Counts at some nodes only (``at``, the scored origins) come from the graph's contraction
+        hierarchy (:mod:`geo.ch`: bucket many-to-many, pruned at the largest budget; the
+        hierarchy is built on the first such call and kept, see :meth:`hierarchy`) once both
+        sides have at least :data:`CH_MIN_NODES` distinct nodes; smaller calls, and counts at
+        every node, run one bounded search (:mod:`geo.reach`, numba) per distinct node of the
+        smaller side, proportional to what it reaches, spread over ``threads`` (default 1;
+        ``None``: every CPU this process may use). The counts are the same either way (ties
+        included: see :mod:`geo.ch`).
+
+        Parameters
+        ----------
+        method
+            ``"auto"`` (as above), ``"ch"`` (the hierarchy whenever ``at`` is given) or
+            ``"search"`` (never the hierarchy).
 
         Returns
         -------
@@ -425,6 +457,8 @@ class StreetGraph:
         """
         from .reach import counts_at_origins, counts_from_sources  # numba: imported on first use
 
+        if method not in ("auto", "ch", "search"):
+            raise ValueError(f"method {method!r} is not one of auto, ch, search")
         sources = self._sources(sources)
         off = np.zeros(len(sources)) if offsets is None else np.asarray(offsets, dtype=float)
         b = np.asarray(budgets, dtype=float).reshape(-1)
@@ -432,8 +466,15 @@ class StreetGraph:
             raise ValueError(f"{len(off)} offsets for {len(sources)} sources; pass one per source")
         if at is not None:
             at = self._sources(at)
-            if len(np.unique(at)) < len(np.unique(sources)):
-                m = self._forward  # from the targets along the edges, to the sources
+            n_at, n_src = len(np.unique(at)), len(np.unique(sources))
+            m = self._forward  # from the targets along the edges, to the sources
+            if method == "ch" or (method == "auto" and min(n_at, n_src) >= CH_MIN_NODES):
+                from .ch import counts_at
+
+                got, _ = counts_at(self.hierarchy(), m.indptr, m.indices, m.data,
+                                   self._rank[at], self._rank[sources], off, b)
+                return got
+            if n_at < n_src:
                 return counts_at_origins(m.indptr, m.indices, m.data, self._rank[at],
                                          self._rank[sources], off, b, threads)
         m = self._search  # from the sources against the edges
