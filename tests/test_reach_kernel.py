@@ -231,3 +231,99 @@ def test_split_uses_at_most_one_thread_per_eight_origins() -> None:
     assert reach._split(15, 4) == [(0, 15)]
     assert reach._split(40, 3) == [(0, 13), (13, 27), (27, 40)]
     assert reach._split(100, 1) == [(0, 100)]
+
+
+# -- contraction hierarchy (geo.ch) ----------------------------------------------------------
+@pytest.mark.parametrize(("seed", "directed", "integer"), CASES)
+def test_ch_counts_match_brute_force(seed: int, directed: bool, integer: bool) -> None:
+    g = _random_graph(seed, directed, integer=integer)
+    rng = np.random.default_rng(200 + seed)
+    sources = np.concatenate([rng.integers(0, g.n_nodes, 30), [3, 3, 3, g.n_nodes - 1]])
+    offsets = (rng.integers(0, 4, len(sources)) * 10.0 if integer
+               else np.round(rng.uniform(0, 40, len(sources)), 1))
+    offsets[:5] = 0.0
+    at = np.concatenate([rng.integers(0, g.n_nodes, 20), [0, 0, g.n_nodes - 2]])
+    for budget in (0.0, 35.0, 80.0, 150.0, 1e12):
+        expected = _brute(g, sources, offsets, budget)[at]
+        got = g.counts_within(sources, budget, offsets, at=at)  # auto: small, plain searches
+        assert np.array_equal(g.counts_within_rings(sources, [budget], offsets, at=at,
+                                                    method="ch")[0], expected), budget
+        assert np.array_equal(got, expected)
+
+
+def test_ch_rings_match_brute_force_with_duplicates() -> None:
+    g = _random_graph(8, True, n=120)
+    rng = np.random.default_rng(21)
+    sources = np.repeat(rng.integers(0, g.n_nodes, 25), 3)  # every source three times
+    offsets = rng.uniform(0, 30, len(sources))
+    at = rng.integers(0, g.n_nodes, 60)
+    rings = np.linspace(40.0, 200.0, 4)
+    got = g.counts_within_rings(sources, rings, offsets, at=at, method="ch")
+    for k, b in enumerate(rings):
+        assert np.array_equal(got[k], _brute(g, sources, offsets, b)[at])
+
+
+def test_ch_ties_at_the_budget_are_recounted_exactly() -> None:
+    from geo import ch
+
+    # integer costs: many hierarchy distances land exactly on the budget (every one recounted)
+    g = _random_graph(2, False, integer=True)
+    rng = np.random.default_rng(4)
+    sources = rng.integers(0, g.n_nodes, 40)
+    offsets = rng.integers(0, 3, 40) * 10.0
+    at = np.arange(g.n_nodes)
+    m = g._forward
+    got, recounted = ch.counts_at(g.hierarchy(), m.indptr, m.indices, m.data, g._rank[at],
+                                  g._rank[sources], offsets, np.array([60.0]))
+    assert recounted > 0
+    assert np.array_equal(got[0], _brute(g, sources, offsets, 60.0)[at])
+    # the ties test's path: 0 -10- 1 -10- 2 -10- 3, source at 3 with offset 5
+    mat = sparse.csr_matrix((np.full(6, 10.0), ([0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2])),
+                            shape=(4, 4))
+    p = StreetGraph(np.arange(4), np.zeros((4, 2)), mat, "walk")
+    everywhere = np.arange(4)
+    assert p.counts_within_rings(np.array([3]), [24.99, 25.0], np.array([5.0]), at=everywhere,
+                                 method="ch").tolist() == [[0, 0, 1, 1], [0, 1, 1, 1]]
+
+
+def test_ch_tolerance_covers_float_reassociation() -> None:
+    from geo import ch
+
+    assert ch.tolerance(1000, 25000.0) == pytest.approx(25000.0 * 1e-9)
+    big = ch.tolerance(10_000_000, 25000.0)  # 8 n 2**-53 exceeds 1e-9 from ~1.1M nodes
+    assert big == pytest.approx(8 * 10_000_000 * 2.0**-53 * 25000.0)
+    assert ch.tolerance(10, 0.0) == pytest.approx(1e-9)
+
+
+def test_ch_hierarchy_is_built_once_and_ranks_every_node() -> None:
+    g = _random_graph(5, True)
+    h = g.hierarchy()
+    assert g.hierarchy() is h
+    assert sorted(h.rank.tolist()) == list(range(g.n_nodes))
+    up_tail = np.repeat(np.arange(g.n_nodes), np.diff(h.up_ptr))
+    assert (h.rank[h.up_idx] > h.rank[up_tail]).all()
+    dn_head = np.repeat(np.arange(g.n_nodes), np.diff(h.dn_ptr))
+    assert (h.rank[h.dn_idx] > h.rank[dn_head]).all()
+
+
+def test_ch_rejects_unknown_method() -> None:
+    g = _random_graph(1, False)
+    with pytest.raises(ValueError, match="method 'x' is not one of auto, ch, search"):
+        g.counts_within_rings(np.array([1]), [5.0], at=np.array([0]), method="x")
+
+
+def test_ch_equals_the_dense_reference_on_the_synthetic_network() -> None:
+    from benchmarks.reach import _count_within_dense
+    from benchmarks.synthetic import synthetic_network
+
+    net = synthetic_network(0.02)
+    for mode in ("car", "walk"):
+        g = StreetGraph.from_frames(net.nodes, net.edges, mode=mode)
+        rng = np.random.default_rng(6)
+        src = rng.integers(0, g.n_nodes, 300)
+        off = np.round(rng.uniform(0, 50, 300), 2)
+        at = rng.integers(0, g.n_nodes, 250)
+        for budget in (0.0, 3000.0, 25000.0):
+            assert np.array_equal(g.counts_within(src, budget, off, at=at),  # auto: the CH
+                                  _count_within_dense(g, src, budget, off, at=at)), (mode, budget)
+        assert g._hierarchy is not None  # auto took the hierarchy (>= CH_MIN_NODES per side)
