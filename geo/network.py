@@ -214,6 +214,8 @@ class StreetGraph:
         self._search = _csr(ci, ri, coo.data, n) if self.directed else self._forward
         self._tree: cKDTree | None = None
         self._hierarchy: Any = None  # geo.ch.Hierarchy of _forward, built on first use
+        #: wall seconds the last :meth:`hierarchy` build took (0 until one was built)
+        self.hierarchy_seconds = 0.0
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -424,9 +426,10 @@ class StreetGraph:
             t0 = time.perf_counter()
             m = self._forward
             self._hierarchy = build(m.indptr, m.indices, m.data)
+            self.hierarchy_seconds = time.perf_counter() - t0
             log.info("%s network: contraction hierarchy of %d nodes, %d shortcuts in %.2f s",
                      self.mode, self.n_nodes, self._hierarchy.shortcuts,
-                     time.perf_counter() - t0)
+                     self.hierarchy_seconds)
         return self._hierarchy
 
     def counts_within_rings(self, sources: np.ndarray, budgets: Any,

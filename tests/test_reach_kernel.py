@@ -187,19 +187,21 @@ def test_dense_reference_equals_the_kernel_on_the_synthetic_network() -> None:
 
 def test_reach_benchmark_quick_rows_agree_and_say_synthetic() -> None:
     from benchmarks.__main__ import SUITES, disagreements
-    from benchmarks.reach import _thread_counts, run
+    from benchmarks.reach import run
 
     assert "reach" in SUITES
     rows = run(quick=True)
-    per = 1 + len(_thread_counts())  # old, then new with 1 thread (and with all CPUs)
-    assert len(rows) == 4 * per
+    # two indicator triples (old, new with the hierarchy built, new cached) + the all-node pair
+    assert len(rows) == 3 + 3 + 2
     assert disagreements(rows) == []
-    new = [r for r in rows if "new (sparse numba" in r.name]
-    assert len(new) == 4 * (per - 1) and all(r.extra["agree"] is True for r in new)
+    new = [r for r in rows if ", new (" in r.name]
+    assert len(new) == 5 and all(r.extra["agree"] is True for r in new)
     assert all("SYNTHETIC" in r.data for r in rows)
-    assert sum("EXTRAPOLATED" in r.data for r in rows) == per
+    assert sum("EXTRAPOLATED" in r.data for r in rows) == 3
     assert all(r.times and r.median > 0 for r in rows)
-    assert [r.target for r in new] == [""] * (per - 1) + [">= 10x"] * (per - 1) + [""] * 2 * (per - 1)
+    assert [r.target for r in new] == [">= 10x", "", "", "", ""]
+    assert "hierarchy built in the timed region" in new[0].name
+    assert "counts equal at every origin" in new[0].note
 
 
 def test_no_sources_and_no_targets() -> None:
