@@ -25,10 +25,13 @@ once by reverse Cuthill-McKee (neighbouring nodes close together in memory, whic
 15-35 % faster on an OSM-ordered network); every public index and array stays in the order of the
 input node frame.
 
-:meth:`StreetGraph.counts_within` (cumulative opportunities) runs one bounded search per distinct
-source node, or, when asked only for some nodes (``at=``) that are fewer than the source nodes, one
-per distinct target node along the edges; the searches are :mod:`geo.reach`'s numba kernels, whose
-cost grows with the nodes each search reaches (no dense row of the whole network per search).
+:meth:`StreetGraph.counts_within` (cumulative opportunities) counted at some nodes only (``at=``:
+the scored cells and localities) shares the work between the searches: a contraction hierarchy of
+the graph (:mod:`geo.ch`, built once per graph and kept on it) and bucket many-to-many searches
+pruned at the budget, exact (decisions within a tolerance of the budget are recounted by an exact
+search). Counted at every node, or for fewer than :data:`CH_MIN_NODES` distinct nodes on a side,
+it runs one bounded search per distinct node of the smaller side (:mod:`geo.reach`'s numba
+kernels, whose cost grows with the nodes each search reaches).
 """
 
 from __future__ import annotations
