@@ -185,12 +185,15 @@ def _indicator(g: StreetGraph, label: str, count: int, n_origins: int, runs: int
 
     def with_build() -> None:
         g._hierarchy = None
-        out["c"] = g.counts_within(src, budget, off, at=at)
+        out["c"] = g.counts_within_rings(src, [budget], off, at=at, method="ch")[0]
         builds.append(g.hierarchy_seconds)
 
     t_build = measure(with_build, runs, warmup=0)
     t_cached = measure(lambda: g.counts_within(src, budget, off, at=at), runs, warmup=0)
     h = g.hierarchy()
+    g._hierarchy = None
+    auto = bool(g._ch_pays(at, src, len(np.unique(at)), len(np.unique(src)), budget))
+    g._hierarchy = h
     agree = bool(np.array_equal(old_out["c"], out["c"][:len(old_at)]))
     where = ("every origin" if sample_old is None
              else f"the {len(old_at):,} origins the old version ran")
@@ -211,8 +214,9 @@ def _indicator(g: StreetGraph, label: str, count: int, n_origins: int, runs: int
             note=f"bucket many-to-many (geo.ch), exact: decisions within "
                  f"{ch_tolerance(g.n_nodes, budget):.1e} of the budget recounted by the exact "
                  f"search; hierarchy: {h.shortcuts:,} shortcuts, built in "
-                 f"{float(np.median(builds)):.2f} s (median); {checked}",
-            extra={"agree": agree, "threads": 1}))
+                 f"{float(np.median(builds)):.2f} s (median); {checked}; the engine's "
+                 f"automatic choice {'takes' if auto else 'does NOT take'} the hierarchy here",
+            extra={"agree": agree, "threads": 1, "auto_takes_ch": auto}))
     return rows
 
 

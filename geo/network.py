@@ -76,6 +76,11 @@ CAR_SPEEDS_KMH: dict[str, float] = {
 _DEFAULT_CAR_KMH = 40.0
 #: Fewer distinct origins or sources than this: plain bounded searches, no contraction hierarchy.
 CH_MIN_NODES = 200
+#: Cost model of ``counts_within(at=...)``'s choice (seconds, measured at 44k-148k nodes on the
+#: shared 2-core machine): a bounded search per settled node, and a hierarchy build per node.
+_SEARCH_S_PER_SETTLED = 0.22e-6
+_CH_BUILD_S_PER_NODE = 35e-6
+_CH_SAMPLE = 8
 _MODE_ALIASES = {n.value: n.travel_mode.value for n in NetworkMode if n.value != n.travel_mode}
 
 
@@ -443,11 +448,13 @@ class StreetGraph:
 
         Counts at some nodes only (``at``, the scored origins) come from the graph's contraction
         hierarchy (:mod:`geo.ch`: bucket many-to-many, pruned at the largest budget; the
-        hierarchy is built on the first such call and kept, see :meth:`hierarchy`) once both
-        sides have at least :data:`CH_MIN_NODES` distinct nodes; smaller calls, and counts at
-        every node, run one bounded search (:mod:`geo.reach`, numba) per distinct node of the
-        smaller side, proportional to what it reaches, spread over ``threads`` (default 1;
-        ``None``: every CPU this process may use). The counts are the same either way (ties
+        hierarchy is built on the first such call and kept, see :meth:`hierarchy`) when both
+        sides have at least :data:`CH_MIN_NODES` distinct nodes and, while no hierarchy is
+        built yet, the searches (estimated from a few sample searches) would cost more than
+        building one; otherwise, and for counts at every node, one bounded search
+        (:mod:`geo.reach`, numba) per distinct node of the smaller side, proportional to what
+        it reaches, spread over ``threads`` (default 1; ``None``: every CPU this process may
+        use). The counts are the same either way (ties
         included: see :mod:`geo.ch`).
 
         Parameters
@@ -474,7 +481,8 @@ class StreetGraph:
             at = self._sources(at)
             n_at, n_src = len(np.unique(at)), len(np.unique(sources))
             m = self._forward  # from the targets along the edges, to the sources
-            if method == "ch" or (method == "auto" and min(n_at, n_src) >= CH_MIN_NODES):
+            if method == "ch" or (method == "auto" and self._ch_pays(at, sources, n_at, n_src,
+                                                                   float(b.max()))):
                 from .ch import counts_at
 
                 got, _ = counts_at(self.hierarchy(), m.indptr, m.indices, m.data,
@@ -488,6 +496,27 @@ class StreetGraph:
                                      threads)
         counts = counts[:, self._rank]
         return counts if at is None else counts[:, at]
+
+    def _ch_pays(self, at: np.ndarray, sources: np.ndarray, n_at: int, n_src: int,
+                 limit: float) -> bool:
+        """Whether the hierarchy beats one bounded search per node of the smaller side.
+
+        Always once it is built (and both sides have :data:`CH_MIN_NODES` distinct nodes);
+        otherwise when the searches, estimated from :data:`_CH_SAMPLE` sample searches, would
+        cost more than building it.
+        """
+        if min(n_at, n_src) < CH_MIN_NODES:
+            return False
+        if self._hierarchy is not None:
+            return True
+        from .reach import reached
+
+        side = np.unique(at) if n_at <= n_src else np.unique(sources)
+        m = self._forward if n_at <= n_src else self._search
+        sample = side[np.linspace(0, len(side) - 1, _CH_SAMPLE).astype(int)]
+        settled = float(reached(m.indptr, m.indices, m.data, self._rank[sample], limit).mean())
+        searches = len(side) * settled * _SEARCH_S_PER_SETTLED
+        return searches > self.n_nodes * _CH_BUILD_S_PER_NODE
 
     def __repr__(self) -> str:
         return f"StreetGraph({self.mode}, {self.n_nodes} nodes, {self.matrix.nnz} edges)"

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-__all__ = ["counts_at_origins", "counts_from_sources", "default_threads", "group_items"]
+__all__ = ["counts_at_origins", "counts_from_sources", "default_threads", "group_items",
+           "reached"]
 
 #: Fewer origins than this per thread run in the calling thread only (thread start-up and one
 #: scratch set per thread would cost more than they save).
@@ -162,6 +163,30 @@ def _at_origins(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
                     counts[j, g] += _n_within(off, lo, hi, d, budgets[j])
             dist[v] = np.inf
     return counts
+
+
+@njit(cache=True, nogil=True)
+def _reached(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, origins: np.ndarray,
+             limit: float) -> np.ndarray:  # pragma: no cover - compiled
+    n = len(indptr) - 1
+    out = np.zeros(len(origins), dtype=np.int64)
+    dist = np.full(n, np.inf)
+    order = np.empty(n, dtype=np.int64)
+    heap_d = np.empty(len(indices) + 1)
+    heap_v = np.empty(len(indices) + 1, dtype=np.int64)
+    for g in range(len(origins)):
+        k = _search(indptr, indices, data, origins[g], limit, dist, order, heap_d, heap_v)
+        out[g] = k
+        for i in range(k):
+            dist[order[i]] = np.inf
+    return out
+
+
+def reached(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, origins: np.ndarray,
+            limit: float) -> np.ndarray:
+    """How many nodes a bounded search from each of ``origins`` settles within ``limit``."""
+    ip, ix, w = _csr_parts(indptr, indices, data)
+    return np.asarray(_reached(ip, ix, w, np.asarray(origins, dtype=np.int64), float(limit)))
 
 
 def group_items(nodes: np.ndarray, offsets: np.ndarray, n: int

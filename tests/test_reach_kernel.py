@@ -202,6 +202,7 @@ def test_reach_benchmark_quick_rows_agree_and_say_synthetic() -> None:
     assert [r.target for r in new] == [">= 10x", "", "", "", ""]
     assert "hierarchy built in the timed region" in new[0].name
     assert "counts equal at every origin" in new[0].note
+    assert all(isinstance(r.extra["auto_takes_ch"], bool) for r in new[:4])
 
 
 def test_no_sources_and_no_targets() -> None:
@@ -326,6 +327,23 @@ def test_ch_equals_the_dense_reference_on_the_synthetic_network() -> None:
         off = np.round(rng.uniform(0, 50, 300), 2)
         at = rng.integers(0, g.n_nodes, 250)
         for budget in (0.0, 3000.0, 25000.0):
-            assert np.array_equal(g.counts_within(src, budget, off, at=at),  # auto: the CH
+            assert np.array_equal(g.counts_within_rings(src, [budget], off, at=at, method="ch")[0],
                                   _count_within_dense(g, src, budget, off, at=at)), (mode, budget)
-        assert g._hierarchy is not None  # auto took the hierarchy (>= CH_MIN_NODES per side)
+            assert np.array_equal(g.counts_within(src, budget, off, at=at),  # auto, after a CH
+                                  _count_within_dense(g, src, budget, off, at=at)), (mode, budget)
+
+
+def test_auto_builds_a_hierarchy_only_when_the_searches_would_cost_more(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from geo import network
+
+    g = _random_graph(3, False, n=300)
+    src, at = np.arange(0, 300, 1), np.arange(0, 300, 1)
+    assert not g._ch_pays(at, src, 300, 300, 1.0)  # a tiny budget: searches settle ~1 node
+    assert not g._ch_pays(at[:50], src, 50, 300, 1e12)  # fewer than CH_MIN_NODES origins
+    monkeypatch.setattr(network, "_CH_BUILD_S_PER_NODE", 1e-12)  # a hierarchy for free
+    assert g._ch_pays(at, src, 300, 300, 1e12)
+    g.counts_within(src, 1e12, at=at)
+    assert g._hierarchy is not None
+    monkeypatch.setattr(network, "_CH_BUILD_S_PER_NODE", 1e3)  # built already: always used
+    assert g._ch_pays(at, src, 300, 300, 1.0)
