@@ -124,10 +124,11 @@ def _pop(hd: np.ndarray, hv: np.ndarray, size: int) -> int:  # pragma: no cover 
 def _witness(ohead: np.ndarray, onext: np.ndarray, ev: np.ndarray, ew: np.ndarray,
              done: np.ndarray, skip: int, src: int, bound: float, limit: int,
              dist: np.ndarray, touched: np.ndarray, hd: np.ndarray,
-             hv: np.ndarray) -> int:  # pragma: no cover - compiled
+             hv: np.ndarray, tgt: np.ndarray, n_tgt: int) -> int:  # pragma: no cover - compiled
     """Dijkstra from ``src`` over uncontracted nodes but ``skip``, up to ``bound``/``limit``.
 
-    Leaves ``dist`` set on ``touched[:k]`` (returned ``k``); the caller resets them.
+    Stops as well once the ``n_tgt`` nodes marked ``tgt[x] == skip`` (other than ``src``) are
+    settled. Leaves ``dist`` set on ``touched[:k]`` (returned ``k``); the caller resets them.
     """
     k = 0
     size = _push(hd, hv, 0, 0.0, src)
@@ -144,6 +145,10 @@ def _witness(ohead: np.ndarray, onext: np.ndarray, ev: np.ndarray, ew: np.ndarra
         if d > bound or settled >= limit:
             break
         settled += 1
+        if tgt[u] == skip and u != src:
+            n_tgt -= 1
+            if n_tgt <= 0:
+                break
         e = ohead[u]
         while e >= 0:
             v = ev[e]
@@ -168,7 +173,7 @@ def _shortcuts(v: int, ohead: np.ndarray, onext: np.ndarray, ihead: np.ndarray,
                inext: np.ndarray, eu: np.ndarray, ev: np.ndarray, ew: np.ndarray,
                done: np.ndarray, limit: int, dist: np.ndarray, touched: np.ndarray,
                hd: np.ndarray, hv: np.ndarray, out_u: np.ndarray, out_w: np.ndarray,
-               out_c: np.ndarray) -> tuple[int, int]:  # pragma: no cover - compiled
+               out_c: np.ndarray, tgt: np.ndarray) -> tuple[int, int]:  # pragma: no cover - compiled
     """Shortcuts that contracting ``v`` needs, in ``out_*[:s]``; returns ``(s, live degree)``.
 
     The lists of uncontracted nodes hold only edges between uncontracted nodes (:func:`_prune`).
@@ -178,6 +183,7 @@ def _shortcuts(v: int, ohead: np.ndarray, onext: np.ndarray, ihead: np.ndarray,
     e = ohead[v]
     while e >= 0:
         n_out += 1
+        tgt[ev[e]] = v
         if ew[e] > max_out:
             max_out = ew[e]
         e = onext[e]
@@ -192,7 +198,7 @@ def _shortcuts(v: int, ohead: np.ndarray, onext: np.ndarray, ihead: np.ndarray,
         if n_out == 0:
             continue
         k = _witness(ohead, onext, ev, ew, done, v, u, a + max_out, limit, dist, touched,
-                     hd, hv)
+                     hd, hv, tgt, n_out - (1 if tgt[u] == v else 0))
         eo = ohead[v]
         while eo >= 0:
             w = ev[eo]
@@ -205,6 +211,10 @@ def _shortcuts(v: int, ohead: np.ndarray, onext: np.ndarray, ihead: np.ndarray,
             eo = onext[eo]
         for t in range(k):
             dist[touched[t]] = np.inf
+    e = ohead[v]
+    while e >= 0:
+        tgt[ev[e]] = -1
+        e = onext[e]
     return s, n_in + n_out
 
 
@@ -295,6 +305,7 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
     depth = np.zeros(n, dtype=np.int64)
     gone = np.zeros(n, dtype=np.int64)  # contracted neighbours
     prio = np.empty(n, dtype=np.int64)
+    tgt = np.full(n, -1, dtype=np.int64)  # tgt[w] == v: w is a head of v (witness targets)
     mark = np.full(n, -1, dtype=np.int64)  # edge id u -> x while adding u's shortcuts
     ed = np.empty(n, dtype=np.int64)  # edge difference at the last simulation (x2)
     qd = np.empty(n + 4 * m + 16)  # lazy priority queue (stale entries skipped)
@@ -302,7 +313,7 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
     qs = 0
     for v in range(n):
         s, deg = _shortcuts(v, ohead, onext, ihead, inext, eu, ev, ew, done, sim, dist,
-                            touched, hd, hv, su, sw, sc)
+                            touched, hd, hv, su, sw, sc, tgt)
         stats[0] += 1
         ed[v] = 2 * (s - deg)
         prio[v] = ed[v]
@@ -319,7 +330,7 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
         stats[1] += 1
         stats[0] += 1
         s, deg = _shortcuts(v, ohead, onext, ihead, inext, eu, ev, ew, done, sim, dist,
-                            touched, hd, hv, su, sw, sc)
+                            touched, hd, hv, su, sw, sc, tgt)
         ed[v] = 2 * (s - deg)
         newp = ed[v] + gone[v] + depth[v]
         if newp > p and qs > 0 and newp > qd[0]:
@@ -329,7 +340,7 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
         while True:  # the shortcuts to add, with the thorough witness searches
             stats[0] += 1
             s, deg = _shortcuts(v, ohead, onext, ihead, inext, eu, ev, ew, done, limit, dist,
-                                touched, hd, hv, su, sw, sc)
+                                touched, hd, hv, su, sw, sc, tgt)
             if s <= scap:
                 break
             scap = 2 * s
@@ -389,7 +400,7 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
                     if resim:
                         stats[0] += 1
                         sx, dx = _shortcuts(x, ohead, onext, ihead, inext, eu, ev, ew, done,
-                                            sim, dist, touched, hd, hv, su, sw, sc)
+                                            sim, dist, touched, hd, hv, su, sw, sc, tgt)
                         ed[x] = 2 * (sx - dx)
                     np_ = ed[x] + gone[x] + depth[x]
                     if np_ != prio[x]:
