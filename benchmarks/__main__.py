@@ -33,6 +33,12 @@ def _end_to_end(quick: bool) -> list[Row]:
     return end_to_end.run(quick)
 
 
+def _reach(quick: bool) -> list[Row]:
+    from . import reach
+
+    return reach.run(quick)
+
+
 def _rescore(quick: bool) -> list[Row]:
     from . import rescore
 
@@ -67,6 +73,7 @@ def _scaling(quick: bool) -> list[Row]:
 SUITES: dict[str, Callable[[bool], list[Row]]] = {
     "kernel": _kernel,
     "end_to_end": _end_to_end,
+    "reach": _reach,
     "rescore": _rescore,
     "app": _app,
     "app_weights": _app_weights,

@@ -381,21 +381,31 @@ class DistanceEngine:
 
     def count_within(self, mode: str, amen: Amenities, budget_m: float) -> np.ndarray:
         """Number of amenity features within ``budget_m`` (metres-equivalent) of every point."""
+        return np.asarray(self.count_within_rings(mode, amen, [budget_m])[0])
+
+    def count_within_rings(self, mode: str, amen: Amenities, budgets_m: Sequence[float] | np.ndarray
+                           ) -> np.ndarray:
+        """:meth:`count_within` for several ascending budgets: ``(len(budgets_m), n_points)``.
+
+        Along a network, one bounded search per distinct origin answers every budget
+        (:meth:`geo.network.StreetGraph.counts_within_rings`).
+        """
         n = len(self.points)
+        budgets = np.asarray(budgets_m, dtype=float).reshape(-1)
         if len(amen) == 0:
-            return np.zeros(n)
+            return np.zeros((len(budgets), n))
         g = self.graph(mode)
         if g is None:
-            r = budget_m / DETOUR[mode]
-            return np.asarray(cKDTree(amen.anchor).query_ball_point(self.points, r,
-                                                                      return_length=True),
-                              dtype=float)
+            tree = cKDTree(amen.anchor)
+            return np.array([np.asarray(tree.query_ball_point(self.points, b / DETOUR[mode],
+                                                              return_length=True), dtype=float)
+                             for b in budgets]).reshape(len(budgets), n)
         pnode, psnap = self._snap(mode, g)
         anode, asnap = g.snap(amen.anchor[:, 0], amen.anchor[:, 1])
         # searches start from whichever side has fewer distinct nodes (amenities or points)
-        counts = g.counts_within(anode, budget_m, asnap, at=pnode)
+        counts = g.counts_within_rings(anode, budgets, asnap, at=pnode)
         # a point's own snap distance uses up part of the budget: approximate by its node's count
-        return np.where(psnap <= budget_m, counts, 0).astype(float)
+        return np.where(psnap[None, :] <= budgets[:, None], counts, 0).astype(float)
 
 
 # -- statistics ----------------------------------------------------------------------------------
@@ -905,8 +915,7 @@ def _gravity_within(x: _Inputs, amen: Amenities, budget: float) -> np.ndarray:
     rings = np.linspace(budget / 4, budget, 4)
     prev = np.zeros(n)
     cnt = np.zeros(n)
-    for r in rings:
-        c = x.engine.count_within(x.ind.mode, amen, r)
+    for r, c in zip(rings, x.engine.count_within_rings(x.ind.mode, amen, rings), strict=True):
         cnt += (c - prev) * decay_score(np.full(n, r), x.dec, x.ind.threshold_m, x.ind.max_m) / 100
         prev = c
     return cnt

@@ -25,9 +25,13 @@ once by reverse Cuthill-McKee (neighbouring nodes close together in memory, whic
 15-35 % faster on an OSM-ordered network); every public index and array stays in the order of the
 input node frame.
 
-:meth:`StreetGraph.counts_within` (cumulative opportunities) runs one bounded search per distinct
-source node, or, when asked only for some nodes (``at=``) that are fewer than the source nodes, one
-per distinct target node along the edges.
+:meth:`StreetGraph.counts_within` (cumulative opportunities) counted at some nodes only (``at=``:
+the scored cells and localities) shares the work between the searches: a contraction hierarchy of
+the graph (:mod:`geo.ch`, built once per graph and kept on it) and bucket many-to-many searches
+pruned at the budget, exact (decisions within a tolerance of the budget are recounted by an exact
+search). Counted at every node, or for fewer than :data:`CH_MIN_NODES` distinct nodes on a side,
+it runs one bounded search per distinct node of the smaller side (:mod:`geo.reach`'s numba
+kernels, whose cost grows with the nodes each search reaches).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from .settings import STORE_CRS, WORK_CRS
 __all__ = [
     "CAR_REFERENCE_KMH",
     "CAR_SPEEDS_KMH",
+    "CH_MIN_NODES",
     "MODE_SPEEDS_KMH",
     "StreetGraph",
     "minutes",
@@ -69,6 +74,13 @@ CAR_SPEEDS_KMH: dict[str, float] = {
     "living_street": 15.0, "service": 20.0, "road": 40.0, "track": 20.0,
 }
 _DEFAULT_CAR_KMH = 40.0
+#: Fewer distinct origins or sources than this: plain bounded searches, no contraction hierarchy.
+CH_MIN_NODES = 200
+#: Cost model of ``counts_within(at=...)``'s choice (seconds, measured at 44k-148k nodes on the
+#: shared 2-core machine): a bounded search per settled node, and a hierarchy build per node.
+_SEARCH_S_PER_SETTLED = 0.22e-6
+_CH_BUILD_S_PER_NODE = 35e-6
+_CH_SAMPLE = 8
 _MODE_ALIASES = {n.value: n.travel_mode.value for n in NetworkMode if n.value != n.travel_mode}
 
 
@@ -209,6 +221,9 @@ class StreetGraph:
         # distances "to the nearest amenity" follow edges backwards on a directed graph
         self._search = _csr(ci, ri, coo.data, n) if self.directed else self._forward
         self._tree: cKDTree | None = None
+        self._hierarchy: Any = None  # geo.ch.Hierarchy of _forward, built on first use
+        #: wall seconds the last :meth:`hierarchy` build took (0 until one was built)
+        self.hierarchy_seconds = 0.0
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -381,7 +396,7 @@ class StreetGraph:
         """Number of sources reachable within ``budget`` from every node (cumulative opportunities).
 
         Source ``i`` counts at node ``v`` when the cost from ``v`` to ``sources[i]`` plus
-        ``offsets[i]`` is at most ``budget``.
+        ``offsets[i]`` is at most ``budget``. One budget of :meth:`counts_within_rings`.
 
         Parameters
         ----------
@@ -392,61 +407,116 @@ class StreetGraph:
         offsets
             Extra cost per source (its snap distance), default 0.
         chunk
-            Searches per ``dijkstra`` call (memory: ``chunk x n_nodes`` floats).
+            Unused (kept for callers of the former dense implementation, which ran ``chunk``
+            scipy searches per call).
         at
-            Optional node indices: count only at these nodes and return ``(len(at),)``. When they
-            have fewer distinct nodes than the sources, the searches start from them on the
-            reversed graph instead of from the sources (cost: one bounded search per distinct
-            node of the smaller side).
+            Optional node indices: count only at these nodes and return ``(len(at),)``.
 
         Returns
         -------
         numpy.ndarray
             ``(n_nodes,)`` int64 counts, or ``(len(at),)`` when ``at`` is given.
         """
+        del chunk
+        return np.asarray(self.counts_within_rings(sources, [budget], offsets, at=at)[0])
+
+    def hierarchy(self) -> Any:
+        """The contraction hierarchy of this graph (:class:`geo.ch.Hierarchy`), built once.
+
+        Built on first use and kept on the graph, so every count/gravity indicator (and every
+        ring) of one build that uses this mode shares it.
+        """
+        if self._hierarchy is None:
+            import time
+
+            from .ch import build
+
+            t0 = time.perf_counter()
+            m = self._forward
+            self._hierarchy = build(m.indptr, m.indices, m.data)
+            self.hierarchy_seconds = time.perf_counter() - t0
+            log.info("%s network: contraction hierarchy of %d nodes, %d shortcuts in %.2f s",
+                     self.mode, self.n_nodes, self._hierarchy.shortcuts,
+                     self.hierarchy_seconds)
+        return self._hierarchy
+
+    def counts_within_rings(self, sources: np.ndarray, budgets: Any,
+                            offsets: np.ndarray | None = None,
+                            at: np.ndarray | None = None,
+                            threads: int | None = 1, method: str = "auto") -> np.ndarray:
+        """:meth:`counts_within` for several ascending budgets at once.
+
+        Counts at some nodes only (``at``, the scored origins) come from the graph's contraction
+        hierarchy (:mod:`geo.ch`: bucket many-to-many, pruned at the largest budget; the
+        hierarchy is built on the first such call and kept, see :meth:`hierarchy`) when both
+        sides have at least :data:`CH_MIN_NODES` distinct nodes and, while no hierarchy is
+        built yet, the searches (estimated from a few sample searches) would cost more than
+        building one; otherwise, and for counts at every node, one bounded search
+        (:mod:`geo.reach`, numba) per distinct node of the smaller side, proportional to what
+        it reaches, spread over ``threads`` (default 1; ``None``: every CPU this process may
+        use). The counts are the same either way (ties
+        included: see :mod:`geo.ch`).
+
+        Parameters
+        ----------
+        method
+            ``"auto"`` (as above), ``"ch"`` (the hierarchy whenever ``at`` is given) or
+            ``"search"`` (never the hierarchy).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(budgets), n_nodes)`` int64 counts, or ``(len(budgets), len(at))``.
+        """
+        from .reach import counts_at_origins, counts_from_sources  # numba: imported on first use
+
+        if method not in ("auto", "ch", "search"):
+            raise ValueError(f"method {method!r} is not one of auto, ch, search")
         sources = self._sources(sources)
         off = np.zeros(len(sources)) if offsets is None else np.asarray(offsets, dtype=float)
+        b = np.asarray(budgets, dtype=float).reshape(-1)
+        if len(off) != len(sources):
+            raise ValueError(f"{len(off)} offsets for {len(sources)} sources; pass one per source")
         if at is not None:
             at = self._sources(at)
-            if len(np.unique(at)) < len(np.unique(sources)):
-                return self._counts_from_targets(sources, off, budget, at, chunk)
-        n = self.n_nodes
-        counts = np.zeros(n, dtype=np.int64)
-        uniq, inv = np.unique(self._rank[sources], return_inverse=True)
-        by_node = np.argsort(inv, kind="stable")  # sources grouped by their (internal) node
-        inv_sorted, off_sorted = inv[by_node], off[by_node]
-        first = np.searchsorted(inv_sorted, np.arange(len(uniq) + 1))  # group bounds per node
-        for start in range(0, len(uniq), chunk):
-            nodes = uniq[start:start + chunk]
-            d = dijkstra(self._search, directed=True, indices=nodes, limit=budget)
-            # only the reached (row, node) pairs matter: beyond the limit dijkstra gives inf
-            row, col = np.nonzero(np.isfinite(d))
-            dist = d[row, col]
-            group = row + start
-            mult = first[group + 1] - first[group]  # sources at this row's node
-            if mult.max(initial=0) > 1:  # one pair per (source, reached node)
-                pair = np.repeat(np.arange(len(row)), mult)
-                ends = np.cumsum(mult)
-                within = np.arange(len(pair)) - np.repeat(ends - mult, mult)
-                src_off = off_sorted[first[group[pair]] + within]
-                col, dist = col[pair], dist[pair]
-            else:
-                src_off = off_sorted[first[group]]
-            counts += np.bincount(col[dist + src_off <= budget], minlength=n)
-        counts = counts[self._rank]
-        return counts if at is None else counts[at]
+            n_at, n_src = len(np.unique(at)), len(np.unique(sources))
+            m = self._forward  # from the targets along the edges, to the sources
+            if method == "ch" or (method == "auto" and self._ch_pays(at, sources, n_at, n_src,
+                                                                   float(b.max()))):
+                from .ch import counts_at
 
-    def _counts_from_targets(self, sources: np.ndarray, off: np.ndarray, budget: float,
-                             at: np.ndarray, chunk: int) -> np.ndarray:
-        """:meth:`counts_within` at ``at`` by searching from the targets along the edges."""
-        uniq, inv = np.unique(self._rank[at], return_inverse=True)
-        src = self._rank[sources]
-        out = np.zeros(len(uniq), dtype=np.int64)
-        for start in range(0, len(uniq), chunk):
-            nodes = uniq[start:start + chunk]
-            d = dijkstra(self._forward, directed=True, indices=nodes, limit=budget)
-            out[start:start + len(nodes)] = ((d[:, src] + off[None, :]) <= budget).sum(axis=1)
-        return out[inv]
+                got, _ = counts_at(self.hierarchy(), m.indptr, m.indices, m.data,
+                                   self._rank[at], self._rank[sources], off, b)
+                return got
+            if n_at < n_src:
+                return counts_at_origins(m.indptr, m.indices, m.data, self._rank[at],
+                                         self._rank[sources], off, b, threads)
+        m = self._search  # from the sources against the edges
+        counts = counts_from_sources(m.indptr, m.indices, m.data, self._rank[sources], off, b,
+                                     threads)
+        counts = counts[:, self._rank]
+        return counts if at is None else counts[:, at]
+
+    def _ch_pays(self, at: np.ndarray, sources: np.ndarray, n_at: int, n_src: int,
+                 limit: float) -> bool:
+        """Whether the hierarchy beats one bounded search per node of the smaller side.
+
+        Always once it is built (and both sides have :data:`CH_MIN_NODES` distinct nodes);
+        otherwise when the searches, estimated from :data:`_CH_SAMPLE` sample searches, would
+        cost more than building it.
+        """
+        if min(n_at, n_src) < CH_MIN_NODES:
+            return False
+        if self._hierarchy is not None:
+            return True
+        from .reach import reached
+
+        side = np.unique(at) if n_at <= n_src else np.unique(sources)
+        m = self._forward if n_at <= n_src else self._search
+        sample = side[np.linspace(0, len(side) - 1, _CH_SAMPLE).astype(int)]
+        settled = float(reached(m.indptr, m.indices, m.data, self._rank[sample], limit).mean())
+        searches = len(side) * settled * _SEARCH_S_PER_SETTLED
+        return searches > self.n_nodes * _CH_BUILD_S_PER_NODE
 
     def __repr__(self) -> str:
         return f"StreetGraph({self.mode}, {self.n_nodes} nodes, {self.matrix.nnz} edges)"
