@@ -133,7 +133,8 @@ _RETURNED = ("last_clicked", "last_object_clicked")
 #: marker's own position (:class:`geo.maps.ClickSnap`), so only float noise is allowed.
 _SNAP_DEG = 1e-6
 #: The map fills its iframe, so the page's CSS can make it shorter on phones.
-_FILL_IFRAME = ("fill_iframe", "<style>#map_div{height:100vh !important;}</style>")
+_FILL_IFRAME = ("fill_iframe", "<style>#map_div{height:100vh !important;}"
+                "html,body{overflow:hidden;}</style>")  # the component's trailing span: no scroll
 
 
 @dataclass(frozen=True)

@@ -1097,11 +1097,22 @@ class ClickSnap(folium.MacroElement):
     Registered before its handlers, this sets a locality marker click's ``latlng`` to the marker's
     position (so the app finds the place by position, :func:`app.view_map.map_click`) and stamps
     every click with a counter ``n``, so a second click on the same spot is a new value too.
+
+    It also focuses the map without scrolling on a press: Leaflet's keyboard handler focuses the
+    map on ``mousedown``, and a plain ``focus()`` inside the component's iframe scrolls the app's
+    page until the whole map is in view. The page then moves between the press and the release,
+    so the release lands elsewhere and a click on a marker became a click on the map beside it.
+    Focusing first with ``preventScroll`` (capture phase) leaves the page where it is, and
+    Leaflet, already focused, does not focus again.
     """
 
     _template = jinja2.Template("""
         {% macro script(this, kwargs) %}
         (function (map, places) {
+            var box = map.getContainer();
+            box.addEventListener('mousedown', function () {
+                if (document.activeElement !== box) { box.focus({preventScroll: true}); }
+            }, true);
             var n = 0;
             if (places) {
                 places.eachLayer(function (l) {

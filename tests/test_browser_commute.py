@@ -151,12 +151,11 @@ def test_commute_target_adds_the_column_and_survives_a_reload(
 
     # compare shows the travel-time row for the same target
     drv.get(shared.replace("page=map", "page=compare"))  # type: ignore[attr-defined]
-    WebDriverWait(drv, 90).until(lambda d: d.find_elements(
-        By.CSS_SELECTOR, "[data-testid='stDataFrame']"))
+    WebDriverWait(drv, 90).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".lv-compare table"))
     _idle(drv)
     WebDriverWait(drv, 30).until(lambda d: header in d.execute_script(
-        "return document.querySelector(\"[data-testid='stDataFrame']\").textContent"))
-    table = drv.find_element(By.CSS_SELECTOR, "[data-testid='stDataFrame']")  # type: ignore[attr-defined]
+        "return document.querySelector('.lv-compare table').textContent"))
+    table = drv.find_element(By.CSS_SELECTOR, ".lv-compare table")  # type: ignore[attr-defined]
     drv.execute_script("arguments[0].scrollIntoView({block: 'end'})", table)  # type: ignore[attr-defined]
     time.sleep(0.5)
     drv.save_screenshot(str(SHOTS / f"{size}_{lang}_compare.png"))  # type: ignore[attr-defined]
