@@ -406,8 +406,8 @@ def _place_map(snap: Any, ctx: Ctx, exp: Explanation, geom: Any, name: str,
         mk.add_to(m)
     maps.highlight_group(geom, name, population=population).add_to(m)
     m.add_child(maps.FitBoundsWhenSized(_mercator_fit([(lat, lon), *near])))
-    st.iframe(maps.map_html(m), height=MAP_HEIGHT,
-              alt=safe_text(ctx.t("pf_map_title", name=name), "plain"))
+    st.iframe(maps.map_html(m, title=ctx.t("pf_map_title", name=name), lang=ctx.lang),
+              height=MAP_HEIGHT, alt=safe_text(ctx.t("pf_map_title", name=name), "plain"))
     legend = " ".join(
         f'<span class="pf-key"><span class="pf-dot" style="background:{LAYERS[k].color}"></span>'
         f"{_h(theme_title(k, ctx.lang))}</span>" for k in themes if k in LAYERS)
@@ -444,8 +444,8 @@ def _muni_map(snap: Any, ctx: Ctx, code: str, name: str, scores: pd.DataFrame | 
         style_function=lambda _f: {"color": maps.HIGHLIGHT_COLOR, "weight": 4, "fill": False},
     ).add_to(m)
     m.add_child(maps.FitBoundsWhenSized([[miny, minx], [maxy, maxx]]))
-    st.iframe(maps.map_html(m), height=MAP_HEIGHT,
-              alt=safe_text(ctx.t("pf_map_title", name=name), "plain"))
+    st.iframe(maps.map_html(m, title=ctx.t("pf_map_title", name=name), lang=ctx.lang),
+              height=MAP_HEIGHT, alt=safe_text(ctx.t("pf_map_title", name=name), "plain"))
     st.html(f'<p class="pf-note">{_h(ctx.t("pf_map_legend_muni", name=name))}</p>')
 
 

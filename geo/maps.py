@@ -1554,9 +1554,18 @@ def build_region_map(
     return m
 
 
-def map_html(m: folium.Map) -> str:
-    """Render ``m`` as a standalone HTML page (what a browser or a saved file gets)."""
-    return str(m.get_root().render())
+def map_html(m: folium.Map, *, title: str | None = None, lang: str | None = None) -> str:
+    """Render ``m`` as a standalone HTML page (what a browser or a saved file gets).
+
+    ``title`` (escaped) and ``lang`` name the page for screen readers (WCAG 2.4.2, 3.1.1) when
+    it is shown in a frame of its own.
+    """
+    page = str(m.get_root().render())
+    if lang is not None and re.fullmatch(r"[a-z]{2}(-[A-Z]{2})?", lang):
+        page = page.replace("<html>", f'<html lang="{lang}">', 1)
+    if title:
+        page = page.replace("<head>", f"<head>\n    <title>{safe_text(title)}</title>", 1)
+    return page
 
 
 def cdn_links(html_text: str, hosts: Sequence[str] | None = None) -> list[str]:

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from _browser import chromium, have_chromium, serve_app
 
+from geo.catalog import indicator_title
+
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "mapread"
 
@@ -99,18 +101,12 @@ def _pointer(drv: object, lat: float, lng: float, click: bool) -> None:
 
 
 def _click_at(drv: object, lat: float, lng: float) -> None:
-    """Click the map at (lat, lng): a DOM click on the element there, through Leaflet's own event
-    handling (the marker's handlers, the map's, streamlit-folium's). The OS pointer's clicks land
-    about 18 px below its hover position in the component's iframe under chromedriver, so the
-    click is dispatched rather than driven."""
-    drv.execute_script("""
-        var p = window.map.latLngToContainerPoint([arguments[0], arguments[1]]);
-        var r = window.map.getContainer().getBoundingClientRect();
-        var x = r.left + p.x, y = r.top + p.y, el = document.elementFromPoint(x, y);
-        ['mousedown', 'mouseup', 'click'].forEach(function (t) {
-            el.dispatchEvent(new MouseEvent(t, {clientX: x, clientY: y, bubbles: true,
-                                                cancelable: true, view: window, button: 0}));
-        });""", lat, lng)  # type: ignore[attr-defined]
+    """Click the map at (lat, lng) with the real pointer (press and release where a user would).
+
+    A press used to scroll the app's page (Leaflet focusing the map inside the iframe), so the
+    release landed about 20 px lower and a marker click became a map click; geo.maps.ClickSnap
+    now focuses without scrolling, and this drives the pointer to prove it."""
+    _pointer(drv, lat, lng, click=True)
 
 
 def _marker(drv: object, rank_from_top: int = 1) -> tuple[str, float, float]:
@@ -200,5 +196,12 @@ def test_map_reads_like_a_map(app_url: str, lang: str, label: str, size: tuple[i
         assert "page=map" in drv.current_url and "page=profile" not in drv.current_url
         lat_s, lng_s = re.search(r"point=([\d.]+)%2C([\d.]+)", drv.current_url).groups()
         assert abs(float(lat_s) - 56.45) < 0.01 and abs(float(lng_s) - 15.05) < 0.01
+        # ... and the point is scored: the panel names the nearest grocery store and health centre
+        head = "Nearest places" if lang == "en" else "Närmaste platser"
+        WebDriverWait(drv, 120).until(lambda d: head in d.find_element(By.TAG_NAME, "body").text)
+        body = drv.find_element(By.TAG_NAME, "body").text
+        for key in ("services.grocery", "services.health"):
+            assert re.search(rf"{re.escape(indicator_title(key, lang))}: [^\n,]+, "
+                             r"\d+(?:[.,]\d+)?\s(?:m|km)", body), (key, body[:2000])
         time.sleep(1.0)
         drv.save_screenshot(str(SHOTS / f"point_{lang}_{label}.png"))

@@ -104,6 +104,26 @@ def _pick(drv: object, starts: str, timeout: float = 60) -> None:
     raise AssertionError(f"no search hit {starts!r} to click")
 
 
+_DISTANCE = r"\d+(?:[.,]\d+)?\s(?:m|km)"
+
+
+def _assert_point_panel(drv: object, lang: str, timeout: float = 120) -> str:
+    """The point panel is open and names the nearest grocery store and health centre with their
+    distances ("Grocery store on foot: ICA Nära …, 1.2 km …"); returns the page text."""
+    import re
+
+    from geo.catalog import indicator_title
+
+    head = "Nearest places" if lang == "en" else "Närmaste platser"
+    WebDriverWait(drv, timeout, poll_frequency=0.2).until(
+        lambda d: head in d.find_element(By.TAG_NAME, "body").text)  # type: ignore[attr-defined]
+    body = str(drv.find_element(By.TAG_NAME, "body").text)  # type: ignore[attr-defined]
+    for key in ("services.grocery", "services.health"):
+        title = re.escape(indicator_title(key, lang))
+        assert re.search(rf"{title}: [^\n,]+, {_DISTANCE}", body), (key, body[:3000])
+    return body
+
+
 @pytest.mark.parametrize("window", list(WINDOWS))
 @pytest.mark.parametrize("lang", ["en", "sv"])
 def test_search_a_stop_and_a_tatort(app_url: str, pack_dir: Path, lang: str, window: str) -> None:
@@ -126,13 +146,18 @@ def test_search_a_stop_and_a_tatort(app_url: str, pack_dir: Path, lang: str, win
         timings["stop_to_url"] = time.perf_counter() - t0
         lat, lon = (float(v) for v in _params(drv)["point"][0].split(","))
         assert 55.9 < lat < 56.6 and 14.3 < lon < 16.2
+        assert stop in _assert_point_panel(drv, lang)  # the panel is named after the hit
+        timings["stop_to_panel"] = time.perf_counter() - t0
         time.sleep(1.5)
         assert _no_horizontal_scroll(drv)
         drv.save_screenshot(str(SHOTS / f"stop-{lang}-{window}.png"))
         box = _box(drv, lang)
         assert box.get_attribute("value") == ""  # the choice cleared the box
         box.send_keys("Lyckeby", Keys.ENTER)
-        time.sleep(2)
+        before = _params(drv)["point"]
+        _pick(drv, "Lyckeby")  # not a tätort: its first hit is a Lyckeby stop, scored as a point
+        WebDriverWait(drv, 60).until(lambda d: _params(d).get("point") not in (None, before))
+        assert "Lyckeby" in _assert_point_panel(drv, lang)
         drv.save_screenshot(str(SHOTS / f"lyckeby-{lang}-{window}.png"))
         _box(drv, lang).send_keys(Keys.CONTROL, "a")
         _box(drv, lang).send_keys("Kallinge", Keys.ENTER)

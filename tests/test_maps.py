@@ -236,3 +236,15 @@ def test_cells_without_any_score_draw_nothing() -> None:
     cells = pd.DataFrame({"h3": ["891f1d48177ffff", "891f1d4817bffff"], "composite": [float("nan")] * 2})
     assert add_cells(m, cells, column="composite", name="score") == 0
     m.get_root().render()  # no tooltip on an empty layer (folium asserted on its fields before)
+
+
+def test_map_html_names_its_page_for_screen_readers() -> None:
+    """A map shown in a frame of its own has a title (escaped) and a language (WCAG 2.4.2, 3.1.1)."""
+    from geo import maps
+
+    m = maps.OfflineMap(location=(56.2, 15.3), tiles=None)
+    page = maps.map_html(m, title="Map of <img src=x onerror=alert(1)>", lang="sv")
+    assert '<html lang="sv">' in page
+    assert "<title>Map of &lt;img src=x onerror=alert(1)&gt;</title>" in page
+    assert "<img src=x" not in page
+    assert '<html lang="' not in maps.map_html(m, lang='x" onload="y')  # only a language code
