@@ -365,7 +365,8 @@ def _base_map(snap: Any, bounds: list[list[float]]) -> Any:
     (s, w), (n, e) = bounds
     m = maps.OfflineMap(location=((s + n) / 2, (w + e) / 2),
                         zoom_start=maps.fit_zoom((w, s, e, n), 640, MAP_HEIGHT), tiles=None,
-                        control_scale=True, zoom_snap=0.25, zoom_delta=0.5)
+                        zoom_snap=0.25, zoom_delta=0.5)
+    m.add_child(maps.MetricScale())
     m.get_root().header.add_child(folium.Element(  # type: ignore[attr-defined]
         "<style>.leaflet-container{background:#dbe7ee;font-size:12px}"
         ".leaflet-tooltip.place-label{font-weight:600;border:2px solid #d81b60;}</style>"))

@@ -902,6 +902,20 @@ def recolour_script(data: Mapping[str, object]) -> str:
     return f"if (window.__livabilityRecolour) {{ window.__livabilityRecolour({text}); }}\n"
 
 
+class MetricScale(folium.MacroElement):
+    """A scale bar in kilometres only (folium's ``control_scale`` adds miles as well)."""
+
+    _template = jinja2.Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # folium/branca untyped
+        self._name = "MetricScale"
+
+
 class FitBoundsWhenSized(folium.MacroElement):
     """Fit the map to ``bounds`` once its container has its final size (iframes size late)."""
 
@@ -1508,7 +1522,8 @@ def build_region_map(
     minx, miny, maxx, maxy = (float(v) for v in bounds)
     m = OfflineMap(location=((miny + maxy) / 2, (minx + maxx) / 2),
                    zoom_start=fit_zoom((minx, miny, maxx, maxy)), tiles=None,
-                   control_scale=True, prefer_canvas=False, zoom_snap=0.25, zoom_delta=0.5)
+                   prefer_canvas=False, zoom_snap=0.25, zoom_delta=0.5)
+    m.add_child(MetricScale())
     if tiles:
         tile_layer = folium.TileLayer(tile_url, attr=OSM_ATTRIBUTION, name="OpenStreetMap",
                                       max_zoom=19, control=False)

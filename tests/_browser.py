@@ -52,6 +52,22 @@ def free_port() -> int:
 
 
 @contextmanager
+def serve_store(store: Path, out: Path) -> Iterator[str]:
+    """The app on a free port against the store in ``store``: no base tiles, no online service
+    (``LIVABILITY_OFFLINE=1``), the default region; its log in ``out/streamlit.log``."""
+    import os
+
+    root = Path(__file__).resolve().parents[1]
+    env = os.environ | {"LIVABILITY_DATA_DIR": str(store), "LIVABILITY_TILES": "none",
+                        "LIVABILITY_OFFLINE": "1", "PYTHONPATH": str(root)}
+    for name in ("LIVABILITY_REGION", "LIVABILITY_ONLINE"):
+        env.pop(name, None)
+    out.mkdir(parents=True, exist_ok=True)
+    with serve_app(root, env, out / "streamlit.log") as url:
+        yield url
+
+
+@contextmanager
 def serve_app(root: Path, env: dict[str, str], log: Path | None = None) -> Iterator[str]:
     """``streamlit run`` of ``root/streamlit_app.py`` on a free 127.0.0.1 port with ``env``; yields
     its URL once the port answers (at most 60 s) and stops the server on exit."""

@@ -9,14 +9,13 @@ Skips without chromium/chromedriver or the pack.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from _browser import chromium, have_chromium, serve_app
+from _browser import chromium, have_chromium, serve_store
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "commute"
@@ -42,9 +41,7 @@ SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 
 @pytest.fixture(scope="module")
 def app_url(blekinge_store: Path) -> Iterator[str]:
-    env = os.environ | {"LIVABILITY_DATA_DIR": str(blekinge_store), "LIVABILITY_TILES": "none"}
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with serve_app(ROOT, env, SHOTS / "streamlit.log") as url:
+    with serve_store(blekinge_store, SHOTS) as url:
         yield url
 
 

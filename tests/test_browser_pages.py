@@ -10,7 +10,6 @@ AppTest on the SYNTHETIC store.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 from _app_fixtures import run_app, write_synthetic_store
-from _browser import chromium, have_chromium, serve_app
+from _browser import chromium, have_chromium, serve_store
 from _pages import (
     LANGS,
     PAGES,
@@ -46,11 +45,7 @@ def _need_browser() -> None:
 def app_url(blekinge_store: Path) -> Iterator[str]:
     """The app on a free port against the store built from the pack (no base tiles)."""
     _need_browser()
-    env = os.environ | {"LIVABILITY_DATA_DIR": str(blekinge_store), "LIVABILITY_TILES": "none",
-                        "PYTHONPATH": str(ROOT)}
-    env.pop("LIVABILITY_REGION", None)
-    OUT.mkdir(parents=True, exist_ok=True)
-    with serve_app(ROOT, env, OUT / "streamlit.log") as url:
+    with serve_store(blekinge_store, OUT) as url:
         yield url
 
 

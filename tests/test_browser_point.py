@@ -9,14 +9,13 @@ Screenshots (English and Swedish, 1440x900 and 390x844) and the timings go to ar
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _browser import CHROMEDRIVER, CHROMIUM, chromium, serve_app
+from _browser import CHROMEDRIVER, CHROMIUM, chromium, serve_store
 
 from geo.catalog import indicator_title
 from geo.messages import fmt_distance
@@ -66,9 +65,7 @@ def engine_point(blekinge_store: Path) -> PointScore:
 
 @pytest.fixture(scope="module")
 def app_url(blekinge_store: Path) -> Iterator[str]:
-    env = os.environ | {"LIVABILITY_DATA_DIR": str(blekinge_store), "LIVABILITY_TILES": "none"}
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with serve_app(ROOT, env, SHOTS / "streamlit.log") as url:
+    with serve_store(blekinge_store, SHOTS) as url:
         yield url
 
 

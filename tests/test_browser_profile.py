@@ -11,14 +11,13 @@ Full-page screenshots go to artifacts/profile/ (git-ignored).
 from __future__ import annotations
 
 import base64
-import os
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _browser import chromium, have_chromium, serve_app
+from _browser import chromium, have_chromium, serve_store
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "profile"
@@ -46,9 +45,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 @pytest.fixture(scope="module")
 def app_url(blekinge_store: Path) -> Iterator[str]:
-    env = os.environ | {"LIVABILITY_DATA_DIR": str(blekinge_store), "LIVABILITY_TILES": "none"}
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with serve_app(ROOT, env, SHOTS / "streamlit.log") as url:
+    with serve_store(blekinge_store, SHOTS) as url:
         yield url
 
 

@@ -9,7 +9,6 @@ The store is built from the Blekinge pack (``blekinge_store``); the app runs off
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from _browser import chromium, have_chromium, serve_app
+from _browser import chromium, have_chromium, serve_store
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "search"
@@ -38,11 +37,7 @@ PLACEHOLDER = {"en": "e.g. Lyckeby", "sv": "t.ex. Lyckeby"}
 
 @pytest.fixture(scope="module")
 def app_url(blekinge_store: Path) -> Iterator[str]:
-    env = os.environ | {"LIVABILITY_DATA_DIR": str(blekinge_store), "LIVABILITY_TILES": "none",
-                        "LIVABILITY_OFFLINE": "1"}
-    env.pop("LIVABILITY_ONLINE", None)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with serve_app(ROOT, env, SHOTS / "streamlit.log") as url:
+    with serve_store(blekinge_store, SHOTS) as url:
         yield url
 
 
@@ -120,7 +115,8 @@ def _assert_point_panel(drv: object, lang: str, timeout: float = 120) -> str:
     body = str(drv.find_element(By.TAG_NAME, "body").text)  # type: ignore[attr-defined]
     for key in ("services.grocery", "services.health"):
         title = re.escape(indicator_title(key, lang))
-        assert re.search(rf"{title}: [^\n,]+, {_DISTANCE}", body), (key, body[:3000])
+        lines = [ln for ln in body.splitlines() if ln.startswith(indicator_title(key, lang))]
+        assert lines and re.search(rf"^{title}: [^\n]+?, {_DISTANCE}", lines[0]), (key, lines)
     return body
 
 

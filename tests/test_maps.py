@@ -248,3 +248,16 @@ def test_map_html_names_its_page_for_screen_readers() -> None:
     assert "<title>Map of &lt;img src=x onerror=alert(1)&gt;</title>" in page
     assert "<img src=x" not in page
     assert '<html lang="' not in maps.map_html(m, lang='x" onload="y')  # only a language code
+
+
+def test_the_scale_bar_is_metric_only() -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    from geo import maps
+
+    boundary = gpd.GeoDataFrame({"name": ["R"]}, geometry=[box(15.0, 56.0, 15.5, 56.3)], crs=4326)
+    locs = gpd.GeoDataFrame({"code": ["A"], "name": ["A"], "population": [100]},
+                            geometry=[Point(15.2, 56.1)], crs=4326)
+    page = maps.map_html(maps.build_region_map(boundary, locs))
+    assert "L.control.scale({imperial: false})" in page and "L.control.scale()" not in page
