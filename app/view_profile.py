@@ -217,8 +217,10 @@ def gap_lines(rows: Iterable[_Row], snap: Any, lang: str, *, approximate: bool =
     out: dict[str, None] = {}
     for (named_kinds, missing) in partial:
         words = _kinds_words(named_kinds, lang)
-        out[t("pf_gap_partial", lang, kinds=words, what=missing) if missing
-            else t("pf_gap_partial_generic", lang, kinds=words)] = None
+        # the pack's notes are English: quoted as such in Swedish, never mixed into a sentence
+        key = ("pf_gap_partial" if lang == "en" else "pf_gap_partial_quoted") if missing \
+            else "pf_gap_partial_generic"
+        out[t(key, lang, kinds=words, what=missing)] = None
     for kinds, keys in absent.items():
         out[t("pf_gap_absent", lang, kinds=_kinds_words(kinds, lang),
               indicators=_titles(keys, lang))] = None
@@ -452,11 +454,13 @@ def _muni_map(snap: Any, ctx: Ctx, code: str, name: str, scores: pd.DataFrame | 
 
 # -- per theme: what is near ---------------------------------------------------------------------
 def _place_text(a: NearestPlace, ctx: Ctx) -> str:
+    """``ICA Nära Lunden (1.1 km)``: the distance in brackets, so a name ending in a house number
+    ("Arklimästaregatan 46") never runs into it; by car also the minutes."""
     label = a.name or kind_name(a.kind, ctx.lang)
-    out = f"{label} {fmt_distance(a.distance_m, ctx.lang)}"
+    inner = fmt_distance(a.distance_m, ctx.lang)
     if a.mode == "car" and np.isfinite(a.minutes):
-        out += f" (~{num(a.minutes, ctx.lang, 0)} min)"
-    return out
+        inner += f", ~{num(a.minutes, ctx.lang, 0)} min"
+    return f"{label} ({inner})"
 
 
 def _row_text(r: ExplanationRow, ctx: Ctx) -> str:

@@ -857,6 +857,11 @@ _UI: dict[str, tuple[str, str]] = {
                        "Alla {kinds} finns inte i våra data: {what} saknas."),
     "pf_gap_partial_generic": ("Not all {kinds} are in our data: the source lists only some of them.",
                                "Alla {kinds} finns inte i våra data: källan listar bara en del av dem."),
+    # Swedish, when the pack says what is missing only in English: its words quoted, not translated
+    "pf_gap_partial_quoted": ("Not all {kinds} are in our data: the source lists only some of them "
+                              "(its note, in English: “{what} missing”).",
+                              "Alla {kinds} finns inte i våra data: källan listar bara en del av dem "
+                              "(källans anteckning, på engelska: ”{what} missing”)."),
     "pf_gap_absent": ("We have no data on {kinds} yet, so {indicators} is left out of the score.",
                       "Vi har inga data om {kinds} ännu, så {indicators} räknas inte in i poängen."),
     "pf_gap_no_value": ("There is no figure for {indicators} here, so it is left out of the score.",

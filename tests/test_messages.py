@@ -357,12 +357,12 @@ def test_app_profile_in_swedish(monkeypatch: pytest.MonkeyPatch, sv_store: Path)
     assert "Alla förskolor finns inte i våra data" in text
     for w in ENGLISH_WORDS:
         assert w not in text, w
-    assert re.search(r"\d,\d km med cykel", text)  # decimal comma
+    assert re.search(r"\(\d+,\d km\) med cykel", text)  # decimal comma
     assert not re.search(r"\d\.\d km", text)
     en = " ".join(shown(_run(monkeypatch, sv_store, page="profile", place="S001")).split())
     assert "We have no data on upper secondary schools yet, so “Upper secondary school by bike” " \
            "is left out of the score." in en
-    assert re.search(r"\d\.\d km by bike", en)
+    assert re.search(r"\(\d+\.\d km\) by bike", en)
 
 
 def test_app_data_and_map_notes_in_swedish(monkeypatch: pytest.MonkeyPatch, sv_store: Path) -> None:

@@ -94,7 +94,8 @@ def test_theme_lists_name_places_with_distance_and_mode(monkeypatch: pytest.Monk
     _ok(at)
     themes = next(h for h in _html(at) if 'class="pf-grid"' in h)
     # Epsilon C is the rail station beside Epsilonstad (about 0.2 km by bike)
-    assert re.search(r"<strong>Railway station by bike</strong>: \d+/100 — Epsilon C \d+ m by bike", themes)
+    assert re.search(r"<strong>Railway station by bike</strong>: \d+/100 — Epsilon C \(\d+ m\) "
+                     r"by bike", themes)
     assert "Transit · " in themes and "Housing · no data" in themes
     # the engine's log-like notes are gone
     assert "partial;" not in themes and "list incomplete" not in themes
@@ -136,7 +137,8 @@ def test_gap_lines_quote_the_packs_coverage_note(synth_store: Path) -> None:
     assert gap_lines([row], snap, "en") == [
         "Not all grocery stores are in our data: independent shops are missing."]
     assert gap_lines([row], snap, "sv") == [
-        "Alla matbutiker finns inte i våra data: independent shops saknas."]
+        "Alla matbutiker finns inte i våra data: källan listar bara en del av dem (källans "
+        "anteckning, på engelska: ”independent shops missing”)."]
     # the pack's not_available_offline item wins over the note
     row.gaps = ("independent grocery stores",)
     assert gap_lines([row], snap, "en") == [
