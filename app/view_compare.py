@@ -163,8 +163,12 @@ def render(ctx: Ctx) -> None:
         chart = alt.Chart(long).mark_bar().encode(
             y=alt.Y("theme:N", sort=None, title=None),
             x=alt.X("score:Q", scale=alt.Scale(domain=[0, 100]), title=ctx.t("score")),
-            yOffset="place:N",
-            color=alt.Color("place:N", scale=alt.Scale(scheme="viridis"), title=None),
+            yOffset=alt.YOffset("place:N", sort=list(frame.columns)),
+            # the legend under the chart, in the table's order: a phone keeps the chart's width
+            color=alt.Color("place:N", scale=alt.Scale(scheme="viridis"), title=None,
+                            sort=list(frame.columns),
+                            legend=alt.Legend(orient="bottom", direction="vertical",
+                                              labelLimit=0)),
             tooltip=[alt.Tooltip("place:N", title=ctx.t(
                          "municipality" if kind == "municipalities" else "locality")),
                      alt.Tooltip("theme:N", title=ctx.t("theme")),
