@@ -91,12 +91,19 @@ def _notes(ctx: Ctx, out: SearchOutcome) -> None:
 
 
 def search_box(ctx: Ctx) -> None:
-    """Draw the search box and its hits (nothing for an empty query)."""
-    index = _index(ctx)
-    if index is None:
-        return
+    """Draw the search box and its hits (nothing for an empty query).
+
+    The index is built on the first query, not on the first page view (it costs about 0.5 s,
+    which the first map would otherwise wait for).
+    """
     query = st.text_input(ctx.t("search_label"), key=QUERY_KEY,
                           placeholder=ctx.t("search_placeholder"))
+    if not (query or "").strip():
+        return
+    index = _index(ctx)
+    if index is None:
+        st.caption(ctx.t("search_unavailable"))
+        return
     out = _search(ctx, index, query or "")
     if not out.query:
         return

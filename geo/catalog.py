@@ -1066,6 +1066,8 @@ _UI: dict[str, tuple[str, str]] = {
     "search_kind.town": ("village or town (GeoNames)", "ort (GeoNames)"),
     "search_kind.address": ("address", "adress"),
     "search_kind.place": ("place", "plats"),
+    "search_unavailable": ("Search is not available for this data (see the log); pick a place below.",
+                           "Sökningen fungerar inte för dessa data (se loggen); välj en ort nedan."),
     "show_on_map": ("Show on map", "Visa på kartan"),
     "licence_unclear": ("licence unclear", "licens oklar"),
     # the score of a point (app/view_point.py)

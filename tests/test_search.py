@@ -333,3 +333,31 @@ def test_a_busy_geocoder_keeps_the_app_usable(monkeypatch: pytest.MonkeyPatch, s
     assert any(c.value == "The address service is busy; try again in a minute" for c in at.caption)
     assert _hits(at)[0].startswith("Deltavik")
     assert at.dataframe
+
+
+def test_the_index_is_built_on_the_first_query_and_a_broken_one_says_so(
+        monkeypatch: pytest.MonkeyPatch, synth_store: Path, offline: None) -> None:
+    """The first map does not wait for the index; an index that fails leaves a usable page."""
+    import geo.search as gs
+
+    built: list[int] = []
+    real = gs.SearchIndex.from_snapshot
+
+    def counting(snapshot: Any) -> Any:
+        built.append(1)
+        return real(snapshot)
+
+    monkeypatch.setattr(gs.SearchIndex, "from_snapshot", staticmethod(counting))
+    at = run_app(monkeypatch, synth_store)
+    assert not at.exception and built == []  # no query yet: no index
+    at = _type(at, "Alphaby")
+    assert built and _hits(at)
+
+    def broken(snapshot: Any) -> Any:
+        raise OSError("layer file unreadable")
+
+    monkeypatch.setattr(gs.SearchIndex, "from_snapshot", staticmethod(broken))
+    at = _type(run_app(monkeypatch, synth_store, lang="sv"), "Alphaby")
+    assert not at.exception and at.dataframe  # the ranking is still there
+    assert "Sökningen fungerar inte för dessa data (se loggen); välj en ort nedan." in \
+        [c.value for c in at.caption]
