@@ -289,6 +289,7 @@ def _remove(st: np.ndarray, sz: np.ndarray, nb: np.ndarray, cs: np.ndarray, x: i
 @njit(cache=True, nogil=True)
 def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
               limit: int, sim: int, resim: bool, onepass: bool, hop_rule: np.ndarray,
+              compact: bool,
               stats: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                          np.ndarray, np.ndarray, int]:
@@ -381,6 +382,8 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
     n_dn = 0
     rank = np.empty(n, dtype=np.int64)
     done = np.zeros(n, dtype=np.bool_)
+    orig = np.arange(n)  # internal id -> caller's node (renumbered by compaction)
+    n_cur = n
     nxt_rank = 0
     added = 0
     while qs > 0:
@@ -469,7 +472,7 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
             for e in range(a, a + osz[u]):
                 mark[onb[e]] = -1
         done[v] = True
-        rank[v] = nxt_rank
+        rank[orig[v]] = nxt_rank
         nxt_rank += 1
         # v's edges now are its hierarchy edges; its neighbours forget v
         if n_up + osz[v] > len(up_u):
@@ -481,16 +484,16 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
         a = ost[v]
         for e in range(a, a + osz[v]):
             x = onb[e]
-            up_u[n_up] = v
-            up_v[n_up] = x
+            up_u[n_up] = orig[v]
+            up_v[n_up] = orig[x]
             up_w[n_up] = ocs[e]
             n_up += 1
             _remove(ist, isz, inb, ics, x, v)
         b = ist[v]
         for e in range(b, b + isz[v]):
             x = inb[e]
-            dn_v[n_dn] = v
-            dn_u[n_dn] = x
+            dn_v[n_dn] = orig[v]
+            dn_u[n_dn] = orig[x]
             dn_w[n_dn] = ics[e]
             n_dn += 1
             _remove(ost, osz, onb, ocs, x, v)
@@ -519,6 +522,77 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
         isz[v] = 0
         if len(hop_rule) and nxt_rank % 64 == 0:
             hops = _hops(m_live, n - nxt_rank, hop_rule)
+        n_live = n - nxt_rank
+        if compact and n_live >= 64 and 2 * n_live <= n_cur:
+            # renumber the live nodes 0..n_live-1 (same relative order) into compact blocks:
+            # the shrinking core's per-node arrays and lists stay small and close together
+            newid = np.full(n_cur, -1, dtype=np.int64)
+            r = 0
+            tot_o = 0
+            tot_i = 0
+            for x in range(n_cur):
+                if not done[x]:
+                    newid[x] = r
+                    r += 1
+                    tot_o += osz[x] + 2
+                    tot_i += isz[x] + 2
+            onb2 = np.empty(tot_o, dtype=np.int64)
+            ocs2 = np.empty(tot_o)
+            inb2 = np.empty(tot_i, dtype=np.int64)
+            ics2 = np.empty(tot_i)
+            ost2 = np.empty(r, dtype=np.int64)
+            osz2 = np.empty(r, dtype=np.int64)
+            ocp2 = np.empty(r, dtype=np.int64)
+            ist2 = np.empty(r, dtype=np.int64)
+            isz2 = np.empty(r, dtype=np.int64)
+            icp2 = np.empty(r, dtype=np.int64)
+            depth2 = np.empty(r, dtype=np.int64)
+            gone2 = np.empty(r, dtype=np.int64)
+            prio2 = np.empty(r, dtype=np.int64)
+            ed2 = np.empty(r, dtype=np.int64)
+            orig2 = np.empty(r, dtype=np.int64)
+            po = 0
+            pi = 0
+            for x in range(n_cur):
+                y = newid[x]
+                if y < 0:
+                    continue
+                ost2[y] = po
+                osz2[y] = osz[x]
+                ocp2[y] = osz[x] + 2
+                for e in range(osz[x]):
+                    onb2[po + e] = newid[onb[ost[x] + e]]
+                    ocs2[po + e] = ocs[ost[x] + e]
+                po += ocp2[y]
+                ist2[y] = pi
+                isz2[y] = isz[x]
+                icp2[y] = isz[x] + 2
+                for e in range(isz[x]):
+                    inb2[pi + e] = newid[inb[ist[x] + e]]
+                    ics2[pi + e] = ics[ist[x] + e]
+                pi += icp2[y]
+                depth2[y] = depth[x]
+                gone2[y] = gone[x]
+                prio2[y] = prio[x]
+                ed2[y] = ed[x]
+                orig2[y] = orig[x]
+            onb, ocs, inb, ics = onb2, ocs2, inb2, ics2
+            otop, itop = po, pi
+            ost, osz, ocp, ist, isz, icp = ost2, osz2, ocp2, ist2, isz2, icp2
+            depth, gone, prio, ed, orig = depth2, gone2, prio2, ed2, orig2
+            done = np.zeros(r, dtype=np.bool_)
+            dist = np.full(r, np.inf)
+            tgt = np.full(r, -1, dtype=np.int64)
+            cw = np.zeros(r)
+            seen = np.full(r, -1, dtype=np.int64)
+            hop = np.zeros(r, dtype=np.int64)
+            mark = np.full(r, -1, dtype=np.int64)
+            qd = np.empty(2 * r + 16)
+            qv = np.empty(2 * r + 16, dtype=np.int64)
+            qs = 0
+            for y in range(r):
+                qs = _push(qd, qv, qs, float(prio[y]), y)
+            n_cur = r
     return (rank, up_u[:n_up], up_v[:n_up], up_w[:n_up], dn_v[:n_dn], dn_u[:n_dn],
             dn_w[:n_dn], added)
 
@@ -535,7 +609,7 @@ def build(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
           witness_limit: int = WITNESS_SETTLE_LIMIT,
           simulation_limit: int = SIMULATION_SETTLE_LIMIT,
           resimulate: bool = False, onepass: bool = False,
-          hop_rule: tuple[float, ...] = ()) -> Hierarchy:
+          hop_rule: tuple[float, ...] = (), compact: bool = True) -> Hierarchy:
     """Contract the directed graph given as CSR (edge ``u -> v`` of cost ``w >= 0``).
 
     Parameters
@@ -573,7 +647,7 @@ def build(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
     n = len(ip) - 1
     rank, uu, uv, uw, dv, du, dw, added = _contract(
         ip, ix, w, int(witness_limit), int(simulation_limit), bool(resimulate), bool(onepass),
-        np.asarray(hop_rule, dtype=np.float64),
+        np.asarray(hop_rule, dtype=np.float64), bool(compact),
         np.zeros(2, dtype=np.int64))
     up_ptr, up_idx, up_w = _csr_by(uu, uv, uw, n)
     dn_ptr, dn_idx, dn_w = _csr_by(dv, du, dw, n)
