@@ -142,7 +142,7 @@ def _bound(start: np.ndarray, size: np.ndarray, nbr: np.ndarray, skip: int, src:
 def _witness(start: np.ndarray, size: np.ndarray, nbr: np.ndarray, cost: np.ndarray,
              skip: int, src: int, c_in: float, bound: float, limit: int, dist: np.ndarray,
              touched: np.ndarray, hd: np.ndarray, hv: np.ndarray, tgt: np.ndarray,
-             cw: np.ndarray, seen: np.ndarray, sid: int, n_tgt: int, hops: int,
+             cw: np.ndarray, seen: np.ndarray, ctr: np.ndarray, n_tgt: int, hops: int,
              hop: np.ndarray) -> int:  # pragma: no cover - compiled
     """Dijkstra from ``src`` over uncontracted nodes but ``skip``, up to ``bound``/``limit``.
 
@@ -150,13 +150,16 @@ def _witness(start: np.ndarray, size: np.ndarray, nbr: np.ndarray, cost: np.ndar
     no shortcut once a path avoiding ``skip`` costs at most ``c_in + cw[w]`` (the path through
     ``skip``). The search stops once every one of the ``n_tgt`` targets is decided: settled, or
     reached within that cost (its tentative distance is the length of a real path, and it can
-    only decrease). ``seen[w] == sid`` marks the decided targets. Nodes first reached over
+    only decrease). ``seen[w] == ctr[0]`` marks the decided targets; ``ctr[1]`` counts the
+    searches cut short by ``limit`` or by the room in ``touched``/``hd`` (any other search has
+    the result a larger ``limit`` would give). Nodes first reached over
     ``hops`` edges are not expanded (``hop``: edges to each touched node). Leaves ``dist`` set on
     ``touched[:k]`` (returned ``k``); the caller resets them.
     """
     k = 0
     if n_tgt <= 0:
         return k
+    sid = ctr[0]
     hs = _push(hd, hv, 0, 0.0, src)
     dist[src] = 0.0
     hop[src] = 0
@@ -169,7 +172,10 @@ def _witness(start: np.ndarray, size: np.ndarray, nbr: np.ndarray, cost: np.ndar
         hs = _pop(hd, hv, hs)
         if d > dist[u]:
             continue
-        if d > bound or settled >= limit:
+        if d > bound:
+            break
+        if settled >= limit:
+            ctr[1] += 1
             break
         settled += 1
         if tgt[u] == skip and u != src and seen[u] != sid:
@@ -189,6 +195,7 @@ def _witness(start: np.ndarray, size: np.ndarray, nbr: np.ndarray, cost: np.ndar
                 if nd <= bound and nd < dist[v]:
                     if dist[v] == np.inf:
                         if k >= len(touched):
+                            ctr[1] += 1
                             return k
                         touched[k] = v
                         k += 1
@@ -203,6 +210,7 @@ def _witness(start: np.ndarray, size: np.ndarray, nbr: np.ndarray, cost: np.ndar
                             bound = _bound(start, size, nbr, skip, src, c_in, tgt, cw, seen,
                                            sid)
                     if hs >= len(hd):
+                        ctr[1] += 1
                         return k
                     hs = _push(hd, hv, hs, nd, v)
     return k
@@ -218,8 +226,10 @@ def _shortcuts(v: int, ost: np.ndarray, osz: np.ndarray, onb: np.ndarray, ocs: n
     """Shortcuts that contracting ``v`` needs, in ``out_*[:s]`` (grouped by tail); returns s.
 
     ``s`` can exceed the room in ``out_*`` (then only counted: grow and call again).
-    ``ctr[0]`` numbers the witness searches (for ``seen``).
+    ``ctr[0]`` numbers the witness searches (for ``seen``); ``ctr[1]`` is left at the number
+    of them cut short (0: a larger ``limit`` gives the same shortcuts).
     """
+    ctr[1] = 0
     n_out = osz[v]
     a0 = ost[v]
     max_out = 0.0
@@ -236,7 +246,7 @@ def _shortcuts(v: int, ost: np.ndarray, osz: np.ndarray, onb: np.ndarray, ocs: n
             c_in = ics[ei]
             ctr[0] += 1
             k = _witness(ost, osz, onb, ocs, v, u, c_in, c_in + max_out, limit, dist, touched,
-                         hd, hv, tgt, cw, seen, ctr[0], n_out - (1 if tgt[u] == v else 0),
+                         hd, hv, tgt, cw, seen, ctr, n_out - (1 if tgt[u] == v else 0),
                          hops, hop)
             for eo in range(a0, a0 + n_out):
                 w = onb[eo]
@@ -390,7 +400,16 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
         p = qd[0]
         v = qv[0]
         qs = _pop(qd, qv, qs)
-        if done[v] or p != prio[v]:
+        if done[v]:
+            continue
+        if p != prio[v]:
+            if resim:  # a newer entry is queued
+                continue
+            # its contracted-neighbour or depth term rose since: queue it again (one entry
+            # per node: updates between two of its turns cost one push, not one each)
+            if qs >= len(qd):
+                qd, qv = _grow(qd, 2 * len(qd)), _grow(qv, 2 * len(qv))
+            qs = _push(qd, qv, qs, float(prio[v]), v)
             continue
         stats[0] += 1
         s = _shortcuts(v, ost, osz, onb, ocs, ist, isz, inb, ics, limit if onepass else sim,
@@ -404,7 +423,9 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
                 qd, qv = _grow(qd, 2 * len(qd)), _grow(qv, 2 * len(qv))
             qs = _push(qd, qv, qs, float(newp), v)
             continue
-        while not onepass or s > scap:  # the shortcuts to add, thorough witness searches
+        # the shortcuts to add, with the thorough witness searches (unless the estimate's were
+        # all complete: then they are the same searches)
+        while (not onepass and ctr[1] > 0) or s > scap:
             if s > scap:
                 scap = 2 * s
                 su = np.empty(scap, dtype=np.int64)
@@ -514,6 +535,8 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
                 np_ = ed[x] + gone[x] + depth[x]
                 if np_ != prio[x]:
                     prio[x] = np_
+                    if not resim:
+                        continue
                     if qs >= len(qd):
                         qd, qv = _grow(qd, 2 * len(qd)), _grow(qv, 2 * len(qv))
                     qs = _push(qd, qv, qs, float(np_), x)
