@@ -314,9 +314,9 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
     m = len(indices)
     # the two pools: out-blocks and in-blocks, two spare slots per node to start with
     pcap = 2 * m + 4 * n + 16
-    onb = np.empty(pcap, dtype=np.int64)
+    onb = np.empty(pcap, dtype=np.int32)
     ocs = np.empty(pcap)
-    inb = np.empty(pcap, dtype=np.int64)
+    inb = np.empty(pcap, dtype=np.int32)
     ics = np.empty(pcap)
     ost = np.empty(n, dtype=np.int64)
     osz = np.zeros(n, dtype=np.int64)
@@ -360,11 +360,11 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
     depth = np.zeros(n, dtype=np.int64)
     gone = np.zeros(n, dtype=np.int64)  # contracted neighbours
     prio = np.empty(n, dtype=np.int64)
-    tgt = np.full(n, -1, dtype=np.int64)  # tgt[w] == v: w is a head of v (witness targets)
+    tgt = np.full(n, -1, dtype=np.int32)  # tgt[w] == v: w is a head of v (witness targets)
     cw = np.zeros(n)  # cost v -> w of those heads
     seen = np.full(n, -1, dtype=np.int64)  # seen[w] == search id: target w decided
     ctr = np.zeros(1, dtype=np.int64)
-    hop = np.zeros(n, dtype=np.int64)
+    hop = np.zeros(n, dtype=np.int32)
     m_live = m
     hops = _hops(m_live, n, hop_rule)
     mark = np.full(n, -1, dtype=np.int64)  # position of u -> x in u's block, while adding
@@ -559,9 +559,9 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
                     r += 1
                     tot_o += osz[x] + 2
                     tot_i += isz[x] + 2
-            onb2 = np.empty(tot_o, dtype=np.int64)
+            onb2 = np.empty(tot_o, dtype=np.int32)
             ocs2 = np.empty(tot_o)
-            inb2 = np.empty(tot_i, dtype=np.int64)
+            inb2 = np.empty(tot_i, dtype=np.int32)
             ics2 = np.empty(tot_i)
             ost2 = np.empty(r, dtype=np.int64)
             osz2 = np.empty(r, dtype=np.int64)
@@ -605,10 +605,10 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
             depth, gone, prio, ed, orig = depth2, gone2, prio2, ed2, orig2
             done = np.zeros(r, dtype=np.bool_)
             dist = np.full(r, np.inf)
-            tgt = np.full(r, -1, dtype=np.int64)
+            tgt = np.full(r, -1, dtype=np.int32)
             cw = np.zeros(r)
             seen = np.full(r, -1, dtype=np.int64)
-            hop = np.zeros(r, dtype=np.int64)
+            hop = np.zeros(r, dtype=np.int32)
             mark = np.full(r, -1, dtype=np.int64)
             qd = np.empty(2 * r + 16)
             qv = np.empty(2 * r + 16, dtype=np.int64)
