@@ -5,11 +5,18 @@ workplaces lie within the budget. One bounded Dijkstra per origin (:mod:`geo.rea
 quarter of the network each time when the budget is 30 min by car. Here the work is shared:
 
 1. :func:`build` contracts the graph once (node order by edge difference + contracted neighbours
-   + hierarchy depth, lazy updates, neighbours re-evaluated after each contraction; witness
-   searches bounded by the shortcut's cost and a number of settled nodes: a witness search that
-   gives up only adds a shortcut that is not needed, never a wrong one). The result, a
+   + hierarchy depth, lazy updates: one queue entry per node, re-queued at its turn when its
+   priority rose; witness searches bounded by the shortcut's cost and a number of settled nodes,
+   stopped as soon as every head is decided, i.e. settled or reached within the cost through the
+   contracted node: a witness search that gives up only adds a shortcut that is not needed,
+   never a wrong one). The priority estimate at a node's turn uses few settled nodes; the
+   thorough searches run only when one of those was cut short (otherwise they are the same
+   searches). The uncontracted graph lives in per-node contiguous blocks (int32 neighbours),
+   renumbered into fresh compact arrays each time the number of uncontracted nodes halves, so
+   the dense core at the end of the contraction stays in cache. The result, a
    :class:`Hierarchy`, is an upward graph (edges to higher-ranked nodes) and a downward graph
-   stored backwards (edges from higher-ranked nodes, by their head).
+   stored backwards (edges from higher-ranked nodes, by their head), recorded as each node is
+   contracted.
 2. :func:`counts` (Knopp et al. 2007, bucket-based many-to-many): a backward upward search from
    every distinct source node, pruned at the budget, leaves ``(source, distance)`` in a bucket at
    every node it settles; then a forward upward search from every distinct origin, pruned at the

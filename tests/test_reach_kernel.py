@@ -9,6 +9,8 @@ several budgets at once, counts at some nodes only (``at=``, from either side), 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from scipy import sparse
@@ -349,17 +351,17 @@ def test_auto_builds_a_hierarchy_only_when_the_searches_would_cost_more(
     assert g._ch_pays(at, src, 300, 300, 1.0)
 
 
-def _ch_distances(h: object) -> np.ndarray:
+def _ch_distances(h: Any) -> np.ndarray:
     """All-pairs distances through a hierarchy: min over meeting nodes of up + down."""
-    n = len(h.rank)  # type: ignore[attr-defined]
-    up_tail = np.repeat(np.arange(n), np.diff(h.up_ptr))  # type: ignore[attr-defined]
-    up = sparse.csr_matrix((h.up_w, (up_tail, h.up_idx)), shape=(n, n))  # type: ignore[attr-defined]
-    dn_head = np.repeat(np.arange(n), np.diff(h.dn_ptr))  # type: ignore[attr-defined]
+    n = len(h.rank)
+    up_tail = np.repeat(np.arange(n), np.diff(h.up_ptr))
+    up = sparse.csr_matrix((h.up_w, (up_tail, h.up_idx)), shape=(n, n))
+    dn_head = np.repeat(np.arange(n), np.diff(h.dn_ptr))
     # downward edges x -> v stored by head v: searched backwards from v
-    back = sparse.csr_matrix((h.dn_w, (dn_head, h.dn_idx)), shape=(n, n))  # type: ignore[attr-defined]
+    back = sparse.csr_matrix((h.dn_w, (dn_head, h.dn_idx)), shape=(n, n))
     fwd = dijkstra(up, directed=True)  # fwd[s, x]: s up to x
     bwd = dijkstra(back, directed=True)  # bwd[t, x]: x down to t
-    return np.min(fwd[:, None, :] + bwd[None, :, :], axis=2)
+    return np.asarray(np.min(fwd[:, None, :] + bwd[None, :, :], axis=2))
 
 
 BUILD_MODES = [{}, {"onepass": True}, {"hop_rule": (0.0, 2.0)}, {"hop_rule": (1e9,)},
@@ -370,7 +372,7 @@ BUILD_MODES = [{}, {"onepass": True}, {"hop_rule": (0.0, 2.0)}, {"hop_rule": (1e
 @pytest.mark.parametrize("mode", BUILD_MODES, ids=lambda m: ",".join(m) or "default")
 @pytest.mark.parametrize(("seed", "directed", "integer"),
                          [(0, False, True), (1, True, True), (2, True, False), (3, False, False)])
-def test_ch_build_modes_keep_every_distance(mode: dict, seed: int, directed: bool,
+def test_ch_build_modes_keep_every_distance(mode: dict[str, Any], seed: int, directed: bool,
                                             integer: bool) -> None:
     from geo import ch
 
