@@ -77,9 +77,10 @@ _DEFAULT_CAR_KMH = 40.0
 #: Fewer distinct origins or sources than this: plain bounded searches, no contraction hierarchy.
 CH_MIN_NODES = 200
 #: Cost model of ``counts_within(at=...)``'s choice (seconds, measured at 44k-148k nodes on the
-#: shared 2-core machine): a bounded search per settled node, and a hierarchy build per node.
+#: shared 2-core machine, load 2-6): a bounded search per settled node, and a hierarchy build per
+#: node (16-20 us at 148k nodes after the compact-core build; kept on the high side).
 _SEARCH_S_PER_SETTLED = 0.22e-6
-_CH_BUILD_S_PER_NODE = 35e-6
+_CH_BUILD_S_PER_NODE = 22e-6
 _CH_SAMPLE = 8
 _MODE_ALIASES = {n.value: n.travel_mode.value for n in NetworkMode if n.value != n.travel_mode}
 

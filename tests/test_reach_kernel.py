@@ -9,6 +9,8 @@ several budgets at once, counts at some nodes only (``at=``, from either side), 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from scipy import sparse
@@ -347,3 +349,54 @@ def test_auto_builds_a_hierarchy_only_when_the_searches_would_cost_more(
     assert g._hierarchy is not None
     monkeypatch.setattr(network, "_CH_BUILD_S_PER_NODE", 1e3)  # built already: always used
     assert g._ch_pays(at, src, 300, 300, 1.0)
+
+
+def _ch_distances(h: Any) -> np.ndarray:
+    """All-pairs distances through a hierarchy: min over meeting nodes of up + down."""
+    n = len(h.rank)
+    up_tail = np.repeat(np.arange(n), np.diff(h.up_ptr))
+    up = sparse.csr_matrix((h.up_w, (up_tail, h.up_idx)), shape=(n, n))
+    dn_head = np.repeat(np.arange(n), np.diff(h.dn_ptr))
+    # downward edges x -> v stored by head v: searched backwards from v
+    back = sparse.csr_matrix((h.dn_w, (dn_head, h.dn_idx)), shape=(n, n))
+    fwd = dijkstra(up, directed=True)  # fwd[s, x]: s up to x
+    bwd = dijkstra(back, directed=True)  # bwd[t, x]: x down to t
+    return np.asarray(np.min(fwd[:, None, :] + bwd[None, :, :], axis=2))
+
+
+BUILD_MODES = [{}, {"onepass": True}, {"hop_rule": (0.0, 2.0)}, {"hop_rule": (1e9,)},
+               {"compact": False}, {"resimulate": True},
+               {"witness_limit": 2, "simulation_limit": 1}]
+
+
+@pytest.mark.parametrize("mode", BUILD_MODES, ids=lambda m: ",".join(m) or "default")
+@pytest.mark.parametrize(("seed", "directed", "integer"),
+                         [(0, False, True), (1, True, True), (2, True, False), (3, False, False)])
+def test_ch_build_modes_keep_every_distance(mode: dict[str, Any], seed: int, directed: bool,
+                                            integer: bool) -> None:
+    from geo import ch
+
+    # 300 nodes: the uncontracted nodes are renumbered (compacted) at 150 and 75 left
+    g = _random_graph(seed, directed, n=300, integer=integer)
+    m = g._forward  # the internal order, whose hierarchy g keeps
+    h = ch.build(m.indptr, m.indices, m.data, **mode)
+    assert sorted(h.rank.tolist()) == list(range(g.n_nodes))
+    up_tail = np.repeat(np.arange(g.n_nodes), np.diff(h.up_ptr))
+    assert (h.rank[h.up_idx] > h.rank[up_tail]).all()
+    exact = dijkstra(m, directed=True)
+    got = _ch_distances(h)
+    assert np.array_equal(np.isinf(got), np.isinf(exact))
+    fin = np.isfinite(exact)
+    if integer:  # sums of multiples of 10: no rounding, ties everywhere
+        assert np.array_equal(got[fin], exact[fin])
+    else:
+        np.testing.assert_allclose(got[fin], exact[fin], rtol=1e-12, atol=0)
+    rng = np.random.default_rng(seed)
+    sources = rng.integers(0, g.n_nodes, 40)
+    offsets = rng.integers(0, 3, 40) * 10.0
+    at = np.arange(g.n_nodes)
+    g._hierarchy = h
+    for budget in (0.0, 60.0, 150.0):
+        assert np.array_equal(g.counts_within_rings(sources, [budget], offsets, at=at,
+                                                    method="ch")[0],
+                              _brute(g, sources, offsets, budget)), (mode, budget)
