@@ -187,6 +187,7 @@ def test_dense_reference_equals_the_kernel_on_the_synthetic_network() -> None:
                               _count_within_dense(g, src, budget, off, at=at))
 
 
+@pytest.mark.slow  # a benchmark quick run (about 20 s): make test runs it, make test-fast does not
 def test_reach_benchmark_quick_rows_agree_and_say_synthetic() -> None:
     from benchmarks.__main__ import SUITES, disagreements
     from benchmarks.reach import run
