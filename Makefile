@@ -34,7 +34,7 @@ run: $(STAMP) data/packs/blekinge
 	  $(VENV)/bin/livability build --region $(REGION) || \
 	    echo "build failed or incomplete: the app will say what is missing"; \
 	fi
-	$(VENV)/bin/streamlit run serve.py --server.port $(PORT) --server.headless true \
+	$(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT) --server.headless true \
 	  --browser.gatherUsageStats false
 
 # axe-core (pinned in tests/a11y/package.json) for the accessibility browser test, installed once
@@ -59,7 +59,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -n 2 -m "not slow"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check geo layers app tests benchmarks streamlit_app.py serve.py
+	$(VENV)/bin/ruff check geo layers app tests benchmarks streamlit_app.py
 	$(VENV)/bin/mypy
 
 # The bench extra (pandana, python-igraph, networkit: the kernel's comparisons) on top of the

@@ -21,7 +21,7 @@ from .data import SnapKey, get_layer, get_model, get_scores
 from .search_ui import search_box
 from .view_point import current_point, point_label, render_point_panel
 
-__all__ = ["highlight_layer", "map_click", "ranking_table", "render", "tiles_default", "warm_map"]
+__all__ = ["highlight_layer", "map_click", "ranking_table", "render", "tiles_default"]
 
 MAP_HEIGHT = 560
 #: Session keys: the profile's "Show on map" sets FOCUS_KEY; the frame sets LEFT_KEY on other pages.
@@ -192,19 +192,6 @@ def _colours(key: SnapKey, lang: str, weights: tuple[tuple[str, float], ...], ti
     data = maps.recolour_data(index, result.cells if result.ok else None,
                               result.localities if result.ok else None)
     return _Colours(maps.recolour_script(data), len(data["cells"]))
-
-
-def warm_map(key: SnapKey, lang: str = "en") -> None:
-    """Build the default county map and its default colours into the shared caches (used at
-    server start by :mod:`app.warm`, so the first visitor's map is ready)."""
-    from .common import themes_with_data
-    from .state import persona_weights
-
-    tiles = tiles_default()
-    themes = themes_with_data(key)
-    weights = {k: (v if k in themes else 0.0) for k, v in persona_weights("balanced").items()}
-    _cached_map(key, lang, tiles, True)
-    _colours(key, lang, tuple(sorted(weights.items())), tiles, True)
 
 
 def _map_ctx(key: SnapKey, lang: str, weights: tuple[tuple[str, float], ...]) -> Ctx:

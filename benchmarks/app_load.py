@@ -150,7 +150,7 @@ class Server:
 def streamlit_argv(app_root: Path, port: int) -> list[str]:
     """``streamlit run`` of ``app_root/streamlit_app.py`` on 127.0.0.1:``port``, headless, no file
     watcher, no usage statistics (the benchmarks' and the browser tests' server)."""
-    return [sys.executable, "-m", "streamlit", "run", str(app_root / "serve.py"),
+    return [sys.executable, "-m", "streamlit", "run", str(app_root / "streamlit_app.py"),
             "--server.port", str(port), "--server.address", "127.0.0.1",
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none"]
