@@ -44,6 +44,9 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from .reach import heap_pop as _pop
+from .reach import heap_push as _push
+
 __all__ = ["Hierarchy", "build", "counts", "counts_at", "tolerance"]
 
 #: Settled nodes after which a witness search gives up (then the shortcut is added).
@@ -82,48 +85,6 @@ class Hierarchy:
     def n_nodes(self) -> int:
         """Number of nodes."""
         return len(self.rank)
-
-
-# -- heaps ------------------------------------------------------------------------------------
-@njit(cache=True, nogil=True, inline="always")
-def _push(hd: np.ndarray, hv: np.ndarray, size: int, d: float, v: int) -> int:  # pragma: no cover
-    i = size
-    while i > 0:
-        p = (i - 1) >> 1
-        if hd[p] > d:
-            hd[i] = hd[p]
-            hv[i] = hv[p]
-            i = p
-        else:
-            break
-    hd[i] = d
-    hv[i] = v
-    return size + 1
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _pop(hd: np.ndarray, hv: np.ndarray, size: int) -> int:  # pragma: no cover - compiled
-    """Remove the root (read ``hd[0]``, ``hv[0]`` before); returns the new size."""
-    size -= 1
-    if size > 0:
-        ld = hd[size]
-        lv = hv[size]
-        i = 0
-        while True:
-            c = 2 * i + 1
-            if c >= size:
-                break
-            if c + 1 < size and hd[c + 1] < hd[c]:
-                c += 1
-            if hd[c] < ld:
-                hd[i] = hd[c]
-                hv[i] = hv[c]
-                i = c
-            else:
-                break
-        hd[i] = ld
-        hv[i] = lv
-    return size
 
 
 # -- contraction ------------------------------------------------------------------------------

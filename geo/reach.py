@@ -37,6 +37,49 @@ __all__ = ["counts_at_origins", "counts_from_sources", "default_threads", "group
 _MIN_PER_THREAD = 8
 
 
+# -- heaps ------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True, inline="always")
+def heap_push(hd: np.ndarray, hv: np.ndarray, size: int, d: float, v: int) -> int:  # pragma: no cover
+    """Push ``(d, v)`` on the binary min-heap ``hd``/``hv`` of ``size`` items; returns the new size."""
+    i = size
+    while i > 0:
+        p = (i - 1) >> 1
+        if hd[p] > d:
+            hd[i] = hd[p]
+            hv[i] = hv[p]
+            i = p
+        else:
+            break
+    hd[i] = d
+    hv[i] = v
+    return size + 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def heap_pop(hd: np.ndarray, hv: np.ndarray, size: int) -> int:  # pragma: no cover - compiled
+    """Remove the root (read ``hd[0]``, ``hv[0]`` before); returns the new size."""
+    size -= 1
+    if size > 0:
+        ld = hd[size]
+        lv = hv[size]
+        i = 0
+        while True:
+            c = 2 * i + 1
+            if c >= size:
+                break
+            if c + 1 < size and hd[c + 1] < hd[c]:
+                c += 1
+            if hd[c] < ld:
+                hd[i] = hd[c]
+                hv[i] = hv[c]
+                i = c
+            else:
+                break
+        hd[i] = ld
+        hv[i] = lv
+    return size
+
+
 @njit(cache=True, nogil=True)
 def _search(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, origin: int,
             limit: float, dist: np.ndarray, order: np.ndarray, heap_d: np.ndarray,
@@ -55,25 +98,7 @@ def _search(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, origin: i
     while size > 0:
         d = heap_d[0]
         u = heap_v[0]
-        size -= 1
-        if size > 0:  # move the last item to the root and sift it down
-            ld = heap_d[size]
-            lv = heap_v[size]
-            i = 0
-            while True:
-                c = 2 * i + 1
-                if c >= size:
-                    break
-                if c + 1 < size and heap_d[c + 1] < heap_d[c]:
-                    c += 1
-                if heap_d[c] < ld:
-                    heap_d[i] = heap_d[c]
-                    heap_v[i] = heap_v[c]
-                    i = c
-                else:
-                    break
-            heap_d[i] = ld
-            heap_v[i] = lv
+        size = heap_pop(heap_d, heap_v, size)
         if d > dist[u]:
             continue  # a stale entry: u was settled at a smaller distance
         order[k] = u
@@ -83,18 +108,7 @@ def _search(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, origin: i
             nd = d + data[e]
             if nd <= limit and nd < dist[v]:
                 dist[v] = nd
-                i = size  # push and sift up
-                size += 1
-                while i > 0:
-                    p = (i - 1) >> 1
-                    if heap_d[p] > nd:
-                        heap_d[i] = heap_d[p]
-                        heap_v[i] = heap_v[p]
-                        i = p
-                    else:
-                        break
-                heap_d[i] = nd
-                heap_v[i] = v
+                size = heap_push(heap_d, heap_v, size, nd, v)
     return k
 
 
