@@ -25,7 +25,7 @@ from .access import layer_gaps
 from .errors import DataSourceError, OfflineError
 from .footprints import FootprintMatch, locality_footprints
 from .messages import Message, join
-from .regions import Region, assign_municipality, municipalities, resolve_region
+from .regions import ADMIN_LEVELS, Region, assign_municipality, municipalities, resolve_region
 from .schema import LOCALITY_COLUMNS, Provenance, empty_features
 from .settings import OSM_ATTRIBUTION, STORE_CRS, WORK_CRS
 from .sources.base import SourceResult
@@ -114,7 +114,7 @@ def _clip_split(gdf: gpd.GeoDataFrame, region: Region,
                 bounds: _Boundaries | None = None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Split ``gdf`` into the features of ``region`` (``municipality`` filled) and the rest."""
     codes = set(region.municipalities["code"])
-    if region.level in ("county", "municipality") and codes:
+    if region.level in ADMIN_LEVELS and codes:
         mun = gdf["municipality"].copy() if "municipality" in gdf.columns else pd.Series(
             [None] * len(gdf), index=gdf.index, dtype="object")
         unknown = mun.isna()
@@ -244,7 +244,7 @@ def _with_pack_municipalities(region: Region, exact: gpd.GeoDataFrame,
                            geometry=geoms, crs=STORE_CRS).reset_index(drop=True)
     unique = list(dict.fromkeys(provs))
     polygon = region.polygon
-    if region.level in ("county", "municipality"):
+    if region.level in ADMIN_LEVELS:
         polygon = shapely.make_valid(shapely.union_all(mun.geometry.values))
     log.info("%s: municipality polygons of %s from %s", region.name,
              ", ".join(c for c in munis["code"] if c in by_code.index),

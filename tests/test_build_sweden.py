@@ -1,0 +1,68 @@
+"""The whole country as a region: ``livability build --region sverige --pack ../shared/data/sweden``.
+
+Expected figures are counted from the national pack's own files (``pack.json`` and the GeoJSON it
+names), never literals: every feature of a file is stored, or counted as dropped (a duplicate of
+another source's, or outside the region: the pack itself could not give it a municipality).
+The build takes about 12 s, so these tests are slow; the snapshot is built once per session
+(``sweden_store`` in conftest.py) and skipped without the pack.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _pack(pack: Path) -> dict[str, Any]:
+    return dict(json.loads((pack / "pack.json").read_text(encoding="utf-8")))
+
+
+def _files(pack: Path) -> dict[str, gpd.GeoDataFrame]:
+    return {e["file"]: gpd.read_file(pack / e["file"]) for e in _pack(pack)["layers"]}
+
+
+def test_country_snapshot_counts_equal_the_pack(sweden_store: Path, sweden_pack: Path) -> None:
+    from geo.store import open_region
+
+    snap = open_region("Sverige", sweden_store)
+    assert snap.region_key == "sverige"
+    m = snap.manifest
+    files = _files(sweden_pack)
+    drops: dict[str, dict[str, int]] = {}
+    for origin, counts in m["drops"].items():
+        drops[origin.split(": ", 1)[1]] = counts
+    # the localities: every tätort of the pack (the polygon-file build lost the coastal ones)
+    loc_file = next(e["file"] for e in _pack(sweden_pack)["layers"] if e["theme"] == "localities")
+    assert len(snap.localities()) == len(files[loc_file]) - sum(drops.get(loc_file, {}).values())
+    assert loc_file not in drops
+    # per theme: what the files hold less what was dropped (and counted)
+    expected: dict[str, int] = defaultdict(int)
+    for e in _pack(sweden_pack)["layers"]:
+        if e["theme"] != "localities":
+            expected[e["theme"]] += len(files[e["file"]]) - sum(drops.get(e["file"], {}).values())
+    got = {k: int(m["layers"][k]["count"]) for k in expected}
+    assert got == dict(expected)
+    # "outside the region" is exactly what the pack could not place in a municipality
+    for f, gdf in files.items():
+        nulls = int(gdf["kommun_kod"].isna().sum()) if "kommun_kod" in gdf else 0
+        assert drops.get(f, {}).get("outside_region", 0) == nulls, f
+    # every municipality of the country, each once
+    munis = snap.municipalities()
+    assert sorted(munis["code"]) == sorted(_pack(sweden_pack)["region"]["municipalities"])
+
+
+def test_country_population_equals_the_pack(sweden_store: Path, sweden_pack: Path) -> None:
+    from geo.store import open_region
+
+    snap = open_region("sverige", sweden_store)
+    entry = next(e for e in _pack(sweden_pack)["layers"] if e["theme"] == "localities")
+    raw = gpd.read_file(sweden_pack / entry["file"])
+    pop_field = entry["fields"]["population"]
+    assert int(snap.localities()["population"].sum()) == int(raw[pop_field].sum())
