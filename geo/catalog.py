@@ -285,6 +285,9 @@ _ENGINE: dict[str, tuple[str, str]] = {
     "ptype.archipelago": ("archipelago", "skärgård"),
     "ptype.archipelago.one": ("archipelago place", "skärgårdsort"),
     "ptype.archipelago.many": ("archipelago places", "skärgårdsorter"),
+    "ptype.municipality": ("municipality", "kommun"),
+    "ptype.municipality.one": ("municipality", "kommun"),
+    "ptype.municipality.many": ("municipalities", "kommuner"),
     # net
     "net.walk": ("walk", "gångnät"),
     # net_def
@@ -498,6 +501,32 @@ _ENGINE: dict[str, tuple[str, str]] = {
         "{region}' to list them.",
         "Ingen ort {place!r} i {region_name}.{close:close_nc} Kör 'livability score --region "
         "{region}' för att lista dem.",
+    ),
+    "msg.place_unknown": (
+        "No locality or municipality {place!r} in {region_name}.{close:close_nc} Give a tätort or "
+        "municipality name or code (all of Sweden: livability build --region sverige --pack "
+        "../shared/data/sweden)",
+        "Ingen tätort eller kommun {place!r} i {region_name}.{close:close_nc} Ange en tätorts eller "
+        "kommuns namn eller kod (hela Sverige: livability build --region sverige --pack "
+        "../shared/data/sweden)",
+    ),
+    "msg.place_ambiguous": (
+        "{place!r} names {n} localities: {candidates:semi}. Write the municipality in brackets, "
+        "e.g. {example!r}, or give the code",
+        "{place!r} är namnet på {n} tätorter: {candidates:semi}. Skriv kommunen inom parentes, "
+        "t.ex. {example!r}, eller ange koden",
+    ),
+    "msg.place_type_unknown": (
+        "No place type {given!r}; known: {known:ptype_keys}",
+        "Ingen ortstyp {given!r}; kända: {known:ptype_keys}",
+    ),
+    "msg.pct_of_type": (
+        "better than {pct:.0f}% of the {n} {place_type:ptypes} in {region}",
+        "bättre än {pct:.0f} % av de {n} {place_type:ptypes} i {region}",
+    ),
+    "msg.pct_of_type_national": (
+        "better than {pct:.0f}% of Sweden's {n} {place_type:ptypes}",
+        "bättre än {pct:.0f} % av Sveriges {n} {place_type:ptypes}",
     ),
     "msg.municipality_unknown": (
         "No municipality {municipality!r} in the region {region_name}.{close:close_nc} Give a "
@@ -729,6 +758,47 @@ _UI: dict[str, tuple[str, str]] = {
         "Distances are approximate: straight line x detour factor (no street network loaded).",
         "Avstånd är ungefärliga: fågelvägen x omvägsfaktor (inget gatunät laddat)."),
     "cli.score.wrote": ("wrote {n} localities to {path}", "skrev {n} tätorter till {path}"),
+    "cli.score.shown": ("{n} of {total} localities shown ({what})",
+                        "{n} av {total} tätorter visas ({what})"),
+    "cli.score.shown_top": ("top {n}", "de {n} bästa"),
+    "cli.compare.head": ("Compared: {places}; scored with {region} ({built})",
+                         "Jämförda: {places}; betygsatta med {region} ({built})"),
+    "cli.compare.national": (
+        "Both places scored the same way, with the national data pack (snapshot sverige).",
+        "Båda orterna betygsätts på samma sätt, med det nationella datapaketet (ögonblicksbild "
+        "sverige)."),
+    "cli.compare.row.kind": ("Kind", "Slag"),
+    "cli.compare.row.municipality": ("Municipality", "Kommun"),
+    "cli.compare.row.population": ("Population", "Befolkning"),
+    "cli.compare.row.score": ("Score (0-100)", "Betyg (0–100)"),
+    "cli.compare.row.band": ("Band", "Band"),
+    "cli.compare.row.rank": ("Rank", "Plats"),
+    "cli.compare.row.type": ("Place type", "Ortstyp"),
+    "cli.compare.row.percentile": ("Percentile (same type)", "Percentil (samma typ)"),
+    "cli.compare.rank_of": ("{rank} of {n}", "{rank} av {n}"),
+    "cli.compare.themes": ("Themes", "Teman"),
+    "cli.compare.indicators": (
+        "Key indicators (score; median resident's distance; nearest)",
+        "Viktiga indikatorer (betyg; medianinvånarens avstånd; närmast)"),
+    "cli.compare.context": ("Municipal context", "Kommunala förhållanden"),
+    "cli.compare.kind.locality": ("locality (tätort)", "tätort"),
+    "cli.compare.kind.municipality": ("municipality", "kommun"),
+    "cli.compare.no_indicators": (
+        "A municipality is scored as the population-weighted mean of its localities; its "
+        "indicators are shown per locality (compare one of its tätorter).",
+        "En kommun får medelvärdet av sina tätorters betyg, vägt med befolkningen; indikatorerna "
+        "visas per tätort (jämför en av dess tätorter)."),
+    "cli.compare.minutes": ("~{n} min {mode}", "~{n} min {mode}"),
+    "cli.compare.licence_note": (
+        "Sources and licences: livability info --region {region} (several national layers are "
+        "partial, several licences unclear).",
+        "Källor och licenser: livability info --region {region} (flera nationella lager är "
+        "ofullständiga, flera licenser oklara)."),
+    "cli.compare.no_sverige": (
+        "No national snapshot: compared within {region}. For any Swedish place: livability build "
+        "--region sverige --pack ../shared/data/sweden",
+        "Ingen nationell ögonblicksbild: jämfört inom {region}. För vilken svensk ort som helst: "
+        "livability build --region sverige --pack ../shared/data/sweden"),
     "cli.export.summary": ("exported {n} tables as {format} (EPSG:{crs}) to {target} in {seconds} s",
                            "exporterade {n} tabeller som {format} (EPSG:{crs}) till {target} på "
                            "{seconds} s"),

@@ -1,4 +1,4 @@
-"""Command-line interface: ``livability build | info | score | export``.
+"""Command-line interface: ``livability build | info | score | compare | export``.
 
 Each sub-command is registered by the module that owns it (``register(subparsers)``), so this file
 stays a thin frame: argument parsing, logging set-up, and one-line error reporting.
@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from . import __version__, cli_build, cli_export, cli_score
+from . import __version__, cli_build, cli_compare, cli_export, cli_score
 from .catalog import t
 from .cli_common import echo
 from .errors import LivabilityError
@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None,
                    help="store folder (default ./data, or $LIVABILITY_DATA_DIR)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for mod in (cli_build, cli_score, cli_export):
+    for mod in (cli_build, cli_score, cli_compare, cli_export):
         mod.register(sub)
     return p
 

@@ -5,6 +5,7 @@ Examples
 ``livability score --region blekinge --persona family --weights schools=3,transit=1``
 ``livability score --region blekinge --explain Bräkne-Hoby --lang sv``
 ``livability score --region blekinge --context Karlskrona`` (any municipality of the tables)
+``livability score --region sverige --top 20 --type town`` (the 20 best-scored towns of Sweden)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .settings import MAX_NAME_CHARS, MAX_SENSITIVITY_DRAWS
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["check_text", "parse_weights", "register", "run", "table_text"]
+__all__ = ["check_text", "parse_weights", "register", "run", "select_rows", "table_text"]
 
 #: the ranked table's columns (catalogue keys ``cli.score.col.<name>``)
 _COLUMNS = ("rank", "locality", "municipality", "score", "complete", "band", "missing")
@@ -108,9 +109,29 @@ def table_text(frame: pd.DataFrame, missing_everywhere: Mapping[str, Message | N
     return "\n".join(lines)
 
 
+def select_rows(frame: pd.DataFrame, place_type: str | None, top: int | None,
+                lang: str = "en") -> tuple[pd.DataFrame, str]:
+    """The rows of ``place_type`` (None: all), the ``top`` best ranked of them (None: all), and
+    what was selected in words ("towns, top 20"; "" when nothing was).
+
+    The rank stays each place's rank among all localities of the region.
+    """
+    from .messages import place_type_name
+
+    what = []
+    if place_type is not None:
+        frame = frame[frame["place_type"] == place_type]
+        what.append(place_type_name(place_type, lang, "many"))
+    if top is not None:
+        frame = frame.sort_values(["rank", "name"], na_position="last").head(top)
+        what.append(t("cli.score.shown_top", lang, n=top))
+    return frame, ", ".join(what)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``livability score``."""
     # lazy: each pulls geopandas/pandas/h3/scipy (~1 s together), which --help never needs
+    from .compare import parse_place_type
     from .grid import check_resolution
     from .scoring import build_model, explain, municipal_context, resolve_weights, score
     from .sensitivity import attach_bands, rank_bands
@@ -130,6 +151,9 @@ def run(args: argparse.Namespace) -> int:
         echo(render(Message("context_header", {"municipality": name}), args.lang))
         echo("\n".join("  " + r.text(args.lang) for r in rows))
         return 0
+    if args.top is not None and args.top < 1:
+        raise LimitError(f"--top {args.top} is not a positive number of rows; give e.g. --top 20")
+    ptype = parse_place_type(args.type) if args.type else None
     weights = parse_weights(args.weights)
     resolve_weights(list(LAYERS), weights, args.persona)  # before the slow model build
     snap = open_region(args.region, args.data_dir)  # Skåne, skane, 12: the key build used
@@ -143,6 +167,10 @@ def run(args: argparse.Namespace) -> int:
         bands = rank_bands(model, weights, persona=args.persona, penalty=args.penalty,
                            n=args.sensitivity)
         frame = attach_bands(frame, bands)
+    frame, shown = select_rows(frame, ptype, args.top, args.lang)
+    if shown:
+        echo(t("cli.score.shown", args.lang, n=len(frame), total=len(scores.localities),
+               what=shown), err=True)
     if args.out:
         try:
             frame.sort_values("rank").to_csv(args.out, index=False)
@@ -178,6 +206,11 @@ def register(sub: Any) -> None:  # Any: argparse has no public type for its sub-
     p.add_argument("--context", default=None, metavar="MUNICIPALITY",
                    help="print a municipality's statistics beside the national median "
                         "(name or 4-digit code, any municipality in the tables)")
+    p.add_argument("--top", type=int, default=None, metavar="N",
+                   help="print only the N best-ranked localities (after --type)")
+    p.add_argument("--type", default=None, metavar="TYPE",
+                   help="only localities of this place type: town, small_town, village, "
+                        "archipelago (their English or Swedish names work too)")
     p.add_argument("--lang", default="en", choices=("en", "sv"), help="output language")
     p.add_argument("--sensitivity", type=int, default=200, metavar="N",
                    help="weight/decay draws for the rank band, 0-10000 (0: no band)")

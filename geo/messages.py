@@ -39,6 +39,8 @@ parameters:
     a score band key of :data:`geo.scoring.BANDS` (:func:`band_name`);
 ``ptype`` / ``ptype1`` / ``ptypes``
     a place type (:func:`place_type_name`): label, singular noun, plural noun;
+``ptype_keys``
+    place type keys with their names: "town (stad), village (by)";
 ``close`` / ``close_nc`` / ``built``
     an error's optional hint from a list of names: "" when empty, else " Did you mean: a, b?" /
     " Did you mean a, b?" / " Built regions: a, b.";
@@ -346,6 +348,7 @@ SPECS: dict[str, Callable[[Any, str], str]] = {
     "ptype": lambda v, lang: place_type_name(v, lang),
     "ptype1": lambda v, lang: place_type_name(v, lang, "one"),
     "ptypes": lambda v, lang: place_type_name(v, lang, "many"),
+    "ptype_keys": lambda v, lang: ", ".join(f"{k} ({place_type_name(k, lang)})" for k in _seq(v)),
     "close": _hint("err.did_you_mean"),
     "close_nc": _hint("err.did_you_mean_nc"),
     "built": _hint("err.built_regions"),
