@@ -93,7 +93,9 @@ def _init_state(known_places: set[str] | None, aliases: dict[str, str] | None = 
     st.session_state.update(page=s.page, lang=s.lang, persona=s.persona, place=s.place,
                             compare=s.compare, point=s.point, commute=s.commute,
                             commute_name=s.commute_name, commute_mode=s.commute_mode,
-                            commute_max=s.commute_max, _init=True)
+                            commute_max=s.commute_max, se=s.se, se_with=s.se_with, _init=True)
+    if s.se:  # a shared "compare with where you live now" link opens on that comparison
+        st.session_state["compare_kind"] = "sweden"
     weights = app_state.persona_weights(s.persona) | s.weights
     for k, v in weights.items():
         st.session_state[f"w_{k}"] = v
@@ -117,6 +119,8 @@ def _sync_url(ctx: Ctx) -> None:
                             commute_mode=st.session_state.get("commute_mode")
                             or app_state.COMMUTE_MODES[0],
                             commute_max=st.session_state.get("commute_max"))
+    if st.session_state.get("compare_kind") == "sweden":  # only while that comparison is shown
+        s.se, s.se_with = st.session_state.get("se"), st.session_state.get("se_with")
     wanted = app_state.encode_params(s)
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)

@@ -20,7 +20,7 @@ import streamlit as st
 
 from geo import scoring, sensitivity
 from geo.errors import LivabilityError, Renderable
-from geo.regions import region_key
+from geo.regions import COUNTRY_KEY, region_key
 from geo.settings import DEFAULT_REGION, data_dir
 from geo.store import MANIFEST, Snapshot, list_snapshots, open_snapshot, snapshot_dir
 
@@ -34,6 +34,7 @@ __all__ = [
     "get_rank_bands",
     "get_scores",
     "get_snapshot",
+    "national_key",
 ]
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,26 @@ def current_key(region: str | None = None) -> SnapKey | None:
     except (OSError, json.JSONDecodeError, AttributeError):
         built_at = "unreadable"
     return SnapKey(key, str(root), built_at)
+
+
+def national_key() -> SnapKey | None:
+    """The key of the national snapshot (``sverige``) in the data folder, or None when it is not
+    built. Reads the folder listing and one manifest; never the snapshot's layers."""
+    root = data_dir()
+    try:
+        if COUNTRY_KEY not in list_snapshots(root):
+            return None
+        folder = snapshot_dir(COUNTRY_KEY, root)
+    except (OSError, LivabilityError) as exc:
+        log.warning("national snapshot: %s", exc)
+        return None
+    if folder is None:
+        return None
+    try:
+        built_at = str(json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("built_at", ""))
+    except (OSError, json.JSONDecodeError, AttributeError):
+        built_at = "unreadable"
+    return SnapKey(COUNTRY_KEY, str(root), built_at)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

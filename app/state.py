@@ -4,6 +4,9 @@ Pure functions (no streamlit import) so they are easy to test:
 
 >>> parse_params({"page": "profile", "lang": "sv", "weights": "schools:3,evil:9"}).weights
 {'schools': 3.0}
+>>> s = parse_params({"page": "compare", "se": "Malmö", "with": "1081TC109"})
+>>> s.se, s.se_with, encode_params(s)["se"]
+('Malmö', '1081TC109', 'Malmö')
 """
 
 from __future__ import annotations
@@ -46,6 +49,10 @@ class ViewState:
     commute_name: str | None = None
     commute_mode: str = COMMUTE_MODES[0]
     commute_max: int | None = None
+    #: "Compare with where you live now": a Swedish place (code or name, resolved against the
+    #: national model by the page) and the region's place it is compared with (a code).
+    se: str | None = None
+    se_with: str | None = None
 
 
 def _first(v: object) -> str:
@@ -135,6 +142,11 @@ def parse_params(params: Mapping[str, object], known_places: Iterable[str] | Non
         raw_max = _first(params.get("commute_max"))[:6]
         if raw_max.isdigit() and COMMUTE_MAX_RANGE[0] <= int(raw_max) <= COMMUTE_MAX_RANGE[1]:
             s.commute_max = int(raw_max)
+    se = _first(params.get("se"))[:200]
+    # a code (1280TC106, 1280) or a name as a person types it (Malmö, "Ekeby (Bjuv)"); the page
+    # resolves it against the national model, so it is not checked against this region's places
+    s.se = se.strip() if _CODE_RE.match(se.strip()) else _name(se)
+    s.se_with = resolve(_first(params.get("with"))[:40]) or None
     return s
 
 
@@ -169,4 +181,8 @@ def encode_params(s: ViewState) -> dict[str, str]:
             out["commute_mode"] = s.commute_mode
         if s.commute_max is not None:
             out["commute_max"] = str(s.commute_max)
+    if s.se:
+        out["se"] = s.se
+        if s.se_with:
+            out["with"] = s.se_with
     return out

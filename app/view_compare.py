@@ -13,7 +13,12 @@ from layers import LAYERS
 from . import commute_ui
 from .common import Ctx, bound, num, persona_picker, place_options, safe_text, store, theme_title
 
-__all__ = ["compare_frame", "compare_html", "render"]
+__all__ = ["KINDS", "compare_frame", "compare_html", "render"]
+
+#: What the page compares (radio option -> its catalogue label): places of this region, or a
+#: place anywhere in Sweden with one of this region (:mod:`app.view_national`).
+KINDS: dict[str, str] = {"localities": "localities", "municipalities": "municipalities",
+                         "sweden": "compare_sweden"}
 
 #: The compare table's style: never wider than its column (a phone is 390 px wide): fixed layout,
 #: long names wrap, numbers right-aligned; the best value per row on a yellow ground (bold too, so
@@ -112,8 +117,13 @@ def render(ctx: Ctx) -> None:
         if all(c in mcodes and c not in lcodes for c in shared):
             st.session_state["compare_kind"] = "municipalities"
     kind = store("compare_kind", st.radio(
-        ctx.t("compare_kind"), ["localities", "municipalities"], horizontal=True,
-        **bound("compare_kind", ctx.lang), format_func=ctx.t))
+        ctx.t("compare_kind"), list(KINDS), horizontal=True,
+        **bound("compare_kind", ctx.lang), format_func=lambda k: ctx.t(KINDS[k])))
+    if kind == "sweden":  # the national model is loaded only here
+        from . import view_national
+
+        view_national.render(ctx)
+        return
     if not ctx.result.ok:
         st.info(ctx.t("no_scores") if not ctx.result.error
                 else ctx.t("scores_failed", msg=safe_text(ctx.result.error_in(ctx.lang))))

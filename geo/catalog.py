@@ -989,6 +989,40 @@ _UI: dict[str, tuple[str, str]] = {
     "compare_pick": ("Pick 2 to 4 places", "Välj 2 till 4 orter"),
     "compare_kind": ("Compare", "Jämför"),
     "compare_need_two": ("Pick at least two places.", "Välj minst två orter."),
+    "compare_sweden": ("With where you live now (all Sweden)",
+                       "Med där du bor nu (hela Sverige)"),
+    "se_missing": (
+        "To compare with any place in Sweden, build the national snapshot once: {cmd}",
+        "För att jämföra med vilken ort som helst i Sverige, bygg den nationella "
+        "ögonblicksbilden en gång: {cmd}"),
+    "se_loading": ("Loading the national scores (all of Sweden)...",
+                   "Läser in de nationella betygen (hela Sverige)..."),
+    "se_pick": ("Where you live now: any Swedish tätort or municipality",
+                "Där du bor nu: vilken svensk tätort eller kommun som helst"),
+    "se_placeholder": ("Type a place, e.g. Malmö", "Skriv en ort, t.ex. Malmö"),
+    "se_with": ("Compared with a place in {region}", "Jämförd med en ort i {region}"),
+    "se_choose": ("Choose where you live now to see it beside the place here.",
+                  "Välj var du bor nu för att se det bredvid orten här."),
+    "se_no_region_places": ("The national snapshot has no locality of {region}.",
+                            "Den nationella ögonblicksbilden har ingen tätort i {region}."),
+    "se_pct_row": ("Better than (% of Sweden's places of the same type)",
+                   "Bättre än (% av Sveriges orter av samma typ)"),
+    "se_indicators": ("Key indicators", "Viktiga indikatorer"),
+    "se_indicators_caption": (
+        "Score; the median resident's distance; the nearest place (travel time by bike or car).",
+        "Betyg; medianinvånarens avstånd; närmaste plats (restid med cykel eller bil)."),
+    "se_context": ("Municipal context", "Kommunala förhållanden"),
+    "se_scored_same": (
+        "Both places scored with the national data pack (snapshot sverige, built {built}), the "
+        "same way, so they can differ from {region}'s own pages, which use the region's data.",
+        "Båda orterna betygsätts med det nationella datapaketet (ögonblicksbild sverige, byggd "
+        "{built}), på samma sätt; därför kan de skilja sig från sidorna för {region}, som "
+        "använder regionens data."),
+    "se_coverage": (
+        "Partial national layers: {partial}. {unclear} of {total} sources have an unclear "
+        "licence; {cmd} lists them.",
+        "Ofullständiga nationella lager: {partial}. {unclear} av {total} källor har en oklar "
+        "licens; {cmd} listar dem."),
     "compare_best": ("Best value per row is highlighted.", "Bästa värdet per rad är markerat."),
     "export_intro": ("Download the current layers and scores (with source and licence columns).",
                      "Ladda ner aktuella lager och poäng (med käll- och licenskolumner)."),

@@ -21,13 +21,13 @@ from .catalog import fmt_number, indicator_title, layer_title, t
 from .cli_common import echo
 from .cli_score import check_text, parse_weights
 from .errors import LimitError
-from .messages import band_name, fmt_distance, fmt_value, kind_name, place_type_name, render
+from .messages import band_name, place_type_name, render
 from .regions import COUNTRY_KEY
 from .settings import DEFAULT_REGION
 
 if TYPE_CHECKING:
     from .compare import ComparedPlace
-    from .scoring import ExplanationRow, ScoreModel
+    from .scoring import ScoreModel
 
 __all__ = ["compare_text", "default_region", "register", "run"]
 
@@ -48,27 +48,11 @@ def default_region(data: str | None) -> str:
     return COUNTRY_KEY if COUNTRY_KEY in built else DEFAULT_REGION
 
 
-def _indicator_cell(row: ExplanationRow, lang: str) -> str:
-    if row.missing:
-        return "–"
-    parts = [fmt_number(row.score, lang, 0)]
-    if row.measure == "nearest" and math.isfinite(row.median_m):
-        parts.append(fmt_distance(row.median_m, lang))
-    elif row.measure != "nearest" and row.measure != "stat" and math.isfinite(row.raw):
-        parts.append(fmt_number(row.raw, lang, 0))
-    if row.nearest:
-        first = row.nearest[0]
-        name = first.name or kind_name(first.kind, lang)
-        if row.mode in ("car", "bike") and math.isfinite(first.minutes):
-            name += " (" + t("cli.compare.minutes", lang, n=fmt_number(first.minutes, lang, 0),
-                             mode=t(f"travel.{row.mode}", lang)) + ")"
-        parts.append(name)
-    return "; ".join(parts)
-
-
 def _rows(places: Sequence[ComparedPlace], model: ScoreModel,
           lang: str) -> list[tuple[str, list[str]] | str]:
     """Table rows (label, one cell per place) and section headings (a plain string)."""
+    from .compare import context_text, indicator_text
+
     rows: list[tuple[str, list[str]] | str] = []
 
     def add(key: str, cells: list[str]) -> None:
@@ -98,7 +82,7 @@ def _rows(places: Sequence[ComparedPlace], model: ScoreModel,
             cells = []
             for p in places:
                 row = next((r for r in p.indicators if r.key == k), None)
-                cells.append(_indicator_cell(row, lang) if row is not None else "–")
+                cells.append(indicator_text(row, lang) if row is not None else "–")
             rows.append((indicator_title(k, lang), cells))
     ctx_keys = list(dict.fromkeys(r.key for p in places for r in p.context))
     if ctx_keys:
@@ -111,9 +95,7 @@ def _rows(places: Sequence[ComparedPlace], model: ScoreModel,
                     cells.append("–")
                     continue
                 title = c.title(lang)
-                shown = ((c.label_sv if lang == "sv" else c.label) or "–") \
-                    if c.unit == "category" else fmt_value(c.value, c.unit, lang)
-                cells.append(shown + c.comparison(lang))
+                cells.append(context_text(c, lang))
             rows.append((title, cells))
     return rows
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -29,9 +30,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .catalog import fmt_number, t
 from .context import ContextRow
 from .errors import LimitError, RegionNotFoundError
-from .messages import Message, place_type_name
+from .messages import Message, fmt_distance, fmt_value, kind_name, place_type_name
 from .placetypes import PLACE_TYPES, PlaceType
 from .regions import COUNTRY_KEY
 from .scoring import POPULATION_STAT, ExplanationRow, ScoreModel, Scores, explain, percentiles, score_band
@@ -42,7 +44,9 @@ __all__ = [
     "ComparedPlace",
     "PlaceRef",
     "compare_places",
+    "context_text",
     "find_place",
+    "indicator_text",
     "parse_place_type",
     "place_refs",
     "split_qualifier",
@@ -303,3 +307,31 @@ def compare_places(model: ScoreModel, scores: Scores,
              ", ".join(c.ref.code for c in out))
     return out
 
+
+
+def indicator_text(row: ExplanationRow, lang: str = "en") -> str:
+    """One indicator of one place in words: ``"71; 444 m; Valdemarsro Förskola"``, with the
+    travel minutes for a bike or car indicator (``"(~9 min by bike)"``); ``"–"`` when missing."""
+    if row.missing:
+        return "–"
+    parts = [fmt_number(row.score, lang, 0)]
+    if row.measure == "nearest" and math.isfinite(row.median_m):
+        parts.append(fmt_distance(row.median_m, lang))
+    elif row.measure not in ("nearest", "stat") and math.isfinite(row.raw):
+        parts.append(fmt_number(row.raw, lang, 0))
+    if row.nearest:
+        first = row.nearest[0]
+        name = first.name or kind_name(first.kind, lang)
+        if row.mode in ("car", "bike") and math.isfinite(first.minutes):
+            name += " (" + t("cli.compare.minutes", lang, n=fmt_number(first.minutes, lang, 0),
+                             mode=t(f"travel.{row.mode}", lang)) + ")"
+        parts.append(name)
+    return "; ".join(parts)
+
+
+def context_text(row: ContextRow, lang: str = "en") -> str:
+    """A municipal statistic in words with the national median: ``"32.42% (national median
+    33.59%)"``; a category by its label."""
+    if row.unit == "category":
+        return (row.label_sv if lang == "sv" else row.label) or "–"
+    return fmt_value(row.value, row.unit, lang) + row.comparison(lang)
