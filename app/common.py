@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import math
 import re
@@ -20,8 +21,10 @@ from .data import ScoreResult, SnapKey, get_model, get_scores, get_snapshot
 from .state import MAX_WEIGHT, persona_weights
 
 __all__ = [
+    "TABLE_CSS",
     "Ctx",
     "bound",
+    "compare_html",
     "coverage_label",
     "engine_text",
     "error_panel",
@@ -382,3 +385,64 @@ def compute_result(ctx: Ctx) -> None:
         return
     with st.spinner(t("computing", ctx.lang)):
         ctx.result = get_scores(ctx.key, ctx.weights)
+
+
+#: The compare table's style: never wider than its column (a phone is 390 px wide): fixed layout,
+#: long names wrap, numbers right-aligned; the best value per row on a yellow ground (bold too, so
+#: it does not rest on colour alone).
+TABLE_CSS = """<style>
+.lv-compare { width: 100%; overflow-x: auto; }
+.lv-compare table { width: 100%; table-layout: fixed; border-collapse: collapse;
+  font-size: 0.95rem; line-height: 1.35; }
+.lv-compare th, .lv-compare td { padding: 0.3rem 0.4rem; border-bottom: 1px solid #d6d6d9;
+  overflow-wrap: anywhere; hyphens: auto; vertical-align: top; }
+.lv-compare thead th { text-align: right; font-weight: 600; }
+.lv-compare thead th:first-child, .lv-compare tbody th { text-align: left; font-weight: 400; }
+.lv-compare tbody th { width: 34%; }
+.lv-compare td { text-align: right; font-variant-numeric: tabular-nums; }
+.lv-compare td.best { background: #fde72580; font-weight: 700; }
+.lv-compare caption { caption-side: bottom; text-align: left; font-size: 0.875rem;
+  padding-top: 0.3rem; color: inherit; }
+@media (max-width: 640px) { .lv-compare table { font-size: 0.85rem; }
+  .lv-compare th, .lv-compare td { padding: 0.25rem 0.2rem; } }
+</style>"""
+
+
+def compare_html(frame: pd.DataFrame, best: dict[str, str], decimals: dict[str, int], lang: str,
+                 *, caption: str = "") -> str:
+    """The compare table as an HTML table that fits a phone (places as columns, long names wrap).
+
+    Parameters
+    ----------
+    frame
+        Rows (translated row names) by places (display names), numeric (NaN: no data).
+    best
+        Row name -> ``"max"`` or ``"min"``: that row's best value is highlighted (each tie too).
+    decimals
+        Row name -> decimals (default 1); rows with 0 decimals are grouped (``66 021``).
+    lang
+        Numbers as a reader of ``lang`` writes them (:func:`app.common.num`); no data is ``–``.
+    caption
+        A caption under the table (catalogue text).
+
+    Returns
+    -------
+    str
+        ``<style>`` and ``<div class="lv-compare"><table>...``: every name escaped.
+    """
+    esc = html.escape
+    heads = "".join(f'<th scope="col">{esc(safe_text(c, "plain"))}</th>' for c in frame.columns)
+    rows = []
+    for name, vals in frame.iterrows():
+        key = str(name)
+        pick = best.get(key)
+        top = (vals.max() if pick == "max" else vals.min()) if pick and vals.notna().any() else None
+        dec = decimals.get(key, 1)
+        cells = "".join(
+            ('<td class="best">' if top is not None and v == top else "<td>")
+            + ("–" if pd.isna(v) else esc(num(v, lang, dec, grouping=dec == 0))) + "</td>"
+            for v in vals)
+        rows.append(f'<tr><th scope="row">{esc(safe_text(key, "plain"))}</th>{cells}</tr>')
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return (f'{TABLE_CSS}<div class="lv-compare"><table>{cap}<thead><tr><td></td>{heads}</tr>'
+            f'</thead><tbody>{"".join(rows)}</tbody></table></div>')

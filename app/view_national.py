@@ -32,9 +32,20 @@ from geo.messages import render as render_message
 from geo.scoring import ScoreModel
 from layers import LAYERS
 
-from .common import Ctx, bound, error_text, num, safe_text, store, themes_with_data
+from .common import (
+    TABLE_CSS,
+    Ctx,
+    bound,
+    compare_html,
+    error_text,
+    num,
+    safe_text,
+    store,
+    themes_with_data,
+)
 from .data import SnapKey, get_model, get_scores, get_snapshot, national_key
 from .state import persona_weights
+from .view_data import licence_counts
 
 __all__ = ["BUILD_COMMAND", "national_weights", "render", "text_table_html"]
 
@@ -58,8 +69,6 @@ def text_table_html(heads: list[str], rows: list[tuple[str, list[str]]], *,
                     caption: str = "") -> str:
     """A compare table of texts (places as columns, long texts wrap; fits a phone): the same
     look as :func:`app.view_compare.compare_html`, every text escaped."""
-    from .view_compare import _TABLE_CSS
-
     esc = html.escape
     head = "".join(f'<th scope="col">{esc(safe_text(h, "plain"))}</th>' for h in heads)
     body = "".join(
@@ -67,7 +76,7 @@ def text_table_html(heads: list[str], rows: list[tuple[str, list[str]]], *,
         + "".join(f"<td>{esc(safe_text(c, 'plain'))}</td>" for c in cells) + "</tr>"
         for label, cells in rows)
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return (f'{_TABLE_CSS}<div class="lv-compare lv-text"><table>{cap}<thead><tr><td></td>{head}'
+    return (f'{TABLE_CSS}<div class="lv-compare lv-text"><table>{cap}<thead><tr><td></td>{head}'
             f'</tr></thead><tbody>{body}</tbody></table></div>'
             '<style>.lv-text td { text-align: left; }</style>')
 
@@ -95,8 +104,6 @@ def _resolve_home(model: ScoreModel, opts: dict[str, PlaceRef], lang: str) -> st
 
 def _summary_table(places: list[ComparedPlace], heads: list[str], model: ScoreModel,
                    ctx: Ctx) -> None:
-    from .view_compare import compare_html
-
     rows: dict[str, list[float]] = {
         ctx.t("score"): [p.composite for p in places],
         ctx.t("se_pct_row"): [p.pct_type for p in places],
@@ -151,8 +158,6 @@ def _context_rows(places: list[ComparedPlace], lang: str) -> list[tuple[str, lis
 
 def _notes(nat: SnapKey, ctx: Ctx) -> None:
     """Where the numbers come from: the national pack, its partial layers and unclear licences."""
-    from .view_data import licence_counts
-
     snap = get_snapshot(nat)
     partial = [layer_title(k, ctx.lang) for k in snap.layer_keys()
                if snap.layer_status(k).coverage == "partial"]

@@ -22,7 +22,6 @@ from .cli_common import echo
 from .cli_score import check_text, parse_weights
 from .errors import LimitError
 from .messages import band_name, place_type_name, render
-from .regions import COUNTRY_KEY
 from .settings import DEFAULT_REGION
 
 if TYPE_CHECKING:
@@ -39,6 +38,8 @@ MAX_PLACES = 4
 
 def default_region(data: str | None) -> str:
     """``sverige`` when its snapshot is built in ``data``, else the default region (blekinge)."""
+    # lazy: regions and the store pull geopandas
+    from .regions import COUNTRY_KEY
     from .store import list_snapshots
 
     try:
@@ -51,7 +52,7 @@ def default_region(data: str | None) -> str:
 def _rows(places: Sequence[ComparedPlace], model: ScoreModel,
           lang: str) -> list[tuple[str, list[str]] | str]:
     """Table rows (label, one cell per place) and section headings (a plain string)."""
-    from .compare import context_text, indicator_text
+    from .compare import context_text, indicator_text  # lazy: pulls the scoring engine
 
     rows: list[tuple[str, list[str]] | str] = []
 
@@ -121,6 +122,8 @@ def compare_text(places: Sequence[ComparedPlace], model: ScoreModel, *, built: s
             out.append((left.ljust(lw) + "  " + "  ".join(parts)).rstrip())
         return out
 
+    from .regions import COUNTRY_KEY  # lazy: pulls geopandas
+
     places_txt = ", ".join(heads)
     out = [t("cli.compare.head", lang, places=places_txt, region=model.region_name, built=built)]
     if model.region == COUNTRY_KEY:
@@ -141,7 +144,9 @@ def compare_text(places: Sequence[ComparedPlace], model: ScoreModel, *, built: s
 
 def run(args: argparse.Namespace) -> int:
     """Run ``livability compare``."""
+    # lazy: each pulls geopandas/pandas/h3/scipy, which --help never needs
     from .compare import compare_places
+    from .regions import COUNTRY_KEY
     from .scoring import build_model, resolve_weights, score
     from .store import open_region
 

@@ -116,7 +116,7 @@ def select_rows(frame: pd.DataFrame, place_type: str | None, top: int | None,
 
     The rank stays each place's rank among all localities of the region.
     """
-    from .messages import place_type_name
+    from .messages import place_type_name  # lazy: only --type and --top need it
 
     what = []
     if place_type is not None:
