@@ -33,7 +33,7 @@ import numpy as np
 from .catalog import fmt_number, t
 from .context import ContextRow
 from .errors import LimitError, RegionNotFoundError
-from .messages import Message, fmt_distance, fmt_value, kind_name, place_type_name
+from .messages import Message, fmt_distance, fmt_value, kind_name, place_type_name, render
 from .placetypes import PLACE_TYPES, PlaceType
 from .regions import COUNTRY_KEY
 from .scoring import POPULATION_STAT, ExplanationRow, ScoreModel, Scores, explain, percentiles, score_band
@@ -326,6 +326,8 @@ def indicator_text(row: ExplanationRow, lang: str = "en") -> str:
             name += " (" + t("cli.compare.minutes", lang, n=fmt_number(first.minutes, lang, 0),
                              mode=t(f"travel.{row.mode}", lang)) + ")"
         parts.append(name)
+    elif row.statement is not None:  # "no known sports ground within 4 km on foot"
+        parts.append(render(row.statement, lang))
     return "; ".join(parts)
 
 

@@ -135,7 +135,10 @@ def test_shared_link_compares_malmo_with_ronneby(app_url: str, driver: Any, expe
         "return [window.innerWidth, document.documentElement.scrollWidth]")
     assert scroll <= inner + 1, f"{scroll} px wide on a {inner} px screen"
     SHOTS.mkdir(parents=True, exist_ok=True)
-    drv.execute_script("window.scrollTo(0, 0)")
+    picker = drv.find_elements(By.CSS_SELECTOR, "[data-testid='stRadio']")[-1]
+    drv.execute_script("arguments[0].scrollIntoView({block: 'start'})", picker)
+    time.sleep(0.5)
+    drv.save_screenshot(str(SHOTS / f"{size}_{lang}_top.png"))
     first = drv.find_element(By.CSS_SELECTOR, ".lv-compare table")
     drv.execute_script("arguments[0].scrollIntoView({block: 'start'})", first)
     time.sleep(0.5)
@@ -144,6 +147,9 @@ def test_shared_link_compares_malmo_with_ronneby(app_url: str, driver: Any, expe
     drv.execute_script("arguments[0].scrollIntoView({block: 'start'})", tables[1])
     time.sleep(0.5)
     drv.save_screenshot(str(SHOTS / f"{size}_{lang}_indicators.png"))
+    drv.execute_script("arguments[0].scrollIntoView({block: 'end'})", tables[-1])
+    time.sleep(0.5)
+    drv.save_screenshot(str(SHOTS / f"{size}_{lang}_context.png"))
     out = SHOTS / "timings.json"
     old = json.loads(out.read_text()) if out.exists() else {}
     old[f"{size}_{lang}"] = {"compare_page_load_s": load_s}
