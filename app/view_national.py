@@ -117,15 +117,15 @@ def _summary_table(places: list[ComparedPlace], heads: list[str], model: ScoreMo
                          caption=ctx.t("compare_best")))
 
 
-def _meaning(p: ComparedPlace, model: ScoreModel, lang: str) -> str:
-    """"Malmö (Malmö): 62, many errands on foot or by bike; better than 78% of Sweden's 126 towns"."""
+def _meaning(p: ComparedPlace, model: ScoreModel, lang: str) -> tuple[str, str, str]:
+    """(label, place type, "62, many errands on foot or by bike; better than 78% of Sweden's 126
+    towns") of one place, as plain texts (escaped where shown)."""
+    kind = place_type_name(p.place_type, lang)
     if not math.isfinite(p.composite):
-        return f"**{safe_text(p.ref.label)}**: –"
-    parts = [num(p.composite, lang, 0), band_name(p.band, lang)]
+        return p.ref.label, kind, "–"
+    text = ", ".join([num(p.composite, lang, 0), band_name(p.band, lang)])
     msg = p.percentile_message(model)
-    text = ", ".join(parts) + (f"; {render_message(msg, lang)}" if msg is not None else "")
-    return f"**{safe_text(p.ref.label)}** ({safe_text(place_type_name(p.place_type, lang))}): " \
-        f"{safe_text(text)}"
+    return p.ref.label, kind, text + (f"; {render_message(msg, lang)}" if msg is not None else "")
 
 
 def _indicator_rows(places: list[ComparedPlace], model: ScoreModel,
@@ -212,7 +212,9 @@ def render(ctx: Ctx) -> None:
         return
     places = compare_places(model, result.scores, [opts[home], here[with_]])
     heads = [p.ref.label for p in places]
-    st.markdown("  \n".join(_meaning(p, model, ctx.lang) for p in places))
+    for p in places:
+        label, kind, meaning = _meaning(p, model, ctx.lang)
+        st.markdown(f"**{safe_text(label)}** ({safe_text(kind)}): {safe_text(meaning)}")
     _summary_table(places, heads, model, ctx)
     ind = _indicator_rows(places, model, ctx.lang)
     if ind:
