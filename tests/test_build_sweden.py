@@ -66,3 +66,18 @@ def test_country_population_equals_the_pack(sweden_store: Path, sweden_pack: Pat
     raw = gpd.read_file(sweden_pack / entry["file"])
     pop_field = entry["fields"]["population"]
     assert int(snap.localities()["population"].sum()) == int(raw[pop_field].sum())
+
+
+def test_a_county_from_the_national_pack(sweden_pack: Path, tmp_path: Path) -> None:
+    """``--region skane --pack ../shared/data/sweden``: the county's tätorter, by municipality code."""
+    from geo.build import build_region
+    from geo.regions import resolve_region
+
+    snap = build_region("Skåne", packs=[sweden_pack], offline=True, data=tmp_path,
+                        default_packs=False)
+    assert snap.region_key == "skane"
+    entry = next(e for e in _pack(sweden_pack)["layers"] if e["theme"] == "localities")
+    raw = gpd.read_file(sweden_pack / entry["file"])
+    codes = set(resolve_region("skane").municipalities["code"])
+    assert len(snap.localities()) == int(raw["kommun_kod"].isin(codes).sum())
+    assert set(snap.localities()["municipality"]) <= codes
