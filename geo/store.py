@@ -206,12 +206,14 @@ class FootprintSummary(TypedDict):
 class PartEntry(TypedDict):
     """One part of a partitioned table: the rows of one municipality (``None``: of none).
 
-    ``kinds`` (layers only): the part's rows per ``kind``. The file's sha256 is in ``files``.
+    ``kinds`` (layers only): the part's rows per ``kind``. ``sha256``: the file's checksum, as in
+    ``files`` (a partition's fingerprint for a rerun of what changed).
     """
 
     municipality: str | None
     file: str
     count: int
+    sha256: NotRequired[str]
     kinds: NotRequired[dict[str, int]]
 
 
@@ -474,14 +476,24 @@ def _to_arrow(gdf: gpd.GeoDataFrame) -> pa.Table:
 _STATISTICS = ("municipality", "kind", "code", ROW_COLUMN)
 
 
+def _needs_arrow_schema(schema: pa.Schema) -> bool:
+    """True when a column's type does not survive Parquet without pyarrow's copy of the schema."""
+    return any(pa.types.is_dictionary(f.type) or pa.types.is_nested(f.type)
+               or (pa.types.is_timestamp(f.type) and f.type.tz is not None)
+               or pa.types.is_duration(f.type) for f in schema)
+
+
 def _write_part(path: Path, table: pa.Table) -> None:
     """Write one part: the schema's ``geo`` and pandas metadata as key-value metadata, without
     pyarrow's serialised copy of the schema (``ARROW:schema``: 7 kB a file, more than most
-    parts' data; the pandas metadata gives the same dtypes), statistics of a few columns."""
+    parts' data; the pandas metadata gives the same dtypes) unless a column's type needs it
+    (categories, time zones, nested types), statistics of a few columns."""
     stats = [c for c in _STATISTICS if c in table.column_names]
-    with pq.ParquetWriter(path, table.schema, store_schema=False, write_statistics=stats) as w:
+    keep = _needs_arrow_schema(table.schema)
+    with pq.ParquetWriter(path, table.schema, store_schema=keep, write_statistics=stats) as w:
         w.write_table(table, row_group_size=ROW_GROUP_ROWS)
-        w.add_key_value_metadata(dict(table.schema.metadata or {}))
+        if not keep:
+            w.add_key_value_metadata(dict(table.schema.metadata or {}))
 
 
 def _part_values(gdf: gpd.GeoDataFrame, name: str,
@@ -604,6 +616,8 @@ def _parts_problem(where: str, entry: dict[str, Any], files: Mapping[str, str]) 
             return f"'{where}.parts[{i}]' is not a part (municipality, file, count)"
         if part["file"] not in files:
             return f"'{where}' stores {part['file']!r}, which 'files' does not list"
+        if "sha256" in part and part["sha256"] != files[part["file"]]:
+            return f"the checksum of {part['file']!r} in '{where}' is not the one in 'files'"
         if _part_key(part) in seen:
             return f"'{where}' has two parts of municipality {_part_key(part)!r}"
         seen.add(_part_key(part))
@@ -701,6 +715,18 @@ def _num_rows(path: Path | pa.BufferReader) -> int | str:
         return f"unreadable: {str(exc).splitlines()[0][:80]}"
 
 
+def _present(folder: Path) -> set[str]:
+    """Relative paths of the files and symlinks under ``folder`` (one scandir per folder: a
+    national snapshot has ~2,000 parts, and a stat of each was most of the presence check)."""
+    out: set[str] = set()
+    for top, dirs, names in os.walk(folder):
+        rel = Path(top).relative_to(folder)
+        links = [d for d in dirs if os.path.islink(os.path.join(top, d))]
+        out.update((rel / n).as_posix() for n in (*names, *links))
+        dirs[:] = [d for d in dirs if d not in links]
+    return out
+
+
 def _verify(folder: Path, manifest: Manifest, only: Collection[str] | None = None) -> list[str]:
     """Problems of the files of a snapshot: missing, unlisted, checksum or row count differs.
 
@@ -708,8 +734,7 @@ def _verify(folder: Path, manifest: Manifest, only: Collection[str] | None = Non
     row count are checked (a view checks the files it reads).
     """
     listed: dict[str, str] = manifest["files"]
-    present = {f.relative_to(folder).as_posix() for f in folder.rglob("*")
-               if f.is_file() or f.is_symlink()} - {MANIFEST}
+    present = _present(folder) - {MANIFEST}
     bad = [f"{rel} (missing)" for rel in sorted(set(listed) - present)]
     bad += [f"{rel} (not in the manifest)" for rel in sorted(present - set(listed))]
     checked = set(listed) & present if only is None else set(listed) & present & set(only)
@@ -775,6 +800,9 @@ def _view_manifest(manifest: Manifest, codes: frozenset[str], region: dict[str, 
         if "parts" in b:
             entry["parts"] = [p for p in b["parts"] if _part_key(p) in codes]
             entry["count"] = sum(p["count"] for p in entry["parts"])
+        elif name == "municipalities":  # one row per municipality of the container's region
+            entry["count"] = len(codes & {str(c) for c in manifest["region"].get("municipalities")
+                                          or {}})
         base[name] = entry
     out["base"] = base
     layers: dict[str, LayerEntry] = {}
@@ -890,6 +918,19 @@ class Snapshot:
         section = self.manifest["base"] if name in PARTITIONED else self.manifest["layers"]
         entry = cast(Mapping[str, Any], section.get(name) or {})
         return {p.get("municipality"): int(p["count"]) for p in entry.get("parts", [])}
+
+    def part_files(self, name: str, municipalities: Collection[str] | None = None) -> list[Path]:
+        """The part files of ``name`` (as :meth:`part_counts`) a read of ``municipalities`` opens.
+
+        For readers of their own (``dask_geopandas.read_parquet(files)``): each file is GeoParquet
+        with a :data:`ROW_COLUMN` column (sort by it for the order of a full read). Empty for a
+        table in one file (schema 2) or a layer without features. Nothing is checked or read.
+        """
+        section = self.manifest["base"] if name in PARTITIONED else self.manifest["layers"]
+        entry = cast(Mapping[str, Any], section.get(name) or {})
+        codes = self._selection(municipalities)
+        return [self.folder / p["file"] for p in entry.get("parts", [])
+                if codes is None or _part_key(p) in codes]
 
     def attributions(self) -> list[str]:
         """Distinct attribution/source lines for everything in the snapshot."""
@@ -1580,6 +1621,10 @@ class SnapshotWriter:
             list(pool.map(fsync_dir, folders))
         files = {f.relative_to(self.tmp).as_posix(): d for f, d in zip(stored, digests, strict=True)}
         self.manifest["files"] = files
+        entries: list[BaseEntry | LayerEntry] = [*self.manifest["base"].values(),
+                                                 *self.manifest["layers"].values()]
+        for part in (p for e in entries for p in e.get("parts", [])):
+            part["sha256"] = files[part["file"]]
         _swap_step("files-synced")
         text = json.dumps(self.manifest, indent=2, ensure_ascii=False, default=str)
         problem = _manifest_problem(json.loads(text))

@@ -100,6 +100,7 @@ def test_manifest_contents(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert m["crs"] == "EPSG:4326" and m["schema_version"] == SCHEMA_VERSION == 3
     assert set(m["files"]) == {PART}
     assert m["layers"]["schools"]["parts"] == [
-        {"municipality": None, "file": PART, "count": 3, "kinds": {"school": 3}}]
+        {"municipality": None, "file": PART, "count": 3, "kinds": {"school": 3},
+         "sha256": m["files"][PART]}]
     assert m["layers"]["schools"]["sources"][0]["license"] == "CC0-1.0"
     assert m["built_at"].endswith("+00:00")

@@ -162,6 +162,14 @@ def test_full_read_is_the_frame_as_written(south: Path) -> None:
     assert ROW_COLUMN not in snap.layer("schools").columns
     assert snap.part_counts("schools") == {"1080": 4, "1081": 2, "1280": 2, None: 2}
     assert snap.part_counts("localities") == {"1080": 2, "1081": 1, "1280": 1}
+    files = snap.part_files("schools", ["1280", UNASSIGNED])
+    assert [f.relative_to(snap.folder).as_posix() for f in files] == [
+        "layers/schools/municipality=1280/part-0.parquet",
+        "layers/schools/municipality=__none__/part-0.parquet"]
+    alone = pd.concat([gpd.read_parquet(f) for f in files]).sort_values(ROW_COLUMN)
+    assert list(alone["uid"]) == list(snap.layer("schools", ["1280", UNASSIGNED])["uid"])
+    assert snap.view(["1080"]).part_files("localities") == [
+        snap.folder / "localities/municipality=1080/part-0.parquet"]
 
 
 # -- lazy reads -------------------------------------------------------------------------------------
@@ -279,6 +287,8 @@ def test_view_is_a_snapshot_of_its_municipalities(south: Path, monkeypatch: pyte
     assert list(view.footprints()["code"]) == list(view.localities()["code"])
     assert reads.parts() == {"1080", "1081"}
     assert list(view.municipalities()["code"]) == ["1080", "1081"]
+    assert view.manifest["base"]["municipalities"]["count"] == 2
+    assert view.manifest["base"]["localities"]["count"] == len(view.localities()) == 3
     outline = view.boundary()
     assert list(outline["key"]) == ["blekinge"] and outline.crs.to_epsg() == 4326
     assert outline.geometry.iloc[0].equals(box(14.5, 56, 15.5, 56.5))
@@ -403,3 +413,20 @@ def test_blekinge_opens_as_a_view_of_a_two_county_snapshot(two_counties: Path,
     assert list(view.footprints()["code"]) == list(locs["code"])
     assert reads.parts() <= codes  # nothing of Skåne read
     assert set(view.municipalities()["code"]) == codes
+
+
+@pytest.mark.parametrize("extra", [
+    {},
+    {"when": pd.to_datetime(["2020-01-01", "2021-06-01", "2022-01-01"]).tz_localize("Europe/Stockholm")},
+    {"grade": pd.Categorical(["a", "b", "a"])},
+])
+def test_dtypes_survive_the_parts(tmp_path: Path, extra: dict[str, Any]) -> None:
+    """Parts drop pyarrow's schema copy only when the pandas metadata restores every dtype."""
+    g = gpd.GeoDataFrame({"kind": ["a", "b", "a"], "municipality": ["1080", None, "1080"],
+                          "n": [1, 2, 3], "name": ["x", None, "z"], **extra},
+                         geometry=[Point(15, 56), Point(15.1, 56), Point(15.2, 56.1)], crs="EPSG:4326")
+    with write_snapshot("t", {"name": "T"}, tmp_path) as w:
+        w.put_layer("x", g, [PROV], "partial")
+    snap = open_snapshot("t", tmp_path)
+    assert_frame_equal(snap.layer("x"), g, check_exact=True)
+    assert_frame_equal(snap.layer("x", ["1080"]), g.iloc[[0, 2]].reset_index(drop=True), check_exact=True)

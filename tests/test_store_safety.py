@@ -505,6 +505,9 @@ def _set(key: str, value: Any) -> Any:
     (lambda m: {**m, "layers": {"schools": {**m["layers"]["schools"], "parts": [
         {"file": PART, "count": 3}]}}},
      "damaged: 'layers.schools.parts[0]' is not a part (municipality, file, count)."),
+    (lambda m: {**m, "layers": {"schools": {**m["layers"]["schools"], "parts": [
+        {**m["layers"]["schools"]["parts"][0], "sha256": "0" * 64}]}}},
+     f"damaged: the checksum of '{PART}' in 'layers.schools' is not the one in 'files'."),
     (lambda m: {**m, "tables": {"rent": {**m["tables"]["rent"], "rows": 1}}},
      "damaged: tables/rent.parquet (4 rows, the manifest says 1)."),
 ])
