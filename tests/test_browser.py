@@ -36,13 +36,16 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 def _hostile_store(src: Path, dst: Path) -> Path:
     """Copy of the store in which the largest locality is renamed to a hostile string."""
+    from geo.schema import Provenance
     from geo.store import open_snapshot, write_snapshot
 
     snap = open_snapshot("blekinge", src)
     with write_snapshot("blekinge", {k: v for k, v in snap.manifest["region"].items()
                                      if k != "key"}, dst) as w:
+        entry = snap.manifest["base"]["localities"]
+        theirs = {p["file"] for p in entry.get("parts", [])} | {entry.get("file")}
         for rel in snap.manifest["files"]:
-            if rel == "localities.parquet":
+            if rel in theirs:
                 continue
             target = w.tmp / rel
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -52,7 +55,8 @@ def _hostile_store(src: Path, dst: Path) -> Path:
         locs = snap.localities()
         i = locs["population"].idxmax()
         locs.loc[i, "name"] = HOSTILE
-        w._write("localities.parquet", locs)
+        w.put_base("localities", locs, [Provenance.from_dict(dict(p)) for p in entry["sources"]],
+                   coverage=entry.get("coverage"))
     return dst
 
 

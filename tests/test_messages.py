@@ -267,7 +267,7 @@ def test_manifest_keeps_reasons_as_messages(tmp_path: Path) -> None:
     man = json.loads((tmp_path / "t" / "manifest.json").read_text(encoding="utf-8"))
     assert man["layers"]["culture"]["reason"] == {"code": "layer_no_source", "what": ["library"]}
     assert man["layers"]["housing"]["reason"] == {"code": "layer_no_data"}
-    assert man["schema_version"] == SCHEMA_VERSION == 2
+    assert man["schema_version"] == SCHEMA_VERSION == 3
     snap = open_snapshot("t", tmp_path)
     assert snap.layer_status("culture").reason == msg
     assert snap.layer_status("housing").reason == Message("layer_no_data")
@@ -289,7 +289,7 @@ def test_a_store_of_the_previous_schema_is_refused_with_one_line(
     with pytest.raises(StoreError) as err:
         open_snapshot("t", tmp_path)
     line = str(err.value)
-    assert "\n" not in line and "store schema 1, this version reads 2" in line
+    assert "\n" not in line and "store schema 1, this version reads 3" in line
     assert line.endswith("Rebuild with: livability build --region t")
     rc = main(["--data-dir", str(tmp_path), "score", "--region", "t"])
     out = capsys.readouterr()

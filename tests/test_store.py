@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import geopandas as gpd
 import pytest
@@ -14,6 +15,8 @@ from geo.schema import Provenance, conform
 from geo.store import SCHEMA_VERSION, list_snapshots, open_snapshot, write_snapshot
 
 PROV = Provenance(source="unit test (synthetic)", license="CC0-1.0", date="2026", coverage="partial")
+#: the one part of the synthetic schools (no municipality)
+PART = "layers/schools/municipality=__none__/part-0.parquet"
 
 
 def _layer(n: int) -> gpd.GeoDataFrame:
@@ -70,15 +73,15 @@ def test_rebuild_replaces(tmp_path) -> None:  # type: ignore[no-untyped-def]
 
 def test_damaged_file_detected(tmp_path) -> None:  # type: ignore[no-untyped-def]
     _write(tmp_path)
-    f = tmp_path / "demo" / "layers" / "schools.parquet"
+    f = tmp_path / "demo" / PART
     f.write_bytes(f.read_bytes()[:-20])
-    with pytest.raises(StoreError, match=r"damaged: layers/schools.parquet \(checksum differs\)"):
+    with pytest.raises(StoreError, match=rf"damaged: {re.escape(PART)} \(checksum differs\)"):
         open_snapshot("demo", tmp_path)
 
 
 def test_missing_file_and_bad_manifest(tmp_path) -> None:  # type: ignore[no-untyped-def]
     _write(tmp_path)
-    (tmp_path / "demo" / "layers" / "schools.parquet").unlink()
+    (tmp_path / "demo" / PART).unlink()
     with pytest.raises(StoreError, match="missing"):
         open_snapshot("demo", tmp_path)
     (tmp_path / "demo" / "manifest.json").write_text("{not json")
@@ -94,7 +97,10 @@ def test_no_snapshot_message(tmp_path) -> None:  # type: ignore[no-untyped-def]
 def test_manifest_contents(tmp_path) -> None:  # type: ignore[no-untyped-def]
     _write(tmp_path)
     m = json.loads((tmp_path / "demo" / "manifest.json").read_text())
-    assert m["crs"] == "EPSG:4326" and m["schema_version"] == SCHEMA_VERSION == 2
-    assert set(m["files"]) == {"layers/schools.parquet"}
+    assert m["crs"] == "EPSG:4326" and m["schema_version"] == SCHEMA_VERSION == 3
+    assert set(m["files"]) == {PART}
+    assert m["layers"]["schools"]["parts"] == [
+        {"municipality": None, "file": PART, "count": 3, "kinds": {"school": 3},
+         "sha256": m["files"][PART]}]
     assert m["layers"]["schools"]["sources"][0]["license"] == "CC0-1.0"
     assert m["built_at"].endswith("+00:00")

@@ -15,6 +15,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -445,6 +446,18 @@ def demo(tmp_path: Path) -> Path:
     return tmp_path
 
 
+#: the one part of the synthetic schools and localities (no municipality)
+PART = "layers/schools/municipality=__none__/part-0.parquet"
+LOCS = "localities/municipality=__none__/part-0.parquet"
+
+
+def _miscount(m: dict[str, Any], n: int) -> dict[str, Any]:
+    """``m`` with the schools' count and their one part's count set to ``n``."""
+    entry = m["layers"]["schools"]
+    return {**m, "layers": {"schools": {**entry, "count": n,
+                                        "parts": [{**entry["parts"][0], "count": n}]}}}
+
+
 def _edit(data: Path, change: Any) -> None:
     mpath = data / "demo" / "manifest.json"
     m = json.loads(mpath.read_text(encoding="utf-8"))
@@ -475,15 +488,26 @@ def _set(key: str, value: Any) -> Any:
     (_set("region", {"name": "Demo"}), "damaged: 'region.key' is missing."),
     (_set("files", {}), "damaged: 'files' is empty, yet the manifest names 3 stored files."),
     (lambda m: {**m, "files": {k: v for k, v in m["files"].items() if not k.startswith("layers/")}},
-     "damaged: 'layers.schools' stores 'layers/schools.parquet', which 'files' does not list."),
+     f"damaged: 'layers.schools' stores '{PART}', which 'files' does not list."),
     (lambda m: {**m, "files": {**m["files"], "boundary.parquet": "00" * 32}},
      "damaged: boundary.parquet (missing)."),
-    (lambda m: {**m, "files": {**m["files"], "localities.parquet": "nope"}},
-     "damaged: the checksum of 'localities.parquet' is 'nope', not a sha256."),
+    (lambda m: {**m, "files": {**m["files"], LOCS: "nope"}},
+     f"damaged: the checksum of '{LOCS}' is 'nope', not a sha256."),
     (lambda m: {**m, "layers": {"schools": {**m["layers"]["schools"], "count": "3"}}},
      "damaged: 'layers.schools.count' is '3', not a count."),
     (lambda m: {**m, "layers": {"schools": {**m["layers"]["schools"], "count": 5}}},
-     "damaged: layers/schools.parquet (3 rows, the manifest says 5)."),
+     "damaged: the parts of 'layers.schools' hold 3 rows, its count is 5."),
+    (lambda m: _miscount(m, 5), f"damaged: {PART} (3 rows, the manifest says 5)."),
+    (lambda m: {**m, "layers": {"schools": {**m["layers"]["schools"], "parts": "x"}}},
+     "damaged: 'layers.schools.parts' is 'x', not a list of parts."),
+    (lambda m: {**m, "layers": {"schools": {**m["layers"]["schools"], "file": PART}}},
+     "damaged: 'layers.schools' names both a file and parts."),
+    (lambda m: {**m, "layers": {"schools": {**m["layers"]["schools"], "parts": [
+        {"file": PART, "count": 3}]}}},
+     "damaged: 'layers.schools.parts[0]' is not a part (municipality, file, count)."),
+    (lambda m: {**m, "layers": {"schools": {**m["layers"]["schools"], "parts": [
+        {**m["layers"]["schools"]["parts"][0], "sha256": "0" * 64}]}}},
+     f"damaged: the checksum of '{PART}' in 'layers.schools' is not the one in 'files'."),
     (lambda m: {**m, "tables": {"rent": {**m["tables"]["rent"], "rows": 1}}},
      "damaged: tables/rent.parquet (4 rows, the manifest says 1)."),
 ])
@@ -492,12 +516,12 @@ def test_damaged_manifest_is_one_line(demo: Path, change: Any, problem: str,
     _edit(demo, change)
     msg = _damaged(demo, capsys)
     assert problem in msg, msg
-    assert list_snapshots(demo) == ([] if "rows" not in problem and "missing)" not in problem
-                                    else ["demo"])
+    assert list_snapshots(demo) == ([] if "the manifest says" not in problem
+                                    and "missing)" not in problem else ["demo"])
 
 
 def test_unlisted_and_missing_files(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    shutil.copy(demo / "demo" / "layers" / "schools.parquet", demo / "demo" / "layers" / "extra.parquet")
+    shutil.copy(demo / "demo" / PART, demo / "demo" / "layers" / "extra.parquet")
     assert "damaged: layers/extra.parquet (not in the manifest)." in _damaged(demo, capsys)
     (demo / "demo" / "layers" / "extra.parquet").unlink()
     (demo / "demo" / "tables" / "rent.parquet").unlink()
@@ -505,9 +529,9 @@ def test_unlisted_and_missing_files(demo: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_counts_checked_when_read_without_verify(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _edit(demo, lambda m: {**m, "layers": {"schools": {**m["layers"]["schools"], "count": 5}}})
+    _edit(demo, lambda m: _miscount(m, 5))
     snap = open_snapshot("demo", demo, verify=False)
-    with pytest.raises(StoreError, match=r"damaged: layers/schools.parquet \(3 rows, the manifest "
+    with pytest.raises(StoreError, match=rf"damaged: {re.escape(PART)} \(3 rows, the manifest "
                                          r"says 5\)\. Rebuild with: livability build --region demo$"):
         snap.layer("schools")
 
@@ -543,6 +567,7 @@ def test_os_error_while_writing(code: int, text: str, hint: str, inputs: dict[st
         if len(calls) < 3:
             real(self, rel, frame)
             return
+        (self.tmp / rel).parent.mkdir(parents=True, exist_ok=True)
         (self.tmp / rel).write_bytes(b"PAR1 half a file")
         raise OSError(code, os.strerror(code), str(self.tmp / rel))
 
