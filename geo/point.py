@@ -86,7 +86,7 @@ from .scoring import (
     score,
 )
 from .settings import STORE_CRS, WORK_CRS
-from .store import LayerStatus, Snapshot, open_snapshot
+from .store import LayerStatus, Snapshot, open_region
 
 __all__ = ["PointIndex", "PointNearest", "PointScore", "Trip", "point_index", "score_point"]
 
@@ -383,7 +383,8 @@ def point_index(model: ScoreModel, snapshot: Snapshot | None = None) -> PointInd
         From :func:`geo.scoring.build_model`.
     snapshot
         The snapshot the model was built from; None: the model's region is opened from the
-        configured data folder (:func:`geo.store.open_snapshot`).
+        configured data folder (:func:`geo.store.open_region`: also a county stored as a view of a
+        larger snapshot).
     """
     idx = getattr(model, _ATTR, None)
     if isinstance(idx, PointIndex):
@@ -391,7 +392,7 @@ def point_index(model: ScoreModel, snapshot: Snapshot | None = None) -> PointInd
     with _LOCK:
         idx = getattr(model, _ATTR, None)
         if not isinstance(idx, PointIndex):
-            snap = snapshot if snapshot is not None else open_snapshot(model.region)
+            snap = snapshot if snapshot is not None else open_region(model.region)
             idx = PointIndex.of(model, snap)
             setattr(model, _ATTR, idx)
             log.info("point index for %s built in %.2f s", model.region, idx.build_seconds)
