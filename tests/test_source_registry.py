@@ -180,7 +180,7 @@ def test_the_manifest_has_exactly_the_writer_keys(fake_build: tuple[Path, list[s
     required, every = _keys(Manifest)
     assert set(m) == every == required | {"drops", "notes"}
     base_required, base_every = _keys(BaseEntry)
-    assert base_required == {"file", "count", "sources"}
+    assert base_required == {"count", "sources"}  # schema 3: parts, not one file
     for entry in m["base"].values():
         assert base_required <= set(entry) <= base_every
     assert set(m["base"]["localities"]) == base_required | {"coverage"}
