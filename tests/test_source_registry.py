@@ -183,9 +183,9 @@ def test_the_manifest_has_exactly_the_writer_keys(fake_build: tuple[Path, list[s
     assert base_required == {"count", "sources"}  # schema 3: parts, not one file
     for entry in m["base"].values():
         assert base_required <= set(entry) <= base_every
-    assert set(m["base"]["localities"]) == base_required | {"coverage"}
+    assert set(m["base"]["localities"]) == base_required | {"coverage", "parts"}
     assert set(m["base"]["footprints"]) == base_required | {
-        "outlines", "matched", "matched_by_name", "matched_by_overlap", "discs",
+        "parts", "outlines", "matched", "matched_by_name", "matched_by_overlap", "discs",
         "unmatched_localities", "unmatched_outlines"}
     layer_required, layer_every = _keys(LayerEntry)
     for entry in m["layers"].values():
