@@ -126,14 +126,18 @@ def synth(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
           ) -> tuple[ScoreModel, object]:
     data = make_store(tmp_path_factory.mktemp("point"), network=request.param)
     snap = open_snapshot("synthpoint", data)
-    return build_model(snap), snap
+    model = build_model(snap)
+    point_index(model, snap)  # cached on the model: later calls without a snapshot use it
+    return model, snap
 
 
 @pytest.fixture(scope="module")
 def straight(tmp_path_factory: pytest.TempPathFactory) -> tuple[ScoreModel, object]:
     data = make_store(tmp_path_factory.mktemp("point_straight"), network=False)
     snap = open_snapshot("synthpoint", data)
-    return build_model(snap), snap
+    model = build_model(snap)
+    point_index(model, snap)  # cached on the model: later calls without a snapshot use it
+    return model, snap
 
 
 def _agree(model: ScoreModel, snap: object, cells: list[str], **kw: object) -> None:
