@@ -71,6 +71,11 @@ def current_key(region: str | None = None) -> SnapKey | None:
         folder = snapshot_dir(key, root)
         if folder is None:
             return None
+    return _snap_key(key, root, folder)
+
+
+def _snap_key(key: str, root: Path, folder: Path) -> SnapKey:
+    """The cache key of snapshot ``key`` in ``folder``: its manifest's build time (one small read)."""
     try:
         built_at = str(json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("built_at", ""))
     except (OSError, json.JSONDecodeError, AttributeError):
@@ -91,11 +96,7 @@ def national_key() -> SnapKey | None:
         return None
     if folder is None:
         return None
-    try:
-        built_at = str(json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("built_at", ""))
-    except (OSError, json.JSONDecodeError, AttributeError):
-        built_at = "unreadable"
-    return SnapKey(COUNTRY_KEY, str(root), built_at)
+    return _snap_key(COUNTRY_KEY, root, folder)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
