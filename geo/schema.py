@@ -195,8 +195,10 @@ def conform(
     if dup.any():
         out.loc[dup, "uid"] = out.loc[dup, "uid"] + "#" + out.loc[dup].groupby("uid").cumcount().astype(str)
     for col in ("name", "municipality"):
-        out[col] = out[col].where(out[col].notna(), None)
-        out[col] = out[col].map(lambda v: None if v is None else str(v))
+        # object dtype, None for missing: with pandas' string dtype ``where(notna, None)`` keeps NaN,
+        # which ``str`` would turn into the text "nan"
+        out[col] = pd.Series([None if pd.isna(v) else str(v) for v in out[col]],
+                             index=out.index, dtype=object)
     ordered = [c for c in FEATURE_COLUMNS if c != "geometry"]
     extra = [c for c in out.columns if c not in FEATURE_COLUMNS]
     result = gpd.GeoDataFrame(out[[*ordered, *extra, "geometry"]], geometry="geometry", crs=STORE_CRS)

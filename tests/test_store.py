@@ -104,3 +104,17 @@ def test_manifest_contents(tmp_path) -> None:  # type: ignore[no-untyped-def]
          "sha256": m["files"][PART]}]
     assert m["layers"]["schools"]["sources"][0]["license"] == "CC0-1.0"
     assert m["built_at"].endswith("+00:00")
+
+
+def test_conform_keeps_missing_names_and_municipalities_missing() -> None:
+    """Missing values stay None under pandas' string dtype (they once became the text "nan").
+
+    A "nan" municipality would put features in a part of their own named ``municipality=nan``.
+    """
+    g = gpd.GeoDataFrame({"name": ["Skola", float("nan"), None],
+                          "municipality": ["1080", float("nan"), None]},
+                         geometry=[Point(15, 56), Point(15.1, 56), Point(15.2, 56)], crs="EPSG:4326")
+    g["name"] = g["name"].astype("string")
+    out = conform(g, "schools", PROV)
+    assert list(out["name"]) == ["Skola", None, None]
+    assert list(out["municipality"]) == ["1080", None, None]
