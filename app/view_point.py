@@ -92,6 +92,9 @@ def _nearest_line(ctx: Ctx, n: PointNearest) -> tuple[str, str]:
     trips = {t.mode: t for t in n.trips}
     times = ", ".join(ctx.t(f"point_min_{m}", minutes=num(trips[m].minutes, lang, 0))
                       for m in ("walk", "bike", "car") if m in trips)
+    if n.place.within is not None:  # placed only by its locality: an upper bound
+        where = ctx.t("point_bound", dist=fmt_distance(n.place.distance_m, lang), within=n.place.within)
+        return (indicator_title(n.indicator, lang), f"{name}, {where}")
     known = f" ({ctx.t('point_known')})" if n.place.known else ""
     return (indicator_title(n.indicator, lang),
             f"{name}, {fmt_distance(n.place.distance_m, lang)}{known} · {times}")

@@ -457,6 +457,8 @@ def _place_text(a: NearestPlace, ctx: Ctx) -> str:
     """``ICA Nära Lunden (1.1 km)``: the distance in brackets, so a name ending in a house number
     ("Arklimästaregatan 46") never runs into it; by car also the minutes."""
     label = a.name or kind_name(a.kind, ctx.lang)
+    if a.within is not None:  # placed only by its locality: an upper bound
+        return f"{label} ({ctx.t('point_bound', dist=fmt_distance(a.distance_m, ctx.lang), within=a.within)})"
     inner = fmt_distance(a.distance_m, ctx.lang)
     if a.mode == "car" and np.isfinite(a.minutes):
         inner += f", ~{num(a.minutes, ctx.lang, 0)} min"

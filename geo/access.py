@@ -86,6 +86,7 @@ from layers import LAYERS, Indicator
 from layers.vocab import Coverage, Decay, Measure, Mode
 
 from .errors import LivabilityError
+from .gapbounds import GapBound, bound_distances, gap_bounds
 from .messages import NAMED_KINDS, Message, join, kind_name
 from .network import StreetGraph
 from .settings import WORK_CRS
@@ -741,7 +742,8 @@ def compute_indicator(ind: Indicator, engine: DistanceEngine, *, layer: gpd.GeoD
                       municipalities: np.ndarray | None = None,
                       decay: str | None = None, gaps: Sequence[str] = (),
                       place_types: np.ndarray | None = None,
-                      selection: Selection | None = None) -> IndicatorResult:
+                      selection: Selection | None = None,
+                      places: gpd.GeoDataFrame | None = None) -> IndicatorResult:
     """Compute one :class:`layers.Indicator` over the engine's points.
 
     The indicator's measure picks the function (:data:`_MEASURES`, a dispatch table keyed by
@@ -767,11 +769,14 @@ def compute_indicator(ind: Indicator, engine: DistanceEngine, *, layer: gpd.GeoD
         Each point's place type (:mod:`geo.placetypes`): distances are scored against that
         type's standard (:meth:`layers.Indicator.threshold_for`); None: the town standard.
     selection
-        The indicator's :func:`select_for` of this ``layer``, ``layer_status`` and ``gaps``,
-        computed before (distance/count measures); None: computed here.
+        The indicator's :func:`select_for` of this ``layer``, ``layer_status``, ``gaps`` and
+        ``places``, computed before (distance/count measures); None: computed here.
+    places
+        Locality outlines (``name``, ``code``): a gap item naming one of them bounds the nearest
+        distance (:mod:`geo.gapbounds`; only without a street network for the mode).
     """
     x = _Inputs(ind, engine, len(engine.points), decay or ind.decay, layer, layer_status, table,
-                municipalities, gaps, place_types, selection)
+                municipalities, gaps, place_types, selection, places)
     return _MEASURES[Measure(ind.measure)](x)
 
 
@@ -790,6 +795,7 @@ class _Inputs:
     gaps: Sequence[str]
     place_types: np.ndarray | None
     selection: Selection | None = None
+    places: gpd.GeoDataFrame | None = None
 
 
 @dataclass
@@ -799,6 +805,7 @@ class _Found:
     amen: Amenities
     notes: list[Message]
     common: dict[str, Any]
+    bounds: tuple[GapBound, ...] = ()
 
 
 def _stat(x: _Inputs) -> IndicatorResult:
@@ -848,6 +855,8 @@ class Selection:
     partial: bool
     gap_items: tuple[str, ...] = ()
     gap_kinds: tuple[str, ...] = ()
+    #: gap items placed by their locality (:mod:`geo.gapbounds`): nearest measures bound by them
+    bounds: tuple[GapBound, ...] = ()
 
     @property
     def missing(self) -> bool:
@@ -856,10 +865,12 @@ class Selection:
 
 
 def select_for(ind: Indicator, layer: gpd.GeoDataFrame | None,
-               layer_status: LayerStatus | None = None, gaps: Sequence[str] = ()) -> Selection:
+               layer_status: LayerStatus | None = None, gaps: Sequence[str] = (),
+               places: gpd.GeoDataFrame | None = None) -> Selection:
     """The amenities of ``ind``'s kinds in ``layer`` with their notes, partial flag and gaps (or
     why there are none), as :func:`compute_indicator` takes them (its ``layer``,
-    ``layer_status`` and ``gaps``)."""
+    ``layer_status``, ``gaps`` and ``places``: locality outlines with ``name`` and ``code``, for
+    the gap items placed by their locality, :mod:`geo.gapbounds`)."""
     status = getattr(layer_status, "reason", None)
     status_reason = status if isinstance(status, Message) else None
     partial = getattr(layer_status, "coverage", "") == Coverage.PARTIAL
@@ -881,14 +892,20 @@ def select_for(ind: Indicator, layer: gpd.GeoDataFrame | None,
     names = [str(v) for v in amen.table["name"] if v is not None and v == v]
     gap_items, gap_kinds = kind_gaps(gaps, tuple(ind.kinds), names)
     partial = _partial(tuple(ind.kinds), amen.table, layer_status, gap_kinds)
-    return Selection(amen, tuple(notes), None, partial, tuple(gap_items), tuple(gap_kinds))
+    bounds: list[GapBound] = []
+    if partial and gap_items and places is not None and ind.measure == Measure.NEAREST:
+        pairs = [(item, k) for item in gap_items
+                 for k in [next((k for k in ind.kinds if k in _mentions(item)), None)] if k]
+        bounds = gap_bounds(pairs, places)
+    return Selection(amen, tuple(notes), None, partial, tuple(gap_items), tuple(gap_kinds),
+                     tuple(bounds))
 
 
 def _features(x: _Inputs) -> IndicatorResult | _Found:
     """The amenities of the indicator's kinds, or the *missing* result when there are none."""
     ind, engine, n, dec = x.ind, x.engine, x.n, x.dec
     sel = x.selection if x.selection is not None else select_for(ind, x.layer, x.layer_status,
-                                                                 x.gaps)
+                                                                 x.gaps, x.places)
     notes = list(sel.notes)
     if sel.missing:
         return _missing(ind, n, sel.why, notes, partial=sel.partial)
@@ -901,7 +918,7 @@ def _features(x: _Inputs) -> IndicatorResult | _Found:
                   gaps=list(sel.gap_items) if partial else [],
                   gap_kinds=list(sel.gap_kinds) if partial else [],
                   thresholds=_point_thresholds(ind, x.place_types, n))
-    return _Found(sel.amen, notes, common)
+    return _Found(sel.amen, notes, common, sel.bounds if partial else ())
 
 
 def _count_within(x: _Inputs, amen: Amenities, budget: float) -> np.ndarray:
@@ -947,6 +964,24 @@ def _by_departures(ind: Indicator) -> bool:
     return bool(spec is not None and spec.departures)
 
 
+def _bounded(engine: DistanceEngine, mode: str, bounds: Sequence[GapBound], dist: np.ndarray,
+             which: np.ndarray, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """``min(known nearest, bound)`` per point (:mod:`geo.gapbounds`); a bound that wins names a
+    row appended to the amenity table (no position: NaN lon/lat; ``within``: its locality)."""
+    dist, which = dist.copy(), which.copy()
+    rows = []
+    for j, b in enumerate(bounds):
+        d = bound_distances(engine.points, b, DETOUR[mode])
+        better = d < dist
+        dist[better] = d[better]
+        which[better] = len(table) + j
+        rows.append({"name": b.name, "kind": b.kind, "uid": f"gap:{b.code}:{b.kind}",
+                     "value": np.nan, "coverage": Coverage.PARTIAL, "lon": np.nan, "lat": np.nan,
+                     "within": b.place})
+    ext = pd.concat([table.assign(within=None), pd.DataFrame(rows)], ignore_index=True)
+    return dist, which, ext
+
+
 def _nearest(x: _Inputs) -> IndicatorResult:
     """Distance to the nearest feature through the decay (by frequency class on departures)."""
     found = _features(x)
@@ -954,9 +989,13 @@ def _nearest(x: _Inputs) -> IndicatorResult:
         return found
     ind, engine, amen, notes = x.ind, x.engine, found.amen, found.notes
     dist, which = engine.nearest(ind.mode, amen)
+    by_departures = _by_departures(ind)
+    if found.bounds and not by_departures and engine.approximate(ind.mode):
+        dist, which, found.common["amenities"] = _bounded(engine, ind.mode, found.bounds, dist,
+                                                          which, amen.table)
     classes: list[tuple[float, np.ndarray]] = [(1.0, dist)]
     values = amen.table["value"].to_numpy(dtype=float)
-    if _by_departures(ind) and np.isfinite(values).any():
+    if by_departures and np.isfinite(values).any():
         classes = []
         pt_val = values[amen.feature]
         lower = np.inf

@@ -184,6 +184,12 @@ _ENGINE: dict[str, tuple[str, str]] = {
         "nearest known: {place:place}, {dist:dist} {mode:travel}",
         "närmaste kända: {place:place}, {dist:dist} {mode:travel}",
     ),
+    "msg.nearest_bound": (
+        "{place:place} is not in the list with a position but lies in {within}: at most {dist:dist} "
+        "{mode:travel}",
+        "{place:place} finns inte med position i listan men ligger i {within}: högst {dist:dist} "
+        "{mode:travel}",
+    ),
     "msg.no_known_within": (
         "no known {kinds:kinds} within {dist:dist} {mode:travel}",
         "närmaste kända {kinds:kinds} ligger över {dist:dist} bort {mode:travel}",
@@ -1193,6 +1199,8 @@ _UI: dict[str, tuple[str, str]] = {
     "point_min_bike": ("{minutes} min by bike", "{minutes} min med cykel"),
     "point_min_car": ("{minutes} min by car", "{minutes} min med bil"),
     "point_known": ("nearest known", "närmaste kända"),
+    "point_bound": ("at most {dist}: not in the list with a position, lies in {within}",
+                    "högst {dist}: finns inte med position i listan, ligger i {within}"),
     "point_known_note": ("“Nearest known”: our list is incomplete here, a closer one may exist.",
                          "”Närmaste kända”: vår lista är ofullständig här, det kan finnas en "
                          "närmare."),

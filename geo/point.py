@@ -82,6 +82,7 @@ from .scoring import (
     _with_meaning,
     capped_composites,
     complete_share,
+    gap_places,
     resolve_weights,
     score,
 )
@@ -331,8 +332,9 @@ class PointIndex:
         loc_xy = project_lonlat(L["lon"].to_numpy(dtype=float), L["lat"].to_numpy(dtype=float))
         status = {k: snapshot.layer_status(k) for k in layers}
         gaps = {k: _layer_gaps(snapshot, k) for k in layers}
+        places = gap_places(snapshot)
         selections = {ind.key: select_for(ind, layers[ind.layer], status[ind.layer],
-                                          gaps[ind.layer])
+                                          gaps[ind.layer], places)
                       for ind in model.indicators if Measure(ind.measure).uses_layer}
         return cls(layers, status, gaps, tables, graphs, dict(probe.notes), features, munis,
                    shapely.STRtree(munis.geometry.to_numpy() if len(munis) else []),

@@ -107,6 +107,7 @@ __all__ = [
     "complete_share",
     "compose",
     "explain",
+    "gap_places",
     "municipal_context",
     "municipal_population",
     "percentiles",
@@ -301,6 +302,15 @@ def _layer_gaps(snapshot: Snapshot, key: str) -> list[str]:
     return [str(g) for g in entry.get("gaps", [])] if entry is not None else []
 
 
+def gap_places(snapshot: Snapshot) -> gpd.GeoDataFrame | None:
+    """Locality outlines (``name``, ``code``) that place a layer's named gaps
+    (:mod:`geo.gapbounds`); None when the snapshot has no outlines."""
+    fp = snapshot.footprints()
+    if fp is None or fp.empty or "name" not in fp or "code" not in fp:
+        return None
+    return fp[["name", "code", "geometry"]]
+
+
 def _table(snapshot: Snapshot, name: str | None) -> pd.DataFrame | None:
     """Statistics table ``name`` of the snapshot (None: no name or no such table)."""
     return snapshot.table(name) if name else None
@@ -351,6 +361,7 @@ def build_model(snapshot: Snapshot, *, resolution: int = 9, decay: str | None = 
     inds = all_indicators()
     results: dict[str, IndicatorResult] = {}
     layer_cache: dict[str, gpd.GeoDataFrame] = {}
+    places = gap_places(snapshot)
     for k, ind in enumerate(inds):
         step(0.1 + 0.85 * k / max(len(inds), 1), ind.key)
         if not Measure(ind.measure).uses_layer:
@@ -362,7 +373,7 @@ def build_model(snapshot: Snapshot, *, resolution: int = 9, decay: str | None = 
             results[ind.key] = compute_indicator(ind, engine, layer=layer_cache[ind.layer],
                                                  layer_status=snapshot.layer_status(ind.layer),
                                                  decay=decay, gaps=_layer_gaps(snapshot, ind.layer),
-                                                 place_types=ptypes)
+                                                 place_types=ptypes, places=places)
     n_cells = len(cells)
     cell_arr = np.column_stack([results[i.key].score for i in inds])
     code_index = pd.Index(loc["code"])
@@ -959,7 +970,9 @@ def _label(key: str, lang: str) -> str:
 class NearestPlace:
     """An amenity named in an explanation row: nearest for ``share`` (0-1) of the residents,
     ``distance_m`` the median of their distances to it; ``known`` when the list is partial;
-    ``lat`` / ``lon``: where it is (WGS 84; a polygon's representative point), NaN when unknown."""
+    ``lat`` / ``lon``: where it is (WGS 84; a polygon's representative point), NaN when unknown.
+    ``within``: for a gap item placed only by its locality (:mod:`geo.gapbounds`), that
+    locality's name; ``distance_m`` is then an upper bound ("at most"), and there is no position."""
 
     name: str | None
     kind: str
@@ -971,6 +984,7 @@ class NearestPlace:
     known: bool
     lat: float = float("nan")
     lon: float = float("nan")
+    within: str | None = None
 
 
 @dataclass(frozen=True)
@@ -1191,9 +1205,11 @@ def _named(res: IndicatorResult, feat: int, dist: float, share: float, mode: str
     """Amenity row ``feat`` of ``res`` as a :class:`NearestPlace`."""
     a = res.amenities.iloc[feat]
     name = None if a["name"] is None or a["name"] != a["name"] else str(a["name"])
+    within = a.get("within")
     return NearestPlace(name, str(a["kind"]), str(a["uid"]), dist, float(minutes(dist, mode)),
                         mode, share, res.partial, lat=float(a.get("lat", float("nan"))),
-                        lon=float(a.get("lon", float("nan"))))
+                        lon=float(a.get("lon", float("nan"))),
+                        within=str(within) if isinstance(within, str) else None)
 
 
 class _NearestFields(TypedDict, total=False):
@@ -1236,7 +1252,9 @@ def _nearest_part(res: IndicatorResult, ind: Indicator, idx: np.ndarray,
         out["nearest"] = tuple(nearest)
         params: dict[str, object] = {"place": [first.name, first.kind], "dist": median,
                                      "mode": ind.mode}
-        if len(idx) == 1:  # a grid cell: its own distance
+        if first.within is not None:  # placed only by its locality: an upper bound
+            head = Message("nearest_bound", params | {"within": first.within})
+        elif len(idx) == 1:  # a grid cell: its own distance
             head = Message("nearest_known_point" if res.partial else "nearest_point", params)
         else:  # a locality: its median resident's
             params["pct"] = round(100 * share)

@@ -97,6 +97,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "nearest_also": {"place": ["Karlskrona C", "rail_station"], "pct": 13, "dist": 1100.0},
     "nearest_point": {"place": ["Alpha station", "rail_station"], "dist": 811.0, "mode": "bike"},
     "nearest_known_point": {"place": ["Apotek", "pharmacy"], "dist": 2500.0, "mode": "bike"},
+    "nearest_bound": {"place": ["Blekingesjukhuset Karlskrona", "hospital"], "dist": 9800.0,
+                      "mode": "car", "within": "Karlskrona"},
     "no_known_within": {"kinds": ["hospital"], "dist": 40000.0, "mode": "car"},
     "none_in_reach": {},
     "partial_gap": {"kinds": ["hospital"], "gaps": ["Blekingesjukhuset Karlskrona (hospital)"]},

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from geo.access import PARTIAL_SUPPORT, kind_gaps, layer_gaps, weighted_median
+from geo.access import kind_gaps, layer_gaps, weighted_median
 from geo.cli import main
 from geo.messages import Message
 from geo.schema import LOCALITY_COLUMNS, Provenance, conform
@@ -52,36 +52,52 @@ def _distances(line: str) -> list[str]:
 
 
 @pytest.mark.pack
-def test_karlskrona_hospital_lines_say_nearest_known_not_67_km(pack_model) -> None:  # type: ignore[no-untyped-def]
+def test_karlskrona_hospital_is_bounded_by_its_town_not_67_km(pack_model) -> None:  # type: ignore[no-untyped-def]
+    """The pack lacks Blekingesjukhuset Karlskrona but names it with its town: the distance is
+    stated as "at most" the farthest point of Karlskrona's outline (geo.gapbounds), which is
+    never less than the distance to the real hospital, and never as the Karlshamn hospital."""
+    from geo.access import DETOUR
+    from geo.network import project_lonlat
+
     model, s = pack_model
     L = model.localities
     karlskrona = L.index[L["municipality_name"] == "Karlskrona"].tolist()
     assert len(karlskrona) >= 15
-    raw = model.indicator_values("services.hospital")["raw"]
+    name, lat, lon = KARLSKRONA_HOSPITAL
+    real = project_lonlat(np.array([lon]), np.array([lat]))[0]
+    C = model.cells
+    bounded = 0
     for i in karlskrona:
-        name = L.loc[i, "name"]
-        cells = model.cells_of(i)
-        known = weighted_median(raw[cells.index].to_numpy(), cells.to_numpy())
-        assert known > PARTIAL_SUPPORT * HOSPITAL_T  # the known one (Karlshamn) is 54-96 km away
         e = explain(model, s, str(L.loc[i, "code"]))
+        row = _row(e, "services.hospital")
+        assert row.partial and not row.complete
+        assert row.gaps == ("Blekingesjukhuset Karlskrona (hospital)",)
         en = _line(e.to_text("en"), "Hospital by car")
         sv = _line(e.to_text("sv"), "Sjukhus med bil")
-        assert "no known hospital within 40 km by car" in en, (name, en)
-        assert "hospital list incomplete: Blekingesjukhuset Karlskrona (hospital) missing" in en
-        assert "närmaste kända sjukhus ligger över 40 km bort med bil" in sv, (name, sv)
-        assert "sjukhus: listan är ofullständig, Blekingesjukhuset Karlskrona (hospital) saknas" in sv
-        for line in (en, sv):  # the only distance is the bound of what the list can support
-            assert _distances(line) == ["40 km"], (name, line)
-            assert "Karlshamn" not in line and f"{known / 1000:.0f}" not in line
-        row = _row(e, "services.hospital")
-        assert row.partial and not row.complete and not row.supported
-        assert row.nearest == () and np.isnan(row.raw) and np.isnan(row.median_m)
-        assert row.statement.code == "no_known_within"
-        assert row.gaps == ("Blekingesjukhuset Karlskrona (hospital)",)
-        assert row.gap.to_dict() == {"code": "partial_gap", "kinds": ["hospital"],
-                                  "gaps": ["Blekingesjukhuset Karlskrona (hospital)"]}
-        assert row.support_m == PARTIAL_SUPPORT * HOSPITAL_T == 40000.0
+        assert "Karlshamn" not in en and "Karlshamn" not in sv
+        if not row.nearest:  # the bound too is beyond what the list can support
+            assert row.statement.code == "no_known_within" and np.isnan(row.median_m)
+            continue
+        near = row.nearest[0]
+        assert near.name == name and near.within == "Karlskrona" and near.known
+        assert np.isnan(near.lat) and np.isnan(near.lon)  # no position is invented
+        assert row.statement.code == "nearest_bound"
+        m_en = re.search(rf"{name} is not in the list with a position but lies in Karlskrona: "
+                         r"at most (\d+(?:\.\d)?) km by car", en)
+        m_sv = re.search(r"ligger i Karlskrona: högst (\d+(?:,\d)?) km med bil", sv)
+        assert m_en and m_sv, (en, sv)
+        assert float(m_en.group(1)) == float(m_sv.group(1).replace(",", "."))
+        assert float(m_en.group(1)) == pytest.approx(row.median_m / 1000, abs=0.051)
+        # an upper bound: at least the (straight line x detour) distance to the real hospital
+        w = model.cells_of(i)
+        xy = C.loc[w.index, ["x", "y"]].to_numpy(dtype=float)
+        true = np.hypot(*(xy - real).T) * DETOUR["car"]
+        assert row.median_m >= weighted_median(true, w.to_numpy()) - 1.0
         assert row.score == pytest.approx(model.loc_scores.loc[i, "services.hospital"])
+        bounded += 1
+    assert bounded >= len(karlskrona) // 2
+    town = _row(explain(model, s, "Karlskrona"), "services.hospital")
+    assert town.nearest and town.median_m < HOSPITAL_T and town.score > 90
 
 
 @pytest.mark.pack

@@ -1,0 +1,86 @@
+"""Gap items placed by their locality bound the nearest distance (geo.gapbounds).
+
+SYNTHETIC places and amenities in this file (invented names, boxes in the work CRS).
+"""
+
+from __future__ import annotations
+
+import doctest
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import Point, box
+
+import geo.gapbounds as gb
+from geo.access import DETOUR, DistanceEngine, compute_indicator, select_for
+from geo.schema import Provenance, conform
+from geo.settings import WORK_CRS
+from layers import get_indicator
+
+PROV = Provenance(source="unit test (synthetic)", license="CC0-1.0", date="2026", coverage="partial")
+GAP = "Storsjukhuset Askby (hospital)"
+
+
+def _towns(*names: str) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"name": list(names), "code": [f"c{i}" for i in range(len(names))]},
+                            geometry=[box(i * 50_000, 0, i * 50_000 + 4_000, 3_000)
+                                      for i in range(len(names))], crs=WORK_CRS)
+
+
+def _hospitals() -> gpd.GeoDataFrame:
+    g = gpd.GeoDataFrame({"name": ["Far hospital"], "kind": ["hospital"]},
+                         geometry=[Point(400_000, 0)], crs=WORK_CRS)
+    return conform(g, "services", PROV)
+
+
+def test_doctests() -> None:
+    assert doctest.testmod(gb).failed == 0
+
+
+def test_bound_is_an_upper_bound_of_any_position_inside() -> None:
+    [b] = gb.gap_bounds([(GAP, "hospital")], _towns("Askby", "Byn"))
+    assert b.place == "Askby" and b.code == "c0" and b.name == "Storsjukhuset Askby"
+    rng = np.random.default_rng(7)
+    pts = rng.uniform(-30_000, 30_000, size=(500, 2))
+    bound = gb.bound_distances(pts, b, DETOUR["car"])
+    for _ in range(50):  # wherever in the outline the hospital is, the bound holds
+        h = rng.uniform([0, 0], [4_000, 3_000])
+        assert (np.hypot(*(pts - h).T) * DETOUR["car"] <= bound + 1e-6).all()
+    # and it is not loose beyond the outline's size plus the margin
+    assert (bound <= (np.hypot(*(pts - [2_000, 1_500]).T) + 2_500 + gb.BOUND_MARGIN_M * 1.5)
+            * DETOUR["car"]).all()
+
+
+@pytest.mark.parametrize("towns, gap", [
+    (("Askby", "Askby"), GAP),                      # two places share the name: ambiguous
+    (("Byn",), GAP),                                # names no place
+    (("Ask",), GAP),                                # a word inside another is no match
+])
+def test_no_bound_when_the_place_is_not_certain(towns: tuple[str, ...], gap: str) -> None:
+    assert gb.gap_bounds([(gap, "hospital")], _towns(*towns)) == []
+
+
+def test_longest_name_wins() -> None:
+    t = _towns("Askby", "Askby strand")
+    [b] = gb.gap_bounds([("Sjukhuset Askby strand (hospital)", "hospital")], t)
+    assert b.place == "Askby strand"
+
+
+def test_nearest_takes_the_bound_only_where_it_is_nearer_and_without_a_network() -> None:
+    ind = get_indicator("services.hospital")
+    layer = _hospitals()
+    towns = _towns("Askby")
+    sel = select_for(ind, layer, None, [GAP], towns)
+    assert sel.partial and [b.place for b in sel.bounds] == ["Askby"]
+    pts = np.array([[2_000.0, 1_500.0], [399_000.0, 0.0]])
+    res = compute_indicator(ind, DistanceEngine(pts), layer=layer, gaps=[GAP], places=towns)
+    bound = gb.bound_distances(pts[:1], sel.bounds[0], DETOUR[ind.mode])[0]
+    assert res.raw[0] == pytest.approx(bound) and res.raw[0] < 5_000
+    assert res.amenities.iloc[res.nearest[0]]["within"] == "Askby"
+    assert np.isnan(res.amenities.iloc[res.nearest[0]]["lat"])
+    assert res.raw[1] == pytest.approx(1_000 * DETOUR[ind.mode])  # the known one is nearer
+    assert res.amenities.iloc[res.nearest[1]]["name"] == "Far hospital"
+    plain = compute_indicator(ind, DistanceEngine(pts), layer=layer, gaps=[GAP])
+    assert plain.raw[0] > 390_000  # without the outlines: the known one only
+    assert (res.score >= plain.score).all()  # a bound can only raise the lower-bound score
