@@ -195,10 +195,10 @@ def conform(
     if dup.any():
         out.loc[dup, "uid"] = out.loc[dup, "uid"] + "#" + out.loc[dup].groupby("uid").cumcount().astype(str)
     for col in ("name", "municipality"):
-        # object dtype, None for missing: with pandas' string dtype ``where(notna, None)`` keeps NaN,
-        # which ``str`` would turn into the text "nan"
-        out[col] = pd.Series([None if pd.isna(v) else str(v) for v in out[col]],
-                             index=out.index, dtype=object)
+        # missing stays missing: with pandas' string dtype ``where(notna, None)`` keeps NaN, which
+        # ``str`` would turn into the text "nan"; the Series takes pandas' own default text dtype
+        # (pandas 3: ``str`` with NaN for missing, as a stored layer reads back)
+        out[col] = pd.Series([None if pd.isna(v) else str(v) for v in out[col]], index=out.index)
     ordered = [c for c in FEATURE_COLUMNS if c != "geometry"]
     extra = [c for c in out.columns if c not in FEATURE_COLUMNS]
     result = gpd.GeoDataFrame(out[[*ordered, *extra, "geometry"]], geometry="geometry", crs=STORE_CRS)

@@ -116,5 +116,6 @@ def test_conform_keeps_missing_names_and_municipalities_missing() -> None:
                          geometry=[Point(15, 56), Point(15.1, 56), Point(15.2, 56)], crs="EPSG:4326")
     g["name"] = g["name"].astype("string")
     out = conform(g, "schools", PROV)
-    assert list(out["name"]) == ["Skola", None, None]
-    assert list(out["municipality"]) == ["1080", None, None]
+    assert out["name"].iloc[0] == "Skola" and out["name"].iloc[1:].isna().all()
+    assert out["municipality"].iloc[0] == "1080" and out["municipality"].iloc[1:].isna().all()
+    assert "nan" not in set(out["name"].dropna()) | set(out["municipality"].dropna())
