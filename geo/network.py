@@ -27,7 +27,8 @@ input node frame.
 
 :meth:`StreetGraph.counts_within` (cumulative opportunities) counted at some nodes only (``at=``:
 the scored cells and localities) shares the work between the searches: a contraction hierarchy of
-the graph (:mod:`geo.ch`, built once per graph and kept on it) and bucket many-to-many searches
+the graph (:mod:`geo.ch`; read from the snapshot when ``livability build`` stored one for this
+graph, else built once per graph; kept on it) and bucket many-to-many searches
 pruned at the budget, exact (decisions within a tolerance of the budget are recounted by an exact
 search). Counted at every node, or for fewer than :data:`CH_MIN_NODES` distinct nodes on a side,
 it runs one bounded search per distinct node of the smaller side (:mod:`geo.reach`'s numba
