@@ -297,13 +297,19 @@ class DistanceEngine:
         ``(n, 2)`` metric coordinates (cells, locality centres).
     networks
         Mode -> ``(nodes, edges)`` frames as stored (``snapshot.network``), any may be missing.
+    hierarchies
+        ``(network, mode) -> (hierarchy, fingerprint) | None``: contraction hierarchies stored
+        with the networks (``snapshot.hierarchy``), read when a count first needs one (see
+        :meth:`geo.network.StreetGraph.use_stored_hierarchy`).
     """
 
     def __init__(self, points: np.ndarray,
                  networks: dict[str, tuple[pd.DataFrame, pd.DataFrame] | None] | None = None,
-                 graphs: dict[str, StreetGraph] | None = None) -> None:
+                 graphs: dict[str, StreetGraph] | None = None,
+                 hierarchies: Callable[[str, str], tuple[Any, str] | None] | None = None) -> None:
         self.points = np.asarray(points, dtype=float).reshape(-1, 2)
         self._frames = networks or {}
+        self._hierarchies = hierarchies
         self._graphs: dict[str, StreetGraph | None] = dict(graphs or {})
         self._snaps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         #: mode -> how its distances are measured when not along its own network
@@ -318,6 +324,8 @@ class DistanceEngine:
             frames = self._frames.get(name)
             if frames is not None and len(frames[0]) and len(frames[1]):
                 g = StreetGraph.from_frames(frames[0], frames[1], mode=mode)
+                if self._hierarchies is not None:
+                    g.use_stored_hierarchy(functools.partial(self._hierarchies, name, mode))
                 if name != _NETWORK_FOR_MODE[mode][0]:
                     self.notes[mode] = Message("network_fallback", {"mode": mode, "network": name})
                 break

@@ -62,6 +62,10 @@ Progress = Callable[[str], None]
 MAX_ASSIGN_DISTANCE_M = 2000.0
 #: Points of the same kind from two sources closer than this are one place (pack + GTFS stations).
 DEDUPE_DISTANCE_M = 100.0
+#: Networks of at least this many nodes get their contraction hierarchies (one per travel mode
+#: of a count or gravity indicator) built and stored with the snapshot, so a score reads them
+#: instead of building them (about 16-20 us per node; a smaller one is built when needed).
+STORED_HIERARCHY_MIN_NODES = 10_000
 
 
 #: Size, modification time and sha256 of an input (moved to :mod:`geo.sources.registry`).
@@ -674,6 +678,35 @@ def _footprint_summary(match: FootprintMatch) -> FootprintSummary:
                             unmatched_outlines=[str(x) for x in s["unmatched_outlines"]])
 
 
+def reach_modes() -> list[str]:
+    """Travel modes of the count and gravity indicators (those that use a hierarchy)."""
+    from layers import all_indicators
+    from layers.vocab import Measure, Mode
+
+    return sorted({Mode(i.mode).value for i in all_indicators() if Measure(i.measure).reach})
+
+
+def _put_hierarchies(w: Any, frames: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
+                     ctx: BuildContext | None = None) -> None:
+    """Build and store the contraction hierarchy of every reach mode's graph (big networks)."""
+    from layers.vocab import Mode
+
+    from .network import StreetGraph
+
+    for mode in reach_modes():
+        name = next((n for n in Mode(mode).networks if n in frames and len(frames[n][0])
+                     and len(frames[n][1])), None)
+        if name is None or len(frames[name][0]) < STORED_HIERARCHY_MIN_NODES:
+            continue
+        if ctx is not None:
+            ctx.say(f"contraction hierarchy: {mode} on the {name} network")
+        g = StreetGraph.from_frames(frames[name][0], frames[name][1], mode=mode)
+        h = g.hierarchy()
+        w.put_hierarchy(name, mode, h, g.fingerprint(), g.hierarchy_seconds)
+        log.info("stored the %s contraction hierarchy of the %s network (%d nodes, built in "
+                 "%.2f s)", mode, name, g.n_nodes, g.hierarchy_seconds)
+
+
 def _build(reg: Region, sources: Sequence[Source], ctx: BuildContext,
            data: str | Path | None, options: SourceOptions) -> Snapshot:
     """:func:`build_sources` once the region is resolved and its lock is held."""
@@ -718,6 +751,7 @@ def _build(reg: Region, sources: Sequence[Source], ctx: BuildContext,
             w.put_table(name, t.frame, t.provenance, what=t.what)
         for mode, n in networks.items():
             w.put_network(mode, n.nodes, n.edges, n.provenance)
+        _put_hierarchies(w, {name: (n.nodes, n.edges) for name, n in networks.items()}, ctx)
         w.record_build(inputs=inputs, drops=drops.counts, notes=notes, parameters=parameters)
     ctx.say("done")
     return open_snapshot(reg.key, data)

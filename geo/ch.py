@@ -39,6 +39,8 @@ computations take the same side of the budget, so the counts are exactly today's
 
 from __future__ import annotations
 
+import io
+import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +49,7 @@ from numba import njit
 from .reach import heap_pop as _pop
 from .reach import heap_push as _push
 
-__all__ = ["Hierarchy", "build", "counts", "counts_at", "tolerance"]
+__all__ = ["Hierarchy", "build", "counts", "counts_at", "from_bytes", "to_bytes", "tolerance"]
 
 #: Settled nodes after which a witness search gives up (then the shortcut is added).
 WITNESS_SETTLE_LIMIT = 60
@@ -85,6 +87,61 @@ class Hierarchy:
     def n_nodes(self) -> int:
         """Number of nodes."""
         return len(self.rank)
+
+
+#: Format tag of :func:`to_bytes` (a stored hierarchy of another format is rebuilt, not read).
+FORMAT = "geo.ch.Hierarchy/1"
+_ARRAYS = ("rank", "up_ptr", "up_idx", "up_w", "dn_ptr", "dn_idx", "dn_w")
+
+
+def to_bytes(h: Hierarchy, fingerprint: str) -> bytes:
+    """The hierarchy as an uncompressed ``.npz`` (no pickles), tagged with ``fingerprint``.
+
+    ``fingerprint`` identifies the graph it was built for
+    (:meth:`geo.network.StreetGraph.fingerprint`); :func:`from_bytes` returns it unchanged, so
+    a caller can refuse a hierarchy of another graph. Node indices are stored as int32 when they
+    fit.
+    """
+    small = h.n_nodes < 2**31 - 1
+    arrays = {k: (getattr(h, k).astype(np.int32) if small and k in ("rank", "up_idx", "dn_idx")
+                  else getattr(h, k)) for k in _ARRAYS}
+    buf = io.BytesIO()
+    np.savez(buf, format=np.array(FORMAT), fingerprint=np.array(fingerprint),
+             shortcuts=np.array(h.shortcuts, dtype=np.int64), **arrays)
+    return buf.getvalue()
+
+
+def from_bytes(data: bytes) -> tuple[Hierarchy, str]:
+    """``(hierarchy, fingerprint)`` from :func:`to_bytes`' output.
+
+    Raises
+    ------
+    ValueError
+        When the data is not a hierarchy of this format or its arrays do not fit together.
+    """
+    if not data.startswith(b"PK"):
+        raise ValueError("not a stored contraction hierarchy (not an .npz file)")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            if str(z["format"]) != FORMAT:
+                raise ValueError(f"not a {FORMAT} file (format {str(z['format'])!r})")
+            fp = str(z["fingerprint"])
+            shortcuts = int(z["shortcuts"])
+            a = {k: z[k] for k in _ARRAYS}
+    except (OSError, KeyError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"not a stored contraction hierarchy ({exc})") from exc
+    n = len(a["rank"])
+    ints = {k: np.ascontiguousarray(a[k], dtype=np.int64) for k in
+            ("rank", "up_ptr", "up_idx", "dn_ptr", "dn_idx")}
+    for side in ("up", "dn"):
+        ptr, idx, w = ints[f"{side}_ptr"], ints[f"{side}_idx"], a[f"{side}_w"]
+        if (len(ptr) != n + 1 or ptr[0] != 0 or ptr[-1] != len(idx) or len(w) != len(idx)
+                or np.any(np.diff(ptr) < 0) or (len(idx) and (idx.min() < 0 or idx.max() >= n))):
+            raise ValueError(f"stored contraction hierarchy: the {side} arrays do not fit")
+    h = Hierarchy(ints["rank"], ints["up_ptr"], ints["up_idx"],
+                  np.ascontiguousarray(a["up_w"], dtype=np.float64), ints["dn_ptr"],
+                  ints["dn_idx"], np.ascontiguousarray(a["dn_w"], dtype=np.float64), shortcuts)
+    return h, fp
 
 
 # -- contraction ------------------------------------------------------------------------------

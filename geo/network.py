@@ -27,7 +27,8 @@ input node frame.
 
 :meth:`StreetGraph.counts_within` (cumulative opportunities) counted at some nodes only (``at=``:
 the scored cells and localities) shares the work between the searches: a contraction hierarchy of
-the graph (:mod:`geo.ch`, built once per graph and kept on it) and bucket many-to-many searches
+the graph (:mod:`geo.ch`; read from the snapshot when ``livability build`` stored one for this
+graph, else built once per graph; kept on it) and bucket many-to-many searches
 pruned at the budget, exact (decisions within a tolerance of the budget are recounted by an exact
 search). Counted at every node, or for fewer than :data:`CH_MIN_NODES` distinct nodes on a side,
 it runs one bounded search per distinct node of the smaller side (:mod:`geo.reach`'s numba
@@ -36,7 +37,9 @@ kernels, whose cost grows with the nodes each search reaches).
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -225,6 +228,9 @@ class StreetGraph:
         self._hierarchy: Any = None  # geo.ch.Hierarchy of _forward, built on first use
         #: wall seconds the last :meth:`hierarchy` build took (0 until one was built)
         self.hierarchy_seconds = 0.0
+        #: where a stored hierarchy comes from (:meth:`use_stored_hierarchy`), None: none
+        self._stored: Callable[[], tuple[Any, str] | None] | None = None
+        self._fingerprint: str | None = None
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -421,13 +427,55 @@ class StreetGraph:
         del chunk
         return np.asarray(self.counts_within_rings(sources, [budget], offsets, at=at)[0])
 
+    def fingerprint(self) -> str:
+        """SHA-256 of what the contraction hierarchy depends on: the mode, the node count and the
+        search graph's arrays (internal order, costs). A stored hierarchy is used only when its
+        fingerprint is this graph's."""
+        if self._fingerprint is None:
+            m = self._forward
+            h = hashlib.sha256(f"{self.mode}:{self.n_nodes}:".encode())
+            for a, dt in ((m.indptr, np.int64), (m.indices, np.int64), (m.data, np.float64)):
+                h.update(np.ascontiguousarray(a, dtype=dt).tobytes())
+            self._fingerprint = h.hexdigest()
+        return self._fingerprint
+
+    def use_stored_hierarchy(self, load: Callable[[], tuple[Any, str] | None]) -> None:
+        """Take the contraction hierarchy from ``load`` (called on first need) instead of building it.
+
+        ``load`` returns ``(hierarchy, fingerprint)`` (e.g. read from the snapshot, where
+        ``livability build`` stored it) or None. A hierarchy whose fingerprint is not
+        :meth:`fingerprint` (the network or the cost model changed since) is not used: the
+        graph builds its own, as without a stored one.
+        """
+        self._stored = load
+
+    def _load_stored(self) -> bool:
+        """Whether a stored hierarchy was taken (tried once)."""
+        load, self._stored = self._stored, None
+        if load is None:
+            return False
+        got = load()
+        if got is None:
+            return False
+        h, fp = got
+        if fp != self.fingerprint() or h.n_nodes != self.n_nodes:
+            log.warning("%s network: the stored contraction hierarchy is of another network "
+                        "(fingerprint differs): building a new one", self.mode)
+            return False
+        self._hierarchy = h
+        log.info("%s network: stored contraction hierarchy of %d nodes taken", self.mode,
+                 self.n_nodes)
+        return True
+
     def hierarchy(self) -> Any:
         """The contraction hierarchy of this graph (:class:`geo.ch.Hierarchy`), built once.
 
-        Built on first use and kept on the graph, so every count/gravity indicator (and every
-        ring) of one build that uses this mode shares it.
+        Taken from the snapshot when one was stored for this very graph
+        (:meth:`use_stored_hierarchy`); otherwise built on first use. Kept on the graph, so
+        every count/gravity indicator (and every ring) of one build that uses this mode shares
+        it.
         """
-        if self._hierarchy is None:
+        if self._hierarchy is None and not self._load_stored():
             import time
 
             from .ch import build
@@ -502,13 +550,13 @@ class StreetGraph:
                  limit: float) -> bool:
         """Whether the hierarchy beats one bounded search per node of the smaller side.
 
-        Always once it is built (and both sides have :data:`CH_MIN_NODES` distinct nodes);
-        otherwise when the searches, estimated from :data:`_CH_SAMPLE` sample searches, would
-        cost more than building it.
+        Always once it is built or a stored one is taken (and both sides have
+        :data:`CH_MIN_NODES` distinct nodes); otherwise when the searches, estimated from
+        :data:`_CH_SAMPLE` sample searches, would cost more than building it.
         """
         if min(n_at, n_src) < CH_MIN_NODES:
             return False
-        if self._hierarchy is not None:
+        if self._hierarchy is not None or self._load_stored():
             return True
         from .reach import reached
 

@@ -357,7 +357,7 @@ def build_model(snapshot: Snapshot, *, resolution: int = 9, decay: str | None = 
     points = cells[["x", "y"]].to_numpy(dtype=float)
     point_munis = cells["municipality"].astype(object).to_numpy()
     networks = {m: snapshot.network(m) for m in NETWORK_NAMES}
-    engine = DistanceEngine(points, networks)
+    engine = DistanceEngine(points, networks, hierarchies=getattr(snapshot, "hierarchy", None))
     inds = all_indicators()
     results: dict[str, IndicatorResult] = {}
     layer_cache: dict[str, gpd.GeoDataFrame] = {}

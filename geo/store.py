@@ -259,12 +259,26 @@ class TableEntry(TypedDict):
     what: NotRequired[str]
 
 
+class HierarchyEntry(TypedDict):
+    """``networks.<network>.hierarchies.<mode>``: a stored contraction hierarchy of the network.
+
+    ``fingerprint`` is :meth:`geo.network.StreetGraph.fingerprint` of the graph it was built
+    for (used only for that graph); ``seconds`` the build time, measured when stored.
+    """
+
+    file: str
+    nodes: int
+    fingerprint: str
+    seconds: float
+
+
 class NetworkEntry(TypedDict):
-    """``networks.<mode>``: a street network's node and edge counts."""
+    """``networks.<mode>``: a street network's node and edge counts (and stored hierarchies)."""
 
     nodes: int
     edges: int
     sources: list[ProvenanceEntry]
+    hierarchies: NotRequired[dict[str, HierarchyEntry]]
 
 
 class InputEntry(TypedDict, total=False):
@@ -661,6 +675,12 @@ def _entries_problem(m: dict[str, Any]) -> str | None:
         for part in ("nodes", "edges"):
             if f"network/{mode}_{part}.parquet" not in files:
                 return f"'files' does not list network/{mode}_{part}.parquet"
+        hier = entry.get("hierarchies", {})
+        if not isinstance(hier, dict):
+            return f"'networks.{mode}.hierarchies' is not an object"
+        for gm, he in hier.items():
+            if not isinstance(he, dict) or he.get("file") not in files:
+                return f"'networks.{mode}.hierarchies.{gm}' names no stored file"
     return None
 
 
@@ -1161,6 +1181,36 @@ class Snapshot:
             return None
         return nodes, edges
 
+    def hierarchy(self, network: str, mode: str) -> tuple[Any, str] | None:
+        """The contraction hierarchy stored for travel ``mode`` on ``network``, or None.
+
+        Returns ``(geo.ch.Hierarchy, fingerprint)``; see
+        :meth:`geo.network.StreetGraph.use_stored_hierarchy`. The file's SHA-256 is checked
+        against the manifest on every read: a damaged or unreadable file is reported in the log
+        and not used (the caller builds the hierarchy again; results are the same either way).
+        """
+        from .ch import from_bytes
+
+        net = self.manifest.get("networks", {}).get(network)
+        entry = None if net is None else net.get("hierarchies", {}).get(mode)
+        if not entry:
+            return None
+        rel = entry["file"]
+        p = self._file(rel)
+        if p is None:
+            return None
+        data = p.read_bytes()
+        if hashlib.sha256(data).hexdigest() != self.manifest.get("files", {}).get(rel):
+            log.warning("%s: %s is damaged (checksum differs): not used, built again", self.path,
+                        rel)
+            return None
+        try:
+            h, fp = from_bytes(data)
+        except ValueError as exc:
+            log.warning("%s: %s is not readable (%s): not used, built again", self.path, rel, exc)
+            return None
+        return h, fp
+
     def network_modes(self) -> list[str]:
         """Travel modes with a stored street network."""
         return list(self.manifest.get("networks", {}))
@@ -1597,6 +1647,22 @@ class SnapshotWriter:
         self._write(f"network/{mode}_edges.parquet", edges)
         self.manifest["networks"][mode] = NetworkEntry(nodes=len(nodes), edges=len(edges),
                                                        sources=[_prov_entry(source)])
+
+    def put_hierarchy(self, network: str, mode: str, h: Any, fingerprint: str,
+                      seconds: float) -> None:
+        """Store the contraction hierarchy of travel ``mode``'s graph on ``network`` (stored
+        first with :meth:`put_network`); ``fingerprint`` identifies that graph."""
+        from .ch import to_bytes
+
+        entry = self.manifest["networks"].get(network)
+        if entry is None:
+            raise ValueError(f"put_network({network!r}) first: no such network in this snapshot")
+        rel = f"network/{network}_{mode}.ch.npz"
+        path = self.tmp / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(to_bytes(h, fingerprint))
+        entry.setdefault("hierarchies", {})[mode] = HierarchyEntry(
+            file=rel, nodes=int(h.n_nodes), fingerprint=fingerprint, seconds=round(seconds, 3))
 
     def record_build(self, *, inputs: dict[str, InputEntry], drops: dict[str, dict[str, int]],
                      notes: list[str], parameters: BuildParameters) -> None:

@@ -194,18 +194,21 @@ def test_reach_benchmark_quick_rows_agree_and_say_synthetic() -> None:
 
     assert "reach" in SUITES
     rows = run(quick=True)
-    # two indicator triples (old, new with the hierarchy built, new cached) + the all-node pair
-    assert len(rows) == 3 + 3 + 2
+    # two indicator quadruples (old, new with the hierarchy built, read from a stored file,
+    # cached) + the all-node pair
+    assert len(rows) == 4 + 4 + 2
     assert disagreements(rows) == []
     new = [r for r in rows if ", new (" in r.name]
-    assert len(new) == 5 and all(r.extra["agree"] is True for r in new)
+    assert len(new) == 7 and all(r.extra["agree"] is True for r in new)
     assert all("SYNTHETIC" in r.data for r in rows)
-    assert sum("EXTRAPOLATED" in r.data for r in rows) == 3
+    assert sum("EXTRAPOLATED" in r.data for r in rows) == 4
     assert all(r.times and r.median > 0 for r in rows)
-    assert [r.target for r in new] == [">= 10x", "", "", "", ""]
+    assert [r.target for r in new] == [">= 10x", ">= 10x", "", "", "", "", ""]
     assert "hierarchy built in the timed region" in new[0].name
+    assert "stored with the network, read in the timed region" in new[1].name
+    assert "build + first score is" in new[1].note
     assert "counts equal at every origin" in new[0].note
-    assert all(isinstance(r.extra["auto_takes_ch"], bool) for r in new[:4])
+    assert all(isinstance(r.extra["auto_takes_ch"], bool) for r in new[:6])
 
 
 def test_no_sources_and_no_targets() -> None:
