@@ -408,6 +408,12 @@ _ENGINE: dict[str, tuple[str, str]] = {
         "regionnyckeln {region!r} är inte ett enkelt mappnamn (bokstäver, siffror, '-' och '_', som "
         "inte börjar med '.' eller '-'); använd ett regionnamn, till exempel blekinge",
     ),
+    "msg.partitions_failed": (
+        "{n} of {total} partitions failed twice: {names:list} (first error: {error}); the others "
+        "are computed and cached, so a rerun computes only these",
+        "{n} av {total} delar misslyckades två gånger: {names:list} (första felet: {error}); de "
+        "andra är beräknade och sparade, så en ny körning beräknar bara dessa",
+    ),
     "msg.store_missing": (
         "No snapshot for region {region!r} in {root}.{close:close}{known:built} Build it with: "
         "livability build --region {region}",
