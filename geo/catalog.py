@@ -763,6 +763,13 @@ _UI: dict[str, tuple[str, str]] = {
     "cli.score.approximate": (
         "Distances are approximate: straight line x detour factor (no street network loaded).",
         "Avstånd är ungefärliga: fågelvägen x omvägsfaktor (inget gatunät laddat)."),
+    "cli.dist.dashboard": ("Dask dashboard: {url}", "Dask-översikt: {url}"),
+    "cli.dist.summary": (
+        "{n} partitions ({where}, {workers} workers): {computed} computed, {cached} from the "
+        "cache, in {s} s",
+        "{n} delar ({where}, {workers} arbetare): {computed} beräknade, {cached} från cachen, "
+        "på {s} s",
+    ),
     "cli.score.wrote": ("wrote {n} localities to {path}", "skrev {n} tätorter till {path}"),
     "cli.score.shown": ("{n} of {total} localities shown ({what})",
                         "{n} av {total} tätorter visas ({what})"),

@@ -390,7 +390,8 @@ def run_partitions(tasks: Sequence[Partition], *, workers: int | None = None,
             report.dashboard = getattr(client, "dashboard_link", None)
             if on_client is not None:
                 on_client(client)
-            futures = {client.submit(fn, task, key=f"partition-{_slug(task.name)}-{prints[i][:12]}",
+            run = secrets.token_hex(4)  # a key of its own per run: an erred key is never reused
+            futures = {client.submit(fn, task, key=f"partition-{_slug(task.name)}-{run}",
                                      retries=retries, pure=False): i for i, task in todo}
             if on_futures is not None:
                 on_futures(list(futures))
@@ -415,12 +416,14 @@ def run_partitions(tasks: Sequence[Partition], *, workers: int | None = None,
 def build_model_distributed(snapshot: Any, *, by: str = "county", resolution: int = 9,
                             decay: str | None = None, workers: int | None = None,
                             scheduler: str | None = None, use_cache: bool = True,
+                            cache_dir: str | os.PathLike[str] | None = None,
                             fn: Callable[[Partition], PartitionResult] = score_partition,
                             client: Any = None, on_client: Callable[[Any], None] | None = None,
                             on_futures: Callable[[list[Any]], None] | None = None
                             ) -> tuple[Any, RunReport]:
     """:func:`geo.scoring.build_model` of ``snapshot`` by partitions (:mod:`geo.partition`) run
-    by :func:`run_partitions`; the partition cache lives in the snapshot's data directory.
+    by :func:`run_partitions`; the partition cache lives in the snapshot's data directory (or
+    ``cache_dir``; ``use_cache=False``: none).
 
     Returns
     -------
@@ -431,7 +434,8 @@ def build_model_distributed(snapshot: Any, *, by: str = "county", resolution: in
     from .partition import merge_partitions, plan_partitions
 
     plan = plan_partitions(snapshot, by=by, resolution=resolution, decay=decay)
-    cache = PartitionCache(snapshot.region_key, snapshot.path.parent) if use_cache else None
+    cache = (PartitionCache(snapshot.region_key, cache_dir or snapshot.path.parent) if use_cache
+             else None)
     report = run_partitions(plan.partitions, workers=workers, scheduler=scheduler, cache=cache,
                             fn=fn, client=client, on_client=on_client, on_futures=on_futures)
     results = [r for r in report.results if r is not None]

@@ -143,6 +143,8 @@ PARTITION_KINDS = ("county", "municipality")
 _PLATEAU_K = 2.0 * math.log(3.0)
 #: Margin (m) added to every distance test against a part's bounding box (rounding, projection).
 _BOX_MARGIN_M = 500.0
+#: Widening of every reach against floating-point rounding in the decays.
+_ROUNDING = 1.0 + 1e-9
 #: Source files whose change changes a partition's result (the cache's code version).
 _CODE_FILES = ("geo/access.py", "geo/partition.py", "geo/network.py", "geo/ch.py", "geo/reach.py",
                "geo/placetypes.py", "layers")
@@ -188,7 +190,7 @@ def cost_reach(ind: Indicator, decays: Collection[str] = (), eps: float = EPS) -
         m = (ind.max_m * t / ind.threshold_m) if ind.max_m is not None else 3.0 * t
         for dec in (tuple(decays) or (ind.decay,)):
             out = max(out, _decay_reach(str(dec), t, m, eps))
-    return out
+    return out * _ROUNDING
 
 
 def _cost_per_metre_floor(mode: str, networks: Mapping[str, float | None]) -> float:
