@@ -273,7 +273,7 @@ class PartitionCache:
         """Remove this region's entries (only the folders this cache wrote)."""
         if self.root.is_dir():
             for sub in self.root.iterdir():
-                if sub.is_dir() and (sub / _SEAL).exists() or (sub / "meta.json").exists():
+                if (sub.is_dir() and (sub / _SEAL).exists()) or (sub / "meta.json").exists():
                     shutil.rmtree(sub, ignore_errors=True)
 
 

@@ -122,8 +122,8 @@ __all__ = [
     "Partition",
     "PartitionResult",
     "Plan",
-    "build_model_partitioned",
     "buffer_m",
+    "build_model_partitioned",
     "code_version",
     "cost_reach",
     "merge_partitions",
@@ -342,7 +342,7 @@ def code_version() -> str:
 def _part_boxes(snapshot: Snapshot, key: str) -> list[tuple[str, str, Any]]:
     """``(municipality part key, file, bbox polygon in the work CRS)`` of layer ``key``'s parts."""
     out = []
-    entry = snapshot.manifest["layers"].get(key) or {}
+    entry: Mapping[str, Any] = snapshot.manifest["layers"].get(key) or {}
     for part in entry.get("parts", []):
         code = part.get("municipality") or UNASSIGNED
         path = snapshot.folder / part["file"]
