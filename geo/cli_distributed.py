@@ -52,7 +52,7 @@ def distributed_model(args: argparse.Namespace, snap: Any) -> Any:
     LimitError
         For ``--workers`` outside 0-:data:`MAX_WORKERS`.
     """
-    from .distributed import build_model_distributed
+    from .distributed import build_model_distributed  # lazy: pulls geopandas, scipy (~1 s)
 
     if args.workers is not None and not 0 <= args.workers <= MAX_WORKERS:
         raise LimitError(f"--workers {args.workers} is outside 0-{MAX_WORKERS}; give the number "
@@ -65,7 +65,7 @@ def distributed_model(args: argparse.Namespace, snap: Any) -> Any:
             echo(t("cli.dist.dashboard", lang, url=link), err=True)
 
     def on_futures(futures: list[Any]) -> None:
-        from distributed import progress
+        from distributed import progress  # lazy: only a Dask run needs it (and may lack it)
 
         with contextlib.redirect_stdout(sys.stderr):
             progress(futures)
