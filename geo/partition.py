@@ -350,8 +350,13 @@ def _part_boxes(snapshot: Snapshot, key: str) -> list[tuple[str, str, Any]]:
         box = geo["columns"][geo["primary_column"]].get("bbox")
         poly = None
         if box and all(math.isfinite(v) for v in box):
-            ring = shapely.segmentize(shapely.box(*box), 0.05)
-            poly = gpd.GeoSeries([ring], crs=STORE_CRS).to_crs(WORK_CRS).iloc[0]
+            x0, y0, x1, y1 = box
+            if x1 > x0 and y1 > y0:  # edges densified: a box's sides bend in the work CRS
+                shape = shapely.segmentize(shapely.box(x0, y0, x1, y1), 0.05)
+            else:  # one point, or points on one meridian or parallel
+                shape = shapely.segmentize(shapely.LineString([(x0, y0), (x1, y1)]), 0.05) \
+                    if (x1, y1) != (x0, y0) else shapely.Point(x0, y0)
+            poly = gpd.GeoSeries([shape], crs=STORE_CRS).to_crs(WORK_CRS).iloc[0]
         out.append((str(code), str(part["file"]), poly))
     return out
 
@@ -476,11 +481,12 @@ def _peak_rss_mb() -> float:
     return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024.0
 
 
-def _within(gdf: gpd.GeoDataFrame, hull: Any, radius: float) -> gpd.GeoDataFrame:
-    """The features of ``gdf`` within ``radius`` m of ``hull`` (work CRS), in their order."""
+def _within(gdf: gpd.GeoDataFrame, metric: np.ndarray, hull: Any, radius: float
+            ) -> gpd.GeoDataFrame:
+    """The features of ``gdf`` (``metric``: their geometries in the work CRS) within ``radius`` m
+    of ``hull``, in their order."""
     if gdf.empty:
         return gdf
-    metric = gdf.geometry.to_crs(WORK_CRS).values
     keep = np.asarray(shapely.dwithin(metric, hull, radius), dtype=bool)
     return gdf[keep].reset_index(drop=True)
 
@@ -520,7 +526,8 @@ def score_partition(task: Partition) -> PartitionResult:
     plus the tables and networks; runs in a Dask worker or in this process alike.
     """
     t0 = time.perf_counter()
-    snap = open_snapshot(task.region, task.data)
+    reads = sorted({c for codes in task.reads.values() for c in codes})
+    snap = open_snapshot(task.region, task.data, municipalities=reads)  # verifies what it reads
     cells = task.cells
     points = cells[["x", "y"]].to_numpy(dtype=float)
     ptypes = cells["place_type"].to_numpy(dtype=object)
@@ -528,11 +535,15 @@ def score_partition(task: Partition) -> PartitionResult:
     hull = shapely.multipoints(points).convex_hull if len(points) else shapely.Point()
     inds = all_indicators()
     layers: dict[str, gpd.GeoDataFrame] = {}
+    metric: dict[str, np.ndarray] = {}
     for ind in inds:
         if Measure(ind.measure).uses_layer and ind.layer not in layers:
             radius = max(task.buffers[i.key] for i in inds if i.layer == ind.layer)
-            layers[ind.layer] = _within(snap.layer(ind.layer, task.reads.get(ind.layer, ())),
-                                        hull, radius)
+            lay = snap.layer(ind.layer, task.reads.get(ind.layer, ()))
+            geoms = lay.geometry.to_crs(WORK_CRS).values if not lay.empty else np.zeros(0)
+            keep = np.asarray(shapely.dwithin(geoms, hull, radius), dtype=bool)
+            layers[ind.layer] = lay[keep].reset_index(drop=True)
+            metric[ind.layer] = np.asarray(geoms)[keep]
     networks: dict[str, tuple[pd.DataFrame, pd.DataFrame] | None] = {}
     for name in NETWORK_NAMES:
         frames = snap.network(name)
@@ -541,8 +552,8 @@ def score_partition(task: Partition) -> PartitionResult:
             continue
         modes = [m for m in Mode if name in m.networks]
         radius = max((task.buffers[i.key] for i in inds if Mode(i.mode) in modes), default=0.0)
-        geoms = [g.geometry.to_crs(WORK_CRS) for g in layers.values() if not g.empty]
-        networks[name] = _cut_network(frames, hull, radius, points, geoms)
+        kept = [gpd.GeoSeries(metric[k], crs=WORK_CRS) for k in layers if len(metric[k])]
+        networks[name] = _cut_network(frames, hull, radius, points, kept)
     engine = DistanceEngine(points, networks)
     results: dict[str, IndicatorResult] = {}
     n_features = 0
@@ -557,7 +568,7 @@ def score_partition(task: Partition) -> PartitionResult:
             results[ind.key] = compute_indicator(ind, engine, selection=fact, decay=task.decay,
                                                  place_types=ptypes)
             continue
-        cut = _within(layers[ind.layer], hull, task.buffers[ind.key])
+        cut = _within(layers[ind.layer], metric[ind.layer], hull, task.buffers[ind.key])
         local = select_for(ind, cut)
         sel = dataclasses.replace(fact, amen=local.amen)
         n_features += len(local.amen)
