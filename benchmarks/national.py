@@ -224,7 +224,7 @@ def run(quick: bool = False, runs: int = 2, by: str = "county") -> list[Row]:
                     note=(f"livability build --region sverige --offline; peak RSS "
                           f"{b['peak_mib']:.0f} MiB; not partitioned (README)" if "wall_s" in b
                           else f"failed: {b.get('error')}"),
-                    extra={"peak_rss_mib": b.get("peak_mib")})]
+                    extra={"peak_rss_mib": b.get("peak_mib")}, peak_rss_mb=b.get("peak_mib"))]
         if "wall_s" not in b:
             return rows
         configs = ("inproc",) if quick else CONFIGS
@@ -252,7 +252,8 @@ def run(quick: bool = False, runs: int = 2, by: str = "county") -> list[Row]:
                          f"{ok[0].get('processes', 1)} processes; cluster start "
                          f"{statistics.median(r['start_s'] for r in ok):.1f} s")
             rows.append(Row(f"national model {cfg}", data_desc, times=[r["wall_s"] for r in ok],
-                            note=note, extra={"runs": ok}))
+                            note=note, extra={"runs": ok},
+                            peak_rss_mb=statistics.median(r["total_mib"] for r in ok)))
         rows.append(Row("national scaling model", data_desc, note=_model(results)))
         return rows
 
