@@ -371,8 +371,10 @@ def run_partitions(tasks: Sequence[Partition], *, workers: int | None = None,
 
     address = scheduler_address(scheduler)
     use_dask = todo and (client is not None or address or workers != 0) and have_dask()
-    if not use_dask:
-        if todo and workers != 0 and not have_dask():
+    if not todo:
+        report.where = "cache"
+    elif not use_dask:
+        if workers != 0 and not have_dask():
             log.info("dask.distributed is not installed: %d partitions in this process", len(todo))
         report.workers = 1
         _serial(todo, fn, retries, done, report.failed)

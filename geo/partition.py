@@ -340,25 +340,33 @@ def code_version() -> str:
 
 
 def _part_boxes(snapshot: Snapshot, key: str) -> list[tuple[str, str, Any]]:
-    """``(municipality part key, file, bbox polygon in the work CRS)`` of layer ``key``'s parts."""
-    out = []
+    """``(municipality part key, file, bbox in the work CRS or None)`` of layer ``key``'s parts.
+
+    The bbox is the GeoParquet ``bbox`` of the part's footer (no row is read), its edges
+    densified before projecting (a box's sides bend in the work CRS); all in one projection.
+    """
     entry: Mapping[str, Any] = snapshot.manifest["layers"].get(key) or {}
+    rows: list[tuple[str, str]] = []
+    shapes: list[Any] = []
     for part in entry.get("parts", []):
         code = part.get("municipality") or UNASSIGNED
-        path = snapshot.folder / part["file"]
-        geo = json.loads(pq.read_metadata(path).metadata[b"geo"])
+        geo = json.loads(pq.read_metadata(snapshot.folder / part["file"]).metadata[b"geo"])
         box = geo["columns"][geo["primary_column"]].get("bbox")
-        poly = None
+        shape = None
         if box and all(math.isfinite(v) for v in box):
             x0, y0, x1, y1 = box
-            if x1 > x0 and y1 > y0:  # edges densified: a box's sides bend in the work CRS
+            if x1 > x0 and y1 > y0:
                 shape = shapely.segmentize(shapely.box(x0, y0, x1, y1), 0.05)
-            else:  # one point, or points on one meridian or parallel
-                shape = shapely.segmentize(shapely.LineString([(x0, y0), (x1, y1)]), 0.05) \
-                    if (x1, y1) != (x0, y0) else shapely.Point(x0, y0)
-            poly = gpd.GeoSeries([shape], crs=STORE_CRS).to_crs(WORK_CRS).iloc[0]
-        out.append((str(code), str(part["file"]), poly))
-    return out
+            elif (x1, y1) != (x0, y0):  # points on one meridian or parallel
+                shape = shapely.segmentize(shapely.LineString([(x0, y0), (x1, y1)]), 0.05)
+            else:  # one point
+                shape = shapely.Point(x0, y0)
+        rows.append((str(code), str(part["file"])))
+        shapes.append(shape)
+    if not shapes:
+        return []
+    metric = gpd.GeoSeries(shapes, crs=STORE_CRS).to_crs(WORK_CRS).to_numpy()
+    return [(c, f, None if shapes[i] is None else metric[i]) for i, (c, f) in enumerate(rows)]
 
 
 def _names(by: str, codes: Sequence[str], mnames: Mapping[str, str]) -> dict[str, str]:
