@@ -80,7 +80,7 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -635,6 +635,14 @@ def _merge_one(ind: Indicator, plan: Plan, parts: Sequence[tuple[np.ndarray, Ind
             mapped[hit] = local[r.nearest[hit]]
             nearest[pos] = mapped
         notes += [m for m in r.notes if m not in notes]
+    # a statistic's municipalities without a value: one note for the region, as one process
+    absent = sorted({str(c) for m in notes if m.code == "stat_no_value_for"
+                     for c in cast(Sequence[object], m.params.get("municipalities") or [])})
+    if absent:
+        at = next(i for i, m in enumerate(notes) if m.code == "stat_no_value_for")
+        notes = [m for m in notes if m.code != "stat_no_value_for"]
+        notes.insert(at, Message("stat_no_value_for", {"municipalities": absent,
+                                                       "table": ind.table}))
     # the departures note says the whole layer's: some feature has departures (geo.access)
     notes = [m for m in notes if m.code != "departures_weighted"]
     values = pd.to_numeric(table["value"], errors="coerce") if "value" in table else None

@@ -138,6 +138,8 @@ def _assert_same(a: Any, b: Any) -> None:
         assert np.nanmax(np.abs(x - y)) <= TOL
     assert sa.localities["rank"].equals(sb.localities["rank"])
     assert [r.partial for r in a.results.values()] == [r.partial for r in b.results.values()]
+    assert [r.notes for r in a.results.values()] == [r.notes for r in b.results.values()]
+    assert a.missing == b.missing
 
 
 def test_plan_covers_every_cell_once(plan: Any, snap: Any) -> None:
@@ -277,6 +279,16 @@ def test_failing_partition_on_the_cluster(plan: Any, client: Any, tmp_path: Path
     assert list(info.value.failed) == [bad]
     assert log.read_text().count("attempt") == 2
     assert len(info.value.report.computed) == len(plan.partitions) - 1
+
+
+@pytest.mark.slow
+def test_existing_scheduler_from_the_environment(plan: Any, client: Any,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    address = client.scheduler_info()["address"]
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
+    report = run_partitions(plan.partitions[:2])
+    assert report.where == address and report.workers == 2
+    assert sorted(report.computed) == sorted(p.name for p in plan.partitions[:2])
 
 
 def _slow(task: Partition) -> PartitionResult:
