@@ -338,3 +338,52 @@ def test_cli_partitioned_table_equals_one_process(blekinge_store: Path,
     out = capsys.readouterr()
     assert out.out == plain
     assert "partitions (in-process, 1 workers)" in out.err
+
+
+@pytest.mark.parametrize("nearest_km", [0.0, 12.0])
+def test_network_cut_keeps_every_path_within_reach(nearest_km: float) -> None:
+    """The proof's step 5 on a SYNTHETIC 30 x 30 km street grid: the partition's cut of the walk
+    network and of the amenities gives the same distances within reach and the same scores
+    (within EPS) as the whole network; stops from ``nearest_km`` east on (12 km: some within
+    the bus stop's reach of 16.7 km along the grid, some beyond)."""
+    import pandas as pd
+    import shapely
+    from pyproj import Transformer
+
+    from geo.partition import _cut_network, _within
+
+    ind = get_indicator("transit.bus")
+    step, n = 300.0, 100
+    gx, gy = np.meshgrid(np.arange(n) * step, np.arange(n) * step)
+    x, y = 500_000 + gx.ravel(), 6_250_000 + gy.ravel()
+    lon, lat = Transformer.from_crs(WORK_CRS, "EPSG:4326", always_xy=True).transform(x, y)
+    ids = np.arange(n * n)
+    right = ids[(ids % n) < n - 1]
+    up = ids[ids < n * (n - 1)]
+    u = np.concatenate([right, right + 1, up, up + n])
+    v = np.concatenate([right + 1, right, up + n, up])
+    nodes = pd.DataFrame({"node": ids, "x": lon, "y": lat})
+    edges = pd.DataFrame({"u": u, "v": v, "length": np.full(len(u), step * 1.01)})
+    rng = np.random.default_rng(7)
+    points = np.column_stack([500_000 + rng.uniform(0, 2000, 40), 6_250_000 + rng.uniform(0, 2000, 40)])
+    stops = gpd.GeoDataFrame({"kind": "bus_stop", "name": "s", "uid": [f"s{i}" for i in range(60)],
+                              "coverage": "complete"},
+                             geometry=gpd.points_from_xy(
+                                 500_000 + rng.uniform(nearest_km * 1000, 29_000, 60),
+                                 6_250_000 + rng.uniform(0, 29_000, 60)),
+                             crs=WORK_CRS)
+    radius = buffer_m(ind, networks={"walk": None})
+    hull = shapely.multipoints(points).convex_hull
+    cut_stops = _within(stops, stops.geometry.to_numpy(), hull, radius)
+    cut = _cut_network((nodes, edges), hull, radius, points, [cut_stops.geometry])
+    assert cut is not None and len(cut[0]) < len(nodes) and len(cut_stops) < len(stops)
+    types = np.array([PlaceType.COUNTRYSIDE.value] * len(points), dtype=object)
+    full = compute_indicator(ind, DistanceEngine(points, {"walk": (nodes, edges)}), layer=stops,
+                             place_types=types)
+    part = compute_indicator(ind, DistanceEngine(points, {"walk": cut}), layer=cut_stops,
+                             place_types=types)
+    assert not full.approximate and not part.approximate
+    within = full.raw <= cost_reach(ind)
+    assert within.any()
+    np.testing.assert_array_equal(full.raw[within], part.raw[within])
+    assert np.max(np.abs(full.score - part.score)) <= EPS
