@@ -180,7 +180,9 @@ def _model(results: dict[str, list[dict[str, Any]]]) -> str:
             f"per partition {statistics.median(med.values()):.2f} s, longest {longest:.2f} s), "
             f"plan+merge in the driver {fixed:.1f} s; wall(N) ~ plan+merge + max(work/N, "
             f"longest) + cluster start ({', '.join(f'{c}: {s:.1f} s' for c, s in starts.items())}); "
-            f"{pred}. One process: {statistics.median(single):.1f} s. A worker peaks at "
+            f"{pred}. One process: "
+            f"{f'{statistics.median(single):.1f} s' if single else 'not run (--quick)'}. "
+            "A worker peaks at "
             f"{peak:.0f} MiB without networks. " + _network_note())
 
 
