@@ -69,6 +69,12 @@ def _scaling(quick: bool) -> list[Row]:
     return scaling.run(quick)
 
 
+def _national(quick: bool) -> list[Row]:
+    from . import national  # skips with a note without the Sweden pack
+
+    return national.run(quick)
+
+
 #: Benchmark suites by name, in the order they run.
 SUITES: dict[str, Callable[[bool], list[Row]]] = {
     "kernel": _kernel,
@@ -79,6 +85,7 @@ SUITES: dict[str, Callable[[bool], list[Row]]] = {
     "app_weights": _app_weights,
     "app_load": _app_load,
     "scaling": _scaling,
+    "national": _national,
 }
 
 

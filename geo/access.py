@@ -109,6 +109,7 @@ __all__ = [
     "decay_score",
     "kind_gaps",
     "layer_gaps",
+    "out_of_reach",
     "select_amenities",
     "select_for",
     "stat_by_municipality",
@@ -915,7 +916,7 @@ def _features(x: _Inputs) -> IndicatorResult | _Found:
     sel = x.selection if x.selection is not None else select_for(ind, x.layer, x.layer_status,
                                                                  x.gaps, x.places)
     notes = list(sel.notes)
-    if sel.missing:
+    if sel.missing and not sel.bounds:  # (bounds on an empty cut: a partition, geo.partition)
         return _missing(ind, n, sel.why, notes, partial=sel.partial)
     approximate = engine.approximate(ind.mode)
     if ind.mode in engine.notes:
@@ -1022,6 +1023,38 @@ def _nearest(x: _Inputs) -> IndicatorResult:
                           classes=classes, notes=notes, **found.common)
     res.score = res.rescore(x.dec)
     return res
+
+
+def out_of_reach(ind: Indicator, engine: DistanceEngine, selection: Selection, *,
+                 decay: str | None = None, place_types: np.ndarray | None = None) -> IndicatorResult:
+    """The result of a feature indicator whose amenities (``selection``, not missing) all lie out
+    of every point's reach: what :func:`compute_indicator` gives for amenities infinitely far away
+    (nearest: distance ``inf``, score 0, no nearest; count and gravity: 0).
+
+    A partition of a large region (:mod:`geo.partition`) holds only the amenities within its
+    indicator's reach; where there are none, its points score this.
+    """
+    n = len(engine.points)
+    dec = decay or ind.decay
+    notes = list(selection.notes)
+    approximate = engine.approximate(ind.mode)
+    if ind.mode in engine.notes:
+        notes.append(engine.notes[ind.mode])
+    common: dict[str, Any] = dict(
+        approximate=approximate, partial=selection.partial,
+        amenities=selection.amen.table.iloc[:0], decay=dec, threshold_m=ind.threshold_m,
+        max_m=ind.max_m, gaps=list(selection.gap_items) if selection.partial else [],
+        gap_kinds=list(selection.gap_kinds) if selection.partial else [],
+        thresholds=_point_thresholds(ind, place_types, n))
+    none = np.full(n, -1, dtype=np.int64)
+    if Measure(ind.measure) == Measure.NEAREST:
+        far = np.full(n, np.inf)
+        res = IndicatorResult(ind.key, Measure.NEAREST, ind.mode, raw=far, nearest=none,
+                              classes=[(1.0, far)], notes=notes, **common)
+        res.score = res.rescore(dec)
+        return res
+    return IndicatorResult(ind.key, ind.measure, ind.mode, raw=np.zeros(n), score=np.zeros(n),
+                           nearest=none, unit="count", notes=notes, **common)
 
 
 #: The function computing each measure (dispatch table: a new measure is one entry here and one

@@ -414,6 +414,12 @@ _ENGINE: dict[str, tuple[str, str]] = {
         "regionnyckeln {region!r} är inte ett enkelt mappnamn (bokstäver, siffror, '-' och '_', som "
         "inte börjar med '.' eller '-'); använd ett regionnamn, till exempel blekinge",
     ),
+    "msg.partitions_failed": (
+        "{n} of {total} partitions failed twice: {names:list} (first error: {error}); the others "
+        "are computed and cached, so a rerun computes only these",
+        "{n} av {total} delar misslyckades två gånger: {names:list} (första felet: {error}); de "
+        "andra är beräknade och sparade, så en ny körning beräknar bara dessa",
+    ),
     "msg.store_missing": (
         "No snapshot for region {region!r} in {root}.{close:close}{known:built} Build it with: "
         "livability build --region {region}",
@@ -763,6 +769,13 @@ _UI: dict[str, tuple[str, str]] = {
     "cli.score.approximate": (
         "Distances are approximate: straight line x detour factor (no street network loaded).",
         "Avstånd är ungefärliga: fågelvägen x omvägsfaktor (inget gatunät laddat)."),
+    "cli.dist.dashboard": ("Dask dashboard: {url}", "Dask-översikt: {url}"),
+    "cli.dist.summary": (
+        "{n} partitions ({where}, {workers} workers): {computed} computed, {cached} from the "
+        "cache, in {s} s",
+        "{n} delar ({where}, {workers} arbetare): {computed} beräknade, {cached} från cachen, "
+        "på {s} s",
+    ),
     "cli.score.wrote": ("wrote {n} localities to {path}", "skrev {n} tätorter till {path}"),
     "cli.score.shown": ("{n} of {total} localities shown ({what})",
                         "{n} av {total} tätorter visas ({what})"),

@@ -6,6 +6,7 @@ Examples
 ``livability score --region blekinge --explain Bräkne-Hoby --lang sv``
 ``livability score --region blekinge --context Karlskrona`` (any municipality of the tables)
 ``livability score --region sverige --top 20 --type town`` (the 20 best-scored towns of Sweden)
+``livability score --region sverige --workers 2`` (partition by partition on a local Dask cluster)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from layers.vocab import DECAYS
 
 from .catalog import fmt_number, t
 from .cli_common import echo
+from .cli_distributed import add_arguments, distributed_model, wants_partitions
 from .errors import LimitError, LivabilityError
 from .messages import Message, render
 from .settings import MAX_NAME_CHARS, MAX_SENSITIVITY_DRAWS
@@ -157,7 +159,10 @@ def run(args: argparse.Namespace) -> int:
     weights = parse_weights(args.weights)
     resolve_weights(list(LAYERS), weights, args.persona)  # before the slow model build
     snap = open_region(args.region, args.data_dir)  # Skåne, skane, 12: the key build used
-    model = build_model(snap, resolution=args.resolution, decay=args.decay)
+    if wants_partitions(args):
+        model = distributed_model(args, snap)
+    else:
+        model = build_model(snap, resolution=args.resolution, decay=args.decay)
     scores = score(model, weights, persona=args.persona, penalty=args.penalty)
     if args.explain:
         echo(explain(model, scores, args.explain).to_text(args.lang))
@@ -214,4 +219,5 @@ def register(sub: Any) -> None:  # Any: argparse has no public type for its sub-
     p.add_argument("--lang", default="en", choices=("en", "sv"), help="output language")
     p.add_argument("--sensitivity", type=int, default=200, metavar="N",
                    help="weight/decay draws for the rank band, 0-10000 (0: no band)")
+    add_arguments(p)
     p.set_defaults(func=run)

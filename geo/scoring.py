@@ -102,12 +102,14 @@ __all__ = [
     "Explanation",
     "ScoreModel",
     "Scores",
+    "assemble_model",
     "build_model",
     "capped_composites",
     "complete_share",
     "compose",
     "explain",
     "gap_places",
+    "model_cells",
     "municipal_context",
     "municipal_population",
     "percentiles",
@@ -333,26 +335,8 @@ def build_model(snapshot: Snapshot, *, resolution: int = 9, decay: str | None = 
     """
     t0 = time.perf_counter()
     step = progress or (lambda f, m: None)
-    loc = snapshot.localities()
-    if loc.empty:
-        raise LivabilityError(message=Message("no_localities", {"region": snapshot.region_key}))
-    loc = loc.reset_index(drop=True)
-    loc["code"] = loc["code"].astype(str)
-    munis = snapshot.municipalities()
-    mnames: dict[str, str] = {}
-    if not munis.empty and "code" in munis and "name" in munis:
-        mnames = dict(zip(munis["code"].astype(str), munis["name"].astype(str)))
-    if "municipality_name" in loc:
-        for c, nm in zip(loc["municipality"].astype(str), loc["municipality_name"]):
-            if nm is not None and str(nm) and c not in mnames:
-                mnames[c] = str(nm)
     step(0.05, "grid")
-    homes = residential_layer()
-    housing = snapshot.layer(homes.key) if homes is not None else None
-    cells = build_grid(loc, resolution=resolution, housing=housing,
-                       footprints=snapshot.footprints(), municipalities=munis)
-    loc_types = locality_types(loc)
-    cells["place_type"] = point_types(cells["locality"], loc["code"], loc_types)
+    loc, mnames, cells = model_cells(snapshot, resolution)
     ptypes = cells["place_type"].to_numpy(dtype=object)
     points = cells[["x", "y"]].to_numpy(dtype=float)
     point_munis = cells["municipality"].astype(object).to_numpy()
@@ -374,7 +358,60 @@ def build_model(snapshot: Snapshot, *, resolution: int = 9, decay: str | None = 
                                                  layer_status=snapshot.layer_status(ind.layer),
                                                  decay=decay, gaps=_layer_gaps(snapshot, ind.layer),
                                                  place_types=ptypes, places=places)
+    model = assemble_model(snapshot, loc, mnames, cells, results, resolution=resolution,
+                           decay=decay, started=t0)
+    step(1.0, "done")
+    return model
+
+
+def model_cells(snapshot: Snapshot, resolution: int = 9
+                ) -> tuple[gpd.GeoDataFrame, dict[str, str], pd.DataFrame]:
+    """The localities, municipality names and grid cells (both with ``place_type``) a model scores.
+
+    The first step of :func:`build_model`, also the plan of a partitioned build
+    (:mod:`geo.partition`): cells are claimed by localities across municipal borders, so the
+    grid is built once for the whole region and split afterwards.
+
+    Raises
+    ------
+    LivabilityError
+        When the snapshot has no localities.
+    """
+    loc = snapshot.localities()
+    if loc.empty:
+        raise LivabilityError(message=Message("no_localities", {"region": snapshot.region_key}))
+    loc = loc.reset_index(drop=True)
+    loc["code"] = loc["code"].astype(str)
+    munis = snapshot.municipalities()
+    mnames: dict[str, str] = {}
+    if not munis.empty and "code" in munis and "name" in munis:
+        mnames = dict(zip(munis["code"].astype(str), munis["name"].astype(str)))
+    if "municipality_name" in loc:
+        for c, nm in zip(loc["municipality"].astype(str), loc["municipality_name"]):
+            if nm is not None and str(nm) and c not in mnames:
+                mnames[c] = str(nm)
+    homes = residential_layer()
+    housing = snapshot.layer(homes.key) if homes is not None else None
+    cells = build_grid(loc, resolution=resolution, housing=housing,
+                       footprints=snapshot.footprints(), municipalities=munis)
+    loc["place_type"] = locality_types(loc)
+    cells["place_type"] = point_types(cells["locality"], loc["code"], loc["place_type"])
+    return loc, mnames, cells
+
+
+def assemble_model(snapshot: Snapshot, loc: gpd.GeoDataFrame, mnames: dict[str, str],
+                   cells: pd.DataFrame, results: dict[str, IndicatorResult], *, resolution: int,
+                   decay: str | None, started: float) -> ScoreModel:
+    """The :class:`ScoreModel` of indicator ``results`` over ``cells`` (:func:`model_cells`):
+    the locality roll-up, the frames keyed by H3 id and locality code, the municipal context.
+
+    The last step of :func:`build_model` and of a partitioned build (:mod:`geo.partition`, whose
+    results are merged into ``cells`` order first).
+    """
+    inds = all_indicators()
     n_cells = len(cells)
+    loc_types = (loc["place_type"].to_numpy(dtype=object) if "place_type" in loc
+                 else locality_types(loc))
     cell_arr = np.column_stack([results[i.key].score for i in inds])
     code_index = pd.Index(loc["code"])
     li = code_index.get_indexer(cells["locality"].astype(object).where(cells["locality"].notna(),
@@ -405,10 +442,9 @@ def build_model(snapshot: Snapshot, *, resolution: int = 9, decay: str | None = 
         loc_scores=pd.DataFrame(loc_arr, index=localities.index, columns=keys),
         rollup=rollup, themes=themes,
         ind_theme=ind_theme, ind_weight=ind_weight, municipality_names=mnames,
-        loc_missing=loc_missing, build_seconds=time.perf_counter() - t0,
+        loc_missing=loc_missing, build_seconds=time.perf_counter() - started,
         context=context_rows(snapshot, codes, names=mnames),
     )
-    step(1.0, "done")
     log.info("score model for %s: %d cells, %d localities, %d/%d indicators computed "
              "(missing: %s) in %.1f s", model.region, n_cells, len(loc),
              len(inds) - len(model.missing), len(inds), ", ".join(model.missing) or "none",

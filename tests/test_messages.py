@@ -50,6 +50,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "point_features": {"n": 28},
     "network_fallback": {"mode": "bike", "network": "walk"},
     "no_network": {"mode": "walk", "network": "walk", "factor": 1.3},
+    "partitions_failed": {"names": ["county 10 Blekinge län"], "n": 1, "total": 21,
+                          "error": "ValueError: boom"},
     "stat_table_missing": {"table": "rent"},
     "stat_no_values": {"table": "rent", "column": "value"},
     "stat_no_municipalities": {"table": "rent"},
