@@ -90,11 +90,16 @@ def warm(lang: str = "en") -> dict[str, float]:
     return steps
 
 
+#: When the runtime was up and the warm-up began (epoch seconds; for the run log).
+_STARTED = [0.0]
+
+
 def _run() -> None:
     try:
         if not _runtime_ready(RUNTIME_WAIT_S):
             log.info("warm-up skipped: the Streamlit runtime did not start")
             return
+        _STARTED[0] = time.time()
         t0 = time.perf_counter()
         steps = warm()
         total = time.perf_counter() - t0
@@ -112,7 +117,7 @@ def _record(steps: dict[str, float], total: float) -> None:
     path = os.environ.get("LIVABILITY_RUN_LOG")
     if not path:
         return
-    line = json.dumps({"warm": {k: round(v, 4) for k, v in steps.items()},
+    line = json.dumps({"warm": {k: round(v, 4) for k, v in steps.items()}, "warm_start": _STARTED[0],
                        "warm_total": round(total, 4), "warm_end": time.time()})
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:

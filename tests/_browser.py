@@ -69,7 +69,8 @@ def serve_store(store: Path, out: Path) -> Iterator[str]:
 
 @contextmanager
 def serve_app(root: Path, env: dict[str, str], log: Path | None = None) -> Iterator[str]:
-    """``streamlit run`` of ``root/streamlit_app.py`` on a free 127.0.0.1 port with ``env``; yields
+    """The app's server (``python -m app.launch run root/streamlit_app.py``, as ``make run`` starts
+    it; see :func:`benchmarks.app_load.streamlit_argv`) on a free 127.0.0.1 port with ``env``; yields
     its URL once the port answers (at most 60 s) and stops the server on exit."""
     import subprocess
     import time
