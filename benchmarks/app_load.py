@@ -8,9 +8,9 @@ For each N:
 
 1. a store is built once from the real pack (``livability --data-dir DIR build --region blekinge
    --pack PACK --offline``) into a temporary folder;
-2. a fresh server (``python -m app.launch run streamlit_app.py``, as ``make run``) is started on a free 127.0.0.1 port with
-   ``LIVABILITY_DATA_DIR=DIR`` and ``LIVABILITY_RUN_LOG=FILE`` (the app then appends one JSON line
-   per script run: its wall time and how it ended);
+2. a fresh server (``python -m app.launch run streamlit_app.py``, as ``make run``) is started on
+   a free 127.0.0.1 port with ``LIVABILITY_DATA_DIR=DIR`` and ``LIVABILITY_RUN_LOG=FILE`` (the app
+   then appends one JSON line per script run: its wall time and how it ended);
 3. one untimed warm-up session does what the measured ones do, so the shared caches (snapshot,
    score model, the scores and the county map of both weightings) are built, as on a server that
    has been up for a while;
