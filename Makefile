@@ -37,6 +37,7 @@ run: $(STAMP) data/packs/blekinge
 	  if [ $$rc -eq 1 ]; then echo "$$why" | grep -v "(online source)"; fi; \
 	  $(VENV)/bin/livability build --region $(REGION) || \
 	    echo "build failed or incomplete: the app will say what is missing"; \
+	  LIVABILITY_REGION=$(REGION) $(PY) -m app.warm 2>data/app-warm.log || true; \
 	fi
 	@$(MAKE) --no-print-directory national-bg
 	$(PY) -m app.launch run streamlit_app.py --server.port $(PORT) --server.headless true \
