@@ -35,9 +35,11 @@ __all__ = ["MODULES", "enabled", "main", "prepare", "start", "warm"]
 
 log = logging.getLogger(__name__)
 
-#: What the map page imports (its frame, the page and the engine it calls), in import order.
-MODULES = ("app.common", "app.data", "app.state", "app.views", "app.view_first_run",
-           "app.view_map", "geo.catalog", "geo.settings")
+#: What the map page imports (its frame, the page and the engine it calls), in import order;
+#: ``streamlit.emojis`` is what ``st.set_page_config(page_icon=<emoji>)`` imports on a process's
+#: first script run (it compiles a regular expression of every emoji: ~0.15 s).
+MODULES = ("streamlit.emojis", "app.common", "app.data", "app.state", "app.views",
+           "app.view_first_run", "app.view_map", "geo.catalog", "geo.settings")
 #: How long the thread waits for Streamlit's runtime before it gives up (seconds).
 RUNTIME_WAIT_S = 120.0
 
@@ -72,6 +74,9 @@ def warm(lang: str = "en") -> dict[str, float]:
     steps: dict[str, float] = {}
     t0 = time.perf_counter()
     import_modules(MODULES)
+    from geo.catalog import fmt_number
+
+    fmt_number(1.5, lang, 1)  # Babel loads the locale's data on first use (the sliders' labels)
     steps["imports"] = time.perf_counter() - t0
     from . import view_map
     from .common import default_weights
