@@ -103,7 +103,21 @@ def warm(lang: str = "en") -> dict[str, float]:
 _STARTED = [0.0]
 
 
+class _QuietThread(logging.Filter):
+    """Drops Streamlit's "missing ScriptRunContext" note for the warm-up thread (it has no script
+    run on purpose: it only fills shared caches)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != _THREAD_NAME
+
+
+_THREAD_NAME = "livability-warm"
+#: The logger of that note (``streamlit.runtime.scriptrunner_utils.script_run_context``).
+_CTX_LOGGER = "streamlit.runtime.scriptrunner_utils.script_run_context"
+
+
 def _run() -> None:
+    logging.getLogger(_CTX_LOGGER).addFilter(_QuietThread())
     try:
         if not _runtime_ready(RUNTIME_WAIT_S):
             log.info("warm-up skipped: the Streamlit runtime did not start")
@@ -165,7 +179,7 @@ def start() -> threading.Thread | None:
     """Start the warm-up thread (daemon) unless :func:`enabled` says no; returns it."""
     if not enabled():
         return None
-    th = threading.Thread(target=_run, name="livability-warm", daemon=True)
+    th = threading.Thread(target=_run, name=_THREAD_NAME, daemon=True)
     th.start()
     return th
 
