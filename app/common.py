@@ -288,8 +288,12 @@ def default_weights(key: SnapKey, persona: str = "balanced") -> dict[str, float]
     a slider step, the others 0. What :mod:`app.warm` scores before the first browser arrives."""
     themes = themes_with_data(key)
     preset = persona_weights(persona)
-    return {k: (min(WEIGHT_STEPS, key=lambda w, v=preset[k]: abs(w - v)) if k in themes else 0.0)
-            for k in LAYERS}
+    return {k: (_nearest_step(preset[k]) if k in themes else 0.0) for k in LAYERS}
+
+
+def _nearest_step(value: float) -> float:
+    """The slider step (:data:`WEIGHT_STEPS`) nearest ``value``."""
+    return min(WEIGHT_STEPS, key=lambda w: abs(w - value))
 
 
 def weights_sidebar(lang: str, key: SnapKey | None = None) -> tuple[str, dict[str, float]]:
