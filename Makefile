@@ -29,15 +29,18 @@ build: $(STAMP) data/packs/blekinge
 	$(VENV)/bin/livability build --region $(REGION)
 
 # Rebuild when there is no snapshot or an input changed (a grown pack): `info --check` says which.
+# The server is Streamlit's own (`streamlit run`) started through app/launch.py, which also warms
+# the map page's caches as soon as the server listens (LIVABILITY_WARM=0 turns that off).
 run: $(STAMP) data/packs/blekinge
 	@why=$$($(VENV)/bin/livability info --region $(REGION) --check 2>/dev/null); rc=$$?; \
 	if [ $$rc -ne 0 ]; then \
 	  if [ $$rc -eq 1 ]; then echo "$$why" | grep -v "(online source)"; fi; \
 	  $(VENV)/bin/livability build --region $(REGION) || \
 	    echo "build failed or incomplete: the app will say what is missing"; \
+	  LIVABILITY_REGION=$(REGION) $(PY) -m app.warm 2>data/app-warm.log || true; \
 	fi
 	@$(MAKE) --no-print-directory national-bg
-	$(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT) --server.headless true \
+	$(PY) -m app.launch run streamlit_app.py --server.port $(PORT) --server.headless true \
 	  --browser.gatherUsageStats false
 
 # The national snapshot (sverige) from $(SWEDEN_PACK), when the pack is there and the snapshot is

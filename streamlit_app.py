@@ -1,6 +1,8 @@
 """Livability explorer: page frame and navigation. The views live in the ``app`` package.
 
-Run with ``make run`` or ``streamlit run streamlit_app.py``. The data folder is ``LIVABILITY_DATA_DIR``
+Run with ``make run`` (``python -m app.launch run streamlit_app.py``: Streamlit's own CLI and
+server, plus a warm-up of the map page's caches as soon as the server listens, see
+:mod:`app.launch`) or plain ``streamlit run streamlit_app.py``. The data folder is ``LIVABILITY_DATA_DIR``
 (default ``./data``); the region ``LIVABILITY_REGION`` (default ``blekinge``).
 """
 
@@ -13,24 +15,27 @@ import time
 
 import streamlit as st
 
-from app import state as app_state
-from app import view_first_run as first_run
-from app.common import (
-    Ctx,
-    bound,
-    compute_result,
-    error_panel,
-    safe_text,
-    store,
-    themes_with_data,
-    weights_sidebar,
-)
-from app.data import current_key, get_snapshot
-from app.view_map import FOCUS_KEY, LEFT_KEY
-from app.views import VIEWS
-from geo.catalog import t
-from geo.errors import LivabilityError
-from geo.settings import data_dir
+from app.import_lock import IMPORT_LOCK
+
+with IMPORT_LOCK:  # the warm-up thread (app.warm) may be importing the same modules right now
+    from app import state as app_state
+    from app import view_first_run as first_run
+    from app.common import (
+        Ctx,
+        bound,
+        compute_result,
+        error_panel,
+        safe_text,
+        store,
+        themes_with_data,
+        weights_sidebar,
+    )
+    from app.data import current_key, get_snapshot
+    from app.state import FOCUS_KEY, LEFT_KEY
+    from app.views import VIEWS
+    from geo.catalog import t
+    from geo.errors import LivabilityError
+    from geo.settings import data_dir
 
 log = logging.getLogger("livability.app")
 

@@ -26,6 +26,7 @@ __all__ = [
     "bound",
     "compare_html",
     "coverage_label",
+    "default_weights",
     "engine_text",
     "error_panel",
     "error_text",
@@ -279,6 +280,20 @@ def _snap_weight(wkey: str) -> None:
             st.session_state[wkey] = min(WEIGHT_STEPS, key=lambda w: abs(w - float(value)))
         except (TypeError, ValueError):
             del st.session_state[wkey]
+
+
+def default_weights(key: SnapKey, persona: str = "balanced") -> dict[str, float]:
+    """The weights a new session starts with for ``persona`` (no weights in its URL), as
+    :func:`weights_sidebar` returns them: each theme with data at the persona's weight snapped to
+    a slider step, the others 0. What :mod:`app.warm` scores before the first browser arrives."""
+    themes = themes_with_data(key)
+    preset = persona_weights(persona)
+    return {k: (_nearest_step(preset[k]) if k in themes else 0.0) for k in LAYERS}
+
+
+def _nearest_step(value: float) -> float:
+    """The slider step (:data:`WEIGHT_STEPS`) nearest ``value``."""
+    return min(WEIGHT_STEPS, key=lambda w: abs(w - value))
 
 
 def weights_sidebar(lang: str, key: SnapKey | None = None) -> tuple[str, dict[str, float]]:

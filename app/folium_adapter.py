@@ -46,7 +46,8 @@ import streamlit_folium
 from streamlit_folium import generate_leaflet_string, get_full_id
 
 __all__ = ["FAST", "PRIVATE_API", "TESTED_VERSIONS", "MapPayload", "component_kwargs",
-           "feature_group_script", "installed_version", "render_payload", "send"]
+           "ensure_registered", "feature_group_script", "installed_version", "render_payload",
+           "send"]
 
 #: The private names of dependencies this module uses, and nothing else in the app does.
 PRIVATE_API = ("streamlit_folium._component_func",)
@@ -232,10 +233,31 @@ def send(payload: MapPayload, *, key: str, height: int, returned_objects: Sequen
         session_state[key] = session_state.get(hash_key, {})
 
     fg = (dynamic + (feature_group_script(group) if group is not None else "")) or None
+    ensure_registered()
     component: Callable[..., object] = streamlit_folium._component_func
     return component(**component_kwargs(payload, key=hash_key, height=height,
                                         returned_objects=returned_objects, feature_group=fg,
                                         on_change=on_change))
+
+
+def ensure_registered() -> None:
+    """Register streamlit-folium's component with this server's runtime when it is not yet.
+
+    ``components.declare_component`` (run when ``streamlit_folium`` is imported) registers the
+    component only when it runs inside a script run. When the warm-up thread
+    (:mod:`app.warm`) imported the module first, nothing was registered, and the browser would get
+    a blank map frame (the server does not know the component's files). Called before every draw
+    of the map: one dictionary look-up when it is registered already.
+    """
+    from streamlit.components.v1.component_registry import ComponentRegistry
+
+    component = getattr(streamlit_folium, "_component_func", None)
+    name = getattr(component, "name", None)
+    if component is None or not isinstance(name, str):
+        return
+    registry = ComponentRegistry.instance()
+    if registry.get_component(name) is None:
+        registry.register_component(component)
 
 
 def installed_version() -> str:

@@ -24,12 +24,12 @@ import os
 import pickle
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["cache_path", "code_fingerprint", "enabled", "load_or_build"]
+__all__ = ["cache_path", "code_fingerprint", "enabled", "load_or_build", "map_fingerprint"]
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +56,43 @@ def code_fingerprint() -> str:
     return h.hexdigest()[:20]
 
 
+@lru_cache(maxsize=1)
+def map_fingerprint() -> str:
+    """:func:`code_fingerprint` plus what a rendered county map depends on beyond the engine: the
+    map page's sources (``app/view_map.py``, ``app/folium_adapter.py``) and the versions of folium,
+    branca, streamlit-folium and the inlined Leaflet (xstatic) packages."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    h = hashlib.sha256(code_fingerprint().encode())
+    for name in ("folium", "branca", "streamlit-folium", "xstatic-leaflet",
+                 "xstatic-leaflet-markercluster", "jinja2"):
+        try:
+            h.update(f"{name}={version(name)}|".encode())
+        except PackageNotFoundError:
+            h.update(f"{name}=-|".encode())
+    for rel in ("app/view_map.py", "app/folium_adapter.py", "app/common.py"):
+        h.update(rel.encode())
+        h.update((_ROOT / rel).read_bytes())
+    return h.hexdigest()[:20]
+
+
 def enabled() -> bool:
     """False when ``LIVABILITY_MODEL_CACHE`` is ``0``, ``false``, ``no`` or ``off``."""
     return os.environ.get("LIVABILITY_MODEL_CACHE", "1").strip().lower() not in {
         "0", "false", "no", "off"}
 
 
-def cache_path(data: Path, region: str, built_at: str) -> Path:
-    """Where the model of ``region`` built at ``built_at`` is kept for this code."""
-    stamp = hashlib.sha256(f"{region}|{built_at}|{code_fingerprint()}".encode()).hexdigest()[:24]
-    return data / "cache" / "models" / f"{region}-{stamp}.pickle"
+def cache_path(data: Path, region: str, built_at: str, *, folder: str = "models",
+               variant: str = "", fingerprint: str | None = None) -> Path:
+    """Where the value of ``region`` built at ``built_at`` is kept for this code.
+
+    ``folder`` is the cache's sub-folder of ``<data>/cache`` (``models``: the score model;
+    ``maps``: the rendered county maps); ``variant`` tells values of one snapshot apart (a map's
+    language and toggles); ``fingerprint`` is the code version (default :func:`code_fingerprint`).
+    """
+    code = code_fingerprint() if fingerprint is None else fingerprint
+    stamp = hashlib.sha256(f"{region}|{built_at}|{variant}|{code}".encode()).hexdigest()[:24]
+    return data / "cache" / folder / f"{region}-{stamp}.pickle"
 
 
 def _key(folder: Path, *, create: bool) -> bytes | None:
@@ -123,10 +150,11 @@ def _read(path: Path) -> object | None:
     return value if magic == _MAGIC else None
 
 
-def _prune(path: Path, region: str, key: bytes) -> None:
-    """Remove this cache's older models of ``region`` (pattern and HMAC checked)."""
+def _prune(path: Path, region: str, key: bytes, keep: frozenset[str] = frozenset()) -> None:
+    """Remove this cache's older values of ``region`` (pattern and HMAC checked), except the
+    file names in ``keep``."""
     for old in path.parent.glob(f"{region}-*.pickle"):
-        if old == path or _payload(old, key) is None:
+        if old == path or old.name in keep or _payload(old, key) is None:
             continue
         try:
             old.unlink()
@@ -134,7 +162,7 @@ def _prune(path: Path, region: str, key: bytes) -> None:
             log.info("old score model %s kept (%s)", old.name, exc)
 
 
-def _write(path: Path, value: object, region: str) -> None:
+def _write(path: Path, value: object, region: str, keep: frozenset[str] = frozenset()) -> None:
     try:
         key = _key(path.parent, create=True)
         if key is None:
@@ -149,13 +177,14 @@ def _write(path: Path, value: object, region: str) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        _prune(path, region, key)
+        _prune(path, region, key, keep)
     except Exception as exc:  # a read-only data folder: the app works, only slower to start
         log.warning("score model cache not written to %s: %s", path.parent, exc)
 
 
 def load_or_build(data: Path, region: str, built_at: str, build: Callable[[], T],
-                  kind: type) -> T:
+                  kind: type, *, folder: str = "models", variant: str = "",
+                  fingerprint: str | None = None, keep: Sequence[Path] = ()) -> T:
     """The cached model of this snapshot and code, else ``build()`` (then cached).
 
     Parameters
@@ -166,13 +195,19 @@ def load_or_build(data: Path, region: str, built_at: str, build: Callable[[], T]
         Builds the model (``geo.scoring.build_model`` of the snapshot).
     kind
         The model's class: a cached value of any other type is ignored.
+    folder, variant, fingerprint
+        As :func:`cache_path` (defaults: the score model).
+    keep
+        Other current files of the same folder that the pruning of older values must keep (the
+        other languages and toggles of a map).
     """
     if not enabled() or not built_at or built_at == "unreadable":
         return build()
-    path = cache_path(data, region, built_at)
+    path = cache_path(data, region, built_at, folder=folder, variant=variant,
+                      fingerprint=fingerprint)
     value = _read(path)
     if isinstance(value, kind):
         return value  # type: ignore[return-value]
     model = build()
-    _write(path, model, region)
+    _write(path, model, region, frozenset(p.name for p in keep))
     return model

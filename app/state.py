@@ -18,11 +18,15 @@ from dataclasses import dataclass, field
 
 from layers import LAYERS, PERSONAS
 
-__all__ = ["COMMUTE_MODES", "MAX_WEIGHT", "PAGES", "ViewState", "encode_params", "parse_params",
-           "persona_weights"]
+__all__ = ["COMMUTE_MODES", "FOCUS_KEY", "LEFT_KEY", "MAX_WEIGHT", "PAGES", "ViewState",
+           "encode_params", "parse_params", "persona_weights"]
 
 PAGES: tuple[str, ...] = ("map", "profile", "compare", "export", "data")
 MAX_WEIGHT = 5.0
+#: Session keys: the profile's "Show on map" sets FOCUS_KEY; the frame sets LEFT_KEY on other pages
+#: (here, not in app.view_map, so the frame need not import the map page).
+FOCUS_KEY = "_map_focus"
+LEFT_KEY = "_map_left"
 #: Travel modes a commute may use (the first is the default, left out of the URL).
 COMMUTE_MODES: tuple[str, ...] = ("car", "bike", "walk")
 #: The commute filter's bounds in minutes.

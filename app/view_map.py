@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import folium
 import pandas as pd
@@ -13,20 +14,19 @@ from shapely.geometry import Point
 from streamlit_folium import st_folium
 
 from geo import maps
+from geo.catalog import LANGS
 from layers import LAYERS
 
-from . import commute_ui, folium_adapter
+from . import commute_ui, folium_adapter, model_cache
 from .common import Ctx, coverage_label, num, num_texts, persona_picker, safe_text, theme_title
 from .data import SnapKey, get_layer, get_model, get_scores
 from .search_ui import search_box
+from .state import FOCUS_KEY, LEFT_KEY
 from .view_point import current_point, point_label, render_point_panel
 
-__all__ = ["highlight_layer", "map_click", "ranking_table", "render", "tiles_default"]
+__all__ = ["highlight_layer", "map_click", "ranking_table", "render", "tiles_default", "warm_map"]
 
 MAP_HEIGHT = 560
-#: Session keys: the profile's "Show on map" sets FOCUS_KEY; the frame sets LEFT_KEY on other pages.
-FOCUS_KEY = "_map_focus"
-LEFT_KEY = "_map_left"
 
 
 
@@ -165,12 +165,33 @@ def _cached_map(key: SnapKey, lang: str, tiles: bool, hexagons: bool) -> _Cached
     """
     if not folium_adapter.FAST:
         return _CachedMap(None, 0.0)
-    ctx = Ctx(key=key, lang=lang, persona="", weights={})
-    t0 = time.perf_counter()
-    fmap = _build_base_map(ctx, tiles, hexagons)
-    contents, index = fmap.contents, fmap.recolour
-    payload = folium_adapter.render_payload(fmap, extra_header=[_FILL_IFRAME])
-    return _CachedMap(payload, time.perf_counter() - t0, contents, index)
+
+    def build() -> _CachedMap:
+        ctx = Ctx(key=key, lang=lang, persona="", weights={})
+        t0 = time.perf_counter()
+        fmap = _build_base_map(ctx, tiles, hexagons)
+        contents, index = fmap.contents, fmap.recolour
+        payload = folium_adapter.render_payload(fmap, extra_header=[_FILL_IFRAME])
+        return _CachedMap(payload, time.perf_counter() - t0, contents, index)
+
+    # on disk too (next to the score model): a server start reads it instead of building and
+    # rendering the folium map (0.7 s here), keyed by the snapshot's build time, the language and
+    # toggles and the code that renders it (app.model_cache.map_fingerprint)
+    data, code = Path(key.data), model_cache.map_fingerprint()
+    keep = [model_cache.cache_path(data, key.region, key.built_at, folder=_MAP_FOLDER,
+                                   variant=_map_variant(lg, tl, hx), fingerprint=code)
+            for lg in LANGS for tl in (False, True) for hx in (False, True)]
+    return model_cache.load_or_build(data, key.region, key.built_at, build, _CachedMap,
+                                     folder=_MAP_FOLDER, variant=_map_variant(lang, tiles, hexagons),
+                                     fingerprint=code, keep=keep)
+
+
+#: The disk cache's folder for the rendered county maps (``<data>/cache/maps``).
+_MAP_FOLDER = "maps"
+
+
+def _map_variant(lang: str, tiles: bool, hexagons: bool) -> str:
+    return f"county-map|{lang}|tiles={int(tiles)}|hexagons={int(hexagons)}"
 
 
 @dataclass(frozen=True)
@@ -192,6 +213,15 @@ def _colours(key: SnapKey, lang: str, weights: tuple[tuple[str, float], ...], ti
     data = maps.recolour_data(index, result.cells if result.ok else None,
                               result.localities if result.ok else None)
     return _Colours(maps.recolour_script(data), len(data["cells"]))
+
+
+def warm_map(key: SnapKey, lang: str, weights: dict[str, float]) -> None:
+    """Fill the caches a first visit of the map reads (:mod:`app.warm`): the county map with the
+    sidebar's default toggles (tiles as :func:`tiles_default`, hexagons on) and the colours of
+    ``weights``."""
+    tiles, hexagons = tiles_default(), True
+    _cached_map(key, lang, tiles, hexagons)
+    _colours(key, lang, tuple(sorted((k, float(v)) for k, v in weights.items())), tiles, hexagons)
 
 
 def _map_ctx(key: SnapKey, lang: str, weights: tuple[tuple[str, float], ...]) -> Ctx:
@@ -280,6 +310,7 @@ def _show_map(ctx: Ctx, tiles: bool, hexagons: bool) -> tuple[object, maps.MapCo
         fig = fmap.get_root()
         fig.header.add_child(folium.Element(_FILL_IFRAME[1]), name=_FILL_IFRAME[0])  # type: ignore[attr-defined]
         contents, shown = fmap.contents, fmap.contents.hexagons
+        folium_adapter.ensure_registered()
         ret = st_folium(fmap, key=key, height=MAP_HEIGHT, use_container_width=True,
                         returned_objects=list(_RETURNED), feature_group_to_add=group)
     st.session_state["_map_build_s"] = time.perf_counter() - t0

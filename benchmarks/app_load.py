@@ -1,4 +1,4 @@
-"""App under load: N concurrent headless-Chromium sessions against ``streamlit run`` (127.0.0.1).
+"""App under load: N concurrent headless-Chromium sessions against the app's server (127.0.0.1).
 
 ``python -m benchmarks.app_load [--sessions 1 5 20] [--timeout 420]`` or, in ``make bench``, the
 ``app_load`` suite (N = 1, 5, 20; ``--quick``: 1 and 2). Skips with a note when Debian's
@@ -8,9 +8,9 @@ For each N:
 
 1. a store is built once from the real pack (``livability --data-dir DIR build --region blekinge
    --pack PACK --offline``) into a temporary folder;
-2. a fresh ``streamlit run streamlit_app.py`` is started on a free 127.0.0.1 port with
-   ``LIVABILITY_DATA_DIR=DIR`` and ``LIVABILITY_RUN_LOG=FILE`` (the app then appends one JSON line
-   per script run: its wall time and how it ended);
+2. a fresh server (``python -m app.launch run streamlit_app.py``, as ``make run``) is started on
+   a free 127.0.0.1 port with ``LIVABILITY_DATA_DIR=DIR`` and ``LIVABILITY_RUN_LOG=FILE`` (the app
+   then appends one JSON line per script run: its wall time and how it ended);
 3. one untimed warm-up session does what the measured ones do, so the shared caches (snapshot,
    score model, the scores and the county map of both weightings) are built, as on a server that
    has been up for a while;
@@ -149,8 +149,14 @@ class Server:
 
 def streamlit_argv(app_root: Path, port: int) -> list[str]:
     """``streamlit run`` of ``app_root/streamlit_app.py`` on 127.0.0.1:``port``, headless, no file
-    watcher, no usage statistics (the benchmarks' and the browser tests' server)."""
-    return [sys.executable, "-m", "streamlit", "run", str(app_root / "streamlit_app.py"),
+    watcher, no usage statistics (the benchmarks' and the browser tests' server).
+
+    Started as ``make run`` starts it: through the app's launcher (``python -m app.launch run``:
+    Streamlit's CLI plus the map page's warm-up) when ``app_root`` has one, else (an older
+    checkout given to ``--app-root``) with ``python -m streamlit run``.
+    """
+    runner = ["app.launch"] if (app_root / "app" / "launch.py").is_file() else ["streamlit"]
+    return [sys.executable, "-m", *runner, "run", str(app_root / "streamlit_app.py"),
             "--server.port", str(port), "--server.address", "127.0.0.1",
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none"]

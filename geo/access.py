@@ -79,7 +79,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 from shapely.geometry import MultiPolygon
 
 from layers import LAYERS, Indicator
@@ -372,6 +371,9 @@ class DistanceEngine:
             return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
         g = self.graph(mode)
         if g is None:
+            from scipy.spatial import cKDTree  # here, not at the top: the app's map page never
+            # needs it (its import is ~0.15 s of a cold start)
+
             d, i = cKDTree(xy).query(self.points)
             dist, which = np.asarray(d) * DETOUR[mode], feat[np.asarray(i)]
         else:
@@ -406,6 +408,8 @@ class DistanceEngine:
             return np.zeros((len(budgets), n))
         g = self.graph(mode)
         if g is None:
+            from scipy.spatial import cKDTree
+
             tree = cKDTree(amen.anchor)
             return np.array([np.asarray(tree.query_ball_point(self.points, b / DETOUR[mode],
                                                               return_length=True), dtype=float)

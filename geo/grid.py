@@ -43,7 +43,6 @@ import h3.api.numpy_int as h3n
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.spatial import cKDTree
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -402,6 +401,8 @@ def build_grid(localities: gpd.GeoDataFrame, *, resolution: int = 9,
     free = np.flatnonzero(li < 0)
     mi = li.copy()  # whose municipality a cell takes: its locality's, else the nearest one's
     if len(free):
+        from scipy.spatial import cKDTree  # here: the app's map page never builds a grid
+
         _, near = cKDTree(np.column_stack([cx, cy])).query(xy[free])
         mi[free] = near
         fp_metric = gpd.GeoSeries(geoms, crs=STORE_CRS).to_crs(WORK_CRS).values

@@ -40,18 +40,20 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra, reverse_cuthill_mckee
-from scipy.spatial import cKDTree
 
 from layers.vocab import CAR_REFERENCE_KMH, MODES, Mode, NetworkMode, parse_maxspeed
 
 from .errors import DataSourceError
 from .settings import STORE_CRS, WORK_CRS
+
+if TYPE_CHECKING:  # scipy.spatial is imported where a tree is made (not on the app's map page)
+    from scipy.spatial import cKDTree
 
 __all__ = [
     "CAR_REFERENCE_KMH",
@@ -308,6 +310,8 @@ class StreetGraph:
     def tree(self) -> cKDTree:
         """KD-tree over the node coordinates (built on first use)."""
         if self._tree is None:
+            from scipy.spatial import cKDTree
+
             self._tree = cKDTree(self.xy)
         return self._tree
 

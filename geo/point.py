@@ -45,6 +45,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import h3
@@ -52,7 +53,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 
 from layers.vocab import MODES, NETWORK_NAMES, Measure
 
@@ -88,6 +88,9 @@ from .scoring import (
 )
 from .settings import STORE_CRS, WORK_CRS
 from .store import LayerStatus, Snapshot, open_region
+
+if TYPE_CHECKING:  # imported where the index is built: the app's map page never needs scipy.spatial
+    from scipy.spatial import cKDTree
 
 __all__ = ["PointIndex", "PointNearest", "PointScore", "Trip", "point_index", "score_point"]
 
@@ -328,6 +331,8 @@ class PointIndex:
             c = model.cells
             bounds = (float(c["lon"].min()), float(c["lat"].min()), float(c["lon"].max()),
                       float(c["lat"].max()))
+        from scipy.spatial import cKDTree
+
         L = model.localities
         loc_xy = project_lonlat(L["lon"].to_numpy(dtype=float), L["lat"].to_numpy(dtype=float))
         status = {k: snapshot.layer_status(k) for k in layers}

@@ -68,9 +68,12 @@ def serve_store(store: Path, out: Path) -> Iterator[str]:
 
 
 @contextmanager
-def serve_app(root: Path, env: dict[str, str], log: Path | None = None) -> Iterator[str]:
-    """``streamlit run`` of ``root/streamlit_app.py`` on a free 127.0.0.1 port with ``env``; yields
-    its URL once the port answers (at most 60 s) and stops the server on exit."""
+def serve_app(root: Path, env: dict[str, str], log: Path | None = None,
+              pids: list[int] | None = None) -> Iterator[str]:
+    """The app's server (``python -m app.launch run root/streamlit_app.py``, as ``make run`` starts
+    it; see :func:`benchmarks.app_load.streamlit_argv`) on a free 127.0.0.1 port with ``env``; yields
+    its URL once the port answers (at most 60 s) and stops the server on exit. The server's
+    process id is appended to ``pids`` when given."""
     import subprocess
     import time
 
@@ -84,6 +87,8 @@ def serve_app(root: Path, env: dict[str, str], log: Path | None = None) -> Itera
     finally:
         if log is not None:
             out.close()  # type: ignore[union-attr]
+    if pids is not None:
+        pids.append(proc.pid)
     try:
         import socket
 

@@ -38,7 +38,7 @@ def test_assets_are_inlined_not_cdn() -> None:
     assert html.count("data:text/javascript;base64,") == 2  # leaflet + markercluster
     assert "cdn.jsdelivr" not in html and "cdnjs" not in html
     assert "L.markerClusterGroup" in html
-    assert re.search(r"var callback = \s*function \(row\)", html)  # a valid expression
+    assert re.search(r"var callback = \s*\(function \(colour, kinds\)", html)  # a valid expression
 
 
 def test_leaflet_css_images_inlined() -> None:

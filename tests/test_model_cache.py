@@ -98,3 +98,29 @@ def test_cached_model_scores_like_a_fresh_one(tmp_path: Path) -> None:
     again = scoring.score(cached, weights={}).localities
     assert fresh["code"].tolist() == again["code"].tolist()
     assert fresh["composite"].round(9).tolist() == again["composite"].round(9).tolist()
+
+
+def test_map_variants_kept_older_builds_pruned(tmp_path: Path) -> None:
+    """SYNTHETIC values: the county-map cache (folder ``maps``) keeps one file per variant (language,
+    toggles) of the current build and code; a rebuild's first write removes the older build's
+    files but not the current variants named in ``keep``; another code fingerprint is another
+    file (never read as this code's)."""
+    def path(built: str, variant: str, code: str = "code-a") -> Path:
+        return model_cache.cache_path(tmp_path, "blekinge", built, folder="maps", variant=variant,
+                                      fingerprint=code)
+
+    variants = ("en", "sv")
+    for built in (BUILT, "2026-02-01T00:00"):
+        keep = [path(built, v) for v in variants]
+        for v in variants:
+            got = model_cache.load_or_build(tmp_path, "blekinge", built, lambda v=v: {"map": v},
+                                            dict, folder="maps", variant=v, fingerprint="code-a",
+                                            keep=keep)
+            assert got == {"map": v}
+    files = sorted(p.name for p in (tmp_path / "cache" / "maps").glob("*.pickle"))
+    assert files == sorted(path("2026-02-01T00:00", v).name for v in variants)
+    assert path(BUILT, "en") != path(BUILT, "en", "code-b")  # new code: a new name
+    built = _Counter()
+    assert model_cache.load_or_build(tmp_path, "blekinge", "2026-02-01T00:00", built, dict,
+                                     folder="maps", variant="en", fingerprint="code-a") == {"map": "en"}
+    assert built.calls == 0  # read back, not rebuilt
