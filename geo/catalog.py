@@ -1112,13 +1112,17 @@ _UI: dict[str, tuple[str, str]] = {
         "other weights are rescaled; it never counts as zero, and the pages say what is missing. "
         "Where a list is known to be incomplete, the distance is to the **nearest known** "
         "amenity: an upper bound of the true distance, so the score is a lower bound and a place "
-        "never gains from a gap. Without a street network, distances are straight-line × a "
+        "never gains from a gap. A missing amenity the data names with its town (Blekingesjukhuset "
+        "Karlskrona) lies somewhere in that town: its distance is given as **at most** the "
+        "distance to the town's farthest edge. Without a street network, distances are straight-line × a "
         "detour factor (1.3 on foot and by bike, 1.4 by car), marked approximate.",
         "**Saknade och ofullständiga data**: ett tema eller en indikator utan data lämnas utanför "
         "och de andra vikterna skalas om; det räknas aldrig som noll, och sidorna säger vad som "
         "saknas. Där en lista är känd som ofullständig mäts avståndet till **närmaste kända** "
         "mål: en övre gräns för det verkliga avståndet, så poängen är en undre gräns och en ort "
-        "vinner aldrig på en lucka. Utan vägnät är avstånden fågelvägen × en omvägsfaktor (1,3 "
+        "vinner aldrig på en lucka. Ett saknat mål som data nämner med sin ort (Blekingesjukhuset "
+        "Karlskrona) ligger någonstans i den orten: avståndet anges som **högst** avståndet till "
+        "ortens bortersta kant. Utan vägnät är avstånden fågelvägen × en omvägsfaktor (1,3 "
         "till fots och med cykel, 1,4 med bil), markerade som ungefärliga."),
     "about_sources": (
         "**Sources and licences**: every layer and table below names its source, licence and "
