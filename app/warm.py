@@ -7,7 +7,9 @@ thread that waits until Streamlit's runtime is up (the server listens), then
    browser is still loading Streamlit's frontend;
 2. fills the shared caches a first visit to the map reads: the snapshot, the score model (from
    its disk cache, :mod:`app.model_cache`), the default weighting's scores, the county map
-   (from its disk cache, :mod:`app.map_cache`) and that weighting's colours.
+   (from its disk cache, :mod:`app.map_cache`) and that weighting's colours;
+3. :data:`LATER_DELAY_S` later, imports the other pages' modules (:data:`LATER_MODULES`), so the
+   first change of page does not pay for them either.
 
 The caches are Streamlit's own (``st.cache_resource``), keyed exactly as a script run keys them,
 so a session that arrives meanwhile waits for the value being computed instead of computing it
@@ -31,7 +33,7 @@ import time
 
 from .import_lock import import_modules
 
-__all__ = ["MODULES", "enabled", "main", "prepare", "start", "warm"]
+__all__ = ["LATER_MODULES", "MODULES", "enabled", "main", "prepare", "start", "warm"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,12 @@ log = logging.getLogger(__name__)
 #: first script run (it compiles a regular expression of every emoji: ~0.15 s).
 MODULES = ("streamlit.emojis", "app.common", "app.data", "app.state", "app.views",
            "app.view_first_run", "app.view_map", "geo.catalog", "geo.settings")
+#: The other pages' modules (Altair for the charts, the profile's map): imported by the same thread
+#: :data:`LATER_DELAY_S` after the map page is warm, so the first page change does not pay for them
+#: and the first map does not wait for them.
+LATER_MODULES = ("altair", "app.view_profile", "app.view_compare", "app.view_export",
+                 "app.view_data")
+LATER_DELAY_S = 3.0
 #: How long the thread waits for Streamlit's runtime before it gives up (seconds).
 RUNTIME_WAIT_S = 120.0
 
@@ -129,6 +137,10 @@ def _run() -> None:
         log.info("warm-up done in %.2f s (%s)", total,
                  ", ".join(f"{k} {v:.2f} s" for k, v in steps.items()))
         _record(steps, total)
+        time.sleep(LATER_DELAY_S)
+        t0 = time.perf_counter()
+        import_modules(LATER_MODULES)
+        log.info("other pages' modules imported in %.2f s", time.perf_counter() - t0)
     except Exception:  # never take the server down: the first script run does the work instead
         log.exception("warm-up failed; the first visit computes what it needs")
 

@@ -25,8 +25,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.pack]
 if not have_chromium():
     pytest.skip("Debian chromium / chromedriver not installed", allow_module_level=True)
 pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 #: language -> (expander title, picker label, column header, a word of the ranking subheader)
@@ -82,13 +82,25 @@ def _set_target(drv: object, lang: str) -> None:
     box = WebDriverWait(drv, 20).until(lambda d: [
         b for b in d.find_elements(By.CSS_SELECTOR, "[data-testid='stSelectbox']")
         if label in b.text and b.is_displayed()])[0]
-    field = box.find_element(By.CSS_SELECTOR, "input")
-    drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", field)  # type: ignore[attr-defined]
-    field.click()
-    field.send_keys("Ronneby")
-    time.sleep(0.5)
-    field.send_keys(Keys.ENTER)
-    WebDriverWait(drv, 60).until(lambda d: "commute=" in d.current_url)
+    for attempt in range(3):  # a rerun may redraw the box between typing and Enter: type again
+        field = box.find_element(By.CSS_SELECTOR, "input")
+        drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", field)  # type: ignore[attr-defined]
+        field.click()
+        field.send_keys("Ronneby")
+        # wait for the option list to show the place, then choose it
+        try:
+            option = WebDriverWait(drv, 10).until(lambda d: [
+                o for o in d.find_elements(By.CSS_SELECTOR, "[role='option']")
+                if o.text.strip() == "Ronneby" and o.is_displayed()])[0]
+            option.click()
+            WebDriverWait(drv, 30).until(lambda d: "commute=" in d.current_url)
+            break
+        except (TimeoutException, StaleElementReferenceException):
+            if attempt == 2:
+                raise
+            box = WebDriverWait(drv, 20).until(lambda d: [
+                b for b in d.find_elements(By.CSS_SELECTOR, "[data-testid='stSelectbox']")
+                if label in b.text and b.is_displayed()])[0]
     _idle(drv)
 
 
