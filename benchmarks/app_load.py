@@ -207,6 +207,21 @@ def _lower_priority() -> None:
         os.nice(BROWSER_NICE)
 
 
+def chromium_driver(profile: Path) -> Any:
+    """Headless Debian Chromium with its own profile folder, pages loaded in full (120 s limit)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    opts = Options()
+    opts.binary_location = str(CHROMIUM)
+    for arg in (*CHROME_FLAGS, f"--user-data-dir={profile}"):
+        opts.add_argument(arg)
+    drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
+    drv.set_page_load_timeout(120)
+    return drv
+
+
 def _driver(profile: Path) -> Any:
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options

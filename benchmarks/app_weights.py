@@ -163,19 +163,9 @@ _FRAME = "iframe[title*='streamlit_folium']"
 
 
 def _chromium(profile: Path) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
+    from .app_load import chromium_driver
 
-    from .app_load import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM
-
-    opts = Options()
-    opts.binary_location = str(CHROMIUM)
-    for arg in (*CHROME_FLAGS, f"--user-data-dir={profile}"):
-        opts.add_argument(arg)
-    drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
-    drv.set_page_load_timeout(120)
-    return drv
+    return chromium_driver(profile)
 
 
 def browser_weight_changes(data: Path, steps: int) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .app_load import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, ROOT, build_store, skip_reason
+from .app_load import ROOT, build_store, chromium_driver, skip_reason
 from .app_load import streamlit_argv as server_argv
 
 __all__ = ["cold_start", "main"]
@@ -102,18 +102,6 @@ def cold_start(drv: Any, app_root: Path, data: Path, timeout: float = 120.0) -> 
             "server_cpu_s": round(cpu, 2), "load_1min": round(load, 2)}
 
 
-def _driver(profile: Path) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    opts = Options()
-    opts.binary_location = str(CHROMIUM)
-    for arg in (*CHROME_FLAGS, f"--user-data-dir={profile}"):
-        opts.add_argument(arg)
-    drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
-    drv.set_page_load_timeout(120)
-    return drv
 
 
 def run(roots: list[Path], runs: int) -> dict[str, Any]:
@@ -127,7 +115,7 @@ def run(roots: list[Path], runs: int) -> dict[str, Any]:
         for i, _root in enumerate(roots):
             shutil.copytree(store, work / f"data{i}")
             datas.append(work / f"data{i}")
-        drv = _driver(work / "profile")
+        drv = chromium_driver(work / "profile")
         for root, data in zip(roots, datas, strict=True):
             cold_start(drv, root, data)  # untimed: writes the disk caches
         out: dict[str, list[dict[str, float]]] = {str(r): [] for r in roots}

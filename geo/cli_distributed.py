@@ -69,7 +69,7 @@ def distributed_model(args: argparse.Namespace, snap: Any) -> Any:
 
         with contextlib.redirect_stdout(sys.stderr):
             progress(futures)
-            print(file=sys.stderr)
+            echo("", err=True)  # end the progress bar's line
 
     model, report = build_model_distributed(
         snap, by=args.partitions or "county", resolution=args.resolution, decay=args.decay,
