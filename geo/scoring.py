@@ -306,7 +306,10 @@ def _layer_gaps(snapshot: Snapshot, key: str) -> list[str]:
 
 def gap_places(snapshot: Snapshot) -> gpd.GeoDataFrame | None:
     """Locality outlines (``name``, ``code``) that place a layer's named gaps
-    (:mod:`geo.gapbounds`); None when the snapshot has no outlines."""
+    (:mod:`geo.gapbounds`); None when no layer has named gaps (nothing to place: the outlines
+    are not read) or the snapshot has no outlines."""
+    if not any(entry.get("gaps") for entry in snapshot.manifest["layers"].values()):
+        return None
     fp = snapshot.footprints()
     if fp is None or fp.empty or "name" not in fp or "code" not in fp:
         return None
