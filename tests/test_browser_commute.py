@@ -27,6 +27,7 @@ if not have_chromium():
 pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 #: language -> (expander title, picker label, column header, a word of the ranking subheader)
@@ -85,14 +86,19 @@ def _set_target(drv: object, lang: str) -> None:
     for attempt in range(3):  # a rerun may redraw the box between typing and Enter: type again
         field = box.find_element(By.CSS_SELECTOR, "input")
         drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", field)  # type: ignore[attr-defined]
+        drv.execute_script("arguments[0].focus()", field)  # type: ignore[attr-defined]
         field.click()
         field.send_keys("Ronneby")
-        # wait for the option list to show the place, then choose it
+        # wait for the option list to show the place, then choose it (Enter takes the first
+        # match if the list is not seen in time)
         try:
-            option = WebDriverWait(drv, 10).until(lambda d: [
-                o for o in d.find_elements(By.CSS_SELECTOR, "[role='option']")
-                if o.text.strip() == "Ronneby" and o.is_displayed()])[0]
-            option.click()
+            try:
+                option = WebDriverWait(drv, 10).until(lambda d: [
+                    o for o in d.find_elements(By.CSS_SELECTOR, "[role='option']")
+                    if o.text.strip() == "Ronneby" and o.is_displayed()])[0]
+                drv.execute_script("arguments[0].click()", option)  # type: ignore[attr-defined]
+            except TimeoutException:
+                field.send_keys(Keys.ENTER)
             WebDriverWait(drv, 30).until(lambda d: "commute=" in d.current_url)
             break
         except (TimeoutException, StaleElementReferenceException):
