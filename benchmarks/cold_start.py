@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .app_load import ROOT, build_store, chromium_driver, skip_reason
+from .app_load import ROOT, build_store, chromium_driver, skip_reason, stop_process
 from .app_load import streamlit_argv as server_argv
 
 __all__ = ["cold_start", "main"]
@@ -91,12 +91,7 @@ def cold_start(drv: Any, app_root: Path, data: Path, timeout: float = 120.0) -> 
         map_s = time.perf_counter() - t0
         cpu = _cpu_s(proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop_process(proc)
         drv.get("about:blank")
     return {"first_map_s": round(map_s, 3), "port_s": round(port_s, 3),
             "server_cpu_s": round(cpu, 2), "load_1min": round(load, 2)}

@@ -77,7 +77,7 @@ def serve_app(root: Path, env: dict[str, str], log: Path | None = None,
     import subprocess
     import time
 
-    from benchmarks.app_load import streamlit_argv
+    from benchmarks.app_load import stop_process, streamlit_argv
 
     port = free_port()
     out = log.open("w") if log is not None else subprocess.DEVNULL
@@ -101,8 +101,4 @@ def serve_app(root: Path, env: dict[str, str], log: Path | None = None,
                 time.sleep(0.3)
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, 10.0)
