@@ -29,6 +29,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -129,22 +130,34 @@ def _polygonal(geom: BaseGeometry) -> MultiPolygon:
 
 def _match(points: gpd.GeoSeries, outlines: gpd.GeoDataFrame,
            loc_names: pd.Series) -> tuple[np.ndarray, list[str | None]]:
-    """Outline position per locality (-1: none) and how it was matched (metric inputs)."""
+    """Outline position per locality (-1: none) and how it was matched (metric inputs).
+
+    Only the (locality, outline) pairs within the larger of :data:`NAME_MATCH_M` and
+    :data:`OVERLAP_M` can match, so the distances are computed for those pairs alone (an STRtree
+    ``dwithin`` query), not for every pair (the national pack's 2,017 x 1,992 polygon distances
+    took 7 s); the pairs keep the row-major order of the full matrix, so the result is the same.
+    """
     n = len(points)
     pick = np.full(n, -1, dtype=np.int64)
     how: list[str | None] = [None] * n
     taken: set[int] = set()
-    dist = np.array([outlines.geometry.distance(p).to_numpy() for p in points]).reshape(
-        n, len(outlines))
+    pts = points.to_numpy()
+    shapes = outlines.geometry.to_numpy()
+    reach = max(NAME_MATCH_M, OVERLAP_M)
+    # a little wider than the reach: the exact distances below decide, the query only prunes
+    ii, jj = shapely.STRtree(shapes).query(pts, predicate="dwithin", distance=reach * 1.001 + 1.0)
+    order = np.lexsort((jj, ii))
+    ii, jj = ii[order].astype(np.int64), jj[order].astype(np.int64)
+    dist = shapely.distance(pts[ii], shapes[jj])
     onames = outlines["name"].map(normalise_name).to_numpy() if "name" in outlines else \
         np.array([""] * len(outlines))
     lnames = loc_names.map(normalise_name).to_numpy()
-    same = (lnames[:, None] == onames[None, :]) & (lnames[:, None] != "")
+    same = (lnames[ii] == onames[jj]) & (lnames[ii] != "")
     # 1. names, nearest first (two outlines or localities of one name: the closest pair wins);
     # 2. overlap: the outline holding the point, else the nearest within OVERLAP_M
     for label, ok in (("name", same & (dist <= NAME_MATCH_M)), ("overlap", dist <= OVERLAP_M)):
-        ii, jj = np.nonzero(ok)
-        for k in np.argsort(dist[ii, jj], kind="stable"):
+        sel = np.flatnonzero(ok)
+        for k in sel[np.argsort(dist[sel], kind="stable")]:
             i, j = int(ii[k]), int(jj[k])
             if pick[i] < 0 and j not in taken:
                 pick[i], how[i] = j, label
