@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -341,6 +342,33 @@ def test_cli_partitioned_table_equals_one_process(blekinge_store: Path,
     out = capsys.readouterr()
     assert out.out == plain
     assert "partitions (in-process, 1 workers)" in out.err
+
+
+@pytest.mark.slow
+def test_cli_scheduler_flag_runs_on_that_cluster(blekinge_store: Path, client: Any,
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--scheduler ADDR`` (not the environment) sends the partitions to that cluster."""
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    address = client.scheduler_info()["address"]
+    args = ["--data-dir", str(blekinge_store), "score", "--region", "blekinge", "--top", "5",
+            "--sensitivity", "0"]
+    assert main(args) == 0
+    plain = capsys.readouterr().out
+    for cached in [d for d in blekinge_store.rglob("partitions") if d.is_dir()]:
+        shutil.rmtree(cached)  # an earlier test's partitions: this run must compute them
+    before = sum(len(v) for v in client.run(_task_log).values())
+    assert main([*args, "--scheduler", address, "--partitions", "municipality",
+                 "--lang", "en"]) == 0
+    out = capsys.readouterr()
+    assert out.out == plain
+    assert address in out.err and "5 computed" in out.err
+    # the cluster's workers ran the partitions: their task logs grew
+    assert sum(len(v) for v in client.run(_task_log).values()) > before
+
+
+def _task_log(dask_worker: Any) -> list[str]:
+    return [str(entry[0]) for entry in dask_worker.state.log]
 
 
 @pytest.mark.parametrize("nearest_km", [0.0, 12.0])
