@@ -73,3 +73,51 @@ def test_info_lists_the_network(helsinki, capsys) -> None:  # type: ignore[no-un
     out = capsys.readouterr().out
     assert "network walk   5,559 nodes, 12,724 edges" in out
     assert "transit         199  complete" in out
+
+
+@pytest.mark.parametrize("radius", [300.0, 450.0])
+def test_partition_network_cut_on_real_streets(helsinki, radius: float) -> None:  # type: ignore[no-untyped-def]
+    """The partition rule's network cut (geo.partition, the proof's step 5) on REAL streets:
+    origins in the extract's south-west corner, the walk network cut to ``radius`` m around
+    them; every bus-stop distance within ``radius`` is the same on the cut network as on the
+    whole one, and the cut drops part of the network (else the test proves nothing). The stops
+    used lie beyond half the radius, so the paths to them leave the origins' hull."""
+    import numpy as np
+    import shapely
+
+    from geo.access import DistanceEngine, compute_indicator
+    from geo.partition import _cut_network, _within
+    from geo.settings import WORK_CRS
+    from layers import get_indicator
+    from layers.vocab import PlaceType
+
+    nodes, edges = helsinki.network("walk")
+    stops = helsinki.layer("transit")
+    stops = stops[stops["kind"] == "bus_stop"].to_crs(WORK_CRS).reset_index(drop=True)
+    assert len(stops) >= 20  # the extract's real stops
+    node_xy = gpd.GeoSeries(gpd.points_from_xy(nodes["x"], nodes["y"]), crs="EPSG:4326") \
+        .to_crs(WORK_CRS)
+    x, y = node_xy.x.to_numpy(), node_xy.y.to_numpy()
+    # origins: the street nodes within 150 m of a point in the south-west quarter, so most
+    # stops within reach lie outside their hull and the paths to them cross the cut's margin
+    cx, cy = np.quantile(x, 0.3), np.quantile(y, 0.3)
+    points = np.column_stack([x, y])[np.hypot(x - cx, y - cy) <= 150.0]
+    assert len(points) >= 10
+    # the real stops beyond half the radius of that point: the nearest lies farther out
+    rep = stops.geometry.representative_point()
+    far = np.hypot(rep.x - cx, rep.y - cy).to_numpy() > radius / 2
+    stops = stops[far].reset_index(drop=True)
+    hull = shapely.multipoints(points).convex_hull
+    cut_stops = _within(stops, stops.geometry.to_numpy(), hull, radius)
+    cut = _cut_network((nodes, edges), hull, radius, points, [cut_stops.geometry])
+    assert cut is not None and len(cut[0]) < len(nodes)
+    ind = get_indicator("transit.bus")
+    types = np.array([PlaceType.TOWN.value] * len(points), dtype=object)
+    full = compute_indicator(ind, DistanceEngine(points, {"walk": (nodes, edges)}), layer=stops,
+                             place_types=types)
+    part = compute_indicator(ind, DistanceEngine(points, {"walk": cut}), layer=cut_stops,
+                             place_types=types)
+    assert not full.approximate and not part.approximate
+    within = full.raw <= radius
+    assert within.sum() >= 5 and (full.raw[within] > 0.5 * radius).any()
+    np.testing.assert_array_equal(full.raw[within], part.raw[within])
