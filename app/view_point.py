@@ -147,7 +147,9 @@ def _buttons(ctx: Ctx, lat: float, lon: float, name: str) -> None:
 
 
 def _body(ctx: Ctx, p: PointScore) -> None:
-    """Everything below the title of a scored point."""
+    """Everything below the title of a scored point (its caveats first)."""
+    for c in p.caveats:
+        st.warning(safe_text(c.render(ctx.lang)))
     st.caption(safe_text(_where(ctx, p)))
     _headline(ctx, p)
     ordered = _ordered(p)

@@ -277,6 +277,50 @@ def _with_outlines(region: Region, outlines: gpd.GeoDataFrame,
                    license=" + ".join(p.license for p in unique)), unique
 
 
+#: An outline is the known land (coast-clipped) when at least this share of its area lies in
+#: another outline of the packs ...
+LAND_INSIDE_SHARE = 0.995
+#: ... and that outline is at least this much larger (it adds the sea).
+LAND_SEA_EXCESS = 0.02
+
+
+def _land(results: Sequence[SourceResult]) -> tuple[gpd.GeoDataFrame, list[Provenance]] | None:
+    """The packs' coast-clipped outlines (the known land) and their provenance, or None.
+
+    Rule (geometry, not the file's name): an outline row (``kind`` ``outline``) is land when at
+    least :data:`LAND_INSIDE_SHARE` of its area lies inside another outline row that is at least
+    :data:`LAND_SEA_EXCESS` larger: the same province(s) with the sea added. Measured on the
+    packs (EPSG:3006): Blekinge's ``province_outline_coast_clipped`` lies 100.0 % in
+    ``province_outline_with_sea``, which is 18.6 % larger; the national
+    ``provinces_coast_clipped`` 100.0 % in ``provinces_with_sea`` (5.5 % larger), while the
+    national ``counties`` lies only 98.9 % in it (generalised 10 %) and ``provinces_with_sea``
+    94.8 % in the coast-clipped one: neither is land. Municipality and tätort rows are never
+    land. None when no outline qualifies (then point scoring knows no coastline).
+    """
+    outlines = _boundary_rows(results, "outline")
+    if outlines is None or len(outlines) < 2:
+        return None
+    metric = outlines.to_crs(WORK_CRS).geometry.to_numpy()
+    areas = shapely.area(metric)
+    keep = []
+    for i, a in enumerate(metric):
+        if areas[i] <= 0:
+            continue
+        for j, b in enumerate(metric):
+            if i != j and areas[j] >= (1 + LAND_SEA_EXCESS) * areas[i] \
+                    and shapely.intersection(a, b).area >= LAND_INSIDE_SHARE * areas[i]:
+                keep.append(i)
+                break
+    if not keep:
+        return None
+    rows = outlines.iloc[keep]
+    provs = list(dict.fromkeys(_pack_provenance(r) for _, r in rows.iterrows()))
+    land = gpd.GeoDataFrame({"file": [str(f) for f in rows["file"]]},
+                            geometry=rows.geometry.to_numpy(), crs=STORE_CRS)
+    log.info("known land (coast-clipped outlines): %s", ", ".join(land["file"]))
+    return land, provs
+
+
 def _footprints(localities: gpd.GeoDataFrame, region: Region, results: Sequence[SourceResult],
                 loc_prov: Provenance | None) -> tuple[FootprintMatch, list[Provenance]]:
     """Every locality's footprint (:func:`geo.footprints.locality_footprints`) and its sources.
@@ -743,6 +787,9 @@ def _build(reg: Region, sources: Sequence[Source], ctx: BuildContext,
                    coverage=loc.provenance.coverage if loc.provenance else "missing")
         w.put_base("footprints", loc.match.footprints, loc.footprint_provs,
                    summary=_footprint_summary(loc.match))
+        land = _land(results)
+        if land is not None:
+            w.put_base("land", land[0], land[1])
         for key, (gdf, provs) in merged.items():
             coverage, why = layer_coverage(key, gdf, provs)
             unique = list({p: None for p in provs})

@@ -581,6 +581,13 @@ _ENGINE: dict[str, tuple[str, str]] = {
         "{lat}, {lon} är ingen punkt på jorden; ange en latitud från -90 till 90 och en longitud "
         "från -180 till 180",
     ),
+    "msg.point_maybe_water": (
+        "This point lies outside the coastline we know: it may be water or a small island our "
+        "outline leaves out; the scores assume a home could be here.",
+        "Den här punkten ligger utanför den kustlinje vi känner till: den kan ligga i vattnet "
+        "eller på en liten ö som vår kontur saknar; poängen förutsätter att en bostad kunde "
+        "ligga här.",
+    ),
     "msg.point_off_land": (
         "This point ({lat:.4f}, {lon:.4f}) is not on land in {region}: it lies in the sea or "
         "beyond the county border. Click on land inside the region.",

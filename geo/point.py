@@ -19,7 +19,13 @@ Where the point is
   tell the two apart), farther out it is outside the region; both raise
   :class:`geo.errors.RegionNotFoundError` with a message (``point_off_land``, ``point_outside``).
   The pack's municipality polygons (Valmyndigheten) include the inner coastal waters, so a point
-  in a bay inside a municipality is scored as countryside.
+  in a bay inside a municipality would be scored as countryside as if it were land.
+- Possibly water: when the snapshot stores the known land (``Snapshot.land``: the packs'
+  coast-clipped outlines, see ``geo.build._land``), a point outside it and outside every
+  locality footprint (tätort outline or disc: central Karlskrona on Trossö, which the outline
+  drops, is in Karlskrona's outline) is still scored, since it may be an island the outline
+  leaves out, but :attr:`PointScore.caveats` carries ``point_maybe_water``. Without a stored
+  land outline nothing changes. Open water far from land is not refused (not done: see issue 10).
 
 Distances
 ---------
@@ -174,6 +180,9 @@ class PointScore:
         renderer), its ``meaning`` the point's sentence (``point_meaning``).
     seconds
         Time this call took.
+    caveats
+        Messages to show first (``point_maybe_water``: outside the known land and every
+        footprint, see the module notes).
     """
 
     lat: float
@@ -203,6 +212,7 @@ class PointScore:
     approximate: bool
     explanation: Explanation
     seconds: float
+    caveats: tuple[Message, ...] = ()
 
     @property
     def meaning(self) -> Message | None:
@@ -297,6 +307,12 @@ class PointIndex:
     selections: dict[str, Selection] = field(default_factory=dict)
     stats: dict[tuple[str, str], IndicatorResult] = field(default_factory=dict)
     build_seconds: float = 0.0
+    #: The known land united with every footprint (EPSG:4326), None without a stored land outline.
+    known: shapely.Geometry | None = None
+
+    def maybe_water(self, lon: float, lat: float) -> bool:
+        """True when the point lies outside the known land and every footprint (see the notes)."""
+        return self.known is not None and not shapely.intersects_xy(self.known, lon, lat)
 
     @classmethod
     def of(cls, model: ScoreModel, snapshot: Snapshot) -> PointIndex:
@@ -344,7 +360,7 @@ class PointIndex:
         return cls(layers, status, gaps, tables, graphs, dict(probe.notes), features, munis,
                    shapely.STRtree(munis.geometry.to_numpy() if len(munis) else []),
                    bounds, cKDTree(loc_xy), selections, _stats(model, tables, munis),
-                   time.perf_counter() - t0)
+                   time.perf_counter() - t0, _known(snapshot))
 
     def municipality_at(self, lon: float, lat: float) -> str | None:
         """Code of the municipality polygon holding the point (first listed), or None."""
@@ -352,6 +368,22 @@ class PointIndex:
             return None
         hit = self.munis_tree.query(shapely.Point(lon, lat), predicate="within")
         return str(self.munis["code"].iloc[int(np.min(hit))]) if len(hit) else None
+
+
+def _known(snapshot: Snapshot) -> shapely.Geometry | None:
+    """The snapshot's known land united with its footprints (EPSG:4326), prepared; None without
+    a stored land outline."""
+    land = snapshot.land() if hasattr(snapshot, "land") else None
+    if land is None or not len(land):
+        return None
+    parts = [land.to_crs(STORE_CRS).geometry]
+    fp = snapshot.footprints()
+    if fp is not None and len(fp):
+        parts.append(fp.to_crs(STORE_CRS).geometry)
+    geoms = [g for p in parts for g in p.to_numpy() if g is not None and not g.is_empty]
+    known = shapely.union_all(geoms)
+    shapely.prepare(known)
+    return known
 
 
 def _stats(model: ScoreModel, tables: dict[str, pd.DataFrame | None],
@@ -609,5 +641,6 @@ def score_point(model: ScoreModel, lat: float, lon: float,
         stat_share=e.stat_share, complete_share=done, pct_cells=pct_cells,
         pct_places=pct_places, weights=e.weights, persona=persona, penalty=penalty,
         rows=tuple(rows), nearest=nearest, approximate=e.approximate, explanation=e,
-        seconds=time.perf_counter() - t0)
+        seconds=time.perf_counter() - t0,
+        caveats=(Message("point_maybe_water"),) if idx.maybe_water(lon, lat) else ())
 

@@ -160,8 +160,10 @@ ROW_GROUP_ROWS = 16_384
 #: Threads that fsync a new snapshot's files (see SnapshotWriter._seal).
 _SYNC_THREADS = 8
 _SAFE_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-#: The base tables a snapshot may store (``footprints``: one outline or disc per locality).
-BASE_TABLES = ("boundary", "municipalities", "localities", "footprints")
+#: The base tables a snapshot may store (``footprints``: one outline or disc per locality;
+#: ``land``: the packs' coast-clipped outlines, the known land, optional like ``footprints``: a
+#: snapshot without it, from older versions or without such a pack file, opens and has none).
+BASE_TABLES = ("boundary", "municipalities", "localities", "footprints", "land")
 #: Folder (under the data folder) holding every snapshot version.
 VERSIONS = ".snapshots"
 #: Folder (under the data folder) holding the per-region build locks.
@@ -1127,6 +1129,15 @@ class Snapshot:
                            municipalities)
         return None if gdf is None else gdf.copy()
 
+    def land(self) -> gpd.GeoDataFrame | None:
+        """Return the known land (the packs' coast-clipped outlines, see geo.build), or None.
+
+        None when the snapshot stores none (older snapshots, no pack with such an outline). A
+        view returns the container's (the outline is not split by municipality).
+        """
+        gdf = self._read_gdf("land.parquet") if "land" in self.manifest.get("base", {}) else None
+        return None if gdf is None else gdf.copy()
+
     def view(self, municipalities: Collection[str], *,
              region: Mapping[str, Any] | None = None) -> Snapshot:
         """A read-only snapshot of the municipalities ``municipalities`` of this one.
@@ -1576,7 +1587,7 @@ class SnapshotWriter:
 
     def put_base(self, name: str, gdf: gpd.GeoDataFrame, sources: list[Provenance], *,
                  coverage: str | None = None, summary: FootprintSummary | None = None) -> None:
-        """Store ``boundary``, ``municipalities``, ``localities`` or ``footprints``.
+        """Store ``boundary``, ``municipalities``, ``localities``, ``footprints`` or ``land``.
 
         ``coverage`` is recorded with the entry (the localities'); ``summary`` adds the footprint
         matching's counts (``footprints``).

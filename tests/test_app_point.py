@@ -141,3 +141,20 @@ def test_the_map_marks_the_scored_point(monkeypatch: pytest.MonkeyPatch, tmp_pat
     at.session_state["point"] = None
     at.run()
     assert sent and sent[-1]["group"] is None  # no point, no place: nothing drawn over the map
+
+
+@pytest.mark.parametrize(("lang", "start"), [
+    ("en", "This point lies outside the coastline we know"),
+    ("sv", "Den här punkten ligger utanför den kustlinje vi känner till")])
+def test_possibly_water_caveat_is_shown_first(monkeypatch: pytest.MonkeyPatch, synth_store: Path,
+                                              lang: str, start: str) -> None:
+    """A point outside the known land (forced here: the synthetic store has no land outline)
+    shows the caveat as the panel's first warning, in the page's language."""
+    from geo.point import PointIndex
+
+    monkeypatch.setattr(PointIndex, "maybe_water", lambda self, lon, lat: True)
+    # a point of its own: the panel caches scores per point across tests
+    at = run_app(monkeypatch, synth_store, point="56.20160,15.00410" if lang == "en"
+                 else "56.20170,15.00420", lang=lang)
+    _ok(at)
+    assert at.warning and str(at.warning[0].value).startswith(start)

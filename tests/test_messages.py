@@ -108,6 +108,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "complete_share": {"pct": 62},
     # a scored point (geo.point)
     "point_invalid": {"lat": "nan", "lon": "15.5"},
+    "point_maybe_water": {},
     "point_off_land": {"lat": 56.05, "lon": 15.6, "region": "Blekinge län"},
     "point_outside": {"lat": 57.5, "lon": 15.0, "region": "Blekinge län", "south": 55.98,
                       "north": 56.5, "west": 14.39, "east": 16.08},
