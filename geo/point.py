@@ -24,8 +24,11 @@ Where the point is
   coast-clipped outlines, see ``geo.build._land``), a point outside it and outside every
   locality footprint (tätort outline or disc: central Karlskrona on Trossö, which the outline
   drops, is in Karlskrona's outline) is still scored, since it may be an island the outline
-  leaves out, but :attr:`PointScore.caveats` carries ``point_maybe_water``. Without a stored
-  land outline nothing changes. Open water far from land is not refused (not done: see issue 10).
+  leaves out, but :attr:`PointScore.caveats` carries ``point_maybe_water``. Farther out than
+  every known feature of any layer (stops, schools, bathing places...) outside the land, plus
+  :data:`WATER_MARGIN_M`, it is open water: refused with ``point_off_land`` like a point in no
+  municipality (Blekinge: the farthest such feature, measured at index build and logged, sets
+  the line). Without a stored land outline nothing changes.
 
 Distances
 ---------
@@ -310,9 +313,23 @@ class PointIndex:
     #: The known land united with every footprint (EPSG:4326), None without a stored land outline.
     known: shapely.Geometry | None = None
 
+    #: The known land and footprints in the work CRS (for distances), None without land.
+    known_metric: shapely.Geometry | None = None
+    #: Open water begins this far (m) from the known land and footprints: 1 km beyond the
+    #: farthest known feature of any layer (a stop, a school, a bathing place) outside them.
+    water_m: float = math.inf
+
     def maybe_water(self, lon: float, lat: float) -> bool:
         """True when the point lies outside the known land and every footprint (see the notes)."""
         return self.known is not None and not shapely.intersects_xy(self.known, lon, lat)
+
+    def open_water(self, lon: float, lat: float) -> bool:
+        """True when the point lies farther from the known land and footprints than any known
+        feature, plus 1 km (see the notes): no data says anything is there."""
+        if self.known_metric is None or not self.maybe_water(lon, lat):
+            return False
+        x, y = project_lonlat(np.array([lon]), np.array([lat]))[0]
+        return float(shapely.distance(shapely.Point(x, y), self.known_metric)) > self.water_m
 
     @classmethod
     def of(cls, model: ScoreModel, snapshot: Snapshot) -> PointIndex:
@@ -360,7 +377,7 @@ class PointIndex:
         return cls(layers, status, gaps, tables, graphs, dict(probe.notes), features, munis,
                    shapely.STRtree(munis.geometry.to_numpy() if len(munis) else []),
                    bounds, cKDTree(loc_xy), selections, _stats(model, tables, munis),
-                   time.perf_counter() - t0, _known(snapshot))
+                   time.perf_counter() - t0, *_water(_known(snapshot), features))
 
     def municipality_at(self, lon: float, lat: float) -> str | None:
         """Code of the municipality polygon holding the point (first listed), or None."""
@@ -384,6 +401,29 @@ def _known(snapshot: Snapshot) -> shapely.Geometry | None:
     known = shapely.union_all(geoms)
     shapely.prepare(known)
     return known
+
+
+#: How far beyond the farthest known offshore feature open water begins (m).
+WATER_MARGIN_M = 1000.0
+
+
+def _water(known: shapely.Geometry | None, features: dict[str, gpd.GeoSeries]
+           ) -> tuple[shapely.Geometry | None, shapely.Geometry | None, float]:
+    """``known``, the same in the work CRS, and where open water begins (m from it: the farthest
+    feature of any layer outside it + :data:`WATER_MARGIN_M`); ``(None, None, inf)`` without."""
+    if known is None:
+        return None, None, math.inf
+    metric = gpd.GeoSeries([known], crs=STORE_CRS).to_crs(WORK_CRS).iloc[0]
+    shapely.prepare(metric)
+    pts = [g.representative_point().to_numpy() for g in features.values() if len(g)]
+    far = 0.0
+    if pts:
+        d = shapely.distance(np.concatenate(pts), metric)
+        d = d[np.isfinite(d)]
+        far = float(d.max()) if len(d) else 0.0
+    log.info("open water begins %.0f m from the known land (farthest known feature %.0f m)",
+             far + WATER_MARGIN_M, far)
+    return known, metric, far + WATER_MARGIN_M
 
 
 def _stats(model: ScoreModel, tables: dict[str, pd.DataFrame | None],
@@ -470,7 +510,7 @@ def _locate(model: ScoreModel, idx: PointIndex, lat: float, lon: float) -> _Wher
         return _Where(cell, True, loc, str(C.at[cell, "municipality"]),
                       str(C.at[cell, "place_type"]))
     muni = idx.municipality_at(lon, lat)
-    if muni is None:
+    if muni is None or idx.open_water(lon, lat):
         west, south, east, north = idx.bounds
         params: dict[str, object] = {"lat": lat, "lon": lon, "region": model.region_name}
         if west <= lon <= east and south <= lat <= north:

@@ -15,6 +15,7 @@ import shapely
 from shapely.geometry import box
 from test_point_score import make_store
 
+from geo.errors import RegionNotFoundError
 from geo.messages import Message
 from geo.point import point_index, score_point
 from geo.scoring import build_model
@@ -77,7 +78,11 @@ def test_a_bay_point_gets_the_caveat_and_the_mainland_none(blekinge) -> None:  #
     model, snap = blekinge
     munis = snap.municipalities().to_crs(WORK_CRS).union_all()
     known = gpd.GeoSeries([_known(snap)], crs=snap.land().crs).to_crs(WORK_CRS).iloc[0]
-    water = munis.difference(known.buffer(2000)).buffer(-200)  # inside a municipality, 2 km off
+    reach = point_index(model, snap).water_m  # where open water begins (refused beyond)
+    assert 2000 < reach < float("inf")
+    # inside a municipality, 2 km off the known land, short of open water
+    water = munis.difference(known.buffer(2000)).intersection(known.buffer(reach - 300)) \
+        .buffer(-100)
     assert not water.is_empty
     parts = sorted(getattr(water, "geoms", [water]), key=lambda g: g.area)
     pt = gpd.GeoSeries([parts[-1].representative_point()], crs=WORK_CRS).to_crs(4326).iloc[0]
@@ -108,3 +113,27 @@ def test_every_tatort_and_stop_outside_the_land_is_scored(blekinge) -> None:  # 
         p = score_point(model, rp.y, rp.x, snapshot=snap)
         assert p.composite == p.composite or p.band is None  # scored, not refused
         assert p.caveats == (() if known.intersects(rp) else (WATER,))
+
+
+def test_open_water_beyond_every_known_feature_is_refused(blekinge) -> None:  # type: ignore[no-untyped-def]
+    """Open water begins 1 km beyond the farthest feature of any layer outside the known land:
+    derived from the pack here as the index does, and a point beyond it is refused."""
+    model, snap = blekinge
+    idx = point_index(model, snap)
+    known = gpd.GeoSeries([_known(snap)], crs=snap.land().crs).to_crs(WORK_CRS).iloc[0]
+    far = 0.0
+    for key in idx.layers:
+        lay = snap.layer(key)
+        if len(lay):
+            pts = lay.to_crs(WORK_CRS).geometry.representative_point()
+            far = max(far, float(shapely.distance(pts.to_numpy(), known).max()))
+    assert idx.water_m == pytest.approx(far + 1000.0, abs=1.0)
+    munis = snap.municipalities().to_crs(WORK_CRS).union_all()
+    sea = munis.difference(known.buffer(idx.water_m + 200)).buffer(-50)
+    if sea.is_empty:
+        pytest.skip("the municipality polygons reach no open water beyond the known features")
+    parts = sorted(getattr(sea, "geoms", [sea]), key=lambda g: g.area)
+    pt = gpd.GeoSeries([parts[-1].representative_point()], crs=WORK_CRS).to_crs(4326).iloc[0]
+    with pytest.raises(RegionNotFoundError) as info:
+        score_point(model, pt.y, pt.x, snapshot=snap)
+    assert info.value.message is not None and info.value.message.code == "point_off_land"
