@@ -328,17 +328,19 @@ class ClientInfo:
 
 @contextmanager
 def dask_client(workers: int | None = None, scheduler: str | None = None, *,
-                client: Any = None) -> Iterator[ClientInfo]:
+                client: Any = None, local: bool = False) -> Iterator[ClientInfo]:
     """The Dask client a run uses, closed (with its LocalCluster) on exit.
 
-    ``client`` is used as it is (not closed); else ``scheduler`` or ``$DASK_SCHEDULER_ADDRESS``
+    ``client`` is used as it is (not closed; ``local``: its workers share this machine's
+    filesystem, as a LocalCluster's do); else ``scheduler`` or ``$DASK_SCHEDULER_ADDRESS``
     names a cluster, else a LocalCluster of ``workers`` processes (default one per core) is
     started. ``workers=0`` without an address or client, or no ``dask.distributed``: no client
     (``ClientInfo.client`` None, one worker, in this process).
     """
     address = scheduler_address(scheduler)
     if client is not None:
-        yield ClientInfo(client, len(client.scheduler_info().get("workers", {})), "client")
+        yield ClientInfo(client, len(client.scheduler_info().get("workers", {})), "client",
+                         local=local)
         return
     if not (address or workers != 0) or not have_dask():
         if workers != 0 and not have_dask():
@@ -505,7 +507,7 @@ def dask_map(client: Any, stage: str = "read") -> Callable[[Callable[[Any], Any]
 
 def build_region_distributed(region: Any, options: Any = None, *, workers: int | None = None,
                              scheduler: str | None = None, client: Any = None,
-                             progress: Callable[[str], None] | None = None,
+                             local: bool = False, progress: Callable[[str], None] | None = None,
                              on_client: Callable[[Any], None] | None = None) -> tuple[Any, ClientInfo]:
     """:func:`geo.build.build_region` with its two parallel stages on Dask.
 
@@ -515,9 +517,9 @@ def build_region_distributed(region: Any, options: Any = None, *, workers: int |
       order, so the snapshot is the serial build's.
     - **write**: the GeoParquet parts of each layer and base frame are written county by county
       as tasks into the new snapshot's folder (:class:`geo.store.SnapshotWriter`'s ``submit``)
-      only on a LocalCluster (its workers share this machine's filesystem); on a remote
-      ``scheduler`` or a given ``client`` this process writes them. The commit (the atomic
-      swap) is always this process's.
+      only on a LocalCluster (its workers share this machine's filesystem) or a given
+      ``client`` said to be ``local``; on a remote ``scheduler`` this process writes them.
+      The commit (the atomic swap) is always this process's.
 
     Everything else (merging, clipping, footprints, networks) runs in this process. Without a
     cluster (``workers=0`` and no address, or no ``dask.distributed``) it is the serial build.
@@ -529,7 +531,7 @@ def build_region_distributed(region: Any, options: Any = None, *, workers: int |
     """
     from .build import build_region
 
-    with dask_client(workers, scheduler, client=client) as info:
+    with dask_client(workers, scheduler, client=client, local=local) as info:
         if info.client is None:
             return build_region(region, options, progress=progress), info
         if on_client is not None:
