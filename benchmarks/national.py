@@ -17,6 +17,7 @@ closes. Partition caches are off (every run computes everything).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -214,6 +215,65 @@ def _network_note() -> str:
             "here).")
 
 
+_DASK_BUILD = """
+import json, os, resource, sys, time
+t = time.perf_counter()
+from distributed import Client, LocalCluster
+from benchmarks.national import worker_peak
+from geo.distributed import build_region_distributed
+from geo.regions import resolve_region
+from geo.sources.registry import BuildOptions
+n, data, pack = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                       dashboard_address=None, silence_logs=40)
+client = Client(cluster)
+opts = BuildOptions(packs=(pack,), offline=True, data=data, default_packs=False)
+build_region_distributed(resolve_region("sverige", offline=True), opts, client=client, local=True)
+wall = time.perf_counter() - t
+workers = [m for _, m in client.run(worker_peak).values()]
+client.close(); cluster.close()
+driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print("BENCH " + json.dumps({"wall_s": wall, "driver_mib": driver, "workers_mib": workers,
+                             "total_mib": driver + sum(w or 0 for w in workers)}))
+"""
+
+
+def _build_dask(data: str, n: int) -> dict[str, Any]:
+    """The same build with its read and write stages on an ``n``-worker LocalCluster
+    (:func:`geo.distributed.build_region_distributed`), in a child: wall time including the
+    cluster's start, peak RSS of the driver and of each worker (VmHWM), and their sum."""
+    cmd = [sys.executable, "-c", _DASK_BUILD, str(n), data, str(PACK)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(ROOT),
+                          timeout=1800, check=False)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")), None)
+    if line is None:
+        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
+    return dict(json.loads(line[6:]))
+
+
+def _build_rows(data: str, runs: int) -> list[Row]:
+    """The build on a 1- and a 2-worker LocalCluster, ``runs`` times each (medians)."""
+    rows = []
+    for n in (1, 2):
+        res = [_build_dask(data, n) for _ in range(runs)]
+        ok = [r for r in res if "wall_s" in r]
+        if not ok:
+            rows.append(Row(f"national build, {n}-worker LocalCluster", "Sweden pack",
+                            note=f"failed: {res[0].get('error')}"))
+            continue
+        total = statistics.median(r["total_mib"] for r in ok)
+        driver = statistics.median(r["driver_mib"] for r in ok)
+        rows.append(Row(
+            f"national build, {n}-worker LocalCluster", "Sweden pack (real, offline)",
+            times=[r["wall_s"] for r in ok],
+            note=(f"build --workers {n}: pack files read as tasks, parts written by county as "
+                  f"tasks; wall incl. cluster start; peak RSS driver {driver:.0f} MiB + workers "
+                  f"= {total:.0f} MiB"),
+            extra={"peak_rss_mib": total, "driver_mib": driver}, peak_rss_mb=total))
+    return rows
+
+
 def run(quick: bool = False, runs: int = 2, by: str = "county") -> list[Row]:
     """The national rows (``quick``: the build and one partitioned in-process run only)."""
     if not (PACK / "pack.json").is_file():
@@ -224,11 +284,13 @@ def run(quick: bool = False, runs: int = 2, by: str = "county") -> list[Row]:
         rows = [Row("national build (one process)", data_desc,
                     times=[b["wall_s"]] if "wall_s" in b else [],
                     note=(f"livability build --region sverige --offline; peak RSS "
-                          f"{b['peak_mib']:.0f} MiB; not partitioned (README)" if "wall_s" in b
+                          f"{b['peak_mib']:.0f} MiB; no --workers (README)" if "wall_s" in b
                           else f"failed: {b.get('error')}"),
                     extra={"peak_rss_mib": b.get("peak_mib")}, peak_rss_mb=b.get("peak_mib"))]
         if "wall_s" not in b:
             return rows
+        if importlib.util.find_spec("distributed") is not None:
+            rows += _build_rows(data, 1 if quick else runs)
         configs = ("inproc",) if quick else CONFIGS
         results: dict[str, list[dict[str, Any]]] = {c: [] for c in configs}
         for k in range(1 if quick else runs):

@@ -28,7 +28,7 @@ from .messages import Message, join
 from .regions import ADMIN_LEVELS, Region, assign_municipality, municipalities, resolve_region
 from .schema import LOCALITY_COLUMNS, Provenance, empty_features
 from .settings import OSM_ATTRIBUTION, STORE_CRS, WORK_CRS
-from .sources.base import SourceResult
+from .sources.base import MapFn, SourceResult
 from .sources.geonames import towns_in_box
 from .sources.osm import osm_places_online
 from .sources.pack import ORIGIN
@@ -561,7 +561,8 @@ def _with_origin(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
 
 
 def build_region(region: str | Path | Region, options: BuildOptions | None = None, *,
-                 progress: Progress | None = None, **kw: Any) -> Snapshot:
+                 progress: Progress | None = None, map: MapFn = map,
+                 submit: Callable[..., Any] | None = None, **kw: Any) -> Snapshot:
     """Build (or rebuild) the snapshot of ``region`` from every source ``options`` select.
 
     The options' sources (:meth:`geo.sources.registry.BuildOptions.sources`) are read, merged
@@ -575,6 +576,10 @@ def build_region(region: str | Path | Region, options: BuildOptions | None = Non
         What to build from (default: :class:`~geo.sources.registry.BuildOptions`'s defaults).
     progress
         Called with a short message before each step.
+    map, submit
+        How the pack files are read (``map``, default the builtin: one after the other) and the
+        snapshot's parts written (``submit``, default None: by this process); see
+        :func:`geo.distributed.build_region_distributed`. The snapshot is the same.
     **kw
         :class:`~geo.sources.registry.BuildOptions` fields (``packs=..., offline=True``), given
         instead of ``options`` or replacing its fields (``Any``: each is typed, and checked, by
@@ -601,12 +606,14 @@ def build_region(region: str | Path | Region, options: BuildOptions | None = Non
                         f"field of BuildOptions ({', '.join(f.name for f in fields(BuildOptions))})")
     opts = replace(options or BuildOptions(), **kw) if kw else (options or BuildOptions())
     return build_sources(region, opts.sources(), offline=opts.offline, data=opts.data,
-                         modes=opts.modes, progress=progress, default_packs=opts.default_packs)
+                         modes=opts.modes, progress=progress, default_packs=opts.default_packs,
+                         map=map, submit=submit)
 
 
 def build_sources(region: str | Path | Region, sources: Sequence[Source], *, offline: bool = False,
                   data: str | Path | None = None, modes: Sequence[str] = ("walk",),
-                  progress: Progress | None = None, default_packs: bool = False) -> Snapshot:
+                  progress: Progress | None = None, default_packs: bool = False,
+                  map: MapFn = map, submit: Callable[..., Any] | None = None) -> Snapshot:
     """Build (or rebuild) the snapshot of ``region`` from ``sources`` (:mod:`geo.sources.registry`).
 
     The ``base`` sources are read in their order, then the ``region`` sources for the region
@@ -615,7 +622,8 @@ def build_sources(region: str | Path | Region, sources: Sequence[Source], *, off
     other parameters are :class:`~geo.sources.registry.BuildOptions`'s, what is raised is
     :func:`build_region`'s; ``default_packs`` says the packs under ``<data>/packs/`` among
     ``sources`` were found there (the rebuild check looks there again,
-    :func:`geo.sources.registry.check_inputs`).
+    :func:`geo.sources.registry.check_inputs`); ``map`` and ``submit`` are
+    :func:`build_region`'s.
     """
     say: Progress = progress or (lambda msg: None)
     # the sources' fingerprints are taken before anything is read: an input changing meanwhile
@@ -626,8 +634,8 @@ def build_sources(region: str | Path | Region, sources: Sequence[Source], *, off
     # one build of a region at a time: a second one fails now, before doing the same work again
     with region_lock(reg.key, data):
         ctx = BuildContext(municipalities=dict(zip(reg.municipalities["code"], reg.municipalities["name"])),
-                           modes=tuple(modes), offline=offline, say=say)
-        return _build(reg, list(sources), ctx, data, options)
+                           modes=tuple(modes), offline=offline, say=say, map=map)
+        return _build(reg, list(sources), ctx, data, options, submit)
 
 
 def _region_text(region: str | Path | Region) -> str:
@@ -752,7 +760,8 @@ def _put_hierarchies(w: Any, frames: dict[str, tuple[pd.DataFrame, pd.DataFrame]
 
 
 def _build(reg: Region, sources: Sequence[Source], ctx: BuildContext,
-           data: str | Path | None, options: SourceOptions) -> Snapshot:
+           data: str | Path | None, options: SourceOptions,
+           submit: Callable[..., Any] | None = None) -> Snapshot:
     """:func:`build_sources` once the region is resolved and its lock is held."""
     reg, boundary_provs, results = _read_all(reg, sources, ctx)
 
@@ -777,7 +786,7 @@ def _build(reg: Region, sources: Sequence[Source], ctx: BuildContext,
     gaps = [n.split(": ", 1)[1] for n in notes if n.startswith("not in pack ") and ": " in n]
 
     ctx.say("writing snapshot")
-    with write_snapshot(reg.key, reg.to_dict(), data) as w:
+    with write_snapshot(reg.key, reg.to_dict(), data, submit=submit) as w:
         w.put_base("boundary", reg.boundary_frame(), boundary_provs)
         cols = [c for c in ("code", "name", "source", "license") if c in reg.municipalities]
         mun = gpd.GeoDataFrame(reg.municipalities[cols], geometry=reg.municipalities.geometry,

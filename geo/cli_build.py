@@ -65,6 +65,13 @@ def register(sub: Any) -> None:  # Any: argparse has no public type for its sub-
                    help=f"street networks to store: {','.join(NETWORK_MODES)} (default walk)")
     b.add_argument("--offline", action="store_true", help="never touch the network")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="read the pack files and write the snapshot's parts on a local Dask "
+                        "cluster of N worker processes (0 or without the option: one process)")
+    b.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="an existing Dask scheduler, e.g. tcp://host:8786 (default "
+                        "$DASK_SCHEDULER_ADDRESS when --workers is given): pack files are read "
+                        "there, the parts written by this process")
     b.set_defaults(func=_build)
 
     i: argparse.ArgumentParser = sub.add_parser("info", help="list what the store holds for a region")
@@ -108,12 +115,40 @@ def _build(args: argparse.Namespace) -> int:
         bar.update(1)
 
     try:
-        snap = build_region(region, options, progress=progress)
+        if args.workers or args.scheduler:
+            snap = _build_distributed(args, region, options, progress)
+        else:
+            snap = build_region(region, options, progress=progress)
     finally:
         bar.close()
     echo(t("cli.built", region=snap.region_name, path=snap.path))
     echo(format_info(snap))
     return 0
+
+
+def _build_distributed(args: argparse.Namespace, region: Any, options: Any,
+                       progress: Any) -> Snapshot:
+    """``build --workers N`` / ``--scheduler ADDR``: the build's read and write stages on Dask
+    (:func:`geo.distributed.build_region_distributed`), the dashboard link on stderr."""
+    from .cli_distributed import MAX_WORKERS
+    from .distributed import build_region_distributed  # lazy: dask is not for --help
+    from .errors import LimitError
+
+    if args.workers is not None and not 0 <= args.workers <= MAX_WORKERS:
+        raise LimitError(f"--workers {args.workers} is outside 0-{MAX_WORKERS}; give the number "
+                         "of local worker processes (0: in this process)")
+    lang = getattr(args, "lang", "en")
+
+    def on_client(client: Any) -> None:
+        link = getattr(client, "dashboard_link", None)
+        if link:
+            echo(t("cli.dist.dashboard", lang, url=link), err=True)
+
+    snap, _ = build_region_distributed(region, options, workers=args.workers,
+                                       scheduler=args.scheduler, progress=progress,
+                                       on_client=on_client)
+    out: Snapshot = snap
+    return out
 
 
 def format_info(snap: Snapshot, lang: str = "en") -> str:

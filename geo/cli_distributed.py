@@ -4,8 +4,9 @@ output: the Dask dashboard link, distributed's progress bar (on stderr) and a su
 ``livability score --region sverige --workers 2`` scores the region partition by partition on a
 LocalCluster of 2 worker processes; ``--scheduler tcp://host:8786`` (or
 ``$DASK_SCHEDULER_ADDRESS``) on an existing cluster; ``--workers 0`` partition by partition in
-this process (as without Dask installed). The build is not partitioned: see README
-"Distributed runs".
+this process (as without Dask installed). ``livability build --workers N`` reads the pack files
+and writes the snapshot's parts on Dask (:func:`geo.distributed.build_region_distributed`; see
+README "Distributed runs").
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,10 +53,14 @@ from .partition import Partition, PartitionResult, code_version, score_partition
 from .settings import data_dir
 
 __all__ = [
+    "ClientInfo",
     "PartitionCache",
     "PartitionsFailedError",
     "RunReport",
     "build_model_distributed",
+    "build_region_distributed",
+    "dask_client",
+    "dask_map",
     "default_workers",
     "have_dask",
     "run_partitions",
@@ -310,6 +315,72 @@ def _cluster(workers: int | None, scheduler: str | None) -> tuple[Any, Any, int,
     return Client(cluster), cluster, n, "LocalCluster"
 
 
+@dataclass
+class ClientInfo:
+    """The client :func:`dask_client` opened (None: run in this process) and where it runs."""
+
+    client: Any = None
+    workers: int = 1
+    where: str = "in-process"
+    #: True for a LocalCluster of this machine (its workers share this process's filesystem)
+    local: bool = False
+
+
+@contextmanager
+def dask_client(workers: int | None = None, scheduler: str | None = None, *,
+                client: Any = None, local: bool = False) -> Iterator[ClientInfo]:
+    """The Dask client a run uses, closed (with its LocalCluster) on exit.
+
+    ``client`` is used as it is (not closed; ``local``: its workers share this machine's
+    filesystem, as a LocalCluster's do); else ``scheduler`` or ``$DASK_SCHEDULER_ADDRESS``
+    names a cluster, else a LocalCluster of ``workers`` processes (default one per core) is
+    started. ``workers=0`` without an address or client, or no ``dask.distributed``: no client
+    (``ClientInfo.client`` None, one worker, in this process).
+    """
+    address = scheduler_address(scheduler)
+    if client is not None:
+        yield ClientInfo(client, len(client.scheduler_info().get("workers", {})), "client",
+                         local=local)
+        return
+    if not (address or workers != 0) or not have_dask():
+        if workers != 0 and not have_dask():
+            log.info("dask.distributed is not installed: running in this process")
+        yield ClientInfo()
+        return
+    own, cluster, n, where = _cluster(workers, address)
+    try:
+        yield ClientInfo(own, n, where, local=cluster is not None)
+    finally:
+        own.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _submit_all(client: Any, todo: Sequence[tuple[int, Partition]], tasks: Sequence[Partition],
+                fn: Callable[[Partition], PartitionResult], retries: int,
+                done: Callable[[int, PartitionResult], None], report: RunReport,
+                on_client: Callable[[Any], None] | None,
+                on_futures: Callable[[list[Any]], None] | None) -> None:
+    """Each partition of ``todo`` as a task of ``client``; ``done`` as each one finishes."""
+    from distributed import as_completed
+
+    report.dashboard = getattr(client, "dashboard_link", None)
+    if on_client is not None:
+        on_client(client)
+    run = secrets.token_hex(4)  # a key of its own per run: an erred key is never reused
+    futures = {client.submit(fn, task, key=f"partition-{_slug(task.name)}-{run}",
+                             retries=retries, pure=False): i for i, task in todo}
+    if on_futures is not None:
+        on_futures(list(futures))
+    for fut in as_completed(list(futures)):
+        i = futures[fut]
+        try:
+            done(i, fut.result())
+        except Exception as exc:  # reported by name; the others go on
+            log.warning("partition %s failed twice: %s", tasks[i].name, exc)
+            report.failed[tasks[i].name] = f"{type(exc).__name__}: {exc}"
+
+
 def run_partitions(tasks: Sequence[Partition], *, workers: int | None = None,
                    scheduler: str | None = None, cache: PartitionCache | None = None,
                    fn: Callable[[Partition], PartitionResult] = score_partition,
@@ -369,46 +440,16 @@ def run_partitions(tasks: Sequence[Partition], *, workers: int | None = None,
         log.info("partition %s done: %.2f s, peak RSS %.0f MiB (%d of %d)", res.name, res.seconds,
                  res.peak_rss_mb, len(report.computed) + len(report.cached), len(tasks))
 
-    address = scheduler_address(scheduler)
-    use_dask = todo and (client is not None or address or workers != 0) and have_dask()
     if not todo:
         report.where = "cache"
-    elif not use_dask:
-        if workers != 0 and not have_dask():
-            log.info("dask.distributed is not installed: %d partitions in this process", len(todo))
-        report.workers = 1
-        _serial(todo, fn, retries, done, report.failed)
     else:
-        from distributed import as_completed
-
-        own = client is None
-        cluster = None
-        if own:
-            client, cluster, report.workers, report.where = _cluster(workers, address)
-        else:
-            report.workers = len(client.scheduler_info().get("workers", {}))
-            report.where = "client"
-        try:
-            report.dashboard = getattr(client, "dashboard_link", None)
-            if on_client is not None:
-                on_client(client)
-            run = secrets.token_hex(4)  # a key of its own per run: an erred key is never reused
-            futures = {client.submit(fn, task, key=f"partition-{_slug(task.name)}-{run}",
-                                     retries=retries, pure=False): i for i, task in todo}
-            if on_futures is not None:
-                on_futures(list(futures))
-            for fut in as_completed(list(futures)):
-                i = futures[fut]
-                try:
-                    done(i, fut.result())
-                except Exception as exc:  # reported by name; the others go on
-                    log.warning("partition %s failed twice: %s", tasks[i].name, exc)
-                    report.failed[tasks[i].name] = f"{type(exc).__name__}: {exc}"
-        finally:
-            if own:
-                client.close()
-                if cluster is not None:
-                    cluster.close()
+        with dask_client(workers, scheduler, client=client) as info:
+            report.workers, report.where = info.workers, info.where
+            if info.client is None:
+                _serial(todo, fn, retries, done, report.failed)
+            else:
+                _submit_all(info.client, todo, tasks, fn, retries, done, report, on_client,
+                            on_futures)
     report.seconds = time.perf_counter() - t0
     if report.failed:
         raise PartitionsFailedError(report.failed, report)
@@ -444,3 +485,61 @@ def build_model_distributed(snapshot: Any, *, by: str = "county", resolution: in
     model = merge_partitions(plan, results)
     model.build_seconds = report.seconds + plan.seconds
     return model, report
+
+
+# -- the partitioned build -------------------------------------------------------------------------
+def dask_map(client: Any, stage: str = "read") -> Callable[[Callable[[Any], Any], Iterable[Any]],
+                                                           list[Any]]:
+    """A ``map(fn, items)`` (:data:`geo.sources.base.MapFn`) running each item as a task of
+    ``client``; the results in the items' order, the count logged per stage."""
+
+    def run(fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        todo = list(items)
+        t0 = time.perf_counter()
+        futures = client.map(fn, todo, pure=False, key=[f"{stage}-{secrets.token_hex(6)}"
+                                                        for _ in todo])
+        out = list(client.gather(futures))
+        log.info("stage %s: %d tasks in %.2f s", stage, len(todo), time.perf_counter() - t0)
+        return out
+
+    return run
+
+
+def build_region_distributed(region: Any, options: Any = None, *, workers: int | None = None,
+                             scheduler: str | None = None, client: Any = None,
+                             local: bool = False, progress: Callable[[str], None] | None = None,
+                             on_client: Callable[[Any], None] | None = None) -> tuple[Any, ClientInfo]:
+    """:func:`geo.build.build_region` with its two parallel stages on Dask.
+
+    - **read**: every ``layers`` and ``boundaries`` file of each data pack is one task
+      (:func:`geo.sources.pack.read_pack`'s ``map``), on any cluster (the pack's path is given:
+      a remote worker must see it at the same path); the results are assembled in manifest
+      order, so the snapshot is the serial build's.
+    - **write**: the GeoParquet parts of each layer and base frame are written county by county
+      as tasks into the new snapshot's folder (:class:`geo.store.SnapshotWriter`'s ``submit``)
+      only on a LocalCluster (its workers share this machine's filesystem) or a given
+      ``client`` said to be ``local``; on a remote ``scheduler`` this process writes them.
+      The commit (the atomic swap) is always this process's.
+
+    Everything else (merging, clipping, footprints, networks) runs in this process. Without a
+    cluster (``workers=0`` and no address, or no ``dask.distributed``) it is the serial build.
+
+    Returns
+    -------
+    snapshot, info
+        The new snapshot and where the stages ran.
+    """
+    from .build import build_region
+
+    with dask_client(workers, scheduler, client=client, local=local) as info:
+        if info.client is None:
+            return build_region(region, options, progress=progress), info
+        if on_client is not None:
+            on_client(info.client)
+        c = info.client
+        submit = (lambda fn, *args: c.submit(fn, *args, pure=False)) if info.local else None
+        log.info("build on %s (%d workers): reads as tasks, writes %s", info.where, info.workers,
+                 "as tasks" if submit else "in this process")
+        snap = build_region(region, options, progress=progress, map=dask_map(c, "read"),
+                            submit=submit)
+        return snap, info

@@ -75,7 +75,7 @@ import sys
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -510,6 +510,22 @@ def _write_part(path: Path, table: pa.Table) -> None:
         w.write_table(table, row_group_size=ROW_GROUP_ROWS)
         if not keep:
             w.add_key_value_metadata(dict(table.schema.metadata or {}))
+
+
+def _write_group(folder: str, parts: Sequence[tuple[str, pa.Table]]) -> int:
+    """Write ``parts`` (``(path relative to folder, table)``) with :func:`_write_part`: one task
+    of a parallel :class:`SnapshotWriter` (the parts of one county); returns how many."""
+    for rel, table in parts:
+        p = Path(folder) / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        _write_part(p, table)
+    return len(parts)
+
+
+def _group_key(value: str | None) -> str:
+    """The task a part of municipality ``value`` is written by: its county (the code's first
+    two digits), the rows of no municipality on their own."""
+    return "" if value is None else value[:2]
 
 
 def _part_values(gdf: gpd.GeoDataFrame, name: str,
@@ -1497,11 +1513,22 @@ class SnapshotWriter:
     snapshot is untouched; on any error the new folder is removed and the old snapshot stays
     exactly as it was. ``partitioned=False`` writes the one-file-per-table layout of schema 2
     (what older versions wrote; kept for the tests that check such snapshots still open).
+
+    ``submit`` (``submit(fn, *args)`` returning a future, e.g. a Dask client's on a LocalCluster)
+    writes the parts of each layer and base frame county by county as tasks, into :attr:`tmp`:
+    the same files, bytes and manifest entries as without it (the entries are made here, in the
+    same order); :meth:`commit` waits for every task before it seals the folder. Its workers
+    must see this machine's filesystem (a LocalCluster's do; a remote cluster's need not).
     """
 
-    def __init__(self, final: Path, region: dict[str, Any], *, partitioned: bool = True) -> None:
+    def __init__(self, final: Path, region: dict[str, Any], *, partitioned: bool = True,
+                 submit: Callable[..., Any] | None = None) -> None:
         self.final = final
         self.partitioned = partitioned
+        self._submit = submit
+        #: the futures of the part-writing tasks not yet waited for
+        self._pending: list[Any] = []
+        self._tasks = 0
         #: codes and partition values of the localities put (footprints go with their locality)
         self._localities: tuple[list[str], list[str | None]] | None = None
         self.root = final.parent
@@ -1562,6 +1589,7 @@ class SnapshotWriter:
         boxes = shapely.bounds(shapes)
         kind = gdf["kind"].astype(object).to_numpy() if kinds else None
         out: list[PartEntry] = []
+        groups: dict[str, list[tuple[str, pa.Table]]] = {}
         for value, rows in _groups(values):
             rows = rows[np.argsort(hilbert[rows], kind="stable")]
             column = dict(geo["columns"][primary])
@@ -1576,14 +1604,40 @@ class SnapshotWriter:
             part = table.take(pa.array(rows, type=pa.int64()))
             part = part.replace_schema_metadata({**meta, b"geo": json.dumps(part_geo).encode()})
             rel = f"{folder}/{_part_folder(value)}/part-0.parquet"
-            self._write(rel, part)
+            if self._submit is None:
+                self._write(rel, part)
+            else:
+                groups.setdefault(_group_key(value), []).append((rel, part))
             entry = PartEntry(municipality=value, file=rel, count=len(rows))
             if kind is not None:
                 counted = Counter(str(k) for k in kind[rows] if _part_value(k) is not None)
                 entry["kinds"] = dict(sorted(counted.items(), key=lambda kv: (-kv[1], kv[0])))
             out.append(entry)
-        log.info("%s: %d rows in %d parts", folder, len(gdf), len(out))
+        if self._submit is not None:
+            for batch in groups.values():
+                self._pending.append(self._submit(_write_group, str(self.tmp), batch))
+            self._tasks += len(groups)
+            log.info("%s: %d rows in %d parts, %d write tasks", folder, len(gdf), len(out),
+                     len(groups))
+        else:
+            log.info("%s: %d rows in %d parts", folder, len(gdf), len(out))
         return out
+
+    def wait(self) -> None:
+        """Wait for the part-writing tasks (``submit``); the first failure is raised."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        errors = []
+        written = 0
+        for fut in pending:  # every one is waited for, so none writes after an abort
+            try:
+                written += int(fut.result())
+            except Exception as exc:
+                errors.append(exc)
+        log.info("%d parts written by %d tasks", written, len(pending))
+        if errors:
+            raise errors[0]
 
     def put_base(self, name: str, gdf: gpd.GeoDataFrame, sources: list[Provenance], *,
                  coverage: str | None = None, summary: FootprintSummary | None = None) -> None:
@@ -1734,6 +1788,7 @@ class SnapshotWriter:
 
     def commit(self) -> Path:
         """Seal the new folder and make it the current snapshot in one atomic rename."""
+        self.wait()
         self._seal()
         if os.path.lexists(self._link):
             self._link.unlink()
@@ -1753,6 +1808,8 @@ class SnapshotWriter:
 
     def abort(self) -> None:
         """Drop the new folder and the temporary link; the existing snapshot is untouched."""
+        with suppress(Exception):  # the tasks' own failure is what is raised already
+            self.wait()
         if os.path.lexists(self._link) and self._link.is_symlink():
             self._link.unlink()
         if not self._swapped:
@@ -1762,11 +1819,13 @@ class SnapshotWriter:
 @contextmanager
 def write_snapshot(
     region_key: str, region: dict[str, Any], data: str | os.PathLike[str] | None = None, *,
-    partitioned: bool = True,
+    partitioned: bool = True, submit: Callable[..., Any] | None = None,
 ) -> Iterator[SnapshotWriter]:
     """Context manager yielding a :class:`SnapshotWriter`; commits on success, aborts on error.
 
-    ``partitioned=False``: the schema-2 layout, one file per table (see :class:`SnapshotWriter`).
+    ``partitioned=False``: the schema-2 layout, one file per table; ``submit``: parts written
+    by tasks (see :class:`SnapshotWriter`). The commit (the atomic swap) is always this
+    process's.
 
     Holds the region's build lock (:func:`region_lock`). An OSError while writing (a full disk, a
     read-only folder, a name too long) becomes a one-line :class:`StoreError`; the new folder is
@@ -1783,7 +1842,7 @@ def write_snapshot(
     with region_lock(region_key, root):
         try:
             writer = SnapshotWriter(snapshot_path(region_key, root), {"key": region_key, **region},
-                                    partitioned=partitioned)
+                                    partitioned=partitioned, submit=submit)
         except OSError as exc:
             raise _write_error(exc, region_key, root) from exc
         try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -10,7 +12,11 @@ import pandas as pd
 from ..schema import Provenance
 from ..store import BuildParameters, InputEntry
 
-__all__ = ["NetworkData", "SourceResult", "TableData"]
+__all__ = ["MapFn", "NetworkData", "SourceResult", "TableData"]
+
+#: ``map(fn, items)``: ``fn`` of each item, the results in the items' order (the builtin ``map``
+#: in one process, :func:`geo.distributed.dask_map` on a cluster).
+MapFn = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
 
 
 @dataclass

@@ -34,7 +34,7 @@ from layers import LAYERS, get_layer
 from ..errors import DataSourceError, UnknownLayerError
 from ..schema import LOCALITY_COLUMNS, Provenance, conform
 from ..settings import STORE_CRS
-from .base import SourceResult, TableData
+from .base import MapFn, SourceResult, TableData
 from .files import CRS_HINT, NO_COORDINATES, read_csv_table, read_vector
 
 __all__ = ["ORIGIN", "PACK_MANIFEST", "PACK_SCHEMA", "read_file_as_layer", "read_pack", "tidy_table"]
@@ -386,7 +386,30 @@ def tidy_table(raw: pd.DataFrame, munis: Mapping[str, str]) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def read_pack(folder: str | Path, *, municipalities: Mapping[str, str] | None = None) -> SourceResult:
+def _read_entry(job: tuple[str, str, dict[str, str], str, int, Mapping[str, Any]]) -> gpd.GeoDataFrame:
+    """One ``layers`` entry of a pack read (a task of :func:`read_pack`'s ``map``): ``job`` is
+    ``(pack folder, pack name, municipalities, pack CRS, index, entry)``; returns the
+    localities or the layer's features."""
+    folder, name, munis, pack_crs, i, entry = job
+    path, theme, where = Path(folder) / entry["file"], str(entry["theme"]), f"layers[{i}]"
+    origin = f"pack {name}: {entry['file']}"
+    prov = _provenance(entry, name)
+    fields = dict(entry.get("fields", {}))
+    if theme == "localities":
+        return _read_localities(path, fields, prov, munis, where, origin)
+    return read_file_as_layer(path, theme, provenance=prov, fields=fields,
+                              kind=entry.get("kind"), municipalities=munis,
+                              crs=str(entry.get("crs") or pack_crs), origin=origin, where=where)
+
+
+def _read_boundary(job: tuple[str, Mapping[str, Any]]) -> gpd.GeoDataFrame:
+    """One ``boundaries`` entry of a pack read (a task of :func:`read_pack`'s ``map``)."""
+    folder, entry = job
+    return _boundary_rows(Path(folder) / entry["file"], entry)
+
+
+def read_pack(folder: str | Path, *, municipalities: Mapping[str, str] | None = None,
+              map: MapFn = map) -> SourceResult:
     """Read a data pack into a :class:`SourceResult`.
 
     Parameters
@@ -395,6 +418,11 @@ def read_pack(folder: str | Path, *, municipalities: Mapping[str, str] | None = 
         The pack folder (holding ``pack.json``).
     municipalities
         Code -> name of the region's municipalities; defaults to the manifest's ``region``.
+    map
+        Applies a function to each item of a list and yields the results in order (default the
+        builtin: one file after the other): every ``layers`` and ``boundaries`` file is one item,
+        so a Dask map (:func:`geo.distributed.dask_map`) reads them on workers; the result is
+        assembled here in manifest order, the same as the serial read's.
 
     Returns
     -------
@@ -420,24 +448,25 @@ def read_pack(folder: str | Path, *, municipalities: Mapping[str, str] | None = 
     munis = dict(municipalities or manifest.get("region", {}).get("municipalities", {}))
     pack_crs = str(manifest.get("crs") or "EPSG:4326")
     result = SourceResult(name=f"pack {name}")
-    for i, entry in enumerate(manifest.get("layers", [])):
-        path, theme, where = root / entry["file"], str(entry["theme"]), f"layers[{i}]"
-        origin = f"pack {name}: {entry['file']}"
-        prov = _provenance(entry, name)
-        fields = dict(entry.get("fields", {}))
-        if theme == "localities":
-            result.localities = _read_localities(path, fields, prov, munis, where, origin)
-            result.localities_provenance = prov
-            _count_unreadable(result, origin, result.localities)
-            continue
-        if theme not in LAYERS:
+    entries = list(manifest.get("layers", []))
+    for entry in entries:
+        theme = str(entry["theme"])
+        if theme != "localities" and theme not in LAYERS:
             raise UnknownLayerError(
                 f"pack {name}: {entry['file']} has theme {theme!r}; use one of "
                 f"{', '.join(LAYERS)} or 'localities'"
             )
-        gdf = read_file_as_layer(path, theme, provenance=prov, fields=fields,
-                                 kind=entry.get("kind"), municipalities=munis,
-                                 crs=str(entry.get("crs") or pack_crs), origin=origin, where=where)
+    jobs = [(str(root), name, munis, pack_crs, i, e) for i, e in enumerate(entries)]
+    frames = list(map(_read_entry, jobs))  # in manifest order, whatever ran them
+    log.info("pack %s: %d layer files read", name, len(frames))
+    for entry, gdf in zip(entries, frames, strict=True):
+        theme, origin = str(entry["theme"]), f"pack {name}: {entry['file']}"
+        prov = _provenance(entry, name)
+        if theme == "localities":
+            result.localities = gdf
+            result.localities_provenance = prov
+            _count_unreadable(result, origin, gdf)
+            continue
         _count_unreadable(result, origin, gdf)
         result.add_layer(theme, gdf, prov)
         log.info("pack %s: %d features from %s into %s", name, len(gdf), entry["file"], theme)
@@ -446,9 +475,9 @@ def read_pack(folder: str | Path, *, municipalities: Mapping[str, str] | None = 
         table = tidy_table(read_csv_table(path), munis)
         key = Path(entry["file"]).stem
         result.tables[key] = TableData(table, _provenance(entry, name), str(entry.get("what", "")))
-    frames = [_boundary_rows(root / e["file"], e) for e in manifest.get("boundaries", [])]
-    if frames:
-        result.boundary = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=STORE_CRS)
+    outlines = list(map(_read_boundary, [(str(root), e) for e in manifest.get("boundaries", [])]))
+    if outlines:
+        result.boundary = gpd.GeoDataFrame(pd.concat(outlines, ignore_index=True), crs=STORE_CRS)
     for missing in manifest.get("not_available_offline", []):
         result.notes.append(f"not in pack {name}: {missing}")
     return result

@@ -36,7 +36,7 @@ from ..messages import Message
 from ..schema import Provenance
 from ..settings import pack_dirs
 from ..store import GtfsParameters, InputEntry, SourceFingerprint, SourceOptions
-from .base import SourceResult
+from .base import MapFn, SourceResult
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -73,6 +73,10 @@ class BuildContext:
     notes
         The build's own notes (listed before the sources' notes in the manifest); a source adds
         one with :meth:`note` when it contributes nothing and says why.
+    map
+        How a source's independent files are read (the builtin ``map``: one after the other;
+        :func:`geo.distributed.dask_map`: as tasks of a Dask cluster); see
+        :func:`geo.sources.pack.read_pack`.
     """
 
     municipalities: dict[str, str]
@@ -80,6 +84,8 @@ class BuildContext:
     offline: bool = False
     say: Progress = field(default=lambda msg: None)
     notes: list[str] = field(default_factory=list)
+    map: MapFn = map
+
 
     def note(self, text: str) -> None:
         """Add a line to the build's notes."""
@@ -206,7 +212,7 @@ class PackSource:
         from .pack import read_pack
 
         ctx.say(f"reading pack {self.path.name}")
-        result = read_pack(self.path, municipalities=ctx.municipalities or None)
+        result = read_pack(self.path, municipalities=ctx.municipalities or None, map=ctx.map)
         result.inputs[input_key(self)] = file_fingerprint(self.path)
         return result
 
