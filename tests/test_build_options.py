@@ -167,7 +167,8 @@ def test_keywords_and_options_select_the_same_sources(inputs: dict[str, Path],
     assert sources == [PackSource(inputs["pack"].resolve()), FileSource("schools", inputs["csv"]),
                        OsmOnlineSource(), GtfsZipSource(inputs["zip"], GtfsWindow())]
     assert rest == {"offline": True, "data": inputs["data"], "default_packs": False,
-                    "modes": (NetworkMode.WALK, NetworkMode.BIKE)}
+                    "modes": (NetworkMode.WALK, NetworkMode.BIKE),
+                    "map": map, "submit": None}  # the one-process read and write
 
 
 def test_an_unknown_keyword_is_a_type_error_naming_it(
