@@ -83,10 +83,8 @@ def test_partition_network_cut_on_real_streets(helsinki, radius: float) -> None:
     whole one, and the cut drops part of the network (else the test proves nothing). The stops
     used lie beyond half the radius, so the paths to them leave the origins' hull."""
     import numpy as np
-    import shapely
+    from test_distributed import cut_and_score
 
-    from geo.access import DistanceEngine, compute_indicator
-    from geo.partition import _cut_network, _within
     from geo.settings import WORK_CRS
     from layers import get_indicator
     from layers.vocab import PlaceType
@@ -107,17 +105,9 @@ def test_partition_network_cut_on_real_streets(helsinki, radius: float) -> None:
     rep = stops.geometry.representative_point()
     far = np.hypot(rep.x - cx, rep.y - cy).to_numpy() > radius / 2
     stops = stops[far].reset_index(drop=True)
-    hull = shapely.multipoints(points).convex_hull
-    cut_stops = _within(stops, stops.geometry.to_numpy(), hull, radius)
-    cut = _cut_network((nodes, edges), hull, radius, points, [cut_stops.geometry])
-    assert cut is not None and len(cut[0]) < len(nodes)
-    ind = get_indicator("transit.bus")
-    types = np.array([PlaceType.TOWN.value] * len(points), dtype=object)
-    full = compute_indicator(ind, DistanceEngine(points, {"walk": (nodes, edges)}), layer=stops,
-                             place_types=types)
-    part = compute_indicator(ind, DistanceEngine(points, {"walk": cut}), layer=cut_stops,
-                             place_types=types)
-    assert not full.approximate and not part.approximate
+    full, part, n_cut, _ = cut_and_score(get_indicator("transit.bus"), nodes, edges, points,
+                                         stops, radius, PlaceType.TOWN)
+    assert n_cut < len(nodes)
     within = full.raw <= radius
     assert within.sum() >= 5 and (full.raw[within] > 0.5 * radius).any()
     np.testing.assert_array_equal(full.raw[within], part.raw[within])

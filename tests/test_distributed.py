@@ -378,10 +378,8 @@ def test_network_cut_keeps_every_path_within_reach(nearest_km: float) -> None:
     (within EPS) as the whole network; stops from ``nearest_km`` east on (12 km: some within
     the bus stop's reach of 16.7 km along the grid, some beyond)."""
     import pandas as pd
-    import shapely
     from pyproj import Transformer
 
-    from geo.partition import _cut_network, _within
 
     ind = get_indicator("transit.bus")
     step, n = 300.0, 100
@@ -404,17 +402,32 @@ def test_network_cut_keeps_every_path_within_reach(nearest_km: float) -> None:
                                  6_250_000 + rng.uniform(0, 29_000, 60)),
                              crs=WORK_CRS)
     radius = buffer_m(ind, networks={"walk": None})
+    full, part, n_cut, n_stops = cut_and_score(ind, nodes, edges, points, stops, radius,
+                                               PlaceType.COUNTRYSIDE)
+    assert n_cut < len(nodes) and n_stops < len(stops)
+    within = full.raw <= cost_reach(ind)
+    assert within.any()
+    np.testing.assert_array_equal(full.raw[within], part.raw[within])
+    assert np.max(np.abs(full.score - part.score)) <= EPS
+
+
+def cut_and_score(ind: Any, nodes: Any, edges: Any, points: np.ndarray, stops: gpd.GeoDataFrame,
+                  radius: float, place_type: PlaceType) -> tuple[Any, Any, int, int]:
+    """``ind`` at ``points`` on the whole walk network and on the partition's cut of it and of
+    ``stops`` to ``radius`` m around the points' hull (geo.partition, the proof's step 5):
+    ``(full result, cut result, nodes kept, stops kept)``; both must be network distances."""
+    import shapely
+
+    from geo.partition import _cut_network, _within
+
     hull = shapely.multipoints(points).convex_hull
     cut_stops = _within(stops, stops.geometry.to_numpy(), hull, radius)
     cut = _cut_network((nodes, edges), hull, radius, points, [cut_stops.geometry])
-    assert cut is not None and len(cut[0]) < len(nodes) and len(cut_stops) < len(stops)
-    types = np.array([PlaceType.COUNTRYSIDE.value] * len(points), dtype=object)
+    assert cut is not None
+    types = np.array([place_type.value] * len(points), dtype=object)
     full = compute_indicator(ind, DistanceEngine(points, {"walk": (nodes, edges)}), layer=stops,
                              place_types=types)
     part = compute_indicator(ind, DistanceEngine(points, {"walk": cut}), layer=cut_stops,
                              place_types=types)
     assert not full.approximate and not part.approximate
-    within = full.raw <= cost_reach(ind)
-    assert within.any()
-    np.testing.assert_array_equal(full.raw[within], part.raw[within])
-    assert np.max(np.abs(full.score - part.score)) <= EPS
+    return full, part, len(cut[0]), len(cut_stops)
