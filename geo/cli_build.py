@@ -130,8 +130,9 @@ def _build_distributed(args: argparse.Namespace, region: Any, options: Any,
                        progress: Any) -> Snapshot:
     """``build --workers N`` / ``--scheduler ADDR``: the build's read and write stages on Dask
     (:func:`geo.distributed.build_region_distributed`), the dashboard link on stderr."""
+    # lazy: dask (through geo.distributed and its CLI module) is not for --help or a plain build
     from .cli_distributed import MAX_WORKERS
-    from .distributed import build_region_distributed  # lazy: dask is not for --help
+    from .distributed import build_region_distributed
     from .errors import LimitError
 
     if args.workers is not None and not 0 <= args.workers <= MAX_WORKERS:
