@@ -149,12 +149,9 @@ def _build(data: str) -> dict[str, Any]:
            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, rc)",
            "--data-dir", data, "build", "--region", "sverige", "--pack", str(PACK),
            "--no-default-packs", "--offline"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(ROOT),
-                          timeout=1800, check=False)
-    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH")), None)
+    line, error = _bench_line(cmd)
     if line is None:
-        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
+        return {"error": error}
     _, wall, rss, rc = line.split()
     return {"wall_s": float(wall), "peak_mib": float(rss), "rc": int(rc)}
 
@@ -238,17 +235,24 @@ print("BENCH " + json.dumps({"wall_s": wall, "driver_mib": driver, "workers_mib"
 """
 
 
+
+def _bench_line(cmd: list[str]) -> tuple[str | None, str]:
+    """Run ``cmd`` (a child Python) from the project root; its ``BENCH ...`` line, else None
+    and the last line of its stderr."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(ROOT),
+                          timeout=1800, check=False)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")), None)
+    return line, (proc.stderr.strip().splitlines() or ["?"])[-1]
+
 def _build_dask(data: str, n: int) -> dict[str, Any]:
     """The same build with its read and write stages on an ``n``-worker LocalCluster
     (:func:`geo.distributed.build_region_distributed`), in a child: wall time including the
     cluster's start, peak RSS of the driver and of each worker (VmHWM), and their sum."""
     cmd = [sys.executable, "-c", _DASK_BUILD, str(n), data, str(PACK)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(ROOT),
-                          timeout=1800, check=False)
-    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")), None)
+    line, error = _bench_line(cmd)
     if line is None:
-        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
+        return {"error": error}
     return dict(json.loads(line[6:]))
 
 
