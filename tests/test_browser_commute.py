@@ -88,20 +88,39 @@ def _set_target(drv: object, lang: str) -> None:
         drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", field)  # type: ignore[attr-defined]
         drv.execute_script("arguments[0].focus()", field)  # type: ignore[attr-defined]
         field.click()
+        # a retry starts from an empty field (typing again would append to what is there)
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys(Keys.BACKSPACE)
         field.send_keys("Ronneby")
         # wait for the option list to show the place, then choose it (Enter takes the first
         # match if the list is not seen in time)
         try:
             try:
-                option = WebDriverWait(drv, 10).until(lambda d: [
-                    o for o in d.find_elements(By.CSS_SELECTOR, "[role='option']")
-                    if o.text.strip() == "Ronneby" and o.is_displayed()])[0]
+                def _ronneby(d: object, field: object = field) -> list[object]:
+                    found = [o for o in d.find_elements(By.CSS_SELECTOR, "[role='option']")  # type: ignore[attr-defined]
+                             if o.text.strip() == "Ronneby" and o.is_displayed()]
+                    if not found and not d.find_elements(By.CSS_SELECTOR, "[role='listbox']"):  # type: ignore[attr-defined]
+                        # the menu can stay closed when a rerun redraws the box while typing:
+                        # the arrow key opens it on the text already typed
+                        field.send_keys(Keys.ARROW_DOWN)  # type: ignore[attr-defined]
+                    return found
+                option = WebDriverWait(drv, 10, poll_frequency=0.5).until(_ronneby)[0]
                 drv.execute_script("arguments[0].click()", option)  # type: ignore[attr-defined]
             except TimeoutException:
                 field.send_keys(Keys.ENTER)
             WebDriverWait(drv, 30).until(lambda d: "commute=" in d.current_url)
             break
         except (TimeoutException, StaleElementReferenceException):
+            drv.save_screenshot(str(SHOTS / f"failed_pick_{lang}_{attempt}.png"))  # type: ignore[attr-defined]
+            (SHOTS / f"failed_pick_{lang}_{attempt}.txt").write_text(
+                drv.current_url + "\n" + json.dumps(drv.execute_script(  # type: ignore[attr-defined]
+                    "const i = arguments[0]; return {active: document.activeElement === i,"
+                    " value: i.value, expanded: i.getAttribute('aria-expanded'),"
+                    " options: Array.from(document.querySelectorAll('[role=option]'))"
+                    ".map(o => o.textContent).slice(0, 5),"
+                    " listbox: document.querySelectorAll('[role=listbox]').length,"
+                    " status: document.querySelectorAll('[data-testid=stStatusWidget]').length}", field))
+                + "\n" + drv.find_element(By.TAG_NAME, "body").text)  # type: ignore[attr-defined]
             if attempt == 2:
                 raise
             box = WebDriverWait(drv, 20).until(lambda d: [
