@@ -45,7 +45,7 @@ import folium
 import streamlit_folium
 from streamlit_folium import generate_leaflet_string, get_full_id
 
-__all__ = ["FAST", "PRIVATE_API", "TESTED_VERSIONS", "MapPayload", "component_kwargs",
+__all__ = ["FAST", "PRIVATE_API", "TESTED_VERSIONS", "MapPayload", "allow_zoom", "component_kwargs",
            "ensure_registered", "feature_group_script", "installed_version", "render_payload",
            "send"]
 
@@ -66,6 +66,9 @@ _MAP_DIV = re.compile(r'<div class="folium-map" id=".*" ></div>')
 _DRAWN_ITEMS = re.compile(r"drawnItems_draw_control_div_\d+")
 _HASH_STRIP = re.compile(r"(_[a-z0-9]+)")
 _HASH_URL = re.compile(r"(maps\/[-a-z0-9]+\/)")
+#: folium's page meta: ``maximum-scale=1.0, user-scalable=no`` stops people zooming the map
+#: frame with two fingers or the browser (WCAG 1.4.4; axe-core's ``meta-viewport`` rule)
+_NO_ZOOM = re.compile(r",\s*maximum-scale=[0-9.]+\s*,\s*user-scalable=no")
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,12 @@ def _map_script(fmap: folium.Map) -> str:
     return leaflet
 
 
+def allow_zoom(header: str) -> str:
+    """``header`` with folium's viewport meta made zoomable: its maximum scale and
+    ``user-scalable=no`` taken out, the rest (device width, initial scale 1) kept."""
+    return _NO_ZOOM.sub("", header)
+
+
 def render_payload(fmap: folium.Map, *, extra_header: Sequence[tuple[str, str]] = ()) -> MapPayload:
     """Render a freshly built map once into what the component needs (the map is used up).
 
@@ -146,7 +155,7 @@ def render_payload(fmap: folium.Map, *, extra_header: Sequence[tuple[str, str]] 
     header = _CSS_LINK.sub("", _SCRIPT_SRC.sub("", raw_header))
     header = _ICON_PATH.sub(r"\1\2/images/\3", header)
     map_id = get_full_id(fmap)
-    header = header.replace(map_id, "map_div")
+    header = allow_zoom(header.replace(map_id, "map_div"))
     html = _MAP_DIV.sub("", fig.html.render()).strip()
     script = _map_script(fmap)
     return MapPayload(script=script, header=header, html=html, map_id=get_full_id(fmap),

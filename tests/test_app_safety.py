@@ -553,8 +553,14 @@ def test_precomputed_map_args_match_st_folium(monkeypatch: pytest.MonkeyPatch) -
                             group=ours_group, session_state={})
         ours = sent.pop()
         assert set(ours) == set(theirs)
-        for name in set(theirs) - {"on_change"}:
+        for name in set(theirs) - {"on_change", "header"}:
             assert ours[name] == theirs[name], name
+        # the header differs in one place only: the map frame can be zoomed (WCAG 1.4.4)
+        assert "user-scalable=no" in str(theirs["header"])
+        assert ours["header"] == folium_adapter.allow_zoom(str(theirs["header"]))
+        assert "user-scalable" not in str(ours["header"])
+        assert "maximum-scale" not in str(ours["header"])
+        assert 'content="width=device-width,' in str(ours["header"])
         assert "map_div" in str(ours["script"]) and len(ours["js_links"]) == 2  # type: ignore[arg-type]
         assert len(ours["css_links"]) == 3  # type: ignore[arg-type]  # leaflet + 2 markercluster
         fg = str(ours["feature_group"] or "")
