@@ -131,7 +131,7 @@ def _build_distributed(args: argparse.Namespace, region: Any, options: Any,
     """``build --workers N`` / ``--scheduler ADDR``: the build's read and write stages on Dask
     (:func:`geo.distributed.build_region_distributed`), the dashboard link on stderr."""
     # lazy: dask (through geo.distributed and its CLI module) is not for --help or a plain build
-    from .cli_distributed import MAX_WORKERS
+    from .cli_distributed import MAX_WORKERS, quiet_dask_logs
     from .distributed import build_region_distributed
     from .errors import LimitError
 
@@ -139,6 +139,7 @@ def _build_distributed(args: argparse.Namespace, region: Any, options: Any,
         raise LimitError(f"--workers {args.workers} is outside 0-{MAX_WORKERS}; give the number "
                          "of local worker processes (0: in this process)")
     lang = getattr(args, "lang", "en")
+    quiet_dask_logs()
 
     def on_client(client: Any) -> None:
         link = getattr(client, "dashboard_link", None)

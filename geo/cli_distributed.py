@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import sys
 from typing import Any
 
@@ -20,7 +21,7 @@ from .catalog import fmt_number, t
 from .cli_common import echo
 from .errors import LimitError
 
-__all__ = ["add_arguments", "distributed_model", "wants_partitions"]
+__all__ = ["add_arguments", "distributed_model", "quiet_dask_logs", "wants_partitions"]
 
 #: Largest --workers for a LocalCluster on one machine.
 MAX_WORKERS = 256
@@ -37,6 +38,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "$DASK_SCHEDULER_ADDRESS when --workers or --partitions is given)")
     p.add_argument("--partitions", default=None, choices=("county", "municipality"),
                    help="how a partitioned run cuts the region (default: county)")
+
+
+def quiet_dask_logs() -> None:
+    """Keep distributed's own log lines (scheduler, nanny and worker start and stop: some 40 INFO
+    lines per run) at the CLI's level: off stderr by default, back with ``-v``.
+
+    Importing distributed sets its logger to INFO (its ``logging`` config), so this runs after
+    the import and before a cluster starts. Without dask.distributed installed it does nothing.
+    """
+    try:
+        import distributed  # noqa: F401  # lazy: only a Dask run imports it (and it may be missing)
+    except ImportError:
+        return
+    logging.getLogger("distributed").setLevel(logging.getLogger().getEffectiveLevel())
 
 
 def wants_partitions(args: argparse.Namespace) -> bool:
@@ -59,6 +74,7 @@ def distributed_model(args: argparse.Namespace, snap: Any) -> Any:
         raise LimitError(f"--workers {args.workers} is outside 0-{MAX_WORKERS}; give the number "
                          "of local worker processes (0: in this process)")
     lang = args.lang
+    quiet_dask_logs()
 
     def on_client(client: Any) -> None:
         link = getattr(client, "dashboard_link", None)
