@@ -65,3 +65,33 @@ def test_prepare_writes_the_disk_caches(blekinge_store: Path, tmp_path: Path) ->
     again = sorted((data / "cache" / "models").glob("*.pickle")) + \
         sorted((data / "cache" / "maps").glob("*.pickle"))
     assert {p: p.stat().st_mtime_ns for p in again} == stamps
+
+
+def test_precompile_writes_bytecode_once_and_survives_a_read_only_checkout(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``app.launch.precompile`` byte-compiles the project's packages where stale (Python does
+    not with ``PYTHONDONTWRITEBYTECODE``), leaves fresh ones alone and reports, without raising,
+    a checkout it cannot write."""
+    import importlib.util
+
+    from app.launch import PACKAGES, precompile
+
+    for name in PACKAGES:
+        (tmp_path / name / "sub").mkdir(parents=True)
+        (tmp_path / name / "mod.py").write_text("X = 1\n")
+        (tmp_path / name / "sub" / "deep.py").write_text("Y = 2\n")
+    assert precompile(tmp_path) is True
+    for name in PACKAGES:
+        for src in (tmp_path / name / "mod.py", tmp_path / name / "sub" / "deep.py"):
+            assert Path(importlib.util.cache_from_source(str(src))).is_file()
+    pyc = Path(importlib.util.cache_from_source(str(tmp_path / "geo" / "mod.py")))
+    stamp = pyc.stat().st_mtime_ns
+    assert precompile(tmp_path) is True and pyc.stat().st_mtime_ns == stamp  # fresh: untouched
+    # a checkout it cannot write (a full or read-only disk): False, nothing raised
+    import compileall
+
+    def no_space(*_a: object, **_k: object) -> bool:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(compileall, "compile_dir", no_space)
+    assert precompile(tmp_path) is False
