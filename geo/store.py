@@ -80,7 +80,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict, cast
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 import geopandas as gpd
 import numpy as np
@@ -754,14 +754,20 @@ def _num_rows(path: Path | pa.BufferReader) -> int | str:
 
 
 def _present(folder: Path) -> set[str]:
-    """Relative paths of the files and symlinks under ``folder`` (one scandir per folder: a
-    national snapshot has ~2,000 parts, and a stat of each was most of the presence check)."""
+    """Relative paths (``a/b.parquet``) of the files and symlinks under ``folder``; a symlink to
+    a folder is listed, not entered. One ``scandir`` per folder and plain strings: a national
+    snapshot has ~2,000 parts, and each partition of a distributed run checks them (a stat or
+    a ``Path`` per file was most of that check)."""
     out: set[str] = set()
-    for top, dirs, names in os.walk(folder):
-        rel = Path(top).relative_to(folder)
-        links = [d for d in dirs if os.path.islink(os.path.join(top, d))]
-        out.update((rel / n).as_posix() for n in (*names, *links))
-        dirs[:] = [d for d in dirs if d not in links]
+    stack = [("", os.fspath(folder))]
+    while stack:
+        rel, path = stack.pop()
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((f"{rel}{entry.name}/", entry.path))
+                else:
+                    out.add(f"{rel}{entry.name}")
     return out
 
 
@@ -880,8 +886,12 @@ class Snapshot:
 
     def __init__(self, path: Path, manifest: Manifest, folder: Path | None = None, *,
                  codes: Collection[str] | None = None, rows: Mapping[str, int] | None = None,
-                 view_of: str | None = None) -> None:
+                 view_of: str | None = None, verify_parts: bool = False) -> None:
         self.path = path
+        #: check each part file's checksum when it is first read (``open_snapshot(verify=
+        #: "on_read")``) instead of at opening: every part read is still checked, once
+        self.verify_parts = verify_parts
+        self._verified: set[str] = set()
         self.folder = folder or path
         self.manifest: Manifest = manifest
         #: the municipalities of a view (None: the whole snapshot)
@@ -1028,8 +1038,15 @@ class Snapshot:
         p = self._file(rel)
         if p is None:
             raise self._damaged(f"{rel} (missing)")
+        source: Path | pa.BufferReader = p
+        if self.verify_parts and rel not in self._verified:
+            data = p.read_bytes()  # once: hashed, then parsed from memory
+            if hashlib.sha256(data).hexdigest() != self.manifest["files"].get(rel):
+                raise self._damaged(f"{rel} (checksum differs)")
+            self._verified.add(rel)
+            source = pa.BufferReader(data)
         try:
-            parquet = pq.ParquetFile(p)  # about half the time of pq.read_table for small files
+            parquet = pq.ParquetFile(source)  # about half the time of pq.read_table for small files
             if schema_only:
                 return parquet.schema_arrow.empty_table()
             table = parquet.read(use_threads=False)
@@ -1173,7 +1190,8 @@ class Snapshot:
                "municipalities": {c: names.get(c, c) for c in sorted(codes) if c in names},
                "view_of": container}
         view = Snapshot(self.path, _view_manifest(self.manifest, codes, reg), self.folder,
-                        codes=codes, rows=self._rows, view_of=container)
+                        codes=codes, rows=self._rows, view_of=container,
+                        verify_parts=self.verify_parts)
         log.info("view %s of %s: %d municipalities", reg.get("key"), container, len(codes))
         return view
 
@@ -1254,7 +1272,14 @@ def _view_files(manifest: Manifest, codes: Collection[str]) -> set[str]:
     return set(manifest["files"]) - others
 
 
-def _open(region_key: str, root: Path, *, verify: bool, codes: Collection[str] | None = None,
+def _part_files(manifest: Manifest) -> set[str]:
+    """The part files of every base frame and layer (not tables, networks or other files)."""
+    return {p["file"] for e in [*manifest["base"].values(), *manifest["layers"].values()]
+            for p in e.get("parts", [])}
+
+
+def _open(region_key: str, root: Path, *, verify: bool | Literal["on_read"],
+          codes: Collection[str] | None = None,
           region: Mapping[str, Any] | None = None) -> Snapshot:
     """Open the snapshot of ``region_key`` (a view of ``codes`` when given), see open_snapshot."""
     shown = root / _check_key(region_key)
@@ -1271,19 +1296,21 @@ def _open(region_key: str, root: Path, *, verify: bool, codes: Collection[str] |
     if codes is not None and isinstance(codes, str):
         codes = [codes]
     if verify:
-        only = None if codes is None else _view_files(manifest, {str(c) for c in codes})
+        only = set(manifest["files"]) if codes is None else _view_files(manifest, {str(c) for c in codes})
+        if verify == "on_read":  # the parts when they are read (Snapshot.verify_parts)
+            only -= _part_files(manifest)
         bad = _verify(folder, manifest, only)
         if bad:
             what = f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}"
             raise StoreError(message=Message("store_damaged", {
                 "shown": str(shown), "what": what, "region": region_key}))
-    snap = Snapshot(shown, manifest, folder)
+    snap = Snapshot(shown, manifest, folder, verify_parts=verify == "on_read")
     return snap if codes is None else snap.view(codes, region=region)
 
 
 def open_snapshot(
-    region_key: str, data: str | os.PathLike[str] | None = None, *, verify: bool = True,
-    municipalities: Collection[str] | None = None,
+    region_key: str, data: str | os.PathLike[str] | None = None, *,
+    verify: bool | Literal["on_read"] = True, municipalities: Collection[str] | None = None,
 ) -> Snapshot:
     """Open and verify the snapshot of ``region_key``.
 
@@ -1295,7 +1322,11 @@ def open_snapshot(
         Data directory override.
     verify
         Check every file against the manifest's checksum and row counts (the manifest's structure
-        is always checked).
+        is always checked). ``"on_read"``: the same for every file but the layers' and base
+        frames' parts, whose checksums are checked when they are first read (from the bytes
+        read: each part is read once, and a partition of a distributed run that opens many
+        municipalities but reads few of them per layer hashes only those); every file's
+        presence is checked at opening either way.
     municipalities
         Open a view of these municipality codes (:meth:`Snapshot.view`); ``verify`` then checks
         the checksums and row counts of the files the view reads only (every file's presence

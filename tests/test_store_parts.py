@@ -219,6 +219,37 @@ def test_a_damaged_part_is_one_line_and_a_view_of_others_still_opens(south: Path
         open_snapshot("south", south, municipalities=["1080"])  # presence: every file
 
 
+def test_verify_on_read_checks_each_part_when_it_is_read(south: Path) -> None:
+    """``verify="on_read"`` (a distributed run's partitions): the parts' checksums when they are
+    read, from the bytes read; every other file's and every presence at opening."""
+    folder = store.snapshot_dir("south", south)
+    assert folder is not None
+    part = "layers/schools/municipality=1280/part-0.parquet"
+    good = (folder / part).read_bytes()
+    view = open_snapshot("south", south, municipalities=["1280"], verify="on_read")
+    assert view.verify_parts and len(view.layer("schools")) > 0  # intact: reads as before
+    try:
+        (folder / part).write_bytes(good[:-30])
+        view = open_snapshot("south", south, municipalities=["1280"], verify="on_read")  # opens
+        with pytest.raises(StoreError, match=re.escape(f"damaged: {part} (checksum differs)")):
+            view.layer("schools")  # ... and the read says which part
+        other = open_snapshot("south", south, municipalities=["1080"], verify="on_read")
+        assert len(other.layer("schools")) > 0  # a view that does not read it is not stopped
+        (folder / part).write_bytes(good[:-30] + b"x" * 30)  # the same size, other bytes
+        with pytest.raises(StoreError, match="checksum differs"):
+            open_snapshot("south", south, municipalities=["1280"], verify="on_read").layer("schools")
+    finally:
+        (folder / part).write_bytes(good)
+    table = next(iter(view.manifest["tables"].values()))["file"]
+    data = (folder / table).read_bytes()
+    try:
+        (folder / table).write_bytes(data[:-10])
+        with pytest.raises(StoreError, match=re.escape(f"damaged: {table} (checksum differs)")):
+            open_snapshot("south", south, municipalities=["1080"], verify="on_read")  # at opening
+    finally:
+        (folder / table).write_bytes(data)
+
+
 def test_a_part_with_other_rows_than_the_manifest_says(south: Path) -> None:
     folder = store.snapshot_dir("south", south)
     assert folder is not None
