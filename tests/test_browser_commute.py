@@ -25,7 +25,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.pack]
 if not have_chromium():
     pytest.skip("Debian chromium / chromedriver not installed", allow_module_level=True)
 pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    ElementNotInteractableException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -87,14 +91,16 @@ def _set_target(drv: object, lang: str) -> None:
         field = box.find_element(By.CSS_SELECTOR, "input")
         drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", field)  # type: ignore[attr-defined]
         drv.execute_script("arguments[0].focus()", field)  # type: ignore[attr-defined]
-        field.click()
-        # a retry starts from an empty field (typing again would append to what is there)
-        field.send_keys(Keys.CONTROL, "a")
-        field.send_keys(Keys.BACKSPACE)
-        field.send_keys("Ronneby")
-        # wait for the option list to show the place, then choose it (Enter takes the first
-        # match if the list is not seen in time)
         try:
+            # the click opens the menu; a rerun's redraw can make the field not interactable
+            # for a moment (seen on the phone in the fresh-clone run): then type again
+            field.click()
+            # a retry starts from an empty field (typing again would append to what is there)
+            field.send_keys(Keys.CONTROL, "a")
+            field.send_keys(Keys.BACKSPACE)
+            field.send_keys("Ronneby")
+            # wait for the option list to show the place, then choose it (Enter takes the first
+            # match if the list is not seen in time)
             try:
                 def _ronneby(d: object, field: object = field) -> list[object]:
                     found = [o for o in d.find_elements(By.CSS_SELECTOR, "[role='option']")  # type: ignore[attr-defined]
@@ -110,19 +116,24 @@ def _set_target(drv: object, lang: str) -> None:
                 field.send_keys(Keys.ENTER)
             WebDriverWait(drv, 30).until(lambda d: "commute=" in d.current_url)
             break
-        except (TimeoutException, StaleElementReferenceException):
+        except (TimeoutException, StaleElementReferenceException, ElementNotInteractableException):
             drv.save_screenshot(str(SHOTS / f"failed_pick_{lang}_{attempt}.png"))  # type: ignore[attr-defined]
-            (SHOTS / f"failed_pick_{lang}_{attempt}.txt").write_text(
-                drv.current_url + "\n" + json.dumps(drv.execute_script(  # type: ignore[attr-defined]
+            try:
+                state = json.dumps(drv.execute_script(  # type: ignore[attr-defined]
                     "const i = arguments[0]; return {active: document.activeElement === i,"
                     " value: i.value, expanded: i.getAttribute('aria-expanded'),"
                     " options: Array.from(document.querySelectorAll('[role=option]'))"
                     ".map(o => o.textContent).slice(0, 5),"
                     " listbox: document.querySelectorAll('[role=listbox]').length,"
                     " status: document.querySelectorAll('[data-testid=stStatusWidget]').length}", field))
-                + "\n" + drv.find_element(By.TAG_NAME, "body").text)  # type: ignore[attr-defined]
+            except StaleElementReferenceException:
+                state = "(the field was redrawn)"
+            (SHOTS / f"failed_pick_{lang}_{attempt}.txt").write_text(
+                drv.current_url + "\n" + state + "\n"
+                + drv.find_element(By.TAG_NAME, "body").text)  # type: ignore[attr-defined]
             if attempt == 2:
                 raise
+            _idle(drv)
             box = WebDriverWait(drv, 20).until(lambda d: [
                 b for b in d.find_elements(By.CSS_SELECTOR, "[data-testid='stSelectbox']")
                 if label in b.text and b.is_displayed()])[0]
