@@ -612,6 +612,14 @@ def _merged_classes(parts: Sequence[tuple[np.ndarray, IndicatorResult]], n: int
     return out
 
 
+def _uid_index(table: pd.DataFrame, layer: str) -> pd.Index:
+    """The uids of ``table`` as an index (empty without a uid column); raises on duplicates."""
+    index = pd.Index(table["uid"].astype(str)) if "uid" in table else pd.Index([])
+    if not index.is_unique:
+        raise LivabilityError(f"layer {layer} has duplicate uids; rebuild the region")
+    return index
+
+
 def _merge_one(ind: Indicator, plan: Plan, parts: Sequence[tuple[np.ndarray, IndicatorResult]],
                n: int) -> IndicatorResult:
     """One indicator's result over the whole region from the partitions' (``pos``: cell rows)."""
@@ -623,9 +631,7 @@ def _merge_one(ind: Indicator, plan: Plan, parts: Sequence[tuple[np.ndarray, Ind
     table = plan.tables.get(ind.key, first.amenities)
     # the layer's uids, hashed once (not once per partition: 49,689 stop areas x 21 counties
     # was most of a national merge)
-    uid_pos = pd.Index(table["uid"].astype(str)) if "uid" in table else pd.Index([])
-    if not uid_pos.is_unique:
-        raise LivabilityError(f"layer {ind.layer} has duplicate uids; rebuild the region")
+    uid_pos = _uid_index(table, ind.layer)
     for _, r in parts:
         if "uid" not in table or "uid" not in r.amenities:
             break
@@ -634,9 +640,7 @@ def _merge_one(ind: Indicator, plan: Plan, parts: Sequence[tuple[np.ndarray, Ind
         extra = r.amenities[uid_pos.get_indexer(r.amenities["uid"].astype(str)) < 0]
         if len(extra):
             table = pd.concat([table.assign(within=None), extra], ignore_index=True)
-            uid_pos = pd.Index(table["uid"].astype(str))
-            if not uid_pos.is_unique:
-                raise LivabilityError(f"layer {ind.layer} has duplicate uids; rebuild the region")
+            uid_pos = _uid_index(table, ind.layer)
             break
     notes: list[Message] = []
     for pos, r in parts:

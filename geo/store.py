@@ -1265,17 +1265,16 @@ class Snapshot:
         return f"Snapshot({self.region_key!r}{inside}, built {self.built_at}, {self.path})"
 
 
+def _parts(manifest: Manifest) -> Iterator[Mapping[str, Any]]:
+    """The part entries of every base frame and layer (not tables, networks or other files)."""
+    for e in [*manifest["base"].values(), *manifest["layers"].values()]:
+        yield from e.get("parts", [])
+
+
 def _view_files(manifest: Manifest, codes: Collection[str]) -> set[str]:
     """The files a view of ``codes`` reads: all but the parts of other municipalities."""
-    others = {p["file"] for e in [*manifest["base"].values(), *manifest["layers"].values()]
-              for p in e.get("parts", []) if _part_key(p) not in codes}
+    others = {p["file"] for p in _parts(manifest) if _part_key(p) not in codes}
     return set(manifest["files"]) - others
-
-
-def _part_files(manifest: Manifest) -> set[str]:
-    """The part files of every base frame and layer (not tables, networks or other files)."""
-    return {p["file"] for e in [*manifest["base"].values(), *manifest["layers"].values()]
-            for p in e.get("parts", [])}
 
 
 def _open(region_key: str, root: Path, *, verify: bool | Literal["on_read"],
@@ -1298,7 +1297,7 @@ def _open(region_key: str, root: Path, *, verify: bool | Literal["on_read"],
     if verify:
         only = set(manifest["files"]) if codes is None else _view_files(manifest, {str(c) for c in codes})
         if verify == "on_read":  # the parts when they are read (Snapshot.verify_parts)
-            only -= _part_files(manifest)
+            only -= {p["file"] for p in _parts(manifest)}
         bad = _verify(folder, manifest, only)
         if bad:
             what = f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}"
