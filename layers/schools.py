@@ -19,6 +19,8 @@ SPEC = LayerSpec(
     ),
     pack_kind_hints=(("school_units", "school"), ("preschool", "kindergarten"),
                      ("upper_secondary", "college")),
+    # "gymnasium", "gymnasiet", "gymnasieskola": Swedish upper-secondary schools (not "gymnastik")
+    name_kinds=(("school", r"gymnasi", "college"),),
     indicators=(
         Indicator("schools.preschool",
                   kinds=("kindergarten",), mode=Mode.WALK, threshold_m=500,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -159,6 +160,12 @@ class LayerSpec:
         OSM tag rules; the first rule that matches a feature gives its kind.
     pack_kind_hints
         ``(substring of the pack file path, kind)`` pairs used when a pack file states no kind.
+    name_kinds
+        ``(kind, regular expression, new kind)`` rules for a pack file whose kind comes from
+        :attr:`pack_kind_hints`: a feature of ``kind`` whose name matches the expression (searched,
+        case-insensitive) gets ``new kind``. For a source whose one list holds several kinds told
+        apart only by name: Skolverket's school units list "Fischerströmska gymnasiet" (an
+        upper-secondary school) beside the compulsory schools.
     indicators
         The theme's indicators.
     default_weight
@@ -181,6 +188,7 @@ class LayerSpec:
     key: str
     osm: tuple[OsmRule, ...] = ()
     pack_kind_hints: tuple[tuple[str, str], ...] = ()
+    name_kinds: tuple[tuple[str, str, str], ...] = ()
     indicators: tuple[Indicator, ...] = ()
     default_weight: float = 1.0
     color: str = "#444444"
@@ -204,7 +212,8 @@ class LayerSpec:
         if self.residential != bool(self.home_kinds):
             raise ValueError(f"layer {self.key}: home_kinds are declared with residential=True, "
                              "and only there")
-        produced = {r.kind for r in self.osm} | {k for _, k in self.pack_kind_hints} | {self.key}
+        produced = ({r.kind for r in self.osm} | {k for _, k in self.pack_kind_hints}
+                    | {k for *_, k in self.name_kinds} | {self.key})
         unknown = sorted(set(self.home_kinds) - produced)
         if unknown:
             raise ValueError(f"layer {self.key}: home_kinds {unknown} are no kind of its OSM "
@@ -241,3 +250,11 @@ class LayerSpec:
             if hint in low:
                 return kind
         return self.key
+
+    def kind_for_name(self, kind: str, name: object) -> str:
+        """``kind`` of a pack feature called ``name``, after :attr:`name_kinds` (see there)."""
+        if isinstance(name, str):
+            for old, pattern, new in self.name_kinds:
+                if old == kind and re.search(pattern, name, flags=re.IGNORECASE):
+                    return new
+        return kind

@@ -65,9 +65,15 @@ def layer_files(pack: Path) -> tuple[PackFile, ...]:
             exact = True
         if fields.get("kind") in gdf.columns:
             kinds = Counter(gdf[fields["kind"]].astype(str).str.strip().str.lower())
-        else:
-            kind = e.get("kind") or get_layer(e["theme"]).kind_for_pack_file(e["file"])
-            kinds = Counter({kind: len(gdf)})
+        elif e.get("kind"):
+            kinds = Counter({e["kind"]: len(gdf)})
+        else:  # the hinted kind, then the spec's name rules (school units: "... gymnasiet")
+            spec = get_layer(e["theme"])
+            kind = spec.kind_for_pack_file(e["file"])
+            name = fields.get("name") or next(
+                (c for c in ("name", "namn", "NAMN", "Name") if c in gdf.columns), None)
+            kinds = Counter(spec.kind_for_name(kind, n) for n in gdf[name]) if name else Counter(
+                {kind: len(gdf)})
         out.append(PackFile(e, kinds, exact))
     return tuple(out)
 

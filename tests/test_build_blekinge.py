@@ -159,3 +159,31 @@ def test_dedupe_prefers_rows_with_values() -> None:
     out = dedupe_across_sources(merged)
     assert sorted(out["name"]) == ["Kallinge", "Ronneby busstation", "Ronneby station (GTFS)"]
     assert out.loc[out["name"] == "Ronneby station (GTFS)", "value"].item() == 4.5
+
+
+def test_upper_secondary_schools_told_by_name(blekinge_snapshot, pack_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """Skolverket's school units list gymnasier beside compulsory schools: each is upper secondary."""
+    import geopandas as gpd
+
+    entry = next(f.entry for f in facts.layer_files(pack_dir) if "school_units" in f.entry["file"])
+    units = gpd.read_file(pack_dir / entry["file"])
+    names = units[entry["fields"]["name"]].astype(str)
+    gymnasier = set(names[names.str.contains("gymnasi", case=False)])
+    assert gymnasier  # the pack lists some (Fischerströmska gymnasiet, Knut Hahn, Vägga ...)
+    schools = blekinge_snapshot.layer("schools")
+    college = schools.query("kind == 'college'")
+    assert len(college) and set(college["name"]) <= gymnasier  # the file's, clipped to the county
+    compulsory = schools.query("kind == 'school'")["name"].astype(str)
+    assert not compulsory.str.contains("gymnasi", case=False).any()
+    assert len(compulsory) and set(compulsory) <= set(names) - gymnasier
+
+
+def test_name_kinds_rule() -> None:
+    from layers import get_layer
+
+    spec = get_layer("schools")
+    assert spec.kind_for_name("school", "Fischerströmska gymnasiet") == "college"
+    assert spec.kind_for_name("school", "Vägga Gymnasieskola 3") == "college"
+    assert spec.kind_for_name("school", "Gymnastikhallens skola") == "school"  # not "gymnastik"
+    assert spec.kind_for_name("kindergarten", "Gymnasiets förskola") == "kindergarten"  # only from school
+    assert spec.kind_for_name("school", None) == "school"

@@ -29,7 +29,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from layers import LAYERS, get_layer
+from layers import LAYERS, LayerSpec, get_layer
 
 from ..errors import DataSourceError, UnknownLayerError
 from ..schema import LOCALITY_COLUMNS, Provenance, conform
@@ -233,6 +233,19 @@ def _municipality_column(gdf: gpd.GeoDataFrame, fields: Mapping[str, str],
     return None
 
 
+def _kinds_by_name(spec: LayerSpec, kind: str, names: pd.Series, file: str) -> str | pd.Series:
+    """The hinted ``kind`` of a pack file, or per feature when the spec's ``name_kinds`` apply."""
+    if not spec.name_kinds:
+        return kind
+    kinds = pd.Series([spec.kind_for_name(kind, n) for n in names], index=names.index, dtype=object)
+    changed = kinds != kind
+    if not changed.any():
+        return kind
+    log.info("%s: %d of %d features are %s by their name (%s)", file, int(changed.sum()),
+             len(kinds), ", ".join(sorted(set(kinds[changed]))), kind)
+    return kinds
+
+
 def read_file_as_layer(
     path: str | Path,
     layer: str,
@@ -301,8 +314,10 @@ def read_file_as_layer(
     kinds: str | pd.Series
     if fields.get("kind") in gdf.columns:
         kinds = gdf[fields["kind"]].astype(str).str.strip().str.lower()
+    elif kind:
+        kinds = kind
     else:
-        kinds = kind or spec.kind_for_pack_file(p.as_posix())
+        kinds = _kinds_by_name(spec, spec.kind_for_pack_file(p.as_posix()), out["name"], p.name)
     result = conform(out, layer, prov, kind=kinds, uid_prefix=prefix)
     finite = result.geometry.map(_finite)
     if not finite.all():
