@@ -12,10 +12,11 @@ from typing import Any, Literal
 import pandas as pd
 import streamlit as st
 
-from geo.catalog import fmt_number, layer_title, persona_title, t
+from geo.catalog import fmt_number, indicator_title, layer_title, persona_title, t
 from geo.errors import LivabilityError
 from geo.messages import Message, render
 from layers import LAYERS, PERSONAS
+from layers.vocab import Measure
 
 from .data import ScoreResult, SnapKey, get_model, get_scores, get_snapshot
 from .state import MAX_WEIGHT, persona_weights
@@ -268,6 +269,28 @@ def themes_with_data(key: SnapKey) -> tuple[str, ...]:
     return tuple(k for k, spec in LAYERS.items() if any(i.key in have for i in spec.indicators))
 
 
+def theme_help(key: SnapKey | None, theme: str, lang: str) -> str:
+    """A theme slider's help: what the weight does, the indicators the theme is scored from here,
+    and, for a theme made only of municipal statistics (housing without local data), that every
+    place of a municipality gets its value."""
+    text = t("weights_help", lang)
+    if key is None:
+        return text
+    try:
+        scores = get_model(key).loc_scores
+    except Exception:  # the page says scoring failed; the help stays the plain one
+        return text
+    have = set(scores.columns[scores.notna().any().to_numpy()])
+    inds = [i for i in LAYERS[theme].indicators if i.key in have]
+    if not inds:
+        return text
+    text += ". " + t("theme_from", lang, what=", ".join(indicator_title(i.key, lang)
+                                                           for i in inds))
+    if all(i.measure == Measure.STAT for i in inds):
+        text += " " + t("theme_stats_only", lang)
+    return safe_text(text)
+
+
 #: The weights a slider offers: 0 to :data:`app.state.MAX_WEIGHT` in steps of 0.5.
 WEIGHT_STEPS: tuple[float, ...] = tuple(i / 2 for i in range(int(MAX_WEIGHT * 2) + 1))
 
@@ -314,7 +337,7 @@ def weights_sidebar(lang: str, key: SnapKey | None = None) -> tuple[str, dict[st
             continue
         _snap_weight(f"w_{k}")
         weights[k] = float(side.select_slider(  # a select slider: its labels in ``lang`` (1,5)
-            layer_title(k, lang), WEIGHT_STEPS, key=f"w_{k}", help=t("weights_help", lang),
+            layer_title(k, lang), WEIGHT_STEPS, key=f"w_{k}", help=theme_help(key, k, lang),
             format_func=lambda v: num(v, lang, 1),
         ))
     preset = persona_weights(persona)

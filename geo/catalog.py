@@ -845,6 +845,10 @@ _UI: dict[str, tuple[str, str]] = {
     "persona": ("Preset", "Förval"),
     "custom": ("Custom", "Egen"),
     "weights_help": ("0 = ignore, 5 = very important", "0 = strunta i, 5 = mycket viktigt"),
+    "theme_from": ("Scored here from: {what}.", "Poängsätts här med: {what}."),
+    "theme_stats_only": ("Municipal statistics only: every place in a municipality gets the same "
+                         "value.",
+                         "Bara kommunstatistik: alla orter i en kommun får samma värde."),
     "reset_weights": ("Reset to profile", "Återställ profil"),
     "themes_no_data": ("Not scored (no data yet): {themes}. How to add one: {how}",
                        "Poängsätts inte (inga data än): {themes}. Så lägger du till ett: {how}"),

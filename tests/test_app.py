@@ -268,6 +268,38 @@ def test_blekinge_map_and_profile(monkeypatch: pytest.MonkeyPatch, blekinge_stor
     assert "Rent level" in facts and "%" in facts
 
 
+@pytest.mark.slow
+@pytest.mark.pack
+@pytest.mark.parametrize("lang", ["en", "sv"])
+def test_blekinge_slider_help_says_what_a_theme_is_scored_from(
+        monkeypatch: pytest.MonkeyPatch, blekinge_store: Path, lang: str) -> None:
+    """Housing has no local data in the pack, only municipal statistics: its slider says so."""
+    from app.data import current_key, get_model
+    from geo.catalog import indicator_title, t
+    from layers import LAYERS
+    from layers.vocab import Measure
+
+    at = _run(monkeypatch, blekinge_store, lang=lang)
+    _ok(at)
+    key = current_key("blekinge")
+    assert key is not None
+    scores = get_model(key).loc_scores
+    have = set(scores.columns[scores.notna().any().to_numpy()])
+    stats_only = t("theme_stats_only", lang).split(":")[0]
+    sliders = {s.key: s.help for s in at.sidebar.select_slider}
+    assert sliders  # one per theme with data
+    for k, spec in LAYERS.items():
+        inds = [i for i in spec.indicators if i.key in have]
+        if not inds:
+            assert f"w_{k}" not in sliders
+            continue
+        text = sliders[f"w_{k}"].replace("\\", "")
+        for i in inds:  # every indicator scored here, by its title (escaped for markdown)
+            assert indicator_title(i.key, lang).split(" (")[0] in text, (k, i.key)
+        assert (stats_only in text) == all(i.measure == Measure.STAT for i in inds), k
+    assert stats_only in sliders["w_housing"].replace("\\", "")  # the pack has no homes layer
+
+
 def test_navigation_by_widgets(monkeypatch: pytest.MonkeyPatch, synth_store: Path) -> None:
     at = _run(monkeypatch, synth_store)
     at.sidebar.radio(key="page__en").set_value("data").run()
