@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX = 30
 #: Longest target name shown in a column header.
 _HEADER_NAME = 24
+#: The name's length in the short column label, and the column's width in pixels (fits
+#: "Till Karlskrona (≈ min)" at the ranking's font size).
+_LABEL_NAME, _LABEL_WIDTH = 12, 132
 
 
 def set_target(lat: float, lon: float, name: str | None) -> None:
@@ -117,12 +120,27 @@ def commute_header(ctx: Ctx) -> str | None:
     return ctx.t(key, name=safe_text(name, "plain"), mode=ctx.t(f"commute_word.{res.mode}"))
 
 
+def column_label(ctx: Ctx) -> str | None:
+    """The travel-time column's short visible label ("To Ronneby (≈ min)"): the full header
+    (:func:`commute_header`, with the mode) does not fit a ranking column, so it is the help."""
+    res = commute_times(ctx)
+    if res is None:
+        return None
+    name = _name(ctx)
+    if len(name) > _LABEL_NAME:
+        name = name[:_LABEL_NAME - 1].rstrip() + "…"
+    key = "commute_label_approx" if res.approximate else "commute_label"
+    return ctx.t(key, name=safe_text(name, "plain"))
+
+
 def column_config(ctx: Ctx) -> dict[str, Any]:
-    """The travel-time column's ``st.dataframe`` column config (empty without a target)."""
-    header = commute_header(ctx)
-    if header is None:
+    """The travel-time column's ``st.dataframe`` column config (empty without a target): the
+    column keeps its full header as its name (tables, downloads); it shows the short label."""
+    header, label = commute_header(ctx), column_label(ctx)
+    if header is None or label is None:
         return {}
-    return {header: st.column_config.NumberColumn(header, format="%d", width=84, help=header)}
+    return {header: st.column_config.NumberColumn(label, format="%d", width=_LABEL_WIDTH,
+                                                  help=safe_text(header))}
 
 
 def commute_row(ctx: Ctx, codes: list[str]) -> pd.Series | None:

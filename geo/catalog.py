@@ -1255,6 +1255,8 @@ _UI: dict[str, tuple[str, str]] = {
     "commute_pick_placeholder": ("Choose a locality", "Välj en ort"),
     "commute_col": ("To {name}, {mode} (min)", "Till {name}, {mode} (min)"),
     "commute_col_approx": ("To {name}, {mode} (min, approx.)", "Till {name}, {mode} (min, ungefär)"),
+    "commute_label": ("To {name} (min)", "Till {name} (min)"),
+    "commute_label_approx": ("To {name} (≈ min)", "Till {name} (≈ min)"),
     "commute_word.car": ("car", "bil"),
     "commute_word.bike": ("bike", "cykel"),
     "commute_word.walk": ("walk", "gång"),

@@ -34,11 +34,14 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-#: language -> (expander title, picker label, column header, a word of the ranking subheader)
+#: language -> (expander title, picker label, ranking column label, full header (compare, the
+#: label's help), a word of the ranking subheader)
 TEXTS = {
-    "en": ("My commute", "Commute target: a locality", "To Ronneby, bike (min, approx.)",
+    "en": ("My commute", "Commute target: a locality", "To Ronneby (≈ min)",
+           "To Ronneby, bike (min, approx.)",
            "Ranking"),
-    "sv": ("Min pendling", "Pendlingsmål: en ort", "Till Ronneby, cykel (min, ungefär)",
+    "sv": ("Min pendling", "Pendlingsmål: en ort", "Till Ronneby (≈ min)",
+           "Till Ronneby, cykel (min, ungefär)",
            "Rangordning"),
 }
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
@@ -72,13 +75,13 @@ def _headers(drv: object) -> list[str]:
 
 
 def _wait_ranking(drv: object, lang: str) -> None:
-    WebDriverWait(drv, 180).until(lambda d: TEXTS[lang][3] in d.find_element(
+    WebDriverWait(drv, 180).until(lambda d: TEXTS[lang][4] in d.find_element(
         By.TAG_NAME, "body").text and d.find_elements(By.CSS_SELECTOR, "[data-testid='stDataFrame']"))
     _idle(drv)
 
 
 def _set_target(drv: object, lang: str) -> None:
-    title, label, _, _ = TEXTS[lang]
+    title, label, *_ = TEXTS[lang]
     summary = [s for s in drv.find_elements(By.CSS_SELECTOR, "[data-testid='stExpander'] summary")  # type: ignore[attr-defined]
                if title in s.text]
     assert summary, f"no expander {title!r}"
@@ -198,7 +201,8 @@ def test_commute_target_adds_the_column_and_survives_a_reload(
     drv.get(shared.replace("page=map", "page=compare"))  # type: ignore[attr-defined]
     WebDriverWait(drv, 90).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".lv-compare table"))
     _idle(drv)
-    WebDriverWait(drv, 30).until(lambda d: header in d.execute_script(
+    full = TEXTS[lang][3]  # compare has room for the full header, mode included
+    WebDriverWait(drv, 30).until(lambda d: full in d.execute_script(
         "return document.querySelector('.lv-compare table').textContent"))
     table = drv.find_element(By.CSS_SELECTOR, ".lv-compare table")  # type: ignore[attr-defined]
     drv.execute_script("arguments[0].scrollIntoView({block: 'end'})", table)  # type: ignore[attr-defined]
