@@ -1081,8 +1081,8 @@ def _label_tier(population: float | None) -> int:
 class PlaceLabels(folium.MacroElement):
     """Permanent place names from our own data (works without tiles), sized by population.
 
-    Each label sits right of its locality's marker in a pane that takes no pointer events, so
-    clicks reach the markers. On every zoom / move / resize the labels are laid out greedily
+    Each label sits right of its locality's marker (left of it where the map's right edge would
+    cut the name) in a pane that takes no pointer events, so clicks reach the markers. On every zoom / move / resize the labels are laid out greedily
     in population order: a label that would overlap a larger place's label is hidden, so the map
     is free of collisions at each zoom. ``window.__livabilityLabels()`` returns the shown ones'
     names (for tests).
@@ -1107,8 +1107,21 @@ class PlaceLabels(folium.MacroElement):
             }
             function layout() {
                 var els = marks.map(function (m) { return m.getElement(); }), boxes, kept = [];
-                els.forEach(function (e) { if (e) { e.style.visibility = 'visible'; } });
-                boxes = els.map(function (e) { return e ? e.firstChild.getBoundingClientRect() : null; });
+                var edge = map.getContainer().getBoundingClientRect();
+                els.forEach(function (e) {
+                    if (e) { e.style.visibility = 'visible'; e.firstChild.style.transform = ''; }
+                });
+                boxes = els.map(function (e, i) {
+                    if (!e) { return null; }
+                    var b = e.firstChild.getBoundingClientRect();
+                    if (b.right > edge.right - 2 && b.left - b.width > edge.left) {
+                        // cut by the map's right edge: the name goes left of its marker
+                        var dx = b.width + 2 * (data[i][4] + 3);
+                        e.firstChild.style.transform = 'translate(' + (-dx) + 'px, -50%)';
+                        b = e.firstChild.getBoundingClientRect();
+                    }
+                    return b;
+                });
                 els.forEach(function (e, i) {
                     if (!e) { return; }
                     var b = boxes[i], hit = kept.some(function (k) { return overlaps(b, k); });

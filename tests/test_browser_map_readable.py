@@ -149,6 +149,10 @@ def test_map_reads_like_a_map(app_url: str, lang: str, label: str, size: tuple[i
             .filter(e => e.style.visibility !== 'hidden')
             .map(e => { const r = e.firstChild.getBoundingClientRect();
                         return [r.left, r.top, r.right, r.bottom]; });""")
+        edge = drv.execute_script("const r = document.querySelector('.leaflet-container')"
+                                  ".getBoundingClientRect(); return [r.left, r.right];")
+        for a in boxes:  # no shown name cut by the map's edge (one at the right edge flips left)
+            assert edge[0] - 1 <= a[0] and a[2] <= edge[1] + 1, (a, edge)
         for i, a in enumerate(boxes):
             for b in boxes[:i]:
                 assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
