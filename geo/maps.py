@@ -1082,10 +1082,10 @@ class PlaceLabels(folium.MacroElement):
     """Permanent place names from our own data (works without tiles), sized by population.
 
     Each label sits right of its locality's marker (left of it where the map's right edge would
-    cut the name) in a pane that takes no pointer events, so clicks reach the markers. On every zoom / move / resize the labels are laid out greedily
-    in population order: a label that would overlap a larger place's label is hidden, so the map
-    is free of collisions at each zoom. ``window.__livabilityLabels()`` returns the shown ones'
-    names (for tests).
+    cut the name) in a pane that takes no pointer events, so clicks reach the markers. On every
+    zoom / move / resize the labels are laid out greedily in population order: a label that would
+    overlap a larger place's label is hidden, so the map is free of collisions at each zoom.
+    ``window.__livabilityLabels()`` returns the shown ones' names (for tests).
     """
 
     _template = jinja2.Template("""
