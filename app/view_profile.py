@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -35,7 +36,7 @@ if TYPE_CHECKING:  # the engine's scoring loads lazily (app.data)
     from geo.context import ContextRow
     from geo.scoring import Explanation, ExplanationRow, NearestPlace
 
-__all__ = ["breakdown_frame", "gap_lines", "municipal_facts", "render", "source_lines"]
+__all__ = ["Gaps", "breakdown_frame", "gap_lines", "gaps", "municipal_facts", "render", "source_lines"]
 
 CSS_FILE = Path(__file__).with_name("profile.css")
 #: the small map's height in pixels
@@ -167,8 +168,29 @@ def _reason_code(reason: Message | None) -> str:
     return parts[0].code if parts else reason.code
 
 
+@dataclass(frozen=True)
+class Gaps:
+    """What we do not know about a place: ``partial``, one short entry per incomplete list
+    ("Grocery stores: independent grocery stores missing."), to read under the lead sentence
+    ``pf_gap_partial_lead``; ``other``, whole sentences (a theme without data, approximate
+    distances)."""
+
+    partial: list[str]
+    other: list[str]
+
+    @property
+    def lines(self) -> list[str]:
+        """All of it, the incomplete lists first (no lead sentence)."""
+        return [*self.partial, *self.other]
+
+
 def gap_lines(rows: Iterable[_Row], snap: Any, lang: str, *, approximate: bool = False) -> list[str]:
-    """What we do not know about a place, one plain sentence per gap (never an engine log line).
+    """What we do not know about a place, as :meth:`Gaps.lines` of :func:`gaps`."""
+    return gaps(rows, snap, lang, approximate=approximate).lines
+
+
+def gaps(rows: Iterable[_Row], snap: Any, lang: str, *, approximate: bool = False) -> Gaps:
+    """What we do not know about a place, in plain words (never an engine log line).
 
     Parameters
     ----------
@@ -185,8 +207,8 @@ def gap_lines(rows: Iterable[_Row], snap: Any, lang: str, *, approximate: bool =
 
     Returns
     -------
-    list of str
-        Unescaped sentences in ``lang``, each gap once.
+    Gaps
+        Unescaped entries and sentences in ``lang``, each gap once.
     """
     absent: dict[tuple[str, ...], list[str]] = {}
     no_value: list[str] = []
@@ -214,13 +236,15 @@ def gap_lines(rows: Iterable[_Row], snap: Any, lang: str, *, approximate: bool =
                                            else kinds))
         what = list(getattr(r, "gaps", ()) or ()) or _source_gaps(snap, ind.layer, kinds)
         partial[(gap_kinds, "; ".join(what))] = None
-    out: dict[str, None] = {}
+    lists: dict[str, None] = {}
     for (named_kinds, missing) in partial:
         words = _kinds_words(named_kinds, lang)
+        words = words[:1].upper() + words[1:]
         # the pack's notes are English: quoted as such in Swedish, never mixed into a sentence
         key = ("pf_gap_partial" if lang == "en" else "pf_gap_partial_quoted") if missing \
             else "pf_gap_partial_generic"
-        out[t(key, lang, kinds=words, what=missing)] = None
+        lists[t(key, lang, kinds=words, what=missing)] = None
+    out: dict[str, None] = {}
     for kinds, keys in absent.items():
         out[t("pf_gap_absent", lang, kinds=_kinds_words(kinds, lang),
               indicators=_titles(keys, lang))] = None
@@ -228,7 +252,7 @@ def gap_lines(rows: Iterable[_Row], snap: Any, lang: str, *, approximate: bool =
         out[t("pf_gap_no_value", lang, indicators=_titles(no_value, lang))] = None
     if approximate:
         out[t("pf_gap_approx", lang)] = None
-    return list(out)
+    return Gaps(list(lists), list(out))
 
 
 def _titles(keys: Sequence[str], lang: str) -> str:
@@ -518,11 +542,18 @@ def _theme_lists(exp: Explanation, ctx: Ctx) -> None:
 
 
 def _gaps(rows: Iterable[_Row], snap: Any, ctx: Ctx, *, approximate: bool) -> None:
-    lines = gap_lines(rows, snap, ctx.lang, approximate=approximate)
+    found = gaps(rows, snap, ctx.lang, approximate=approximate)
+    parts = []
+    if found.partial:  # the rule once, then one short entry per incomplete list
+        parts.append(f'<p class="pf-gap-lead">{_h(ctx.t("pf_gap_partial_lead"))}</p>'
+                     '<ul class="pf-list pf-cols">'
+                     + "".join(f"<li>{_h(x)}</li>" for x in found.partial) + "</ul>")
+    if found.other or not found.partial:
+        parts.append('<ul class="pf-list">' + "".join(
+            f"<li>{_h(x)}</li>" for x in (found.other or [ctx.t("pf_gap_none")])) + "</ul>")
     with st.container(key="pf_sec_gaps"):
         st.subheader(ctx.t("pf_gaps"))
-        st.html('<ul class="pf-list">' + "".join(f"<li>{_h(x)}</li>" for x in
-                                                  (lines or [ctx.t("pf_gap_none")])) + "</ul>")
+        st.html("".join(parts))
 
 
 # -- municipal context ---------------------------------------------------------------------------

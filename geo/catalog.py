@@ -953,15 +953,18 @@ _UI: dict[str, tuple[str, str]] = {
     "pf_typical": ("Distances are the typical resident's.", "Avstånden gäller den typiska invånaren."),
     "pf_approx_mark": ("≈: {note}", "≈: {note}"),
     "pf_gaps": ("What we do not know here", "Det här vet vi inte"),
-    "pf_gap_partial": ("Not all {kinds} are in our data: {what} are missing.",
-                       "Alla {kinds} finns inte i våra data: {what} saknas."),
-    "pf_gap_partial_generic": ("Not all {kinds} are in our data: the source lists only some of them.",
-                               "Alla {kinds} finns inte i våra data: källan listar bara en del av dem."),
+    "pf_gap_partial_lead": ("Incomplete lists. A score counts only the places its list has, so "
+                            "where a list lacks one near you the score is too low, never too high:",
+                            "Ofullständiga listor. Poängen räknar bara de ställen som listan har, så "
+                            "där ett ställe nära dig saknas blir poängen för låg, aldrig för hög "
+                            "(källornas egna anteckningar citeras på engelska):"),
+    "pf_gap_partial": ("{kinds}: {what} missing.", "{kinds}: {what} saknas."),
+    "pf_gap_partial_generic": ("{kinds}: the source lists only some.",
+                               "{kinds}: källan listar bara en del."),
     # Swedish, when the pack says what is missing only in English: its words quoted, not translated
-    "pf_gap_partial_quoted": ("Not all {kinds} are in our data: the source lists only some of them "
-                              "(its note, in English: “{what} missing”).",
-                              "Alla {kinds} finns inte i våra data: källan listar bara en del av dem "
-                              "(källans anteckning, på engelska: ”{what} missing”)."),
+    "pf_gap_partial_quoted": ("{kinds}: the source lists only some (its note, in English: "
+                              "“{what} missing”).",
+                              "{kinds}: källan listar bara en del (”{what} missing”)."),
     "pf_gap_absent": ("We have no data on {kinds} yet, so {indicators} is left out of the score.",
                       "Vi har inga data om {kinds} ännu, så {indicators} räknas inte in i poängen."),
     "pf_gap_no_value": ("There is no figure for {indicators} here, so it is left out of the score.",

@@ -367,7 +367,7 @@ def test_app_profile_in_swedish(monkeypatch: pytest.MonkeyPatch, sv_store: Path)
            "i poängen." in text
     assert "Vi har inga data om bibliotek ännu, så ”Bibliotek med cykel” räknas inte in i " \
            "poängen." in text
-    assert "Alla förskolor finns inte i våra data" in text
+    assert "Förskolor: källan listar bara en del." in text
     for w in ENGLISH_WORDS:
         assert w not in text, w
     assert re.search(r"\(\d+,\d km\) med cykel", text)  # decimal comma

@@ -107,17 +107,17 @@ def test_gaps_in_plain_words_for_a_partial_layer(monkeypatch: pytest.MonkeyPatch
     at = run_app(monkeypatch, synth_store, page="profile", place="S004")
     _ok(at)
     assert "What we do not know here" in [s.value for s in at.subheader]
-    gaps = next(h for h in _html(at) if "Not all" in h)
-    assert "<li>Not all schools are in our data: the source lists only some of them.</li>" in gaps
-    assert "<li>Not all preschools are in our data: the source lists only some of them.</li>" in gaps
+    gaps = next(h for h in _html(at) if "Incomplete lists" in h)
+    assert "A score counts only the places its list has" in gaps  # the rule, once
+    assert "<li>Schools: the source lists only some.</li>" in gaps
+    assert "<li>Preschools: the source lists only some.</li>" in gaps
     # a theme layer with no data: the indicators that are left out, named once per kind
     assert re.search(r"We have no data on offices, industrial areas, commercial areas and shopping "
                      r"areas yet, so “Workplaces within 30 min by car” and “Workplace area by "
                      r"bike” is left out of the score\.", gaps)
     assert "Distances are straight-line distances with a detour factor" in gaps
     sv = run_app(monkeypatch, synth_store, page="profile", place="S004", lang="sv")
-    assert any("Alla skolor finns inte i våra data: källan listar bara en del av dem." in h
-               for h in _html(sv))
+    assert any("<li>Skolor: källan listar bara en del.</li>" in h for h in _html(sv))
 
 
 def test_gap_lines_quote_the_packs_coverage_note(synth_store: Path) -> None:
@@ -134,15 +134,12 @@ def test_gap_lines_quote_the_packs_coverage_note(synth_store: Path) -> None:
                            layer_status=lambda key: SimpleNamespace(sources=[src]))
     row = SimpleNamespace(key="services.grocery", partial=True, missing=False, reason=None,
                           gaps=(), gap=None)
-    assert gap_lines([row], snap, "en") == [
-        "Not all grocery stores are in our data: independent shops are missing."]
+    assert gap_lines([row], snap, "en") == ["Grocery stores: independent shops missing."]
     assert gap_lines([row], snap, "sv") == [
-        "Alla matbutiker finns inte i våra data: källan listar bara en del av dem (källans "
-        "anteckning, på engelska: ”independent shops missing”)."]
+        "Matbutiker: källan listar bara en del (”independent shops missing”)."]
     # the pack's not_available_offline item wins over the note
     row.gaps = ("independent grocery stores",)
-    assert gap_lines([row], snap, "en") == [
-        "Not all grocery stores are in our data: independent grocery stores are missing."]
+    assert gap_lines([row], snap, "en") == ["Grocery stores: independent grocery stores missing."]
 
 
 def test_sources_have_licence_status(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
