@@ -108,29 +108,28 @@ def _name(ctx: Ctx) -> str:
     return str(name) if name else ctx.t("commute_unnamed")
 
 
-def commute_header(ctx: Ctx) -> str | None:
-    """The travel-time column's header ("To BTH, bike (min)"), plain text; None without a target."""
+def _header_text(ctx: Ctx, longest: int, key: str) -> str | None:
+    """The catalogue text ``key`` (``<key>_approx`` for approximate times) with the target's
+    name cut to ``longest`` characters, plain text; None without a target."""
     res = commute_times(ctx)
     if res is None:
         return None
     name = _name(ctx)
-    if len(name) > _HEADER_NAME:
-        name = name[:_HEADER_NAME - 1].rstrip() + "…"
-    key = "commute_col_approx" if res.approximate else "commute_col"
-    return ctx.t(key, name=safe_text(name, "plain"), mode=ctx.t(f"commute_word.{res.mode}"))
+    if len(name) > longest:
+        name = name[:longest - 1].rstrip() + "…"
+    return ctx.t(f"{key}_approx" if res.approximate else key, name=safe_text(name, "plain"),
+                 mode=ctx.t(f"commute_word.{res.mode}"))
+
+
+def commute_header(ctx: Ctx) -> str | None:
+    """The travel-time column's header ("To BTH, bike (min)"), plain text; None without a target."""
+    return _header_text(ctx, _HEADER_NAME, "commute_col")
 
 
 def column_label(ctx: Ctx) -> str | None:
     """The travel-time column's short visible label ("To Ronneby (≈ min)"): the full header
     (:func:`commute_header`, with the mode) does not fit a ranking column, so it is the help."""
-    res = commute_times(ctx)
-    if res is None:
-        return None
-    name = _name(ctx)
-    if len(name) > _LABEL_NAME:
-        name = name[:_LABEL_NAME - 1].rstrip() + "…"
-    key = "commute_label_approx" if res.approximate else "commute_label"
-    return ctx.t(key, name=safe_text(name, "plain"))
+    return _header_text(ctx, _LABEL_NAME, "commute_label")
 
 
 def column_config(ctx: Ctx) -> dict[str, Any]:
