@@ -95,7 +95,10 @@ def _nearest_line(ctx: Ctx, n: PointNearest) -> tuple[str, str]:
     if n.place.within is not None:  # placed only by its locality: an upper bound
         where = ctx.t("point_bound", dist=fmt_distance(n.place.distance_m, lang), within=n.place.within)
         return (indicator_title(n.indicator, lang), f"{name}, {where}")
-    known = f" ({ctx.t('point_known')})" if n.place.known else ""
+    flags = [ctx.t("point_known")] if n.place.known else []
+    if n.place.doubt is not None:  # its name gives a locality it lies far outside
+        flags.append(ctx.t("pf_doubt_short"))
+    known = f" ({'; '.join(flags)})" if flags else ""
     return (indicator_title(n.indicator, lang),
             f"{name}, {fmt_distance(n.place.distance_m, lang)}{known} · {times}")
 

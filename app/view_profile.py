@@ -27,6 +27,7 @@ import streamlit as st
 
 from geo.catalog import fmt_percent, has, indicator_title, t
 from geo.messages import Message, band_name, fmt_distance, fmt_value, kind_name, place_type_name
+from geo.messages import render as render_message
 from layers import LAYERS, get_indicator
 
 from .common import Ctx, bound, coverage_label, num, place_options, safe_text, store, theme_title
@@ -210,6 +211,8 @@ def gaps(rows: Iterable[_Row], snap: Any, lang: str, *, approximate: bool = Fals
     Gaps
         Unescaped entries and sentences in ``lang``, each gap once.
     """
+    rows = list(rows)
+    shown = [r for r in rows if not r.missing]
     absent: dict[tuple[str, ...], list[str]] = {}
     no_value: list[str] = []
     partial: dict[tuple[tuple[str, ...], str], None] = {}
@@ -250,6 +253,13 @@ def gaps(rows: Iterable[_Row], snap: Any, lang: str, *, approximate: bool = Fals
               indicators=_titles(keys, lang))] = None
     if no_value:
         out[t("pf_gap_no_value", lang, indicators=_titles(no_value, lang))] = None
+    from geo.scoring import position_doubts  # loaded by now: the rows come from it
+
+    for r in shown:  # a named place whose position in the source is doubtful
+        named = [p for p in getattr(r, "nearest", ())[:NAMED] if hasattr(p, "doubt")]
+        for m in position_doubts(named):  # (a municipality's results: row numbers, no places)
+            text = render_message(m, lang)
+            out[text[:1].upper() + text[1:] + "."] = None
     if approximate:
         out[t("pf_gap_approx", lang)] = None
     return Gaps(list(lists), list(out))
@@ -486,6 +496,8 @@ def _place_text(a: NearestPlace, ctx: Ctx) -> str:
     inner = fmt_distance(a.distance_m, ctx.lang)
     if a.mode == "car" and np.isfinite(a.minutes):
         inner += f", ~{num(a.minutes, ctx.lang, 0)} min"
+    if a.doubt is not None:  # its name gives a locality it lies far outside (see the gaps)
+        inner += f"; {ctx.t('pf_doubt_short')}"
     return f"{label} ({inner})"
 
 

@@ -190,6 +190,12 @@ _ENGINE: dict[str, tuple[str, str]] = {
         "{place:place} finns inte med position i listan men ligger i {within}: högst {dist:dist} "
         "{mode:travel}",
     ),
+    "msg.position_doubt": (
+        "the source places {place:place} {dist:dist} outside {named}, which its name gives: its "
+        "position may be wrong",
+        "källan placerar {place:place} {dist:dist} utanför {named}, som namnet anger: läget kan "
+        "vara fel",
+    ),
     "msg.no_known_within": (
         "no known {kinds:kinds} within {dist:dist} {mode:travel}",
         "närmaste kända {kinds:kinds} ligger över {dist:dist} bort {mode:travel}",
@@ -965,6 +971,7 @@ _UI: dict[str, tuple[str, str]] = {
     "pf_gap_partial_quoted": ("{kinds}: the source lists only some (its note, in English: "
                               "“{what} missing”).",
                               "{kinds}: källan listar bara en del (”{what} missing”)."),
+    "pf_doubt_short": ("position doubtful", "läget osäkert"),
     "pf_gap_absent": ("We have no data on {kinds} yet, so {indicators} is left out of the score.",
                       "Vi har inga data om {kinds} ännu, så {indicators} räknas inte in i poängen."),
     "pf_gap_no_value": ("There is no figure for {indicators} here, so it is left out of the score.",

@@ -28,18 +28,25 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import shapely
 
 from .settings import WORK_CRS
 
-__all__ = ["BOUND_MARGIN_M", "GapBound", "bound_distances", "gap_bounds"]
+__all__ = ["BOUND_MARGIN_M", "MISPLACED_M", "GapBound", "bound_distances", "gap_bounds", "misplaced"]
 
 #: Widening of the locality's outline for an amenity at its edge (hospital grounds, a station).
 BOUND_MARGIN_M = 1000.0
+#: A feature farther than this from the outline of the locality its name gives is flagged
+#: (:func:`misplaced`): beyond the outline's margin for amenities at its edge, twice over.
+MISPLACED_M = 2 * BOUND_MARGIN_M
+#: ... and at most this far: beyond it the name gives another place of the same name.
+MISPLACED_MAX_M = 15_000.0
 #: Points per chunk when the bound is computed for many points (memory: chunk x hull vertices).
 _CHUNK = 4096
 
@@ -67,9 +74,53 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", folded)
 
 
-def _contains(words: list[str], seq: list[str]) -> bool:
-    k = len(seq)
-    return k > 0 and any(words[i:i + k] == seq for i in range(len(words) - k + 1))
+class _Names:
+    """The locality names of outlines, matched in a text as whole word sequences.
+
+    Indexed by each name's first word, so a text is matched in the number of its words (a
+    national layer's 50,000 names against 2,000 localities), not of the localities.
+    """
+
+    def __init__(self, polys: gpd.GeoDataFrame) -> None:
+        self.polys = polys
+        self.rows: dict[str, list[int]] = {}
+        self.first: dict[str, list[tuple[str, list[str]]]] = {}
+        for i, nm in enumerate(polys["name"].astype(str)):
+            words = _words(nm)
+            if not words:
+                continue
+            if nm not in self.rows:
+                self.first.setdefault(words[0], []).append((nm, words))
+            self.rows.setdefault(nm, []).append(i)
+
+    def named(self, text: str) -> tuple[str, str, list[int]] | None:
+        """``(name, code, rows)`` of the one locality ``text`` names (the longest name it holds
+        as whole words), None when it names none or the name is ambiguous."""
+        words = _words(text)
+        hits = {nm for i, w in enumerate(words) for nm, seq in self.first.get(w, ())
+                if words[i:i + len(seq)] == seq}
+        if not hits:
+            return None
+        longest = max(len(_words(h)) for h in hits)
+        best = {h for h in hits if len(_words(h)) == longest}
+        if len(best) != 1:
+            return None
+        place = next(iter(best))
+        rows = self.rows[place]
+        codes = ({str(self.polys["code"].iloc[r]) for r in rows} if "code" in self.polys
+                 else set())
+        if len(codes) != 1:
+            return None  # ambiguous: nothing rather than a wrong place
+        return place, next(iter(codes)), rows
+
+
+def _outlines(places: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """The polygon outlines of ``places`` in the work CRS, None when there are none."""
+    if places is None or places.empty or "name" not in places:
+        return None
+    polys = places[places.geometry.notna()
+                   & places.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    return None if polys.empty else polys.to_crs(WORK_CRS)
 
 
 def gap_bounds(items: Sequence[tuple[str, str]], places: gpd.GeoDataFrame | None) -> list[GapBound]:
@@ -97,34 +148,80 @@ def gap_bounds(items: Sequence[tuple[str, str]], places: gpd.GeoDataFrame | None
     ...                              towns)]
     ['Karlskrona']
     """
-    if places is None or places.empty or not len(items) or "name" not in places:
+    polys = _outlines(places) if len(items) else None
+    if polys is None:
         return []
-    polys = places[places.geometry.notna()
-                   & places.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
-    if polys.empty:
-        return []
-    polys = polys.to_crs(WORK_CRS)
-    names = polys["name"].astype(str)
-    by_name: dict[str, list[int]] = {}
-    for i, nm in enumerate(names):
-        by_name.setdefault(nm, []).append(i)
+    names = _Names(polys)
     out: list[GapBound] = []
     for item, kind in items:
         label = item.split("(")[0].strip()
-        words = _words(label)
-        hits = [nm for nm in by_name if _contains(words, _words(nm))]
-        if not hits:
+        hit = names.named(label)
+        if hit is None:
             continue
-        longest = max(len(_words(h)) for h in hits)
-        best = {h for h in hits if len(_words(h)) == longest}
-        rows = [r for h in best for r in by_name[h]]
-        codes = {str(polys["code"].iloc[r]) for r in rows} if "code" in polys else set()
-        if len(best) != 1 or len(codes) != 1:
-            continue  # ambiguous: no bound rather than a wrong one
-        place = next(iter(best))
+        place, code, rows = hit
         shape = polys.geometry.iloc[rows].union_all().buffer(BOUND_MARGIN_M).convex_hull
         hull = np.asarray(shape.exterior.coords, dtype=float)[:-1]
-        out.append(GapBound(item, label, kind, place, next(iter(codes)), hull))
+        out.append(GapBound(item, label, kind, place, code, hull))
+    return out
+
+
+def misplaced(names: Sequence[object], xy: np.ndarray, places: gpd.GeoDataFrame | None,
+              limit_m: float = MISPLACED_M, max_m: float = MISPLACED_MAX_M,
+              skip: Collection[str] = ()) -> list[tuple[str, float] | None]:
+    """For each named feature, ``(locality, metres)`` when its name gives a locality (as a gap
+    item does: :class:`_Names`) but it lies more than ``limit_m`` (and at most ``max_m``) outside
+    that locality's outline; else None.
+
+    Such a position is doubtful: "Nättraby vårdcentral" listed 4 km away, inside Karlskrona. It is
+    flagged, never moved (the true position is not known). Farther than ``max_m`` the name most
+    likely gives another place of the same name (a district "Haga" of another town: Sweden has
+    many), so nothing is said.
+
+    Parameters
+    ----------
+    names
+        Feature names (None or NaN: not named).
+    xy
+        ``(n, 2)`` positions in the work CRS.
+    places
+        Locality outlines with ``name`` and ``code`` (any CRS).
+    limit_m, max_m
+        Distances from the outline between which a position is doubtful.
+    skip
+        Names that never count as the locality a name gives (municipality names: "Broholmskolan
+        Vara" may give the municipality of Vara, not its main locality), compared casefolded.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> towns = gpd.GeoDataFrame({"name": ["Nättraby"], "code": ["a"]},
+    ...                          geometry=[box(0, 0, 1000, 1000)], crs=WORK_CRS)
+    >>> misplaced(["Nättraby vårdcentral", "Nättraby skola", "Apotek"],
+    ...           np.array([[5000.0, 500], [1500, 500], [9000, 0]]), towns)
+    [('Nättraby', 4000.0), None, None]
+    """
+    out: list[tuple[str, float] | None] = [None] * len(names)
+    polys = _outlines(places) if len(names) else None
+    if polys is None:
+        return out
+    matcher = _Names(polys)
+    skipped = {str(n).casefold() for n in skip}
+    shapes: dict[str, Any] = {}
+    pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not np.isfinite(pts[i]).all():
+            continue
+        hit = matcher.named(name)
+        if hit is None:
+            continue
+        place, _, rows = hit
+        if place.casefold() in skipped:
+            continue
+        if place not in shapes:
+            shapes[place] = polys.geometry.iloc[rows].union_all()
+        d = float(shapely.distance(shapes[place], shapely.Point(pts[i])))
+        if limit_m < d <= max_m:
+            out[i] = (place, d)
     return out
 
 

@@ -589,7 +589,7 @@ def _nearest(engine: _PointEngine, idx: PointIndex, model: ScoreModel,
         feat, dist = int(res.nearest[0]), float(res.raw[0])
         if feat < 0 or not np.isfinite(dist):
             continue
-        place = _named(res, feat, dist, 1.0, ind.mode)
+        place = _named(res, feat, dist, 1.0, ind.mode, model.doubtful)
         out.append(PointNearest(ind.key, ind.layer, place, res.complete or dist <= res.support_m,
                                 _trips(engine, idx, res, place, ind.layer, xy)))
     return tuple(out)

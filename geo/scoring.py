@@ -71,7 +71,7 @@ import contextlib
 import difflib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
@@ -81,18 +81,19 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
 
-from layers import LAYERS, Indicator, all_indicators, get_persona, residential_layer
+from layers import LAYERS, Indicator, all_indicators, get_indicator, get_layer, get_persona, residential_layer
 from layers.vocab import NETWORK_NAMES, Measure
 
 from .access import DistanceEngine, IndicatorResult, compute_indicator, weighted_median
 from .catalog import indicator_title, lang_of, layer_title, t
 from .context import ContextRow, context_rows, municipality_names
 from .errors import LimitError, LivabilityError, RegionNotFoundError, UnknownLayerError
+from .gapbounds import misplaced
 from .grid import build_grid
 from .messages import Message, fmt_distance, fmt_spec, fmt_value, join, place_type_name, render
 from .network import MODE_SPEEDS_KMH, minutes
 from .placetypes import locality_types, point_types
-from .settings import MAX_WEIGHT
+from .settings import MAX_WEIGHT, WORK_CRS
 from .store import Snapshot
 
 __all__ = [
@@ -113,6 +114,7 @@ __all__ = [
     "municipal_context",
     "municipal_population",
     "percentiles",
+    "position_doubts",
     "resolve_weights",
     "score",
     "score_band",
@@ -159,6 +161,9 @@ class ScoreModel:
     context
         Municipality code -> its :class:`geo.context.ContextRow` list (municipal statistics and
         context lines against the national median), for the region's municipalities.
+    doubtful
+        Amenity uid -> ``(locality, metres)`` for an amenity whose name gives a locality it lies
+        far outside (:func:`doubtful_positions`): its position in the source may be wrong.
     """
 
     region: str
@@ -179,6 +184,7 @@ class ScoreModel:
     loc_missing: list[str] = field(default_factory=list)
     build_seconds: float = 0.0
     context: dict[str, list[ContextRow]] = field(default_factory=dict)
+    doubtful: dict[str, tuple[str, float]] = field(default_factory=dict)
     _kernel: _Kernel | None = field(default=None, init=False, repr=False, compare=False)
 
     def kernel_source(self) -> tuple[object, ...]:
@@ -304,16 +310,48 @@ def _layer_gaps(snapshot: Snapshot, key: str) -> list[str]:
     return [str(g) for g in entry.get("gaps", [])] if entry is not None else []
 
 
+def _outline_places(snapshot: Snapshot) -> gpd.GeoDataFrame | None:
+    """The snapshot's locality outlines (``name``, ``code``), None when it has none."""
+    fp = snapshot.footprints()
+    if fp is None or fp.empty or "name" not in fp or "code" not in fp:
+        return None
+    return fp[["name", "code", "geometry"]]
+
+
 def gap_places(snapshot: Snapshot) -> gpd.GeoDataFrame | None:
     """Locality outlines (``name``, ``code``) that place a layer's named gaps
     (:mod:`geo.gapbounds`); None when no layer has named gaps (nothing to place: the outlines
     are not read) or the snapshot has no outlines."""
     if not any(entry.get("gaps") for entry in snapshot.manifest["layers"].values()):
         return None
-    fp = snapshot.footprints()
-    if fp is None or fp.empty or "name" not in fp or "code" not in fp:
-        return None
-    return fp[["name", "code", "geometry"]]
+    return _outline_places(snapshot)
+
+
+def doubtful_positions(snapshot: Snapshot, results: dict[str, IndicatorResult],
+                       municipalities: Collection[str] = ()) -> dict[str, tuple[str, float]]:
+    """Amenity uid -> ``(locality, metres)`` for the amenities of ``results`` whose name gives a
+    locality they lie 2-15 km outside of (:func:`geo.gapbounds.misplaced`): "Nättraby vårdcentral"
+    listed inside Karlskrona. Flagged in explanations, never moved; layers ``named_after_area``
+    (:class:`layers.spec.LayerSpec`) are left out, and so are localities named like one of the
+    ``municipalities`` (a name may give the municipality)."""
+    tables = [r.amenities for r in results.values() if not r.missing
+              and not get_layer(get_indicator(r.key).layer).named_after_area
+              and r.amenities is not None
+              and len(r.amenities) and {"uid", "name", "lon", "lat"} <= set(r.amenities.columns)]
+    if not tables:
+        return {}
+    places = _outline_places(snapshot)
+    if places is None:
+        return {}
+    feats = pd.concat([t[["uid", "name", "lon", "lat"]] for t in tables]).drop_duplicates("uid")
+    xy = gpd.GeoSeries(gpd.points_from_xy(feats["lon"], feats["lat"]), crs=4326).to_crs(WORK_CRS)
+    found = misplaced(feats["name"].tolist(), np.column_stack([xy.x, xy.y]), places,
+                      skip=municipalities)
+    out = {str(u): hit for u, hit in zip(feats["uid"], found, strict=True) if hit is not None}
+    if out:
+        log.info("%d amenities lie far outside the locality their name gives (positions flagged, "
+                 "not moved)", len(out))
+    return out
 
 
 def _table(snapshot: Snapshot, name: str | None) -> pd.DataFrame | None:
@@ -447,6 +485,7 @@ def assemble_model(snapshot: Snapshot, loc: gpd.GeoDataFrame, mnames: dict[str, 
         ind_theme=ind_theme, ind_weight=ind_weight, municipality_names=mnames,
         loc_missing=loc_missing, build_seconds=time.perf_counter() - started,
         context=context_rows(snapshot, codes, names=mnames),
+        doubtful=doubtful_positions(snapshot, results, set(mnames.values())),
     )
     log.info("score model for %s: %d cells, %d localities, %d/%d indicators computed "
              "(missing: %s) in %.1f s", model.region, n_cells, len(loc),
@@ -1011,7 +1050,9 @@ class NearestPlace:
     ``distance_m`` the median of their distances to it; ``known`` when the list is partial;
     ``lat`` / ``lon``: where it is (WGS 84; a polygon's representative point), NaN when unknown.
     ``within``: for a gap item placed only by its locality (:mod:`geo.gapbounds`), that
-    locality's name; ``distance_m`` is then an upper bound ("at most"), and there is no position."""
+    locality's name; ``distance_m`` is then an upper bound ("at most"), and there is no position.
+    ``doubt``: the locality its name gives when it lies ``doubt_m`` outside it
+    (:attr:`ScoreModel.doubtful`): its position in the source may be wrong."""
 
     name: str | None
     kind: str
@@ -1024,6 +1065,8 @@ class NearestPlace:
     lat: float = float("nan")
     lon: float = float("nan")
     within: str | None = None
+    doubt: str | None = None
+    doubt_m: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -1240,15 +1283,27 @@ ALSO_MAX = 2
 ALSO_MIN_SHARE = 0.05
 
 
-def _named(res: IndicatorResult, feat: int, dist: float, share: float, mode: str) -> NearestPlace:
-    """Amenity row ``feat`` of ``res`` as a :class:`NearestPlace`."""
+def _named(res: IndicatorResult, feat: int, dist: float, share: float, mode: str,
+           doubtful: Mapping[str, tuple[str, float]] | None = None) -> NearestPlace:
+    """Amenity row ``feat`` of ``res`` as a :class:`NearestPlace` (``doubtful``: the model's
+    :attr:`ScoreModel.doubtful`)."""
     a = res.amenities.iloc[feat]
     name = None if a["name"] is None or a["name"] != a["name"] else str(a["name"])
     within = a.get("within")
+    doubt = (doubtful or {}).get(str(a["uid"]))
     return NearestPlace(name, str(a["kind"]), str(a["uid"]), dist, float(minutes(dist, mode)),
                         mode, share, res.partial, lat=float(a.get("lat", float("nan"))),
                         lon=float(a.get("lon", float("nan"))),
-                        within=str(within) if isinstance(within, str) else None)
+                        within=str(within) if isinstance(within, str) else None,
+                        doubt=doubt[0] if doubt else None,
+                        doubt_m=float(doubt[1]) if doubt else float("nan"))
+
+
+def position_doubts(places: Iterable[NearestPlace]) -> list[Message]:
+    """A ``position_doubt`` message for each of ``places`` whose position is doubtful."""
+    return [Message("position_doubt", {"place": [p.name, p.kind], "dist": p.doubt_m,
+                                       "named": p.doubt})
+            for p in places if p.doubt is not None]
 
 
 class _NearestFields(TypedDict, total=False):
@@ -1262,8 +1317,8 @@ class _NearestFields(TypedDict, total=False):
     statement: Message | None
 
 
-def _nearest_part(res: IndicatorResult, ind: Indicator, idx: np.ndarray,
-                  w: np.ndarray) -> _NearestFields:
+def _nearest_part(res: IndicatorResult, ind: Indicator, idx: np.ndarray, w: np.ndarray,
+                  doubtful: Mapping[str, tuple[str, float]] | None = None) -> _NearestFields:
     """Nearest amenity, median resident's distance and the statement of a row from cells ``idx``
     weighted ``w`` (distances of a partial list beyond its support are not stated): keyword
     arguments of an :class:`ExplanationRow`."""
@@ -1276,7 +1331,7 @@ def _nearest_part(res: IndicatorResult, ind: Indicator, idx: np.ndarray,
     out: _NearestFields = {"median_m": median if supported else float("nan"), "share": share,
                            "supported": bool(supported), "support_m": res.support_m}
     if feat >= 0 and supported and np.isfinite(median):
-        first = _named(res, feat, median, share, ind.mode)
+        first = _named(res, feat, median, share, ind.mode, doubtful)
         nearest = [first]
         also: list[Message | None] = []
         for other, part in ranked[1:1 + ALSO_MAX]:
@@ -1284,7 +1339,7 @@ def _nearest_part(res: IndicatorResult, ind: Indicator, idx: np.ndarray,
             d = weighted_median(dist[mine], w[mine])
             if part < ALSO_MIN_SHARE or not np.isfinite(d) or not (res.complete or d <= res.support_m):
                 continue
-            b = _named(res, other, d, part, ind.mode)
+            b = _named(res, other, d, part, ind.mode, doubtful)
             nearest.append(b)
             also.append(Message("nearest_also", {"place": [b.name, b.kind],
                                                  "pct": round(100 * part), "dist": d}))
@@ -1298,7 +1353,7 @@ def _nearest_part(res: IndicatorResult, ind: Indicator, idx: np.ndarray,
         else:  # a locality: its median resident's
             params["pct"] = round(100 * share)
             head = Message("nearest_known_median" if res.partial else "nearest_median", params)
-        out["statement"] = join(head, *also)
+        out["statement"] = join(head, *also, *position_doubts(nearest))
     elif res.measure == "nearest":
         out["statement"] = (Message("no_known_within", {"kinds": list(ind.kinds),
                                                         "dist": res.support_m, "mode": ind.mode})
@@ -1316,7 +1371,7 @@ def _indicator_rows(model: ScoreModel, idx: np.ndarray, w: np.ndarray,
         raw = weighted_median(res.raw[idx], w) if len(res.raw) else float("nan")
         part: _NearestFields = {}
         if not res.missing and len(res.nearest):
-            part = _nearest_part(res, ind, idx, w)
+            part = _nearest_part(res, ind, idx, w, model.doubtful)
             if res.measure == "nearest":
                 raw = part.get("median_m", raw)
         val = float(ind_scores[j])

@@ -7,6 +7,7 @@ from .vocab import Mode
 
 SPEC = LayerSpec(
     key="nature",
+    named_after_area=True,
     osm=(
         OsmRule("leisure", "nature_reserve", "nature_reserve"),
         OsmRule("boundary", "protected_area", "nature_reserve"),

@@ -183,6 +183,11 @@ class LayerSpec:
     departures
         Its features' ``value`` is departures per hour (GTFS): nearest indicators score each
         stop by its frequency class (:data:`geo.access.DEPARTURE_CLASSES`).
+    named_after_area
+        Its features are named after the place they serve or belong to, not where they are (a
+        stop area "Ronneby flygplats" lies in Kallinge, a reserve "Ronneby blåmusslebankar" at
+        sea): a name giving a locality the feature lies far outside raises no doubt about its
+        position (:func:`geo.scoring.doubtful_positions`).
     """
 
     key: str
@@ -196,6 +201,7 @@ class LayerSpec:
     residential: bool = False
     home_kinds: tuple[str, ...] = ()
     departures: bool = False
+    named_after_area: bool = False
 
     def __post_init__(self) -> None:
         if not self.key.isidentifier():

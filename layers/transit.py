@@ -11,6 +11,7 @@ from .vocab import Mode
 
 SPEC = LayerSpec(
     key="transit",
+    named_after_area=True,
     osm=(
         OsmRule("railway", "station", "rail_station"),
         OsmRule("railway", "halt", "rail_station"),

@@ -441,3 +441,33 @@ def test_compare_link_with_municipality_codes_reopens_municipalities(
     assert list(table.columns) == ["Västkommun", "Östkommun"]
     score = str(table.loc["Poäng"].iloc[0])
     assert "," in score and "." not in score
+
+
+@pytest.mark.slow
+@pytest.mark.pack
+@pytest.mark.parametrize("lang", ["en", "sv"])
+def test_blekinge_profile_flags_a_doubtful_position(monkeypatch: pytest.MonkeyPatch,
+                                                    blekinge_store: Path, lang: str) -> None:
+    """A named place whose position is doubtful (its name gives a locality it lies far outside)
+    is marked beside its distance and explained once under "What we do not know here"."""
+    import html as html_mod
+
+    from app.data import current_key, get_model
+    from geo.catalog import t
+    from geo.scoring import explain, score
+
+    _ok(_run(monkeypatch, blekinge_store))  # points the app's data at the fixture's store
+    key = current_key("blekinge")
+    assert key is not None
+    model = get_model(key)
+    s = score(model)
+    place = next((str(c) for c in model.localities.index
+                  if any(p.doubt for r in explain(model, s, str(c)).indicators
+                         for p in r.nearest[:3])), None)
+    if place is None:
+        pytest.skip("no named place of this pack's localities has a doubtful position")
+    at = _run(monkeypatch, blekinge_store, page="profile", place=place, lang=lang)
+    _ok(at)
+    body = html_mod.unescape(" ".join(str(h.proto.body) for h in at.get("html")))
+    assert f"; {t('pf_doubt_short', lang)})" in body
+    assert ("which its name gives" if lang == "en" else "som namnet anger") in body

@@ -84,3 +84,27 @@ def test_nearest_takes_the_bound_only_where_it_is_nearer_and_without_a_network()
     plain = compute_indicator(ind, DistanceEngine(pts), layer=layer, gaps=[GAP])
     assert plain.raw[0] > 390_000  # without the outlines: the known one only
     assert (res.score >= plain.score).all()  # a bound can only raise the lower-bound score
+
+
+def test_misplaced_flags_a_name_far_outside_its_locality_only() -> None:
+    """A name giving a locality it lies 2-15 km outside is flagged; inside, near, far (another
+    place of that name), ambiguous, unnamed or a skipped (municipality) name is not."""
+    from shapely.geometry import box
+
+    from geo.gapbounds import MISPLACED_M, MISPLACED_MAX_M, misplaced
+
+    towns = gpd.GeoDataFrame({"name": ["Nättraby", "Haga", "Haga", "Vara"],
+                              "code": ["a", "b", "c", "d"]},
+                             geometry=[box(0, 0, 1000, 1000), box(50_000, 0, 51_000, 1000),
+                                       box(90_000, 0, 91_000, 1000), box(0, 60_000, 1000, 61_000)],
+                             crs=WORK_CRS)
+    names = ["Nättraby vårdcentral", "Nättraby skola", "Nättraby förskola", "Nättraby apotek",
+             "Haga förskola", "Broholmskolan Vara", None, "Vårdcentralen"]
+    xy = np.array([[1000 + 3900.0, 500], [1000 + 0.5 * MISPLACED_M, 500], [500, 500],
+                   [1000 + MISPLACED_MAX_M + 1, 500], [60_000, 500], [1000 + 5000.0, 60_500],
+                   [5000, 500], [5000, 500]])
+    got = misplaced(names, xy, towns, skip={"vara"})
+    assert got[0] is not None and got[0][0] == "Nättraby" and abs(got[0][1] - 3900.0) < 1e-6
+    assert got[1:] == [None] * 7
+    assert misplaced(names, xy, towns)[5] == ("Vara", 5000.0)  # not skipped: flagged
+    assert misplaced(names, xy, None) == [None] * len(names)

@@ -102,6 +102,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "nearest_bound": {"place": ["Blekingesjukhuset Karlskrona", "hospital"], "dist": 9800.0,
                       "mode": "car", "within": "Karlskrona"},
     "no_known_within": {"kinds": ["hospital"], "dist": 40000.0, "mode": "car"},
+    "position_doubt": {"place": ["Nättraby vårdcentral", "health_centre"], "dist": 3900.0,
+                       "named": "Nättraby"},
     "none_in_reach": {},
     "partial_gap": {"kinds": ["hospital"], "gaps": ["Blekingesjukhuset Karlskrona (hospital)"]},
     "partial_generic": {},

@@ -160,3 +160,61 @@ def test_ranking_plausible_to_a_local(model, pack_dir, persona: str) -> None:  #
         far = [_median_known_distance(model, code, k) > 10_000
                for k in ("services.pharmacy", "services.health")]
         assert not all(far), (loc.at[code, "name"], int(loc.at[code, "rank"]))
+
+
+def test_doubtful_positions_from_the_pack_files(model, pack_dir) -> None:  # type: ignore[no-untyped-def]
+    """An amenity whose name gives a tätort it lies 2-15 km outside is flagged (the set counted
+    here from the pack's own files), named in the explanation, and never moved."""
+    import re
+
+    import geopandas as gpd
+
+    from geo.settings import WORK_CRS
+
+    m = facts.manifest(pack_dir)
+    outlines = next(e for e in m["boundaries"] if "tatort" in e["file"])
+    towns = gpd.read_file(pack_dir / outlines["file"]).to_crs(WORK_CRS)
+    name_col = outlines["fields"]["name"]
+    towns = towns[towns[name_col].isin(set(model.localities["name"]))]  # outlines of localities
+    towns = towns.dissolve(by=name_col).reset_index()
+    munis = {n.casefold() for n in m["region"]["municipalities"].values()}
+    counted = {}
+    for e in m["layers"]:
+        if e["theme"] in ("localities", "transit", "nature"):
+            continue
+        feats = gpd.read_file(pack_dir / e["file"]).to_crs(WORK_CRS)
+        col = e.get("fields", {}).get("name") or next(
+            (c for c in ("name", "namn", "NAMN", "Name") if c in feats.columns), None)
+        if col is None:
+            continue
+        for name, geom in zip(feats[col], feats.geometry, strict=True):
+            if not isinstance(name, str) or geom is None:
+                continue
+            words = re.findall(r"\w+", name.casefold())
+            hits = [t for t in towns[name_col] if t.casefold() not in munis and any(
+                words[i:i + len(tw)] == tw for tw in [re.findall(r"\w+", t.casefold())]
+                for i in range(len(words)))]
+            if len(hits) == 1:
+                d = float(towns.loc[towns[name_col] == hits[0]].geometry.iloc[0].distance(
+                    geom.representative_point()))
+                if 2000 < d <= 15000:
+                    counted[name] = (hits[0], d)
+    flagged = {}
+    for res in model.results.values():
+        if len(res.amenities) and "uid" in res.amenities:
+            for uid, name in zip(res.amenities["uid"], res.amenities["name"], strict=True):
+                if uid in model.doubtful:
+                    flagged[name] = model.doubtful[uid]
+    assert set(flagged) == set(counted)
+    for name, (place, dist) in flagged.items():
+        assert place == counted[name][0] and abs(dist - counted[name][1]) < 50.0, name
+    # named in the explanation of a locality that has it among its nearest places
+    s = score(model)
+    for code in model.localities.index:
+        e = explain(model, s, str(code))
+        for row in e.indicators:
+            for p in row.nearest:
+                if p.doubt is not None:
+                    assert p.name in flagged and row.statement is not None
+                    assert f"outside {p.doubt}, which its name gives" in e.to_text("en")
+                    assert f"utanför {p.doubt}, som namnet anger" in e.to_text("sv")
