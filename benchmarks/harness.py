@@ -199,12 +199,16 @@ class RssResult:
         inputs held); False: the peak of the whole child (``getrusage`` maxrss).
     error
         Why the child failed ("" when it did not).
+    setup_mib
+        RSS in MiB before ``setup`` ran (None without a setup): ``base_mib - setup_mib`` is
+        what the setup's result holds.
     """
 
     peak_mib: float | None
     base_mib: float | None = None
     reset: bool = False
     error: str = ""
+    setup_mib: float | None = None
 
     def describe(self) -> str:
         """One phrase for a row's note."""
@@ -253,7 +257,10 @@ def _rss_child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...],
                setup: Callable[..., Any] | None) -> None:
     try:
         logging.disable(logging.CRITICAL)
+        pre = None
         if setup is not None:
+            gc.collect()
+            pre = _status_kib("VmRSS")
             args = (setup(*args),)
         gc.collect()
         reset = _reset_peak()
@@ -263,7 +270,8 @@ def _rss_child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...],
         peak = _status_kib("VmHWM") if reset else None
         if peak is None:
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        conn.send(("ok", peak / 1024, None if base is None else base / 1024, reset))
+        conn.send(("ok", peak / 1024, None if base is None else base / 1024, reset,
+                   None if pre is None else pre / 1024))
     except BaseException as exc:  # reported to the parent as one line
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
@@ -315,7 +323,7 @@ def measure_rss(fn: Callable[..., Any], *args: Any, setup: Callable[..., Any] | 
     if msg[0] != "ok":
         log.warning("measure_rss(%s): %s", getattr(fn, "__name__", fn), msg[1])
         return RssResult(None, error=msg[1])
-    return RssResult(msg[1], msg[2], msg[3])
+    return RssResult(msg[1], msg[2], msg[3], setup_mib=msg[4])
 
 
 @contextlib.contextmanager
