@@ -383,6 +383,12 @@ _ENGINE: dict[str, tuple[str, str]] = {
         "{input:input}: not checked (online source)",
         "{input:input}: inte kontrollerad (källa på nätet)",
     ),
+    "msg.rules_changed": (
+        "this version gives features their kinds by other rules than the build of {built} did: "
+        "rebuild with: {command}",
+        "den här versionen ger objekten deras slag med andra regler än bygget {built} gjorde: "
+        "bygg om med: {command}",
+    ),
     "msg.inputs_unrecorded": (
         "the build of {built} did not record its sources (an older version): rebuild once "
         "with: {command}",

@@ -320,7 +320,8 @@ class SourceOptions(TypedDict, total=False):
 
     See :meth:`geo.sources.registry.BuildOptions.to_record` and
     :func:`geo.sources.registry.check_inputs`. Paths are absolute; ``gtfs_url`` has no query (the
-    API key is never recorded). ``fingerprints`` is keyed like ``inputs``.
+    API key is never recorded). ``fingerprints`` is keyed like ``inputs``; ``rules`` is
+    :func:`layers.kind_rules_digest` at build time.
     """
 
     region: str
@@ -334,6 +335,7 @@ class SourceOptions(TypedDict, total=False):
     gtfs_url: str | None
     gtfs_window: GtfsParameters
     fingerprints: dict[str, SourceFingerprint]
+    rules: str
 
 
 class BuildParameters(TypedDict, total=False):

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 
 from . import culture, housing, nature, schools, services, transit, workplaces
 from .errors import LivabilityError, UnknownLayerError
@@ -28,6 +29,7 @@ __all__ = [
     "get_indicator",
     "get_layer",
     "get_persona",
+    "kind_rules_digest",
     "layer_keys",
     "residential_layer",
 ]
@@ -37,6 +39,15 @@ LAYERS: dict[str, LayerSpec] = {
     m.SPEC.key: m.SPEC
     for m in (housing, schools, transit, nature, workplaces, services, culture)
 }
+
+
+def kind_rules_digest() -> str:
+    """SHA-256 of the rules that give features their kinds (every layer's OSM rules, pack hints
+    and name rules): recorded by a build, so a version whose rules differ knows the store is
+    stale although no input changed (:func:`geo.sources.registry.check_inputs`)."""
+    rules = [(k, [(r.key, r.value, r.kind) for r in s.osm], list(s.pack_kind_hints),
+              list(s.name_kinds)) for k, s in sorted(LAYERS.items())]
+    return hashlib.sha256(repr(rules).encode()).hexdigest()
 
 
 def layer_keys() -> list[str]:

@@ -121,9 +121,13 @@ def test_the_record_round_trips_without_the_key(inputs: dict[str, Path]) -> None
         "pack:pack", "pack:dflt", "file:schools:schools.csv", "osm:pbf", "gtfs:zip", "gtfs:url"]
     assert [s.fingerprint() for s in back.sources()] == [s.fingerprint() for s in o.sources()]
 
-    # the build's record: the options of its sources, between the region and the fingerprints
+    # the build's record: the options of its sources, between the region and the fingerprints,
+    # then the kind rules it read them with
     built = source_options("area", o.sources(), default_packs=True, data=inputs["data"])
-    assert list(built) == ["region", *rec, "fingerprints"]
+    assert list(built) == ["region", *rec, "fingerprints", "rules"]
+    from layers import kind_rules_digest
+
+    assert built["rules"] == kind_rules_digest() and len(built["rules"]) == 64
     assert {k: built[k] for k in rec} == rec and built["region"] == "area"  # type: ignore[literal-required]
     assert "SECRET" not in json.dumps(built)
 

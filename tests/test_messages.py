@@ -46,6 +46,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "input_online": {"input": ["osm-online", ""]},
     "inputs_unrecorded": {"built": "2026-11-30", "command": "livability build --region blekinge"},
     "inputs_not_built": {},
+    "rules_changed": {"built": "2026-11-30", "command": "livability build --region blekinge"},
     "areas_too_small": {"n": 3, "min_ha": 1.5},
     "point_features": {"n": 28},
     "network_fallback": {"mode": "bike", "network": "walk"},

@@ -214,3 +214,25 @@ def test_no_snapshot_is_the_usual_error(tmp_path: Path, capsys: pytest.CaptureFi
     captured = capsys.readouterr()
     assert captured.out == "" and len(captured.err.strip().splitlines()) == 1
     assert "livability build --region area" in captured.err
+
+
+def test_other_kind_rules_make_the_snapshot_stale(built: tuple[Path, Path, str],
+                                                  capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same inputs, read by a version whose kind rules differ (a new ``name_kinds``): stale,
+    so `make run` rebuilds; a store of an older version that recorded no rules is stale too."""
+    import geo.sources.registry as registry
+
+    data, _, cmd = built
+    assert _check(data, capsys, "--check")[0] == 0
+    monkeypatch.setattr(registry, "kind_rules_digest", lambda: "other rules")
+    assert _check(data, capsys, "--check") == (
+        1, [f"this version gives features their kinds by other rules than the build of "
+            f"{_built(data)} did: rebuild with: {cmd}"])
+    monkeypatch.undo()
+    manifest = data / "area" / "manifest.json"
+    doc = json.loads(manifest.read_text(encoding="utf-8"))
+    del doc["parameters"]["sources"]["rules"]
+    manifest.write_text(json.dumps(doc), encoding="utf-8")
+    rc, lines = _check(data, capsys, "--check")
+    assert rc == 1 and any("other rules than the build" in line for line in lines)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
+from layers import kind_rules_digest
 from layers.vocab import NETWORK_MODES, NetworkMode
 
 from ..errors import DataSourceError, OfflineError
@@ -674,6 +675,7 @@ def source_options(region: str, sources: Sequence[Source], *, default_packs: boo
             digest = ""
         opts["fingerprints"][input_key(s)] = SourceFingerprint(kind=s.kind, name=_name(s),
                                                                fingerprint=digest)
+    opts["rules"] = kind_rules_digest()
     return opts
 
 
@@ -759,8 +761,9 @@ def check_inputs(snapshot: Snapshot, data: str | os.PathLike[str] | None = None)
     -------
     InputCheck
         Messages ``input_changed``, ``input_added``, ``input_missing``, ``inputs_unrecorded``
-        (a build of an older version: stale) and ``input_online``, ``inputs_not_built``
-        (unchecked).
+        (a build of an older version: stale), ``rules_changed`` (this version gives features
+        their kinds by other rules than the build's: stale) and ``input_online``,
+        ``inputs_not_built`` (unchecked).
     """
     params = snapshot.manifest.get("parameters", {})
     built = snapshot.built_at[:10]
@@ -799,4 +802,6 @@ def check_inputs(snapshot: Snapshot, data: str | os.PathLike[str] | None = None)
         if was["kind"] in SOURCES and was["kind"] not in ONLINE_KINDS:  # (hand-made kinds: skipped)
             stale.append(Message("input_missing", {"input": [was["kind"], was["name"]],
                                                    "built": built, "command": command}))
+    if opts.get("rules") != kind_rules_digest():  # the same inputs read another way
+        stale.append(Message("rules_changed", {"built": built, "command": command}))
     return InputCheck(tuple(stale), tuple(unchecked), checked)
