@@ -108,6 +108,7 @@ __all__ = [
     "capped_composites",
     "complete_share",
     "compose",
+    "doubtful_positions",
     "explain",
     "gap_places",
     "model_cells",
