@@ -252,6 +252,16 @@ def persona_picker(lang: str) -> None:
     st.html(_PERSONA_CSS)
 
 
+def _indicators_with_data(key: SnapKey) -> set[str] | None:
+    """The indicator keys with a value for some locality in ``key``'s score model; None
+    without a model (scoring failed)."""
+    try:
+        scores = get_model(key).loc_scores
+    except Exception:  # the page says scoring failed
+        return None
+    return set(scores.columns[scores.notna().any().to_numpy()])
+
+
 def themes_with_data(key: SnapKey) -> tuple[str, ...]:
     """The themes that have data, in registry order.
 
@@ -260,28 +270,19 @@ def themes_with_data(key: SnapKey) -> tuple[str, ...]:
     housing from house prices, tax and rent). Without a model (scoring failed) a theme has data when
     its layer is available.
     """
-    try:
-        scores = get_model(key).loc_scores
-    except Exception:  # the page says scoring failed; fall back on the layers
+    have = _indicators_with_data(key)
+    if have is None:  # fall back on the layers
         snap = get_snapshot(key)
         return tuple(k for k in LAYERS if snap.layer_status(k).available)
-    have = set(scores.columns[scores.notna().any().to_numpy()])
     return tuple(k for k, spec in LAYERS.items() if any(i.key in have for i in spec.indicators))
 
 
-def theme_help(key: SnapKey | None, theme: str, lang: str) -> str:
-    """A theme slider's help: what the weight does, the indicators the theme is scored from here,
-    and, for a theme made only of municipal statistics (housing without local data), that every
-    place of a municipality gets its value."""
+def theme_help(have: set[str] | None, theme: str, lang: str) -> str:
+    """A theme slider's help: what the weight does, the indicators the theme is scored from here
+    (``have``: :func:`_indicators_with_data`), and, for a theme made only of municipal
+    statistics (housing without local data), that every place of a municipality gets its value."""
     text = t("weights_help", lang)
-    if key is None:
-        return text
-    try:
-        scores = get_model(key).loc_scores
-    except Exception:  # the page says scoring failed; the help stays the plain one
-        return text
-    have = set(scores.columns[scores.notna().any().to_numpy()])
-    inds = [i for i in LAYERS[theme].indicators if i.key in have]
+    inds = [i for i in LAYERS[theme].indicators if i.key in (have or ())]
     if not inds:
         return text
     text += ". " + t("theme_from", lang, what=", ".join(indicator_title(i.key, lang)
@@ -330,6 +331,7 @@ def weights_sidebar(lang: str, key: SnapKey | None = None) -> tuple[str, dict[st
     side.subheader(t("what_matters", lang))
     persona = store("persona", _persona_box(side, t("persona", lang), "persona", lang))
     themes = themes_with_data(key) if key is not None else tuple(LAYERS)
+    have = _indicators_with_data(key) if key is not None else None  # once for every slider's help
     weights: dict[str, float] = {}
     for k in LAYERS:
         if k not in themes:
@@ -337,7 +339,7 @@ def weights_sidebar(lang: str, key: SnapKey | None = None) -> tuple[str, dict[st
             continue
         _snap_weight(f"w_{k}")
         weights[k] = float(side.select_slider(  # a select slider: its labels in ``lang`` (1,5)
-            layer_title(k, lang), WEIGHT_STEPS, key=f"w_{k}", help=theme_help(key, k, lang),
+            layer_title(k, lang), WEIGHT_STEPS, key=f"w_{k}", help=theme_help(have, k, lang),
             format_func=lambda v: num(v, lang, 1),
         ))
     preset = persona_weights(persona)
