@@ -388,7 +388,7 @@ def _contract(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
     tgt = np.full(n, -1, dtype=np.int32)  # tgt[w] == v: w is a head of v (witness targets)
     cw = np.zeros(n)  # cost v -> w of those heads
     seen = np.full(n, -1, dtype=np.int64)  # seen[w] == search id: target w decided
-    ctr = np.zeros(1, dtype=np.int64)
+    ctr = np.zeros(2, dtype=np.int64)
     hop = np.zeros(n, dtype=np.int32)
     m_live = m
     hops = _hops(m_live, n, hop_rule)
