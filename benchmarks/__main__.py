@@ -115,8 +115,15 @@ def disagreements(rows: list[Row]) -> list[str]:
             if r.extra.get("agree") is False or r.extra.get("ranks_equal") is False]
 
 
+def failures(rows: list[Row]) -> list[str]:
+    """``name: error`` of the suites that raised (their one row says why)."""
+    return [f"{r.name.removesuffix(': FAILED')}: {r.note}" for r in rows
+            if r.name.endswith(": FAILED")]
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry: run, print the table, write the JSON; 1 when a comparison disagrees."""
+    """Command-line entry: run, print the table, write the JSON; 1 when a comparison disagrees
+    or a suite failed (the other suites still run and are written)."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run, seconds)")
     ap.add_argument("--only", action="append", metavar="NAME", choices=list(SUITES),
@@ -146,8 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     if wrong:
         print(f"error: results differ from ours in {len(wrong)} comparison(s): "
               f"{'; '.join(wrong)}; see the notes above", file=sys.stderr)
-        return 1
-    return 0
+    failed = failures(rows)
+    for f in failed:
+        print(f"error: suite {f}", file=sys.stderr)
+    return 1 if wrong or failed else 0
 
 
 if __name__ == "__main__":

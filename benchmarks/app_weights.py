@@ -77,7 +77,8 @@ def _env(data: Path, run_log: Path) -> Iterator[None]:
 
 
 def _weights(at: Any) -> dict[str, float]:
-    return {s.key[2:]: float(s.value) for s in at.sidebar.slider if str(s.key).startswith("w_")}
+    return {s.key[2:]: float(s.value) for s in at.sidebar.select_slider
+            if str(s.key).startswith("w_")}
 
 
 @dataclass
@@ -121,9 +122,9 @@ def time_weight_changes(data: Path, runs: int) -> Timings:
             at.run()
             # warm-up: two weight changes (the map's caches and the scoring code paths)
             for key, value in (("w_transit", 4.5), ("w_transit", 1.0)):
-                at.sidebar.slider(key=key).set_value(value).run()
+                at.sidebar.select_slider(key=key).set_value(value).run()
             for key, value in weight_steps(runs):
-                at.sidebar.slider(key=key).set_value(value)
+                at.sidebar.select_slider(key=key).set_value(value)
                 wall, script = _timed_run(at, log)
                 out.app_s.append(wall)
                 out.script_s.append(script)

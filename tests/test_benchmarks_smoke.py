@@ -104,6 +104,38 @@ def test_main_fails_when_a_comparison_disagrees(tmp_path: Path, monkeypatch: pyt
         "see the notes above\n")
 
 
+def test_main_fails_when_a_suite_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    def broken(quick: bool) -> list[Row]:
+        raise KeyError("w_transit")
+
+    monkeypatch.setitem(SUITES, "kernel", lambda quick: _fake_suite(agree=True))
+    monkeypatch.setitem(SUITES, "app_weights", broken)
+    assert main(["--quick", "--only", "kernel", "--only", "app_weights",
+                 "--out", str(tmp_path)]) == 1
+    out = capsys.readouterr()
+    assert "app_weights: FAILED" in out.out and "fake reference" in out.out  # both rows shown
+    assert out.err == "error: suite app_weights: KeyError: 'w_transit'\n"
+
+
+@pytest.mark.pack
+@pytest.mark.slow
+def test_app_weights_drives_the_sidebar_as_the_app_draws_it(pack_dir: Path) -> None:
+    """The AppTest part of ``app_weights`` on a store of the real pack: every step sets a
+    weighting not seen before, and the run log gives a script time per run."""
+    import shutil
+
+    from benchmarks import app_weights
+
+    data = app_weights._build_store()
+    try:
+        t = app_weights.time_weight_changes(data, 2)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    assert len(t.script_s) == 2 and all(s > 0 for s in t.script_s + t.rerun_script_s)
+    assert t.distinct == 2
+
+
 @pytest.mark.slow
 def test_quick_kernel_suite_runs_and_agrees(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
