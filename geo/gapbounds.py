@@ -170,12 +170,19 @@ def misplaced(names: Sequence[object], xy: np.ndarray, places: gpd.GeoDataFrame 
               skip: Collection[str] = ()) -> list[tuple[str, float] | None]:
     """For each named feature, ``(locality, metres)`` when its name gives a locality (as a gap
     item does: :class:`_Names`) but it lies more than ``limit_m`` (and at most ``max_m``) outside
-    that locality's outline; else None.
+    that locality's outline, inside another locality; else None.
 
     Such a position is doubtful: "Nättraby vårdcentral" listed 4 km away, inside Karlskrona. It is
-    flagged, never moved (the true position is not known). Farther than ``max_m`` the name most
-    likely gives another place of the same name (a district "Haga" of another town: Sweden has
-    many), so nothing is said.
+    flagged, never moved (the true position is not known). Not flagged:
+
+    - farther than ``max_m``: the name most likely gives another place of the same name;
+    - outside every locality: a place named after a town near it, as ski resorts ("Sälen",
+      "Idre Fjäll"), airports ("Landvetter") and parishes are; nothing says it is misplaced;
+    - features at two or more positions inside the same other locality, all named after the
+      same one: the name is also a district of that locality ("Gårdsten Vårdcentral, Angered",
+      "Närhälsan Hjällbo vårdcentral, Angered" in Göteborg; Angered is also a village), not a
+      wrong position. Features at one position (a source that put them all on one point) stay
+      flagged.
 
     Parameters
     ----------
@@ -194,11 +201,12 @@ def misplaced(names: Sequence[object], xy: np.ndarray, places: gpd.GeoDataFrame 
     Examples
     --------
     >>> from shapely.geometry import box
-    >>> towns = gpd.GeoDataFrame({"name": ["Nättraby"], "code": ["a"]},
-    ...                          geometry=[box(0, 0, 1000, 1000)], crs=WORK_CRS)
-    >>> misplaced(["Nättraby vårdcentral", "Nättraby skola", "Apotek"],
-    ...           np.array([[5000.0, 500], [1500, 500], [9000, 0]]), towns)
-    [('Nättraby', 4000.0), None, None]
+    >>> towns = gpd.GeoDataFrame({"name": ["Nättraby", "Karlskrona"], "code": ["a", "b"]},
+    ...                          geometry=[box(0, 0, 1000, 1000), box(4000, 0, 9000, 5000)],
+    ...                          crs=WORK_CRS)
+    >>> misplaced(["Nättraby vårdcentral", "Nättraby skola", "Nättraby apotek", "Apotek"],
+    ...           np.array([[5000.0, 500], [1500, 500], [3500, 9000], [9000, 0]]), towns)
+    [('Nättraby', 4000.0), None, None, None]
     """
     out: list[tuple[str, float] | None] = [None] * len(names)
     polys = _outlines(places) if len(names) else None
@@ -208,6 +216,7 @@ def misplaced(names: Sequence[object], xy: np.ndarray, places: gpd.GeoDataFrame 
     skipped = {str(n).casefold() for n in skip}
     shapes: dict[str, Any] = {}
     pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    found: list[tuple[int, str, float]] = []
     for i, name in enumerate(names):
         if not isinstance(name, str) or not np.isfinite(pts[i]).all():
             continue
@@ -221,6 +230,22 @@ def misplaced(names: Sequence[object], xy: np.ndarray, places: gpd.GeoDataFrame 
             shapes[place] = polys.geometry.iloc[rows].union_all()
         d = float(shapely.distance(shapes[place], shapely.Point(pts[i])))
         if limit_m < d <= max_m:
+            found.append((i, place, d))
+    if not found:
+        return out
+    # the locality each candidate lies in (the first outline containing it), None: in none
+    tree = shapely.STRtree(polys.geometry.to_numpy())
+    at, poly = tree.query(shapely.points(pts[[i for i, _, _ in found]]), predicate="within")
+    within: dict[int, str] = {}
+    for a, b in zip(at.tolist(), poly.tolist(), strict=True):
+        within.setdefault(a, str(polys["name"].iloc[b]))
+    spots: dict[tuple[str, str], set[tuple[float, float]]] = {}
+    for k, (i, place, _) in enumerate(found):
+        if k in within:
+            spots.setdefault((place, within[k]), set()).add(
+                (round(float(pts[i, 0]), -1), round(float(pts[i, 1]), -1)))
+    for k, (i, place, d) in enumerate(found):
+        if k in within and len(spots[(place, within[k])]) < 2:
             out[i] = (place, d)
     return out
 

@@ -331,8 +331,9 @@ def gap_places(snapshot: Snapshot) -> gpd.GeoDataFrame | None:
 def doubtful_positions(snapshot: Snapshot, results: dict[str, IndicatorResult],
                        municipalities: Collection[str] = ()) -> dict[str, tuple[str, float]]:
     """Amenity uid -> ``(locality, metres)`` for the amenities of ``results`` whose name gives a
-    locality they lie 2-15 km outside of (:func:`geo.gapbounds.misplaced`): "Nättraby vårdcentral"
-    listed inside Karlskrona. Flagged in explanations, never moved; layers ``named_after_area``
+    locality they lie 2-15 km outside of, inside another locality (:func:`geo.gapbounds.misplaced`,
+    which also leaves out district names of the town they lie in): "Nättraby vårdcentral" listed
+    inside Karlskrona. Flagged in explanations, never moved; layers ``named_after_area``
     (:class:`layers.spec.LayerSpec`) are left out, and so are localities named like one of the
     ``municipalities`` (a name may give the municipality)."""
     tables = [r.amenities for r in results.values() if not r.missing

@@ -87,24 +87,50 @@ def test_nearest_takes_the_bound_only_where_it_is_nearer_and_without_a_network()
 
 
 def test_misplaced_flags_a_name_far_outside_its_locality_only() -> None:
-    """A name giving a locality it lies 2-15 km outside is flagged; inside, near, far (another
-    place of that name), ambiguous, unnamed or a skipped (municipality) name is not."""
+    """A name giving a locality it lies 2-15 km outside, inside another locality, is flagged;
+    inside, near, far (another place of that name), ambiguous, unnamed or a skipped
+    (municipality) name is not, nor one outside every locality (a resort named after the town
+    near it)."""
     from shapely.geometry import box
 
     from geo.gapbounds import MISPLACED_M, MISPLACED_MAX_M, misplaced
 
-    towns = gpd.GeoDataFrame({"name": ["Nättraby", "Haga", "Haga", "Vara"],
-                              "code": ["a", "b", "c", "d"]},
+    towns = gpd.GeoDataFrame({"name": ["Nättraby", "Haga", "Haga", "Vara", "Karlskrona",
+                                       "Skara"],
+                              "code": ["a", "b", "c", "d", "e", "f"]},
                              geometry=[box(0, 0, 1000, 1000), box(50_000, 0, 51_000, 1000),
-                                       box(90_000, 0, 91_000, 1000), box(0, 60_000, 1000, 61_000)],
+                                       box(90_000, 0, 91_000, 1000), box(0, 60_000, 1000, 61_000),
+                                       box(4000, 0, 9000, 5000), box(5000, 60_000, 9000, 64_000)],
                              crs=WORK_CRS)
     names = ["Nättraby vårdcentral", "Nättraby skola", "Nättraby förskola", "Nättraby apotek",
-             "Haga förskola", "Broholmskolan Vara", None, "Vårdcentralen"]
+             "Haga förskola", "Broholmskolan Vara", None, "Vårdcentralen", "Nättraby Fjällby"]
     xy = np.array([[1000 + 3900.0, 500], [1000 + 0.5 * MISPLACED_M, 500], [500, 500],
                    [1000 + MISPLACED_MAX_M + 1, 500], [60_000, 500], [1000 + 5000.0, 60_500],
-                   [5000, 500], [5000, 500]])
+                   [5000, 500], [5000, 500], [500, 1000 + 5000.0]])
     got = misplaced(names, xy, towns, skip={"vara"})
     assert got[0] is not None and got[0][0] == "Nättraby" and abs(got[0][1] - 3900.0) < 1e-6
-    assert got[1:] == [None] * 7
-    assert misplaced(names, xy, towns)[5] == ("Vara", 5000.0)  # not skipped: flagged
+    assert got[1:] == [None] * 8  # [8]: 5 km away but inside no locality
+    assert misplaced(names, xy, towns)[5] == ("Vara", 5000.0)  # not skipped: flagged (in Skara)
     assert misplaced(names, xy, None) == [None] * len(names)
+
+
+def test_misplaced_leaves_a_district_name_of_the_town_they_lie_in() -> None:
+    """Features at two or more positions inside one other locality, all named after the same
+    village, carry a district name of that town (Angered in Göteborg): none is flagged. Two at one
+    position (a source that put both on one point) and one alone still are."""
+    from shapely.geometry import box
+
+    from geo.gapbounds import misplaced
+
+    towns = gpd.GeoDataFrame({"name": ["Angered", "Göteborg", "Nättraby", "Karlskrona"],
+                              "code": ["a", "b", "c", "d"]},
+                             geometry=[box(0, 0, 1000, 1000), box(3000, 0, 20_000, 10_000),
+                                       box(50_000, 0, 51_000, 1000),
+                                       box(54_000, 0, 60_000, 5000)], crs=WORK_CRS)
+    names = ["Gårdsten Vårdcentral, Angered", "Närhälsan Hjällbo vårdcentral, Angered",
+             "Nättraby vårdcentral", "Nättraby BVC", "Angered apotek"]
+    xy = np.array([[4000.0, 500], [4500, 3000], [55_000, 500], [55_000, 500], [4000, 500]])
+    got = misplaced(names, xy, towns)
+    assert got[:2] == [None, None] and got[4] is None
+    assert [g[0] if g else None for g in got[2:4]] == ["Nättraby", "Nättraby"]
+    assert misplaced(names[:1], xy[:1], towns) == [("Angered", 3000.0)]  # alone: flagged

@@ -163,8 +163,9 @@ def test_ranking_plausible_to_a_local(model, pack_dir, persona: str) -> None:  #
 
 
 def test_doubtful_positions_from_the_pack_files(model, pack_dir) -> None:  # type: ignore[no-untyped-def]
-    """An amenity whose name gives a tätort it lies 2-15 km outside is flagged (the set counted
-    here from the pack's own files), named in the explanation, and never moved."""
+    """An amenity whose name gives a tätort it lies 2-15 km outside, inside another tätort, is
+    flagged (the set counted here from the pack's own files), named in the explanation, and never
+    moved."""
     import re
 
     import geopandas as gpd
@@ -197,8 +198,16 @@ def test_doubtful_positions_from_the_pack_files(model, pack_dir) -> None:  # typ
             if len(hits) == 1:
                 d = float(towns.loc[towns[name_col] == hits[0]].geometry.iloc[0].distance(
                     geom.representative_point()))
-                if 2000 < d <= 15000:
-                    counted[name] = (hits[0], d)
+                inside = [t for t, g in zip(towns[name_col], towns.geometry, strict=True)
+                          if g.contains(geom.representative_point())]
+                if 2000 < d <= 15000 and inside:  # outside every tätort: not flagged
+                    pt = geom.representative_point()
+                    counted[name] = (hits[0], d, inside[0], (round(pt.x, -1), round(pt.y, -1)))
+    # names after one village at two or more positions inside one other tätort: a district name
+    spots: dict[tuple[str, str], set[tuple[float, float]]] = {}
+    for place, _, town, xy in counted.values():
+        spots.setdefault((place, town), set()).add(xy)
+    counted = {n: (c[0], c[1]) for n, c in counted.items() if len(spots[(c[0], c[2])]) < 2}
     flagged = {}
     for res in model.results.values():
         if len(res.amenities) and "uid" in res.amenities:
