@@ -74,6 +74,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -1430,11 +1431,36 @@ def _holder(fd: int) -> str:
     return f"pid {text}" if text.isdigit() else "pid unknown"
 
 
+def _acquire(fd: int, settle: float = 0.5) -> str | OSError | None:
+    """Take the flock on ``fd`` without waiting for its holder; None once it is ours.
+
+    Returns the holder ("pid N") when another process holds it, or the OSError that is not "busy".
+    A holder writes its pid just after taking the lock, so a loser that comes in between finds the
+    file empty; it looks again for up to ``settle`` seconds, and takes the lock if the holder has
+    finished meanwhile, so the message names the pid whenever there is one to name.
+    """
+    import fcntl
+
+    deadline = time.monotonic() + settle
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return None
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                return exc
+        who = _holder(fd)
+        if who != "pid unknown" or time.monotonic() >= deadline:
+            return who
+        time.sleep(0.01)
+
+
 @contextmanager
 def region_lock(region_key: str, data: str | os.PathLike[str] | None = None) -> Iterator[None]:
     """Hold the build lock of ``region_key`` (``<data>/.locks/<key>.lock``) for the ``with`` block.
 
-    Fails at once (no waiting) when another process or thread holds it; re-entrant within one
+    Fails at once (waiting only up to half a second for a holder that has just taken the lock to
+    write its pid) when another process or thread holds it; re-entrant within one
     thread (``build_region`` holds it around ``write_snapshot``). Readers never need it.
 
     Raises
@@ -1442,8 +1468,6 @@ def region_lock(region_key: str, data: str | os.PathLike[str] | None = None) -> 
     StoreError
         "another build of KEY is running (pid N) ...", or the lock file cannot be created.
     """
-    import fcntl
-
     root = data_dir(data)
     path = root / LOCKS / f"{_check_key(region_key)}.lock"
     me = (str(path), threading.get_ident())
@@ -1459,14 +1483,12 @@ def region_lock(region_key: str, data: str | os.PathLike[str] | None = None) -> 
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise _write_error(exc, region_key, root) from exc
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        who = _holder(fd)
+    busy = _acquire(fd)
+    if busy is not None:
         os.close(fd)
-        if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            raise _write_error(exc, region_key, root) from exc
-        raise StoreError(f"another build of {region_key} is running ({who}); wait for it to finish, "
+        if isinstance(busy, OSError):
+            raise _write_error(busy, region_key, root) from busy
+        raise StoreError(f"another build of {region_key} is running ({busy}); wait for it to finish, "
                          "then build again if you still need to") from None
     try:
         os.ftruncate(fd, 0)

@@ -36,7 +36,15 @@ from geo.cli import main
 from geo.errors import StoreError
 from geo.messages import text
 from geo.schema import Provenance, conform
-from geo.store import KILL_ENV, list_snapshots, open_snapshot, region_lock, snapshot_dir, write_snapshot
+from geo.store import (
+    KILL_ENV,
+    LOCKS,
+    list_snapshots,
+    open_snapshot,
+    region_lock,
+    snapshot_dir,
+    write_snapshot,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 KARLSKRONA = (15.59, 56.16, "1080")
@@ -648,3 +656,61 @@ def test_every_command_finds_a_region_by_any_of_its_names(
     monkeypatch.setenv("LIVABILITY_REGION", name)
     key = current_key()
     assert key is not None and key.region == "skane"
+
+
+def _flock_without_pid(data: Path, key: str) -> int:
+    """Take ``key``'s build lock the way a build does in its first instant: flock held, no pid yet."""
+    import fcntl
+
+    path = data / LOCKS / f"{key}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def test_a_loser_waits_for_the_holders_pid(tmp_path: Path) -> None:
+    """The holder writes its pid just after its flock; a loser in between still names that pid.
+
+    This is the race the two-process test met in CI ("pid unknown"): the file was still empty.
+    """
+    data = tmp_path / "data"
+    fd = _flock_without_pid(data, "area")
+    timer = threading.Timer(0.1, lambda: os.pwrite(fd, b"4242\n", 0))
+    timer.start()
+    try:
+        with pytest.raises(StoreError) as err, region_lock("area", data):
+            pass
+    finally:
+        timer.join()
+        os.close(fd)
+    assert str(err.value) == ("another build of area is running (pid 4242); wait for it to finish, "
+                              "then build again if you still need to")
+
+
+def test_a_loser_takes_the_lock_its_holder_just_released(tmp_path: Path) -> None:
+    """A holder that finishes while the loser waits for its pid leaves the lock to the loser."""
+    data = tmp_path / "data"
+    fd = _flock_without_pid(data, "area")
+    timer = threading.Timer(0.1, os.close, (fd,))
+    timer.start()
+    try:
+        with region_lock("area", data):
+            written = (data / LOCKS / "area.lock").read_text()
+    finally:
+        timer.join()
+    assert written == f"{os.getpid()}\n"
+
+
+def test_a_holder_that_never_writes_its_pid_is_named_unknown(tmp_path: Path) -> None:
+    """A full disk can keep the holder from writing its pid: the loser says so within a second."""
+    data = tmp_path / "data"
+    fd = _flock_without_pid(data, "area")
+    t0 = time.monotonic()
+    try:
+        with (pytest.raises(StoreError, match=r"^another build of area is running \(pid unknown\);"),
+              region_lock("area", data)):
+            pass
+    finally:
+        os.close(fd)
+    assert 0.4 < time.monotonic() - t0 < 5
