@@ -242,7 +242,7 @@ def gaps(rows: Iterable[_Row], snap: Any, lang: str, *, approximate: bool = Fals
     lists: dict[str, None] = {}
     for (named_kinds, missing) in partial:
         words = _kinds_words(named_kinds, lang)
-        words = words[:1].upper() + words[1:]
+        words = _cap(words)
         # the pack's notes are English: quoted as such in Swedish, never mixed into a sentence
         key = ("pf_gap_partial" if lang == "en" else "pf_gap_partial_quoted") if missing \
             else "pf_gap_partial_generic"
@@ -258,8 +258,7 @@ def gaps(rows: Iterable[_Row], snap: Any, lang: str, *, approximate: bool = Fals
     for r in shown:  # a named place whose position in the source is doubtful
         named = [p for p in getattr(r, "nearest", ())[:NAMED] if hasattr(p, "doubt")]
         for m in position_doubts(named):  # (a municipality's results: row numbers, no places)
-            text = render_message(m, lang)
-            out[text[:1].upper() + text[1:] + "."] = None
+            out[_cap(render_message(m, lang)) + "."] = None
     if approximate:
         out[t("pf_gap_approx", lang)] = None
     return Gaps(list(lists), list(out))

@@ -97,12 +97,12 @@ class _Names:
         """``(name, code, rows)`` of the one locality ``text`` names (the longest name it holds
         as whole words), None when it names none or the name is ambiguous."""
         words = _words(text)
-        hits = {nm for i, w in enumerate(words) for nm, seq in self.first.get(w, ())
-                if words[i:i + len(seq)] == seq}
+        hits = {nm: len(seq) for i, w in enumerate(words) for nm, seq in self.first.get(w, ())
+                if words[i:i + len(seq)] == seq}  # name -> its number of words
         if not hits:
             return None
-        longest = max(len(_words(h)) for h in hits)
-        best = {h for h in hits if len(_words(h)) == longest}
+        longest = max(hits.values())
+        best = {h for h, k in hits.items() if k == longest}
         if len(best) != 1:
             return None
         place = next(iter(best))

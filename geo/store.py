@@ -1423,21 +1423,27 @@ def open_region(name: str, data: str | os.PathLike[str] | None = None, *,
 _HELD: dict[tuple[str, int], int] = {}
 
 
-def _holder(fd: int) -> str:
+def _holder(fd: int) -> str | None:
+    """The pid the lock file holds, None when it holds none (yet)."""
     try:
         text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
     except OSError:
         text = ""
-    return f"pid {text}" if text.isdigit() else "pid unknown"
+    return text if text.isdigit() else None
 
 
-def _acquire(fd: int, settle: float = 0.5) -> str | OSError | None:
-    """Take the flock on ``fd`` without waiting for its holder; None once it is ours.
+def _acquire(fd: int, settle: float = 0.5) -> tuple[bool, str | None]:
+    """Take the flock on ``fd`` without waiting for its holder: ``(True, None)`` once it is ours,
+    ``(False, pid)`` when another process holds it (``pid`` None when it is not known).
 
-    Returns the holder ("pid N") when another process holds it, or the OSError that is not "busy".
     A holder writes its pid just after taking the lock, so a loser that comes in between finds the
     file empty; it looks again for up to ``settle`` seconds, and takes the lock if the holder has
     finished meanwhile, so the message names the pid whenever there is one to name.
+
+    Raises
+    ------
+    OSError
+        Any error of ``flock`` other than "held by another".
     """
     import fcntl
 
@@ -1445,13 +1451,13 @@ def _acquire(fd: int, settle: float = 0.5) -> str | OSError | None:
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return None
+            return True, None
         except OSError as exc:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                return exc
-        who = _holder(fd)
-        if who != "pid unknown" or time.monotonic() >= deadline:
-            return who
+                raise
+        pid = _holder(fd)
+        if pid is not None or time.monotonic() >= deadline:
+            return False, pid
         time.sleep(0.01)
 
 
@@ -1483,13 +1489,15 @@ def region_lock(region_key: str, data: str | os.PathLike[str] | None = None) -> 
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise _write_error(exc, region_key, root) from exc
-    busy = _acquire(fd)
-    if busy is not None:
+    try:
+        ours, pid = _acquire(fd)
+    except OSError as exc:
         os.close(fd)
-        if isinstance(busy, OSError):
-            raise _write_error(busy, region_key, root) from busy
-        raise StoreError(f"another build of {region_key} is running ({busy}); wait for it to finish, "
-                         "then build again if you still need to") from None
+        raise _write_error(exc, region_key, root) from exc
+    if not ours:
+        os.close(fd)
+        raise StoreError(f"another build of {region_key} is running (pid {pid or 'unknown'}); wait "
+                         "for it to finish, then build again if you still need to")
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
